@@ -1,0 +1,333 @@
+"""Frozen attrs models of the Gateway API objects, after CRD defaults are applied.
+
+Invariants (established by ``routecore._parse``, relied on everywhere else):
+- every model is frozen and slotted; collections are tuples, never lists or dicts;
+- CRD defaults are applied: a rule always has at least one match, a match always has a path,
+  group/kind/namespace/weight of references are filled in;
+- every string a model holds has passed validation (hostnames lower-case, methods upper-case...);
+- regexes are validated RE2 programs, but are stored as their source text.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import attrs
+from attrs import frozen
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+CORE_GROUP = ""
+
+# --- request matching -------------------------------------------------------------------------
+
+
+@frozen
+class PathMatch:
+    type: str  # "Exact" | "PathPrefix" | "RegularExpression"
+    value: str
+
+
+@frozen
+class HeaderMatch:
+    type: str  # "Exact" | "RegularExpression"
+    name: str  # lower-cased
+    value: str
+
+
+@frozen
+class QueryParamMatch:
+    type: str  # "Exact" | "RegularExpression"
+    name: str  # case-sensitive, as written
+    value: str
+
+
+@frozen
+class RouteMatch:
+    path: PathMatch = PathMatch("PathPrefix", "/")
+    headers: Tuple[HeaderMatch, ...] = ()
+    query_params: Tuple[QueryParamMatch, ...] = ()
+    method: Optional[str] = None
+
+
+# --- references -------------------------------------------------------------------------------
+
+
+@frozen
+class ParentRef:
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    section_name: Optional[str] = None
+    port: Optional[int] = None
+
+
+@frozen
+class BackendRef:
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    port: Optional[int] = None
+    weight: int = 1
+    filters: tuple = ()
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+@frozen
+class HeaderModifier:
+    """RequestHeaderModifier / ResponseHeaderModifier: names of set/add are kept as written."""
+
+    type: str  # "RequestHeaderModifier" | "ResponseHeaderModifier"
+    set: Tuple[Tuple[str, str], ...] = ()
+    add: Tuple[Tuple[str, str], ...] = ()
+    remove: Tuple[str, ...] = ()
+
+
+@frozen
+class PathModifier:
+    type: str  # "ReplaceFullPath" | "ReplacePrefixMatch"
+    value: str
+
+
+@frozen
+class RequestRedirect:
+    type = "RequestRedirect"
+    scheme: Optional[str] = None
+    hostname: Optional[str] = None
+    path: Optional[PathModifier] = None
+    port: Optional[int] = None
+    status_code: int = 302
+
+
+@frozen
+class URLRewrite:
+    type = "URLRewrite"
+    hostname: Optional[str] = None
+    path: Optional[PathModifier] = None
+
+
+@frozen
+class RequestMirror:
+    type = "RequestMirror"
+    backend_ref: BackendRef
+    percent: float = 100.0
+
+
+@frozen
+class CORS:
+    type = "CORS"
+    allow_origins: Tuple[str, ...] = ()
+    allow_methods: Tuple[str, ...] = ()
+    allow_headers: Tuple[str, ...] = ()
+    expose_headers: Tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age: int = 5
+
+
+@frozen
+class ExtensionRef:
+    type = "ExtensionRef"
+    group: str
+    kind: str
+    name: str
+
+
+# --- per-rule settings (also the public Timeouts / Retry / SessionPersistence) -----------------
+
+
+@frozen
+class Timeouts:
+    request: Optional[float] = None
+    backend_request: Optional[float] = None
+
+
+@frozen
+class Retry:
+    codes: frozenset = frozenset()
+    attempts: Optional[int] = None
+    backoff: Optional[float] = None
+
+
+@frozen
+class SessionPersistence:
+    type: str = "Cookie"
+    cookie_name: Optional[str] = None
+    cookie_path: Optional[str] = "/"
+    cookie_lifetime_type: Optional[str] = "Session"
+    header_name: Optional[str] = None
+    absolute_timeout: Optional[float] = None
+    idle_timeout: Optional[float] = None
+
+
+# --- objects ----------------------------------------------------------------------------------
+
+
+@frozen
+class Rule:
+    matches: Tuple[RouteMatch, ...] = (RouteMatch(),)
+    filters: tuple = ()
+    backend_refs: Tuple[BackendRef, ...] = ()
+    name: Optional[str] = None
+    timeouts: Optional[Timeouts] = None
+    retry: Optional[Retry] = None
+    session_persistence: Optional[SessionPersistence] = None
+
+
+@frozen
+class HTTPRoute:
+    namespace: str
+    name: str
+    parent_refs: Tuple[ParentRef, ...] = ()
+    hostnames: Tuple[str, ...] = ()
+    rules: Tuple[Rule, ...] = (Rule(),)
+    # seconds since the epoch; None (not given) sorts after every route that has one
+    creation_timestamp: Optional[int] = None
+    # original index of each kept rule in spec.rules (differs only when strict=False dropped some)
+    rule_indexes: Optional[Tuple[int, ...]] = None
+    kind: str = "HTTPRoute"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@frozen
+class LabelSelectorRequirement:
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist
+    values: Tuple[str, ...] = ()
+
+
+@frozen
+class LabelSelector:
+    match_labels: Tuple[Tuple[str, str], ...] = ()
+    match_expressions: Tuple[LabelSelectorRequirement, ...] = ()
+
+    def matches(self, labels) -> bool:
+        for k, v in self.match_labels:
+            if labels.get(k) != v:
+                return False
+        for req in self.match_expressions:
+            present = req.key in labels
+            if req.operator == "In" and not (present and labels[req.key] in req.values):
+                return False
+            if req.operator == "NotIn" and present and labels[req.key] in req.values:
+                return False
+            if req.operator == "Exists" and not present:
+                return False
+            if req.operator == "DoesNotExist" and present:
+                return False
+        return True
+
+
+@frozen
+class RouteGroupKind:
+    group: str
+    kind: str
+
+
+@frozen
+class Listener:
+    name: str
+    port: int
+    protocol: str
+    hostname: Optional[str] = None
+    allowed_from: str = "Same"  # Same | All | Selector
+    selector: Optional[LabelSelector] = None
+    allowed_kinds: Tuple[RouteGroupKind, ...] = ()  # empty: derived from the protocol
+
+
+@frozen
+class Gateway:
+    namespace: str
+    name: str
+    gateway_class: str
+    listeners: Tuple[Listener, ...]
+    kind: str = "Gateway"
+
+
+@frozen
+class ReferenceGrantFrom:
+    group: str
+    kind: str
+    namespace: str
+
+
+@frozen
+class ReferenceGrantTo:
+    group: str
+    kind: str
+    name: Optional[str] = None
+
+
+@frozen
+class ReferenceGrant:
+    namespace: str
+    name: str
+    from_: Tuple[ReferenceGrantFrom, ...]
+    to: Tuple[ReferenceGrantTo, ...]
+    kind: str = "ReferenceGrant"
+
+
+@frozen
+class ServicePort:
+    port: int
+    name: Optional[str] = None
+    protocol: str = "TCP"
+    app_protocol: Optional[str] = None
+
+
+@frozen
+class Service:
+    namespace: str
+    name: str
+    ports: Tuple[ServicePort, ...] = ()
+    type: str = "ClusterIP"
+    kind: str = "Service"
+
+
+@frozen
+class Namespace:
+    name: str
+    labels: Tuple[Tuple[str, str], ...] = ()
+    kind: str = "Namespace"
+
+    @property
+    def label_map(self) -> dict:
+        out = dict(self.labels)
+        out["kubernetes.io/metadata.name"] = self.name
+        return out
+
+
+@frozen
+class Config:
+    """Everything ``routecore.load`` read: valid objects only."""
+
+    routes: Tuple[HTTPRoute, ...] = ()
+    gateways: Tuple[Gateway, ...] = ()
+    reference_grants: Tuple[ReferenceGrant, ...] = ()
+    # None: no Service objects were given, every backendRef is taken to exist
+    services: Optional[Tuple[Service, ...]] = None
+    namespaces: Tuple[Namespace, ...] = ()
+    # "Kind namespace/name" of every object of a kind routecore does not read
+    skipped: Tuple[str, ...] = ()
+    # problems found under strict=False: the objects or rules they name were left out
+    issues: tuple = ()
+    strict: bool = True
+
+    def __add__(self, other: "Config") -> "Config":
+        svcs = None
+        if self.services is not None or other.services is not None:
+            svcs = (self.services or ()) + (other.services or ())
+        return attrs.evolve(
+            self,
+            routes=self.routes + other.routes,
+            gateways=self.gateways + other.gateways,
+            reference_grants=self.reference_grants + other.reference_grants,
+            services=svcs,
+            namespaces=self.namespaces + other.namespaces,
+            skipped=self.skipped + other.skipped,
+            issues=self.issues + other.issues,
+        )
