@@ -1,0 +1,23 @@
+"""The one place that chooses the native core or the pure-Python twin.
+
+ROUTECORE_NO_EXTENSIONS=1 (any non-empty value but "0") forces the pure twin at import, as it
+does at build time. NATIVE says which twin ``Router`` uses by default.
+"""
+from __future__ import annotations
+
+import os
+
+from ._match_py import Decision as PyDecision, Table as PyTable
+
+NO_EXTENSIONS = os.environ.get("ROUTECORE_NO_EXTENSIONS", "") not in ("", "0")
+
+NativeTable = None
+NativeDecision = None
+if not NO_EXTENSIONS:
+    try:
+        from ._cmatch import Decision as NativeDecision, Table as NativeTable
+    except ImportError:  # not built: the pure twin serves (tests fail if it should have been built)
+        NativeTable = NativeDecision = None
+
+NATIVE = NativeTable is not None
+Decision = NativeDecision if NATIVE else PyDecision

@@ -1,0 +1,233 @@
+"""The pure-Python twin: the spec read literally, used without the extension and as the oracle.
+
+Invariants: for every TableSpec and request, ``Table.route`` returns a Decision equal (by
+``Decision.to_dict``) to the native twin's; error texts are the same. Readability wins over
+speed here: every entry of the chosen listener is considered, and the best by the spec's
+precedence is kept.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from . import _outcome
+from ._paths import host_key, hostname_matches, needs_normalizing, normalize_path, prefix_matches, split_target
+from ._table import EXACT, PREFIX, TableSpec
+
+_MASK = (1 << 64) - 1
+
+
+def splitmix64(state: int):
+    """One step of SplitMix64: (new state, 64-bit output). The native twin implements the same."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return state, z ^ (z >> 31)
+
+
+def _text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def header_map(headers) -> dict:
+    """Every request header, lower-cased name -> values joined with "," in request order."""
+    out: dict = {}
+    if headers is None:
+        return out
+    items = headers.items() if hasattr(headers, "items") else headers
+    for name, value in items:
+        name, value = _text(name).lower(), _text(value)
+        out[name] = value if name not in out else out[name] + "," + value
+    return out
+
+
+def query_map(query: Optional[str]) -> dict:
+    """Query parameters, name -> first value, both as received (not percent-decoded)."""
+    out: dict = {}
+    if not query:
+        return out
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        out.setdefault(name, value)
+    return out
+
+
+def host_rank(pattern: Optional[str], host: str):
+    """Route hostname specificity for ``host``; lower sorts first; None when it does not match."""
+    if pattern is None:
+        return (0, 0)
+    if not hostname_matches(pattern, host):
+        return None
+    if pattern.startswith("*."):
+        return (0, -len(pattern))
+    return (-len(pattern), -len(pattern))
+
+
+def listener_rank(hostname: Optional[str], host: str):
+    if hostname is None:
+        return (2, 0)
+    if not hostname_matches(hostname, host):
+        return None
+    return (1, -len(hostname)) if hostname.startswith("*.") else (0, 0)
+
+
+def _cond_ok(cond, value: Optional[str]) -> bool:
+    if value is None:
+        return False
+    if cond.regex is not None:
+        return cond.regex.fullmatch(value) is not None
+    return value == cond.value
+
+
+def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool:
+    if e.path_type == EXACT:
+        if path != e.path:
+            return False
+    elif e.path_type == PREFIX:
+        if not prefix_matches(e.path, path):
+            return False
+    elif e.regex.fullmatch(path) is None:
+        return False
+    if e.method is not None and e.method != method:
+        return False
+    return (all(_cond_ok(c, headers.get(c.name)) for c in e.headers)
+            and all(_cond_ok(c, query.get(c.name)) for c in e.queries))
+
+
+class Decision:
+    """Where one request goes. Frozen; built by a rule table, never by users."""
+
+    __slots__ = ("_choice", "_path", "_query", "_host", "_scheme")
+
+    def __init__(self, choice, path, query, host, scheme):
+        object.__setattr__(self, "_choice", choice)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_query", query)
+        object.__setattr__(self, "_host", host)
+        object.__setattr__(self, "_scheme", scheme)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Decision is frozen: cannot set {name!r}")
+
+    __delattr__ = __setattr__
+
+    matched = property(lambda self: self._choice.matched)
+    status = property(lambda self: self._choice.status)
+    grpc_status = property(lambda self: self._choice.grpc_status)
+    backend = property(lambda self: self._choice.backend)
+    route = property(lambda self: self._choice.route)
+    kind = property(lambda self: self._choice.kind)
+    rule = property(lambda self: self._choice.rule)
+    rule_name = property(lambda self: self._choice.rule_name)
+    listener = property(lambda self: self._choice.listener)
+    mirrors = property(lambda self: self._choice.mirrors)
+    timeouts = property(lambda self: self._choice.timeouts)
+    retry = property(lambda self: self._choice.retry)
+    session_persistence = property(lambda self: self._choice.session_persistence)
+
+    @property
+    def location(self):
+        return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
+
+    @property
+    def upstream_path(self):
+        return _outcome.upstream_path(self._choice, self._path, self._query)
+
+    @property
+    def upstream_host(self):
+        return _outcome.upstream_host(self._choice, self._host)
+
+    def apply_request_headers(self, headers):
+        return _outcome.apply_headers(self._choice.request_headers, headers)
+
+    def apply_response_headers(self, headers):
+        return _outcome.apply_headers(self._choice.response_headers, headers)
+
+    def to_dict(self):
+        return _outcome.decision_dict(self)
+
+    def __eq__(self, other):
+        if not hasattr(other, "to_dict") or not hasattr(other, "upstream_path"):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None
+
+    def __repr__(self):
+        return _outcome.decision_repr(self)
+
+
+class Table:
+    """The rule table of one view (Gateway port or mesh Service port), pure-Python twin."""
+
+    def __init__(self, spec: TableSpec):
+        self.spec = spec
+        self._state = spec.seed & _MASK
+
+    def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
+        spec = self.spec
+        target = _text(path)
+        path, query, authority = split_target(target)
+        if spec.normalize_path and needs_normalizing(path):
+            path = normalize_path(path)
+        hmap = header_map(headers)
+        if host is None:
+            host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
+        elif not isinstance(host, str):
+            host = _text(host)
+        method = _text(method)
+        hk = "" if spec.mesh else host_key(host)
+        listener = self._listener(hk)
+        if listener is None:
+            outcome = spec.no_listener
+        else:
+            best_key, best = None, None
+            query_params = query_map(query)
+            for group in listener.groups:
+                rank = (0, 0) if spec.mesh else host_rank(group.hostname, hk)
+                if rank is None:
+                    continue
+                for e in group.entries:
+                    key = (rank, e.sort_key)
+                    if (best_key is None or key < best_key) and entry_matches(
+                            e, method, path, hmap, query_params):
+                        best_key, best = key, e
+            outcome = best.outcome if best is not None else listener.no_match
+        index = self._pick(outcome)
+        choice = spec.choices[index]
+        if choice.status in (404, 500) and hmap.get("content-type", "").startswith("application/grpc"):
+            choice = spec.grpc_choices[index]
+        return Decision(choice, path, query, host, scheme)
+
+    def route_asgi(self, scope):
+        from ._adapters import route_asgi
+        return route_asgi(self, scope)
+
+    def route_wsgi(self, environ):
+        from ._adapters import route_wsgi
+        return route_wsgi(self, environ)
+
+    def _listener(self, hk: str):
+        best, best_rank = None, None
+        for lis in self.spec.listeners:
+            rank = (2, 0) if self.spec.mesh else listener_rank(lis.hostname, hk)
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best, best_rank = lis, rank
+        return best
+
+    def _pick(self, outcome: int) -> int:
+        start, cum = self.spec.outcomes[outcome]
+        if len(cum) == 1:
+            return start
+        self._state, r = splitmix64(self._state)
+        r %= cum[-1]
+        i = 0
+        while r >= cum[i]:
+            i += 1
+        return start + i

@@ -1,0 +1,194 @@
+"""What a matched rule does: prebuilt per-backend Choices and the filters applied to a request.
+
+Invariants: a Choice is built once at compile time and shared by every Decision that picks it;
+nothing here depends on a request except the functions that take one as an argument.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+from attrs import frozen
+
+from ._models import PathModifier, RequestRedirect, URLRewrite
+from ._paths import replace_prefix
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+@frozen
+class Backend:
+    namespace: str
+    name: str
+    port: Optional[int]
+    group: str = ""
+    kind: str = "Service"
+    weight: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}:{self.port}"
+
+
+@frozen
+class Mirror:
+    backend: Backend
+    percent: float = 100.0
+
+
+@frozen
+class HeaderOps:
+    """One header modifier, names lower-cased, applied in the order set, add, remove."""
+
+    set: Tuple[Tuple[str, str, str], ...] = ()  # (lower name, name as written, value)
+    add: Tuple[Tuple[str, str, str], ...] = ()
+    remove: frozenset = frozenset()
+
+    @classmethod
+    def from_model(cls, mod) -> "HeaderOps":
+        return cls(
+            set=tuple((n.lower(), n, v) for n, v in mod.set),
+            add=tuple((n.lower(), n, v) for n, v in mod.add),
+            remove=frozenset(n.lower() for n in mod.remove),
+        )
+
+    def apply(self, pairs: list) -> list:
+        if self.set:
+            names = {low for low, _, _ in self.set}
+            pairs = [p for p in pairs if p[0].lower() not in names]
+            pairs.extend((name, value) for _, name, value in self.set)
+        for low, name, value in self.add:
+            pairs.append((name, value))
+        if self.remove:
+            pairs = [p for p in pairs if p[0].lower() not in self.remove]
+        return pairs
+
+
+@frozen
+class Choice:
+    """The request-independent part of a Decision: one per (listener, rule, backendRef)."""
+
+    matched: bool
+    status: Optional[int]
+    backend: Optional[Backend] = None
+    route: Optional[str] = None
+    kind: Optional[str] = None
+    rule: Optional[int] = None
+    rule_name: Optional[str] = None
+    listener: Optional[str] = None
+    mirrors: tuple = ()
+    timeouts: object = None
+    retry: object = None
+    session_persistence: object = None
+    request_headers: Tuple[HeaderOps, ...] = ()
+    response_headers: Tuple[HeaderOps, ...] = ()
+    redirect: Optional[RequestRedirect] = None
+    rewrite: Optional[URLRewrite] = None
+    # the normalised PathPrefix of the rule's single match, for ReplacePrefixMatch
+    prefix: Optional[str] = None
+    # redirect port fallback: the listener port (Gateway) or the Service port (mesh)
+    port: Optional[int] = None
+    default_scheme: str = "http"
+    # the same choice answered to a gRPC client: its grpc-status (12 or 14), else None
+    grpc_status: Optional[int] = None
+
+
+def _new_path(modifier: Optional[PathModifier], path: str, prefix: Optional[str]) -> str:
+    if modifier is None:
+        return path
+    if modifier.type == "ReplaceFullPath":
+        return modifier.value
+    return replace_prefix(path, prefix or "", modifier.value)
+
+
+def upstream_path(choice: Choice, path: str, query: Optional[str]) -> str:
+    if choice.rewrite is not None:
+        path = _new_path(choice.rewrite.path, path, choice.prefix)
+    return path if query is None else f"{path}?{query}"
+
+
+def upstream_host(choice: Choice, host: Optional[str]) -> Optional[str]:
+    if choice.rewrite is not None and choice.rewrite.hostname:
+        return choice.rewrite.hostname
+    return host
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def location(choice: Choice, path: str, query: Optional[str], host: Optional[str],
+             scheme: Optional[str]) -> Optional[str]:
+    """The absolute Location of a RequestRedirect (digest 5.2, port derivation included)."""
+    r = choice.redirect
+    if r is None or choice.status not in REDIRECT_CODES:
+        return None
+    req_scheme = scheme or choice.default_scheme
+    out_scheme = r.scheme or req_scheme
+    if r.hostname:
+        hostname = r.hostname
+    else:
+        from ._paths import host_key
+
+        hostname = host_key(host) or ""
+    if r.port is not None:
+        port = r.port
+    elif r.scheme is not None:
+        port = _DEFAULT_PORTS[r.scheme]
+    else:
+        port = choice.port if choice.port is not None else _DEFAULT_PORTS.get(out_scheme)
+    netloc = hostname if port == _DEFAULT_PORTS.get(out_scheme) or port is None else f"{hostname}:{port}"
+    new_path = _new_path(r.path, path, choice.prefix)
+    if query is not None:
+        new_path = f"{new_path}?{query}"
+    return f"{out_scheme}://{netloc}{new_path}"
+
+
+def _as_str_pairs(headers) -> list:
+    if headers is None:
+        return []
+    if hasattr(headers, "items"):
+        headers = headers.items()
+    out = []
+    for name, value in headers:
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("latin-1")
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value).decode("latin-1")
+        out.append((name, value))
+    return out
+
+
+def apply_headers(ops: Tuple[HeaderOps, ...], headers) -> list:
+    pairs = _as_str_pairs(headers)
+    for op in ops:
+        pairs = op.apply(pairs)
+    return pairs
+
+
+def _plain(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    import attrs
+
+    return {k: _plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
+
+
+DECISION_FIELDS = ("matched", "status", "grpc_status", "backend", "route", "kind", "rule",
+                   "rule_name", "listener", "location", "upstream_path", "upstream_host",
+                   "mirrors", "timeouts", "retry", "session_persistence")
+
+
+def decision_dict(decision) -> dict:
+    """Every public attribute of a Decision as JSON-ready data (used by both twins)."""
+    return {name: _plain(getattr(decision, name)) for name in DECISION_FIELDS}
+
+
+def decision_repr(decision) -> str:
+    parts = []
+    for name in ("status", "route", "rule", "backend", "listener", "location"):
+        value = getattr(decision, name)
+        if value is not None:
+            parts.append(f"{name}={value!s}" if name == "backend" else f"{name}={value!r}")
+    return f"Decision(matched={decision.matched!r}, {', '.join(parts)})"

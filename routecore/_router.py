@@ -1,0 +1,211 @@
+"""Router: compiles a loaded Config into one rule table per entry point (Gateway port or Service).
+
+Invariants: a Router never changes after construction; tables are built on first use of a view
+and cached, so ``router.gateway(...)``/``router.service(...)`` are cheap to call again.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Dict, List, Optional
+
+from . import _impl
+from ._load import load
+from ._models import GATEWAY_GROUP, Config, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
+from ._outcome import Backend, Choice, Mirror
+from ._regex import compile_regex
+from ._table import (PREFIX, PATH_TYPES, ListenerSpec, HostGroup, _Builder, attaches_to_listener,
+                     core_backend, effective_hostnames, group_entries, header_ops, is_core_service,
+                     listener_accepts, normalize_prefix)
+
+
+class Router:
+    """Compiled routing for every Gateway listener and mesh Service of one configuration."""
+
+    def __init__(self, config: Config, *, seed: Optional[int] = None,
+                 regex_precedence: str = "after-prefix", normalize_path: bool = True,
+                 native: Optional[bool] = None):
+        if regex_precedence not in ("after-prefix", "before-prefix"):
+            raise ValueError("regex_precedence must be 'after-prefix' or 'before-prefix', "
+                             f"got {regex_precedence!r}")
+        if not isinstance(config, Config):
+            raise TypeError(f"Router() takes the Config that routecore.load() returns, got "
+                            f"{type(config).__name__}; use Router.from_source() for sources")
+        self.config = config
+        self.seed = seed if seed is not None else int.from_bytes(os.urandom(8), "little")
+        self.regex_precedence = regex_precedence
+        self.normalize_path = normalize_path
+        self.native = _impl.NATIVE if native is None else bool(native)
+        if self.native and _impl.NativeTable is None:
+            raise RuntimeError("the native routecore extension is not available")
+        self._table_cls = _impl.NativeTable if self.native else _impl.PyTable
+        self._regexes: Dict[str, object] = {}
+        self._views: Dict[tuple, object] = {}
+        self._lock = threading.Lock()
+        self._services = None if config.services is None else {
+            (s.namespace, s.name): s for s in config.services}
+
+    @classmethod
+    def from_source(cls, source, *, strict: bool = True, seed: Optional[int] = None, **kwargs):
+        return cls(load(source, strict=strict), seed=seed, **kwargs)
+
+    # --- views --------------------------------------------------------------------------------
+
+    def gateway(self, name: str, namespace: str = "default", port: int = 80):
+        """The rule table for requests arriving at this Gateway on ``port``."""
+        return self._view(("gateway", namespace, name, port), self._gateway_spec)
+
+    def service(self, name: str, namespace: str = "default", port: int = 80,
+                client_namespace: Optional[str] = None):
+        """The rule table for mesh requests to this Service port from ``client_namespace``."""
+        return self._view(("service", namespace, name, port, client_namespace), self._service_spec)
+
+    def _view(self, key, build):
+        view = self._views.get(key)
+        if view is None:
+            with self._lock:
+                view = self._views.get(key)
+                if view is None:
+                    view = self._table_cls(build(*key[1:]))
+                    self._views[key] = view
+        return view
+
+    def _gateway_spec(self, namespace: str, name: str, port: int):
+        gw = next((g for g in self.config.gateways
+                   if g.namespace == namespace and g.name == name), None)
+        if gw is None:
+            known = ", ".join(f"{g.namespace}/{g.name}" for g in self.config.gateways) or "none"
+            raise LookupError(f"no Gateway {namespace}/{name} in this configuration (Gateways: {known})")
+        listeners = [l for l in gw.listeners if l.port == port]
+        if not listeners:
+            ports = ", ".join(f"{l.name}:{l.port}" for l in gw.listeners)
+            raise LookupError(f"Gateway {namespace}/{name} has no listener on port {port} "
+                              f"(listeners: {ports})")
+        b = _Builder(self, mesh=False)
+        specs = []
+        for lis in listeners:
+            scheme = "https" if lis.protocol == "HTTPS" else "http"
+            by_host: Dict[Optional[str], list] = {}
+            for route in self._sorted_routes():
+                if not any(attaches_to_listener(ref, gw, lis) for ref in route.parent_refs):
+                    continue
+                if not listener_accepts(self.config, gw, lis, route):
+                    continue
+                hosts = effective_hostnames(route, lis.hostname)
+                if not hosts:
+                    continue
+                entries = b.entries(route, lis.name, lis.port, scheme)
+                for h in hosts:
+                    by_host.setdefault(h, []).extend(entries)
+            no_match = b.static(Choice(matched=False, status=404, listener=lis.name))
+            specs.append(ListenerSpec(lis.name, lis.hostname, group_entries(by_host), no_match))
+        no_listener = b.static(Choice(matched=False, status=404))
+        return b.spec(specs, no_listener, self.normalize_path, self.seed)
+
+    def _service_spec(self, namespace: str, name: str, port: int, client_namespace):
+        svc = None if self._services is None else self._services.get((namespace, name))
+        if self._services is not None and svc is None:
+            raise LookupError(f"no Service {namespace}/{name} in this configuration")
+        port_name = None
+        if svc is not None:
+            sp = next((p for p in svc.ports if p.port == port), None)
+            if sp is None and svc.ports:
+                ports = ", ".join(str(p.port) for p in svc.ports)
+                raise LookupError(f"Service {namespace}/{name} has no port {port} (ports: {ports})")
+            port_name = sp.name if sp is not None else None
+        attached = [r for r in self._sorted_routes()
+                    if any(ref.group == "" and ref.kind == "Service" and ref.namespace == namespace
+                           and ref.name == name and (ref.port is None or ref.port == port)
+                           and (ref.section_name is None or ref.section_name == port_name)
+                           for ref in r.parent_refs)]
+        consumer = [r for r in attached
+                    if r.namespace != namespace and r.namespace == client_namespace]
+        routes = consumer or [r for r in attached if r.namespace == namespace]
+        b = _Builder(self, mesh=True)
+        entries = []
+        for route in routes:
+            entries.extend(b.entries(route, None, port, "http"))
+        if routes:
+            no_match = b.static(Choice(matched=False, status=404))
+        else:  # no route for this client: the request goes to the Service itself
+            no_match = b.static(Choice(matched=False, status=None,
+                                       backend=Backend(namespace, name, port)))
+        groups = group_entries({None: entries}) if entries else ()
+        lis = ListenerSpec(None, None, groups, no_match)
+        return b.spec([lis], no_match, self.normalize_path, self.seed)
+
+    def _sorted_routes(self) -> List[HTTPRoute]:
+        return list(self.config.routes)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _regex(self, pattern: str):
+        rx = self._regexes.get(pattern)
+        if rx is None:
+            rx = self._regexes[pattern] = compile_regex(pattern)
+        return rx
+
+    def _backend_problem(self, route: HTTPRoute, ref, mesh: bool) -> Optional[str]:
+        """None when the backendRef resolves, else the ResolvedRefs reason."""
+        if not is_core_service(ref):
+            return "InvalidKind"
+        if self._services is not None and (ref.namespace, ref.name) not in self._services:
+            return "BackendNotFound"
+        if ref.namespace != route.namespace and not mesh and not self._granted(route, ref):
+            return "RefNotPermitted"
+        return None
+
+    def _granted(self, route: HTTPRoute, ref) -> bool:
+        for g in self.config.reference_grants:
+            if g.namespace != ref.namespace:
+                continue
+            if not any(f.group == GATEWAY_GROUP and f.kind == route.kind
+                       and f.namespace == route.namespace for f in g.from_):
+                continue
+            if any(t.group == ref.group and t.kind == ref.kind and t.name in (None, ref.name)
+                   for t in g.to):
+                return True
+        return False
+
+    def _rule_choices(self, route: HTTPRoute, index: int, rule: Rule, listener, port, scheme,
+                      mesh: bool):
+        prefix = None
+        if len(rule.matches) == 1 and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
+            prefix = normalize_prefix(rule.matches[0].path.value)
+        mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent) for f in rule.filters
+                        if isinstance(f, RequestMirror)
+                        and self._backend_problem(route, f.backend_ref, mesh) is None)
+        base = dict(matched=True, route=route.key, kind=route.kind, rule=index,
+                    rule_name=rule.name, listener=listener, mirrors=mirrors,
+                    timeouts=rule.timeouts, retry=rule.retry,
+                    session_persistence=rule.session_persistence, prefix=prefix, port=port,
+                    default_scheme=scheme)
+        req_ops = header_ops(rule.filters, "RequestHeaderModifier")
+        resp_ops = header_ops(rule.filters, "ResponseHeaderModifier")
+        redirect = next((f for f in rule.filters if isinstance(f, RequestRedirect)), None)
+        rewrite = next((f for f in rule.filters if isinstance(f, URLRewrite)), None)
+        if redirect is not None:
+            return [Choice(status=redirect.status_code, redirect=redirect,
+                           request_headers=req_ops, response_headers=resp_ops, **base)], [1]
+        choices, weights = [], []
+        for ref in rule.backend_refs:
+            if ref.weight <= 0:
+                continue
+            if self._backend_problem(route, ref, mesh) is not None:
+                choices.append(Choice(status=500, request_headers=req_ops,
+                                      response_headers=resp_ops, **base))
+            else:
+                b_redirect = next((f for f in ref.filters if isinstance(f, RequestRedirect)), None)
+                b_rewrite = next((f for f in ref.filters if isinstance(f, URLRewrite)), rewrite)
+                choices.append(Choice(
+                    status=b_redirect.status_code if b_redirect else None,
+                    backend=None if b_redirect else core_backend(ref),
+                    redirect=b_redirect, rewrite=b_rewrite,
+                    request_headers=req_ops + header_ops(ref.filters, "RequestHeaderModifier"),
+                    response_headers=resp_ops + header_ops(ref.filters, "ResponseHeaderModifier"),
+                    **base))
+            weights.append(ref.weight)
+        if not choices:  # no backendRefs, or every weight is 0
+            return [Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
+                           **base)], [1]
+        return choices, weights

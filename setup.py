@@ -1,0 +1,18 @@
+"""Builds the native core (src_c/routecore/_cmatch.pyx) unless ROUTECORE_NO_EXTENSIONS is set."""
+import os
+
+from setuptools import Extension, setup
+
+NO_EXTENSIONS = os.environ.get("ROUTECORE_NO_EXTENSIONS", "") not in ("", "0")
+
+ext_modules = []
+if not NO_EXTENSIONS:
+    from Cython.Build import cythonize
+
+    ext_modules = cythonize(
+        [Extension("routecore._cmatch", ["src_c/routecore/_cmatch.pyx"], extra_compile_args=["-O3"])],
+        compiler_directives={"language_level": "3"},
+        include_path=["src_c"],
+    )
+
+setup(ext_modules=ext_modules)

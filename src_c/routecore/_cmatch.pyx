@@ -1,0 +1,649 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The native rule table: the same decisions as routecore/_match_py.py, found through indexes.
+
+Invariants:
+- a request touches only: one dict lookup per host candidate, one per path candidate (exact
+  path, then the prefixes at "/" boundaries whose length some rule has), the candidate buckets
+  (C arrays, already in precedence order), and the request headers named by the table;
+- candidates are checked in precedence order and the first that matches wins, which is the
+  same as the pure twin's "best of all that match";
+- error texts and Decision attributes are those of the pure twin.
+"""
+cimport cython
+from cpython.long cimport PyLong_AsLongLong
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport uint64_t
+from libc.string cimport memset
+
+from routecore import _outcome
+from routecore._match_py import header_map, query_map
+from routecore._paths import host_key as _py_host_key, normalize_path, split_target
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object)
+
+import ahocorasick
+
+
+cdef inline long long _pack(Py_ssize_t start, Py_ssize_t count):
+    return (<long long>start << 32) | count
+
+
+cdef inline bint _ascii_lower(str s):
+    """True when ``s`` is ASCII without upper-case letters (so s.lower() is s)."""
+    cdef Py_UCS4 c
+    if not PyUnicode_IS_ASCII(s):
+        return False
+    for c in s:
+        if c >= u'A' and c <= u'Z':
+            return False
+    return True
+
+
+cdef inline bint _bytes_lower(bytes b):
+    cdef unsigned char c
+    for c in b:
+        if c >= 65 and c <= 90:
+            return False
+    return True
+
+
+cdef inline str _text(object v):
+    if type(v) is str:
+        return <str>v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).decode("latin-1")
+    return str(v)
+
+
+cdef class _Group:
+    pass
+
+
+@cython.freelist(8)
+cdef class _Req:
+    """What one request brought, read lazily: headers by slot, query parameters."""
+
+
+cdef class _Listener:
+    pass
+
+
+cdef class Decision:
+    """Where one request goes. Frozen; built by a rule table, never by users."""
+
+    cdef readonly object _choice
+    cdef readonly object _path
+    cdef readonly object _query
+    cdef object _host_value
+    cdef object _headers
+    cdef bint _host_known
+    cdef readonly object _scheme
+
+    @property
+    def _host(self):
+        if not self._host_known:
+            hmap = header_map(self._headers)
+            self._host_value = hmap.get("host", hmap.get(":authority"))
+            self._headers = None
+            self._host_known = True
+        return self._host_value
+
+    @property
+    def matched(self):
+        return self._choice.matched
+
+    @property
+    def status(self):
+        return self._choice.status
+
+    @property
+    def grpc_status(self):
+        return self._choice.grpc_status
+
+    @property
+    def backend(self):
+        return self._choice.backend
+
+    @property
+    def route(self):
+        return self._choice.route
+
+    @property
+    def kind(self):
+        return self._choice.kind
+
+    @property
+    def rule(self):
+        return self._choice.rule
+
+    @property
+    def rule_name(self):
+        return self._choice.rule_name
+
+    @property
+    def listener(self):
+        return self._choice.listener
+
+    @property
+    def mirrors(self):
+        return self._choice.mirrors
+
+    @property
+    def timeouts(self):
+        return self._choice.timeouts
+
+    @property
+    def retry(self):
+        return self._choice.retry
+
+    @property
+    def session_persistence(self):
+        return self._choice.session_persistence
+
+    @property
+    def location(self):
+        return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
+
+    @property
+    def upstream_path(self):
+        return _outcome.upstream_path(self._choice, self._path, self._query)
+
+    @property
+    def upstream_host(self):
+        return _outcome.upstream_host(self._choice, self._host)
+
+    def apply_request_headers(self, headers):
+        return _outcome.apply_headers(self._choice.request_headers, headers)
+
+    def apply_response_headers(self, headers):
+        return _outcome.apply_headers(self._choice.response_headers, headers)
+
+    def to_dict(self):
+        return _outcome.decision_dict(self)
+
+    def __eq__(self, other):
+        if not hasattr(other, "to_dict") or not hasattr(other, "upstream_path"):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = None
+
+    def __repr__(self):
+        return _outcome.decision_repr(self)
+
+
+cdef class Table:
+    """The rule table of one view (Gateway port or mesh Service port), native twin."""
+
+    def __cinit__(self):
+        self.entries = NULL
+        self.conds = NULL
+        self.cand = NULL
+        self.out_start = NULL
+        self.out_count = NULL
+        self.out_cum_off = NULL
+        self.cum = NULL
+
+    def __dealloc__(self):
+        PyMem_Free(self.entries)
+        PyMem_Free(self.conds)
+        PyMem_Free(self.cand)
+        PyMem_Free(self.out_start)
+        PyMem_Free(self.out_count)
+        PyMem_Free(self.out_cum_off)
+        PyMem_Free(self.cum)
+
+    def __init__(self, spec):
+        cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_cand = 0, n_cum = 0
+        self.spec = spec
+        self.mesh = spec.mesh
+        self.normalize = spec.normalize_path
+        self.regex_first = spec.regex_first
+        self.state = <uint64_t>(spec.seed & 0xFFFFFFFFFFFFFFFF)
+        self.pool = []
+        self.regexes = []
+        self.choices = list(spec.choices)
+        self.grpc_choices = list(spec.grpc_choices)
+        pool_index = {}
+        regex_index = {}
+
+        def intern(s):
+            j = pool_index.get(s)
+            if j is None:
+                j = pool_index[s] = len(self.pool)
+                self.pool.append(s)
+            return j
+
+        def regex(rx):
+            j = regex_index.get(id(rx))
+            if j is None:
+                j = regex_index[id(rx)] = len(self.regexes)
+                self.regexes.append(rx)
+            return j
+
+        # header slots: 0 host, 1 :authority, 2 content-type, then every name the table references
+        names = ["host", ":authority", "content-type"]
+        for name in spec.header_names:
+            if name not in names:
+                names.append(name)
+        self.nslots = len(names)
+        self.slots_str = {name: k for k, name in enumerate(names)}
+        self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
+
+        # one C entry per (host group, entry): groups share nothing, which keeps buckets flat
+        for lis in spec.listeners:
+            for group in lis.groups:
+                n_entries += len(group.entries)
+                for e in group.entries:
+                    n_conds += len(e.headers) + len(e.queries)
+        n_cand = n_entries
+        self.entries = <CEntry*>PyMem_Malloc(max(n_entries, 1) * sizeof(CEntry))
+        self.conds = <CCond*>PyMem_Malloc(max(n_conds, 1) * sizeof(CCond))
+        self.cand = <int*>PyMem_Malloc(max(n_cand, 1) * sizeof(int))
+        if self.entries == NULL or self.conds == NULL or self.cand == NULL:
+            raise MemoryError()
+
+        cdef int ei = 0, ci = 0, pos = 0
+        cdef CEntry* ce
+        self.listeners = []
+        self.listener_exact = {}
+        self.listener_wild = {}
+        self.listener_any = -1
+        for li, lis in enumerate(spec.listeners):
+            L = _Listener()
+            L.name = lis.name
+            L.no_match = lis.no_match
+            L.exact_hosts = {}
+            L.wild_hosts = {}
+            L.any_group = None
+            for group in lis.groups:
+                G = _Group()
+                G.exact = {}
+                G.prefix = {}
+                G.max_plen = -1
+                buckets = {}   # ("e"|"p", path) -> [entry index...]
+                regex_list = []
+                literals = []
+                for e in group.entries:
+                    ce = &self.entries[ei]
+                    ce.path_type = e.path_type
+                    ce.method = intern(e.method) if e.method is not None else -1
+                    ce.regex = regex(e.regex) if e.regex is not None else -1
+                    ce.outcome = e.outcome
+                    ce.h_start = ci
+                    for c in e.headers:
+                        self.conds[ci].slot = self.slots_str[c.name]
+                        self.conds[ci].value = intern(c.value)
+                        self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
+                        ci += 1
+                    ce.h_end = ci
+                    ce.q_start = ci
+                    for c in e.queries:
+                        self.conds[ci].slot = intern(c.name)
+                        self.conds[ci].value = intern(c.value)
+                        self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
+                        ci += 1
+                    ce.q_end = ci
+                    if e.path_type == 0:
+                        buckets.setdefault(("e", e.path), []).append(ei)
+                    elif e.path_type == 1:
+                        buckets.setdefault(("p", e.path), []).append(ei)
+                    else:
+                        regex_list.append(ei)
+                        literals.append(e.literal)
+                    ei += 1
+                # entries are already sorted in the group, so each bucket is in precedence order
+                for (kind, path), idxs in buckets.items():
+                    start = pos
+                    for j in idxs:
+                        self.cand[pos] = j
+                        pos += 1
+                    if kind == "e":
+                        G.exact[path] = _pack(start, len(idxs))
+                    else:
+                        G.prefix[path] = _pack(start, len(idxs))
+                        if len(path) > G.max_plen:
+                            G.max_plen = len(path)
+                G.plens = bytearray(G.max_plen + 2)
+                for path in G.prefix:
+                    G.plens[len(path)] = 1
+                start = pos
+                for j in regex_list:
+                    self.cand[pos] = j
+                    pos += 1
+                G.regex_bucket = _pack(start, len(regex_list))
+                G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
+                G.automaton = None
+                if any(lit is not None for lit in literals):
+                    A = ahocorasick.Automaton()
+                    by_lit = {}
+                    for k, lit in enumerate(literals):
+                        if lit is not None:
+                            by_lit.setdefault(lit, []).append(k)
+                    for lit, ks in by_lit.items():
+                        A.add_word(lit, tuple(ks))
+                    A.make_automaton()
+                    G.automaton = A
+                h = group.hostname
+                if h is None:
+                    L.any_group = G
+                elif h.startswith("*."):
+                    L.wild_hosts[h[1:]] = G
+                else:
+                    L.exact_hosts[h] = G
+            self.listeners.append(L)
+            h = lis.hostname
+            if h is None:
+                if self.listener_any < 0:
+                    self.listener_any = li
+            elif h.startswith("*."):
+                self.listener_wild.setdefault(h[1:], li)
+            else:
+                self.listener_exact.setdefault(h, li)
+        self.no_listener = spec.no_listener
+
+        n_out = len(spec.outcomes)
+        for start, cum in spec.outcomes:
+            n_cum += len(cum)
+        self.out_start = <int*>PyMem_Malloc(max(n_out, 1) * sizeof(int))
+        self.out_count = <int*>PyMem_Malloc(max(n_out, 1) * sizeof(int))
+        self.out_cum_off = <int*>PyMem_Malloc(max(n_out, 1) * sizeof(int))
+        self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
+        if self.out_start == NULL or self.out_count == NULL or self.out_cum_off == NULL or self.cum == NULL:
+            raise MemoryError()
+        pos = 0
+        for i in range(n_out):
+            start, cum = spec.outcomes[i]
+            self.out_start[i] = start
+            self.out_count[i] = len(cum)
+            self.out_cum_off[i] = pos
+            for w in cum:
+                self.cum[pos] = w
+                pos += 1
+
+    # --- per request ----------------------------------------------------------------------------
+
+    cdef list _collect(self, object headers):
+        """Values of the referenced headers, by slot; repeated headers joined with ","."""
+        cdef list vals = [None] * self.nslots
+        cdef object slot, name, value
+        cdef int k
+        if headers is None:
+            return vals
+        items = headers if (type(headers) is list or type(headers) is tuple) else (
+            headers.items() if hasattr(headers, "items") else headers)
+        for name, value in items:
+            if type(name) is bytes:
+                slot = self.slots_bytes.get(name)
+                if slot is None and not _bytes_lower(<bytes>name):
+                    slot = self.slots_bytes.get((<bytes>name).lower())
+            else:
+                if type(name) is not str:
+                    name = _text(name)
+                slot = self.slots_str.get(name)
+                if slot is None and not _ascii_lower(<str>name):
+                    slot = self.slots_str.get((<str>name).lower())
+            if slot is None:
+                continue
+            k = slot
+            value = _text(value)
+            if vals[k] is None:
+                vals[k] = value
+            else:
+                vals[k] = vals[k] + "," + value
+        return vals
+
+    cdef int _check(self, CEntry* e, str method, _Req req) except -2:
+        cdef int k
+        cdef CCond* c
+        cdef object v
+        if e.method >= 0 and <str>self.pool[e.method] != method:
+            return 0
+        if e.h_start < e.h_end:
+            if req.hvals is None:
+                req.hvals = self._collect(req.headers)
+            for k in range(e.h_start, e.h_end):
+                c = &self.conds[k]
+                v = req.hvals[c.slot]
+                if v is None:
+                    return 0
+                if c.regex >= 0:
+                    if self.regexes[c.regex].fullmatch(v) is None:
+                        return 0
+                elif <str>v != <str>self.pool[c.value]:
+                    return 0
+        if e.q_start < e.q_end:
+            if req.qmap is None:
+                req.qmap = query_map(req.query)
+            for k in range(e.q_start, e.q_end):
+                c = &self.conds[k]
+                v = req.qmap.get(self.pool[c.slot])
+                if v is None:
+                    return 0
+                if c.regex >= 0:
+                    if self.regexes[c.regex].fullmatch(v) is None:
+                        return 0
+                elif <str>v != <str>self.pool[c.value]:
+                    return 0
+        return 1
+
+    cdef int _bucket(self, object packed, str method, _Req req) except -2:
+        cdef long long p = PyLong_AsLongLong(packed)
+        cdef int start = <int>(p >> 32)
+        cdef int count = <int>(p & 0xFFFFFFFF)
+        cdef int i, j
+        for i in range(start, start + count):
+            j = self.cand[i]
+            if self._check(&self.entries[j], method, req):
+                return j
+        return -1
+
+    cdef int _regexes(self, _Group g, str path, str method, _Req req) except -2:
+        cdef long long p = g.regex_bucket
+        cdef int start = <int>(p >> 32)
+        cdef int count = <int>(p & 0xFFFFFFFF)
+        cdef int i, j
+        cdef bytearray live
+        if count == 0:
+            return -1
+        live = bytearray(g.regex_always)
+        if g.automaton is not None:
+            for _, ks in g.automaton.iter(path):
+                for i in ks:
+                    live[i] = 1
+        for i in range(count):
+            if live[i]:
+                j = self.cand[start + i]
+                if self.regexes[self.entries[j].regex].fullmatch(path) is None:
+                    continue
+                if self._check(&self.entries[j], method, req):
+                    return j
+        return -1
+
+    cdef int _group(self, _Group g, str path, str method, _Req req) except -2:
+        cdef int r
+        cdef Py_ssize_t n = len(path), p
+        cdef object packed
+        cdef bytearray plens = g.plens
+        if self.regex_first:
+            r = self._regexes(g, path, method, req)
+            if r >= 0:
+                return r
+        packed = g.exact.get(path)
+        if packed is not None:
+            r = self._bucket(packed, method, req)
+            if r >= 0:
+                return r
+        if g.max_plen >= 0:
+            p = n if n <= g.max_plen else g.max_plen
+            while p >= 0:
+                if plens[p] and (p == n or path[p] == u'/'):
+                    packed = g.prefix.get(path[:p])
+                    if packed is not None:
+                        r = self._bucket(packed, method, req)
+                        if r >= 0:
+                            return r
+                p -= 1
+        if not self.regex_first:
+            return self._regexes(g, path, method, req)
+        return -1
+
+    cdef int _listener_for(self, str hk):
+        cdef object li = self.listener_exact.get(hk)
+        cdef Py_ssize_t i, n = len(hk)
+        if li is not None:
+            return li
+        if self.listener_wild:
+            for i in range(1, n):
+                if hk[i] == u'.':
+                    li = self.listener_wild.get(hk[i:])
+                    if li is not None:
+                        return li
+        return self.listener_any
+
+    cdef int _pick(self, int outcome):
+        cdef int n = self.out_count[outcome]
+        cdef uint64_t z, r
+        cdef uint64_t* cum
+        cdef int i = 0
+        if n == 1:
+            return self.out_start[outcome]
+        self.state = self.state + <uint64_t>0x9E3779B97F4A7C15
+        z = self.state
+        z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+        z = z ^ (z >> 31)
+        cum = self.cum + self.out_cum_off[outcome]
+        r = z % cum[n - 1]
+        while r >= cum[i]:
+            i += 1
+        return self.out_start[outcome] + i
+
+    def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
+        cdef str target = path if type(path) is str else _text(path)
+        cdef str p, m
+        cdef object query = None, authority = None, hk_obj
+        cdef Py_ssize_t n = len(target), i, q = -1
+        cdef Py_UCS4 c
+        cdef bint slow = n == 0 or target[0] != u'/', dots = False
+        cdef _Req req = _Req.__new__(_Req)
+        cdef int r = -1, outcome, index
+        cdef _Listener lis
+        cdef _Group g
+        cdef str hk
+        if not slow:
+            for i in range(n):
+                c = target[i]
+                if c == u'?':
+                    q = i
+                    break
+                if c == u'#':
+                    slow = True
+                    break
+                if c == u'%' or (c == u'.' and target[i - 1] == u'/'):
+                    dots = True
+        if slow:
+            p, query, authority = split_target(target)
+            dots = True
+        elif q >= 0:
+            p = target[:q]
+            query = target[q + 1:]
+            if u'#' in query:
+                p, query, authority = split_target(target)
+        else:
+            p = target
+        if dots and self.normalize and (u'%' in p or u'/.' in p):
+            p = normalize_path(p)
+        m = method if type(method) is str else _text(method)
+        if host is None and authority is not None:
+            host = authority
+        elif host is not None and type(host) is not str:
+            host = _text(host)
+
+        req.headers = headers
+        req.query = query
+        if self.mesh:
+            lis = <_Listener>self.listeners[0]
+            g = lis.any_group
+            if g is not None:
+                r = self._group(g, p, m, req)
+            outcome = self.entries[r].outcome if r >= 0 else lis.no_match
+        else:
+            if host is None:
+                req.hvals = self._collect(headers)
+                host = req.hvals[0] if req.hvals[0] is not None else req.hvals[1]
+            hk = _host(host)
+            i = self._listener_for(hk)
+            if i < 0:
+                outcome = self.no_listener
+            else:
+                lis = <_Listener>self.listeners[i]
+                g = lis.exact_hosts.get(hk)
+                if g is not None:
+                    r = self._group(g, p, m, req)
+                if r < 0 and lis.wild_hosts:
+                    n = len(hk)
+                    for i in range(1, n):
+                        if hk[i] == u'.':
+                            g = lis.wild_hosts.get(hk[i:])
+                            if g is not None:
+                                r = self._group(g, p, m, req)
+                                if r >= 0:
+                                    break
+                if r < 0 and lis.any_group is not None:
+                    r = self._group(lis.any_group, p, m, req)
+                outcome = self.entries[r].outcome if r >= 0 else lis.no_match
+        index = self._pick(outcome)
+        choice = self.choices[index]
+        if self.grpc_choices[index] is not None:
+            if req.hvals is None:
+                req.hvals = self._collect(headers)
+            ct = req.hvals[2]
+            if ct is not None and (<str>ct).startswith("application/grpc"):
+                choice = self.grpc_choices[index]
+        cdef Decision d = Decision.__new__(Decision)
+        d._choice = choice
+        d._path = p
+        d._query = query
+        d._scheme = scheme
+        if host is not None or req.hvals is not None:
+            d._host_value = host if host is not None else (
+                req.hvals[0] if req.hvals[0] is not None else req.hvals[1])
+            d._host_known = True
+        else:
+            d._headers = headers
+            d._host_known = False
+        return d
+
+    def route_asgi(self, scope):
+        from routecore._adapters import route_asgi
+        return route_asgi(self, scope)
+
+    def route_wsgi(self, environ):
+        from routecore._adapters import route_wsgi
+        return route_wsgi(self, environ)
+
+
+cdef str _host(object host):
+    """Native twin of routecore._paths.host_key."""
+    cdef str h
+    cdef Py_ssize_t n, i
+    if host is None:
+        return ""
+    h = <str>host
+    n = len(h)
+    if n == 0:
+        return ""
+    if h[0] == u'[' or h[n - 1] == u'.' or not _ascii_lower(h):
+        return _py_host_key(h)
+    i = h.rfind(u':')
+    if i >= 0:
+        h = h[:i]
+        if h and h[len(h) - 1] == u'.':
+            return _py_host_key(host)
+    return h
