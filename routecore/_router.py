@@ -209,3 +209,13 @@ class Router:
             return [Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
                            **base)], [1]
         return choices, weights
+
+    # --- status -------------------------------------------------------------------------------
+
+    def status(self, kind: str, namespace: str, name: str) -> dict:
+        """The status a controller writes back for this object, shaped as Kubernetes stores it."""
+        from ._status import gateway_status, route_status
+
+        if kind == "Gateway":
+            return gateway_status(self, namespace, name)
+        return route_status(self, kind, namespace, name)

@@ -1,0 +1,116 @@
+"""Route and Gateway status in the shape Kubernetes stores it (status.parents / status.listeners).
+
+Invariants: status is computed from the same attachment and reference rules the tables use
+(routecore._table and Router._backend_problem), so what status says is what routing does.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from ._models import GATEWAY_GROUP, RequestMirror
+from ._table import attaches_to_listener, effective_hostnames, listener_accepts
+
+CONTROLLER = "routecore.dev/router"
+
+
+def _cond(type_: str, ok: bool, reason: str, message: str, generation: Optional[int] = None):
+    return {"type": type_, "status": "True" if ok else "False", "reason": reason,
+            "message": message}
+
+
+def _parent_ref_dict(ref) -> dict:
+    out = {"group": ref.group, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+    if ref.section_name is not None:
+        out["sectionName"] = ref.section_name
+    if ref.port is not None:
+        out["port"] = ref.port
+    return out
+
+
+def gateway_acceptance(router, route, ref):
+    """(accepted, reason, message) of ``route`` on the Gateway parentRef ``ref``."""
+    config = router.config
+    gw = next((g for g in config.gateways
+               if g.namespace == ref.namespace and g.name == ref.name), None)
+    if gw is None:
+        return False, "NoMatchingParent", f"Gateway {ref.namespace}/{ref.name} not found"
+    relevant = [l for l in gw.listeners if attaches_to_listener(ref, gw, l)]
+    if not relevant:
+        return False, "NoMatchingParent", "no listener matches the parentRef's sectionName/port"
+    allowed = [l for l in relevant if listener_accepts(config, gw, l, route)]
+    if not allowed:
+        return False, "NotAllowedByListeners", "no listener allows this route's namespace or kind"
+    if not any(effective_hostnames(route, l.hostname) for l in allowed):
+        return False, "NoMatchingListenerHostname", "no route hostname intersects a listener hostname"
+    return True, "Accepted", "Route is accepted"
+
+
+def route_status(router, kind: str, namespace: str, name: str) -> dict:
+    config = router.config
+    route = next((r for r in config.routes
+                  if r.kind == kind and r.namespace == namespace and r.name == name), None)
+    if route is None:
+        raise LookupError(f"no {kind} {namespace}/{name} in this configuration")
+    dropped = [i for i in config.issues
+               if i.kind == kind and i.namespace == namespace and i.name == name]
+    parents: List[dict] = []
+    for ref in route.parent_refs:
+        mesh = ref.group == "" and ref.kind == "Service"
+        if mesh:
+            if router._services is not None and (ref.namespace, ref.name) not in router._services:
+                accepted = (False, "NoMatchingParent", f"Service {ref.namespace}/{ref.name} not found")
+            else:
+                accepted = (True, "Accepted", "Route is accepted")
+        elif ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
+            accepted = gateway_acceptance(router, route, ref)
+        else:
+            accepted = (False, "NoMatchingParent", f"unsupported parent kind {ref.group}/{ref.kind}")
+        problems = []
+        for rule in route.rules:
+            refs = list(rule.backend_refs) + [f.backend_ref for f in rule.filters
+                                               if isinstance(f, RequestMirror)]
+            for b in refs:
+                why = router._backend_problem(route, b, mesh)
+                if why is not None:
+                    problems.append((why, f"backendRef {b.namespace}/{b.name} ({b.group or 'core'}/{b.kind}): {why}"))
+        conditions = [_cond("Accepted", *accepted)]
+        if problems:
+            conditions.append(_cond("ResolvedRefs", False, problems[0][0],
+                                    "; ".join(m for _, m in problems)))
+        else:
+            conditions.append(_cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved"))
+        if dropped:
+            conditions.append({"type": "PartiallyInvalid", "status": "True",
+                               "reason": "UnsupportedValue",
+                               "message": "Dropped Rule(s): " + "; ".join(str(i) for i in dropped)})
+        parents.append({"parentRef": _parent_ref_dict(ref), "controllerName": CONTROLLER,
+                        "conditions": conditions})
+    return {"parents": parents}
+
+
+def gateway_status(router, namespace: str, name: str) -> dict:
+    config = router.config
+    gw = next((g for g in config.gateways if g.namespace == namespace and g.name == name), None)
+    if gw is None:
+        raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
+    listeners = []
+    for lis in gw.listeners:
+        attached = 0
+        for route in config.routes:
+            if any(attaches_to_listener(ref, gw, lis) for ref in route.parent_refs) \
+                    and listener_accepts(config, gw, lis, route) \
+                    and effective_hostnames(route, lis.hostname):
+                attached += 1
+        supported = lis.protocol in ("HTTP", "HTTPS")
+        listeners.append({
+            "name": lis.name,
+            "attachedRoutes": attached,
+            "supportedKinds": [{"group": GATEWAY_GROUP, "kind": "HTTPRoute"}] if supported else [],
+            "conditions": [
+                _cond("Accepted", supported, "Accepted" if supported else "UnsupportedProtocol",
+                      "Listener is accepted" if supported else f"protocol {lis.protocol} is not routed by routecore"),
+                _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved"),
+                _cond("Conflicted", False, "NoConflicts", "No conflicts"),
+            ],
+        })
+    return {"listeners": listeners}
