@@ -1,0 +1,6 @@
+"""`python -m routecore`: the command line."""
+import sys
+
+from ._cli import main
+
+sys.exit(main())
