@@ -17,11 +17,12 @@ cdef struct CCond:
     int regex          # index into Table.regexes, or -1 for an exact value
 
 cdef class _Group:
-    cdef dict exact            # path -> packed bucket (start << 32 | count) into Table.cand
+    cdef dict exact            # path -> bucket id (Table.bucket_start/count)
     cdef dict prefix           # normalised prefix -> packed bucket
     cdef bytearray plens       # plens[n] == 1 when some prefix has length n
     cdef Py_ssize_t max_plen
-    cdef long long regex_bucket   # packed bucket of regex entries, in precedence order
+    cdef int regex_start          # regex entries: Table.cand[regex_start:regex_start + regex_count]
+    cdef int regex_count
     cdef bytearray regex_always   # per regex entry: 1 when it has no literal for the prefilter
     cdef object automaton         # pyahocorasick automaton over the literals, or None
 
@@ -43,6 +44,8 @@ cdef class Table:
     cdef CEntry* entries
     cdef CCond* conds
     cdef int* cand
+    cdef int* bucket_start
+    cdef int* bucket_count
     cdef list pool
     cdef list regexes
     cdef list listeners

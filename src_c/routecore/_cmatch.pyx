@@ -10,7 +10,6 @@ Invariants:
 - error texts and Decision attributes are those of the pure twin.
 """
 cimport cython
-from cpython.long cimport PyLong_AsLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
@@ -23,10 +22,6 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
 
 import ahocorasick
-
-
-cdef inline long long _pack(Py_ssize_t start, Py_ssize_t count):
-    return (<long long>start << 32) | count
 
 
 cdef inline bint _ascii_lower(str s):
@@ -61,6 +56,7 @@ cdef class _Group:
 
 
 @cython.freelist(8)
+@cython.no_gc
 cdef class _Req:
     """What one request brought, read lazily: headers by slot, query parameters."""
 
@@ -69,6 +65,8 @@ cdef class _Listener:
     pass
 
 
+@cython.freelist(16)
+@cython.no_gc
 cdef class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
@@ -188,6 +186,8 @@ cdef class Table:
         self.out_count = NULL
         self.out_cum_off = NULL
         self.cum = NULL
+        self.bucket_start = NULL
+        self.bucket_count = NULL
 
     def __dealloc__(self):
         PyMem_Free(self.entries)
@@ -197,6 +197,8 @@ cdef class Table:
         PyMem_Free(self.out_count)
         PyMem_Free(self.out_cum_off)
         PyMem_Free(self.cum)
+        PyMem_Free(self.bucket_start)
+        PyMem_Free(self.bucket_count)
 
     def __init__(self, spec):
         cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_cand = 0, n_cum = 0
@@ -254,6 +256,7 @@ cdef class Table:
         self.listener_exact = {}
         self.listener_wild = {}
         self.listener_any = -1
+        bucket_ranges = []
         for li, lis in enumerate(spec.listeners):
             L = _Listener()
             L.name = lis.name
@@ -299,24 +302,24 @@ cdef class Table:
                     ei += 1
                 # entries are already sorted in the group, so each bucket is in precedence order
                 for (kind, path), idxs in buckets.items():
-                    start = pos
+                    bucket_ranges.append((pos, len(idxs)))
                     for j in idxs:
                         self.cand[pos] = j
                         pos += 1
                     if kind == "e":
-                        G.exact[path] = _pack(start, len(idxs))
+                        G.exact[path] = len(bucket_ranges) - 1
                     else:
-                        G.prefix[path] = _pack(start, len(idxs))
+                        G.prefix[path] = len(bucket_ranges) - 1
                         if len(path) > G.max_plen:
                             G.max_plen = len(path)
                 G.plens = bytearray(G.max_plen + 2)
                 for path in G.prefix:
                     G.plens[len(path)] = 1
-                start = pos
+                G.regex_start = pos
+                G.regex_count = len(regex_list)
                 for j in regex_list:
                     self.cand[pos] = j
                     pos += 1
-                G.regex_bucket = _pack(start, len(regex_list))
                 G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
                 G.automaton = None
                 if any(lit is not None for lit in literals):
@@ -346,6 +349,13 @@ cdef class Table:
             else:
                 self.listener_exact.setdefault(h, li)
         self.no_listener = spec.no_listener
+        self.bucket_start = <int*>PyMem_Malloc(max(len(bucket_ranges), 1) * sizeof(int))
+        self.bucket_count = <int*>PyMem_Malloc(max(len(bucket_ranges), 1) * sizeof(int))
+        if self.bucket_start == NULL or self.bucket_count == NULL:
+            raise MemoryError()
+        for i, (start, count) in enumerate(bucket_ranges):
+            self.bucket_start[i] = start
+            self.bucket_count[i] = count
 
         n_out = len(spec.outcomes)
         for start, cum in spec.outcomes:
@@ -433,9 +443,9 @@ cdef class Table:
         return 1
 
     cdef int _bucket(self, object packed, str method, _Req req) except -2:
-        cdef long long p = PyLong_AsLongLong(packed)
-        cdef int start = <int>(p >> 32)
-        cdef int count = <int>(p & 0xFFFFFFFF)
+        cdef int b = packed
+        cdef int start = self.bucket_start[b]
+        cdef int count = self.bucket_count[b]
         cdef int i, j
         for i in range(start, start + count):
             j = self.cand[i]
@@ -444,9 +454,8 @@ cdef class Table:
         return -1
 
     cdef int _regexes(self, _Group g, str path, str method, _Req req) except -2:
-        cdef long long p = g.regex_bucket
-        cdef int start = <int>(p >> 32)
-        cdef int count = <int>(p & 0xFFFFFFFF)
+        cdef int start = g.regex_start
+        cdef int count = g.regex_count
         cdef int i, j
         cdef bytearray live
         if count == 0:
