@@ -1,0 +1,68 @@
+"""routecore._status: route parents' conditions and Gateway listeners, Kubernetes-shaped."""
+import routecore
+
+GW = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: routecore
+  listeners:
+  - {name: web, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
+  - {name: same, port: 8080, protocol: HTTP}
+"""
+
+
+def route(name, ns="store", parent="{name: edge, namespace: infra}", hostnames="[]", backends="[{name: api, port: 80}]"):
+    return f"""
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  parentRefs: [{parent}]
+  hostnames: {hostnames}
+  rules:
+  - backendRefs: {backends}
+"""
+
+
+def conds(router, ns, name):
+    st = router.status("HTTPRoute", ns, name)
+    return [{c["type"]: (c["status"], c["reason"]) for c in p["conditions"]} for p in st["parents"]]
+
+
+def test_accepted_and_resolved():
+    r = routecore.Router.from_source(GW + route("ok"))
+    assert conds(r, "store", "ok") == [{"Accepted": ("True", "Accepted"),
+                                         "ResolvedRefs": ("True", "ResolvedRefs")}]
+
+
+def test_not_allowed_by_listeners():
+    r = routecore.Router.from_source(GW + route("x", parent="{name: edge, namespace: infra, sectionName: same}"))
+    assert conds(r, "store", "x")[0]["Accepted"] == ("False", "NotAllowedByListeners")
+
+
+def test_no_matching_parent():
+    r = routecore.Router.from_source(GW + route("x", parent="{name: edge, namespace: infra, sectionName: nope}"))
+    assert conds(r, "store", "x")[0]["Accepted"] == ("False", "NoMatchingParent")
+
+
+def test_no_matching_listener_hostname():
+    r = routecore.Router.from_source(GW + route("x", hostnames="[other.org]"))
+    assert conds(r, "store", "x")[0]["Accepted"] == ("False", "NoMatchingListenerHostname")
+
+
+def test_resolved_refs_reasons():
+    r = routecore.Router.from_source(GW + route("k", backends="[{name: api, port: 80, kind: ServiceImport, group: multicluster.x-k8s.io}]")
+                                     + route("n", backends="[{name: api, namespace: other, port: 80}]"))
+    assert conds(r, "store", "k")[0]["ResolvedRefs"] == ("False", "InvalidKind")
+    assert conds(r, "store", "n")[0]["ResolvedRefs"] == ("False", "RefNotPermitted")
+
+
+def test_listener_attached_routes():
+    r = routecore.Router.from_source(GW + route("a") + route("b") + route("c", hostnames="[other.org]"))
+    st = r.status("Gateway", "infra", "edge")
+    counts = {l["name"]: l["attachedRoutes"] for l in st["listeners"]}
+    assert counts == {"web": 2, "same": 0}
+    assert st["listeners"][0]["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
