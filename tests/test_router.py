@@ -1,0 +1,74 @@
+"""routecore._router: views, their errors, and caching."""
+import pytest
+
+import routecore
+from routecore import _impl
+
+SVC = """
+apiVersion: v1
+kind: Service
+metadata: {name: svc, namespace: default}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: x
+  listeners: [{name: web, port: 80, protocol: HTTP}]
+"""
+
+
+def test_views_are_cached_per_key():
+    r = routecore.Router.from_source(SVC)
+    assert r.service("svc", port=80) is r.service("svc", port=80)
+    assert r.gateway("gw") is r.gateway("gw", namespace="default", port=80)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda r: r.gateway("nope"), "no Gateway default/nope"),
+    (lambda r: r.gateway("gw", port=81), "has no listener on port 81"),
+    (lambda r: r.service("nope"), "no Service default/nope"),
+    (lambda r: r.service("svc", port=81), "has no port 81"),
+])
+def test_unknown_views_are_lookup_errors(call, message):
+    r = routecore.Router.from_source(SVC)
+    with pytest.raises(LookupError, match=message):
+        call(r)
+
+
+def test_router_needs_a_config():
+    with pytest.raises(TypeError, match="Router.from_source"):
+        routecore.Router("kind: HTTPRoute")
+
+
+def test_native_false_uses_the_pure_twin():
+    r = routecore.Router.from_source(SVC, native=False)
+    assert type(r.service("svc")).__module__ == "routecore._match_py"
+
+
+def test_native_true_without_the_extension_is_an_error(monkeypatch):
+    monkeypatch.setattr(_impl, "NativeTable", None)
+    with pytest.raises(RuntimeError, match="native routecore extension is not available"):
+        routecore.Router.from_source(SVC, native=True)
+
+
+def test_seed_makes_choices_reproducible():
+    text = SVC + """
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: split, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: svc, port: 80}]
+  rules: [{backendRefs: [{name: a, port: 80}, {name: b, port: 80}]}]
+---
+{apiVersion: v1, kind: Service, metadata: {name: a, namespace: default}, spec: {ports: [{port: 80}]}}
+---
+{apiVersion: v1, kind: Service, metadata: {name: b, namespace: default}, spec: {ports: [{port: 80}]}}
+"""
+    def picks(seed):
+        v = routecore.Router.from_source(text, seed=seed).service("svc")
+        return [v.route("GET", "/").backend.name for _ in range(50)]
+    assert picks(3) == picks(3)
+    assert set(picks(3)) == {"a", "b"}
