@@ -639,20 +639,27 @@ cdef class Table:
 
 
 cdef str _host(object host):
-    """Native twin of routecore._paths.host_key."""
+    """Native twin of routecore._paths.host_key: one pass for the common ASCII host[:port]."""
     cdef str h
-    cdef Py_ssize_t n, i
+    cdef Py_ssize_t n, i, colon = -1
+    cdef Py_UCS4 c
     if host is None:
         return ""
     h = <str>host
     n = len(h)
     if n == 0:
         return ""
-    if h[0] == u'[' or h[n - 1] == u'.' or not _ascii_lower(h):
+    if not PyUnicode_IS_ASCII(h) or h[0] == u'[':
         return _py_host_key(h)
-    i = h.rfind(u':')
-    if i >= 0:
-        h = h[:i]
-        if h and h[len(h) - 1] == u'.':
-            return _py_host_key(host)
+    for i in range(n):
+        c = h[i]
+        if c >= u'A' and c <= u'Z':
+            return _py_host_key(h)
+        if c == u':':
+            colon = i
+    if colon >= 0:
+        h = h[:colon]
+        n = colon
+    if n and h[n - 1] == u'.':
+        return _py_host_key(host)
     return h
