@@ -84,6 +84,13 @@ def required_literal(pattern: str) -> Optional[str]:
                 j += 2 if pattern[j] == "\\" else 1
             i = j + 1
             continue
+        elif c == "{":  # a repetition count: its digits are not literals
+            close()
+            end = pattern.find("}", i)
+            if end == -1:
+                return None
+            i = end + 1
+            continue
         elif c == "|":
             if depth == 0:
                 return None

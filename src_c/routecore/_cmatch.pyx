@@ -479,13 +479,13 @@ cdef class Table:
         cdef Py_ssize_t n = len(path), p
         cdef object packed
         cdef bytearray plens = g.plens
-        if self.regex_first:
-            r = self._regexes(g, path, method, req)
-            if r >= 0:
-                return r
         packed = g.exact.get(path)
         if packed is not None:
             r = self._bucket(packed, method, req)
+            if r >= 0:
+                return r
+        if self.regex_first:
+            r = self._regexes(g, path, method, req)
             if r >= 0:
                 return r
         if g.max_plen >= 0:
