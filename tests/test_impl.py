@@ -1,0 +1,32 @@
+"""Which twin is in use: the compiled core must be loaded unless explicitly disabled."""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import routecore
+from routecore import _impl
+
+
+def test_native_extension_loaded():
+    if os.environ.get("ROUTECORE_NO_EXTENSIONS", "") not in ("", "0"):
+        assert routecore.NATIVE is False
+        return
+    # The extension should have been built and imported: a silent fallback is a failure.
+    assert _impl.NativeTable is not None, "routecore._cmatch did not import"
+    assert routecore.NATIVE is True
+
+
+def test_no_extensions_env_forces_python_twin():
+    env = dict(os.environ, ROUTECORE_NO_EXTENSIONS="1")
+    out = subprocess.run([sys.executable, "-c", "import routecore; print(routecore.NATIVE)"],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_no_extensions_env_zero_keeps_native():
+    env = dict(os.environ, ROUTECORE_NO_EXTENSIONS="0")
+    out = subprocess.run([sys.executable, "-c", "import routecore; print(routecore.NATIVE)"],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    built = importlib.util.find_spec("routecore._cmatch") is not None
+    assert out.stdout.strip() == str(built)
