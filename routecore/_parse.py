@@ -23,7 +23,9 @@ from ._errors import ConfigError, ConfigIssue
 from ._regex import compile_regex
 from ._source import RawObject
 
-# --- patterns (RE2: linear time even on hostile input) -----------------------------------------
+# --- patterns ---------------------------------------------------------------------------------
+# Written so that Python's backtracking engine runs them in (near) linear time: no two branches of a
+# repetition can match the same text. Lengths are checked before patterns, which bounds them anyway.
 
 _LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _HOSTNAME_RE = rf"(?:\*\.)?{_LABEL}(?:\.{_LABEL})*"
@@ -32,7 +34,8 @@ _NAMESPACE_RE = _LABEL
 _GROUP_RE = rf"(?:{_LABEL}(?:\.{_LABEL})*)?"
 _KIND_RE = r"[a-zA-Z](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?"
 _HEADER_NAME_RE = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+"
-_HEADER_VALUE_RE = r"[!-~]+(?:[\t ]?[!-~]+)*"
+# upstream: ^[!-~]+([\t ]?[!-~]+)*$ -- the same language, without the ambiguous optional separator
+_HEADER_VALUE_RE = r"[!-~]+(?:[\t ][!-~]+)*"
 _PATH_CHARS_RE = r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+"
 _DURATION_RE = r"(?:[0-9]{1,5}(?:h|m|s|ms)){1,4}"
 _PROTOCOL_RE = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?|" + _PRECISE_HOSTNAME_RE + r"/[A-Za-z0-9]+"
@@ -46,7 +49,7 @@ _COMPILED: Dict[str, Any] = {}
 def _fullmatch(pattern: str, value: str) -> bool:
     rx = _COMPILED.get(pattern)
     if rx is None:
-        rx = _COMPILED[pattern] = compile_regex(pattern)
+        rx = _COMPILED[pattern] = re.compile(pattern)
     return rx.fullmatch(value) is not None
 
 
@@ -85,16 +88,30 @@ class _Ctx:
 
     def __init__(self) -> None:
         self.issues: List[Tuple[str, str, bool]] = []
-        self.hard = 0
+        self.hard_paths: List[str] = []
 
     def add(self, path: str, message: str, hard: bool = False) -> None:
         self.issues.append((path, message, hard))
         if hard:
-            self.hard += 1
+            self.hard_paths.append(path)
+
+    def broken(self, *paths: str) -> bool:
+        """Whether a value at (or under) one of ``paths`` was given with the wrong shape.
+
+        Checks use it to tell "absent" from "given but unusable", so that they never add a
+        second, misleading complaint about a field already reported.
+        """
+        return any(_under(h, p) for h in self.hard_paths for p in paths)
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+def _under(issue_path: str, prefix: str) -> bool:
+    if not prefix:
+        return True
+    return issue_path == prefix or issue_path.startswith(prefix + ".") or issue_path.startswith(prefix + "[")
 
 
 def _type_name(value: Any) -> str:
@@ -212,9 +229,10 @@ class _StrMap:
 class _List(list):
     """A cleaned list; ``indexes`` holds each item's index in the list as written."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, total=None):
         super().__init__(*args)
         self.indexes: List[int] = list(range(len(self)))
+        self.total = len(self) if total is None else total  # items as written, valid or not
 
 
 class _Arr:
@@ -233,7 +251,7 @@ class _Arr:
             ctx.add(path, f"must have at least {_plural(self.min_items, 'item')}, got {n}")
         if self.max_items is not None and n > self.max_items:
             ctx.add(path, f"must have at most {_plural(self.max_items, 'item')}, got {n}")
-        out = _List()
+        out = _List(total=n)
         seen: Dict[Any, int] = {}
         for i, item in enumerate(value):
             sub = f"{path}[{i}]"
@@ -277,7 +295,6 @@ class _Obj:
         if not isinstance(value, dict):
             ctx.add(path, _expected("object", value), hard=True)
             return _BAD
-        hard_before = ctx.hard
         out: Dict[str, Any] = {}
         for key, raw in value.items():
             f = self.fields.get(key) if isinstance(key, str) else None
@@ -307,9 +324,11 @@ class _Obj:
                         ctx.add(sub, f"missing required field `{key}`", hard=True)
                 elif f.default is not _MISSING:
                     out[key] = f.schema.walk(_copy(f.default), _join(path, key), ctx)
-        if ctx.hard == hard_before:
-            for check in self.checks:
-                check(out, path, ctx)
+        # CEL-like checks run on partly invalid data too (all problems are reported at once); they
+        # are written to read only values that passed, and to consult ctx.broken() before they
+        # complain that something is missing.
+        for check in self.checks:
+            check(out, path, ctx)
         return out
 
     def _unknown(self, key: str, value: dict) -> str:
@@ -405,14 +424,17 @@ def _check_typed_value_regex(obj, path, ctx):
 
 
 def _check_backend_port(obj, path, ctx):
-    if obj.get("group") == "" and obj.get("kind") == "Service" and "port" not in obj:
+    if obj.get("group") == "" and obj.get("kind") == "Service" and "port" not in obj \
+            and not ctx.broken(_join(path, "port")):
         ctx.add(_join(path, "port"), "port is required for a Service reference")
 
 
 def _check_path_modifier(obj, path, ctx):
     typ = obj.get("type")
+    if typ not in ("ReplaceFullPath", "ReplacePrefixMatch"):
+        return  # missing or unknown type: already reported
     for t, field in (("ReplaceFullPath", "replaceFullPath"), ("ReplacePrefixMatch", "replacePrefixMatch")):
-        if typ == t and field not in obj:
+        if typ == t and field not in obj and not ctx.broken(_join(path, field)):
             ctx.add(_join(path, field), f"`{field}` must be specified when type is {t}")
         if typ != t and field in obj:
             ctx.add(_join(path, field), f"`{field}` must not be set unless type is {t}")
@@ -420,6 +442,7 @@ def _check_path_modifier(obj, path, ctx):
 
 def _check_header_modifier(obj, path, ctx):
     seen: Dict[str, str] = {}
+    exact = set()
     for action in ("set", "add", "remove"):
         for i, entry in enumerate(obj.get(action, ())):
             name = entry.get("name") if isinstance(entry, dict) else entry
@@ -427,6 +450,9 @@ def _check_header_modifier(obj, path, ctx):
                 continue
             key = name.lower()
             where = f"{path}.{action}[{i}]"
+            if (action, name) in exact:
+                continue  # an exact repeat within one list: reported as a duplicate entry already
+            exact.add((action, name))
             if key in seen:
                 ctx.add(where, f"header `{name}` already has an action in this filter ({seen[key]}); "
                                "only one action per header name is allowed")
@@ -459,7 +485,7 @@ def _check_filter(obj, path, ctx):
     if typ not in _FILTER_FIELD:
         return
     needed = _FILTER_FIELD[typ]
-    if needed not in obj:
+    if needed not in obj and not ctx.broken(_join(path, needed)):
         ctx.add(path, f"`{needed}` must be specified for a filter of type {typ}")
     for other_type, field in _FILTER_FIELD.items():
         if field != needed and field in obj:
@@ -480,10 +506,15 @@ def _check_filter_list(filters, path, ctx):
         ctx.add(where, "RequestRedirect and URLRewrite filters cannot be used together")
 
 
+def _indexed(items):
+    """(index as written, cleaned item) pairs of a cleaned list."""
+    return zip(getattr(items, "indexes", range(len(items))), items)
+
+
 def _prefix_filters(filters, path):
     """(path to the filter's path modifier, ...) for filters using ReplacePrefixMatch."""
     out = []
-    for i, f in enumerate(filters):
+    for i, f in _indexed(filters):
         field = {"RequestRedirect": "requestRedirect", "URLRewrite": "urlRewrite"}.get(f.get("type"))
         body = f.get(field) if field else None
         if isinstance(body, dict) and isinstance(body.get("path"), dict):
@@ -494,7 +525,7 @@ def _prefix_filters(filters, path):
 
 def _check_status_code(obj, path, ctx):
     code = obj.get("statusCode")
-    if code not in (301, 302, 303, 307, 308):
+    if isinstance(code, int) and code not in (301, 302, 303, 307, 308):
         ctx.add(_join(path, "statusCode"), f"Expected one of `301`, `302`, `303`, `307`, `308`, got `{code}`")
 
 
@@ -505,12 +536,12 @@ def _check_rule(rule, path, ctx):
     if backend_refs and any(f.get("type") == "RequestRedirect" for f in filters):
         ctx.add(_join(path, "filters"), "RequestRedirect filter must not be used together with backendRefs")
     prefix_users = _prefix_filters(filters, path)
-    for j, ref in enumerate(backend_refs):
+    for j, ref in _indexed(backend_refs):
         bpath = f"{path}.backendRefs[{j}]"
         bfilters = ref.get("filters", [])
         _check_filter_list(bfilters, bpath, ctx)
         prefix_users += _prefix_filters(bfilters, bpath)
-    if prefix_users:
+    if prefix_users and not ctx.broken(_join(path, "matches")):
         matches = rule.get("matches", [])
         ok = len(matches) == 1 and matches[0].get("path", {}).get("type") == "PathPrefix"
         if not ok:
@@ -531,7 +562,7 @@ def _check_timeouts(obj, path, ctx):
 
 def _check_session(obj, path, ctx):
     lifetime = (obj.get("cookie") or {}).get("lifetimeType") or (obj.get("cookieConfig") or {}).get("lifetimeType")
-    if lifetime == "Permanent" and "absoluteTimeout" not in obj:
+    if lifetime == "Permanent" and "absoluteTimeout" not in obj and not ctx.broken(_join(path, "absoluteTimeout")):
         ctx.add(_join(path, "absoluteTimeout"), "absoluteTimeout must be specified when cookie lifetimeType is Permanent")
     if "cookie" in obj and "cookieConfig" in obj:
         ctx.add(path, "use either `cookie` or `cookieConfig`, not both")
@@ -544,14 +575,14 @@ def _check_session(obj, path, ctx):
 
 def _check_label_requirement(obj, path, ctx):
     op, values = obj.get("operator"), obj.get("values", [])
-    if op in ("In", "NotIn") and not values:
+    if op in ("In", "NotIn") and not values and not ctx.broken(_join(path, "values")):
         ctx.add(_join(path, "values"), f"values must be non-empty when operator is {op}")
     if op in ("Exists", "DoesNotExist") and values:
         ctx.add(_join(path, "values"), f"values must be empty when operator is {op}")
 
 
 def _check_allowed_namespaces(obj, path, ctx):
-    if obj.get("from") == "Selector" and "selector" not in obj:
+    if obj.get("from") == "Selector" and "selector" not in obj and not ctx.broken(_join(path, "selector")):
         ctx.add(_join(path, "selector"), "selector must be specified when `from` is Selector")
 
 
@@ -567,7 +598,12 @@ def _check_listener(obj, path, ctx):
 
 def _check_gateway_spec(spec, path, ctx):
     seen: Dict[tuple, int] = {}
-    for i, listener in enumerate(spec.get("listeners", [])):
+    listeners = spec.get("listeners", [])
+    for i, listener in zip(getattr(listeners, "indexes", range(len(listeners))), listeners):
+        if "port" not in listener or "protocol" not in listener:
+            continue
+        if "hostname" not in listener and ctx.broken(f"{path}.listeners[{i}].hostname"):
+            continue
         key = (listener.get("port"), listener.get("protocol"), listener.get("hostname"))
         if key in seen:
             ctx.add(f"{path}.listeners[{i}]",
@@ -952,11 +988,21 @@ _META_CLUSTER = _metadata_schema(False)
 _GATEWAY_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
 
 
-def _top(spec: Optional[_Obj], *, namespaced=True, spec_required=True, closed=True) -> _Obj:
+_META_SERVICE = _Obj(
+    dict(_META_NAMESPACED.fields,
+         name=_F(_Str(pattern=r"[a-z](?:[-a-z0-9]*[a-z0-9])?",
+                      why="a Service name must be an RFC 1035 label: lower-case, starting with a letter",
+                      min_len=1, max_len=63), required=True)),
+    checks=_META_NAMESPACED.checks,
+    open=True,
+)
+
+
+def _top(spec: Optional[_Obj], *, namespaced=True, spec_required=True, closed=True, meta=None) -> _Obj:
     fields = {
         "apiVersion": _F(_Any()),
         "kind": _F(_Any()),
-        "metadata": _F(_META_NAMESPACED if namespaced else _META_CLUSTER, required=True),
+        "metadata": _F(meta or (_META_NAMESPACED if namespaced else _META_CLUSTER), required=True),
         "status": _F(_Any()),
     }
     if spec is not None:
@@ -969,16 +1015,14 @@ _KINDS = {
     "HTTPRoute": (_GATEWAY_VERSIONS, _top(_HTTPROUTE_SPEC)),
     "Gateway": (_GATEWAY_VERSIONS, _top(_GATEWAY_SPEC)),
     "ReferenceGrant": (_GATEWAY_VERSIONS, _top(_GRANT_SPEC)),
-    "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False)),
+    "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False, meta=_META_SERVICE)),
     "Namespace": (("v1",), _top(None, namespaced=False, closed=False)),
 }
 
 
+_KINDS_FOLDED = {k.lower(): k for k in list(_KINDS) + ["GRPCRoute"]}
+
 # --- route-level checks that look across rules / parentRefs (robust to partly invalid data) ----
-
-
-def _under(issue_path: str, prefix: str) -> bool:
-    return issue_path == prefix or issue_path.startswith(prefix + ".") or issue_path.startswith(prefix + "[")
 
 
 def _check_route_spec(spec: dict, route_ns: str, ctx: _Ctx) -> None:
@@ -1250,10 +1294,12 @@ def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
     return (ns if isinstance(ns, str) and ns else "default"), (name if isinstance(name, str) else None)
 
 
-def parse(raws: List[RawObject], strict: bool = True) -> Config:  # noqa: F821 - Config from _models
+def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
+    """Validate ``raws`` and build the Config (see the module docstring for strict/lenient)."""
     routes, gateways, grants, services, namespaces, skipped = [], [], [], [], [], []
     all_issues: List[ConfigIssue] = []
     saw_service = False
+    seen_objects: Dict[tuple, Optional[str]] = {}
 
     for raw in raws:
         obj = raw.obj
@@ -1269,11 +1315,23 @@ def parse(raws: List[RawObject], strict: bool = True) -> Config:  # noqa: F821 -
                                           "missing `kind`" if kind is None else _expected("str", kind), raw.origin))
             continue
         if kind not in _KINDS:
-            skipped.append(f"{kind} {ns}/{name}" if name else kind)
+            known = _KINDS_FOLDED.get(kind.lower())
+            if known and known != kind:
+                all_issues.append(ConfigIssue(kind, ns if name else None, name, "kind",
+                                              f"unknown kind `{kind}`; did you mean `{known}`?", raw.origin))
+            else:
+                skipped.append(f"{kind} {ns}/{name}" if name else kind)
             continue
         versions, schema = _KINDS[kind]
         namespaced = kind != "Namespace"
         ctx = _Ctx()
+        if name is not None:
+            ident = (kind, ns if namespaced else None, name)
+            if ident in seen_objects:
+                ctx.add("", "duplicate object: the same kind, namespace and name is also defined "
+                            + (f"at {seen_objects[ident]}" if seen_objects[ident] else "earlier in the source"))
+            else:
+                seen_objects[ident] = raw.origin
         for path, message in raw.problems:
             ctx.add(path, message)
         api = obj.get("apiVersion")
@@ -1284,7 +1342,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> Config:  # noqa: F821 -
         if kind == "HTTPRoute" and isinstance(cleaned.get("spec"), dict):
             _check_route_spec(cleaned["spec"], ns, ctx)
 
-        issue_ns = ns if namespaced else None
+        issue_ns = ns if namespaced and name is not None else None
         issues = [ConfigIssue(kind, issue_ns, name, p, msg, raw.origin) for p, msg, _ in ctx.issues]
         all_issues.extend(issues)
         if kind == "Service":
@@ -1333,5 +1391,3 @@ def parse(raws: List[RawObject], strict: bool = True) -> Config:  # noqa: F821 -
         strict=strict,
     )
 
-
-Config = m.Config

@@ -37,13 +37,25 @@ class RawObject:
 class _Loader(_BaseLoader):
     """Safe loader that also reports duplicate keys in mappings (YAML keeps only the last one)."""
 
+    _duplicates = False
+
+    def construct_mapping(self, node, deep=False):
+        # cheap detection while constructing; the paths are worked out only when there is one
+        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value != "<<"]
+        if len(keys) != len(set(keys)):
+            self._duplicates = True
+        return super().construct_mapping(node, deep=deep)
+
     def documents(self):
         """Yield (data, problems) per document; problems list duplicate keys with their paths."""
         while self.check_node():
             node = self.get_node()
+            self._duplicates = False
+            data = self.construct_document(node)
             problems: List[Tuple[str, str]] = []
-            _find_duplicates(node, "", problems)
-            yield self.construct_document(node), tuple(problems)
+            if self._duplicates:
+                _find_duplicates(node, "", problems)
+            yield data, tuple(problems)
 
 
 def _join(path: str, key: str) -> str:
@@ -121,23 +133,31 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
 
 
 def _expand(data: Any, origin: Optional[str], problems: tuple = ()) -> List[RawObject]:
-    """Flatten lists and ``kind: *List`` objects into single objects."""
+    """Flatten lists and ``kind: *List`` objects into single objects (problems follow their item)."""
     if isinstance(data, dict):
         kind = data.get("kind")
         items = data.get("items")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-            out: List[RawObject] = []
-            for item in items:
-                out.extend(_expand(item, origin))
-            return out
-        return [RawObject(data, origin, problems)]
+            return _expand_items(items, origin, problems, "items")
+        return [RawObject(data, origin, tuple(problems))]
     if isinstance(data, (list, tuple)):
-        out = []
-        for item in data:
-            if item is not None:
-                out.extend(_expand(item, origin))
-        return out
-    return [RawObject(data, origin, problems)]
+        return _expand_items(data, origin, problems, "")
+    return [RawObject(data, origin, tuple(problems))]
+
+
+def _expand_items(items, origin, problems, field) -> List[RawObject]:
+    out: List[RawObject] = []
+    for i, item in enumerate(items):
+        if item is None:
+            continue
+        prefix = f"{field}[{i}]"
+        mine = tuple(
+            (p[len(prefix):].lstrip("."), msg)
+            for p, msg in problems
+            if p == prefix or p.startswith(prefix + ".") or p.startswith(prefix + "[")
+        )
+        out.extend(_expand(item, origin, mine))
+    return out
 
 
 def _read_file(path: str) -> List[RawObject]:

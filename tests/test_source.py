@@ -153,3 +153,29 @@ def test_pathlib_path_object(tmp_path):
     f = pathlib.Path(tmp_path) / "r.yaml"
     f.write_text(yaml.safe_dump(ROUTE))
     assert load(f).routes[0].name == "r"
+
+
+def test_yaml_anchors_and_merge_keys_are_not_duplicates():
+    text = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: ns}
+spec:
+  rules:
+  - backendRefs:
+    - &b {name: a, port: 80}
+    - <<: *b
+      name: b
+"""
+    raws = read_source(text)
+    assert raws[0].problems == ()
+    assert [b.name for b in load(text).routes[0].rules[0].backend_refs] == ["a", "b"]
+
+
+def test_duplicate_keys_inside_list_items_keep_their_item_path():
+    text = "kind: List\nitems:\n- kind: Namespace\n  apiVersion: v1\n  metadata: {name: a, name: b}\n"
+    raws = read_source(text)
+    assert raws[0].problems[0][0] == "metadata.name"
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    assert "metadata.name: duplicate key `name`" in str(info.value)

@@ -68,6 +68,7 @@ cdef class Table:
     cdef list grpc_choices
 
     cdef list _collect(self, object headers)
+    cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, _Req req) except -2
     cdef int _bucket(self, object packed, str method, _Req req) except -2
     cdef int _regexes(self, _Group g, str path, str method, _Req req) except -2

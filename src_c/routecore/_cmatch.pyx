@@ -408,37 +408,29 @@ cdef class Table:
                 vals[k] = vals[k] + "," + value
         return vals
 
+    cdef int _cond(self, CCond* c, object v) except -2:
+        """1 when the request value ``v`` (None: absent) satisfies the condition."""
+        if v is None:
+            return 0
+        if c.regex >= 0:
+            return self.regexes[c.regex].fullmatch(v) is not None
+        return <str>v == <str>self.pool[c.value]
+
     cdef int _check(self, CEntry* e, str method, _Req req) except -2:
         cdef int k
-        cdef CCond* c
-        cdef object v
         if e.method >= 0 and <str>self.pool[e.method] != method:
             return 0
         if e.h_start < e.h_end:
             if req.hvals is None:
                 req.hvals = self._collect(req.headers)
             for k in range(e.h_start, e.h_end):
-                c = &self.conds[k]
-                v = req.hvals[c.slot]
-                if v is None:
-                    return 0
-                if c.regex >= 0:
-                    if self.regexes[c.regex].fullmatch(v) is None:
-                        return 0
-                elif <str>v != <str>self.pool[c.value]:
+                if not self._cond(&self.conds[k], req.hvals[self.conds[k].slot]):
                     return 0
         if e.q_start < e.q_end:
             if req.qmap is None:
                 req.qmap = query_map(req.query)
             for k in range(e.q_start, e.q_end):
-                c = &self.conds[k]
-                v = req.qmap.get(self.pool[c.slot])
-                if v is None:
-                    return 0
-                if c.regex >= 0:
-                    if self.regexes[c.regex].fullmatch(v) is None:
-                        return 0
-                elif <str>v != <str>self.pool[c.value]:
+                if not self._cond(&self.conds[k], req.qmap.get(self.pool[self.conds[k].slot])):
                     return 0
         return 1
 
