@@ -64,7 +64,12 @@ def route_status(router, kind: str, namespace: str, name: str) -> dict:
         elif ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
             accepted = gateway_acceptance(router, route, ref)
         else:
-            accepted = (False, "NoMatchingParent", f"unsupported parent kind {ref.group}/{ref.kind}")
+            hint = ""
+            if ref.kind == "Service" and ref.group == GATEWAY_GROUP:
+                hint = ' (a mesh Service parent needs group: "" written out; an omitted group ' \
+                       'means gateway.networking.k8s.io)'
+            accepted = (False, "NoMatchingParent",
+                        f"unsupported parent kind {ref.group}/{ref.kind}{hint}")
         problems = []
         for rule in route.rules:
             refs = list(rule.backend_refs) + [f.backend_ref for f in rule.filters

@@ -66,3 +66,10 @@ def test_listener_attached_routes():
     counts = {l["name"]: l["attachedRoutes"] for l in st["listeners"]}
     assert counts == {"web": 2, "same": 0}
     assert st["listeners"][0]["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
+
+
+def test_service_parent_without_group_is_explained():
+    r = routecore.Router.from_source(route("m", ns="default", parent="{kind: Service, name: svc, port: 80}"))
+    st = r.status("HTTPRoute", "default", "m")["parents"][0]["conditions"][0]
+    assert (st["status"], st["reason"]) == ("False", "NoMatchingParent")
+    assert 'group: ""' in st["message"]
