@@ -42,7 +42,7 @@ def required_literal(pattern: str) -> Optional[str]:
     Conservative: alternations at the top level, flags and anything hard to reason about give
     None (the regex is then always a candidate). Groups and classes end a literal run.
     """
-    if not pattern or pattern.startswith("(?"):
+    if not pattern or "(?" in pattern:  # flags may change how the rest matches
         return None
     runs, cur, i, depth, n = [], [], 0, 0, len(pattern)
 
@@ -59,10 +59,8 @@ def required_literal(pattern: str) -> Optional[str]:
             nxt = pattern[i + 1]
             if nxt in _ESCAPED_LITERALS:
                 ch, width = nxt, 2
-            else:  # \d, \w, \pN, \x41 ...: not a plain literal
-                close()
-                i += 2
-                continue
+            else:  # \d, \x41, \141, \p{Greek}...: their payload is no literal; give up
+                return None
         elif c == "(":
             close()
             depth += 1

@@ -1,0 +1,58 @@
+"""Shared fixtures for the routing benchmarks: compiled views, built once per (twin, workload, N).
+
+``pytest bench/ --benchmark-only`` must work although pyproject's addopts disable benchmarks for
+the unit-test run: asking for --benchmark-only re-enables them here.
+"""
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import routecore  # noqa: E402
+from routecore import _impl  # noqa: E402
+
+import workloads  # noqa: E402
+
+_CACHE = {}
+COMPILE_TIMES = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    if config.getoption("benchmark_only", False):
+        config.option.benchmark_enable = True
+
+
+def compiled(twin: str, workload: str, n: int):
+    """(view, requests) for a twin ("native"/"python"); load and compile times are recorded."""
+    key = (twin, workload, n)
+    if key not in _CACHE:
+        if twin == "native":
+            assert _impl.NativeTable is not None, "the native extension is not built"
+        wl = workloads.WORKLOADS[workload](n)
+        t0 = time.perf_counter()
+        config = routecore.load(wl.objects)
+        t1 = time.perf_counter()
+        view = wl.bind(routecore.Router(config, seed=1, native=(twin == "native")))
+        t2 = time.perf_counter()
+        COMPILE_TIMES[key] = (t1 - t0, t2 - t1)
+        _CACHE[key] = (view, wl.requests)
+    return _CACHE[key]
+
+
+@pytest.fixture(scope="session")
+def compile_view():
+    return compiled
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not COMPILE_TIMES:
+        return
+    tr = terminalreporter
+    tr.section("routecore load / compile times")
+    for (twin, workload, n), (load_s, compile_s) in sorted(COMPILE_TIMES.items()):
+        tr.write_line(f"{twin:6} {workload:7} N={n:<6} load {load_s * 1000:9.1f} ms   "
+                      f"compile {compile_s * 1000:9.1f} ms")

@@ -1,0 +1,143 @@
+"""Seeded workloads for the routing benchmarks: Kubernetes objects as users write them, plus a
+fixed list of requests (hits spread over the rules, about 10% misses).
+
+- ``mesh(n)``: one Service (default/svc:80) with ``n`` rules spread over routes of 8 rules each
+  (an HTTPRoute holds at most 16 rules and 128 matches), mixing Exact paths, PathPrefix, canary
+  header matches, query-parameter and method matches;
+- ``gateway(n)``: one Gateway listener (no hostname) with ``n`` single-purpose routes spread over
+  ``n // 10`` hostnames, 10% of them wildcards.
+
+Every call with the same arguments returns the same objects and requests.
+"""
+from __future__ import annotations
+
+import random
+from typing import List, NamedTuple, Optional, Tuple
+
+GROUP = "gateway.networking.k8s.io"
+RULES_PER_ROUTE = 8
+N_REQUESTS = 256
+SIZES = (10, 100, 1000, 10000)
+
+Request = Tuple[str, str, List[Tuple[str, str]], Optional[str]]  # method, target, headers, host
+
+
+class Workload(NamedTuple):
+    name: str
+    n: int
+    objects: list
+    requests: List[Request]
+    view: str  # "service" or "gateway"
+
+    def bind(self, router):
+        if self.view == "service":
+            return router.service("svc", namespace="default", port=80)
+        return router.gateway("gw", namespace="default", port=80)
+
+
+def _route(name, parent, rules, hostnames=None):
+    spec = {"parentRefs": [parent], "rules": rules}
+    if hostnames:
+        spec["hostnames"] = hostnames
+    return {"apiVersion": f"{GROUP}/v1", "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+
+
+def _backend(name):
+    return [{"name": name, "port": 8080}]
+
+
+# --- mesh ----------------------------------------------------------------------------------------
+
+def _mesh_rule(i: int, rng: random.Random):
+    """Rule ``i`` and a request that hits it (every rule path is unique to the rule)."""
+    kind = rng.choices(["exact", "prefix", "canary", "query", "method"], weights=[30, 30, 20, 10, 10])[0]
+    base = f"/svc{i}"
+    if kind == "exact":
+        match = {"path": {"type": "Exact", "value": f"{base}/items"}}
+        req = ("GET", f"{base}/items", [("accept", "*/*")])
+    elif kind == "prefix":
+        match = {"path": {"type": "PathPrefix", "value": f"{base}/api"}}
+        req = ("GET", f"{base}/api/v1/things/{rng.randrange(1000)}?page=2", [("accept", "*/*")])
+    elif kind == "canary":
+        match = {"path": {"type": "PathPrefix", "value": base},
+                 "headers": [{"name": "x-canary", "value": "true"}]}
+        req = ("GET", f"{base}/x", [("X-Canary", "true"), ("user-agent", "bench")])
+    elif kind == "query":
+        match = {"path": {"type": "PathPrefix", "value": f"{base}/search"},
+                 "queryParams": [{"name": "v", "value": "2"}]}
+        req = ("GET", f"{base}/search?q=x&v=2", [])
+    else:
+        match = {"path": {"type": "PathPrefix", "value": f"{base}/write"}, "method": "POST"}
+        req = ("POST", f"{base}/write/1", [("content-type", "application/json")])
+    return {"matches": [match], "backendRefs": _backend(f"be{i % 50}")}, req
+
+
+def mesh(n: int, seed: int = 1) -> Workload:
+    rng = random.Random(seed * 1_000_003 + n)
+    rules, hits = [], []
+    for i in range(n):
+        rule, req = _mesh_rule(i, rng)
+        rules.append(rule)
+        hits.append(req)
+    parent = {"group": "", "kind": "Service", "name": "svc", "port": 80}
+    objects = [_route(f"mesh-{j // RULES_PER_ROUTE}", parent, rules[j:j + RULES_PER_ROUTE])
+               for j in range(0, n, RULES_PER_ROUTE)]
+    requests = []
+    for k in range(N_REQUESTS):
+        if k % 10 == 9:  # a miss: no rule has this path
+            requests.append(("GET", f"/missing/{rng.randrange(n)}/x", [("accept", "*/*")], None))
+        else:
+            method, target, headers = hits[rng.randrange(n)]
+            requests.append((method, target, list(headers), None))
+    return Workload("mesh", n, objects, requests, "service")
+
+
+# --- gateway -------------------------------------------------------------------------------------
+
+def gateway(n: int, seed: int = 1) -> Workload:
+    rng = random.Random(seed * 1_000_003 + n + 7)
+    n_hosts = max(1, n // 10)
+    n_wild = n_hosts // 10
+    hostnames = [f"*.w{k}.example.com" if k < n_wild else f"h{k}.example.com" for k in range(n_hosts)]
+    gw = {"apiVersion": f"{GROUP}/v1", "kind": "Gateway",
+          "metadata": {"name": "gw", "namespace": "default"},
+          "spec": {"gatewayClassName": "bench", "listeners": [
+              {"name": "http", "port": 80, "protocol": "HTTP",
+               "allowedRoutes": {"namespaces": {"from": "All"}}}]}}
+    parent = {"group": GROUP, "kind": "Gateway", "name": "gw", "namespace": "default"}
+    objects = [gw]
+    hits = []
+    for i in range(n):
+        host = hostnames[i % n_hosts]
+        base = f"/app{i}"
+        rules = [{"matches": [{"path": {"type": "Exact", "value": f"{base}/health"}},
+                              {"path": {"type": "PathPrefix", "value": f"{base}/api"}}],
+                  "backendRefs": _backend(f"be{i % 50}")}]
+        if i % 5 == 0:
+            rules.append({"matches": [{"path": {"type": "PathPrefix", "value": base},
+                                       "headers": [{"name": "x-canary", "value": "true"}]}],
+                          "backendRefs": [{"name": f"be{i % 50}-canary", "port": 8080, "weight": 1},
+                                          {"name": f"be{i % 50}", "port": 8080, "weight": 9}]})
+        objects.append(_route(f"gw-{i}", parent, rules, [host]))
+        req_host = host.replace("*", f"u{rng.randrange(100)}")
+        if i % 5 == 0 and rng.random() < 0.5:
+            hits.append(("GET", f"{base}/page", [("x-canary", "true")], req_host))
+        elif rng.random() < 0.5:
+            hits.append(("GET", f"{base}/health", [("accept", "*/*")], req_host))
+        else:
+            hits.append(("GET", f"{base}/api/v1/items?id={rng.randrange(1000)}",
+                         [("accept", "*/*")], req_host + ":80"))
+    requests = []
+    for k in range(N_REQUESTS):
+        if k % 20 == 9:  # unknown host
+            requests.append(("GET", "/app0/health", [], f"nobody{k}.example.org"))
+        elif k % 20 == 19:  # known host, no rule for the path
+            requests.append(("GET", "/nothing/here", [], hits[rng.randrange(n)][3]))
+        else:
+            method, target, headers, host = hits[rng.randrange(n)]
+            requests.append((method, target, list(headers), host))
+    return Workload("gateway", n, objects, requests, "gateway")
+
+
+WORKLOADS = {"mesh": mesh, "gateway": gateway}
