@@ -1,4 +1,5 @@
 # Declarations of the native rule table (routecore._cmatch); the pure twin is routecore/_match_py.py.
+from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
 
 cdef struct CEntry:
@@ -16,9 +17,18 @@ cdef struct CCond:
     int value          # index into Table.pool of the exact value
     int regex          # index into Table.regexes, or -1 for an exact value
 
+cdef class _StrMap:
+    # open addressing, keyed by (FNV-1a hash of the code points, length), verified by comparison
+    cdef uint64_t* hashes
+    cdef Py_ssize_t* lens
+    cdef int* values           # -1: empty slot
+    cdef list keys
+    cdef Py_ssize_t mask
+    cdef int get(self, str s, Py_ssize_t n, uint64_t h)
+
 cdef class _Group:
-    cdef dict exact            # path -> bucket id (Table.bucket_start/count)
-    cdef dict prefix           # normalised prefix -> packed bucket
+    cdef _StrMap exact         # path -> bucket id (Table.bucket_start/count)
+    cdef _StrMap prefix        # normalised prefix -> bucket id
     cdef bytearray plens       # plens[n] == 1 when some prefix has length n
     cdef Py_ssize_t max_plen
     cdef int regex_start          # regex entries: Table.cand[regex_start:regex_start + regex_count]
@@ -33,11 +43,18 @@ cdef class _Listener:
     cdef _Group any_group
     cdef int no_match
 
-cdef class _Req:
-    cdef object headers
-    cdef object query
-    cdef list hvals
-    cdef dict qmap
+cdef struct Req:
+    # what one request brought, on the C stack of Table.route; references are borrowed but for
+    # hvals, which route owns (NULL until a candidate needs the headers)
+    PyObject* headers
+    PyObject* query
+    PyObject* hvals
+    # the path's prefixes at "/" boundaries that some rule's length has: (length, hash)
+    Py_ssize_t nb
+    Py_ssize_t blen[64]
+    uint64_t bhash[64]
+    bint overflow              # more than 64 such boundaries: the rest are hashed on demand
+    uint64_t full_hash
 
 cdef class Table:
     cdef readonly object spec
@@ -46,6 +63,8 @@ cdef class Table:
     cdef int* cand
     cdef int* bucket_start
     cdef int* bucket_count
+    cdef bytearray plens_all   # union of the groups' prefix lengths
+    cdef Py_ssize_t max_plen_all
     cdef list pool
     cdef list regexes
     cdef list listeners
@@ -69,9 +88,12 @@ cdef class Table:
 
     cdef list _collect(self, object headers)
     cdef int _cond(self, CCond* c, object v) except -2
-    cdef int _check(self, CEntry* e, str method, _Req req) except -2
-    cdef int _bucket(self, object packed, str method, _Req req) except -2
-    cdef int _regexes(self, _Group g, str path, str method, _Req req) except -2
-    cdef int _group(self, _Group g, str path, str method, _Req req) except -2
+    cdef int _check(self, CEntry* e, str method, Req* req) except -2
+    cdef int _bucket(self, int b, str method, Req* req) except -2
+    cdef int _regexes(self, _Group g, str path, str method, Req* req) except -2
+    cdef int _group(self, _Group g, str path, str method, Req* req) except -2
+    cdef void _hash_path(self, str path, Req* req)
+    cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req)
+    cdef list _hvals(self, Req* req)
     cdef int _listener_for(self, str hk)
     cdef int _pick(self, int outcome)

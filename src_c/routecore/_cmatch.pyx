@@ -11,15 +11,21 @@ Invariants:
 """
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport uint64_t
-from libc.string cimport memset
+from libc.string cimport memchr
 
 from routecore import _outcome
-from routecore._match_py import header_map, query_map
+from routecore._match_py import header_map
 from routecore._paths import host_key as _py_host_key, normalize_path, split_target
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
+    int PyUnicode_KIND(object)
+    void* PyUnicode_DATA(object)
+    int PyUnicode_1BYTE_KIND
+    Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
 
 import ahocorasick
 
@@ -51,18 +57,85 @@ cdef inline str _text(object v):
     return str(v)
 
 
+DEF FNV_OFFSET = 14695981039346656037
+DEF FNV_PRIME = 1099511628211
+
+
+cdef uint64_t _fnv(str s, Py_ssize_t n):
+    cdef uint64_t h = FNV_OFFSET
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ <uint64_t>s[i]) * <uint64_t>FNV_PRIME
+    return h
+
+
+cdef class _StrMap:
+    """str -> small int, looked up by a hash the caller already computed (no substring made)."""
+
+    def __cinit__(self, dict items):
+        cdef Py_ssize_t size = 8, i
+        cdef uint64_t h
+        while size < 2 * len(items) + 1:
+            size *= 2
+        self.mask = size - 1
+        self.hashes = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
+        self.lens = <Py_ssize_t*>PyMem_Malloc(size * sizeof(Py_ssize_t))
+        self.values = <int*>PyMem_Malloc(size * sizeof(int))
+        if self.hashes == NULL or self.lens == NULL or self.values == NULL:
+            raise MemoryError()
+        self.keys = [None] * size
+        for i in range(size):
+            self.values[i] = -1
+        for key, value in items.items():
+            h = _fnv(key, len(key))
+            i = h & self.mask
+            while self.values[i] >= 0:
+                i = (i + 1) & self.mask
+            self.hashes[i] = h
+            self.lens[i] = len(key)
+            self.values[i] = value
+            self.keys[i] = key
+
+    def __dealloc__(self):
+        PyMem_Free(self.hashes)
+        PyMem_Free(self.lens)
+        PyMem_Free(self.values)
+
+    cdef int get(self, str s, Py_ssize_t n, uint64_t h):
+        """The value of s[:n] (whose hash is h), or -1."""
+        cdef Py_ssize_t i = h & self.mask
+        while self.values[i] >= 0:
+            if self.hashes[i] == h and self.lens[i] == n and (
+                    n == 0 or PyUnicode_Tailmatch(s, self.keys[i], 0, n, -1) == 1):
+                return self.values[i]
+            i = (i + 1) & self.mask
+        return -1
+
+
 cdef class _Group:
     pass
 
 
-@cython.freelist(8)
-@cython.no_gc
-cdef class _Req:
-    """What one request brought, read lazily: headers by slot, query parameters."""
-
-
-cdef class _Listener:
-    pass
+cdef object _query_get(object query, str name):
+    """Native twin of routecore._match_py.query_map(query).get(name): the first value, raw."""
+    cdef str q
+    cdef Py_ssize_t n, i, start = 0, eq = -1, ln = len(name)
+    if query is None:
+        return None
+    q = <str>query
+    n = len(q)
+    for i in range(n + 1):
+        if i == n or q[i] == u'&':
+            if i > start:
+                if eq < 0:
+                    eq = i
+                if eq - start == ln and PyUnicode_Tailmatch(q, name, start, eq, -1):
+                    return q[eq + 1:i] if eq < i else ""
+            start = i + 1
+            eq = -1
+        elif eq < 0 and q[i] == u'=':
+            eq = i
+    return None
 
 
 @cython.freelist(16)
@@ -257,6 +330,7 @@ cdef class Table:
         self.listener_wild = {}
         self.listener_any = -1
         bucket_ranges = []
+        all_lens = set()
         for li, lis in enumerate(spec.listeners):
             L = _Listener()
             L.name = lis.name
@@ -266,8 +340,8 @@ cdef class Table:
             L.any_group = None
             for group in lis.groups:
                 G = _Group()
-                G.exact = {}
-                G.prefix = {}
+                exact_ids = {}
+                prefix_ids = {}
                 G.max_plen = -1
                 buckets = {}   # ("e"|"p", path) -> [entry index...]
                 regex_list = []
@@ -307,14 +381,17 @@ cdef class Table:
                         self.cand[pos] = j
                         pos += 1
                     if kind == "e":
-                        G.exact[path] = len(bucket_ranges) - 1
+                        exact_ids[path] = len(bucket_ranges) - 1
                     else:
-                        G.prefix[path] = len(bucket_ranges) - 1
+                        prefix_ids[path] = len(bucket_ranges) - 1
                         if len(path) > G.max_plen:
                             G.max_plen = len(path)
+                G.exact = _StrMap(exact_ids)
+                G.prefix = _StrMap(prefix_ids)
                 G.plens = bytearray(G.max_plen + 2)
-                for path in G.prefix:
+                for path in prefix_ids:
                     G.plens[len(path)] = 1
+                    all_lens.add(len(path))
                 G.regex_start = pos
                 G.regex_count = len(regex_list)
                 for j in regex_list:
@@ -349,6 +426,10 @@ cdef class Table:
             else:
                 self.listener_exact.setdefault(h, li)
         self.no_listener = spec.no_listener
+        self.max_plen_all = max(all_lens) if all_lens else -1
+        self.plens_all = bytearray(self.max_plen_all + 2)
+        for n in all_lens:
+            self.plens_all[n] = 1
         self.bucket_start = <int*>PyMem_Malloc(max(len(bucket_ranges), 1) * sizeof(int))
         self.bucket_count = <int*>PyMem_Malloc(max(len(bucket_ranges), 1) * sizeof(int))
         if self.bucket_start == NULL or self.bucket_count == NULL:
@@ -416,26 +497,32 @@ cdef class Table:
             return self.regexes[c.regex].fullmatch(v) is not None
         return <str>v == <str>self.pool[c.value]
 
-    cdef int _check(self, CEntry* e, str method, _Req req) except -2:
+    cdef list _hvals(self, Req* req):
+        """The request's referenced headers by slot, read on first need and kept in ``req``."""
+        cdef list vals
+        if req.hvals == NULL:
+            vals = self._collect(<object>req.headers)
+            Py_INCREF(vals)
+            req.hvals = <PyObject*>vals
+        return <list>req.hvals
+
+    cdef int _check(self, CEntry* e, str method, Req* req) except -2:
         cdef int k
+        cdef list hv
         if e.method >= 0 and <str>self.pool[e.method] != method:
             return 0
         if e.h_start < e.h_end:
-            if req.hvals is None:
-                req.hvals = self._collect(req.headers)
+            hv = self._hvals(req)
             for k in range(e.h_start, e.h_end):
-                if not self._cond(&self.conds[k], req.hvals[self.conds[k].slot]):
+                if not self._cond(&self.conds[k], hv[self.conds[k].slot]):
                     return 0
         if e.q_start < e.q_end:
-            if req.qmap is None:
-                req.qmap = query_map(req.query)
             for k in range(e.q_start, e.q_end):
-                if not self._cond(&self.conds[k], req.qmap.get(self.pool[self.conds[k].slot])):
+                if not self._cond(&self.conds[k], _query_get(<object>req.query, self.pool[self.conds[k].slot])):
                     return 0
         return 1
 
-    cdef int _bucket(self, object packed, str method, _Req req) except -2:
-        cdef int b = packed
+    cdef int _bucket(self, int b, str method, Req* req) except -2:
         cdef int start = self.bucket_start[b]
         cdef int count = self.bucket_count[b]
         cdef int i, j
@@ -445,7 +532,7 @@ cdef class Table:
                 return j
         return -1
 
-    cdef int _regexes(self, _Group g, str path, str method, _Req req) except -2:
+    cdef int _regexes(self, _Group g, str path, str method, Req* req) except -2:
         cdef int start = g.regex_start
         cdef int count = g.regex_count
         cdef int i, j
@@ -466,14 +553,41 @@ cdef class Table:
                     return j
         return -1
 
-    cdef int _group(self, _Group g, str path, str method, _Req req) except -2:
-        cdef int r
-        cdef Py_ssize_t n = len(path), p
-        cdef object packed
+    cdef void _hash_path(self, str path, Req* req):
+        """One pass over the path: its full hash, and the hash of every prefix that ends at a
+        "/" boundary (or the end) and has a length some PathPrefix rule has."""
+        cdef uint64_t h = FNV_OFFSET
+        cdef Py_ssize_t i, n = len(path), last = n if n <= self.max_plen_all else self.max_plen_all
+        cdef Py_UCS4 c
+        cdef bytearray lens = self.plens_all
+        req.nb = 0
+        req.overflow = False
+        for i in range(n):
+            c = path[i]
+            if c == u'/' and i <= last and lens[i]:
+                if req.nb < 64:
+                    req.blen[req.nb] = i
+                    req.bhash[req.nb] = h
+                    req.nb += 1
+                else:
+                    req.overflow = True
+            h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+        if n <= last and lens[n]:
+            if req.nb < 64:
+                req.blen[req.nb] = n
+                req.bhash[req.nb] = h
+                req.nb += 1
+            else:
+                req.overflow = True
+        req.full_hash = h
+
+    cdef int _group(self, _Group g, str path, str method, Req* req) except -2:
+        cdef int r, b
+        cdef Py_ssize_t k, p, n = len(path)
         cdef bytearray plens = g.plens
-        packed = g.exact.get(path)
-        if packed is not None:
-            r = self._bucket(packed, method, req)
+        b = g.exact.get(path, n, req.full_hash)
+        if b >= 0:
+            r = self._bucket(b, method, req)
             if r >= 0:
                 return r
         if self.regex_first:
@@ -481,15 +595,25 @@ cdef class Table:
             if r >= 0:
                 return r
         if g.max_plen >= 0:
-            p = n if n <= g.max_plen else g.max_plen
-            while p >= 0:
-                if plens[p] and (p == n or path[p] == u'/'):
-                    packed = g.prefix.get(path[:p])
-                    if packed is not None:
-                        r = self._bucket(packed, method, req)
-                        if r >= 0:
-                            return r
-                p -= 1
+            if req.overflow:  # a hostile path with very many "/": hash each candidate prefix
+                p = n if n <= g.max_plen else g.max_plen
+                while p >= 0:
+                    if plens[p] and (p == n or path[p] == u'/'):
+                        b = g.prefix.get(path, p, _fnv(path, p))
+                        if b >= 0:
+                            r = self._bucket(b, method, req)
+                            if r >= 0:
+                                return r
+                    p -= 1
+            else:
+                for k in range(req.nb - 1, -1, -1):
+                    p = req.blen[k]
+                    if p <= g.max_plen and plens[p]:
+                        b = g.prefix.get(path, p, req.bhash[k])
+                        if b >= 0:
+                            r = self._bucket(b, method, req)
+                            if r >= 0:
+                                return r
         if not self.regex_first:
             return self._regexes(g, path, method, req)
         return -1
@@ -525,101 +649,141 @@ cdef class Table:
             i += 1
         return self.out_start[outcome] + i
 
+    cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req):
+        """The fast path for the common target: one pass over a 1-byte-per-character origin-form
+        target finds the query, hashes the path and its "/" boundaries. False when the target
+        needs the general path (not origin-form, a fragment, dot-segments or escapes to
+        normalise, wider characters)."""
+        cdef Py_ssize_t n = len(target), i, last = self.max_plen_all, q = -1
+        cdef const unsigned char* data
+        cdef unsigned char c, prev = 0
+        cdef uint64_t h = FNV_OFFSET
+        cdef bytearray lens = self.plens_all
+        if n == 0 or PyUnicode_KIND(target) != PyUnicode_1BYTE_KIND:
+            return False
+        data = <const unsigned char*>PyUnicode_DATA(target)
+        if data[0] != 47:  # "/"
+            return False
+        req.nb = 0
+        req.overflow = False
+        for i in range(n):
+            c = data[i]
+            if c == 63:  # "?"
+                q = i
+                break
+            if c == 35 or c == 37 or (c == 46 and prev == 47):  # "#", "%", "/."
+                if c == 35 or self.normalize:
+                    return False
+            if c == 47 and i <= last and lens[i]:
+                if req.nb < 64:
+                    req.blen[req.nb] = i
+                    req.bhash[req.nb] = h
+                    req.nb += 1
+                else:
+                    req.overflow = True
+            h = (h ^ c) * <uint64_t>FNV_PRIME
+            prev = c
+        i = n if q < 0 else q
+        if i <= last and lens[i]:
+            if req.nb < 64:
+                req.blen[req.nb] = i
+                req.bhash[req.nb] = h
+                req.nb += 1
+            else:
+                req.overflow = True
+        if q >= 0 and memchr(data + q + 1, 35, n - q - 1) != NULL:
+            return False
+        req.full_hash = h
+        qpos[0] = q
+        return True
+
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         cdef str target = path if type(path) is str else _text(path)
         cdef str p, m
-        cdef object query = None, authority = None, hk_obj
-        cdef Py_ssize_t n = len(target), i, q = -1
-        cdef Py_UCS4 c
-        cdef bint slow = n == 0 or target[0] != u'/', dots = False
-        cdef _Req req = _Req.__new__(_Req)
+        cdef object query = None, authority = None
+        cdef Py_ssize_t n, i, q = -1
+        cdef Req req
         cdef int r = -1, outcome, index
         cdef _Listener lis
         cdef _Group g
         cdef str hk
-        if not slow:
-            for i in range(n):
-                c = target[i]
-                if c == u'?':
-                    q = i
-                    break
-                if c == u'#':
-                    slow = True
-                    break
-                if c == u'%' or (c == u'.' and target[i - 1] == u'/'):
-                    dots = True
-        if slow:
-            p, query, authority = split_target(target)
-            dots = True
-        elif q >= 0:
-            p = target[:q]
-            query = target[q + 1:]
-            if u'#' in query:
-                p, query, authority = split_target(target)
-        else:
-            p = target
-        if dots and self.normalize and (u'%' in p or u'/.' in p):
-            p = normalize_path(p)
-        m = method if type(method) is str else _text(method)
-        if host is None and authority is not None:
-            host = authority
-        elif host is not None and type(host) is not str:
-            host = _text(host)
-
-        req.headers = headers
-        req.query = query
-        if self.mesh:
-            lis = <_Listener>self.listeners[0]
-            g = lis.any_group
-            if g is not None:
-                r = self._group(g, p, m, req)
-            outcome = self.entries[r].outcome if r >= 0 else lis.no_match
-        else:
-            if host is None:
-                req.hvals = self._collect(headers)
-                host = req.hvals[0] if req.hvals[0] is not None else req.hvals[1]
-            hk = _host(host)
-            i = self._listener_for(hk)
-            if i < 0:
-                outcome = self.no_listener
+        cdef list hv
+        req.headers = <PyObject*>headers
+        req.hvals = NULL
+        try:
+            if self._scan(target, &q, &req):
+                if q >= 0:
+                    p = target[:q]
+                    query = target[q + 1:]
+                else:
+                    p = target
             else:
-                lis = <_Listener>self.listeners[i]
-                g = lis.exact_hosts.get(hk)
+                p, query, authority = split_target(target)
+                if self.normalize and (u'%' in p or u'/.' in p):
+                    p = normalize_path(p)
+                self._hash_path(p, &req)
+            req.query = <PyObject*>query
+            m = method if type(method) is str else _text(method)
+            if host is None and authority is not None:
+                host = authority
+            elif host is not None and type(host) is not str:
+                host = _text(host)
+
+            if self.mesh:
+                lis = <_Listener>self.listeners[0]
+                g = lis.any_group
                 if g is not None:
-                    r = self._group(g, p, m, req)
-                if r < 0 and lis.wild_hosts:
-                    n = len(hk)
-                    for i in range(1, n):
-                        if hk[i] == u'.':
-                            g = lis.wild_hosts.get(hk[i:])
-                            if g is not None:
-                                r = self._group(g, p, m, req)
-                                if r >= 0:
-                                    break
-                if r < 0 and lis.any_group is not None:
-                    r = self._group(lis.any_group, p, m, req)
+                    r = self._group(g, p, m, &req)
                 outcome = self.entries[r].outcome if r >= 0 else lis.no_match
-        index = self._pick(outcome)
-        choice = self.choices[index]
-        if self.grpc_choices[index] is not None:
-            if req.hvals is None:
-                req.hvals = self._collect(headers)
-            ct = req.hvals[2]
-            if ct is not None and (<str>ct).startswith("application/grpc"):
-                choice = self.grpc_choices[index]
-        cdef Decision d = Decision.__new__(Decision)
-        d._choice = choice
-        d._path = p
-        d._query = query
-        d._scheme = scheme
-        if host is not None or req.hvals is not None:
-            d._host_value = host if host is not None else (
-                req.hvals[0] if req.hvals[0] is not None else req.hvals[1])
-            d._host_known = True
-        else:
-            d._headers = headers
-            d._host_known = False
-        return d
+            else:
+                if host is None:
+                    hv = self._hvals(&req)
+                    host = hv[0] if hv[0] is not None else hv[1]
+                hk = _host(host)
+                i = self._listener_for(hk)
+                if i < 0:
+                    outcome = self.no_listener
+                else:
+                    lis = <_Listener>self.listeners[i]
+                    g = lis.exact_hosts.get(hk)
+                    if g is not None:
+                        r = self._group(g, p, m, &req)
+                    if r < 0 and lis.wild_hosts:
+                        n = len(hk)
+                        for i in range(1, n):
+                            if hk[i] == u'.':
+                                g = lis.wild_hosts.get(hk[i:])
+                                if g is not None:
+                                    r = self._group(g, p, m, &req)
+                                    if r >= 0:
+                                        break
+                    if r < 0 and lis.any_group is not None:
+                        r = self._group(lis.any_group, p, m, &req)
+                    outcome = self.entries[r].outcome if r >= 0 else lis.no_match
+            index = self._pick(outcome)
+            choice = self.choices[index]
+            if self.grpc_choices[index] is not None:
+                ct = self._hvals(&req)[2]
+                if ct is not None and (<str>ct).startswith("application/grpc"):
+                    choice = self.grpc_choices[index]
+            d = <Decision>Decision.__new__(Decision)
+            d._choice = choice
+            d._path = p
+            d._query = query
+            d._scheme = scheme
+            if host is not None:
+                d._host_value = host
+                d._host_known = True
+            elif req.hvals != NULL:
+                hv = <list>req.hvals
+                d._host_value = hv[0] if hv[0] is not None else hv[1]
+                d._host_known = True
+            else:
+                d._headers = headers
+                d._host_known = False
+            return d
+        finally:
+            Py_XDECREF(req.hvals)
 
     def route_asgi(self, scope):
         from routecore._adapters import route_asgi
