@@ -48,10 +48,18 @@ def compile_view():
     return compiled
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
+    session = getattr(config, "_benchmarksession", None)
+    rows = [(b.name, b.stats.median / b.extra_info["decisions"] * 1e9)
+            for b in (session.benchmarks if session else [])
+            if b.stats is not None and b.extra_info.get("decisions")]
+    tr = terminalreporter
+    if rows:
+        tr.section("routecore: median ns per decision")
+        for name, ns in sorted(rows):
+            tr.write_line(f"{name:45} {ns:14,.0f} ns")
     if not COMPILE_TIMES:
         return
-    tr = terminalreporter
     tr.section("routecore load / compile times")
     for (twin, workload, n), (load_s, compile_s) in sorted(COMPILE_TIMES.items()):
         tr.write_line(f"{twin:6} {workload:7} N={n:<6} load {load_s * 1000:9.1f} ms   "
