@@ -186,6 +186,8 @@ class Table:
         listener = self._listener(hk)
         if listener is None:
             outcome = spec.no_listener
+        elif sni is not None and not spec.mesh and self._listener(host_key(_text(sni))) is not listener:
+            outcome = spec.misdirected  # the TLS connection belongs to another listener
         else:
             best_key, best = None, None
             query_params = query_map(query)

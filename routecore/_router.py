@@ -100,7 +100,8 @@ class Router:
             no_match = b.static(Choice(matched=False, status=404, listener=lis.name))
             specs.append(ListenerSpec(lis.name, lis.hostname, group_entries(by_host), no_match))
         no_listener = b.static(Choice(matched=False, status=404))
-        return b.spec(specs, no_listener, self.normalize_path, self.seed)
+        misdirected = b.static(Choice(matched=False, status=421))
+        return b.spec(specs, no_listener, self.normalize_path, self.seed, misdirected)
 
     def _service_spec(self, namespace: str, name: str, port: int, client_namespace):
         svc = None if self._services is None else self._services.get((namespace, name))

@@ -69,6 +69,7 @@ class TableSpec:
     grpc_choices: Tuple[Optional[Choice], ...]  # the same choice answered to a gRPC client
     outcomes: Tuple[Tuple[int, Tuple[int, ...]], ...]  # (first choice, cumulative weights)
     no_listener: int
+    misdirected: int  # HTTPS: the SNI selects another listener than the Host does (421)
     header_names: Tuple[str, ...]
     mesh: bool
     normalize_path: bool
@@ -189,10 +190,12 @@ class _Builder:
                     route=route.key, rule=index, match=mi))
         return out
 
-    def spec(self, listeners, no_listener: int, normalize: bool, seed: int) -> TableSpec:
+    def spec(self, listeners, no_listener: int, normalize: bool, seed: int,
+             misdirected: Optional[int] = None) -> TableSpec:
         return TableSpec(listeners=tuple(listeners), choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
                          no_listener=no_listener, header_names=tuple(self.header_names),
+                         misdirected=no_listener if misdirected is None else misdirected,
                          mesh=self.mesh, normalize_path=normalize, seed=seed,
                          regex_first=self.router.regex_precedence == "before-prefix")
 

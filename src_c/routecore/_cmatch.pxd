@@ -72,6 +72,7 @@ cdef class Table:
     cdef dict listener_wild
     cdef int listener_any
     cdef int no_listener
+    cdef int misdirected
     cdef dict slots_str
     cdef dict slots_bytes
     cdef int nslots

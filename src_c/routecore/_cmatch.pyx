@@ -426,6 +426,7 @@ cdef class Table:
             else:
                 self.listener_exact.setdefault(h, li)
         self.no_listener = spec.no_listener
+        self.misdirected = spec.misdirected
         self.max_plen_all = max(all_lens) if all_lens else -1
         self.plens_all = bytearray(self.max_plen_all + 2)
         for n in all_lens:
@@ -743,6 +744,8 @@ cdef class Table:
                 i = self._listener_for(hk)
                 if i < 0:
                     outcome = self.no_listener
+                elif sni is not None and self._listener_for(_host(_text(sni))) != i:
+                    outcome = self.misdirected  # the TLS connection belongs to another listener
                 else:
                     lis = <_Listener>self.listeners[i]
                     g = lis.exact_hosts.get(hk)
