@@ -130,6 +130,7 @@ class Decision:
     timeouts = property(lambda self: self._choice.timeouts)
     retry = property(lambda self: self._choice.retry)
     session_persistence = property(lambda self: self._choice.session_persistence)
+    extensions = property(lambda self: self._choice.extensions)
 
     @property
     def location(self):
@@ -205,7 +206,15 @@ class Table:
         choice = spec.choices[index]
         if choice.status in (404, 500) and hmap.get("content-type", "").startswith("application/grpc"):
             choice = spec.grpc_choices[index]
+        if choice.cors is not None:
+            choice = _outcome.cors_choice(choice, method, headers)
         return Decision(choice, path, query, host, scheme)
+
+    def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
+        """Why this request goes where it goes: routecore._explain.Explanation."""
+        from . import _explain
+        return _explain.explain(self.spec, self.route, method, path, headers, host=host,
+                                scheme=scheme, sni=sni)
 
     def route_asgi(self, scope):
         from ._adapters import route_asgi

@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 from attrs import frozen
 
-from ._models import PathModifier, RequestRedirect, URLRewrite
+from ._models import CORS, PathModifier, RequestRedirect, URLRewrite
 from ._paths import replace_prefix
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -89,6 +89,10 @@ class Choice:
     default_scheme: str = "http"
     # the same choice answered to a gRPC client: its grpc-status (12 or 14), else None
     grpc_status: Optional[int] = None
+    # the rule's CORS filter: answered per request by cors_choice()
+    cors: Optional[CORS] = None
+    # ExtensionRef filters of the rule and backendRef, for the caller to run, in order
+    extensions: tuple = ()
 
 
 def _new_path(modifier: Optional[PathModifier], path: str, prefix: Optional[str]) -> str:
@@ -177,7 +181,7 @@ def _plain(value):
 
 DECISION_FIELDS = ("matched", "status", "grpc_status", "backend", "route", "kind", "rule",
                    "rule_name", "listener", "location", "upstream_path", "upstream_host",
-                   "mirrors", "timeouts", "retry", "session_persistence")
+                   "mirrors", "timeouts", "retry", "session_persistence", "extensions")
 
 
 def decision_dict(decision) -> dict:
@@ -192,3 +196,89 @@ def decision_repr(decision) -> str:
         if value is not None:
             parts.append(f"{name}={value!s}" if name == "backend" else f"{name}={value!r}")
     return f"Decision(matched={decision.matched!r}, {', '.join(parts)})"
+
+
+# --- CORS (digest 5.5) -------------------------------------------------------------------------
+
+_SCHEME_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin_parts(origin: str):
+    """("scheme", "host", "port") of an origin, lower-cased, default port filled in; or None."""
+    scheme, sep, rest = origin.partition("://")
+    if not sep or not rest or "/" in rest:
+        return None
+    scheme = scheme.lower()
+    host, _, port = rest.rpartition(":") if rest.rfind(":") > rest.rfind("]") else (rest, "", "")
+    if not host:
+        host, port = rest, ""
+    return scheme, host.lower(), port or _SCHEME_PORTS.get(scheme, "")
+
+
+def origin_allowed(cors: CORS, origin: str) -> bool:
+    """Whether ``origin`` is one of allowOrigins ("*" alone allows every origin)."""
+    if "*" in cors.allow_origins:
+        return True
+    got = _origin_parts(origin)
+    if got is None:
+        return False
+    for allowed in cors.allow_origins:
+        want = _origin_parts(allowed)
+        if want is None or want[0] != got[0] or want[2] != got[2]:
+            continue
+        if want[1].startswith("*"):  # "*" stands for one or more labels on the left
+            if got[1].endswith(want[1][1:]) and len(got[1]) > len(want[1]) - 1:
+                return True
+        elif want[1] == got[1]:
+            return True
+    return False
+
+
+def cors_choice(choice: Choice, method: str, headers) -> Choice:
+    """The choice for this request under the rule's CORS filter: a preflight (OPTIONS with Origin
+    and Access-Control-Request-Method) is answered with 204; an allowed actual request gets the
+    CORS response headers added to the rule's response header filters."""
+    from ._match_py import header_map
+
+    cors = choice.cors
+    req = header_map(headers)
+    origin = req.get("origin")
+    preflight = method == "OPTIONS" and origin is not None and "access-control-request-method" in req
+    out = []
+    if origin is not None and origin_allowed(cors, origin):
+        star = "*" in cors.allow_origins and not cors.allow_credentials
+        out.append(("access-control-allow-origin", "*" if star else origin))
+        if not star:
+            out.append(("vary", "Origin"))
+        if cors.allow_credentials:
+            out.append(("access-control-allow-credentials", "true"))
+        if preflight:
+            asked_method = req.get("access-control-request-method", "")
+            if cors.allow_methods == ("*",):
+                methods = "*" if not cors.allow_credentials else asked_method
+            else:
+                methods = ", ".join(cors.allow_methods)
+            if methods:
+                out.append(("access-control-allow-methods", methods))
+            asked_headers = req.get("access-control-request-headers")
+            if cors.allow_headers == ("*",):
+                allow_headers = "*" if not cors.allow_credentials else asked_headers
+            else:
+                allow_headers = ", ".join(cors.allow_headers)
+            if allow_headers:
+                out.append(("access-control-allow-headers", allow_headers))
+            out.append(("access-control-max-age", str(cors.max_age)))
+        elif cors.expose_headers:
+            out.append(("access-control-expose-headers", ", ".join(cors.expose_headers)))
+    ops = HeaderOps(set=tuple((n, n, v) for n, v in out if n != "vary"),
+                    add=tuple((n, n, v) for n, v in out if n == "vary"))
+    if preflight:
+        import attrs
+
+        return attrs.evolve(choice, status=204, backend=None, response_headers=(ops,),
+                            request_headers=(), redirect=None, rewrite=None, mirrors=(), cors=None)
+    if not out:
+        return choice
+    import attrs
+
+    return attrs.evolve(choice, response_headers=choice.response_headers + (ops,), cors=None)

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 from . import _impl
 from ._load import load
-from ._models import GATEWAY_GROUP, Config, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
+from ._models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
 from ._outcome import Backend, Choice, Mirror
 from ._regex import compile_regex
 from ._table import (PREFIX, PATH_TYPES, ListenerSpec, HostGroup, _Builder, attaches_to_listener,
@@ -24,7 +24,7 @@ class Router:
 
     def __init__(self, config: Config, *, seed: Optional[int] = None,
                  regex_precedence: str = "after-prefix", normalize_path: bool = True,
-                 native: Optional[bool] = None):
+                 native: Optional[bool] = None, extensions=()):
         if regex_precedence not in ("after-prefix", "before-prefix"):
             raise ValueError("regex_precedence must be 'after-prefix' or 'before-prefix', "
                              f"got {regex_precedence!r}")
@@ -35,6 +35,9 @@ class Router:
         self.seed = seed if seed is not None else int.from_bytes(os.urandom(8), "little")
         self.regex_precedence = regex_precedence
         self.normalize_path = normalize_path
+        # (group, kind) of the ExtensionRef filters the caller implements; any other is
+        # unresolvable, and requests it would process get 500 (never silently skipped)
+        self.extensions = frozenset((g, k) for g, k in extensions)
         self.native = _impl.NATIVE if native is None else bool(native)
         if self.native and _impl.NativeTable is None:
             raise RuntimeError("the native routecore extension is not available")
@@ -146,6 +149,9 @@ class Router:
             rx = self._regexes[pattern] = compile_regex(pattern)
         return rx
 
+    def _extension_known(self, ext) -> bool:
+        return (ext.group, ext.kind) in self.extensions
+
     def _backend_problem(self, route: HTTPRoute, ref, mesh: bool) -> Optional[str]:
         """None when the backendRef resolves, else the ResolvedRefs reason."""
         if not is_core_service(ref):
@@ -181,6 +187,11 @@ class Router:
                     timeouts=rule.timeouts, retry=rule.retry,
                     session_persistence=rule.session_persistence, prefix=prefix, port=port,
                     default_scheme=scheme)
+        cors = next((f for f in rule.filters if isinstance(f, CORS)), None)
+        rule_ext = tuple(f for f in rule.filters if isinstance(f, ExtensionRef))
+        base.update(cors=cors, extensions=rule_ext)
+        if any(not self._extension_known(e) for e in rule_ext):
+            return [Choice(status=500, **base)], [1]
         req_ops = header_ops(rule.filters, "RequestHeaderModifier")
         resp_ops = header_ops(rule.filters, "ResponseHeaderModifier")
         redirect = next((f for f in rule.filters if isinstance(f, RequestRedirect)), None)
@@ -192,7 +203,9 @@ class Router:
         for ref in rule.backend_refs:
             if ref.weight <= 0:
                 continue
-            if self._backend_problem(route, ref, mesh) is not None:
+            ref_ext = tuple(f for f in ref.filters if isinstance(f, ExtensionRef))
+            if self._backend_problem(route, ref, mesh) is not None or any(
+                    not self._extension_known(e) for e in ref_ext):
                 choices.append(Choice(status=500, request_headers=req_ops,
                                       response_headers=resp_ops, **base))
             else:
@@ -204,7 +217,7 @@ class Router:
                     redirect=b_redirect, rewrite=b_rewrite,
                     request_headers=req_ops + header_ops(ref.filters, "RequestHeaderModifier"),
                     response_headers=resp_ops + header_ops(ref.filters, "ResponseHeaderModifier"),
-                    **base))
+                    **{**base, "extensions": rule_ext + ref_ext}))
             weights.append(ref.weight)
         if not choices:  # no backendRefs, or every weight is 0
             return [Choice(status=500, request_headers=req_ops, response_headers=resp_ops,

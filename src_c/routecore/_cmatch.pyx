@@ -213,6 +213,10 @@ cdef class Decision:
         return self._choice.session_persistence
 
     @property
+    def extensions(self):
+        return self._choice.extensions
+
+    @property
     def location(self):
         return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
 
@@ -769,6 +773,8 @@ cdef class Table:
                 ct = self._hvals(&req)[2]
                 if ct is not None and (<str>ct).startswith("application/grpc"):
                     choice = self.grpc_choices[index]
+            if choice.cors is not None:
+                choice = _outcome.cors_choice(choice, m, headers)
             d = <Decision>Decision.__new__(Decision)
             d._choice = choice
             d._path = p
@@ -787,6 +793,12 @@ cdef class Table:
             return d
         finally:
             Py_XDECREF(req.hvals)
+
+    def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
+        """Why this request goes where it goes: routecore._explain.Explanation."""
+        from routecore import _explain
+        return _explain.explain(self.spec, self.route, method, path, headers, host=host,
+                                scheme=scheme, sni=sni)
 
     def route_asgi(self, scope):
         from routecore._adapters import route_asgi
