@@ -199,6 +199,8 @@ class Router:
         if redirect is not None:
             return [Choice(status=redirect.status_code, redirect=redirect,
                            request_headers=req_ops, response_headers=resp_ops, **base)], [1]
+        # the share of an invalid backendRef, and the answer when no backend can be chosen
+        error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops, **base)
         choices, weights = [], []
         for ref in rule.backend_refs:
             if ref.weight <= 0:
@@ -206,8 +208,7 @@ class Router:
             ref_ext = tuple(f for f in ref.filters if isinstance(f, ExtensionRef))
             if self._backend_problem(route, ref, mesh) is not None or any(
                     not self._extension_known(e) for e in ref_ext):
-                choices.append(Choice(status=500, request_headers=req_ops,
-                                      response_headers=resp_ops, **base))
+                choices.append(error)
             else:
                 b_redirect = next((f for f in ref.filters if isinstance(f, RequestRedirect)), None)
                 b_rewrite = next((f for f in ref.filters if isinstance(f, URLRewrite)), rewrite)
@@ -220,8 +221,7 @@ class Router:
                     **{**base, "extensions": rule_ext + ref_ext}))
             weights.append(ref.weight)
         if not choices:  # no backendRefs, or every weight is 0
-            return [Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
-                           **base)], [1]
+            return [error], [1]
         return choices, weights
 
     # --- status -------------------------------------------------------------------------------
