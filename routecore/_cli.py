@@ -32,12 +32,8 @@ def _header(text: str):
     return name.strip(), value.strip()
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="routecore", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="validate configuration files; exit 1 on any problem")
-    c.add_argument("paths", nargs="+", metavar="PATH")
-    r = sub.add_parser("route", help="decide one request and print the decision as JSON")
+def _request_arguments(r: argparse.ArgumentParser) -> None:
+    """The view and request arguments shared by `route` and `explain`."""
     r.add_argument("path", metavar="PATH", help="a configuration file or folder")
     where = r.add_mutually_exclusive_group(required=True)
     where.add_argument("--service", metavar="NS/NAME:PORT")
@@ -51,6 +47,43 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--client-namespace", help="mesh: the namespace of the calling workload")
     r.add_argument("--seed", type=int, help="make weighted backend choices reproducible")
     r.add_argument("--pure", action="store_true", help="use the pure-Python twin")
+
+
+def _view(args):
+    """(view, 0) for the --service/--gateway of ``args``, or (None, exit code) once reported."""
+    try:
+        router = Router.from_source(args.path, seed=args.seed, native=False if args.pure else None)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None, 1
+    try:
+        if args.service:
+            ns, name, port = _parent(args.service, True)
+            if port is None:
+                print("--service needs NS/NAME:PORT", file=sys.stderr)
+                return None, 2
+            view = router.service(name, namespace=ns, port=port,
+                                  client_namespace=args.client_namespace)
+        else:
+            ns, name, port = _parent(args.gateway, True)
+            view = router.gateway(name, namespace=ns, port=port or 80)
+    except (LookupError, argparse.ArgumentTypeError) as exc:
+        print(f"routecore: {exc}", file=sys.stderr)
+        return None, 2
+    return view, 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="routecore", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="validate configuration files; exit 1 on any problem")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    r = sub.add_parser("route", help="decide one request and print the decision as JSON")
+    _request_arguments(r)
+    e = sub.add_parser("explain", help="show every candidate rule match of one request, in "
+                                       "precedence order, and why each did or did not win")
+    _request_arguments(e)
+    e.add_argument("--json", action="store_true", help="print the explanation as JSON")
     return p
 
 
@@ -71,25 +104,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print(f"ok: {count} object(s) valid")
         return 0
-    try:
-        router = Router.from_source(args.path, seed=args.seed, native=False if args.pure else None)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    try:
-        if args.service:
-            ns, name, port = _parent(args.service, True)
-            if port is None:
-                print("--service needs NS/NAME:PORT", file=sys.stderr)
-                return 2
-            view = router.service(name, namespace=ns, port=port,
-                                  client_namespace=args.client_namespace)
+    view, code = _view(args)
+    if view is None:
+        return code
+    if args.command == "explain":
+        explanation = view.explain(args.method, args.target, args.header, host=args.host,
+                                   scheme=args.scheme)
+        if args.json:
+            print(json.dumps(explanation.to_dict(), indent=2))
         else:
-            ns, name, port = _parent(args.gateway, True)
-            view = router.gateway(name, namespace=ns, port=port or 80)
-    except (LookupError, argparse.ArgumentTypeError) as exc:
-        print(f"routecore: {exc}", file=sys.stderr)
-        return 2
+            print(explanation)
+        return 0
     decision = view.route(args.method, args.target, args.header, host=args.host,
                           scheme=args.scheme)
     out = decision.to_dict()
