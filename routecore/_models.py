@@ -2,7 +2,8 @@
 
 Invariants (established by ``routecore._parse``, relied on everywhere else):
 - every model is frozen and slotted; collections are tuples, never lists or dicts;
-- CRD defaults are applied: a rule always has at least one match, a match always has a path,
+- CRD defaults are applied: a rule always has at least one match, a match always has a path
+  (an HTTPRoute's; a GRPCRoute's has a GRPCMethodMatch or None, which matches everything),
   group/kind/namespace/weight of references are filled in;
 - every string a model holds has passed validation (hostnames lower-case, methods upper-case...);
 - regexes are validated RE2 programs, but are stored as their source text.
@@ -46,6 +47,24 @@ class RouteMatch:
     headers: Tuple[HeaderMatch, ...] = ()
     query_params: Tuple[QueryParamMatch, ...] = ()
     method: Optional[str] = None
+
+
+@frozen
+class GRPCMethodMatch:
+    """GRPCRoute ``matches[].method``: kept as written; routecore._table turns it into a path
+    match on ``/<service>/<method>``. At least one of service/method is set."""
+
+    type: str = "Exact"  # "Exact" | "RegularExpression"
+    service: Optional[str] = None
+    method: Optional[str] = None
+
+
+@frozen
+class GRPCRouteMatch:
+    """One GRPCRoute match; ``method`` None matches every gRPC request."""
+
+    method: Optional[GRPCMethodMatch] = None
+    headers: Tuple[HeaderMatch, ...] = ()
 
 
 # --- references -------------------------------------------------------------------------------
@@ -194,6 +213,25 @@ class HTTPRoute:
 
 
 @frozen
+class GRPCRoute:
+    """A GRPCRoute; its rules are ``Rule``s whose matches are ``GRPCRouteMatch``es (no
+    timeouts/retry). A rule written without matches holds one ``GRPCRouteMatch()``."""
+
+    namespace: str
+    name: str
+    parent_refs: Tuple[ParentRef, ...] = ()
+    hostnames: Tuple[str, ...] = ()
+    rules: Tuple[Rule, ...] = ()
+    creation_timestamp: Optional[int] = None
+    rule_indexes: Optional[Tuple[int, ...]] = None
+    kind: str = "GRPCRoute"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@frozen
 class LabelSelectorRequirement:
     key: str
     operator: str  # In | NotIn | Exists | DoesNotExist
@@ -305,7 +343,7 @@ class Namespace:
 class Config:
     """Everything ``routecore.load`` read: valid objects only."""
 
-    routes: Tuple[HTTPRoute, ...] = ()
+    routes: Tuple[HTTPRoute, ...] = ()  # HTTPRoutes and GRPCRoutes (``route.kind`` tells)
     gateways: Tuple[Gateway, ...] = ()
     reference_grants: Tuple[ReferenceGrant, ...] = ()
     # None: no Service objects were given, every backendRef is taken to exist

@@ -6,7 +6,7 @@ Invariants:
   (§5, §7, §8 of the semantics digest); every problem of every object is reported;
 - CRD defaults are applied before the CEL-like checks, as the API server does;
 - strict=True: any issue raises one ConfigError listing all of them, nothing is returned;
-- strict=False: an issue under ``spec.rules[i]`` of an HTTPRoute drops rule i only (the kept
+- strict=False: an issue under ``spec.rules[i]`` of an HTTPRoute or GRPCRoute drops rule i only (the kept
   rules' original indexes go to HTTPRoute.rule_indexes); any other issue drops the object; all
   issues are returned in Config.issues;
 - models are built only from data that passed every check, so they never hold invalid values.
@@ -42,6 +42,9 @@ _PROTOCOL_RE = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?|" + _PRECISE_HOSTNAME_
 _CORS_ORIGIN_RE = r"\*|[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#\s]+(?::[0-9]{1,5})?"
 _LABEL_KEY_RE = r"(?:" + _PRECISE_HOSTNAME_RE + r"/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _LABEL_VALUE_RE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
+# GRPCMethodMatch (Exact): upstream ^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$ and ^[A-Za-z_][A-Za-z_0-9]*$
+_GRPC_SERVICE_RE = r"\.?[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)*"
+_GRPC_METHOD_RE = r"[A-Za-z_][A-Za-z_0-9]*"
 
 _COMPILED: Dict[str, Any] = {}
 
@@ -76,6 +79,7 @@ _FILTER_FIELD = {
     "ExternalAuth": "externalAuth",
 }
 _REPEATABLE_FILTERS = {"RequestMirror", "ExtensionRef"}
+GRPC_FILTER_TYPES = ("ResponseHeaderModifier", "RequestHeaderModifier", "RequestMirror", "ExtensionRef")
 
 # --- the schema language -----------------------------------------------------------------------
 
@@ -549,6 +553,39 @@ def _check_rule(rule, path, ctx):
                 ctx.add(where, "ReplacePrefixMatch requires the rule to have exactly one match, of type PathPrefix")
 
 
+def _check_grpc_filter(obj, path, ctx):
+    if obj.get("type") in GRPC_FILTER_TYPES:  # another type: refused by the enum already
+        _check_filter(obj, path, ctx)
+
+
+def _check_grpc_rule(rule, path, ctx):
+    def known(filters):  # other types are refused by the enum already
+        return [f for f in filters if f.get("type") in GRPC_FILTER_TYPES]
+
+    _check_filter_list(known(rule.get("filters", [])), path, ctx)
+    for j, ref in _indexed(rule.get("backendRefs", [])):
+        _check_filter_list(known(ref.get("filters", [])), f"{path}.backendRefs[{j}]", ctx)
+
+
+def _check_grpc_method(obj, path, ctx):
+    if "service" not in obj and "method" not in obj:
+        if not ctx.broken(_join(path, "service"), _join(path, "method")):
+            ctx.add(path, "one or both of `service` or `method` must be specified")
+        return
+    typ = obj.get("type")
+    for field, pattern, why in (
+            ("service", _GRPC_SERVICE_RE, "a gRPC service name such as `pkg.v1.Service`"),
+            ("method", _GRPC_METHOD_RE, "a gRPC method name such as `GetItem`")):
+        value = obj.get(field)
+        if not isinstance(value, str) or len(value) > 1024:
+            continue  # absent, or refused already
+        where = _join(path, field)
+        if typ == "Exact" and not _fullmatch(pattern, value):
+            ctx.add(where, f"`{value}` is not valid (must be {why} when type is Exact)")
+        elif typ == "RegularExpression":
+            _check_regex(value, where, ctx)
+
+
 def _check_timeouts(obj, path, ctx):
     req, back = obj.get("request"), obj.get("backendRequest")
     if not (isinstance(req, str) and isinstance(back, str)):
@@ -814,6 +851,56 @@ _HTTPROUTE_SPEC = _Obj(
     }
 )
 
+# --- GRPCRoute (apis/v1/grpcroute_types.go): HTTPRoute's shapes where they are shared -----------
+
+_GRPC_FILTER = _Obj(
+    dict({"type": _F(_Str(enum=GRPC_FILTER_TYPES), required=True)},
+         **{_FILTER_FIELD[t]: _FILTER.fields[_FILTER_FIELD[t]] for t in GRPC_FILTER_TYPES}),
+    checks=(_check_grpc_filter,),
+)
+
+_GRPC_METHOD_MATCH = _Obj(
+    {
+        "type": _F(_Str(enum=("Exact", "RegularExpression")), default="Exact"),
+        "service": _F(_Str(max_len=1024)),
+        "method": _F(_Str(max_len=1024)),
+    },
+    checks=(_check_grpc_method,),
+)
+
+_GRPC_MATCH = _Obj(
+    {
+        "method": _F(_GRPC_METHOD_MATCH),
+        "headers": _F(_Arr(_HEADER_MATCH, max_items=16, key="name")),
+    }
+)
+
+_GRPC_BACKEND_REF = _Obj(
+    dict(_BACKEND_OBJECT_REF, weight=_F(_Int(min=0, max=1000000), default=1),
+         filters=_F(_Arr(_GRPC_FILTER, max_items=16))),
+    checks=(_check_backend_port,),
+)
+
+_GRPC_RULE = _Obj(
+    {
+        "name": _F(_SECTION_NAME),
+        "matches": _F(_Arr(_GRPC_MATCH, max_items=64)),
+        "filters": _F(_Arr(_GRPC_FILTER, max_items=16)),
+        "backendRefs": _F(_Arr(_GRPC_BACKEND_REF, max_items=16)),
+        "sessionPersistence": _F(_SESSION_PERSISTENCE),
+    },
+    checks=(_check_grpc_rule,),
+)
+
+_GRPCROUTE_SPEC = _Obj(
+    {
+        "parentRefs": _F(_Arr(_PARENT_REF, max_items=32)),
+        "hostnames": _F(_Arr(_HOSTNAME, max_items=16)),
+        "rules": _F(_Arr(_GRPC_RULE, max_items=16)),
+        "useDefaultGateways": _F(_Str(enum=("All", "None"))),
+    }
+)
+
 _LABEL_SELECTOR = _Obj(
     {
         "matchLabels": _F(_StrMap(key=_Str(pattern=_LABEL_KEY_RE, why="must be a label key", max_len=317),
@@ -986,6 +1073,7 @@ _META_NAMESPACED = _metadata_schema(True)
 _META_CLUSTER = _metadata_schema(False)
 
 _GATEWAY_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
+_GRPC_VERSIONS = _GATEWAY_VERSIONS + ("gateway.networking.k8s.io/v1alpha2",)
 
 
 _META_SERVICE = _Obj(
@@ -1013,6 +1101,7 @@ def _top(spec: Optional[_Obj], *, namespaced=True, spec_required=True, closed=Tr
 # kind -> (allowed apiVersions, top-level schema)
 _KINDS = {
     "HTTPRoute": (_GATEWAY_VERSIONS, _top(_HTTPROUTE_SPEC)),
+    "GRPCRoute": (_GRPC_VERSIONS, _top(_GRPCROUTE_SPEC)),
     "Gateway": (_GATEWAY_VERSIONS, _top(_GATEWAY_SPEC)),
     "ReferenceGrant": (_GATEWAY_VERSIONS, _top(_GRANT_SPEC)),
     "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False, meta=_META_SERVICE)),
@@ -1020,7 +1109,7 @@ _KINDS = {
 }
 
 
-_KINDS_FOLDED = {k.lower(): k for k in list(_KINDS) + ["GRPCRoute"]}
+_KINDS_FOLDED = {k.lower(): k for k in _KINDS}
 
 # --- route-level checks that look across rules / parentRefs (robust to partly invalid data) ----
 
@@ -1229,6 +1318,56 @@ def _build_route(d: dict, ns: str, name: str, drop: set) -> m.HTTPRoute:
     )
 
 
+def _build_grpc_match(d: dict) -> m.GRPCRouteMatch:
+    headers, seen = [], set()
+    for h in d.get("headers", ()):
+        name = h["name"].lower()
+        if name in seen:
+            continue  # only the first entry for a header name counts
+        seen.add(name)
+        headers.append(m.HeaderMatch(h["type"], name, h["value"]))
+    mm = d.get("method")
+    method = None if mm is None else m.GRPCMethodMatch(mm["type"], mm.get("service"), mm.get("method"))
+    return m.GRPCRouteMatch(method=method, headers=tuple(headers))
+
+
+def _build_grpc_rule(r: dict, ns: str) -> m.Rule:
+    return m.Rule(
+        # no matches: every gRPC request
+        matches=tuple(_build_grpc_match(x) for x in r.get("matches", ())) or (m.GRPCRouteMatch(),),
+        filters=tuple(_build_filter(f, ns) for f in r.get("filters", ())),
+        backend_refs=tuple(_build_backend_ref(b, ns) for b in r.get("backendRefs", ())),
+        name=r.get("name"),
+        session_persistence=_build_session(r["sessionPersistence"]) if "sessionPersistence" in r else None,
+    )
+
+
+def _build_grpc_route(d: dict, ns: str, name: str, drop: set) -> m.GRPCRoute:
+    spec = d["spec"]
+    rules = spec.get("rules", [])
+    indexes = getattr(rules, "indexes", list(range(len(rules))))
+    keep = [(i, r) for i, r in zip(indexes, rules) if i not in drop]
+    return m.GRPCRoute(
+        namespace=ns,
+        name=name,
+        parent_refs=tuple(
+            m.ParentRef(
+                group=p["group"],
+                kind=p["kind"],
+                namespace=p.get("namespace") or ns,
+                name=p["name"],
+                section_name=p.get("sectionName"),
+                port=p.get("port"),
+            )
+            for p in spec.get("parentRefs", ())
+        ),
+        hostnames=tuple(spec.get("hostnames", ())),
+        rules=tuple(_build_grpc_rule(r, ns) for _, r in keep),
+        creation_timestamp=d["metadata"].get("creationTimestamp"),
+        rule_indexes=tuple(i for i, _ in keep),
+    )
+
+
 def _build_selector(d: Optional[dict]) -> Optional[m.LabelSelector]:
     if d is None:
         return None
@@ -1339,7 +1478,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
             ctx.add("apiVersion", f"Expected one of {', '.join(f'`{v}`' for v in versions)} for kind {kind}, "
                                   f"got `{api}`" if api is not None else "missing required field `apiVersion`")
         cleaned = schema.walk(obj, "", ctx)
-        if kind == "HTTPRoute" and isinstance(cleaned.get("spec"), dict):
+        if kind in ("HTTPRoute", "GRPCRoute") and isinstance(cleaned.get("spec"), dict):
             _check_route_spec(cleaned["spec"], ns, ctx)
 
         issue_ns = ns if namespaced and name is not None else None
@@ -1352,7 +1491,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
 
         bad_rules = set()
         if issues:
-            if kind != "HTTPRoute" or name is None:
+            if kind not in ("HTTPRoute", "GRPCRoute") or name is None:
                 continue
             other = False
             for p, _, _ in ctx.issues:
@@ -1367,6 +1506,8 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         try:
             if kind == "HTTPRoute":
                 routes.append(_build_route(cleaned, ns, name, bad_rules))
+            elif kind == "GRPCRoute":
+                routes.append(_build_grpc_route(cleaned, ns, name, bad_rules))
             elif kind == "Gateway":
                 gateways.append(_build_gateway(cleaned, ns, name))
             elif kind == "ReferenceGrant":

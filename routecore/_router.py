@@ -16,7 +16,7 @@ from ._outcome import Backend, Choice, Mirror
 from ._regex import compile_regex
 from ._table import (PREFIX, PATH_TYPES, ListenerSpec, HostGroup, _Builder, attaches_to_listener,
                      core_backend, effective_hostnames, group_entries, header_ops, is_core_service,
-                     listener_accepts, normalize_prefix)
+                     listener_accepts, listener_routes, normalize_prefix, service_ref_covers)
 
 
 class Router:
@@ -89,14 +89,8 @@ class Router:
         for lis in listeners:
             scheme = "https" if lis.protocol == "HTTPS" else "http"
             by_host: Dict[Optional[str], list] = {}
-            for route in self._sorted_routes():
-                if not any(attaches_to_listener(ref, gw, lis) for ref in route.parent_refs):
-                    continue
-                if not listener_accepts(self.config, gw, lis, route):
-                    continue
-                hosts = effective_hostnames(route, lis.hostname)
-                if not hosts:
-                    continue
+            # an HTTPRoute and a GRPCRoute with intersecting hostnames: only the older is taken
+            for route, hosts in listener_routes(self.config, gw, lis, self._sorted_routes())[0]:
                 entries = b.entries(route, lis.name, lis.port, scheme)
                 for h in hosts:
                     by_host.setdefault(h, []).extend(entries)
@@ -118,13 +112,13 @@ class Router:
                 raise LookupError(f"Service {namespace}/{name} has no port {port} (ports: {ports})")
             port_name = sp.name if sp is not None else None
         attached = [r for r in self._sorted_routes()
-                    if any(ref.group == "" and ref.kind == "Service" and ref.namespace == namespace
-                           and ref.name == name and (ref.port is None or ref.port == port)
-                           and (ref.section_name is None or ref.section_name == port_name)
+                    if any(service_ref_covers(ref, namespace, name, port, port_name)
                            for ref in r.parent_refs)]
         consumer = [r for r in attached
                     if r.namespace != namespace and r.namespace == client_namespace]
         routes = consumer or [r for r in attached if r.namespace == namespace]
+        if any(r.kind == "GRPCRoute" for r in routes):  # GEP-1294: GRPCRoute > HTTPRoute per port
+            routes = [r for r in routes if r.kind == "GRPCRoute"]
         b = _Builder(self, mesh=True)
         entries = []
         for route in routes:
@@ -177,7 +171,8 @@ class Router:
     def _rule_choices(self, route: HTTPRoute, index: int, rule: Rule, listener, port, scheme,
                       mesh: bool):
         prefix = None
-        if len(rule.matches) == 1 and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
+        if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
+                and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
             prefix = normalize_prefix(rule.matches[0].path.value)
         mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent) for f in rule.filters
                         if isinstance(f, RequestMirror)

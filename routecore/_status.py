@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ._models import GATEWAY_GROUP, RequestMirror
-from ._table import attaches_to_listener, effective_hostnames, listener_accepts
+from ._table import (attaches_to_listener, effective_hostnames, listener_accepts, listener_routes,
+                     service_ref_covers)
 
 CONTROLLER = "routecore.dev/router"
 
@@ -40,9 +41,39 @@ def gateway_acceptance(router, route, ref):
     allowed = [l for l in relevant if listener_accepts(config, gw, l, route)]
     if not allowed:
         return False, "NotAllowedByListeners", "no listener allows this route's namespace or kind"
-    if not any(effective_hostnames(route, l.hostname) for l in allowed):
+    usable = [l for l in allowed if effective_hostnames(route, l.hostname)]
+    if not usable:
         return False, "NoMatchingListenerHostname", "no route hostname intersects a listener hostname"
+    older = [listener_routes(config, gw, l, config.routes)[1].get((route.kind, route.key))
+             for l in usable]
+    if all(o is not None for o in older):  # GEP-1016 cross serving, on every listener
+        o = older[0]
+        return False, "NotAllowedByListeners", (
+            f"{o.kind} {o.key}, older, has a hostname that intersects this route's on listener "
+            f"{usable[0].name}: an HTTPRoute and a GRPCRoute may not share a hostname on a listener")
     return True, "Accepted", "Route is accepted"
+
+
+def mesh_preferred(router, route, ref):
+    """The GRPCRoute that takes every Service port ``ref`` covers from the HTTPRoute ``route``
+    (GEP-1294: one route kind per Service port, GRPCRoute first), else None. Only routes of the
+    same namespace compete: the route sets of a Service (producer, each consumer namespace) are
+    never merged, so a GRPCRoute elsewhere takes nothing from this one."""
+    if route.kind != "HTTPRoute":
+        return None
+    grpc = [g for g in router.config.routes
+            if g.kind == "GRPCRoute" and g.namespace == route.namespace]
+    if not grpc:
+        return None
+    svc = None if router._services is None else router._services.get((ref.namespace, ref.name))
+    ports = [(p.port, p.name) for p in svc.ports] if svc is not None and svc.ports else \
+        [(ref.port, None)]  # ports unknown: a port of None stands for every port
+    covered = [pp for pp in ports if service_ref_covers(ref, ref.namespace, ref.name, *pp)]
+    winners = [next((g for g in grpc if any(service_ref_covers(r, ref.namespace, ref.name, *pp)
+                                            for r in g.parent_refs)), None) for pp in covered]
+    if not winners or any(w is None for w in winners):
+        return None
+    return winners[0]
 
 
 def route_status(router, kind: str, namespace: str, name: str) -> dict:
@@ -59,6 +90,11 @@ def route_status(router, kind: str, namespace: str, name: str) -> dict:
         if mesh:
             if router._services is not None and (ref.namespace, ref.name) not in router._services:
                 accepted = (False, "NoMatchingParent", f"Service {ref.namespace}/{ref.name} not found")
+            elif mesh_preferred(router, route, ref) is not None:
+                g = mesh_preferred(router, route, ref)
+                accepted = (False, "NotAllowedByListeners",
+                            f"GRPCRoute {g.key} is attached to the same Service port(s); a "
+                            "Service port takes one route kind, GRPCRoute before HTTPRoute")
             else:
                 accepted = (True, "Accepted", "Route is accepted")
         elif ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
@@ -100,21 +136,25 @@ def gateway_status(router, namespace: str, name: str) -> dict:
         raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
     listeners = []
     for lis in gw.listeners:
-        attached = 0
-        for route in config.routes:
-            if any(attaches_to_listener(ref, gw, lis) for ref in route.parent_refs) \
-                    and listener_accepts(config, gw, lis, route) \
-                    and effective_hostnames(route, lis.hostname):
-                attached += 1
+        attached = len(listener_routes(config, gw, lis, config.routes)[0])
         supported = lis.protocol in ("HTTP", "HTTPS")
+        kinds = [k for k in ("HTTPRoute", "GRPCRoute") if not lis.allowed_kinds or any(
+            a.group == GATEWAY_GROUP and a.kind == k for a in lis.allowed_kinds)]
+        invalid = [f"{a.group}/{a.kind}" for a in lis.allowed_kinds
+                   if a.group != GATEWAY_GROUP or a.kind not in ("HTTPRoute", "GRPCRoute")]
+        if invalid:
+            refs = _cond("ResolvedRefs", False, "InvalidRouteKinds",
+                         "route kinds not supported on this listener: " + ", ".join(invalid))
+        else:
+            refs = _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved")
         listeners.append({
             "name": lis.name,
             "attachedRoutes": attached,
-            "supportedKinds": [{"group": GATEWAY_GROUP, "kind": "HTTPRoute"}] if supported else [],
+            "supportedKinds": [{"group": GATEWAY_GROUP, "kind": k} for k in kinds] if supported else [],
             "conditions": [
                 _cond("Accepted", supported, "Accepted" if supported else "UnsupportedProtocol",
                       "Listener is accepted" if supported else f"protocol {lis.protocol} is not routed by routecore"),
-                _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved"),
+                refs,
                 _cond("Conflicted", False, "NoConflicts", "No conflicts"),
             ],
         })

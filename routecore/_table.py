@@ -1,7 +1,8 @@
 """Compilation: from models to per-view rule tables, with precedence computed once per match.
 
 Invariants:
-- ``Entry.sort_key`` is the whole of the spec's precedence after the hostname part (digest §4),
+- ``Entry.sort_key`` is the whole of the spec's precedence after the hostname part (digest §4;
+  §10 for GRPCRoute, whose method matches become path matches here: ``grpc_path_match``),
   so sorting entries by it and taking the first that matches is the spec's decision;
 - within a ``HostGroup`` entries are sorted by ``sort_key``; host groups of a listener are what a
   request host ranks (exact host first, then wildcards longest first, then no hostname);
@@ -94,6 +95,62 @@ def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_befor
             route.key, rule_index, match_index)
 
 
+def grpc_path_match(mm, regex_first: bool) -> Tuple[int, str]:
+    """(path type, value) of the path match a GRPCRoute method match stands for, on the
+    request path ``/<service>/<method>``. ``mm`` None (no method match) matches every path.
+
+    Service only is a segment-wise prefix ``/<service>``, except with ``regex_first`` (the
+    "before-prefix" order), where it becomes the equivalent regex so that, as the spec ranks
+    it, it still comes before a method-only match (the native twin tries regexes before
+    prefixes there). Method only and RegularExpression matches are regexes, missing parts
+    ``[^/]+``; match-all is the regex ``.*`` so that it ranks after every method match.
+    """
+    if mm is None:
+        return REGEX, ".*"
+    s, m = mm.service, mm.method
+    if mm.type == "RegularExpression":
+        return REGEX, "/({})/({})".format("[^/]+" if s is None else s, "[^/]+" if m is None else m)
+    if s is not None and m is not None:
+        return EXACT, f"/{s}/{m}"
+    if s is not None:
+        return (REGEX, f"/{_re2_escape(s)}(/.*)?") if regex_first else (PREFIX, f"/{s}")
+    return REGEX, f"/[^/]+/{_re2_escape(m)}"
+
+
+def _re2_escape(text: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "\\" + c for c in text)
+
+
+def grpc_sort_key(route, rule_index: int, match_index: int, m, regex_before_prefix: bool):
+    """Digest §10 after the hostname part, same shape as ``sort_key``: a class, then most
+    characters in the service, then in the method, most header matches, oldest, "{ns}/{name}",
+    rule, match.
+
+    The classes keep the spec's order among Exact method matches (service+method > service
+    only > method only; no method match last, it has no characters) and put RegularExpression
+    matches (implementation-specific) where RegularExpression paths go: after every Exact
+    method match ("after-prefix"), or right after service+method ("before-prefix"). They also
+    keep the native index's invariant: it tries the exact-path bucket (service+method), then
+    prefixes (service only; none with "before-prefix", see ``grpc_path_match``), then regexes
+    in key order, which is this order.
+    """
+    mm = m.method
+    if mm is None:
+        klass = 4
+    elif mm.type == "RegularExpression":
+        klass = 1 if regex_before_prefix else 3
+    elif mm.service is not None and mm.method is not None:
+        klass = 0
+    elif mm.service is not None:
+        klass = 2 if regex_before_prefix else 1
+    else:
+        klass = 3 if regex_before_prefix else 2
+    service = len(mm.service) if mm is not None and mm.service else 0
+    method = len(mm.method) if mm is not None and mm.method else 0
+    ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
+    return (klass, -service, -method, -len(m.headers), 0, ts, route.key, rule_index, match_index)
+
+
 def intersect_hostname(route_host: str, listener_host: Optional[str]) -> Optional[str]:
     """The hostname a route hostname effectively has on a listener, or None if they are disjoint."""
     if listener_host is None or route_host == listener_host:
@@ -172,9 +229,16 @@ class _Builder:
         for rule, index in zip(route.rules, indexes):
             outcome = self.rule_outcome(route, index, rule, listener, port, scheme)
             for mi, m in enumerate(rule.matches):
-                ptype = PATH_TYPES[m.path.type]
-                path = normalize_prefix(m.path.value) if ptype == PREFIX else m.path.value
-                rx = self.router._regex(m.path.value) if ptype == REGEX else None
+                if route.kind == "GRPCRoute":
+                    ptype, value = grpc_path_match(m.method, before)
+                    key = grpc_sort_key(route, index, mi, m, before)
+                    method, query_params = None, ()
+                else:
+                    ptype, value = PATH_TYPES[m.path.type], m.path.value
+                    key = sort_key(route, index, mi, m, before)
+                    method, query_params = m.method, m.query_params
+                path = normalize_prefix(value) if ptype == PREFIX else value
+                rx = self.router._regex(value) if ptype == REGEX else None
                 headers = tuple(Cond(h.name, h.value, self.router._regex(h.value)
                                      if h.type == "RegularExpression" else None)
                                 for h in m.headers)
@@ -182,11 +246,11 @@ class _Builder:
                     self.header_names.setdefault(h.name)
                 queries = tuple(Cond(q.name, q.value, self.router._regex(q.value)
                                      if q.type == "RegularExpression" else None)
-                                for q in m.query_params)
+                                for q in query_params)
                 out.append(Entry(
-                    sort_key=sort_key(route, index, mi, m, before), path_type=ptype, path=path,
-                    regex=rx, literal=required_literal(m.path.value) if ptype == REGEX else None,
-                    method=m.method, headers=headers, queries=queries, outcome=outcome,
+                    sort_key=key, path_type=ptype, path=path,
+                    regex=rx, literal=required_literal(value) if ptype == REGEX else None,
+                    method=method, headers=headers, queries=queries, outcome=outcome,
                     route=route.key, rule=index, match=mi))
         return out
 
@@ -224,6 +288,52 @@ def listener_accepts(config: Config, gateway, listener: Listener, route: HTTPRou
                 labels = ns.label_map
         return listener.selector is not None and listener.selector.matches(labels)
     return False
+
+
+def age_key(route) -> tuple:
+    """Oldest first (no creationTimestamp: last), then "{namespace}/{name}"."""
+    ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
+    return ts, route.key
+
+
+def hostnames_intersect(a: List[Optional[str]], b: List[Optional[str]]) -> bool:
+    """Whether two lists of effective hostnames (None: any host) share a host."""
+    return any(x is None or y is None or intersect_hostname(x, y) is not None for x in a for y in b)
+
+
+def listener_routes(config: Config, gateway, listener: Listener, routes):
+    """The routes ``listener`` takes, as [(route, effective hostnames)] in ``routes`` order, and
+    {(kind, "ns/name"): older route} of those refused because an older route of the other kind
+    (HTTPRoute vs GRPCRoute) has an intersecting hostname on this listener (digest §10, GEP-1016
+    "cross serving"). Routes are admitted oldest first; a refused route refuses nothing."""
+    candidates = []
+    for route in routes:
+        if not any(attaches_to_listener(ref, gateway, listener) for ref in route.parent_refs):
+            continue
+        if not listener_accepts(config, gateway, listener, route):
+            continue
+        hosts = effective_hostnames(route, listener.hostname)
+        if hosts:
+            candidates.append((route, hosts))
+    kept: list = []
+    refused: Dict[tuple, object] = {}
+    if len({r.kind for r, _ in candidates}) > 1:
+        for route, hosts in sorted(candidates, key=lambda rh: age_key(rh[0])):
+            older = next((r for r, h in kept
+                          if r.kind != route.kind and hostnames_intersect(hosts, h)), None)
+            if older is None:
+                kept.append((route, hosts))
+            else:
+                refused[(route.kind, route.key)] = older
+    return [rh for rh in candidates if (rh[0].kind, rh[0].key) not in refused], refused
+
+
+def service_ref_covers(ref, namespace: str, name: str, port: Optional[int],
+                       port_name: Optional[str]) -> bool:
+    """Whether a parentRef attaches to this Service port (``port`` None: every port)."""
+    return (ref.group == CORE_GROUP and ref.kind == "Service" and ref.namespace == namespace
+            and ref.name == name and (ref.port is None or ref.port == port)
+            and (ref.section_name is None or ref.section_name == port_name))
 
 
 def attaches_to_listener(ref, gateway, listener: Listener) -> bool:

@@ -10,7 +10,7 @@ no routecore internals) and checks the (route, rule) both twins select for mesh 
 without weights or filters.
 
 Profiles: "ci" (default; Hypothesis' built-in "ci" profile when it exists, which derandomizes, so
-CI runs the same 2200 examples every time) and "long" (20000 examples per test, random):
+CI runs the same 2600 examples every time) and "long" (20000 examples per test, random):
 HYPOTHESIS_PROFILE=long.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from routecore import _impl
 
 # --- profiles ------------------------------------------------------------------------------------
 
-_CI_EXAMPLES = {"mesh": 800, "gateway": 700, "oracle": 700}  # 2200 in all
+_CI_EXAMPLES = {"mesh": 800, "gateway": 700, "oracle": 700, "grpc": 400}  # 2600 in all
 
 
 def _register(name, **kwargs):
@@ -453,6 +453,99 @@ def test_gateway_twins_agree(objs, reqs, options):
     native, python = twins(objs, **options)
     compare(native.gateway("gw", namespace="default", port=80),
             python.gateway("gw", namespace="default", port=80), reqs)
+
+
+# --- GRPCRoutes on a mesh Service port (alone, or with HTTPRoutes they take the port from) --------
+
+GRPC_SERVICES = ["a.B", "a", "a.Bc", "A.B"]
+GRPC_METHODS = ["C", "Cd", "c"]
+GRPC_SERVICE_REGEXES = ["a\\..*", "a|A\\.B", ".*", "(?i)a\\.b"]
+GRPC_METHOD_REGEXES = ["C.*", "c|C", "[A-Z]d"]
+GRPC_TARGETS = ["/a.B/C", "/a.B/Cd", "/a/C", "/a/Cd", "/a.Bc/c", "/A.B/C", "/a.B", "/a.B/C/x", "/x/C",
+                "/", "/a.B/C?q=1", "//C", "/a.B/./C", "/a%2EB/C"]
+
+
+@st.composite
+def grpc_matches(draw):
+    match = {}
+    kind = draw(_ints(0, 4))  # no method, service+method, service, method, regex
+    if kind == 4:
+        mm = {"type": "RegularExpression"}
+        if draw(_BOOL):
+            mm["service"] = draw(_pick(GRPC_SERVICE_REGEXES))
+        if "service" not in mm or draw(_BOOL):
+            mm["method"] = draw(_pick(GRPC_METHOD_REGEXES))
+        match["method"] = mm
+    elif kind:
+        mm = {"type": "Exact"} if draw(_BOOL) else {}
+        if kind in (1, 2):
+            mm["service"] = draw(_pick(GRPC_SERVICES))
+        if kind in (1, 3):
+            mm["method"] = draw(_pick(GRPC_METHODS))
+        match["method"] = mm
+    if draw(_ints(0, 2)) == 0:
+        hs = draw(_HEADER_MATCHES)
+        if hs:
+            match["headers"] = hs
+    return match
+
+
+_GRPC_MATCHES = grpc_matches()
+
+
+@st.composite
+def grpc_rules(draw):
+    rule = {}
+    matches = [draw(_GRPC_MATCHES) for _ in range(draw(_ints(0, 3)))]
+    if matches:
+        rule["matches"] = matches
+    if draw(_ints(0, 3)) == 0:
+        rule["filters"] = [{"type": "RequestHeaderModifier", "requestHeaderModifier": _header_modifier(draw)}]
+    refs = []
+    for _ in range(draw(_ints(0, 3))):
+        ref = {"name": draw(_pick(["b1", "b2", "b3"])), "port": 80}
+        w = draw(_pick([None, 0, 1, 2]))
+        if w is not None:
+            ref["weight"] = w
+        refs.append(ref)
+    if refs:
+        rule["backendRefs"] = refs
+    return rule
+
+
+_GRPC_RULE_LISTS = st.lists(grpc_rules(), max_size=4)
+
+
+@st.composite
+def grpc_route_sets(draw):
+    objs = []
+    for ns, name in draw(_ROUTE_KEY_LISTS):
+        meta = {"name": name, "namespace": ns}
+        if draw(_BOOL):
+            meta["creationTimestamp"] = draw(_pick(TIMESTAMPS))
+        spec = {"parentRefs": [_mesh_parent(draw)]}
+        rules_ = draw(_GRPC_RULE_LISTS)
+        if rules_ or draw(_BOOL):
+            spec["rules"] = rules_
+        objs.append({"apiVersion": draw(_pick([f"{GATEWAY_GROUP}/v1", f"{GATEWAY_GROUP}/v1alpha2"])),
+                     "kind": "GRPCRoute", "metadata": meta, "spec": spec})
+    if draw(_BOOL):
+        objs += draw(route_sets())
+    return objs
+
+
+@st.composite
+def grpc_requests(draw):
+    return "POST", draw(_pick(GRPC_TARGETS)), draw(_HEADER_LISTS), draw(_pick(HOSTS))
+
+
+@_settings("grpc")
+@given(objs=grpc_route_sets(), reqs=st.lists(grpc_requests(), min_size=1, max_size=10),
+       options=router_options, client=st.sampled_from([None, "team", "team-x", "default"]))
+def test_mesh_grpc_twins_agree(objs, reqs, options, client):
+    native, python = twins(objs, **options)
+    compare(native.service("svc", namespace="default", port=80, client_namespace=client),
+            python.service("svc", namespace="default", port=80, client_namespace=client), reqs)
 
 
 # --- the spec-literal oracle ---------------------------------------------------------------------

@@ -65,7 +65,8 @@ def test_listener_attached_routes():
     st = r.status("Gateway", "infra", "edge")
     counts = {l["name"]: l["attachedRoutes"] for l in st["listeners"]}
     assert counts == {"web": 2, "same": 0}
-    assert st["listeners"][0]["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
+    assert st["listeners"][0]["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"},
+                                                    {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"}]
 
 
 def test_service_parent_without_group_is_explained():
