@@ -24,7 +24,17 @@ cdef class _StrMap:
     cdef int* values           # -1: empty slot
     cdef list keys
     cdef Py_ssize_t mask
+    cdef Py_ssize_t count
     cdef int get(self, str s, Py_ssize_t n, uint64_t h)
+    cdef int get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h)
+
+cdef struct HostHash:
+    # a host key's hash, and those of its "." suffixes (positions decreasing)
+    uint64_t full
+    Py_ssize_t nd
+    Py_ssize_t dpos[32]
+    uint64_t dhash[32]
+    bint overflow
 
 cdef class _Group:
     cdef _StrMap exact         # path -> bucket id (Table.bucket_start/count)
@@ -38,8 +48,9 @@ cdef class _Group:
 
 cdef class _Listener:
     cdef object name
-    cdef dict exact_hosts      # host -> _Group
-    cdef dict wild_hosts       # ".suffix" -> _Group
+    cdef list groups           # the _Groups of the route hostnames of this listener
+    cdef _StrMap exact_hosts   # host -> index in groups
+    cdef _StrMap wild_hosts    # ".suffix" (of "*.suffix") -> index in groups
     cdef _Group any_group
     cdef int no_match
 
@@ -68,8 +79,8 @@ cdef class Table:
     cdef list pool
     cdef list regexes
     cdef list listeners
-    cdef dict listener_exact
-    cdef dict listener_wild
+    cdef _StrMap listener_exact   # listener hostname -> listener index
+    cdef _StrMap listener_wild    # ".suffix" -> listener index
     cdef int listener_any
     cdef int no_listener
     cdef int misdirected
@@ -86,6 +97,7 @@ cdef class Table:
     cdef uint64_t state
     cdef list choices
     cdef list grpc_choices
+    cdef bytearray cors        # per choice: 1 when its rule has a CORS filter
 
     cdef list _collect(self, object headers)
     cdef int _cond(self, CCond* c, object v) except -2
@@ -96,5 +108,5 @@ cdef class Table:
     cdef void _hash_path(self, str path, Req* req)
     cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req)
     cdef list _hvals(self, Req* req)
-    cdef int _listener_for(self, str hk)
+    cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh)
     cdef int _pick(self, int outcome)

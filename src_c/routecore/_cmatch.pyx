@@ -14,7 +14,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport uint64_t
-from libc.string cimport memchr
+from libc.string cimport memchr, memcmp
 
 from routecore import _outcome
 from routecore._match_py import header_map
@@ -69,15 +69,26 @@ cdef uint64_t _fnv(str s, Py_ssize_t n):
     return h
 
 
-cdef class _StrMap:
-    """str -> small int, looked up by a hash the caller already computed (no substring made)."""
+cdef uint64_t _fnv_rev(str s, Py_ssize_t start, Py_ssize_t end):
+    """FNV-1a over s[start:end] read from the end: hosts hash every "."-suffix in one pass."""
+    cdef uint64_t h = FNV_OFFSET
+    cdef Py_ssize_t i
+    for i in range(end - 1, start - 1, -1):
+        h = (h ^ <uint64_t>s[i]) * <uint64_t>FNV_PRIME
+    return h
 
-    def __cinit__(self, dict items):
+
+cdef class _StrMap:
+    """str -> small int, looked up by a hash the caller already computed (no substring made).
+    Path maps hash forward (_fnv), host maps backward (_fnv_rev)."""
+
+    def __cinit__(self, dict items, bint reverse=False):
         cdef Py_ssize_t size = 8, i
         cdef uint64_t h
         while size < 2 * len(items) + 1:
             size *= 2
         self.mask = size - 1
+        self.count = len(items)
         self.hashes = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
         self.lens = <Py_ssize_t*>PyMem_Malloc(size * sizeof(Py_ssize_t))
         self.values = <int*>PyMem_Malloc(size * sizeof(int))
@@ -87,7 +98,7 @@ cdef class _StrMap:
         for i in range(size):
             self.values[i] = -1
         for key, value in items.items():
-            h = _fnv(key, len(key))
+            h = _fnv_rev(key, 0, len(key)) if reverse else _fnv(key, len(key))
             i = h & self.mask
             while self.values[i] >= 0:
                 i = (i + 1) & self.mask
@@ -103,13 +114,99 @@ cdef class _StrMap:
 
     cdef int get(self, str s, Py_ssize_t n, uint64_t h):
         """The value of s[:n] (whose hash is h), or -1."""
-        cdef Py_ssize_t i = h & self.mask
+        return self.get_at(s, 0, n, h)
+
+    cdef int get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h):
+        """The value of s[start:end] (whose hash is h), or -1."""
+        cdef Py_ssize_t i = h & self.mask, n = end - start
+        if self.count == 0:
+            return -1
         while self.values[i] >= 0:
-            if self.hashes[i] == h and self.lens[i] == n and (
-                    n == 0 or PyUnicode_Tailmatch(s, self.keys[i], 0, n, -1) == 1):
+            if self.hashes[i] == h and self.lens[i] == n and _same(s, start, end, self.keys[i]):
                 return self.values[i]
             i = (i + 1) & self.mask
         return -1
+
+
+cdef inline bint _same(str s, Py_ssize_t start, Py_ssize_t end, str key):
+    """s[start:end] == key, for a key of length end - start, without making the slice."""
+    if end == start:
+        return True
+    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND and PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
+        return memcmp(<const char*>PyUnicode_DATA(s) + start, PyUnicode_DATA(key), end - start) == 0
+    return PyUnicode_Tailmatch(s, key, start, end, -1) == 1
+
+
+cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
+    """Hash the host key s[:end] and each of its suffixes that starts at a "." after the first
+    character (the keys of wildcard hostnames "*.x" are stored as ".x"), in one backward pass."""
+    cdef uint64_t h = FNV_OFFSET
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c
+    cdef const unsigned char* data
+    hh.nd = 0
+    hh.overflow = False
+    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
+        data = <const unsigned char*>PyUnicode_DATA(s)
+        for i in range(end - 1, -1, -1):
+            c = data[i]
+            h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+            if c == 46 and i >= 1:  # "."
+                if hh.nd < 32:
+                    hh.dpos[hh.nd] = i
+                    hh.dhash[hh.nd] = h
+                    hh.nd += 1
+                else:
+                    hh.overflow = True
+        hh.full = h
+        return
+    for i in range(end - 1, -1, -1):
+        c = s[i]
+        h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+        if c == u'.' and i >= 1:
+            if hh.nd < 32:
+                hh.dpos[hh.nd] = i
+                hh.dhash[hh.nd] = h
+                hh.nd += 1
+            else:
+                hh.overflow = True
+    hh.full = h
+
+
+cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHash* hh,
+                      Py_ssize_t* after):
+    """The value for host s[:end]: the exact name, else the longest wildcard suffix starting
+    after position after[0] (pass -1 first; on return it is where the match was found, so the
+    next call yields the next shorter suffix). -1 when none is left."""
+    cdef Py_ssize_t k, i
+    cdef int v
+    if after[0] < 0:
+        v = exact.get_at(s, 0, end, hh.full)
+        after[0] = 0
+        if v >= 0:
+            return v
+    if wild.count == 0:
+        after[0] = end
+        return -1
+    if hh.overflow:  # more than 32 labels: hash the suffixes one by one
+        for i in range(after[0] + 1, end):
+            if s[i] == u'.':
+                v = wild.get_at(s, i, end, _fnv_rev(s, i, end))
+                if v >= 0:
+                    after[0] = i
+                    return v
+        after[0] = end
+        return -1
+    for k in range(hh.nd - 1, -1, -1):  # dpos is in decreasing order: longest suffix last
+        i = hh.dpos[k]
+        if i <= after[0]:
+            continue
+        v = wild.get_at(s, i, end, hh.dhash[k])
+        if v >= 0:
+            after[0] = i
+            return v
+    after[0] = end
+    return -1
 
 
 cdef class _Group:
@@ -288,6 +385,7 @@ cdef class Table:
         self.regexes = []
         self.choices = list(spec.choices)
         self.grpc_choices = list(spec.grpc_choices)
+        self.cors = bytearray(c.cors is not None for c in spec.choices)
         pool_index = {}
         regex_index = {}
 
@@ -330,8 +428,7 @@ cdef class Table:
         cdef int ei = 0, ci = 0, pos = 0
         cdef CEntry* ce
         self.listeners = []
-        self.listener_exact = {}
-        self.listener_wild = {}
+        listener_exact, listener_wild = {}, {}
         self.listener_any = -1
         bucket_ranges = []
         all_lens = set()
@@ -339,8 +436,8 @@ cdef class Table:
             L = _Listener()
             L.name = lis.name
             L.no_match = lis.no_match
-            L.exact_hosts = {}
-            L.wild_hosts = {}
+            exact_hosts, wild_hosts = {}, {}
+            L.groups = []
             L.any_group = None
             for group in lis.groups:
                 G = _Group()
@@ -416,19 +513,22 @@ cdef class Table:
                 h = group.hostname
                 if h is None:
                     L.any_group = G
-                elif h.startswith("*."):
-                    L.wild_hosts[h[1:]] = G
                 else:
-                    L.exact_hosts[h] = G
+                    (wild_hosts if h.startswith("*.") else exact_hosts)[h.lstrip("*")] = len(L.groups)
+                    L.groups.append(G)
+            L.exact_hosts = _StrMap(exact_hosts, True)
+            L.wild_hosts = _StrMap(wild_hosts, True)
             self.listeners.append(L)
             h = lis.hostname
             if h is None:
                 if self.listener_any < 0:
                     self.listener_any = li
             elif h.startswith("*."):
-                self.listener_wild.setdefault(h[1:], li)
+                listener_wild.setdefault(h[1:], li)
             else:
-                self.listener_exact.setdefault(h, li)
+                listener_exact.setdefault(h, li)
+        self.listener_exact = _StrMap(listener_exact, True)
+        self.listener_wild = _StrMap(listener_wild, True)
         self.no_listener = spec.no_listener
         self.misdirected = spec.misdirected
         self.max_plen_all = max(all_lens) if all_lens else -1
@@ -623,18 +723,11 @@ cdef class Table:
             return self._regexes(g, path, method, req)
         return -1
 
-    cdef int _listener_for(self, str hk):
-        cdef object li = self.listener_exact.get(hk)
-        cdef Py_ssize_t i, n = len(hk)
-        if li is not None:
-            return li
-        if self.listener_wild:
-            for i in range(1, n):
-                if hk[i] == u'.':
-                    li = self.listener_wild.get(hk[i:])
-                    if li is not None:
-                        return li
-        return self.listener_any
+    cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh):
+        """Listener index for host key s[:end]: exact, longest wildcard, catch-all, or -1."""
+        cdef Py_ssize_t after = -1
+        cdef int li = _host_lookup(self.listener_exact, self.listener_wild, s, end, hh, &after)
+        return li if li >= 0 else self.listener_any
 
     cdef int _pick(self, int outcome):
         cdef int n = self.out_count[outcome]
@@ -711,8 +804,11 @@ cdef class Table:
         cdef int r = -1, outcome, index
         cdef _Listener lis
         cdef _Group g
-        cdef str hk
+        cdef str hk, sk
         cdef list hv
+        cdef HostHash hh, sh
+        cdef Py_ssize_t sn, after
+        cdef int gi
         req.headers = <PyObject*>headers
         req.hvals = NULL
         try:
@@ -744,26 +840,26 @@ cdef class Table:
                 if host is None:
                     hv = self._hvals(&req)
                     host = hv[0] if hv[0] is not None else hv[1]
-                hk = _host(host)
-                i = self._listener_for(hk)
-                if i < 0:
+                hk = _host_span(host, &n)
+                _host_hash(hk, n, &hh)
+                i = self._listener_for(hk, n, &hh)
+                if i >= 0 and sni is not None:
+                    sk = _host_span(_text(sni), &sn)
+                    _host_hash(sk, sn, &sh)
+                    if self._listener_for(sk, sn, &sh) != i:
+                        i = -2  # the TLS connection belongs to another listener
+                if i == -1:
                     outcome = self.no_listener
-                elif sni is not None and self._listener_for(_host(_text(sni))) != i:
-                    outcome = self.misdirected  # the TLS connection belongs to another listener
+                elif i == -2:
+                    outcome = self.misdirected
                 else:
                     lis = <_Listener>self.listeners[i]
-                    g = lis.exact_hosts.get(hk)
-                    if g is not None:
-                        r = self._group(g, p, m, &req)
-                    if r < 0 and lis.wild_hosts:
-                        n = len(hk)
-                        for i in range(1, n):
-                            if hk[i] == u'.':
-                                g = lis.wild_hosts.get(hk[i:])
-                                if g is not None:
-                                    r = self._group(g, p, m, &req)
-                                    if r >= 0:
-                                        break
+                    after = -1
+                    while r < 0:  # the exact host's group, then wildcards longest first
+                        gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, hk, n, &hh, &after)
+                        if gi < 0:
+                            break
+                        r = self._group(<_Group>lis.groups[gi], p, m, &req)
                     if r < 0 and lis.any_group is not None:
                         r = self._group(lis.any_group, p, m, &req)
                     outcome = self.entries[r].outcome if r >= 0 else lis.no_match
@@ -773,7 +869,7 @@ cdef class Table:
                 ct = self._hvals(&req)[2]
                 if ct is not None and (<str>ct).startswith("application/grpc"):
                     choice = self.grpc_choices[index]
-            if choice.cors is not None:
+            if self.cors[index]:
                 choice = _outcome.cors_choice(choice, m, headers)
             d = <Decision>Decision.__new__(Decision)
             d._choice = choice
@@ -809,28 +905,42 @@ cdef class Table:
         return route_wsgi(self, environ)
 
 
-cdef str _host(object host):
-    """Native twin of routecore._paths.host_key: one pass for the common ASCII host[:port]."""
-    cdef str h
+cdef str _host_span(object host, Py_ssize_t* end):
+    """Native twin of routecore._paths.host_key, without copying: returns a string whose first
+    end[0] characters are the host key (the host itself for the common lower-case ASCII
+    "name[:port]"; else the key routecore._paths.host_key computes)."""
+    cdef str h, key
     cdef Py_ssize_t n, i, colon = -1
     cdef Py_UCS4 c
     if host is None:
+        end[0] = 0
         return ""
+    cdef const unsigned char* data
+    cdef unsigned char b
     h = <str>host
     n = len(h)
-    if n == 0:
-        return ""
-    if not PyUnicode_IS_ASCII(h) or h[0] == u'[':
-        return _py_host_key(h)
+    if n == 0 or not PyUnicode_IS_ASCII(h):
+        key = _py_host_key(h)
+        end[0] = len(key)
+        return key
+    data = <const unsigned char*>PyUnicode_DATA(h)
+    if data[0] == 91:  # "[": an IPv6 literal
+        key = _py_host_key(h)
+        end[0] = len(key)
+        return key
     for i in range(n):
-        c = h[i]
-        if c >= u'A' and c <= u'Z':
-            return _py_host_key(h)
-        if c == u':':
+        b = data[i]
+        if b >= 65 and b <= 90:  # upper case
+            key = _py_host_key(h)
+            end[0] = len(key)
+            return key
+        if b == 58:  # ":"
             colon = i
     if colon >= 0:
-        h = h[:colon]
         n = colon
-    if n and h[n - 1] == u'.':
-        return _py_host_key(host)
+    if n and data[n - 1] == 46:  # a trailing "." 
+        key = _py_host_key(h)
+        end[0] = len(key)
+        return key
+    end[0] = n
     return h
