@@ -340,6 +340,16 @@ class Namespace:
 
 
 @frozen
+class RejectedRoute:
+    """A route left out under strict=False, kept so that its status can say why."""
+
+    kind: str
+    namespace: str
+    name: str
+    parent_refs: Tuple[ParentRef, ...] = ()
+
+
+@frozen
 class Config:
     """Everything ``routecore.load`` read: valid objects only."""
 
@@ -354,6 +364,8 @@ class Config:
     # problems found under strict=False: the objects or rules they name were left out
     issues: tuple = ()
     strict: bool = True
+    # routes left out whole under strict=False (their problems are in ``issues``)
+    rejected: Tuple[RejectedRoute, ...] = ()
 
     def __add__(self, other: "Config") -> "Config":
         svcs = None
@@ -368,4 +380,5 @@ class Config:
             namespaces=self.namespaces + other.namespaces,
             skipped=self.skipped + other.skipped,
             issues=self.issues + other.issues,
+            rejected=self.rejected + other.rejected,
         )

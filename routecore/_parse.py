@@ -1436,6 +1436,7 @@ def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
 def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     """Validate ``raws`` and build the Config (see the module docstring for strict/lenient)."""
     routes, gateways, grants, services, namespaces, skipped = [], [], [], [], [], []
+    rejected: List[m.RejectedRoute] = []
     all_issues: List[ConfigIssue] = []
     saw_service = False
     seen_objects: Dict[tuple, Optional[str]] = {}
@@ -1490,6 +1491,9 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
             continue  # nothing will be returned; keep collecting problems only
 
         bad_rules = set()
+        if issues and kind in ("HTTPRoute", "GRPCRoute") and name is not None:
+            # kept even when the route is left out, so that its status can say why
+            rejected_refs = _lenient_parent_refs(cleaned, ns, ctx)
         if issues:
             if kind not in ("HTTPRoute", "GRPCRoute") or name is None:
                 continue
@@ -1502,6 +1506,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                     other = True
             rules = cleaned.get("spec", {}).get("rules", [])
             if other or not [i for i in getattr(rules, "indexes", ()) if i not in bad_rules]:
+                rejected.append(m.RejectedRoute(kind, ns, name, rejected_refs))
                 continue
         try:
             if kind == "HTTPRoute":
@@ -1530,5 +1535,27 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         skipped=tuple(skipped),
         issues=tuple(all_issues),
         strict=strict,
+        rejected=tuple(rejected),
     )
+
+
+def _lenient_parent_refs(cleaned: dict, ns: str, ctx) -> tuple:
+    """The parentRefs of a route that is being left out, those that are valid themselves."""
+    spec = cleaned.get("spec")
+    refs = spec.get("parentRefs") if isinstance(spec, dict) else None
+    if not isinstance(refs, list):
+        return ()
+    bad = {int(mt.group(1)) for p, _, _ in ctx.issues
+           for mt in [re.match(r"spec\.parentRefs\[(\d+)\]", p)] if mt}
+    out = []
+    for i, p in enumerate(refs):
+        if i in bad or not isinstance(p, dict) or not isinstance(p.get("name"), str):
+            continue
+        try:
+            out.append(m.ParentRef(group=p["group"], kind=p["kind"],
+                                   namespace=p.get("namespace") or ns, name=p["name"],
+                                   section_name=p.get("sectionName"), port=p.get("port")))
+        except (KeyError, TypeError):
+            continue
+    return tuple(out)
 

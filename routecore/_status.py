@@ -81,7 +81,18 @@ def route_status(router, kind: str, namespace: str, name: str) -> dict:
     route = next((r for r in config.routes
                   if r.kind == kind and r.namespace == namespace and r.name == name), None)
     if route is None:
-        raise LookupError(f"no {kind} {namespace}/{name} in this configuration")
+        rejected = next((r for r in config.rejected
+                         if r.kind == kind and r.namespace == namespace and r.name == name), None)
+        if rejected is None:
+            raise LookupError(f"no {kind} {namespace}/{name} in this configuration")
+        problems = "; ".join(f"{i.path}: {i.message}" if i.path else i.message
+                             for i in config.issues
+                             if i.kind == kind and i.namespace == namespace and i.name == name)
+        return {"parents": [
+            {"parentRef": _parent_ref_dict(ref), "controllerName": CONTROLLER,
+             "conditions": [_cond("Accepted", False, "UnsupportedValue",
+                                  f"the route was left out: {problems}")]}
+            for ref in rejected.parent_refs]}
     dropped = [i for i in config.issues
                if i.kind == kind and i.namespace == namespace and i.name == name]
     parents: List[dict] = []

@@ -1,4 +1,6 @@
 """routecore._status: route parents' conditions and Gateway listeners, Kubernetes-shaped."""
+import pytest
+
 import routecore
 
 GW = """
@@ -74,3 +76,41 @@ def test_service_parent_without_group_is_explained():
     st = r.status("HTTPRoute", "default", "m")["parents"][0]["conditions"][0]
     assert (st["status"], st["reason"]) == ("False", "NoMatchingParent")
     assert 'group: ""' in st["message"]
+
+
+def lenient(text):
+    return routecore.Router(routecore.load(text, strict=False))
+
+
+def test_partially_invalid_when_a_rule_is_dropped():
+    text = GW + route("p").replace("  - backendRefs: [{name: api, port: 80}]",
+                                   "  - backendRefs: [{name: api, port: 80}]\n"
+                                   "  - matches: [{path: {type: Prefix, value: /x}}]\n"
+                                   "    backendRefs: [{name: api, port: 80}]")
+    r = lenient(text)
+    st = r.status("HTTPRoute", "store", "p")["parents"][0]["conditions"]
+    by_type = {c["type"]: c for c in st}
+    assert by_type["Accepted"]["status"] == "True"
+    assert by_type["PartiallyInvalid"]["status"] == "True"
+    assert by_type["PartiallyInvalid"]["message"].startswith("Dropped Rule")
+    assert "spec.rules[1].matches[0].path.type" in by_type["PartiallyInvalid"]["message"]
+    # the valid rule still routes; the dropped one does not
+    v = r.gateway("edge", namespace="infra", port=80)
+    assert v.route("GET", "/x", host="a.example.com").rule == 0
+
+
+def test_unsupported_value_when_every_rule_is_invalid():
+    text = GW + route("bad").replace("  - backendRefs: [{name: api, port: 80}]",
+                                     "  - matches: [{method: FETCH}]\n    backendRefs: [{name: api, port: 80}]")
+    r = lenient(text)
+    parents = r.status("HTTPRoute", "store", "bad")["parents"]
+    assert parents[0]["parentRef"]["name"] == "edge"
+    cond = parents[0]["conditions"][0]
+    assert (cond["type"], cond["status"], cond["reason"]) == ("Accepted", "False", "UnsupportedValue")
+    assert "spec.rules[0].matches[0].method" in cond["message"] and "FETCH" in cond["message"]
+    assert r.gateway("edge", namespace="infra").route("GET", "/", host="a.example.com").status == 404
+
+
+def test_unknown_route_status_is_a_lookup_error():
+    with pytest.raises(LookupError, match="no HTTPRoute store/nope"):
+        routecore.Router.from_source(GW).status("HTTPRoute", "store", "nope")
