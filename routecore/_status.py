@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ._models import GATEWAY_GROUP, RequestMirror
-from ._table import (attaches_to_listener, effective_hostnames, listener_accepts, listener_routes,
+from ._table import (attaches_to_listener, conflicted_listeners, effective_hostnames, listener_accepts, listener_routes,
                      service_ref_covers)
 
 CONTROLLER = "routecore.dev/router"
@@ -146,6 +146,7 @@ def gateway_status(router, namespace: str, name: str) -> dict:
     if gw is None:
         raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
     listeners = []
+    conflicted = conflicted_listeners(gw)
     for lis in gw.listeners:
         attached = len(listener_routes(config, gw, lis, config.routes)[0])
         supported = lis.protocol in ("HTTP", "HTTPS")
@@ -166,7 +167,9 @@ def gateway_status(router, namespace: str, name: str) -> dict:
                 _cond("Accepted", supported, "Accepted" if supported else "UnsupportedProtocol",
                       "Listener is accepted" if supported else f"protocol {lis.protocol} is not routed by routecore"),
                 refs,
-                _cond("Conflicted", False, "NoConflicts", "No conflicts"),
+                _cond("Conflicted", True, "ProtocolConflict",
+                      f"another listener on port {lis.port} has an incompatible protocol")
+                if lis.name in conflicted else _cond("Conflicted", False, "NoConflicts", "No conflicts"),
             ],
         })
     return {"listeners": listeners}

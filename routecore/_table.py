@@ -270,9 +270,24 @@ def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup,
     return tuple(groups)
 
 
+_PROTOCOL_FAMILY = {"HTTP": "http", "HTTPS": "tls", "TLS": "tls", "TCP": "tcp", "UDP": "udp"}
+
+
+def conflicted_listeners(gateway) -> frozenset:
+    """Names of the listeners that share a port with a listener of an incompatible protocol
+    (HTTP beside HTTPS, TCP beside UDP...): all of them are refused, none wins (digest §1.3).
+    HTTPS and TLS share a port (both are told apart by SNI)."""
+    families: Dict[int, set] = {}
+    for lis in gateway.listeners:
+        families.setdefault(lis.port, set()).add(_PROTOCOL_FAMILY.get(lis.protocol, lis.protocol))
+    return frozenset(lis.name for lis in gateway.listeners if len(families[lis.port]) > 1)
+
+
 def listener_accepts(config: Config, gateway, listener: Listener, route: HTTPRoute) -> bool:
     """allowedRoutes (namespaces and kinds) and protocol of a listener, for this route."""
     if listener.protocol not in ("HTTP", "HTTPS"):
+        return False
+    if listener.name in conflicted_listeners(gateway):
         return False
     if listener.allowed_kinds and not any(
             k.group == GATEWAY_GROUP and k.kind == route.kind for k in listener.allowed_kinds):

@@ -79,3 +79,37 @@ spec:
 """
     d = make_router(text, twin).service("svc").route("GET", "/", sni="x.org", host="y.org")
     assert d.backend.name == "b"
+
+
+CONFLICT = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: routecore
+  listeners:
+  - {name: plain, port: 8443, protocol: HTTP}
+  - {name: tls, port: 8443, protocol: HTTPS, hostname: a.example.com}
+  - {name: web, port: 80, protocol: HTTP}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: b, port: 80}]}]
+"""
+
+
+def test_protocol_conflict_refuses_every_listener_on_the_port(twin, make_router):
+    r = make_router(CONFLICT, twin)
+    for host in ("a.example.com", "x.org"):
+        assert r.gateway("gw", port=8443).route("GET", "/", host=host).status == 404
+    assert r.gateway("gw", port=80).route("GET", "/", host="x.org").backend.name == "b"
+    st = {l["name"]: l for l in r.status("Gateway", "default", "gw")["listeners"]}
+    for name in ("plain", "tls"):
+        c = {x["type"]: x for x in st[name]["conditions"]}["Conflicted"]
+        assert (c["status"], c["reason"]) == ("True", "ProtocolConflict")
+        assert st[name]["attachedRoutes"] == 0
+    c = {x["type"]: x for x in st["web"]["conditions"]}["Conflicted"]
+    assert (c["status"], c["reason"]) == ("False", "NoConflicts") and st["web"]["attachedRoutes"] == 1
