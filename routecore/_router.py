@@ -1,7 +1,9 @@
 """Router: compiles a loaded Config into one rule table per entry point (Gateway port or Service).
 
-Invariants: a Router never changes after construction; tables are built on first use of a view
-and cached, so ``router.gateway(...)``/``router.service(...)`` are cheap to call again.
+Invariants: the compiled state of a Router changes only through ``reload``, which builds a whole
+new state off the request path and swaps it in with one assignment; tables are built on first
+use of a view and cached, so ``router.gateway(...)``/``router.service(...)`` are cheap to call
+again, and a table, once handed out, never changes (requests in flight finish on it).
 """
 from __future__ import annotations
 
@@ -47,6 +49,35 @@ class Router:
         self._lock = threading.Lock()
         self._services = None if config.services is None else {
             (s.namespace, s.name): s for s in config.services}
+        self.generation = 0
+
+    def reload(self, source, *, strict: Optional[bool] = None) -> "Router":
+        """Load and compile a new configuration, then swap it in atomically.
+
+        ``source`` is anything ``routecore.load`` takes, or a Config. The views in use are
+        compiled before the swap, so no request pays for compilation. An invalid configuration
+        raises ConfigError and the current one keeps serving. Tables handed out before the swap
+        keep answering from the old configuration: call ``router.gateway(...)`` /
+        ``router.service(...)`` per request (a dict lookup) to follow reloads.
+        """
+        if isinstance(source, Config):
+            config = source
+        else:
+            config = load(source, strict=self.config.strict if strict is None else strict)
+        new = Router(config, seed=self.seed, regex_precedence=self.regex_precedence,
+                     normalize_path=self.normalize_path, native=self.native,
+                     extensions=self.extensions)
+        for key in list(self._views):
+            try:
+                new._view(key, new._gateway_spec if key[0] == "gateway" else new._service_spec)
+            except LookupError:
+                pass  # the Gateway, listener or Service is gone from the new configuration
+        state = new.__dict__
+        with self._lock:
+            state["_lock"] = self._lock
+            state["generation"] = self.generation + 1
+            self.__dict__ = state
+        return self
 
     @classmethod
     def from_source(cls, source, *, strict: bool = True, seed: Optional[int] = None, **kwargs):

@@ -72,3 +72,41 @@ spec:
         return [v.route("GET", "/").backend.name for _ in range(50)]
     assert picks(3) == picks(3)
     assert set(picks(3)) == {"a", "b"}
+
+
+ROUTE = """
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: svc, port: 80}]}]
+"""
+
+
+def test_reload_swaps_the_configuration_and_keeps_old_tables(twin):
+    r = routecore.Router.from_source(SVC + ROUTE, native=twin)
+    old_view = r.gateway("gw")
+    assert old_view.route("GET", "/", host="x").backend.name == "svc"
+    r.reload(SVC + ROUTE.replace("name: svc, port: 80", "name: svc, port: 81"))
+    assert r.generation == 1
+    assert r.gateway("gw").route("GET", "/", host="x").backend.port == 81
+    assert old_view.route("GET", "/", host="x").backend.port == 80  # in-flight table unchanged
+    assert r.gateway("gw") is not old_view
+
+
+def test_reload_of_an_invalid_config_keeps_the_old_one(twin):
+    r = routecore.Router.from_source(SVC + ROUTE, native=twin)
+    view = r.gateway("gw")
+    with pytest.raises(routecore.ConfigError):
+        r.reload(SVC + ROUTE.replace("port: 80}]}]", "port: 0}]}]"))
+    assert r.generation == 0 and r.gateway("gw") is view
+
+
+def test_reload_drops_views_that_no_longer_exist(twin):
+    r = routecore.Router.from_source(SVC + ROUTE, native=twin)
+    r.gateway("gw")
+    r.reload(ROUTE)
+    with pytest.raises(LookupError):
+        r.gateway("gw")
