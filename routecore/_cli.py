@@ -84,11 +84,68 @@ def _parser() -> argparse.ArgumentParser:
                                        "precedence order, and why each did or did not win")
     _request_arguments(e)
     e.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    from ._diff import add_parser as _add_diff_parser  # `routecore diff`
+    _add_diff_parser(sub)
+    s = sub.add_parser("serve", help="run a reverse proxy that routes with this configuration")
+    s.add_argument("path", metavar="CONFIG", help="a configuration file or folder")
+    where = s.add_mutually_exclusive_group(required=True)
+    where.add_argument("--service", metavar="NS/NAME:PORT")
+    where.add_argument("--gateway", metavar="NS/NAME[:PORT]")
+    s.add_argument("--client-namespace", help="mesh: the namespace of the calling workloads")
+    s.add_argument("--upstream", action="append", default=[], metavar="NS/NAME:PORT=URL",
+                   help="where a backend (or mirror) is served, e.g. default/api:8080=http://127.0.0.1:9001")
+    s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
+    s.add_argument("--watch", action="store_true", help="reload the configuration when it changes")
+    s.add_argument("--seed", type=int, help="make weighted backend choices reproducible")
     return p
+
+
+def _serve(args) -> int:
+    from ._serve import serve
+
+    upstreams = {}
+    for item in args.upstream:
+        key, sep, url = item.partition("=")
+        if not sep or "://" not in url:
+            print(f"routecore: --upstream expects NS/NAME:PORT=URL, got {item!r}", file=sys.stderr)
+            return 2
+        ns, name, port = _parent(key, True)
+        upstreams[f"{ns}/{name}:{port}"] = url
+    host, _, port_text = args.listen.rpartition(":")
+    if not port_text.isdigit():
+        print(f"routecore: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
+        return 2
+    try:
+        router = Router.from_source(args.path, seed=args.seed)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.service:
+        ns, name, port = _parent(args.service, True)
+        if port is None:
+            print("routecore: --service needs NS/NAME:PORT", file=sys.stderr)
+            return 2
+        cn = args.client_namespace
+        select = lambda r: r.service(name, namespace=ns, port=port, client_namespace=cn)  # noqa: E731
+    else:
+        ns, name, port = _parent(args.gateway, True)
+        port = port or 80
+        select = lambda r: r.gateway(name, namespace=ns, port=port)  # noqa: E731
+    try:
+        select(router)
+    except LookupError as exc:
+        print(f"routecore: {exc}", file=sys.stderr)
+        return 2
+    serve(router, select, upstreams, host or "127.0.0.1", int(port_text),
+          watch_path=args.path if args.watch else None)
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "diff":
+        from ._diff import run_cli as _run_diff
+        return _run_diff(args)
     if args.command == "check":
         issues, count = [], 0
         for path in args.paths:
@@ -104,6 +161,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print(f"ok: {count} object(s) valid")
         return 0
+    if args.command == "serve":
+        return _serve(args)
     view, code = _view(args)
     if view is None:
         return code
