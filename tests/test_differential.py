@@ -9,12 +9,21 @@ A third oracle, ``spec_oracle`` below, reads the Gateway API precedence rules li
 no routecore internals) and checks the (route, rule) both twins select for mesh configurations
 without weights or filters.
 
+Two further differential tests widen the configurations: Gateway routes with cross-namespace
+backendRefs and mirror targets under generated ReferenceGrants (right, or near misses), optional
+Service and Namespace objects, several listeners per port (hostnames, HTTP/HTTPS, allowedRoutes
+Same/All/Selector, kinds, protocol conflicts), parentRefs with sectionName/port, requests with an
+SNI (421 when it selects another listener than the Host); and mesh parents with and without port
+and sectionName (Service port names), several client namespaces (consumer routes), Service ports
+80 and 8080.
+
 Profiles: "ci" (default; Hypothesis' built-in "ci" profile when it exists, which derandomizes, so
-CI runs the same 2600 examples every time) and "long" (20000 examples per test, random):
+CI runs the same 3500 examples every time) and "long" (20000 examples per test, random):
 HYPOTHESIS_PROFILE=long.
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import os
 
@@ -29,7 +38,8 @@ from routecore import _impl
 
 # --- profiles ------------------------------------------------------------------------------------
 
-_CI_EXAMPLES = {"mesh": 800, "gateway": 700, "oracle": 700, "grpc": 400}  # 2600 in all
+_CI_EXAMPLES = {"mesh": 800, "gateway": 700, "oracle": 700, "grpc": 400,  # 2600
+                "gateway_full": 500, "mesh_full": 400}  # 3500 in all
 
 
 def _register(name, **kwargs):
@@ -194,8 +204,10 @@ def _header_modifier(draw):
 
 
 @st.composite
-def rules(draw, *, simple, gateway):
-    """One HTTPRoute rule. simple: one backendRef, no weight, no filters (the oracle's domain)."""
+def rules(draw, *, simple, gateway, rich=False):
+    """One HTTPRoute rule. simple: one backendRef, no weight, no filters (the oracle's domain).
+    rich: backendRefs (and RequestMirror targets) in other namespaces half of the time, for the
+    ReferenceGrant / BackendNotFound tests (mesh routes too: there no grant is needed)."""
     n_matches = draw(_ints(0, 3))
     matches = [draw(_ROUTE_MATCH) for _ in range(n_matches)]
     rule = {}
@@ -243,6 +255,8 @@ def rules(draw, *, simple, gateway):
         filters.append({"type": "URLRewrite", "urlRewrite": rw})
     if draw(_ints(0, 3)) == 0:
         filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": _header_modifier(draw)})
+    if rich and draw(_ints(0, 2)) == 0:
+        filters.extend(_mirror_filters(draw))
     if filters:
         rule["filters"] = filters
     if not redirect:
@@ -253,7 +267,9 @@ def rules(draw, *, simple, gateway):
             w = draw(_pick([None, 0, 1, 2, 3]))
             if w is not None:
                 ref["weight"] = w
-            if gateway and draw(_ints(0, 5)) == 0:
+            if rich and draw(_BOOL):
+                ref["namespace"] = draw(_pick(NAMESPACES))  # maybe granted, maybe not
+            elif gateway and draw(_ints(0, 5)) == 0:
                 ref["namespace"] = draw(_pick(NAMESPACES))  # maybe RefNotPermitted
             if draw(_ints(0, 5)) == 0:
                 ref["filters"] = [{"type": "RequestHeaderModifier",
@@ -264,8 +280,26 @@ def rules(draw, *, simple, gateway):
     return rule
 
 
+def _mirror_filters(draw):
+    out = []
+    for _ in range(draw(_ints(1, 2))):
+        ref = {"name": draw(_pick(["b1", "b2", "b3"])), "port": 80}
+        if draw(_BOOL):
+            ref["namespace"] = draw(_pick(NAMESPACES))
+        body = {"backendRef": ref}
+        share = draw(_ints(0, 3))
+        if share == 1:
+            body["percent"] = draw(_pick([0, 50, 100]))
+        elif share == 2:
+            body["fraction"] = {"numerator": 1, "denominator": draw(_pick([2, 100]))}
+        out.append({"type": "RequestMirror", "requestMirror": body})
+    return out
+
+
 _RULE_LISTS = {(simple, gateway): st.lists(rules(simple=simple, gateway=gateway), min_size=1, max_size=4)
                for simple in (False, True) for gateway in (False, True)}
+_RICH_RULE_LISTS = {gateway: st.lists(rules(simple=False, gateway=gateway, rich=True), min_size=1, max_size=3)
+                    for gateway in (False, True)}
 
 
 def _mesh_parent(draw):
@@ -413,9 +447,10 @@ router_options = st.fixed_dictionaries({
 
 def outcome(view, req):
     """Everything observable about one call, or the exception it raised."""
-    method, target, (form, pairs), host = req
+    method, target, (form, pairs), host = req[:4]
+    sni = req[4] if len(req) > 4 else None
     try:
-        d = view.route(method, target, materialize(form, pairs), host=host)
+        d = view.route(method, target, materialize(form, pairs), host=host, sni=sni)
         return ("ok", d.to_dict(), d.apply_request_headers([("X-A", "orig"), ("x-keep", "k")]),
                 d.apply_response_headers([("x-r", "1")]), repr(d))
     except Exception as exc:  # both twins must fail the same way
@@ -494,7 +529,7 @@ _GRPC_MATCHES = grpc_matches()
 
 
 @st.composite
-def grpc_rules(draw):
+def grpc_rules(draw, rich=False):
     rule = {}
     matches = [draw(_GRPC_MATCHES) for _ in range(draw(_ints(0, 3)))]
     if matches:
@@ -507,13 +542,18 @@ def grpc_rules(draw):
         w = draw(_pick([None, 0, 1, 2]))
         if w is not None:
             ref["weight"] = w
+        if rich and draw(_BOOL):
+            ref["namespace"] = draw(_pick(NAMESPACES))
         refs.append(ref)
+    if rich and draw(_ints(0, 3)) == 0:
+        rule.setdefault("filters", []).extend(_mirror_filters(draw))
     if refs:
         rule["backendRefs"] = refs
     return rule
 
 
 _GRPC_RULE_LISTS = st.lists(grpc_rules(), max_size=4)
+_RICH_GRPC_RULE_LISTS = st.lists(grpc_rules(rich=True), max_size=3)
 
 
 @st.composite
@@ -546,6 +586,347 @@ def test_mesh_grpc_twins_agree(objs, reqs, options, client):
     native, python = twins(objs, **options)
     compare(native.service("svc", namespace="default", port=80, client_namespace=client),
             python.service("svc", namespace="default", port=80, client_namespace=client), reqs)
+
+
+# --- ReferenceGrants, Services, Namespaces, full Gateway listeners, SNI, mesh ports -----------------
+#
+# Gateway-attached routes (HTTPRoute and a few GRPCRoutes) reference backends and mirror targets in
+# other namespaces; ReferenceGrants are built for some of those references, right or with one field
+# off (grant namespace, from group/kind/namespace, to group/kind/name), v1 or v1beta1. Services are
+# given half of the time (then a reference to a missing one is BackendNotFound). The Gateway has
+# up to six listeners on ports 80 and 443 (HTTP, HTTPS, now and then TCP), hostnames None,
+# "*.example.com", "a.example.com", "*.a.example.com", allowedRoutes Same/All/Selector (Namespace
+# objects carry labels) and kinds; parentRefs carry sectionName and port, some matching nothing.
+# Requests carry an SNI (often the Host's name, so that most are not misdirected).
+
+BACKENDS = ["b1", "b2", "b3"]
+LISTENER_HOSTNAMES_FULL = [None, "*.example.com", "a.example.com", "*.a.example.com"]
+# a listener whose protocol conflicts with the others on its port (all of them are refused)
+CONFLICTING_LISTENERS = [(80, "HTTPS", None), (80, "HTTPS", "a.example.com"), (80, "TCP", None),
+                         (443, "HTTP", "*.a.example.com")]
+GW_ROUTE_HOSTNAMES = ["a.example.com", "*.example.com", "b.a.example.com", "*.a.example.com",
+                      "x.example.com", "other.org"]
+# weighted towards hosts some listener takes
+GW_HOSTS = (["a.example.com", "b.a.example.com", "x.example.com", "c.b.a.example.com"] * 3
+            + [None, "A.Example.COM:443", "example.com", "a.example.com.", "other.org", "[::1]:443",
+               b"b.a.example.com", "", ".a.example.com", "x." * 40 + "a.example.com",
+               "\u00e4.a.example.com"])
+SNIS = ["a.example.com", "b.a.example.com", "x.example.com", "other.org", "A.EXAMPLE.COM",
+        "a.example.com.", "", b"a.example.com", "c.b.a.example.com", "example.com"]
+NS_LABELS = [{}, {"env": "prod"}, {"env": "dev"}, {"env": "prod", "tier": "edge"}]
+SELECTORS = [
+    {"matchLabels": {"env": "prod"}},
+    {"matchLabels": {"kubernetes.io/metadata.name": "team"}},
+    {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "dev"]}]},
+    {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]},
+    {"matchExpressions": [{"key": "tier", "operator": "Exists"}]},
+    {"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]},
+    {"matchLabels": {"env": "prod"},
+     "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
+                           "values": ["team", "team-x"]}]},
+    {},  # the empty selector selects every namespace
+]
+ROUTE_KINDS = [[{"kind": "HTTPRoute"}], [{"kind": "GRPCRoute"}],
+               [{"group": GATEWAY_GROUP, "kind": "HTTPRoute"}, {"kind": "GRPCRoute"}]]
+GRANT_VERSIONS = [f"{GATEWAY_GROUP}/v1", f"{GATEWAY_GROUP}/v1beta1"]
+
+
+def _one_of(draw, values):
+    """A fresh copy of one of these (unhashable) values."""
+    return copy.deepcopy(values[draw(_ints(0, len(values) - 1))])
+
+
+def _namespaces(draw):
+    out = []
+    for ns in NAMESPACES:
+        if draw(_BOOL):
+            meta = {"name": ns}
+            labels = _one_of(draw, NS_LABELS)
+            if labels:
+                meta["labels"] = labels
+            out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+    return out
+
+
+def _services(draw, *, mesh_ports):
+    """None (no Service objects: every backend resolves) or the Service objects: the mesh Service
+    default/svc (ports named "http" 80 and, when the port names are drawn, "alt" 8080) and about
+    3/4 of the backends b1..b3 in each namespace."""
+    if draw(_BOOL):
+        return None
+    ports = [{"name": "http", "port": 80, "protocol": "TCP"}, {"port": 8080}]
+    if mesh_ports and draw(_ints(0, 2)):
+        ports[1]["name"] = "alt"
+    out = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "default"},
+            "spec": {"ports": ports}}]
+    for ns in NAMESPACES:
+        for b in BACKENDS:
+            if draw(_ints(0, 3)):
+                out.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": b, "namespace": ns},
+                            "spec": {"ports": [{"port": 80}, {"port": 8080}]}})
+    return out
+
+
+def _cross_refs(routes):
+    """(route kind, route namespace, target namespace, target name) of every backendRef and mirror
+    target that leaves its route's namespace."""
+    out = []
+    for r in routes:
+        ns = r["metadata"]["namespace"]
+        for rule in r["spec"].get("rules", ()):
+            refs = list(rule.get("backendRefs", ()))
+            refs += [f["requestMirror"]["backendRef"] for f in rule.get("filters", ())
+                     if f["type"] == "RequestMirror"]
+            for ref in list(refs):
+                refs += [f["requestMirror"]["backendRef"] for f in ref.get("filters", ())
+                         if f["type"] == "RequestMirror"]
+            for ref in refs:
+                if ref.get("namespace", ns) != ns:
+                    out.append((r["kind"], ns, ref["namespace"], ref["name"]))
+    return out
+
+
+def _reference_grants(draw, routes):
+    """Grants for some cross-namespace references: right, or with one field off."""
+    refs = _cross_refs(routes)
+    grants = []
+    for i in range(draw(_ints(0, 4))):
+        if refs and draw(_ints(0, 4)):
+            kind, from_ns, to_ns, to_name = draw(_pick(refs))
+        else:
+            kind, from_ns, to_ns, to_name = (draw(_pick(["HTTPRoute", "GRPCRoute"])), draw(_pick(NAMESPACES)),
+                                             draw(_pick(NAMESPACES)), draw(_pick(BACKENDS)))
+        frm = {"group": GATEWAY_GROUP, "kind": kind, "namespace": from_ns}
+        to = {"group": "", "kind": "Service", "name": to_name}
+        if draw(_BOOL):
+            del to["name"]  # every Service of the namespace
+        miss = draw(_ints(0, 15))
+        if miss == 1:
+            to_ns = draw(_pick([n for n in NAMESPACES if n != to_ns]))  # grant in the wrong namespace
+        elif miss == 2:
+            frm["group"] = draw(_pick(["gateway.networking.x-k8s.io", ""]))
+        elif miss == 3:
+            frm["kind"] = draw(_pick(["Gateway", "GRPCRoute" if kind == "HTTPRoute" else "HTTPRoute"]))
+        elif miss == 4:
+            frm["namespace"] = draw(_pick([n for n in NAMESPACES if n != from_ns]))
+        elif miss == 5:
+            to["kind"] = draw(_pick(["Secret", "service"]))
+        elif miss == 6:
+            to["name"] = draw(_pick([b for b in BACKENDS if b != to_name]))  # another Service
+        elif miss == 7:
+            to["group"] = "core"
+        spec = {"from": [frm], "to": [to]}
+        if draw(_ints(0, 3)) == 0:  # entries are ORed: a wrong one next to the others
+            spec["from"].append({"group": GATEWAY_GROUP, "kind": "HTTPRoute",
+                                 "namespace": draw(_pick(NAMESPACES))})
+        if draw(_ints(0, 3)) == 0:
+            spec["to"].insert(0, {"group": "", "kind": "Service", "name": draw(_pick(BACKENDS))})
+        grants.append({"apiVersion": draw(_pick(GRANT_VERSIONS)), "kind": "ReferenceGrant",
+                       "metadata": {"name": f"g{i}", "namespace": to_ns}, "spec": spec})
+    return grants
+
+
+def _allowed_routes(draw):
+    choice = draw(_ints(0, 9))  # small values are the likeliest: make them the happy path
+    if choice == 5:
+        return None  # the default: from Same
+    if choice == 6:
+        return {"namespaces": {"from": "Same"}}
+    if choice <= 4:
+        allowed = {"namespaces": {"from": "All"}}
+    else:
+        allowed = {"namespaces": {"from": "Selector", "selector": _one_of(draw, SELECTORS)}}
+    if draw(_ints(0, 5)) == 0:
+        allowed["kinds"] = _one_of(draw, ROUTE_KINDS)
+    return allowed
+
+
+_LISTENER_HOST_LISTS = st.lists(st.sampled_from(LISTENER_HOSTNAMES_FULL), max_size=4, unique=True)
+_GW_ROUTE_HOSTNAME_LISTS = st.lists(st.sampled_from(GW_ROUTE_HOSTNAMES), max_size=2, unique=True)
+
+
+def _full_gateway_parents(draw, route_ns, listener_names):
+    def ref(name="gw"):
+        r = {"name": name}
+        if route_ns != "default" or draw(_BOOL):
+            r["namespace"] = "default"
+        if draw(_BOOL):
+            r.update(group=GATEWAY_GROUP, kind="Gateway")
+        return r
+
+    sections = listener_names + ["nope"]
+    shape = draw(_ints(0, 9))
+    if shape <= 5:  # one ref, maybe narrowed by sectionName and/or port
+        r = ref()
+        if draw(_ints(0, 2)) == 0:
+            r["sectionName"] = draw(_pick(listener_names if draw(_ints(0, 5)) else ["nope"]))
+        if draw(_ints(0, 4)) == 0:
+            r["port"] = draw(_pick([80, 443, 8080]))
+        return [r]
+    if shape <= 7:  # two refs to the same Gateway: distinct sectionNames (and maybe ports)
+        a, b = draw(st.lists(_pick(sections), min_size=2, max_size=2, unique=True))
+        refs = [dict(ref(), sectionName=a), dict(ref(), sectionName=b)]
+        if shape == 7:
+            for r in refs:
+                r["port"] = draw(_pick([80, 443]))
+        return refs
+    if shape == 8:  # another Gateway, which does not exist, and maybe this one
+        return [ref("other")] + ([ref()] if draw(_BOOL) else [])
+    return [ref(), {"group": "", "kind": "Service", "name": "svc", "namespace": "default", "port": 80}]
+
+
+@st.composite
+def full_gateway_configs(draw):
+    pool = [(80, "HTTP", h) for h in draw(_LISTENER_HOST_LISTS)]
+    pool += [(443, "HTTPS", h) for h in draw(_LISTENER_HOST_LISTS)]
+    if not pool or draw(_ints(0, 7)) == 0:
+        pool.append(draw(_pick(CONFLICTING_LISTENERS)))
+    listeners = []
+    for i, (port, proto, host) in enumerate(pool):
+        lis = {"name": f"l{i}", "port": port, "protocol": proto}
+        if host is not None:
+            lis["hostname"] = host
+        if proto == "HTTPS" and draw(_BOOL):
+            lis["tls"] = {"mode": "Terminate", "certificateRefs": [{"name": "cert"}]}
+        allowed = _allowed_routes(draw)
+        if allowed is not None:
+            lis["allowedRoutes"] = allowed
+        listeners.append(lis)
+    gw = {"apiVersion": draw(_pick(GRANT_VERSIONS)), "kind": "Gateway",
+          "metadata": {"name": "gw", "namespace": "default"},
+          "spec": {"gatewayClassName": "gc", "listeners": listeners}}
+    names = [l["name"] for l in listeners]
+    routes = []
+    with_grpc = draw(_ints(0, 3)) == 0  # an older GRPCRoute takes the hostnames it shares
+    for ns, name in draw(_ROUTE_KEY_LISTS):
+        grpc = with_grpc and draw(_ints(0, 2)) == 0
+        meta = {"name": name, "namespace": ns}
+        if draw(_BOOL):
+            meta["creationTimestamp"] = draw(_pick(TIMESTAMPS))
+        spec = {"parentRefs": _full_gateway_parents(draw, ns, names)}
+        hosts = draw(_GW_ROUTE_HOSTNAME_LISTS) if draw(_BOOL) or grpc else None
+        if hosts:
+            spec["hostnames"] = hosts
+        if grpc:
+            rules_ = draw(_RICH_GRPC_RULE_LISTS)
+            if rules_ or draw(_BOOL):
+                spec["rules"] = rules_
+            api = draw(_pick([f"{GATEWAY_GROUP}/v1", f"{GATEWAY_GROUP}/v1alpha2"]))
+        else:
+            spec["rules"] = draw(_RICH_RULE_LISTS[True])
+            api = draw(_pick([f"{GATEWAY_GROUP}/v1", f"{GATEWAY_GROUP}/v1beta1"]))
+        routes.append({"apiVersion": api, "kind": "GRPCRoute" if grpc else "HTTPRoute",
+                       "metadata": meta, "spec": spec})
+    objs = [gw] + routes + _reference_grants(draw, routes) + _namespaces(draw)
+    objs += _services(draw, mesh_ports=False) or []
+    ports = sorted({l["port"] for l in listeners})
+    return objs, ports, any(r["kind"] == "GRPCRoute" for r in routes)
+
+
+@st.composite
+def sni_requests(draw, grpc=False):
+    """(method, target, headers, host, sni): the SNI is absent, the Host's name, or another."""
+    if grpc and draw(_BOOL):
+        method, target = "POST", draw(_pick(GRPC_TARGETS))
+    else:
+        method, target = draw(_pick(["GET", "GET", "POST", b"GET"])), draw(_TARGETS)
+    host = draw(_pick(GW_HOSTS))
+    choice = draw(_ints(0, 3))
+    if choice == 0:
+        sni = None
+    elif choice <= 2 and host is not None:
+        sni = host  # a client sends the name it connects to
+    else:
+        sni = draw(_pick(SNIS))
+    return method, target, draw(_HEADER_LISTS), host, sni
+
+
+_SNI_REQUEST_LISTS = {g: st.lists(sni_requests(grpc=g), min_size=1, max_size=8) for g in (False, True)}
+
+
+@st.composite
+def full_gateway_cases(draw):
+    objs, ports, grpc = draw(full_gateway_configs())
+    return objs, ports, draw(_SNI_REQUEST_LISTS[grpc])
+
+
+@_settings("gateway_full")
+@given(case=full_gateway_cases(), options=router_options)
+def test_gateway_grants_listeners_sni_twins_agree(case, options):
+    objs, ports, reqs = case
+    native, python = twins(objs, **options)
+    for port in ports:
+        note(f"Gateway port {port}")
+        compare(native.gateway("gw", namespace="default", port=port),
+                python.gateway("gw", namespace="default", port=port), reqs)
+
+
+# mesh parents with and without port, with sectionName (Service port names), consumer routes
+
+
+def _full_mesh_parents(draw, route_ns):
+    def ref():
+        r = {"group": "", "kind": "Service", "name": "svc"}
+        if route_ns != "default" or draw(_BOOL):
+            r["namespace"] = "default"
+        return r
+
+    shape = draw(_ints(0, 7))
+    if shape <= 4:
+        r = ref()
+        what = draw(_ints(0, 5))
+        if what in (0, 1):
+            r["port"] = draw(_pick([80, 8080, 9090]))
+        elif what == 2:
+            r["sectionName"] = draw(_pick(["http", "alt", "nope"]))
+        elif what == 3:
+            r.update(port=draw(_pick([80, 8080])), sectionName=draw(_pick(["http", "alt"])))
+        return [r]  # else: the whole Service
+    if shape == 5:  # two ports of the Service, by sectionName
+        return [dict(ref(), sectionName="http"), dict(ref(), sectionName=draw(_pick(["alt", "nope"])))]
+    if shape == 6:  # two ports of the Service, by port
+        return [dict(ref(), port=80), dict(ref(), port=8080)]
+    return [ref(), {"group": "", "kind": "Service", "name": "other", "namespace": "default"}]
+
+
+@st.composite
+def full_mesh_configs(draw):
+    routes = []
+    for ns, name in draw(_ROUTE_KEY_LISTS):
+        grpc = draw(_ints(0, 5)) == 0
+        meta = {"name": name, "namespace": ns}
+        if draw(_BOOL):
+            meta["creationTimestamp"] = draw(_pick(TIMESTAMPS))
+        spec = {"parentRefs": _full_mesh_parents(draw, ns)}
+        if grpc:
+            rules_ = draw(_RICH_GRPC_RULE_LISTS)
+            if rules_ or draw(_BOOL):
+                spec["rules"] = rules_
+        else:
+            spec["rules"] = draw(_RICH_RULE_LISTS[False])
+        routes.append({"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "GRPCRoute" if grpc else "HTTPRoute",
+                       "metadata": meta, "spec": spec})
+    objs = routes + _namespaces(draw)
+    if draw(_ints(0, 3)) == 0:  # grants change nothing for mesh backends
+        objs += _reference_grants(draw, routes)
+    objs += _services(draw, mesh_ports=True) or []
+    return objs
+
+
+_MESH_REQUEST_LISTS = st.lists(st.one_of(requests(), grpc_requests()), min_size=1, max_size=8)
+
+
+@_settings("mesh_full")
+@given(objs=full_mesh_configs(), reqs=_MESH_REQUEST_LISTS, options=router_options,
+       clients=st.lists(st.sampled_from([None, "default", "team", "team-x", "elsewhere"]),
+                        min_size=1, max_size=2, unique=True))
+def test_mesh_ports_sections_consumers_twins_agree(objs, reqs, options, clients):
+    native, python = twins(objs, **options)
+    for port in (80, 8080):
+        for client in clients:
+            note(f"Service port {port}, client namespace {client!r}")
+            compare(native.service("svc", namespace="default", port=port, client_namespace=client),
+                    python.service("svc", namespace="default", port=port, client_namespace=client), reqs)
 
 
 # --- the spec-literal oracle ---------------------------------------------------------------------
