@@ -24,7 +24,7 @@ from attrs import asdict, field, frozen
 
 from ._match_py import (_cond_ok, _text, entry_matches, header_map, host_rank, listener_rank,
                         query_map)
-from ._paths import host_key, needs_normalizing, normalize_path, prefix_matches, split_target
+from ._paths import host_key, prefix_matches, request_path, split_target
 from ._table import EXACT, PREFIX, REGEX
 
 PATH_TYPE_NAMES = {EXACT: "Exact", PREFIX: "PathPrefix", REGEX: "RegularExpression"}
@@ -289,8 +289,7 @@ def explain(spec, route, method, path, headers=(), *, host=None, scheme=None,
     decision = route(method, path, headers, host=host, scheme=scheme, sni=sni)
     target = _text(path)
     p, query, authority = split_target(target)
-    if spec.normalize_path and needs_normalizing(p):
-        p = normalize_path(p)
+    p = request_path(p, spec.normalize_path, spec.merge_slashes)
     hmap = header_map(headers)
     if host is None:
         host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))

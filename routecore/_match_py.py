@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _outcome
-from ._paths import host_key, hostname_matches, needs_normalizing, normalize_path, prefix_matches, split_target
+from ._paths import host_key, hostname_matches, prefix_matches, request_path, split_target
 from ._table import EXACT, PREFIX, TableSpec
 
 _MASK = (1 << 64) - 1
@@ -175,8 +175,7 @@ class Table:
         spec = self.spec
         target = _text(path)
         path, query, authority = split_target(target)
-        if spec.normalize_path and needs_normalizing(path):
-            path = normalize_path(path)
+        path = request_path(path, spec.normalize_path, spec.merge_slashes)
         hmap = header_map(headers)
         if host is None:
             host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))

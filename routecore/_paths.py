@@ -45,17 +45,22 @@ def split_target(target: str) -> Tuple[str, Optional[str], Optional[str]]:
     return path, query, authority
 
 
-def needs_normalizing(path: str) -> bool:
-    return "%" in path or "/." in path
+def request_path(path: str, dots: bool = True, merge_slashes: bool = False) -> str:
+    """The path as routing compares it under the Router's options (``normalize_path`` is
+    ``dots``); returns ``path`` itself when there is nothing to do."""
+    if (dots and ("%" in path or "/." in path)) or (merge_slashes and "//" in path):
+        return normalize_path(path, dots=dots, merge_slashes=merge_slashes)
+    return path
 
 
-def normalize_path(path: str) -> str:
-    """Decode percent-encoded unreserved characters, then remove dot-segments (RFC 3986 5.2.4)."""
-    if "%" in path:
+def normalize_path(path: str, *, dots: bool = True, merge_slashes: bool = False) -> str:
+    """With ``dots``: decode percent-encoded unreserved characters and remove dot-segments
+    (RFC 3986 5.2.4); with ``merge_slashes``: collapse runs of "/" first, so "/a//../b" is "/b"."""
+    if dots and "%" in path:
         out, i, n = [], 0, len(path)
         while i < n:
             c = path[i]
-            if c == "%" and i + 2 < n + 0 and path[i + 1] in _HEX and path[i + 2] in _HEX:
+            if c == "%" and i + 2 < n and path[i + 1] in _HEX and path[i + 2] in _HEX:
                 ch = chr(int(path[i + 1:i + 3], 16))
                 if ch in _UNRESERVED:
                     out.append(ch)
@@ -66,7 +71,10 @@ def normalize_path(path: str) -> str:
                 out.append(c)
                 i += 1
         path = "".join(out)
-    if "/." not in path or not path.startswith("/"):
+    if merge_slashes:
+        while "//" in path:
+            path = path.replace("//", "/")
+    if not dots or "/." not in path or not path.startswith("/"):
         return path
     segments = path.split("/")[1:]
     out = []

@@ -26,7 +26,7 @@ class Router:
 
     def __init__(self, config: Config, *, seed: Optional[int] = None,
                  regex_precedence: str = "after-prefix", normalize_path: bool = True,
-                 native: Optional[bool] = None, extensions=()):
+                 native: Optional[bool] = None, extensions=(), merge_slashes: bool = False):
         if regex_precedence not in ("after-prefix", "before-prefix"):
             raise ValueError("regex_precedence must be 'after-prefix' or 'before-prefix', "
                              f"got {regex_precedence!r}")
@@ -37,6 +37,7 @@ class Router:
         self.seed = seed if seed is not None else int.from_bytes(os.urandom(8), "little")
         self.regex_precedence = regex_precedence
         self.normalize_path = normalize_path
+        self.merge_slashes = merge_slashes
         # (group, kind) of the ExtensionRef filters the caller implements; any other is
         # unresolvable, and requests it would process get 500 (never silently skipped)
         self.extensions = frozenset((g, k) for g, k in extensions)
@@ -66,7 +67,7 @@ class Router:
             config = load(source, strict=self.config.strict if strict is None else strict)
         new = Router(config, seed=self.seed, regex_precedence=self.regex_precedence,
                      normalize_path=self.normalize_path, native=self.native,
-                     extensions=self.extensions)
+                     extensions=self.extensions, merge_slashes=self.merge_slashes)
         for key in list(self._views):
             try:
                 new._view(key, new._gateway_spec if key[0] == "gateway" else new._service_spec)

@@ -76,6 +76,7 @@ class TableSpec:
     normalize_path: bool
     seed: int
     regex_first: bool = False  # RegularExpression paths rank above PathPrefix ("before-prefix")
+    merge_slashes: bool = False  # runs of "/" in the request path are collapsed before matching
 
 
 def normalize_prefix(value: str) -> str:
@@ -261,7 +262,8 @@ class _Builder:
                          no_listener=no_listener, header_names=tuple(self.header_names),
                          misdirected=no_listener if misdirected is None else misdirected,
                          mesh=self.mesh, normalize_path=normalize, seed=seed,
-                         regex_first=self.router.regex_precedence == "before-prefix")
+                         regex_first=self.router.regex_precedence == "before-prefix",
+                         merge_slashes=self.router.merge_slashes)
 
 
 def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup, ...]:

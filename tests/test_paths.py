@@ -92,3 +92,18 @@ def test_prefix_matches(prefix, path, ok):
 ])
 def test_replace_prefix_table(path, replacement, expected):
     assert replace_prefix(path, "/foo", replacement) == expected
+
+
+@pytest.mark.parametrize("path, dots, merge, expected", [
+    ("/a//b", True, False, "/a//b"),
+    ("/a//b", True, True, "/a/b"),
+    ("/a//b", False, True, "/a/b"),
+    ("/public/..//admin", True, True, "/admin"),
+    ("/a/./b", False, True, "/a/./b"),
+    ("///", False, True, "/"),
+    ("/plain", True, True, "/plain"),
+])
+def test_request_path_options(path, dots, merge, expected):
+    from routecore._paths import request_path
+
+    assert request_path(path, dots, merge) == expected

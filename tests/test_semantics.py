@@ -609,3 +609,25 @@ def test_equal_hostname_specificity_falls_to_match_precedence(twin):
     assert backend(v.route("GET", "/x", host="a.example.com")) == "both"
     assert backend(v.route("GET", "/y", host="a.example.com")) == "one"
     assert backend(v.route("GET", "/x", host="b.example.com")) == "both"
+
+
+def test_merge_slashes_option(twin, make_router):
+    text = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: svc, port: 80}]
+  rules:
+  - matches: [{path: {type: Exact, value: /admin/panel}}]
+    backendRefs: [{name: admin, port: 80}]
+  - backendRefs: [{name: other, port: 80}]
+"""
+    plain = make_router(text, twin).service("svc")
+    merged = make_router(text, twin, merge_slashes=True).service("svc")
+    assert plain.route("GET", "/admin//panel").backend.name == "other"
+    d = merged.route("GET", "//admin//panel?x=1")
+    assert d.backend.name == "admin" and d.upstream_path == "/admin/panel?x=1"
+    # dot-segments cannot reach a rule the normalised path would not
+    assert merged.route("GET", "/public/..//admin/panel").backend.name == "admin"
+    assert merged.route("GET", "/admin/panel/../../public").backend.name == "other"

@@ -89,6 +89,7 @@ cdef class Table:
     cdef int nslots
     cdef bint mesh
     cdef bint normalize
+    cdef bint merge
     cdef bint regex_first
     cdef int* out_start
     cdef int* out_count

@@ -18,7 +18,7 @@ from libc.string cimport memchr, memcmp
 
 from routecore import _outcome
 from routecore._match_py import header_map
-from routecore._paths import host_key as _py_host_key, normalize_path, split_target
+from routecore._paths import host_key as _py_host_key, request_path, split_target
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
@@ -379,6 +379,7 @@ cdef class Table:
         self.spec = spec
         self.mesh = spec.mesh
         self.normalize = spec.normalize_path
+        self.merge = spec.merge_slashes
         self.regex_first = spec.regex_first
         self.state = <uint64_t>(spec.seed & 0xFFFFFFFFFFFFFFFF)
         self.pool = []
@@ -772,6 +773,8 @@ cdef class Table:
             if c == 35 or c == 37 or (c == 46 and prev == 47):  # "#", "%", "/."
                 if c == 35 or self.normalize:
                     return False
+            elif c == 47 and prev == 47 and self.merge:  # "//"
+                return False
             if c == 47 and i <= last and lens[i]:
                 if req.nb < 64:
                     req.blen[req.nb] = i
@@ -820,8 +823,7 @@ cdef class Table:
                     p = target
             else:
                 p, query, authority = split_target(target)
-                if self.normalize and (u'%' in p or u'/.' in p):
-                    p = normalize_path(p)
+                p = request_path(p, self.normalize, self.merge)
                 self._hash_path(p, &req)
             req.query = <PyObject*>query
             m = method if type(method) is str else _text(method)
