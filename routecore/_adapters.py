@@ -11,7 +11,8 @@ def route_asgi(view, scope):
         target = raw.decode("latin-1") if isinstance(raw, (bytes, bytearray)) else str(raw)
         target = target.split("?", 1)[0]
     else:
-        target = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~%")
+        # the ASGI path already includes root_path; it is decoded UTF-8, so re-encode it so
+        target = quote(scope.get("path") or "/", safe="/:@!$&'()*+,;=-._~%")
     qs = scope.get("query_string") or b""
     if qs:
         target += "?" + (qs.decode("latin-1") if isinstance(qs, (bytes, bytearray)) else str(qs))
@@ -38,8 +39,9 @@ def route_wsgi(view, environ):
     """Decide a WSGI environ; RAW_URI/REQUEST_URI are preferred as the undecoded target."""
     target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if not target:
+        # PEP 3333: the path is the request's bytes decoded as latin-1; encode them back so
         target = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
-                       safe="/:@!$&'()*+,;=-._~%") or "/"
+                       safe="/:@!$&'()*+,;=-._~%", encoding="latin-1") or "/"
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME")

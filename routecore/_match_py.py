@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import _outcome
+from . import _adapters, _outcome
 from ._paths import host_key, hostname_matches, prefix_matches, request_path, split_target
 from ._table import EXACT, PREFIX, TableSpec
 
@@ -216,12 +216,10 @@ class Table:
                                 scheme=scheme, sni=sni)
 
     def route_asgi(self, scope):
-        from ._adapters import route_asgi
-        return route_asgi(self, scope)
+        return _adapters.route_asgi(self, scope)
 
     def route_wsgi(self, environ):
-        from ._adapters import route_wsgi
-        return route_wsgi(self, environ)
+        return _adapters.route_wsgi(self, environ)
 
     def _listener(self, hk: str):
         best, best_rank = None, None

@@ -234,3 +234,40 @@ def test_wsgi_mesh_service(router):
     v = router.service("svc", "default", 80)
     d = v.route_wsgi(wsgi_environ(path_info="/items", query="id=7"))
     assert d.backend.name == "items" and d.upstream_path == "/items?id=7"
+
+
+def test_wsgi_without_raw_uri_keeps_non_ascii_bytes(twin, make_router):
+    text = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: svc, port: 80}]
+  rules:
+  - matches: [{path: {type: Exact, value: /caf%C3%A9}}]
+    backendRefs: [{name: cafe, port: 80}]
+  - backendRefs: [{name: other, port: 80}]
+"""
+    view = make_router(text, twin).service("svc")
+    # a WSGI server puts the raw request bytes, decoded as latin-1, into PATH_INFO
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/caf\u00c3\u00a9", "SCRIPT_NAME": "",
+               "QUERY_STRING": "", "HTTP_HOST": "svc", "wsgi.url_scheme": "http"}
+    assert view.route_wsgi(environ).backend.name == "cafe"
+
+
+def test_asgi_without_raw_path_uses_path_once(twin, make_router):
+    text = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: svc, port: 80}]
+  rules:
+  - matches: [{path: {type: Exact, value: /app/x}}]
+    backendRefs: [{name: x, port: 80}]
+  - backendRefs: [{name: other, port: 80}]
+"""
+    view = make_router(text, twin).service("svc")
+    scope = {"type": "http", "method": "GET", "path": "/app/x", "root_path": "/app",
+             "query_string": b"", "headers": [], "scheme": "http"}
+    assert view.route_asgi(scope).backend.name == "x"

@@ -17,6 +17,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
 from routecore import _outcome
+from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
 from routecore._match_py import header_map
 from routecore._paths import host_key as _py_host_key, request_path, split_target
 
@@ -899,12 +900,10 @@ cdef class Table:
                                 scheme=scheme, sni=sni)
 
     def route_asgi(self, scope):
-        from routecore._adapters import route_asgi
-        return route_asgi(self, scope)
+        return _route_asgi(self, scope)
 
     def route_wsgi(self, environ):
-        from routecore._adapters import route_wsgi
-        return route_wsgi(self, environ)
+        return _route_wsgi(self, environ)
 
 
 cdef str _host_span(object host, Py_ssize_t* end):
