@@ -20,6 +20,8 @@ import time
 from typing import Callable, Dict, Optional
 
 from ._errors import ConfigError
+from ._respond import encode_headers
+from .asgi import _answer_http
 
 access_log = logging.getLogger("routecore.access")
 log = logging.getLogger("routecore.serve")
@@ -36,10 +38,6 @@ def _strip_hop_by_hop(pairs):
             listed.update(v.strip().lower() for v in value.split(","))
     drop = HOP_BY_HOP | listed
     return [(n, v) for n, v in pairs if n.lower() not in drop]
-
-
-def _latin1(pairs):
-    return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
 
 
 class Proxy:
@@ -101,26 +99,17 @@ class Proxy:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _answer(self, send, status: int, headers=(), body: bytes = b""):
-        headers = list(headers) + [(b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return status
-
     async def _handle(self, scope, receive, send, d) -> int:
+        async def answer(status, message=None, decision=None):
+            # the same local answers as the ASGI middleware (gRPC clients get grpc-status)
+            await _answer_http(scope, send, decision, status, message)
+            return status
+
         if d.status is not None:
-            extra = _latin1(d.apply_response_headers([]))
-            if d.location is not None:
-                extra.append((b"location", d.location.encode("latin-1")))
-            if d.grpc_status is not None:
-                extra += [(b"content-type", b"application/grpc"),
-                          (b"grpc-status", str(d.grpc_status).encode())]
-                return await self._answer(send, 200, extra)
-            body = b"" if d.status == 204 or 300 <= d.status < 400 else f"{d.status}\n".encode()
-            return await self._answer(send, d.status, extra, body)
+            return await answer(d.status, decision=d)
         base = self.upstreams.get(str(d.backend))
         if base is None:
-            return await self._answer(send, 502, (), f"no upstream for {d.backend}\n".encode())
+            return await answer(502, f"no upstream for {d.backend}")
         headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
         has_body = any(n.lower() in ("content-length", "transfer-encoding") and v not in ("", "0")
                        for n, v in headers)
@@ -161,18 +150,18 @@ class Proxy:
                 left = deadline - time.monotonic()
                 limit = left if limit is None else min(limit, left)
                 if limit <= 0:
-                    return await self._answer(send, 504, (), b"upstream request timeout\n")
+                    return await answer(504, "upstream request timeout")
             try:
                 response = await asyncio.wait_for(http.send(request, stream=True), limit)
             except asyncio.TimeoutError:
                 if attempt + 1 < tries and (deadline is None or time.monotonic() < deadline):
                     continue
-                return await self._answer(send, 504, (), b"upstream request timeout\n")
+                return await answer(504, "upstream request timeout")
             except Exception as exc:  # connection refused, reset...: a gateway error
                 log.warning("upstream %s failed: %r", url, exc)
                 if attempt + 1 < tries:
                     continue
-                return await self._answer(send, 502, (), b"upstream connection failed\n")
+                return await answer(502, "upstream connection failed")
             if retry is not None and response.status_code in retry.codes and attempt + 1 < tries:
                 await response.aclose()
                 if retry.backoff:
@@ -182,7 +171,7 @@ class Proxy:
         try:
             out = _strip_hop_by_hop([(k.decode("latin-1"), v.decode("latin-1"))
                                      for k, v in response.headers.raw])
-            out = _latin1(d.apply_response_headers(out))
+            out = encode_headers(d.apply_response_headers(out))
             await send({"type": "http.response.start", "status": response.status_code,
                         "headers": out})
             chunks = response.aiter_raw()
