@@ -18,10 +18,30 @@ _OPTIONS.max_mem = MAX_PROGRAM_MEM
 _OPTIONS.log_errors = False
 
 
-def compile_regex(pattern: str):
+class Regex:
+    """A compiled user regex. ``fullmatch`` never raises: a value that is not text (a str with
+    lone surrogates, which RE2 cannot take as UTF-8) matches nothing."""
+
+    __slots__ = ("pattern", "_rx")
+
+    def __init__(self, pattern: str, rx):
+        self.pattern = pattern
+        self._rx = rx
+
+    def fullmatch(self, value: str):
+        try:
+            return self._rx.fullmatch(value)
+        except UnicodeEncodeError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"Regex({self.pattern!r})"
+
+
+def compile_regex(pattern: str) -> Regex:
     """Compile ``pattern`` as RE2; ValueError with RE2's complaint when it is not valid."""
     try:
-        return re2.compile(pattern, options=_OPTIONS)
+        return Regex(pattern, re2.compile(pattern, options=_OPTIONS))
     except re2.error as exc:
         why = exc.args[0] if exc.args else exc
         if isinstance(why, bytes):

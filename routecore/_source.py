@@ -109,6 +109,8 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
     if stripped[:1] in ("{", "["):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise _source_error("invalid JSON: nested too deeply", origin) from None
         except ValueError:
             pass  # not JSON after all: YAML flow style, or broken; YAML reports it
         else:
@@ -120,6 +122,10 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
             docs.append((data, problems))
     except yaml.YAMLError as exc:
         raise _source_error(_yaml_error_message(exc), origin) from None
+    except RecursionError:
+        raise _source_error("invalid YAML: nested too deeply", origin) from None
+    except ValueError as exc:  # a scalar YAML cannot construct, e.g. the date 2024-13-01
+        raise _source_error(f"invalid YAML value: {exc}", origin) from None
     finally:
         loader.dispose()
     out: List[RawObject] = []
@@ -201,7 +207,10 @@ def read_source(source) -> List[RawObject]:
     if isinstance(source, os.PathLike):
         return _read_path(os.fspath(source))
     if isinstance(source, bytes):
-        source = source.decode("utf-8-sig")
+        try:
+            source = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _source_error(f"configuration bytes are not UTF-8 text: {exc}", None) from None
     if isinstance(source, str):
         if _looks_like_path(source):
             return _read_path(source.strip())

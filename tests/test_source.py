@@ -179,3 +179,16 @@ def test_duplicate_keys_inside_list_items_keep_their_item_path():
     with pytest.raises(ConfigError) as info:
         load(text)
     assert "metadata.name: duplicate key `name`" in str(info.value)
+
+
+@pytest.mark.parametrize("source, fragment", [
+    (b"\xff\n", "not UTF-8"),
+    ("[" * 100000, "nested too deeply"),
+    ('{"a":' * 100000, "nested too deeply"),
+    ("a: 2024-13-01\n", "invalid YAML value"),
+    ("a: 2024-01-01T00:00:00+25:00\n", "invalid YAML value"),
+])
+def test_hostile_sources_are_config_errors(source, fragment):
+    """Found by fuzz/fuzz_load.py: each of these raised something other than ConfigError."""
+    with pytest.raises(ConfigError, match=fragment):
+        load(source)
