@@ -114,7 +114,8 @@ def prefix_matches(prefix: str, path: str) -> bool:
 def hostname_matches(pattern: str, host: str) -> bool:
     """Gateway API hostname match: "*.x.com" covers one or more labels before ".x.com"."""
     if pattern.startswith("*."):
-        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+        return (host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+                and not host.startswith(".") and ".." not in host)
     return host == pattern
 
 

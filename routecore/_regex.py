@@ -62,7 +62,8 @@ def required_literal(pattern: str) -> Optional[str]:
     Conservative: alternations at the top level, flags and anything hard to reason about give
     None (the regex is then always a candidate). Groups and classes end a literal run.
     """
-    if not pattern or "(?" in pattern:  # flags may change how the rest matches
+    # flags ((?i), (?s)...) may change how the rest matches; (?:...) and (?P<n>...) are groups
+    if not pattern or pattern.replace("(?:", "(").replace("(?P<", "(").find("(?") != -1:
         return None
     runs, cur, i, depth, n = [], [], 0, 0, len(pattern)
 
@@ -85,6 +86,10 @@ def required_literal(pattern: str) -> Optional[str]:
             close()
             depth += 1
             i += 1
+            if pattern.startswith("?:", i):
+                i += 2
+            elif pattern.startswith("?P<", i):
+                i = pattern.find(">", i) + 1 or n
             continue
         elif c == ")":
             close()

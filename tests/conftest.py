@@ -3,6 +3,11 @@ import pytest
 
 import routecore
 from routecore import _impl
+from routecore.testing import register_profiles
+
+# "ci" (derandomized, the default) and "long" (pytest --hypothesis-profile=long); registered
+# here because the Hypothesis plugin reads the profile before test modules are imported
+register_profiles()
 
 TWINS = {"native": True, "python": False}
 

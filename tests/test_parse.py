@@ -1040,3 +1040,21 @@ def test_hostile_values_are_refused_fast(changes, path):
     t = time.perf_counter()
     assert_refused(make(ROUTE, *changes), path, "")
     assert time.perf_counter() - t < 0.5
+
+
+# --- property: routecore.testing.invalid_httproutes() drives the validation -----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from routecore.testing import invalid_httproutes  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=invalid_httproutes())
+def test_invalid_httproutes_refused_with_the_named_path(case):
+    """Every generated route breaks one rule: strict load refuses it with an issue at exactly that
+    field path, and lenient load leaves it (or only the broken rule) out."""
+    errors = errors_of(case.obj)
+    assert {e.path for e in errors} == {case.path}, f"{case.rule}: " + "; ".join(map(str, errors))
+    cfg = load([case.obj], strict=False)
+    assert cfg.issues and {i.path for i in cfg.issues} == {case.path}

@@ -42,13 +42,16 @@ def test_catastrophic_pattern_runs_in_linear_time():
     (r"/\p{Greek}", None),
     (r"/\d+/abc", None),
     ("/abc(?i)/B", None),
+    ("/(?:en|de)/docs", "/docs"),
+    ("/(?P<lang>en|de)/x+", "/x"),
 ])
 def test_required_literal(pattern, literal):
     assert required_literal(pattern) == literal
 
 
 SAFE = st.sampled_from(["/a", "/b", "/api/v[0-9]+/x", "/foo.*", r"/x\.json", "/ab?c", "/(a|b)/c+",
-                        "/[a-c]+/d", "/a{2,3}b", ".*/z", "/a{0,10}", "/q{1}x{2,}", r"/\x61b", "/[ab]{1,2}", r"/\141b"])
+                        "/[a-c]+/d", "/a{2,3}b", ".*/z", "/a{0,10}", "/q{1}x{2,}", r"/\x61b", "/[ab]{1,2}", r"/\141b",
+                        "/(?:a|b)/c", "/(?P<n>a+)/d"])
 
 
 @given(SAFE, st.text(alphabet="/abcdxz.json0123", max_size=20))

@@ -35,6 +35,7 @@ cdef struct HostHash:
     Py_ssize_t dpos[32]
     uint64_t dhash[32]
     bint overflow
+    bint empty_label           # ".a.example.com", "a..example.com": matches no wildcard
 
 cdef class _Group:
     cdef _StrMap exact         # path -> bucket id (Table.bucket_start/count)

@@ -147,11 +147,14 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
     cdef const unsigned char* data
     hh.nd = 0
     hh.overflow = False
+    hh.empty_label = False
     if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
         data = <const unsigned char*>PyUnicode_DATA(s)
         for i in range(end - 1, -1, -1):
             c = data[i]
             h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+            if c == 46 and (i == 0 or data[i - 1] == 46):  # an empty label: no wildcard takes it
+                hh.empty_label = True
             if c == 46 and i >= 1:  # "."
                 if hh.nd < 32:
                     hh.dpos[hh.nd] = i
@@ -164,6 +167,8 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
     for i in range(end - 1, -1, -1):
         c = s[i]
         h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+        if c == u'.' and (i == 0 or s[i - 1] == u'.'):
+            hh.empty_label = True
         if c == u'.' and i >= 1:
             if hh.nd < 32:
                 hh.dpos[hh.nd] = i
@@ -186,7 +191,7 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
         after[0] = 0
         if v >= 0:
             return v
-    if wild.count == 0:
+    if wild.count == 0 or hh.empty_label:
         after[0] = end
         return -1
     if hh.overflow:  # more than 32 labels: hash the suffixes one by one
