@@ -21,6 +21,19 @@ from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_
 from routecore._match_py import header_map
 from routecore._paths import host_key as _py_host_key, request_path, split_target
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    static inline uint64_t routecore_fetch_add(uint64_t *p, uint64_t v) {
+    #if defined(__GNUC__) || defined(__clang__)
+        return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+    #else
+        uint64_t old = *p; *p = old + v; return old;
+    #endif
+    }
+    """
+    uint64_t _fetch_add "routecore_fetch_add"(uint64_t* p, uint64_t v) nogil
+
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
     int PyUnicode_KIND(object)
@@ -743,8 +756,8 @@ cdef class Table:
         cdef int i = 0
         if n == 1:
             return self.out_start[outcome]
-        self.state = self.state + <uint64_t>0x9E3779B97F4A7C15
-        z = self.state
+        # one atomic step of the SplitMix64 state: concurrent callers never share a draw
+        z = _fetch_add(&self.state, <uint64_t>0x9E3779B97F4A7C15) + <uint64_t>0x9E3779B97F4A7C15
         z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
         z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
         z = z ^ (z >> 31)
