@@ -22,9 +22,9 @@ from typing import Optional, Tuple
 
 from attrs import asdict, field, frozen
 
-from ._match_py import (_cond_ok, _text, entry_matches, header_map, host_rank, listener_rank,
-                        query_map)
-from ._paths import host_key, prefix_matches, request_path, split_target
+from ._match_py import (_cond_ok, _text, entry_matches, host_rank, listener_rank, query_map,
+                        request_parts)
+from ._paths import host_key, prefix_matches
 from ._table import EXACT, PREFIX, REGEX
 
 PATH_TYPE_NAMES = {EXACT: "Exact", PREFIX: "PathPrefix", REGEX: "RegularExpression"}
@@ -288,15 +288,7 @@ def explain(spec, route, method, path, headers=(), *, host=None, scheme=None,
         headers = list(headers)  # read twice: here and by route()
     decision = route(method, path, headers, host=host, scheme=scheme, sni=sni)
     target = _text(path)
-    p, query, authority = split_target(target)
-    p = request_path(p, spec.normalize_path, spec.merge_slashes)
-    hmap = header_map(headers)
-    if host is None:
-        host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
-    elif not isinstance(host, str):
-        host = _text(host)
-    method = _text(method)
-    hk = "" if spec.mesh else host_key(host)
+    method, p, query, hmap, host, hk = request_parts(spec, method, path, headers, host)
 
     notes: list = []
     misdirected = False

@@ -100,6 +100,18 @@ def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool
             and all(_cond_ok(c, query.get(c.name)) for c in e.queries))
 
 
+def request_parts(spec: TableSpec, method, target, headers, host):
+    """(method, path, query, headers by lower name, host, host key) as the table sees them."""
+    path, query, authority = split_target(_text(target))
+    path = request_path(path, spec.normalize_path, spec.merge_slashes)
+    hmap = header_map(headers)
+    if host is None:
+        host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
+    elif not isinstance(host, str):
+        host = _text(host)
+    return _text(method), path, query, hmap, host, ("" if spec.mesh else host_key(host))
+
+
 class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
@@ -173,16 +185,7 @@ class Table:
 
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         spec = self.spec
-        target = _text(path)
-        path, query, authority = split_target(target)
-        path = request_path(path, spec.normalize_path, spec.merge_slashes)
-        hmap = header_map(headers)
-        if host is None:
-            host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
-        elif not isinstance(host, str):
-            host = _text(host)
-        method = _text(method)
-        hk = "" if spec.mesh else host_key(host)
+        method, path, query, hmap, host, hk = request_parts(spec, method, path, headers, host)
         listener = self._listener(hk)
         if listener is None:
             outcome = spec.no_listener

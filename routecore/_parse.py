@@ -1292,30 +1292,30 @@ def _build_rule(r: dict, ns: str) -> m.Rule:
     )
 
 
-def _build_route(d: dict, ns: str, name: str, drop: set) -> m.HTTPRoute:
+def _build_parent_ref(p: dict, ns: str) -> m.ParentRef:
+    return m.ParentRef(group=p["group"], kind=p["kind"], namespace=p.get("namespace") or ns,
+                       name=p["name"], section_name=p.get("sectionName"), port=p.get("port"))
+
+
+def _build_any_route(cls, build_rule, d: dict, ns: str, name: str, drop: set):
+    """An HTTPRoute or GRPCRoute (``cls``), leaving out the rules whose indexes are in ``drop``."""
     spec = d["spec"]
-    rules = spec["rules"]
+    rules = spec.get("rules", [])
     indexes = getattr(rules, "indexes", list(range(len(rules))))
     keep = [(i, r) for i, r in zip(indexes, rules) if i not in drop]
-    return m.HTTPRoute(
+    return cls(
         namespace=ns,
         name=name,
-        parent_refs=tuple(
-            m.ParentRef(
-                group=p["group"],
-                kind=p["kind"],
-                namespace=p.get("namespace") or ns,
-                name=p["name"],
-                section_name=p.get("sectionName"),
-                port=p.get("port"),
-            )
-            for p in spec.get("parentRefs", ())
-        ),
+        parent_refs=tuple(_build_parent_ref(p, ns) for p in spec.get("parentRefs", ())),
         hostnames=tuple(spec.get("hostnames", ())),
-        rules=tuple(_build_rule(r, ns) for _, r in keep),
+        rules=tuple(build_rule(r, ns) for _, r in keep),
         creation_timestamp=d["metadata"].get("creationTimestamp"),
         rule_indexes=tuple(i for i, _ in keep),
     )
+
+
+def _build_route(d: dict, ns: str, name: str, drop: set) -> m.HTTPRoute:
+    return _build_any_route(m.HTTPRoute, _build_rule, d, ns, name, drop)
 
 
 def _build_grpc_match(d: dict) -> m.GRPCRouteMatch:
@@ -1343,29 +1343,7 @@ def _build_grpc_rule(r: dict, ns: str) -> m.Rule:
 
 
 def _build_grpc_route(d: dict, ns: str, name: str, drop: set) -> m.GRPCRoute:
-    spec = d["spec"]
-    rules = spec.get("rules", [])
-    indexes = getattr(rules, "indexes", list(range(len(rules))))
-    keep = [(i, r) for i, r in zip(indexes, rules) if i not in drop]
-    return m.GRPCRoute(
-        namespace=ns,
-        name=name,
-        parent_refs=tuple(
-            m.ParentRef(
-                group=p["group"],
-                kind=p["kind"],
-                namespace=p.get("namespace") or ns,
-                name=p["name"],
-                section_name=p.get("sectionName"),
-                port=p.get("port"),
-            )
-            for p in spec.get("parentRefs", ())
-        ),
-        hostnames=tuple(spec.get("hostnames", ())),
-        rules=tuple(_build_grpc_rule(r, ns) for _, r in keep),
-        creation_timestamp=d["metadata"].get("creationTimestamp"),
-        rule_indexes=tuple(i for i, _ in keep),
-    )
+    return _build_any_route(m.GRPCRoute, _build_grpc_rule, d, ns, name, drop)
 
 
 def _build_selector(d: Optional[dict]) -> Optional[m.LabelSelector]:
@@ -1552,9 +1530,7 @@ def _lenient_parent_refs(cleaned: dict, ns: str, ctx) -> tuple:
         if i in bad or not isinstance(p, dict) or not isinstance(p.get("name"), str):
             continue
         try:
-            out.append(m.ParentRef(group=p["group"], kind=p["kind"],
-                                   namespace=p.get("namespace") or ns, name=p["name"],
-                                   section_name=p.get("sectionName"), port=p.get("port")))
+            out.append(_build_parent_ref(p, ns))
         except (KeyError, TypeError):
             continue
     return tuple(out)

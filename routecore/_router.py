@@ -16,9 +16,9 @@ from ._load import load
 from ._models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
 from ._outcome import Backend, Choice, Mirror
 from ._regex import compile_regex
-from ._table import (PREFIX, PATH_TYPES, ListenerSpec, HostGroup, _Builder, attaches_to_listener,
-                     core_backend, effective_hostnames, group_entries, header_ops, is_core_service,
-                     listener_accepts, listener_routes, normalize_prefix, service_ref_covers)
+from ._table import (PREFIX, PATH_TYPES, ListenerSpec, _Builder, core_backend, group_entries,
+                     header_ops, is_core_service, listener_routes, normalize_prefix,
+                     service_ref_covers)
 
 
 class Router:

@@ -16,9 +16,9 @@ import attrs
 from attrs import frozen
 
 from ._models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, HeaderModifier, Listener, Rule
-from ._outcome import Backend, Choice, HeaderOps, Mirror
+from ._outcome import Backend, Choice, HeaderOps
 from ._paths import hostname_matches
-from ._regex import compile_regex, required_literal
+from ._regex import required_literal
 
 EXACT, PREFIX, REGEX = 0, 1, 2
 PATH_TYPES = {"Exact": EXACT, "PathPrefix": PREFIX, "RegularExpression": REGEX}
