@@ -56,3 +56,18 @@ def test_route_floor(benchmark):
     run = batch(_noop, requests)
     benchmark.extra_info["decisions"] = len(requests)
     benchmark.pedantic(run, rounds=100, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("twin", ["native", "python"])
+@pytest.mark.parametrize("workload", ["mesh", "gateway"])
+def test_route_many(benchmark, compile_view, twin, workload):
+    """The batch entry point: ``view.route_many(requests)`` over the whole list per call."""
+    n = 1000
+    view, requests = compile_view(twin, workload, n)
+    requests = [r if r[3] is not None else r[:3] for r in requests]
+    if twin == "python":
+        requests = requests[:64]
+    view.route_many(requests)  # warm up
+    benchmark.extra_info["decisions"] = len(requests)
+    benchmark.pedantic(view.route_many, args=(requests,), rounds=50 if twin == "native" else 5,
+                       iterations=1, warmup_rounds=1)

@@ -218,6 +218,23 @@ class Table:
         return _explain.explain(self.spec, self.route, method, path, headers, host=host,
                                 scheme=scheme, sni=sni)
 
+    def route_many(self, requests):
+        """Decide many requests in order: each is (method, target[, headers[, host]]).
+        Returns a list of Decisions (for log replay and fuzzing)."""
+        route = self.route
+        out = []
+        for request in requests:
+            n = len(request)
+            if n == 2:
+                out.append(route(request[0], request[1]))
+            elif n == 3:
+                out.append(route(request[0], request[1], request[2]))
+            elif n == 4:
+                out.append(route(request[0], request[1], request[2], host=request[3]))
+            else:
+                raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
+        return out
+
     def route_asgi(self, scope):
         return _adapters.route_asgi(self, scope)
 

@@ -110,3 +110,25 @@ def test_reload_drops_views_that_no_longer_exist(twin):
     r.reload(ROUTE)
     with pytest.raises(LookupError):
         r.gateway("gw")
+
+
+def test_route_many_equals_route_one_by_one(twin):
+    text = SVC + ROUTE + """
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: m, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: svc, port: 80}]
+  rules:
+  - matches: [{headers: [{name: x-v, value: "2"}]}]
+    backendRefs: [{name: svc, port: 80}]
+"""
+    requests = [("GET", "/"), ("GET", "/a", [("x-v", "2")]), ("GET", "/b", (), "h.example"),
+                ("POST", "/c?x=1", {"X-V": "2"}, None)]
+    one = routecore.Router.from_source(text, native=twin, seed=5).service("svc")
+    many = routecore.Router.from_source(text, native=twin, seed=5).service("svc")
+    expected = [one.route(*r[:3], host=r[3]) if len(r) == 4 else one.route(*r) for r in requests]
+    assert [d.to_dict() for d in many.route_many(requests)] == [d.to_dict() for d in expected]
+    with pytest.raises(ValueError, match="a request is"):
+        many.route_many([("GET",)])
