@@ -151,6 +151,26 @@ cdef inline bint _same(str s, Py_ssize_t start, Py_ssize_t end, str key):
     return PyUnicode_Tailmatch(s, key, start, end, -1) == 1
 
 
+cdef inline void _push_boundary(Req* req, Py_ssize_t length, uint64_t h) noexcept:
+    """Remember the hash of the path's prefix of ``length`` (a "/" boundary some rule has)."""
+    if req.nb < 64:
+        req.blen[req.nb] = length
+        req.bhash[req.nb] = h
+        req.nb += 1
+    else:
+        req.overflow = True
+
+
+cdef inline void _push_dot(HostHash* hh, Py_ssize_t i, uint64_t h) noexcept:
+    """Remember the hash of the host's suffix starting at the "." at ``i``."""
+    if hh.nd < 32:
+        hh.dpos[hh.nd] = i
+        hh.dhash[hh.nd] = h
+        hh.nd += 1
+    else:
+        hh.overflow = True
+
+
 cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
     """Hash the host key s[:end] and each of its suffixes that starts at a "." after the first
     character (the keys of wildcard hostnames "*.x" are stored as ".x"), in one backward pass."""
@@ -169,12 +189,7 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
             if c == 46 and (i == 0 or data[i - 1] == 46):  # an empty label: no wildcard takes it
                 hh.empty_label = True
             if c == 46 and i >= 1:  # "."
-                if hh.nd < 32:
-                    hh.dpos[hh.nd] = i
-                    hh.dhash[hh.nd] = h
-                    hh.nd += 1
-                else:
-                    hh.overflow = True
+                _push_dot(hh, i, h)
         hh.full = h
         return
     for i in range(end - 1, -1, -1):
@@ -183,12 +198,7 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
         if c == u'.' and (i == 0 or s[i - 1] == u'.'):
             hh.empty_label = True
         if c == u'.' and i >= 1:
-            if hh.nd < 32:
-                hh.dpos[hh.nd] = i
-                hh.dhash[hh.nd] = h
-                hh.nd += 1
-            else:
-                hh.overflow = True
+            _push_dot(hh, i, h)
     hh.full = h
 
 
@@ -690,20 +700,10 @@ cdef class Table:
         for i in range(n):
             c = path[i]
             if c == u'/' and i <= last and lens[i]:
-                if req.nb < 64:
-                    req.blen[req.nb] = i
-                    req.bhash[req.nb] = h
-                    req.nb += 1
-                else:
-                    req.overflow = True
+                _push_boundary(req, i, h)
             h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
         if n <= last and lens[n]:
-            if req.nb < 64:
-                req.blen[req.nb] = n
-                req.bhash[req.nb] = h
-                req.nb += 1
-            else:
-                req.overflow = True
+            _push_boundary(req, n, h)
         req.full_hash = h
 
     cdef int _group(self, _Group g, str path, str method, Req* req) except -2:
@@ -795,22 +795,12 @@ cdef class Table:
             elif c == 47 and prev == 47 and self.merge:  # "//"
                 return False
             if c == 47 and i <= last and lens[i]:
-                if req.nb < 64:
-                    req.blen[req.nb] = i
-                    req.bhash[req.nb] = h
-                    req.nb += 1
-                else:
-                    req.overflow = True
+                _push_boundary(req, i, h)
             h = (h ^ c) * <uint64_t>FNV_PRIME
             prev = c
         i = n if q < 0 else q
         if i <= last and lens[i]:
-            if req.nb < 64:
-                req.blen[req.nb] = i
-                req.bhash[req.nb] = h
-                req.nb += 1
-            else:
-                req.overflow = True
+            _push_boundary(req, i, h)
         if q >= 0 and memchr(data + q + 1, 35, n - q - 1) != NULL:
             return False
         req.full_hash = h
