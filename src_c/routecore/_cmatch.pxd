@@ -46,6 +46,8 @@ cdef class _Group:
     cdef int regex_count
     cdef bytearray regex_always   # per regex entry: 1 when it has no literal for the prefilter
     cdef object automaton         # pyahocorasick automaton over the literals, or None
+    cdef object regex_set         # RE2 full-match Set of the regex paths (4 or more), or None
+    cdef list regex_members       # Set pattern id -> positions in the regex bucket
 
 cdef class _Listener:
     cdef object name

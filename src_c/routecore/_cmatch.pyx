@@ -42,6 +42,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
 
 import ahocorasick
+import re2
 
 
 cdef inline bint _ascii_lower(str s):
@@ -240,6 +241,33 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
 
 cdef class _Group:
     pass
+
+
+# RE2 Sets hold many patterns in one program: give them more room than one user regex
+_SET_OPTIONS = re2.Options()
+_SET_OPTIONS.max_mem = 64 << 20
+_SET_OPTIONS.log_errors = False
+MIN_SET = 4  # below this, the literal prefilter and a few fullmatch calls are as cheap
+
+
+def _regex_set(patterns):
+    """(RE2 full-match Set of the group's regex paths, pattern id -> positions), or (None, None)
+    when there are few of them or the Set does not compile (then the prefilter is used)."""
+    if len(patterns) < MIN_SET:
+        return None, None
+    try:
+        s = re2.Set.FullMatchSet(_SET_OPTIONS)
+        ids, members = {}, []
+        for k, pattern in enumerate(patterns):
+            sid = ids.get(pattern)
+            if sid is None:
+                sid = ids[pattern] = s.Add(pattern)
+                members.append([])
+            members[sid].append(k)
+        s.Compile()
+    except re2.error:
+        return None, None
+    return s, [tuple(m) for m in members]
 
 
 cdef object _query_get(object query, str name):
@@ -477,6 +505,7 @@ cdef class Table:
                 buckets = {}   # ("e"|"p", path) -> [entry index...]
                 regex_list = []
                 literals = []
+                patterns = []
                 for e in group.entries:
                     ce = &self.entries[ei]
                     ce.path_type = e.path_type
@@ -504,6 +533,7 @@ cdef class Table:
                     else:
                         regex_list.append(ei)
                         literals.append(e.literal)
+                        patterns.append(e.path)
                     ei += 1
                 # entries are already sorted in the group, so each bucket is in precedence order
                 for (kind, path), idxs in buckets.items():
@@ -540,6 +570,7 @@ cdef class Table:
                         A.add_word(lit, tuple(ks))
                     A.make_automaton()
                     G.automaton = A
+                G.regex_set, G.regex_members = _regex_set(patterns)
                 h = group.hostname
                 if h is None:
                     L.any_group = G
@@ -673,6 +704,23 @@ cdef class Table:
         cdef int i, j
         cdef bytearray live
         if count == 0:
+            return -1
+        if g.regex_set is not None:  # one RE2 pass over the path finds every matching pattern
+            try:
+                ids = g.regex_set.Match(path)
+            except UnicodeEncodeError:  # not text (lone surrogates): no regex matches it
+                return -1
+            if not ids:
+                return -1
+            live = bytearray(count)
+            for sid in ids:
+                for i in g.regex_members[sid]:
+                    live[i] = 1
+            for i in range(count):
+                if live[i]:
+                    j = self.cand[start + i]
+                    if self._check(&self.entries[j], method, req):
+                        return j
             return -1
         live = bytearray(g.regex_always)
         if g.automaton is not None:
