@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 from attrs import frozen
 
 from ._models import CORS, PathModifier, RequestRedirect, URLRewrite
-from ._paths import replace_prefix
+from ._paths import host_key, replace_prefix
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
@@ -129,8 +129,6 @@ def location(choice: Choice, path: str, query: Optional[str], host: Optional[str
     if r.hostname:
         hostname = r.hostname
     else:
-        from ._paths import host_key
-
         hostname = host_key(host) or ""
     if r.port is not None:
         port = r.port

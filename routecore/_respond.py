@@ -264,3 +264,19 @@ def reply(status: int, decision=None, grpc: bool = False, message: Optional[str]
 
 def status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, 'Unknown')}"
+
+
+class MiddlewareBase:
+    """What the ASGI and WSGI RoutingMiddleware share: the binding to a view and the backends."""
+
+    def __init__(self, app, router_or_view, *, gateway=None, service=None,
+                 client_namespace: Optional[str] = None, backends: Optional[Mapping] = None):
+        if app is None and not backends:
+            raise TypeError("RoutingMiddleware needs an app, or backends= to dispatch to")
+        self.app = app
+        self.binding = Binding(router_or_view, gateway=gateway, service=service,
+                               client_namespace=client_namespace)
+        self.backends = Backends(backends, app) if backends else None
+        self._view = self.binding.view
+        self._resolve = self.binding.resolve
+        self._fixed = self.binding.fixed

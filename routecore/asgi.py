@@ -16,11 +16,10 @@ applied to the response start, and the Decision in ``scope["routecore.decision"]
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional
 from urllib.parse import unquote
 
 from ._adapters import route_asgi as _route_asgi
-from ._respond import (DECISION_KEY, FAST, MESSAGES, REASONS, Backends, Binding, PortUnknown,
+from ._respond import (DECISION_KEY, FAST, MESSAGES, REASONS, MiddlewareBase, PortUnknown,
                        encode_headers, reply, to_bytes)
 
 __all__ = ["RoutingMiddleware"]
@@ -29,7 +28,7 @@ _START_TYPES = frozenset({"http.response.start", "websocket.accept", "websocket.
 _WS_POLICY_VIOLATION = 1008
 
 
-class RoutingMiddleware:
+class RoutingMiddleware(MiddlewareBase):
     """ASGI middleware that routes every HTTP and WebSocket request by the Gateway API.
 
     ``RoutingMiddleware(app, router_or_view, *, gateway=None, service=None,
@@ -47,18 +46,6 @@ class RoutingMiddleware:
     - ``service=("ns", "name", port)`` or ``"ns/name:port"``, ``client_namespace=``: mesh.
     - ``backends``: ``{"ns/name:port": asgi_app}`` (or ``"ns/name"`` for any port).
     """
-
-    def __init__(self, app, router_or_view, *, gateway=None, service=None,
-                 client_namespace: Optional[str] = None, backends: Optional[Mapping] = None):
-        if app is None and not backends:
-            raise TypeError("RoutingMiddleware needs an app, or backends= to dispatch to")
-        self.app = app
-        self.binding = Binding(router_or_view, gateway=gateway, service=service,
-                               client_namespace=client_namespace)
-        self.backends = Backends(backends, app) if backends else None
-        self._view = self.binding.view
-        self._resolve = self.binding.resolve
-        self._fixed = self.binding.fixed
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]

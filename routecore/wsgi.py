@@ -16,11 +16,10 @@ they are on the decision.
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional
 from urllib.parse import quote, unquote_to_bytes
 
 from ._adapters import route_wsgi as _route_wsgi, wsgi_headers as _wsgi_headers
-from ._respond import (DECISION_KEY, FAST, Backends, Binding, PortUnknown, reply, status_line,
+from ._respond import (DECISION_KEY, FAST, MiddlewareBase, PortUnknown, reply, status_line,
                        wsgi_str)
 
 __all__ = ["RoutingMiddleware"]
@@ -30,7 +29,7 @@ _SAFE = "/:@!$&'()*+,;=-._~%"
 _SPECIAL = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
 
-class RoutingMiddleware:
+class RoutingMiddleware(MiddlewareBase):
     """WSGI middleware that routes every request by the Gateway API.
 
     ``RoutingMiddleware(app, router_or_view, *, gateway=None, service=None,
@@ -38,18 +37,6 @@ class RoutingMiddleware:
     ``routecore.asgi.RoutingMiddleware``, with WSGI applications; a gateway bound without a port
     takes the request's ``SERVER_PORT``.
     """
-
-    def __init__(self, app, router_or_view, *, gateway=None, service=None,
-                 client_namespace: Optional[str] = None, backends: Optional[Mapping] = None):
-        if app is None and not backends:
-            raise TypeError("RoutingMiddleware needs an app, or backends= to dispatch to")
-        self.app = app
-        self.binding = Binding(router_or_view, gateway=gateway, service=service,
-                               client_namespace=client_namespace)
-        self.backends = Backends(backends, app) if backends else None
-        self._view = self.binding.view
-        self._resolve = self.binding.resolve
-        self._fixed = self.binding.fixed
 
     def __call__(self, environ, start_response):
         view = self._view
