@@ -1,6 +1,15 @@
 # Declarations of the native rule table (routecore._cmatch); the pure twin is routecore/_match_py.py.
+# Layout rule: what one request reads sits in flat C arrays, one cache line per step where possible
+# (host slot, group, path slot, entry, choice), never behind chains of Python objects.
 from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
+
+cdef struct COut:
+    # one outcome: its choices are Table.choices[start:start + count], with cumulative weights
+    # Table.cum[cum_off:cum_off + count] when count > 1
+    int start
+    int count
+    int cum_off
 
 cdef struct CEntry:
     int path_type      # 0 Exact, 1 PathPrefix, 2 RegularExpression
@@ -10,23 +19,40 @@ cdef struct CEntry:
     int q_start        # query conditions: Table.conds[q_start:q_end]
     int q_end
     int regex          # index into Table.regexes for a regex path, else -1
-    int outcome        # index into the outcome arrays
+    COut out           # the outcome, copied here so a hit reads no other array to pick
 
 cdef struct CCond:
     int slot           # header: request header slot; query: index into Table.pool of the name
     int value          # index into Table.pool of the exact value
     int regex          # index into Table.regexes, or -1 for an exact value
 
+cdef struct CGroup:
+    # the entries of one route hostname (or of none) of one listener
+    uint64_t plen_mask # bit n: some PathPrefix of the group has normalised length n (n < 64)
+    int max_plen       # the longest such length, -1 when none
+    int regex_start    # regex entries: Table.entries[regex_start:regex_start + regex_count]
+    int regex_count
+
+cdef struct CChoice:
+    PyObject* choice   # borrowed from Table.choices
+    PyObject* grpc     # borrowed from Table.grpc_choices (the gRPC form), or NULL
+    int cors           # the rule has a CORS filter
+
+cdef struct MapSlot:
+    uint64_t hash      # the key's hash mixed with tag
+    int len            # -1: empty slot
+    int tag            # path maps: the group the key belongs to; host maps: 0
+    int value          # host maps: the value; path maps: first entry of the bucket
+    int count          # path maps: entries in the bucket
+    const unsigned char* data  # the key's characters when one byte each, else NULL
+
 cdef class _StrMap:
-    # open addressing, keyed by (FNV-1a hash of the code points, length), verified by comparison
-    cdef uint64_t* hashes
-    cdef Py_ssize_t* lens
-    cdef int* values           # -1: empty slot
-    cdef list keys
+    # open addressing over MapSlots, keyed by (hash, tag, length), verified by comparison
+    cdef MapSlot* slots
+    cdef list keys             # keep the keys alive (slots point into them)
     cdef Py_ssize_t mask
     cdef Py_ssize_t count
-    cdef int get(self, str s, Py_ssize_t n, uint64_t h)
-    cdef int get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h)
+    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag)
 
 cdef struct HostHash:
     # a host key's hash, and those of its "." suffixes (positions decreasing)
@@ -38,12 +64,8 @@ cdef struct HostHash:
     bint empty_label           # ".a.example.com", "a..example.com": matches no wildcard
 
 cdef class _Group:
-    cdef _StrMap exact         # path -> bucket id (Table.bucket_start/count)
-    cdef _StrMap prefix        # normalised prefix -> bucket id
+    # what only regex paths and very long prefixes need; CGroup holds the rest
     cdef bytearray plens       # plens[n] == 1 when some prefix has length n
-    cdef Py_ssize_t max_plen
-    cdef int regex_start          # regex entries: Table.cand[regex_start:regex_start + regex_count]
-    cdef int regex_count
     cdef bytearray regex_always   # per regex entry: 1 when it has no literal for the prefilter
     cdef object automaton         # pyahocorasick automaton over the literals, or None
     cdef object regex_set         # RE2 full-match Set of the regex paths (4 or more), or None
@@ -51,11 +73,10 @@ cdef class _Group:
 
 cdef class _Listener:
     cdef object name
-    cdef list groups           # the _Groups of the route hostnames of this listener
-    cdef _StrMap exact_hosts   # host -> index in groups
-    cdef _StrMap wild_hosts    # ".suffix" (of "*.suffix") -> index in groups
-    cdef _Group any_group
-    cdef int no_match
+    cdef _StrMap exact_hosts   # host -> group index (Table.groups)
+    cdef _StrMap wild_hosts    # ".suffix" (of "*.suffix") -> group index
+    cdef int any_group         # the group of routes without hostnames, or -1
+    cdef int no_match          # outcome index
 
 cdef struct Req:
     # what one request brought, on the C stack of Table.route; references are borrowed but for
@@ -72,11 +93,12 @@ cdef struct Req:
 
 cdef class Table:
     cdef readonly object spec
-    cdef CEntry* entries
+    cdef CEntry* entries       # in bucket order: each bucket is a run of entries, by precedence
     cdef CCond* conds
-    cdef int* cand
-    cdef int* bucket_start
-    cdef int* bucket_count
+    cdef CGroup* groups
+    cdef list group_objs       # _Group per CGroup
+    cdef _StrMap exact         # (group, path) -> bucket of Exact entries
+    cdef _StrMap prefix        # (group, normalised prefix) -> bucket of PathPrefix entries
     cdef bytearray plens_all   # union of the groups' prefix lengths
     cdef Py_ssize_t max_plen_all
     cdef list pool
@@ -94,23 +116,22 @@ cdef class Table:
     cdef bint normalize
     cdef bint merge
     cdef bint regex_first
-    cdef int* out_start
-    cdef int* out_count
-    cdef int* out_cum_off
+    cdef COut* outs
     cdef uint64_t* cum
     cdef uint64_t state
+    cdef CChoice* cchoices
     cdef list choices
     cdef list grpc_choices
-    cdef bytearray cors        # per choice: 1 when its rule has a CORS filter
 
+    cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1
     cdef list _collect(self, object headers)
     cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, Req* req) except -2
-    cdef int _bucket(self, int b, str method, Req* req) except -2
-    cdef int _regexes(self, _Group g, str path, str method, Req* req) except -2
-    cdef int _group(self, _Group g, str path, str method, Req* req) except -2
+    cdef int _bucket(self, int start, int count, str method, Req* req) except -2
+    cdef int _regexes(self, int gi, str path, str method, Req* req) except -2
+    cdef int _group(self, int gi, str path, str method, Req* req) except -2
     cdef void _hash_path(self, str path, Req* req)
     cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req)
     cdef list _hvals(self, Req* req)
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh)
-    cdef int _pick(self, int outcome)
+    cdef int _pick(self, const COut* o)

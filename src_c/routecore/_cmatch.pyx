@@ -93,63 +93,84 @@ cdef uint64_t _fnv_rev(str s, Py_ssize_t start, Py_ssize_t end):
     return h
 
 
-cdef class _StrMap:
-    """str -> small int, looked up by a hash the caller already computed (no substring made).
-    Path maps hash forward (_fnv), host maps backward (_fnv_rev)."""
+cdef inline uint64_t _mix(uint64_t h, int tag) noexcept:
+    """The stored hash of a key with hash h in group tag (host maps use tag 0)."""
+    h ^= <uint64_t>tag * <uint64_t>0x9E3779B97F4A7C15
+    return h ^ (h >> 29)
 
-    def __cinit__(self, dict items, bint reverse=False):
+
+cdef class _StrMap:
+    """(tag, str) -> (value, count), looked up by a hash the caller already computed (no
+    substring made). Path maps hash forward (_fnv) and tag keys with their group; host maps hash
+    backward (_fnv_rev) with tag 0. One probe reads one 32-byte slot and the key's characters."""
+
+    def __cinit__(self, items, bint reverse=False):
+        """items: (key, tag, value, count) tuples, keys unique per tag."""
         cdef Py_ssize_t size = 8, i
         cdef uint64_t h
+        cdef MapSlot* slot
+        items = list(items)
         while size < 2 * len(items) + 1:
             size *= 2
         self.mask = size - 1
         self.count = len(items)
-        self.hashes = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
-        self.lens = <Py_ssize_t*>PyMem_Malloc(size * sizeof(Py_ssize_t))
-        self.values = <int*>PyMem_Malloc(size * sizeof(int))
-        if self.hashes == NULL or self.lens == NULL or self.values == NULL:
+        self.slots = <MapSlot*>PyMem_Malloc(size * sizeof(MapSlot))
+        if self.slots == NULL:
             raise MemoryError()
         self.keys = [None] * size
         for i in range(size):
-            self.values[i] = -1
-        for key, value in items.items():
-            h = _fnv_rev(key, 0, len(key)) if reverse else _fnv(key, len(key))
+            self.slots[i].len = -1
+        for key, tag, value, count in items:
+            h = _mix(_fnv_rev(key, 0, len(key)) if reverse else _fnv(key, len(key)), tag)
             i = h & self.mask
-            while self.values[i] >= 0:
+            while self.slots[i].len >= 0:
                 i = (i + 1) & self.mask
-            self.hashes[i] = h
-            self.lens[i] = len(key)
-            self.values[i] = value
+            slot = &self.slots[i]
+            slot.hash = h
+            slot.len = len(key)
+            slot.tag = tag
+            slot.value = value
+            slot.count = count
+            if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
+                slot.data = <const unsigned char*>PyUnicode_DATA(key)
+            else:
+                slot.data = NULL
             self.keys[i] = key
 
     def __dealloc__(self):
-        PyMem_Free(self.hashes)
-        PyMem_Free(self.lens)
-        PyMem_Free(self.values)
+        PyMem_Free(self.slots)
 
-    cdef int get(self, str s, Py_ssize_t n, uint64_t h):
-        """The value of s[:n] (whose hash is h), or -1."""
-        return self.get_at(s, 0, n, h)
-
-    cdef int get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h):
-        """The value of s[start:end] (whose hash is h), or -1."""
-        cdef Py_ssize_t i = h & self.mask, n = end - start
+    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag):
+        """The slot of (tag, s[start:end]), whose unmixed hash is h, or NULL."""
+        cdef Py_ssize_t n = end - start, i
+        cdef MapSlot* slot
         if self.count == 0:
-            return -1
-        while self.values[i] >= 0:
-            if self.hashes[i] == h and self.lens[i] == n and _same(s, start, end, self.keys[i]):
-                return self.values[i]
+            return NULL
+        h = _mix(h, tag)
+        i = h & self.mask
+        while True:
+            slot = &self.slots[i]
+            if slot.len < 0:
+                return NULL
+            if slot.hash == h and slot.len == n and slot.tag == tag:
+                if slot.data != NULL:
+                    if _same(s, start, end, slot.data):
+                        return slot
+                elif PyUnicode_Tailmatch(s, self.keys[i], start, end, -1) == 1:
+                    return slot
             i = (i + 1) & self.mask
-        return -1
 
 
-cdef inline bint _same(str s, Py_ssize_t start, Py_ssize_t end, str key):
-    """s[start:end] == key, for a key of length end - start, without making the slice."""
-    if end == start:
-        return True
-    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND and PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
-        return memcmp(<const char*>PyUnicode_DATA(s) + start, PyUnicode_DATA(key), end - start) == 0
-    return PyUnicode_Tailmatch(s, key, start, end, -1) == 1
+cdef inline bint _same(str s, Py_ssize_t start, Py_ssize_t end, const unsigned char* key):
+    """s[start:end] equals the 1-byte-per-character key of length end - start, without making
+    the slice."""
+    cdef Py_ssize_t i
+    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
+        return memcmp(<const char*>PyUnicode_DATA(s) + start, key, end - start) == 0
+    for i in range(end - start):
+        if s[start + i] != key[i]:
+            return False
+    return True
 
 
 cdef inline void _push_boundary(Req* req, Py_ssize_t length, uint64_t h) noexcept:
@@ -209,32 +230,32 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     after position after[0] (pass -1 first; on return it is where the match was found, so the
     next call yields the next shorter suffix). -1 when none is left."""
     cdef Py_ssize_t k, i
-    cdef int v
+    cdef MapSlot* slot
     if after[0] < 0:
-        v = exact.get_at(s, 0, end, hh.full)
+        slot = exact.get_at(s, 0, end, hh.full, 0)
         after[0] = 0
-        if v >= 0:
-            return v
+        if slot != NULL:
+            return slot.value
     if wild.count == 0 or hh.empty_label:
         after[0] = end
         return -1
     if hh.overflow:  # more than 32 labels: hash the suffixes one by one
         for i in range(after[0] + 1, end):
             if s[i] == u'.':
-                v = wild.get_at(s, i, end, _fnv_rev(s, i, end))
-                if v >= 0:
+                slot = wild.get_at(s, i, end, _fnv_rev(s, i, end), 0)
+                if slot != NULL:
                     after[0] = i
-                    return v
+                    return slot.value
         after[0] = end
         return -1
     for k in range(hh.nd - 1, -1, -1):  # dpos is in decreasing order: longest suffix last
         i = hh.dpos[k]
         if i <= after[0]:
             continue
-        v = wild.get_at(s, i, end, hh.dhash[k])
-        if v >= 0:
+        slot = wild.get_at(s, i, end, hh.dhash[k], 0)
+        if slot != NULL:
             after[0] = i
-            return v
+            return slot.value
     after[0] = end
     return -1
 
@@ -412,27 +433,26 @@ cdef class Table:
     def __cinit__(self):
         self.entries = NULL
         self.conds = NULL
-        self.cand = NULL
-        self.out_start = NULL
-        self.out_count = NULL
-        self.out_cum_off = NULL
+        self.groups = NULL
+        self.outs = NULL
         self.cum = NULL
-        self.bucket_start = NULL
-        self.bucket_count = NULL
+        self.cchoices = NULL
 
     def __dealloc__(self):
         PyMem_Free(self.entries)
         PyMem_Free(self.conds)
-        PyMem_Free(self.cand)
-        PyMem_Free(self.out_start)
-        PyMem_Free(self.out_count)
-        PyMem_Free(self.out_cum_off)
+        PyMem_Free(self.groups)
+        PyMem_Free(self.outs)
         PyMem_Free(self.cum)
-        PyMem_Free(self.bucket_start)
-        PyMem_Free(self.bucket_count)
+        PyMem_Free(self.cchoices)
 
     def __init__(self, spec):
-        cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_cand = 0, n_cum = 0
+        cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices
+        cdef int ei = 0, ci = 0, gi
+        cdef CEntry* ce
+        cdef CGroup* cg
+        cdef _Group G
+        cdef _Listener L
         self.spec = spec
         self.mesh = spec.mesh
         self.normalize = spec.normalize_path
@@ -441,9 +461,6 @@ cdef class Table:
         self.state = <uint64_t>(spec.seed & 0xFFFFFFFFFFFFFFFF)
         self.pool = []
         self.regexes = []
-        self.choices = list(spec.choices)
-        self.grpc_choices = list(spec.grpc_choices)
-        self.cors = bytearray(c.cors is not None for c in spec.choices)
         pool_index = {}
         regex_index = {}
 
@@ -461,6 +478,33 @@ cdef class Table:
                 self.regexes.append(rx)
             return j
 
+        # choices and outcomes
+        self.choices = list(spec.choices)
+        self.grpc_choices = list(spec.grpc_choices)
+        n_choices = len(self.choices)
+        self.cchoices = <CChoice*>PyMem_Malloc(max(n_choices, 1) * sizeof(CChoice))
+        n_out = len(spec.outcomes)
+        for start, cum in spec.outcomes:
+            n_cum += len(cum)
+        self.outs = <COut*>PyMem_Malloc(max(n_out, 1) * sizeof(COut))
+        self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
+        if self.cchoices == NULL or self.outs == NULL or self.cum == NULL:
+            raise MemoryError()
+        for i in range(n_choices):
+            self.cchoices[i].choice = <PyObject*>self.choices[i]
+            grpc = self.grpc_choices[i]
+            self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
+            self.cchoices[i].cors = self.choices[i].cors is not None
+        pos = 0
+        for i in range(n_out):
+            start, cum = spec.outcomes[i]
+            self.outs[i].start = start
+            self.outs[i].count = len(cum)
+            self.outs[i].cum_off = pos
+            for w in cum:
+                self.cum[pos] = w
+                pos += 1
+
         # header slots: 0 host, 1 :authority, 2 content-type, then every name the table references
         names = ["host", ":authority", "content-type"]
         for name in spec.header_names:
@@ -470,94 +514,67 @@ cdef class Table:
         self.slots_str = {name: k for k, name in enumerate(names)}
         self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
 
-        # one C entry per (host group, entry): groups share nothing, which keeps buckets flat
+        # one C entry per (host group, entry), laid out bucket by bucket
         for lis in spec.listeners:
+            n_groups += len(lis.groups)
             for group in lis.groups:
                 n_entries += len(group.entries)
                 for e in group.entries:
                     n_conds += len(e.headers) + len(e.queries)
-        n_cand = n_entries
         self.entries = <CEntry*>PyMem_Malloc(max(n_entries, 1) * sizeof(CEntry))
         self.conds = <CCond*>PyMem_Malloc(max(n_conds, 1) * sizeof(CCond))
-        self.cand = <int*>PyMem_Malloc(max(n_cand, 1) * sizeof(int))
-        if self.entries == NULL or self.conds == NULL or self.cand == NULL:
+        self.groups = <CGroup*>PyMem_Malloc(max(n_groups, 1) * sizeof(CGroup))
+        if self.entries == NULL or self.conds == NULL or self.groups == NULL:
             raise MemoryError()
 
-        cdef int ei = 0, ci = 0, pos = 0
-        cdef CEntry* ce
         self.listeners = []
+        self.group_objs = []
+        exact_items, prefix_items = [], []
         listener_exact, listener_wild = {}, {}
         self.listener_any = -1
-        bucket_ranges = []
         all_lens = set()
+        gi = 0
         for li, lis in enumerate(spec.listeners):
             L = _Listener()
             L.name = lis.name
             L.no_match = lis.no_match
+            L.any_group = -1
             exact_hosts, wild_hosts = {}, {}
-            L.groups = []
-            L.any_group = None
             for group in lis.groups:
                 G = _Group()
-                exact_ids = {}
-                prefix_ids = {}
-                G.max_plen = -1
-                buckets = {}   # ("e"|"p", path) -> [entry index...]
+                cg = &self.groups[gi]
+                cg.plen_mask = 0
+                cg.max_plen = -1
+                buckets = {}   # ("e"|"p", path) -> entries, in precedence order
                 regex_list = []
-                literals = []
-                patterns = []
                 for e in group.entries:
-                    ce = &self.entries[ei]
-                    ce.path_type = e.path_type
-                    ce.method = intern(e.method) if e.method is not None else -1
-                    ce.regex = regex(e.regex) if e.regex is not None else -1
-                    ce.outcome = e.outcome
-                    ce.h_start = ci
-                    for c in e.headers:
-                        self.conds[ci].slot = self.slots_str[c.name]
-                        self.conds[ci].value = intern(c.value)
-                        self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
-                        ci += 1
-                    ce.h_end = ci
-                    ce.q_start = ci
-                    for c in e.queries:
-                        self.conds[ci].slot = intern(c.name)
-                        self.conds[ci].value = intern(c.value)
-                        self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
-                        ci += 1
-                    ce.q_end = ci
                     if e.path_type == 0:
-                        buckets.setdefault(("e", e.path), []).append(ei)
+                        buckets.setdefault(("e", e.path), []).append(e)
                     elif e.path_type == 1:
-                        buckets.setdefault(("p", e.path), []).append(ei)
+                        buckets.setdefault(("p", e.path), []).append(e)
                     else:
-                        regex_list.append(ei)
-                        literals.append(e.literal)
-                        patterns.append(e.path)
+                        regex_list.append(e)
+                for (kind, path), es in buckets.items():
+                    (exact_items if kind == "e" else prefix_items).append((path, gi, ei, len(es)))
+                    if kind == "p":
+                        all_lens.add(len(path))
+                        if len(path) > cg.max_plen:
+                            cg.max_plen = len(path)
+                        if len(path) < 64:
+                            cg.plen_mask |= (<uint64_t>1) << len(path)
+                    for e in es:
+                        ci = self._fill(ei, ci, e, intern, regex)
+                        ei += 1
+                G.plens = bytearray(cg.max_plen + 2)
+                for kind, path in buckets:
+                    if kind == "p":
+                        G.plens[len(path)] = 1
+                cg.regex_start = ei
+                cg.regex_count = len(regex_list)
+                for e in regex_list:
+                    ci = self._fill(ei, ci, e, intern, regex)
                     ei += 1
-                # entries are already sorted in the group, so each bucket is in precedence order
-                for (kind, path), idxs in buckets.items():
-                    bucket_ranges.append((pos, len(idxs)))
-                    for j in idxs:
-                        self.cand[pos] = j
-                        pos += 1
-                    if kind == "e":
-                        exact_ids[path] = len(bucket_ranges) - 1
-                    else:
-                        prefix_ids[path] = len(bucket_ranges) - 1
-                        if len(path) > G.max_plen:
-                            G.max_plen = len(path)
-                G.exact = _StrMap(exact_ids)
-                G.prefix = _StrMap(prefix_ids)
-                G.plens = bytearray(G.max_plen + 2)
-                for path in prefix_ids:
-                    G.plens[len(path)] = 1
-                    all_lens.add(len(path))
-                G.regex_start = pos
-                G.regex_count = len(regex_list)
-                for j in regex_list:
-                    self.cand[pos] = j
-                    pos += 1
+                literals = [e.literal for e in regex_list]
                 G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
                 G.automaton = None
                 if any(lit is not None for lit in literals):
@@ -570,15 +587,16 @@ cdef class Table:
                         A.add_word(lit, tuple(ks))
                     A.make_automaton()
                     G.automaton = A
-                G.regex_set, G.regex_members = _regex_set(patterns)
+                G.regex_set, G.regex_members = _regex_set([e.path for e in regex_list])
+                self.group_objs.append(G)
                 h = group.hostname
                 if h is None:
-                    L.any_group = G
+                    L.any_group = gi
                 else:
-                    (wild_hosts if h.startswith("*.") else exact_hosts)[h.lstrip("*")] = len(L.groups)
-                    L.groups.append(G)
-            L.exact_hosts = _StrMap(exact_hosts, True)
-            L.wild_hosts = _StrMap(wild_hosts, True)
+                    (wild_hosts if h.startswith("*.") else exact_hosts)[h.lstrip("*")] = gi
+                gi += 1
+            L.exact_hosts = _StrMap([(k, 0, v, 0) for k, v in exact_hosts.items()], True)
+            L.wild_hosts = _StrMap([(k, 0, v, 0) for k, v in wild_hosts.items()], True)
             self.listeners.append(L)
             h = lis.hostname
             if h is None:
@@ -588,40 +606,39 @@ cdef class Table:
                 listener_wild.setdefault(h[1:], li)
             else:
                 listener_exact.setdefault(h, li)
-        self.listener_exact = _StrMap(listener_exact, True)
-        self.listener_wild = _StrMap(listener_wild, True)
+        self.exact = _StrMap(exact_items)
+        self.prefix = _StrMap(prefix_items)
+        self.listener_exact = _StrMap([(k, 0, v, 0) for k, v in listener_exact.items()], True)
+        self.listener_wild = _StrMap([(k, 0, v, 0) for k, v in listener_wild.items()], True)
         self.no_listener = spec.no_listener
         self.misdirected = spec.misdirected
         self.max_plen_all = max(all_lens) if all_lens else -1
         self.plens_all = bytearray(self.max_plen_all + 2)
         for n in all_lens:
             self.plens_all[n] = 1
-        self.bucket_start = <int*>PyMem_Malloc(max(len(bucket_ranges), 1) * sizeof(int))
-        self.bucket_count = <int*>PyMem_Malloc(max(len(bucket_ranges), 1) * sizeof(int))
-        if self.bucket_start == NULL or self.bucket_count == NULL:
-            raise MemoryError()
-        for i, (start, count) in enumerate(bucket_ranges):
-            self.bucket_start[i] = start
-            self.bucket_count[i] = count
 
-        n_out = len(spec.outcomes)
-        for start, cum in spec.outcomes:
-            n_cum += len(cum)
-        self.out_start = <int*>PyMem_Malloc(max(n_out, 1) * sizeof(int))
-        self.out_count = <int*>PyMem_Malloc(max(n_out, 1) * sizeof(int))
-        self.out_cum_off = <int*>PyMem_Malloc(max(n_out, 1) * sizeof(int))
-        self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
-        if self.out_start == NULL or self.out_count == NULL or self.out_cum_off == NULL or self.cum == NULL:
-            raise MemoryError()
-        pos = 0
-        for i in range(n_out):
-            start, cum = spec.outcomes[i]
-            self.out_start[i] = start
-            self.out_count[i] = len(cum)
-            self.out_cum_off[i] = pos
-            for w in cum:
-                self.cum[pos] = w
-                pos += 1
+    cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1:
+        """Write entry e at entries[ei] and its conditions from conds[ci]: the next ci."""
+        cdef CEntry* ce = &self.entries[ei]
+        ce.path_type = e.path_type
+        ce.method = intern(e.method) if e.method is not None else -1
+        ce.regex = regex(e.regex) if e.regex is not None else -1
+        ce.out = self.outs[e.outcome]
+        ce.h_start = ci
+        for c in e.headers:
+            self.conds[ci].slot = self.slots_str[c.name]
+            self.conds[ci].value = intern(c.value)
+            self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
+            ci += 1
+        ce.h_end = ci
+        ce.q_start = ci
+        for c in e.queries:
+            self.conds[ci].slot = intern(c.name)
+            self.conds[ci].value = intern(c.value)
+            self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
+            ci += 1
+        ce.q_end = ci
+        return ci
 
     # --- per request ----------------------------------------------------------------------------
 
@@ -688,23 +705,23 @@ cdef class Table:
                     return 0
         return 1
 
-    cdef int _bucket(self, int b, str method, Req* req) except -2:
-        cdef int start = self.bucket_start[b]
-        cdef int count = self.bucket_count[b]
-        cdef int i, j
-        for i in range(start, start + count):
-            j = self.cand[i]
+    cdef int _bucket(self, int start, int count, str method, Req* req) except -2:
+        """The first entry of entries[start:start + count] whose conditions pass, or -1."""
+        cdef int j
+        for j in range(start, start + count):
             if self._check(&self.entries[j], method, req):
                 return j
         return -1
 
-    cdef int _regexes(self, _Group g, str path, str method, Req* req) except -2:
-        cdef int start = g.regex_start
-        cdef int count = g.regex_count
+    cdef int _regexes(self, int gi, str path, str method, Req* req) except -2:
+        cdef int start = self.groups[gi].regex_start
+        cdef int count = self.groups[gi].regex_count
         cdef int i, j
         cdef bytearray live
+        cdef _Group g
         if count == 0:
             return -1
+        g = <_Group>self.group_objs[gi]
         if g.regex_set is not None:  # one RE2 pass over the path finds every matching pattern
             try:
                 ids = g.regex_set.Match(path)
@@ -717,10 +734,8 @@ cdef class Table:
                 for i in g.regex_members[sid]:
                     live[i] = 1
             for i in range(count):
-                if live[i]:
-                    j = self.cand[start + i]
-                    if self._check(&self.entries[j], method, req):
-                        return j
+                if live[i] and self._check(&self.entries[start + i], method, req):
+                    return start + i
             return -1
         live = bytearray(g.regex_always)
         if g.automaton is not None:
@@ -729,7 +744,7 @@ cdef class Table:
                     live[i] = 1
         for i in range(count):
             if live[i]:
-                j = self.cand[start + i]
+                j = start + i
                 if self.regexes[self.entries[j].regex].fullmatch(path) is None:
                     continue
                 if self._check(&self.entries[j], method, req):
@@ -754,41 +769,51 @@ cdef class Table:
             _push_boundary(req, n, h)
         req.full_hash = h
 
-    cdef int _group(self, _Group g, str path, str method, Req* req) except -2:
-        cdef int r, b
+    cdef int _group(self, int gi, str path, str method, Req* req) except -2:
+        """The winning entry of group gi for this path, or -1: its exact path, then regexes when
+        they rank first, then prefixes longest first, then regexes."""
+        cdef int r
         cdef Py_ssize_t k, p, n = len(path)
-        cdef bytearray plens = g.plens
-        b = g.exact.get(path, n, req.full_hash)
-        if b >= 0:
-            r = self._bucket(b, method, req)
+        cdef CGroup* cg = &self.groups[gi]
+        cdef MapSlot* slot = self.exact.get_at(path, 0, n, req.full_hash, gi)
+        cdef bytearray plens
+        if slot != NULL:
+            r = self._bucket(slot.value, slot.count, method, req)
             if r >= 0:
                 return r
         if self.regex_first:
-            r = self._regexes(g, path, method, req)
+            r = self._regexes(gi, path, method, req)
             if r >= 0:
                 return r
-        if g.max_plen >= 0:
+        if cg.max_plen >= 0:
             if req.overflow:  # a hostile path with very many "/": hash each candidate prefix
-                p = n if n <= g.max_plen else g.max_plen
+                plens = (<_Group>self.group_objs[gi]).plens
+                p = n if n <= cg.max_plen else cg.max_plen
                 while p >= 0:
                     if plens[p] and (p == n or path[p] == u'/'):
-                        b = g.prefix.get(path, p, _fnv(path, p))
-                        if b >= 0:
-                            r = self._bucket(b, method, req)
+                        slot = self.prefix.get_at(path, 0, p, _fnv(path, p), gi)
+                        if slot != NULL:
+                            r = self._bucket(slot.value, slot.count, method, req)
                             if r >= 0:
                                 return r
                     p -= 1
             else:
                 for k in range(req.nb - 1, -1, -1):
                     p = req.blen[k]
-                    if p <= g.max_plen and plens[p]:
-                        b = g.prefix.get(path, p, req.bhash[k])
-                        if b >= 0:
-                            r = self._bucket(b, method, req)
-                            if r >= 0:
-                                return r
+                    if p > cg.max_plen:
+                        continue
+                    if p < 64:
+                        if not (cg.plen_mask >> p) & 1:
+                            continue
+                    elif not (<_Group>self.group_objs[gi]).plens[p]:
+                        continue
+                    slot = self.prefix.get_at(path, 0, p, req.bhash[k], gi)
+                    if slot != NULL:
+                        r = self._bucket(slot.value, slot.count, method, req)
+                        if r >= 0:
+                            return r
         if not self.regex_first:
-            return self._regexes(g, path, method, req)
+            return self._regexes(gi, path, method, req)
         return -1
 
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh):
@@ -797,23 +822,24 @@ cdef class Table:
         cdef int li = _host_lookup(self.listener_exact, self.listener_wild, s, end, hh, &after)
         return li if li >= 0 else self.listener_any
 
-    cdef int _pick(self, int outcome):
-        cdef int n = self.out_count[outcome]
+    cdef int _pick(self, const COut* o):
+        """The choice index of outcome o: its only choice, or a weighted draw."""
+        cdef int n = o.count
         cdef uint64_t z, r
         cdef uint64_t* cum
         cdef int i = 0
         if n == 1:
-            return self.out_start[outcome]
+            return o.start
         # one atomic step of the SplitMix64 state: concurrent callers never share a draw
         z = _fetch_add(&self.state, <uint64_t>0x9E3779B97F4A7C15) + <uint64_t>0x9E3779B97F4A7C15
         z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
         z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
         z = z ^ (z >> 31)
-        cum = self.cum + self.out_cum_off[outcome]
+        cum = self.cum + o.cum_off
         r = z % cum[n - 1]
         while r >= cum[i]:
             i += 1
-        return self.out_start[outcome] + i
+        return o.start + i
 
     cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req):
         """The fast path for the common target: one pass over a 1-byte-per-character origin-form
@@ -861,9 +887,10 @@ cdef class Table:
         cdef object query = None, authority = None
         cdef Py_ssize_t n, i, q = -1
         cdef Req req
-        cdef int r = -1, outcome, index
+        cdef int r = -1
+        cdef const COut* o
+        cdef CChoice* cc
         cdef _Listener lis
-        cdef _Group g
         cdef str hk, sk
         cdef list hv
         cdef HostHash hh, sh
@@ -891,10 +918,9 @@ cdef class Table:
 
             if self.mesh:
                 lis = <_Listener>self.listeners[0]
-                g = lis.any_group
-                if g is not None:
-                    r = self._group(g, p, m, &req)
-                outcome = self.entries[r].outcome if r >= 0 else lis.no_match
+                if lis.any_group >= 0:
+                    r = self._group(lis.any_group, p, m, &req)
+                o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
             else:
                 if host is None:
                     hv = self._hvals(&req)
@@ -908,9 +934,9 @@ cdef class Table:
                     if self._listener_for(sk, sn, &sh) != i:
                         i = -2  # the TLS connection belongs to another listener
                 if i == -1:
-                    outcome = self.no_listener
+                    o = &self.outs[self.no_listener]
                 elif i == -2:
-                    outcome = self.misdirected
+                    o = &self.outs[self.misdirected]
                 else:
                     lis = <_Listener>self.listeners[i]
                     after = -1
@@ -918,17 +944,17 @@ cdef class Table:
                         gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, hk, n, &hh, &after)
                         if gi < 0:
                             break
-                        r = self._group(<_Group>lis.groups[gi], p, m, &req)
-                    if r < 0 and lis.any_group is not None:
+                        r = self._group(gi, p, m, &req)
+                    if r < 0 and lis.any_group >= 0:
                         r = self._group(lis.any_group, p, m, &req)
-                    outcome = self.entries[r].outcome if r >= 0 else lis.no_match
-            index = self._pick(outcome)
-            choice = self.choices[index]
-            if self.grpc_choices[index] is not None:
+                    o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
+            cc = &self.cchoices[self._pick(o)]
+            choice = <object>cc.choice
+            if cc.grpc != NULL:
                 ct = self._hvals(&req)[2]
                 if ct is not None and (<str>ct).startswith("application/grpc"):
-                    choice = self.grpc_choices[index]
-            if self.cors[index]:
+                    choice = <object>cc.grpc
+            if cc.cors:
                 choice = _outcome.cors_choice(choice, m, headers)
             d = <Decision>Decision.__new__(Decision)
             d._choice = choice
