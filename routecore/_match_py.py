@@ -182,6 +182,10 @@ class Table:
     def __init__(self, spec: TableSpec):
         self.spec = spec
         self._state = spec.seed & _MASK
+        # decisions that carry nothing from the request, built once: id(choice) -> Decision
+        self._fixed = {id(c): Decision(c, None, None, None, None)
+                       for c in spec.choices + spec.grpc_choices
+                       if c is not None and _outcome.is_fixed(c)}
 
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         spec = self.spec
@@ -210,6 +214,9 @@ class Table:
             choice = spec.grpc_choices[index]
         if choice.cors is not None:
             choice = _outcome.cors_choice(choice, method, headers)
+        fixed = self._fixed.get(id(choice))
+        if fixed is not None:
+            return fixed
         return Decision(choice, path, query, host, scheme)
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):

@@ -103,13 +103,26 @@ def _new_path(modifier: Optional[PathModifier], path: str, prefix: Optional[str]
     return replace_prefix(path, prefix or "", modifier.value)
 
 
-def upstream_path(choice: Choice, path: str, query: Optional[str]) -> str:
+def is_fixed(choice: Choice) -> bool:
+    """True when a decision with this choice carries nothing from the request: it answers with a
+    status that is neither a redirect nor a CORS preflight (404, 421, 500, ...). Tables build such
+    decisions once and return the same object for every request."""
+    return choice.status is not None and choice.status not in REDIRECT_CODES and choice.cors is None
+
+
+def upstream_path(choice: Choice, path: Optional[str], query: Optional[str]) -> Optional[str]:
+    """The path and query to send upstream; None when nothing is forwarded (``status`` set)."""
+    if choice.status is not None:
+        return None
     if choice.rewrite is not None:
         path = _new_path(choice.rewrite.path, path, choice.prefix)
     return path if query is None else f"{path}?{query}"
 
 
 def upstream_host(choice: Choice, host: Optional[str]) -> Optional[str]:
+    """The Host to send upstream; None when nothing is forwarded (``status`` set)."""
+    if choice.status is not None:
+        return None
     if choice.rewrite is not None and choice.rewrite.hostname:
         return choice.rewrite.hostname
     return host

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 import routecore
+from routecore import _impl
 from conftest import make_router
 
 GW = "gateway.networking.k8s.io/v1"
@@ -549,3 +550,96 @@ def test_mesh_redirect_uses_service_port(twin):
     objs = [route([redirect_rule(hostname="x")], parent={**MESH_PARENT, "port": 8080})]
     d = make_router(objs, twin).service("svc", "default", 8080).route("GET", "/p")
     assert d.status == 302 and d.location == "http://x:8080/p"
+
+
+# --- allocation discipline (issue 6): decisions that need nothing from the request are prebuilt -
+
+ALLOC_OBJS = [
+    {"apiVersion": GW, "kind": "Gateway", "metadata": {"name": "edge", "namespace": "infra"},
+     "spec": {"gatewayClassName": "routecore", "listeners": [
+         {"name": "web", "port": 80, "protocol": "HTTP", "hostname": "*.example.com",
+          "allowedRoutes": {"namespaces": {"from": "All"}}}]}},
+    route([{"matches": [prefix("/ok")], "backendRefs": [{"name": "app", "port": 8080}]},
+           {"matches": [prefix("/bad")], "backendRefs": [{"kind": "Bucket", "name": "x", "port": 1}]},
+           {"matches": [prefix("/old")], "filters": [{"type": "RequestRedirect",
+                                                       "requestRedirect": {"path": {
+                                                           "type": "ReplaceFullPath",
+                                                           "replaceFullPath": "/new"}}}]}],
+          hostnames=["a.example.com"]),
+]
+# (target, host, status) of requests whose decision carries nothing from the request
+FIXED_REQUESTS = [("/nothing/here?x=1", "a.example.com", 404),   # no rule
+                  ("/ok", "a.other.org", 404),                   # no listener
+                  ("/bad/x", "A.Example.com:80", 500)]           # invalid backend
+
+
+def _alloc_view(twin):
+    return make_router(ALLOC_OBJS, twin).gateway("edge", "infra", 80)
+
+
+@pytest.mark.parametrize("target,host,status", FIXED_REQUESTS)
+def test_fixed_decisions_are_one_prebuilt_object(twin, target, host, status):
+    view = _alloc_view(twin)
+    d = view.route("GET", target, host=host)
+    assert d.status == status and d.upstream_path is None and d.upstream_host is None
+    assert d.location is None
+    assert view.route("GET", target + "/other", (), host=host) is d
+    grpc = [("content-type", "application/grpc")]
+    g = view.route("POST", target, grpc, host=host)
+    assert g.grpc_status in (12, 14) and view.route("POST", target, grpc, host=host) is g
+    assert g is not d
+
+
+def test_requests_that_need_the_request_get_their_own_decision(twin):
+    view = _alloc_view(twin)
+    a = view.route("GET", "/ok/1?x=1", host="a.example.com")
+    b = view.route("GET", "/ok/2", host="a.example.com")
+    assert a is not b and (a.upstream_path, b.upstream_path) == ("/ok/1?x=1", "/ok/2")
+    r = view.route("GET", "/old?q=1", host="a.example.com")
+    assert r.status == 302 and r.location == "http://a.example.com/new?q=1"
+    assert r.upstream_path is None  # a redirect forwards nothing
+
+
+def _traced_peak(route, requests):
+    """Bytes allocated at the peak (tracemalloc) while routing every request, over the same
+    measurement around no request at all (which cancels tracemalloc's own bookkeeping)."""
+    import tracemalloc
+
+    def peak(batch):
+        tracemalloc.start()
+        try:
+            base, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            for target, host in batch:
+                route("GET", target, (), host=host)
+            return tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+    # a first pass does the one-time work (tracemalloc's start, the interpreter specialising this
+    # loop's bytecode, the Decision free list filling); the second is the one that counts
+    peak(requests)
+    return peak(requests) - peak([])
+
+
+def test_native_fixed_decisions_allocate_nothing():
+    """10,000 decisions that need nothing from the request: not one byte allocated."""
+    if _impl.NativeTable is None:
+        pytest.skip("native extension not available")  # test_impl fails loudly for this
+    view = _alloc_view(True)
+    # lower-case hosts: an upper-case Host is lowered into a new string (reading the request)
+    requests = [(t, h.lower()) for t, h, _ in FIXED_REQUESTS] * 3334
+    assert _traced_peak(view.route, requests) == 0
+
+
+def test_native_forwarded_decisions_copy_nothing_from_the_request():
+    """A forwarded decision holds the request's own strings (path and query are not sliced):
+    10,000 decisions, each dropped before the next, allocate at most one Decision at a time."""
+    if _impl.NativeTable is None:
+        pytest.skip("native extension not available")
+    import sys
+    view = _alloc_view(True)
+    requests = [("/ok/page?id=7", "a.example.com"), ("/ok", "b.example.com:8080")] * 5000
+    d = view.route("GET", requests[0][0], host=requests[0][1])
+    assert _traced_peak(view.route, requests) <= sys.getsizeof(d)
+    assert d.upstream_path == "/ok/page?id=7" and d.upstream_host == "a.example.com"

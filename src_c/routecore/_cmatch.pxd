@@ -37,6 +37,8 @@ cdef struct CChoice:
     PyObject* choice   # borrowed from Table.choices
     PyObject* grpc     # borrowed from Table.grpc_choices (the gRPC form), or NULL
     int cors           # the rule has a CORS filter
+    PyObject* fixed    # the prebuilt Decision of a choice that needs nothing from the request
+    PyObject* grpc_fixed  # the same for the gRPC form, or NULL
 
 cdef struct MapSlot:
     uint64_t hash      # the key's hash mixed with tag
@@ -80,10 +82,12 @@ cdef class _Listener:
 
 cdef struct Req:
     # what one request brought, on the C stack of Table.route; references are borrowed but for
-    # hvals, which route owns (NULL until a candidate needs the headers)
+    # those in hv, which route owns (hv is NULL until a candidate needs the headers)
     PyObject* headers
-    PyObject* query
-    PyObject* hvals
+    PyObject* query            # a str whose characters from qstart on are the query, or NULL
+    Py_ssize_t qstart
+    PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
+    PyObject* hv_stack[16]
     # the path's prefixes at "/" boundaries that some rule's length has: (length, hash)
     Py_ssize_t nb
     Py_ssize_t blen[64]
@@ -122,16 +126,19 @@ cdef class Table:
     cdef CChoice* cchoices
     cdef list choices
     cdef list grpc_choices
+    cdef list fixed            # the prebuilt Decisions that CChoice.fixed points to
 
+    cdef PyObject* _fixed(self, object choice)
     cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1
-    cdef list _collect(self, object headers)
+    cdef int _collect(self, object headers, PyObject** vals) except -1
     cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, Req* req) except -2
     cdef int _bucket(self, int start, int count, str method, Req* req) except -2
-    cdef int _regexes(self, int gi, str path, str method, Req* req) except -2
-    cdef int _group(self, int gi, str path, str method, Req* req) except -2
+    cdef int _regexes(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2
+    cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2
     cdef void _hash_path(self, str path, Req* req)
     cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req)
-    cdef list _hvals(self, Req* req)
+    cdef PyObject** _hvals(self, Req* req) except NULL
+    cdef void _release(self, Req* req) noexcept
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh)
     cdef int _pick(self, const COut* o)

@@ -39,6 +39,7 @@ cdef extern from "Python.h":
     int PyUnicode_KIND(object)
     void* PyUnicode_DATA(object)
     int PyUnicode_1BYTE_KIND
+    char* PyByteArray_AS_STRING(object)
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
 
 import ahocorasick
@@ -71,6 +72,11 @@ cdef inline str _text(object v):
         return bytes(v).decode("latin-1")
     return str(v)
 
+
+# the bytes _scan must look at: "/" (boundaries), "?" (query), "#", "%" and "."
+cdef unsigned char _SPECIAL[256]
+for _c in range(256):
+    _SPECIAL[_c] = _c in b"/?#%."
 
 DEF FNV_OFFSET = 14695981039346656037
 DEF FNV_PRIME = 1099511628211
@@ -291,15 +297,16 @@ def _regex_set(patterns):
     return s, [tuple(m) for m in members]
 
 
-cdef object _query_get(object query, str name):
-    """Native twin of routecore._match_py.query_map(query).get(name): the first value, raw."""
+cdef object _query_get(object query, Py_ssize_t start, str name):
+    """Native twin of routecore._match_py.query_map(query[start:]).get(name): the first value,
+    raw."""
     cdef str q
-    cdef Py_ssize_t n, i, start = 0, eq = -1, ln = len(name)
+    cdef Py_ssize_t n, i, eq = -1, ln = len(name)
     if query is None:
         return None
     q = <str>query
     n = len(q)
-    for i in range(n + 1):
+    for i in range(start, n + 1):
         if i == n or q[i] == u'&':
             if i > start:
                 if eq < 0:
@@ -319,12 +326,27 @@ cdef class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
     cdef readonly object _choice
-    cdef readonly object _path
-    cdef readonly object _query
+    cdef object _pstr          # a str whose first _plen characters are the request path, or None
+    cdef Py_ssize_t _plen
+    cdef object _qstr          # a str whose characters from _qstart on are the query, or None
+    cdef Py_ssize_t _qstart
     cdef object _host_value
     cdef object _headers
     cdef bint _host_known
     cdef readonly object _scheme
+
+    @property
+    def _path(self):
+        """The request path (None for a decision that carries nothing from the request)."""
+        if self._pstr is None or self._plen == len(<str>self._pstr):
+            return self._pstr
+        return (<str>self._pstr)[:self._plen]
+
+    @property
+    def _query(self):
+        if self._qstr is None or self._qstart == 0:
+            return self._qstr
+        return (<str>self._qstr)[self._qstart:]
 
     @property
     def _host(self):
@@ -490,11 +512,14 @@ cdef class Table:
         self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
         if self.cchoices == NULL or self.outs == NULL or self.cum == NULL:
             raise MemoryError()
+        self.fixed = []
         for i in range(n_choices):
             self.cchoices[i].choice = <PyObject*>self.choices[i]
             grpc = self.grpc_choices[i]
             self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
             self.cchoices[i].cors = self.choices[i].cors is not None
+            self.cchoices[i].fixed = self._fixed(self.choices[i])
+            self.cchoices[i].grpc_fixed = NULL if grpc is None else self._fixed(grpc)
         pos = 0
         for i in range(n_out):
             start, cum = spec.outcomes[i]
@@ -617,6 +642,17 @@ cdef class Table:
         for n in all_lens:
             self.plens_all[n] = 1
 
+    cdef PyObject* _fixed(self, object choice):
+        """The prebuilt Decision for a choice that needs nothing from the request, else NULL."""
+        cdef Decision d
+        if not _outcome.is_fixed(choice):
+            return NULL
+        d = <Decision>Decision.__new__(Decision)
+        d._choice = choice
+        d._host_known = True
+        self.fixed.append(d)  # keeps it alive
+        return <PyObject*>d
+
     cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1:
         """Write entry e at entries[ei] and its conditions from conds[ci]: the next ci."""
         cdef CEntry* ce = &self.entries[ei]
@@ -642,13 +678,13 @@ cdef class Table:
 
     # --- per request ----------------------------------------------------------------------------
 
-    cdef list _collect(self, object headers):
-        """Values of the referenced headers, by slot; repeated headers joined with ","."""
-        cdef list vals = [None] * self.nslots
+    cdef int _collect(self, object headers, PyObject** vals) except -1:
+        """Values of the referenced headers into vals[slot] (new references, NULL when absent);
+        repeated headers joined with ","."""
         cdef object slot, name, value
         cdef int k
         if headers is None:
-            return vals
+            return 0
         items = headers if (type(headers) is list or type(headers) is tuple) else (
             headers.items() if hasattr(headers, "items") else headers)
         for name, value in items:
@@ -666,11 +702,12 @@ cdef class Table:
                 continue
             k = slot
             value = _text(value)
-            if vals[k] is None:
-                vals[k] = value
-            else:
-                vals[k] = vals[k] + "," + value
-        return vals
+            if vals[k] != NULL:
+                value = <object>vals[k] + "," + value
+                Py_XDECREF(vals[k])
+            Py_INCREF(value)
+            vals[k] = <PyObject*>value
+        return 0
 
     cdef int _cond(self, CCond* c, object v) except -2:
         """1 when the request value ``v`` (None: absent) satisfies the condition."""
@@ -680,28 +717,46 @@ cdef class Table:
             return self.regexes[c.regex].fullmatch(v) is not None
         return <str>v == <str>self.pool[c.value]
 
-    cdef list _hvals(self, Req* req):
-        """The request's referenced headers by slot, read on first need and kept in ``req``."""
-        cdef list vals
-        if req.hvals == NULL:
-            vals = self._collect(<object>req.headers)
-            Py_INCREF(vals)
-            req.hvals = <PyObject*>vals
-        return <list>req.hvals
+    cdef PyObject** _hvals(self, Req* req) except NULL:
+        """The request's referenced headers by slot (NULL: absent), read on first need into
+        ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them."""
+        cdef Py_ssize_t k
+        if req.hv == NULL:
+            if self.nslots <= 16:
+                req.hv = req.hv_stack
+            else:
+                req.hv = <PyObject**>PyMem_Malloc(self.nslots * sizeof(PyObject*))
+                if req.hv == NULL:
+                    raise MemoryError()
+            for k in range(self.nslots):
+                req.hv[k] = NULL
+            self._collect(<object>req.headers, req.hv)
+        return req.hv
+
+    cdef void _release(self, Req* req) noexcept:
+        cdef Py_ssize_t k
+        if req.hv != NULL:
+            for k in range(self.nslots):
+                Py_XDECREF(req.hv[k])
+            if req.hv != req.hv_stack:
+                PyMem_Free(req.hv)
+            req.hv = NULL
 
     cdef int _check(self, CEntry* e, str method, Req* req) except -2:
         cdef int k
-        cdef list hv
+        cdef PyObject** hv
+        cdef PyObject* v
         if e.method >= 0 and <str>self.pool[e.method] != method:
             return 0
         if e.h_start < e.h_end:
             hv = self._hvals(req)
             for k in range(e.h_start, e.h_end):
-                if not self._cond(&self.conds[k], hv[self.conds[k].slot]):
+                v = hv[self.conds[k].slot]
+                if v == NULL or not self._cond(&self.conds[k], <object>v):
                     return 0
         if e.q_start < e.q_end:
             for k in range(e.q_start, e.q_end):
-                if not self._cond(&self.conds[k], _query_get(<object>req.query, self.pool[self.conds[k].slot])):
+                if not self._cond(&self.conds[k], _query_get(<object>req.query, req.qstart, self.pool[self.conds[k].slot])):
                     return 0
         return 1
 
@@ -713,7 +768,7 @@ cdef class Table:
                 return j
         return -1
 
-    cdef int _regexes(self, int gi, str path, str method, Req* req) except -2:
+    cdef int _regexes(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2:
         cdef int start = self.groups[gi].regex_start
         cdef int count = self.groups[gi].regex_count
         cdef int i, j
@@ -721,6 +776,8 @@ cdef class Table:
         cdef _Group g
         if count == 0:
             return -1
+        if n != len(path):
+            path = path[:n]
         g = <_Group>self.group_objs[gi]
         if g.regex_set is not None:  # one RE2 pass over the path finds every matching pattern
             try:
@@ -769,11 +826,11 @@ cdef class Table:
             _push_boundary(req, n, h)
         req.full_hash = h
 
-    cdef int _group(self, int gi, str path, str method, Req* req) except -2:
-        """The winning entry of group gi for this path, or -1: its exact path, then regexes when
-        they rank first, then prefixes longest first, then regexes."""
+    cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2:
+        """The winning entry of group gi for the path path[:n], or -1: its exact path, then
+        regexes when they rank first, then prefixes longest first, then regexes."""
         cdef int r
-        cdef Py_ssize_t k, p, n = len(path)
+        cdef Py_ssize_t k, p
         cdef CGroup* cg = &self.groups[gi]
         cdef MapSlot* slot = self.exact.get_at(path, 0, n, req.full_hash, gi)
         cdef bytearray plens
@@ -782,7 +839,7 @@ cdef class Table:
             if r >= 0:
                 return r
         if self.regex_first:
-            r = self._regexes(gi, path, method, req)
+            r = self._regexes(gi, path, n, method, req)
             if r >= 0:
                 return r
         if cg.max_plen >= 0:
@@ -813,7 +870,7 @@ cdef class Table:
                         if r >= 0:
                             return r
         if not self.regex_first:
-            return self._regexes(gi, path, method, req)
+            return self._regexes(gi, path, n, method, req)
         return -1
 
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh):
@@ -848,28 +905,32 @@ cdef class Table:
         normalise, wider characters)."""
         cdef Py_ssize_t n = len(target), i, last = self.max_plen_all, q = -1
         cdef const unsigned char* data
+        cdef const unsigned char* lens
         cdef unsigned char c, prev = 0
         cdef uint64_t h = FNV_OFFSET
-        cdef bytearray lens = self.plens_all
         if n == 0 or PyUnicode_KIND(target) != PyUnicode_1BYTE_KIND:
             return False
         data = <const unsigned char*>PyUnicode_DATA(target)
         if data[0] != 47:  # "/"
             return False
+        lens = <const unsigned char*>PyByteArray_AS_STRING(self.plens_all)
         req.nb = 0
         req.overflow = False
         for i in range(n):
             c = data[i]
-            if c == 63:  # "?"
-                q = i
-                break
-            if c == 35 or c == 37 or (c == 46 and prev == 47):  # "#", "%", "/."
-                if c == 35 or self.normalize:
+            if _SPECIAL[c]:
+                if c == 47:  # "/"
+                    if prev == 47 and self.merge:
+                        return False
+                    if i <= last and lens[i]:
+                        _push_boundary(req, i, h)
+                elif c == 63:  # "?"
+                    q = i
+                    break
+                elif c == 35:  # "#"
                     return False
-            elif c == 47 and prev == 47 and self.merge:  # "//"
-                return False
-            if c == 47 and i <= last and lens[i]:
-                _push_boundary(req, i, h)
+                elif self.normalize and (c == 37 or prev == 47):  # "%", or "." after "/"
+                    return False
             h = (h ^ c) * <uint64_t>FNV_PRIME
             prev = c
         i = n if q < 0 else q
@@ -885,29 +946,34 @@ cdef class Table:
         cdef str target = path if type(path) is str else _text(path)
         cdef str p, m
         cdef object query = None, authority = None
-        cdef Py_ssize_t n, i, q = -1
+        cdef Py_ssize_t n, i, q = -1, plen
         cdef Req req
         cdef int r = -1
         cdef const COut* o
         cdef CChoice* cc
+        cdef PyObject* fixed
         cdef _Listener lis
         cdef str hk, sk
-        cdef list hv
+        cdef PyObject* ct
         cdef HostHash hh, sh
         cdef Py_ssize_t sn, after
         cdef int gi
         req.headers = <PyObject*>headers
-        req.hvals = NULL
+        req.hv = NULL
+        req.qstart = 0
         try:
-            if self._scan(target, &q, &req):
+            if self._scan(target, &q, &req):  # the path and query stay inside target: no copies
+                p = target
                 if q >= 0:
-                    p = target[:q]
-                    query = target[q + 1:]
+                    plen = q
+                    query = target
+                    req.qstart = q + 1
                 else:
-                    p = target
+                    plen = len(target)
             else:
                 p, query, authority = split_target(target)
                 p = request_path(p, self.normalize, self.merge)
+                plen = len(p)
                 self._hash_path(p, &req)
             req.query = <PyObject*>query
             m = method if type(method) is str else _text(method)
@@ -919,18 +985,15 @@ cdef class Table:
             if self.mesh:
                 lis = <_Listener>self.listeners[0]
                 if lis.any_group >= 0:
-                    r = self._group(lis.any_group, p, m, &req)
+                    r = self._group(lis.any_group, p, plen, m, &req)
                 o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
             else:
                 if host is None:
-                    hv = self._hvals(&req)
-                    host = hv[0] if hv[0] is not None else hv[1]
-                hk = _host_span(host, &n)
-                _host_hash(hk, n, &hh)
+                    host = _header_host(self._hvals(&req))
+                hk = _host_key_hash(host, &n, &hh)
                 i = self._listener_for(hk, n, &hh)
                 if i >= 0 and sni is not None:
-                    sk = _host_span(_text(sni), &sn)
-                    _host_hash(sk, sn, &sh)
+                    sk = _host_key_hash(_text(sni), &sn, &sh)
                     if self._listener_for(sk, sn, &sh) != i:
                         i = -2  # the TLS connection belongs to another listener
                 if i == -1:
@@ -944,36 +1007,41 @@ cdef class Table:
                         gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, hk, n, &hh, &after)
                         if gi < 0:
                             break
-                        r = self._group(gi, p, m, &req)
+                        r = self._group(gi, p, plen, m, &req)
                     if r < 0 and lis.any_group >= 0:
-                        r = self._group(lis.any_group, p, m, &req)
+                        r = self._group(lis.any_group, p, plen, m, &req)
                     o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
             cc = &self.cchoices[self._pick(o)]
             choice = <object>cc.choice
-            if cc.grpc != NULL:
+            fixed = cc.fixed
+            if cc.grpc != NULL and _maybe_headers(headers):
                 ct = self._hvals(&req)[2]
-                if ct is not None and (<str>ct).startswith("application/grpc"):
+                if ct != NULL and (<str>ct).startswith("application/grpc"):
                     choice = <object>cc.grpc
+                    fixed = cc.grpc_fixed
+            if fixed != NULL:  # nothing from the request: the same object every time
+                return <object>fixed
             if cc.cors:
                 choice = _outcome.cors_choice(choice, m, headers)
             d = <Decision>Decision.__new__(Decision)
             d._choice = choice
-            d._path = p
-            d._query = query
+            d._pstr = p
+            d._plen = plen
+            d._qstr = query
+            d._qstart = req.qstart
             d._scheme = scheme
             if host is not None:
                 d._host_value = host
                 d._host_known = True
-            elif req.hvals != NULL:
-                hv = <list>req.hvals
-                d._host_value = hv[0] if hv[0] is not None else hv[1]
+            elif req.hv != NULL:
+                d._host_value = _header_host(req.hv)
                 d._host_known = True
             else:
                 d._headers = headers
                 d._host_known = False
             return d
         finally:
-            Py_XDECREF(req.hvals)
+            self._release(&req)
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
@@ -1006,42 +1074,66 @@ cdef class Table:
         return _route_wsgi(self, environ)
 
 
-cdef str _host_span(object host, Py_ssize_t* end):
-    """Native twin of routecore._paths.host_key, without copying: returns a string whose first
-    end[0] characters are the host key (the host itself for the common lower-case ASCII
-    "name[:port]"; else the key routecore._paths.host_key computes)."""
+cdef inline object _header_host(PyObject** hv):
+    """The Host header, else :authority, else None (slots 0 and 1)."""
+    if hv[0] != NULL:
+        return <object>hv[0]
+    if hv[1] != NULL:
+        return <object>hv[1]
+    return None
+
+
+cdef inline bint _maybe_headers(object headers):
+    """False when headers is certainly empty (no need to read it)."""
+    return headers is not None and not ((type(headers) is tuple or type(headers) is list)
+                                        and len(headers) == 0)
+
+
+cdef str _host_key_hash(object host, Py_ssize_t* end, HostHash* hh):
+    """Native twin of routecore._paths.host_key, with the key's hashes (HostHash): returns a
+    string whose first end[0] characters are the key. The common lower-case ASCII "name[:port]"
+    takes one backward pass and no copy; anything else goes through host_key."""
     cdef str h, key
-    cdef Py_ssize_t n, i, colon = -1
-    cdef Py_UCS4 c
-    if host is None:
-        end[0] = 0
-        return ""
+    cdef Py_ssize_t n, i, stop
     cdef const unsigned char* data
-    cdef unsigned char b
-    h = <str>host
-    n = len(h)
-    if n == 0 or not PyUnicode_IS_ASCII(h):
+    cdef unsigned char c
+    cdef uint64_t x = FNV_OFFSET
+    if host is not None:
+        h = <str>host
+        n = len(h)
+        if n and PyUnicode_IS_ASCII(h):
+            data = <const unsigned char*>PyUnicode_DATA(h)
+            if data[0] != 91:  # "[": an IPv6 literal
+                hh.nd = 0
+                hh.overflow = False
+                hh.empty_label = False
+                stop = n
+                i = n - 1
+                while i >= 0:
+                    c = data[i]
+                    if c == 58 and stop == n:  # the last ":": what follows is the port
+                        stop = i
+                        x = FNV_OFFSET
+                        hh.nd = 0
+                        hh.overflow = False
+                        hh.empty_label = False
+                    elif c >= 65 and c <= 90:  # upper case: host_key lowers it
+                        break
+                    else:
+                        x = (x ^ c) * <uint64_t>FNV_PRIME
+                        if c == 46:  # "."
+                            if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
+                                hh.empty_label = True
+                            if i >= 1:
+                                _push_dot(hh, i, x)
+                    i -= 1
+                if i < 0 and not (stop and data[stop - 1] == 46):  # no trailing "." to drop
+                    hh.full = x
+                    end[0] = stop
+                    return h
         key = _py_host_key(h)
-        end[0] = len(key)
-        return key
-    data = <const unsigned char*>PyUnicode_DATA(h)
-    if data[0] == 91:  # "[": an IPv6 literal
-        key = _py_host_key(h)
-        end[0] = len(key)
-        return key
-    for i in range(n):
-        b = data[i]
-        if b >= 65 and b <= 90:  # upper case
-            key = _py_host_key(h)
-            end[0] = len(key)
-            return key
-        if b == 58:  # ":"
-            colon = i
-    if colon >= 0:
-        n = colon
-    if n and data[n - 1] == 46:  # a trailing "." 
-        key = _py_host_key(h)
-        end[0] = len(key)
-        return key
-    end[0] = n
-    return h
+    else:
+        key = ""
+    end[0] = len(key)
+    _host_hash(key, end[0], hh)
+    return key
