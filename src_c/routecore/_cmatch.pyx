@@ -78,6 +78,12 @@ cdef unsigned char _SPECIAL[256]
 for _c in range(256):
     _SPECIAL[_c] = _c in b"/?#%."
 
+# host bytes by what _host_key_hash does with them: 0 hash, 1 "." (a label starts), 2 ":",
+# 3 upper case (the slow path lowers the host)
+cdef unsigned char _HOSTCLS[256]
+for _c in range(256):
+    _HOSTCLS[_c] = 1 if _c == 46 else 2 if _c == 58 else 3 if 65 <= _c <= 90 else 0
+
 DEF FNV_OFFSET = 14695981039346656037
 DEF FNV_PRIME = 1099511628211
 
@@ -1096,7 +1102,7 @@ cdef str _host_key_hash(object host, Py_ssize_t* end, HostHash* hh):
     cdef str h, key
     cdef Py_ssize_t n, i, stop
     cdef const unsigned char* data
-    cdef unsigned char c
+    cdef unsigned char c, k
     cdef uint64_t x = FNV_OFFSET
     if host is not None:
         h = <str>host
@@ -1111,21 +1117,25 @@ cdef str _host_key_hash(object host, Py_ssize_t* end, HostHash* hh):
                 i = n - 1
                 while i >= 0:
                     c = data[i]
-                    if c == 58 and stop == n:  # the last ":": what follows is the port
+                    k = _HOSTCLS[c]
+                    if k == 0:
+                        x = (x ^ c) * <uint64_t>FNV_PRIME
+                    elif k == 1:  # "."
+                        x = (x ^ c) * <uint64_t>FNV_PRIME
+                        if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
+                            hh.empty_label = True
+                        if i >= 1:
+                            _push_dot(hh, i, x)
+                    elif k == 2 and stop == n:  # the last ":": what follows is the port
                         stop = i
                         x = FNV_OFFSET
                         hh.nd = 0
                         hh.overflow = False
                         hh.empty_label = False
-                    elif c >= 65 and c <= 90:  # upper case: host_key lowers it
+                    elif k == 3:  # upper case: host_key lowers it
                         break
-                    else:
+                    else:  # an earlier ":" is part of the name
                         x = (x ^ c) * <uint64_t>FNV_PRIME
-                        if c == 46:  # "."
-                            if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
-                                hh.empty_label = True
-                            if i >= 1:
-                                _push_dot(hh, i, x)
                     i -= 1
                 if i < 0 and not (stop and data[stop - 1] == 46):  # no trailing "." to drop
                     hh.full = x
