@@ -2,11 +2,14 @@
 """The native rule table: the same decisions as routecore/_match_py.py, found through indexes.
 
 Invariants:
-- a request touches only: one dict lookup per host candidate, one per path candidate (exact
-  path, then the prefixes at "/" boundaries whose length some rule has), the candidate buckets
-  (C arrays, already in precedence order), and the request headers named by the table;
+- a request touches only: one hash-map probe per host candidate, one per path candidate (the
+  exact path, then the prefixes at "/" boundaries whose length the group has), the entries of
+  the buckets found (runs of C entries, already in precedence order), and the request headers
+  named by the table, read once into a buffer on the C stack;
 - candidates are checked in precedence order and the first that matches wins, which is the
   same as the pure twin's "best of all that match";
+- the request's path and query are never copied: maps are probed with (string, start, end) and
+  the Decision keeps the target; a decision that needs nothing from the request is prebuilt;
 - error texts and Decision attributes are those of the pure twin.
 """
 cimport cython
