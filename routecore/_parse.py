@@ -49,11 +49,15 @@ _GRPC_METHOD_RE = r"[A-Za-z_][A-Za-z_0-9]*"
 _COMPILED: Dict[str, Any] = {}
 
 
-def _fullmatch(pattern: str, value: str) -> bool:
+def _compiled(pattern: str):
     rx = _COMPILED.get(pattern)
     if rx is None:
         rx = _COMPILED[pattern] = re.compile(pattern)
-    return rx.fullmatch(value) is not None
+    return rx
+
+
+def _fullmatch(pattern: str, value: str) -> bool:
+    return _compiled(pattern).fullmatch(value) is not None
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
@@ -149,6 +153,8 @@ def _plural(n: int, word: str) -> str:
 class _Str:
     def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None):
         self.pattern, self.why, self.min_len, self.max_len, self.enum = pattern, why, min_len, max_len, enum
+        # the compiled pattern's fullmatch, looked up once (same program as _fullmatch's cache)
+        self._fullmatch = None if pattern is None else _compiled(pattern).fullmatch
 
     def walk(self, value, path, ctx):
         if not isinstance(value, str):
@@ -159,13 +165,14 @@ class _Str:
                 allowed = ", ".join(f"`{e}`" for e in self.enum)
                 ctx.add(path, f"Expected one of {allowed}, got `{value}`")
             return value
-        if len(value) < self.min_len:
+        n = len(value)
+        if n < self.min_len:
             ctx.add(path, "must not be empty" if self.min_len == 1 else f"must be at least {self.min_len} characters")
             return value
-        if self.max_len is not None and len(value) > self.max_len:
-            ctx.add(path, f"must be at most {self.max_len} characters, got {len(value)}")
+        if self.max_len is not None and n > self.max_len:
+            ctx.add(path, f"must be at most {self.max_len} characters, got {n}")
             return value
-        if self.pattern is not None and not _fullmatch(self.pattern, value):
+        if self._fullmatch is not None and self._fullmatch(value) is None:
             why = f" ({self.why})" if self.why else ""
             ctx.add(path, f"`{value}` is not valid{why}")
         return value
@@ -233,10 +240,20 @@ class _StrMap:
 class _List(list):
     """A cleaned list; ``indexes`` holds each item's index in the list as written."""
 
+    __slots__ = ("indexes", "total")
+
     def __init__(self, *args, total=None):
         super().__init__(*args)
         self.indexes: List[int] = list(range(len(self)))
         self.total = len(self) if total is None else total  # items as written, valid or not
+
+    @classmethod
+    def empty(cls, total: int) -> "_List":
+        """``_List(total=total)``, without the generic constructor's work (walk makes many)."""
+        out = list.__new__(cls)
+        out.indexes = []
+        out.total = total
+        return out
 
 
 class _Arr:
@@ -255,28 +272,30 @@ class _Arr:
             ctx.add(path, f"must have at least {_plural(self.min_items, 'item')}, got {n}")
         if self.max_items is not None and n > self.max_items:
             ctx.add(path, f"must have at most {_plural(self.max_items, 'item')}, got {n}")
-        out = _List(total=n)
+        out = _List.empty(n)
+        indexes = out.indexes
         seen: Dict[Any, int] = {}
+        item_walk, key, unique = self.item.walk, self.key, self.unique
         for i, item in enumerate(value):
             sub = f"{path}[{i}]"
             if item is None:
                 ctx.add(sub, _expected(_schema_type(self.item), item), hard=True)
                 continue
-            cleaned = self.item.walk(item, sub, ctx)
+            cleaned = item_walk(item, sub, ctx)
             if cleaned is _BAD:
                 continue
             out.append(cleaned)
-            out.indexes.append(i)
-            if self.key is not None and isinstance(cleaned, dict) and isinstance(cleaned.get(self.key), str):
-                k = cleaned[self.key]
+            indexes.append(i)
+            if key is not None and isinstance(cleaned, dict) and isinstance(cleaned.get(key), str):
+                k = cleaned[key]
                 if k in seen:
                     ctx.add(
-                        _join(sub, self.key),
-                        f"duplicate entry with {self.key} `{k}` (also at [{seen[k]}]); {self.key}s must be unique",
+                        _join(sub, key),
+                        f"duplicate entry with {key} `{k}` (also at [{seen[k]}]); {key}s must be unique",
                     )
                 else:
                     seen[k] = i
-            elif self.unique and isinstance(cleaned, (str, int)):
+            elif unique and isinstance(cleaned, (str, int)):
                 if cleaned in seen:
                     ctx.add(sub, f"duplicate value `{cleaned}` (also at [{seen[cleaned]}])")
                 else:
@@ -289,45 +308,72 @@ class _F:
 
     def __init__(self, schema, *, required=False, default=_MISSING):
         self.schema, self.required, self.default = schema, required, default
+        self._clean_default = _MISSING  # see clean_default()
+        self.as_is = type(schema) is _Any  # walk() returns the value unchanged, with no issue
+
+    def clean_default(self, path, ctx):
+        """The default as the schema cleans it (walked under ``path``, issues to ``ctx``).
+
+        A scalar default that the schema takes as is, without an issue (the usual case: CRD
+        defaults are valid), is remembered and returned directly from then on; walking it again
+        would give the same value and no issue. Other defaults are copied and walked each time.
+        """
+        cached = self._clean_default
+        if cached is not _MISSING:
+            return cached
+        default = self.default
+        if isinstance(default, (str, int, float)) and isinstance(self.schema, (_Str, _Int, _Bool, _Any)):
+            probe = _Ctx()
+            if self.schema.walk(default, path, probe) is default and not probe.issues:
+                self._clean_default = default
+                return default
+        return self.schema.walk(_copy(default), path, ctx)
 
 
 class _Obj:
     def __init__(self, fields: Dict[str, _F], *, checks: Tuple[Callable, ...] = (), open=False):
         self.fields, self.checks, self.open = fields, checks, open
+        # the fields the second pass of walk() can act on when they are absent: required or
+        # defaulted ones (for any other field, an absent key leads to nothing), in field order
+        self._needed = tuple((key, f, getattr(f.schema, "empty_default", False))
+                             for key, f in fields.items()
+                             if f.required or f.default is not _MISSING)
 
     def walk(self, value, path, ctx):
         if not isinstance(value, dict):
             ctx.add(path, _expected("object", value), hard=True)
             return _BAD
         out: Dict[str, Any] = {}
+        fields = self.fields
         for key, raw in value.items():
-            f = self.fields.get(key) if isinstance(key, str) else None
+            f = fields.get(key) if isinstance(key, str) else None
             if f is None:
                 if not self.open:
                     ctx.add(_join(path, str(key)), self._unknown(str(key), value))
                 continue
             if raw is None:
                 continue  # null means "not set", as Kubernetes prunes nulls before defaulting
-            cleaned = f.schema.walk(raw, _join(path, key), ctx)
+            if f.as_is:
+                out[key] = raw
+                continue
+            cleaned = f.schema.walk(raw, f"{path}.{key}" if path else key, ctx)
             if cleaned is not _BAD:
                 out[key] = cleaned
-        for key, f in self.fields.items():
-            present = key in out
-            if present and f.default is not _MISSING and getattr(f.schema, "empty_default", False) and out[key] == []:
-                present = False
-            if not present:
-                if key in value and value[key] is not None and not (
-                    getattr(f.schema, "empty_default", False) and value[key] == []
-                ):
-                    continue  # given, but with the wrong type: already reported
-                if f.required:
-                    sub = _join(path, key)
-                    if key in value:
-                        ctx.add(sub, _expected(_schema_type(f.schema), None), hard=True)
-                    else:
-                        ctx.add(sub, f"missing required field `{key}`", hard=True)
-                elif f.default is not _MISSING:
-                    out[key] = f.schema.walk(_copy(f.default), _join(path, key), ctx)
+        for key, f, empty_default in self._needed:
+            if key in out:
+                # an explicit [] takes the field's default
+                if not (empty_default and f.default is not _MISSING and out[key] == []):
+                    continue
+            if key in value and value[key] is not None and not (empty_default and value[key] == []):
+                continue  # given, but with the wrong type: already reported
+            if f.required:
+                sub = _join(path, key)
+                if key in value:
+                    ctx.add(sub, _expected(_schema_type(f.schema), None), hard=True)
+                else:
+                    ctx.add(sub, f"missing required field `{key}`", hard=True)
+            elif f.default is not _MISSING:
+                out[key] = f.clean_default(_join(path, key), ctx)
         # CEL-like checks run on partly invalid data too (all problems are reported at once); they
         # are written to read only values that passed, and to consult ctx.broken() before they
         # complain that something is missing.
@@ -535,14 +581,19 @@ def _check_status_code(obj, path, ctx):
 
 def _check_rule(rule, path, ctx):
     filters = rule.get("filters", [])
-    _check_filter_list(filters, path, ctx)
+    prefix_users = []
+    if filters:  # (no filters: nothing to check)
+        _check_filter_list(filters, path, ctx)
     backend_refs = rule.get("backendRefs", [])
-    if backend_refs and any(f.get("type") == "RequestRedirect" for f in filters):
-        ctx.add(_join(path, "filters"), "RequestRedirect filter must not be used together with backendRefs")
-    prefix_users = _prefix_filters(filters, path)
+    if filters:
+        if backend_refs and any(f.get("type") == "RequestRedirect" for f in filters):
+            ctx.add(_join(path, "filters"), "RequestRedirect filter must not be used together with backendRefs")
+        prefix_users = _prefix_filters(filters, path)
     for j, ref in _indexed(backend_refs):
-        bpath = f"{path}.backendRefs[{j}]"
         bfilters = ref.get("filters", [])
+        if not bfilters:
+            continue
+        bpath = f"{path}.backendRefs[{j}]"
         _check_filter_list(bfilters, bpath, ctx)
         prefix_users += _prefix_filters(bfilters, bpath)
     if prefix_users and not ctx.broken(_join(path, "matches")):
@@ -1130,7 +1181,9 @@ def _check_route_spec(spec: dict, route_ns: str, ctx: _Ctx) -> None:
                 else:
                     names[name] = i
     refs = spec.get("parentRefs")
-    if isinstance(refs, list) and not any(_under(p, "spec.parentRefs") and h for p, _, h in ctx.issues):
+    # (one parentRef or none: no two references to the same parent to compare)
+    if isinstance(refs, list) and len(refs) > 1 \
+            and not any(_under(p, "spec.parentRefs") and h for p, _, h in ctx.issues):
         groups: Dict[tuple, List[int]] = {}
         for i, ref in enumerate(refs):
             key = (ref.get("group"), ref.get("kind"), ref.get("namespace") or route_ns, ref.get("name"))
@@ -1161,7 +1214,15 @@ def _check_route_spec(spec: dict, route_ns: str, ctx: _Ctx) -> None:
 # --- model builders (input: checked and defaulted data) ----------------------------------------
 
 
-def _build_backend_ref(d: dict, ns: str, with_weight=True) -> m.BackendRef:
+def _build_backend_ref(d: dict, ns: str, with_weight=True, memo: Optional[dict] = None) -> m.BackendRef:
+    if memo is not None and with_weight and not d.get("filters"):
+        # equal references (no filters) share one frozen model within a load
+        key = ("BackendRef", d["group"], d["kind"], d.get("namespace") or ns, d["name"], d.get("port"),
+               d["weight"])
+        ref = memo.get(key)
+        if ref is None:
+            ref = memo[key] = _build_backend_ref(d, ns, with_weight)
+        return ref
     return m.BackendRef(
         group=d["group"],
         kind=d["kind"],
@@ -1265,7 +1326,7 @@ def _build_session(d: dict) -> m.SessionPersistence:
     )
 
 
-def _build_rule(r: dict, ns: str) -> m.Rule:
+def _build_rule(r: dict, ns: str, memo: Optional[dict] = None) -> m.Rule:
     timeouts = None
     if "timeouts" in r:
         t = r["timeouts"]
@@ -1284,7 +1345,8 @@ def _build_rule(r: dict, ns: str) -> m.Rule:
     return m.Rule(
         matches=tuple(_build_match(x) for x in r["matches"]),
         filters=tuple(_build_filter(f, ns) for f in r.get("filters", ())),
-        backend_refs=tuple(_build_backend_ref(b, ns) for b in r.get("backendRefs", ())),
+        backend_refs=_shared(memo, "backend_refs",
+                             tuple(_build_backend_ref(b, ns, memo=memo) for b in r.get("backendRefs", ()))),
         name=r.get("name"),
         timeouts=timeouts,
         retry=retry,
@@ -1292,30 +1354,63 @@ def _build_rule(r: dict, ns: str) -> m.Rule:
     )
 
 
-def _build_parent_ref(p: dict, ns: str) -> m.ParentRef:
+def _build_parent_ref(p: dict, ns: str, memo: Optional[dict] = None) -> m.ParentRef:
+    if memo is not None:  # equal references share one frozen model within a load
+        key = ("ParentRef", p["group"], p["kind"], p.get("namespace") or ns, p["name"], p.get("sectionName"),
+               p.get("port"))
+        ref = memo.get(key)
+        if ref is None:
+            ref = memo[key] = _build_parent_ref(p, ns)
+        return ref
     return m.ParentRef(group=p["group"], kind=p["kind"], namespace=p.get("namespace") or ns,
                        name=p["name"], section_name=p.get("sectionName"), port=p.get("port"))
 
 
-def _build_any_route(cls, build_rule, d: dict, ns: str, name: str, drop: set):
-    """An HTTPRoute or GRPCRoute (``cls``), leaving out the rules whose indexes are in ``drop``."""
+def _shared(memo: Optional[dict], tag: str, items: tuple) -> tuple:
+    """``items``, or an equal tuple of the same objects built earlier in this load (``memo``).
+
+    Keyed by the identity of the items: the memo holds the tuple, which keeps its items alive,
+    so an id cannot be reused while the entry exists."""
+    if memo is None or not items:
+        return items
+    return memo.setdefault((tag,) + tuple(map(id, items)), items)
+
+
+def _build_any_route(cls, build_rule, d: dict, ns: str, name: str, drop: set, memo: Optional[dict] = None):
+    """An HTTPRoute or GRPCRoute (``cls``), leaving out the rules whose indexes are in ``drop``.
+
+    ``memo`` (a dict kept for one load) lets equal parentRefs, backendRefs and hostname lists
+    share one immutable object."""
     spec = d["spec"]
     rules = spec.get("rules", [])
     indexes = getattr(rules, "indexes", list(range(len(rules))))
-    keep = [(i, r) for i, r in zip(indexes, rules) if i not in drop]
+    if drop:
+        keep = [(i, r) for i, r in zip(indexes, rules) if i not in drop]
+        indexes, rules = [i for i, _ in keep], [r for _, r in keep]
+    hostnames = tuple(spec.get("hostnames", ()))
+    if memo is not None and hostnames:
+        hostnames = memo.setdefault(("hostnames",) + hostnames, hostnames)
+    if memo is not None and build_rule is _build_rule:
+        built_rules = tuple(_build_rule(r, ns, memo) for r in rules)
+    else:
+        built_rules = tuple(build_rule(r, ns) for r in rules)
+    rule_indexes = tuple(indexes)
+    if memo is not None:  # usually (0,), (0, 1)...: one tuple each
+        rule_indexes = memo.setdefault(("rule_indexes",) + rule_indexes, rule_indexes)
     return cls(
         namespace=ns,
         name=name,
-        parent_refs=tuple(_build_parent_ref(p, ns) for p in spec.get("parentRefs", ())),
-        hostnames=tuple(spec.get("hostnames", ())),
-        rules=tuple(build_rule(r, ns) for _, r in keep),
+        parent_refs=_shared(memo, "parent_refs",
+                            tuple(_build_parent_ref(p, ns, memo) for p in spec.get("parentRefs", ()))),
+        hostnames=hostnames,
+        rules=built_rules,
         creation_timestamp=d["metadata"].get("creationTimestamp"),
-        rule_indexes=tuple(i for i, _ in keep),
+        rule_indexes=rule_indexes,
     )
 
 
-def _build_route(d: dict, ns: str, name: str, drop: set) -> m.HTTPRoute:
-    return _build_any_route(m.HTTPRoute, _build_rule, d, ns, name, drop)
+def _build_route(d: dict, ns: str, name: str, drop: set, memo: Optional[dict] = None) -> m.HTTPRoute:
+    return _build_any_route(m.HTTPRoute, _build_rule, d, ns, name, drop, memo)
 
 
 def _build_grpc_match(d: dict) -> m.GRPCRouteMatch:
@@ -1342,8 +1437,8 @@ def _build_grpc_rule(r: dict, ns: str) -> m.Rule:
     )
 
 
-def _build_grpc_route(d: dict, ns: str, name: str, drop: set) -> m.GRPCRoute:
-    return _build_any_route(m.GRPCRoute, _build_grpc_rule, d, ns, name, drop)
+def _build_grpc_route(d: dict, ns: str, name: str, drop: set, memo: Optional[dict] = None) -> m.GRPCRoute:
+    return _build_any_route(m.GRPCRoute, _build_grpc_rule, d, ns, name, drop, memo)
 
 
 def _build_selector(d: Optional[dict]) -> Optional[m.LabelSelector]:
@@ -1418,6 +1513,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     all_issues: List[ConfigIssue] = []
     saw_service = False
     seen_objects: Dict[tuple, Optional[str]] = {}
+    memo: Dict[tuple, Any] = {}  # equal immutable parts of routes, shared (see _build_any_route)
 
     for raw in raws:
         obj = raw.obj
@@ -1488,9 +1584,9 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 continue
         try:
             if kind == "HTTPRoute":
-                routes.append(_build_route(cleaned, ns, name, bad_rules))
+                routes.append(_build_route(cleaned, ns, name, bad_rules, memo))
             elif kind == "GRPCRoute":
-                routes.append(_build_grpc_route(cleaned, ns, name, bad_rules))
+                routes.append(_build_grpc_route(cleaned, ns, name, bad_rules, memo))
             elif kind == "Gateway":
                 gateways.append(_build_gateway(cleaned, ns, name))
             elif kind == "ReferenceGrant":

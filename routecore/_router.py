@@ -12,7 +12,7 @@ import threading
 from typing import Dict, List, Optional
 
 from . import _impl
-from ._load import load
+from ._load import bulk_build, load
 from ._models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
 from ._outcome import Backend, Choice, Mirror
 from ._regex import compile_regex
@@ -46,6 +46,7 @@ class Router:
             raise RuntimeError("the native routecore extension is not available")
         self._table_cls = _impl.NativeTable if self.native else _impl.PyTable
         self._regexes: Dict[str, object] = {}
+        self._backends: Dict[int, tuple] = {}  # id(backendRef) -> (backendRef, Backend)
         self._views: Dict[tuple, object] = {}
         self._lock = threading.Lock()
         self._services = None if config.services is None else {
@@ -61,18 +62,19 @@ class Router:
         keep answering from the old configuration: call ``router.gateway(...)`` /
         ``router.service(...)`` per request (a dict lookup) to follow reloads.
         """
-        if isinstance(source, Config):
-            config = source
-        else:
-            config = load(source, strict=self.config.strict if strict is None else strict)
-        new = Router(config, seed=self.seed, regex_precedence=self.regex_precedence,
-                     normalize_path=self.normalize_path, native=self.native,
-                     extensions=self.extensions, merge_slashes=self.merge_slashes)
-        for key in list(self._views):
-            try:
-                new._view(key, new._gateway_spec if key[0] == "gateway" else new._service_spec)
-            except LookupError:
-                pass  # the Gateway, listener or Service is gone from the new configuration
+        with bulk_build():  # one pause of the cycle collector for the load and every view
+            if isinstance(source, Config):
+                config = source
+            else:
+                config = load(source, strict=self.config.strict if strict is None else strict)
+            new = Router(config, seed=self.seed, regex_precedence=self.regex_precedence,
+                         normalize_path=self.normalize_path, native=self.native,
+                         extensions=self.extensions, merge_slashes=self.merge_slashes)
+            for key in list(self._views):
+                try:
+                    new._view(key, new._gateway_spec if key[0] == "gateway" else new._service_spec)
+                except LookupError:
+                    pass  # the Gateway, listener or Service is gone from the new configuration
         state = new.__dict__
         with self._lock:
             state["_lock"] = self._lock
@@ -98,7 +100,7 @@ class Router:
     def _view(self, key, build):
         view = self._views.get(key)
         if view is None:
-            with self._lock:
+            with bulk_build(), self._lock:  # (the collector resumes after the lock is released)
                 view = self._views.get(key)
                 if view is None:
                     view = self._table_cls(build(*key[1:]))
@@ -200,54 +202,80 @@ class Router:
                 return True
         return False
 
+    def _core_backend(self, ref) -> Backend:
+        """``core_backend(ref)``, built once per backendRef object of this Router's config (the
+        frozen Backend is shared by every Choice that sends to it)."""
+        hit = self._backends.get(id(ref))
+        if hit is None or hit[0] is not ref:
+            hit = self._backends[id(ref)] = (ref, core_backend(ref))  # the ref keeps id() unique
+        return hit[1]
+
     def _rule_choices(self, route: HTTPRoute, index: int, rule: Rule, listener, port, scheme,
-                      mesh: bool):
+                      mesh: bool, route_key: Optional[str] = None):
         prefix = None
         if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
                 and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
             prefix = normalize_prefix(rule.matches[0].path.value)
-        mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent) for f in rule.filters
-                        if isinstance(f, RequestMirror)
-                        and self._backend_problem(route, f.backend_ref, mesh) is None)
-        base = dict(matched=True, route=route.key, kind=route.kind, rule=index,
+        filters = rule.filters
+        if filters:
+            mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent) for f in filters
+                            if isinstance(f, RequestMirror)
+                            and self._backend_problem(route, f.backend_ref, mesh) is None)
+            cors = next((f for f in filters if isinstance(f, CORS)), None)
+            rule_ext = tuple(f for f in filters if isinstance(f, ExtensionRef))
+        else:  # the same values, without scanning an empty tuple five times
+            mirrors, cors, rule_ext = (), None, ()
+        base = dict(matched=True, route=route.key if route_key is None else route_key,
+                    kind=route.kind, rule=index,
                     rule_name=rule.name, listener=listener, mirrors=mirrors,
                     timeouts=rule.timeouts, retry=rule.retry,
                     session_persistence=rule.session_persistence, prefix=prefix, port=port,
-                    default_scheme=scheme)
-        cors = next((f for f in rule.filters if isinstance(f, CORS)), None)
-        rule_ext = tuple(f for f in rule.filters if isinstance(f, ExtensionRef))
-        base.update(cors=cors, extensions=rule_ext)
-        if any(not self._extension_known(e) for e in rule_ext):
+                    default_scheme=scheme, cors=cors, extensions=rule_ext)
+        if rule_ext and any(not self._extension_known(e) for e in rule_ext):
             return [Choice(status=500, **base)], [1]
-        req_ops = header_ops(rule.filters, "RequestHeaderModifier")
-        resp_ops = header_ops(rule.filters, "ResponseHeaderModifier")
-        redirect = next((f for f in rule.filters if isinstance(f, RequestRedirect)), None)
-        rewrite = next((f for f in rule.filters if isinstance(f, URLRewrite)), None)
+        if filters:
+            req_ops = header_ops(filters, "RequestHeaderModifier")
+            resp_ops = header_ops(filters, "ResponseHeaderModifier")
+            redirect = next((f for f in filters if isinstance(f, RequestRedirect)), None)
+            rewrite = next((f for f in filters if isinstance(f, URLRewrite)), None)
+        else:
+            req_ops, resp_ops, redirect, rewrite = (), (), None, None
         if redirect is not None:
             return [Choice(status=redirect.status_code, redirect=redirect,
                            request_headers=req_ops, response_headers=resp_ops, **base)], [1]
         # the share of an invalid backendRef, and the answer when no backend can be chosen
-        error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops, **base)
+        # (built when first needed; one object however many shares it answers)
+        error = None
         choices, weights = [], []
         for ref in rule.backend_refs:
             if ref.weight <= 0:
                 continue
-            ref_ext = tuple(f for f in ref.filters if isinstance(f, ExtensionRef))
-            if self._backend_problem(route, ref, mesh) is not None or any(
-                    not self._extension_known(e) for e in ref_ext):
+            ref_filters = ref.filters
+            ref_ext = tuple(f for f in ref_filters if isinstance(f, ExtensionRef)) if ref_filters else ()
+            if self._backend_problem(route, ref, mesh) is not None or (ref_ext and any(
+                    not self._extension_known(e) for e in ref_ext)):
+                if error is None:
+                    error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
+                                   **base)
                 choices.append(error)
+            elif not ref_filters:
+                choices.append(Choice(
+                    status=None, backend=self._core_backend(ref), redirect=None, rewrite=rewrite,
+                    request_headers=req_ops, response_headers=resp_ops, **base))
             else:
-                b_redirect = next((f for f in ref.filters if isinstance(f, RequestRedirect)), None)
-                b_rewrite = next((f for f in ref.filters if isinstance(f, URLRewrite)), rewrite)
+                b_redirect = next((f for f in ref_filters if isinstance(f, RequestRedirect)), None)
+                b_rewrite = next((f for f in ref_filters if isinstance(f, URLRewrite)), rewrite)
                 choices.append(Choice(
                     status=b_redirect.status_code if b_redirect else None,
-                    backend=None if b_redirect else core_backend(ref),
+                    backend=None if b_redirect else self._core_backend(ref),
                     redirect=b_redirect, rewrite=b_rewrite,
-                    request_headers=req_ops + header_ops(ref.filters, "RequestHeaderModifier"),
-                    response_headers=resp_ops + header_ops(ref.filters, "ResponseHeaderModifier"),
+                    request_headers=req_ops + header_ops(ref_filters, "RequestHeaderModifier"),
+                    response_headers=resp_ops + header_ops(ref_filters, "ResponseHeaderModifier"),
                     **{**base, "extensions": rule_ext + ref_ext}))
             weights.append(ref.weight)
         if not choices:  # no backendRefs, or every weight is 0
+            if error is None:
+                error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops, **base)
             return [error], [1]
         return choices, weights
 

@@ -79,6 +79,15 @@ class TableSpec:
     merge_slashes: bool = False  # runs of "/" in the request path are collapsed before matching
 
 
+_NEGATIVE: Dict[int, int] = {}
+
+
+def _negative(n: int) -> int:
+    """-n, one int object per value (sort keys hold many equal path lengths; CPython shares only
+    the ints from -5 to 256). Bounded: path values are at most 1024 characters."""
+    return _NEGATIVE.setdefault(n, -n)
+
+
 def normalize_prefix(value: str) -> str:
     return value.rstrip("/")
 
@@ -192,6 +201,7 @@ class _Builder:
         self.outcomes: List[Tuple[int, Tuple[int, ...]]] = []
         self.header_names: Dict[str, None] = {}
         self._rule_outcomes: Dict[tuple, int] = {}
+        self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
         start = len(self.choices)
@@ -207,18 +217,22 @@ class _Builder:
         for w in weights:
             total += w
             cum.append(total)
-        self.outcomes.append((start, tuple(cum)))
+        cum = tuple(cum)
+        self.outcomes.append((start, self._weights.setdefault(cum, cum)))
         return len(self.outcomes) - 1
 
     def static(self, choice: Choice) -> int:
         return self.outcome([choice], [1])
 
     def rule_outcome(self, route: HTTPRoute, index: int, rule: Rule, listener: Optional[str],
-                     port: Optional[int], scheme: str) -> int:
-        key = (route.key, index, listener)
+                     port: Optional[int], scheme: str, route_key: Optional[str] = None) -> int:
+        """``route_key``: ``route.key`` when the caller has it (its Choices then share it)."""
+        if route_key is None:
+            route_key = route.key
+        key = (route_key, index, listener)
         if key not in self._rule_outcomes:
             choices, weights = self.router._rule_choices(route, index, rule, listener, port,
-                                                         scheme, self.mesh)
+                                                         scheme, self.mesh, route_key)
             self._rule_outcomes[key] = self.outcome(choices, weights)
         return self._rule_outcomes[key]
 
@@ -227,32 +241,50 @@ class _Builder:
         out = []
         before = self.router.regex_precedence == "before-prefix"
         indexes = route.rule_indexes or range(len(route.rules))
+        grpc = route.kind == "GRPCRoute"
+        # the parts of ``sort_key`` that are the same for every match of the route
+        ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
+        route_key = route.key
+        regex = self.router._regex
+        header_names = self.header_names
         for rule, index in zip(route.rules, indexes):
-            outcome = self.rule_outcome(route, index, rule, listener, port, scheme)
+            outcome = self.rule_outcome(route, index, rule, listener, port, scheme, route_key)
             for mi, m in enumerate(rule.matches):
-                if route.kind == "GRPCRoute":
+                if grpc:
                     ptype, value = grpc_path_match(m.method, before)
                     key = grpc_sort_key(route, index, mi, m, before)
                     method, query_params = None, ()
+                    path = normalize_prefix(value) if ptype == PREFIX else value
                 else:
                     ptype, value = PATH_TYPES[m.path.type], m.path.value
-                    key = sort_key(route, index, mi, m, before)
                     method, query_params = m.method, m.query_params
-                path = normalize_prefix(value) if ptype == PREFIX else value
-                rx = self.router._regex(value) if ptype == REGEX else None
-                headers = tuple(Cond(h.name, h.value, self.router._regex(h.value)
-                                     if h.type == "RegularExpression" else None)
-                                for h in m.headers)
-                for h in headers:
-                    self.header_names.setdefault(h.name)
-                queries = tuple(Cond(q.name, q.value, self.router._regex(q.value)
+                    # sort_key(route, index, mi, m, before), from the parts computed once
+                    if ptype == EXACT:
+                        path, klass, length = value, 0, 0
+                    elif ptype == PREFIX:
+                        path = normalize_prefix(value)
+                        klass, length = (2 if before else 1), _negative(len(path))
+                    else:
+                        path, klass, length = value, (1 if before else 2), _negative(len(value))
+                    key = (klass, length, 0 if method else 1, -len(m.headers), -len(query_params), ts,
+                           route_key, index, mi)
+                rx = regex(value) if ptype == REGEX else None
+                if m.headers:
+                    headers = tuple(Cond(h.name, h.value, regex(h.value)
+                                         if h.type == "RegularExpression" else None)
+                                    for h in m.headers)
+                    for h in headers:
+                        header_names.setdefault(h.name)
+                else:
+                    headers = ()
+                queries = tuple(Cond(q.name, q.value, regex(q.value)
                                      if q.type == "RegularExpression" else None)
-                                for q in query_params)
+                                for q in query_params) if query_params else ()
                 out.append(Entry(
                     sort_key=key, path_type=ptype, path=path,
                     regex=rx, literal=required_literal(value) if ptype == REGEX else None,
                     method=method, headers=headers, queries=queries, outcome=outcome,
-                    route=route.key, rule=index, match=mi))
+                    route=route_key, rule=index, match=mi))
         return out
 
     def spec(self, listeners, no_listener: int, normalize: bool, seed: int,
@@ -285,11 +317,14 @@ def conflicted_listeners(gateway) -> frozenset:
     return frozenset(lis.name for lis in gateway.listeners if len(families[lis.port]) > 1)
 
 
-def listener_accepts(config: Config, gateway, listener: Listener, route: HTTPRoute) -> bool:
-    """allowedRoutes (namespaces and kinds) and protocol of a listener, for this route."""
+def listener_accepts(config: Config, gateway, listener: Listener, route: HTTPRoute,
+                     conflicted: Optional[frozenset] = None) -> bool:
+    """allowedRoutes (namespaces and kinds) and protocol of a listener, for this route.
+
+    ``conflicted``: ``conflicted_listeners(gateway)`` when the caller has it already."""
     if listener.protocol not in ("HTTP", "HTTPS"):
         return False
-    if listener.name in conflicted_listeners(gateway):
+    if listener.name in (conflicted_listeners(gateway) if conflicted is None else conflicted):
         return False
     if listener.allowed_kinds and not any(
             k.group == GATEWAY_GROUP and k.kind == route.kind for k in listener.allowed_kinds):
@@ -324,10 +359,11 @@ def listener_routes(config: Config, gateway, listener: Listener, routes):
     (HTTPRoute vs GRPCRoute) has an intersecting hostname on this listener (digest §10, GEP-1016
     "cross serving"). Routes are admitted oldest first; a refused route refuses nothing."""
     candidates = []
+    conflicted = conflicted_listeners(gateway)  # the same for every route
     for route in routes:
         if not any(attaches_to_listener(ref, gateway, listener) for ref in route.parent_refs):
             continue
-        if not listener_accepts(config, gateway, listener, route):
+        if not listener_accepts(config, gateway, listener, route, conflicted):
             continue
         hosts = effective_hostnames(route, listener.hostname)
         if hosts:
