@@ -18,6 +18,7 @@ import workloads  # noqa: E402
 
 _CACHE = {}
 COMPILE_TIMES = {}
+MEMORY = {}  # (workload, n) -> (rules, tracemalloc bytes per rule, RSS bytes per rule, RSS source)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -48,6 +49,14 @@ def compile_view():
     return compiled
 
 
+@pytest.fixture(scope="session")
+def memory_report():
+    """record(workload, n, rules, tracemalloc_per_rule, rss_per_rule, rss_source): printed below."""
+    def record(workload, n, rules, traced, rss, source):
+        MEMORY[(workload, n)] = (rules, traced, rss, source)
+    return record
+
+
 def pytest_terminal_summary(terminalreporter, config):
     session = getattr(config, "_benchmarksession", None)
     rows = [(b.name, b.stats.median / b.extra_info["decisions"] * 1e9)
@@ -58,6 +67,11 @@ def pytest_terminal_summary(terminalreporter, config):
         tr.section("routecore: median ns per decision")
         for name, ns in sorted(rows):
             tr.write_line(f"{name:45} {ns:14,.0f} ns")
+    if MEMORY:
+        tr.section("routecore: memory per rule of a compiled view (config + router + view)")
+        for (workload, n), (rules, traced, rss, source) in sorted(MEMORY.items()):
+            tr.write_line(f"{workload:7} N={n:<6} rules {rules:6}   tracemalloc {traced:8,.0f} B/rule   "
+                          f"RSS growth {rss:8,.0f} B/rule ({source})")
     if not COMPILE_TIMES:
         return
     tr.section("routecore load / compile times")

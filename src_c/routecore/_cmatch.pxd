@@ -52,6 +52,7 @@ cdef class _StrMap:
     # open addressing over MapSlots, keyed by (hash, tag, length), verified by comparison
     cdef MapSlot* slots
     cdef list keys             # keep the keys alive (slots point into them)
+    cdef dict wide             # slot index -> key, for keys wider than one byte per character
     cdef Py_ssize_t mask
     cdef Py_ssize_t count
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag)

@@ -125,14 +125,15 @@ cdef class _StrMap:
         cdef uint64_t h
         cdef MapSlot* slot
         items = list(items)
-        while size < 2 * len(items) + 1:
+        while 3 * size < 4 * len(items) + 1:  # at most 3/4 full
             size *= 2
         self.mask = size - 1
         self.count = len(items)
         self.slots = <MapSlot*>PyMem_Malloc(size * sizeof(MapSlot))
         if self.slots == NULL:
             raise MemoryError()
-        self.keys = [None] * size
+        self.keys = []
+        self.wide = {}
         for i in range(size):
             self.slots[i].len = -1
         for key, tag, value, count in items:
@@ -146,11 +147,12 @@ cdef class _StrMap:
             slot.tag = tag
             slot.value = value
             slot.count = count
+            self.keys.append(key)
             if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
                 slot.data = <const unsigned char*>PyUnicode_DATA(key)
             else:
                 slot.data = NULL
-            self.keys[i] = key
+                self.wide[i] = key
 
     def __dealloc__(self):
         PyMem_Free(self.slots)
@@ -171,7 +173,7 @@ cdef class _StrMap:
                 if slot.data != NULL:
                     if _same(s, start, end, slot.data):
                         return slot
-                elif PyUnicode_Tailmatch(s, self.keys[i], start, end, -1) == 1:
+                elif PyUnicode_Tailmatch(s, self.wide[i], start, end, -1) == 1:
                     return slot
             i = (i + 1) & self.mask
 
