@@ -29,6 +29,7 @@ cdef struct CCond:
 cdef struct CGroup:
     # the entries of one route hostname (or of none) of one listener
     uint64_t plen_mask # bit n: some PathPrefix of the group has normalised length n (n < 64)
+    uint64_t elen_mask # bit n: some Exact path of the group has length n (bit 63: 63 or more)
     int max_plen       # the longest such length, -1 when none
     int regex_start    # regex entries: Table.entries[regex_start:regex_start + regex_count]
     int regex_count

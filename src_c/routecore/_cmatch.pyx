@@ -580,6 +580,7 @@ cdef class Table:
                 G = _Group()
                 cg = &self.groups[gi]
                 cg.plen_mask = 0
+                cg.elen_mask = 0
                 cg.max_plen = -1
                 buckets = {}   # ("e"|"p", path) -> entries, in precedence order
                 regex_list = []
@@ -592,6 +593,8 @@ cdef class Table:
                         regex_list.append(e)
                 for (kind, path), es in buckets.items():
                     (exact_items if kind == "e" else prefix_items).append((path, gi, ei, len(es)))
+                    if kind == "e":
+                        cg.elen_mask |= (<uint64_t>1) << min(len(path), 63)
                     if kind == "p":
                         all_lens.add(len(path))
                         if len(path) > cg.max_plen:
@@ -843,8 +846,10 @@ cdef class Table:
         cdef int r
         cdef Py_ssize_t k, p
         cdef CGroup* cg = &self.groups[gi]
-        cdef MapSlot* slot = self.exact.get_at(path, 0, n, req.full_hash, gi)
+        cdef MapSlot* slot = NULL
         cdef bytearray plens
+        if (cg.elen_mask >> (n if n < 63 else 63)) & 1:  # some exact path has this length
+            slot = self.exact.get_at(path, 0, n, req.full_hash, gi)
         if slot != NULL:
             r = self._bucket(slot.value, slot.count, method, req)
             if r >= 0:
