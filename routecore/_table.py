@@ -92,17 +92,25 @@ def normalize_prefix(value: str) -> str:
     return value.rstrip("/")
 
 
-def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_before_prefix: bool):
+def route_age(route) -> tuple:
+    """The age part of the precedence key: older first; no creationTimestamp ranks last."""
+    return (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
+
+
+def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_before_prefix: bool,
+             age: Optional[tuple] = None, route_key: Optional[str] = None):
+    """``age`` and ``route_key``: route_age(route) and route.key, when the caller has them (the
+    keys of one route then share those objects)."""
     ptype = PATH_TYPES[m.path.type]
     if ptype == EXACT:
         klass, length = 0, 0
     elif ptype == PREFIX:
-        klass, length = (2 if regex_before_prefix else 1), -len(normalize_prefix(m.path.value))
+        klass, length = (2 if regex_before_prefix else 1), _negative(len(normalize_prefix(m.path.value)))
     else:
-        klass, length = (1 if regex_before_prefix else 2), -len(m.path.value)
-    ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
-    return (klass, length, 0 if m.method else 1, -len(m.headers), -len(m.query_params), ts,
-            route.key, rule_index, match_index)
+        klass, length = (1 if regex_before_prefix else 2), _negative(len(m.path.value))
+    return (klass, length, 0 if m.method else 1, -len(m.headers), -len(m.query_params),
+            route_age(route) if age is None else age, route.key if route_key is None else route_key,
+            rule_index, match_index)
 
 
 def grpc_path_match(mm, regex_first: bool) -> Tuple[int, str]:
@@ -157,8 +165,8 @@ def grpc_sort_key(route, rule_index: int, match_index: int, m, regex_before_pref
         klass = 3 if regex_before_prefix else 2
     service = len(mm.service) if mm is not None and mm.service else 0
     method = len(mm.method) if mm is not None and mm.method else 0
-    ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
-    return (klass, -service, -method, -len(m.headers), 0, ts, route.key, rule_index, match_index)
+    return (klass, -service, -method, -len(m.headers), 0, route_age(route), route.key, rule_index,
+            match_index)
 
 
 def intersect_hostname(route_host: str, listener_host: Optional[str]) -> Optional[str]:
@@ -243,7 +251,7 @@ class _Builder:
         indexes = route.rule_indexes or range(len(route.rules))
         grpc = route.kind == "GRPCRoute"
         # the parts of ``sort_key`` that are the same for every match of the route
-        ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
+        age = route_age(route)
         route_key = route.key
         regex = self.router._regex
         header_names = self.header_names
@@ -254,20 +262,11 @@ class _Builder:
                     ptype, value = grpc_path_match(m.method, before)
                     key = grpc_sort_key(route, index, mi, m, before)
                     method, query_params = None, ()
-                    path = normalize_prefix(value) if ptype == PREFIX else value
                 else:
                     ptype, value = PATH_TYPES[m.path.type], m.path.value
                     method, query_params = m.method, m.query_params
-                    # sort_key(route, index, mi, m, before), from the parts computed once
-                    if ptype == EXACT:
-                        path, klass, length = value, 0, 0
-                    elif ptype == PREFIX:
-                        path = normalize_prefix(value)
-                        klass, length = (2 if before else 1), _negative(len(path))
-                    else:
-                        path, klass, length = value, (1 if before else 2), _negative(len(value))
-                    key = (klass, length, 0 if method else 1, -len(m.headers), -len(query_params), ts,
-                           route_key, index, mi)
+                    key = sort_key(route, index, mi, m, before, age, route_key)
+                path = normalize_prefix(value) if ptype == PREFIX else value
                 rx = regex(value) if ptype == REGEX else None
                 if m.headers:
                     headers = tuple(Cond(h.name, h.value, regex(h.value)
@@ -344,8 +343,7 @@ def listener_accepts(config: Config, gateway, listener: Listener, route: HTTPRou
 
 def age_key(route) -> tuple:
     """Oldest first (no creationTimestamp: last), then "{namespace}/{name}"."""
-    ts = (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
-    return ts, route.key
+    return route_age(route), route.key
 
 
 def hostnames_intersect(a: List[Optional[str]], b: List[Optional[str]]) -> bool:
