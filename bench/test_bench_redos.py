@@ -13,6 +13,8 @@ import pytest
 import routecore
 from routecore import _impl
 
+import workloads
+
 TWINS = ("native", "python")
 REDOS = {
     "(a+)+$": "a" * 100_000 + "!",
@@ -72,34 +74,12 @@ def test_redos_scale(benchmark, size):
     _bench(benchmark, _view("native").route, ("GET", "/h0", [("x-v", "a" * size + "!")]), rounds=10)
 
 
-def ten_thousand_routes(n=10_000):
-    """n HTTPRoutes on one Service, one rule each: Exact / PathPrefix / regex paths and a
-    catastrophic header regex, in turn."""
-    objs = []
-    for i in range(n):
-        kind = i % 4
-        if kind == 0:
-            m = {"path": {"type": "Exact", "value": f"/r{i}"}}
-        elif kind == 1:
-            m = {"path": {"type": "PathPrefix", "value": f"/r{i}"}}
-        elif kind == 2:
-            m = {"path": {"type": "RegularExpression", "value": f"/r{i}/[0-9]+"}}
-        else:
-            m = {"path": {"type": "PathPrefix", "value": f"/r{i}"},
-                 "headers": [{"type": "RegularExpression", "name": "x-v", "value": "(a+)+$"}]}
-        objs.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-                     "metadata": {"name": f"r{i}", "namespace": "default"},
-                     "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "svc", "port": 80}],
-                              "rules": [{"matches": [m], "backendRefs": [{"name": f"b{i}", "port": 80}]}]}})
-    return objs
-
-
 _BIG = {}
 
 
 def _big():
     if "objs" not in _BIG:
-        _BIG["objs"] = ten_thousand_routes()
+        _BIG["objs"] = workloads.mixed_routes()
         _BIG["config"] = routecore.load(_BIG["objs"])
     return _BIG
 

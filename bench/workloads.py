@@ -5,7 +5,9 @@ fixed list of requests (hits spread over the rules, about 10% misses).
   (an HTTPRoute holds at most 16 rules and 128 matches), mixing Exact paths, PathPrefix, canary
   header matches, query-parameter and method matches;
 - ``gateway(n)``: one Gateway listener (no hostname) with ``n`` single-purpose routes spread over
-  ``n // 10`` hostnames, 10% of them wildcards.
+  ``n // 10`` hostnames, 10% of them wildcards;
+- ``mixed_routes(n)``: objects only (no requests), ``n`` one-rule routes on one Service mixing
+  every path type and ReDoS-shaped header regexes, for load and compile at scale.
 
 Every call with the same arguments returns the same objects and requests.
 """
@@ -138,6 +140,29 @@ def gateway(n: int, seed: int = 1) -> Workload:
             method, target, headers, host = hits[rng.randrange(n)]
             requests.append((method, target, list(headers), host))
     return Workload("gateway", n, objects, requests, "gateway")
+
+
+def mixed_routes(n: int = 10_000) -> list:
+    """n HTTPRoutes on one Service (default/svc:80), one rule each, cycling through an Exact path,
+    a PathPrefix, a RegularExpression path and a PathPrefix with a ReDoS-shaped regex header
+    match (bench/test_bench_redos.py; tests/test_hostile.py loads the same set)."""
+    objs = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            m = {"path": {"type": "Exact", "value": f"/r{i}"}}
+        elif kind == 1:
+            m = {"path": {"type": "PathPrefix", "value": f"/r{i}"}}
+        elif kind == 2:
+            m = {"path": {"type": "RegularExpression", "value": f"/r{i}/[0-9]+"}}
+        else:
+            m = {"path": {"type": "PathPrefix", "value": f"/r{i}"},
+                 "headers": [{"type": "RegularExpression", "name": "x-v", "value": "(a+)+$"}]}
+        objs.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                     "metadata": {"name": f"r{i}", "namespace": "default"},
+                     "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "svc", "port": 80}],
+                              "rules": [{"matches": [m], "backendRefs": [{"name": f"b{i}", "port": 80}]}]}})
+    return objs
 
 
 WORKLOADS = {"mesh": mesh, "gateway": gateway}

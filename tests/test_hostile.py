@@ -442,25 +442,15 @@ def test_re2_incompatible_grpc_method_regex(which, rx):
 
 
 def ten_thousand_routes(n=10_000):
-    """n HTTPRoutes on one Service, one rule each, mixing Exact / PathPrefix / regex paths and
-    header matches (shared by bench/test_bench_redos.py)."""
-    objs = []
-    for i in range(n):
-        kind = i % 4
-        if kind == 0:
-            m = {"path": {"type": "Exact", "value": f"/r{i}"}}
-        elif kind == 1:
-            m = {"path": {"type": "PathPrefix", "value": f"/r{i}"}}
-        elif kind == 2:
-            m = {"path": {"type": "RegularExpression", "value": f"/r{i}/[0-9]+"}}
-        else:
-            m = {"path": {"type": "PathPrefix", "value": f"/r{i}"},
-                 "headers": [{"type": "RegularExpression", "name": "x-v", "value": "(a+)+$"}]}
-        objs.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-                     "metadata": {"name": f"r{i}", "namespace": "default"},
-                     "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "svc", "port": 80}],
-                              "rules": [{"matches": [m], "backendRefs": [{"name": f"b{i}", "port": 80}]}]}})
-    return objs
+    """n HTTPRoutes on one Service mixing Exact / PathPrefix / regex paths and regex header
+    matches: bench/workloads.py's ``mixed_routes`` (the bench loads and compiles the same set)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "bench" / "workloads.py"
+    spec = importlib.util.spec_from_file_location("routecore_bench_workloads", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.mixed_routes(n)
 
 
 @pytest.fixture(scope="module")
