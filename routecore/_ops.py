@@ -1,0 +1,241 @@
+"""Operating `routecore serve`: access log, log set-up, start-up and reload lines, upstream checks.
+
+The proxy engine calls observers once per finished request with an *exchange* (any object with
+``time client method target version host status route rule backend bytes_received bytes_sent
+upstream_seconds duration error``) and ``on_reload(ok, generation, error)`` after each reload
+attempt; ``AccessLog`` and ``log_reload`` are such observers. Metrics and the admin listener are
+in ``_admin`` (they need the ``serve`` extra); this module needs nothing outside the stdlib.
+
+Invariants:
+- one exchange gives exactly one access-log record, and that record is one line of printable
+  ASCII: whatever a client sends (target, Host, method) or an error message carries cannot
+  start a new line or fake a field. Text form: every character outside printable ASCII is
+  escaped (``\\xHH`` up to U+00FF, ``\\uHHHH``/``\\UHHHHHHHH`` beyond), and so are ``"`` and
+  ``\\``; fields outside quotes escape the space too. JSON form: ``json.dumps`` with ASCII only;
+- the text access-log line format is pinned (``routecore diff`` reads it); add fields only at the
+  end;
+- every timestamp we write is UTC, RFC 3339 with milliseconds: ``2026-11-30T14:50:00.123Z``.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+import sys
+import time
+from typing import List, Mapping, Optional, Sequence
+
+ACCESS_LOGGER = "routecore.access"
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR, "critical": logging.CRITICAL}
+FORMATS = ("text", "json")
+
+# --- escaping ------------------------------------------------------------------------------------
+
+_UNSAFE_QUOTED = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # all but printable ASCII, " and \
+_UNSAFE_BARE = re.compile(r'[^\x21\x23-\x5b\x5d-\x7e]')  # the same, and the space
+
+
+def _escape_char(m) -> str:
+    c = m.group()
+    if c in '"\\':
+        return "\\" + c
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+def quoted(text: str) -> str:
+    """``text`` made safe to print between double quotes on one log line."""
+    return _UNSAFE_QUOTED.sub(_escape_char, text)
+
+
+def bare(value) -> str:
+    """``value`` made safe as an unquoted field (no spaces); ``-`` for None or empty."""
+    if value is None or value == "":
+        return "-"
+    return _UNSAFE_BARE.sub(_escape_char, str(value))
+
+
+def utc_timestamp(t: float) -> str:
+    """RFC 3339, UTC, milliseconds: ``2026-11-30T14:50:00.123Z``."""
+    ms = int(t * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def _ms(seconds: Optional[float]) -> Optional[float]:
+    return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+# --- access log ----------------------------------------------------------------------------------
+
+
+class AccessLog:
+    """An observer writing one access-log record per exchange to ``logger`` at INFO.
+
+    ``fmt="text"`` (the timestamp, level and logger name come from the logging formatter)::
+
+        <client> "<METHOD> <target> HTTP/<version>" <status> host=<host|-> route=<ns/name|->
+        rule=<n|-> backend=<ns/name:port|-> bytes=<bytes_sent> upstream_ms=<x.x|-> duration_ms=<x.x>
+        [error="<error>"]
+
+    (one line). ``fmt="json"``: one JSON object per line, see ``json_record``.
+    """
+
+    def __init__(self, fmt: str = "text", logger: logging.Logger = logging.getLogger(ACCESS_LOGGER)):
+        if fmt not in FORMATS:
+            raise ValueError(f"access log format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        self.fmt = fmt
+        self.logger = logger
+        self._format = self.text_line if fmt == "text" else self.json_line
+
+    def __call__(self, exchange) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info("%s", self._format(exchange))
+
+    @staticmethod
+    def text_line(x) -> str:
+        upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
+        line = (f'{bare(x.client)} "{quoted(x.method)} {quoted(x.target)} HTTP/{quoted(x.version)}" '
+                f"{int(x.status)} host={bare(x.host)} route={bare(x.route)} rule={bare(x.rule)} "
+                f"backend={bare(x.backend)} bytes={int(x.bytes_sent)} upstream_ms={upstream} "
+                f"duration_ms={x.duration * 1000.0:.1f}")
+        if x.error is not None:
+            line += f' error="{quoted(x.error)}"'
+        return line
+
+    @staticmethod
+    def json_record(x) -> dict:
+        return {"time": utc_timestamp(x.time), "client": x.client, "method": x.method,
+                "target": x.target, "protocol": f"HTTP/{x.version}", "status": int(x.status),
+                "host": x.host, "route": x.route, "rule": x.rule, "backend": x.backend,
+                "bytes_received": int(x.bytes_received), "bytes_sent": int(x.bytes_sent),
+                "upstream_ms": _ms(x.upstream_seconds), "duration_ms": _ms(x.duration),
+                "error": x.error}
+
+    @classmethod
+    def json_line(cls, x) -> str:
+        return json.dumps(cls.json_record(x), ensure_ascii=True, separators=(",", ":"))
+
+
+# --- logging set-up ------------------------------------------------------------------------------
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-30T14:50:00.123Z INFO routecore.serve message``."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatTime(self, record, datefmt=None):  # noqa: N802 (logging's name)
+        return utc_timestamp(record.created)
+
+
+def parse_level(level: str) -> int:
+    """The logging level for a ``--log-level`` name (any case; ``warn`` is ``warning``)."""
+    name = str(level).strip().lower()
+    name = "warning" if name == "warn" else name
+    if name not in LEVELS:
+        raise ValueError(f"unknown log level {level!r}: choose one of {', '.join(LEVELS)}")
+    return LEVELS[name]
+
+
+def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) -> None:
+    """Send every log record to ``stream`` (default stderr) as ``<UTC time> <LEVEL> <logger>
+    <message>``, at ``level`` and above. With ``fmt="json"`` the access logger's records are
+    written bare (the JSON object alone on its line, no prefix) while the other loggers keep the
+    text form, so ``grep '^{'`` selects the access log. Calling it again replaces what an earlier
+    call installed (and nothing else: handlers others added stay)."""
+    numeric = parse_level(level)
+    if fmt not in FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    stream = sys.stderr if stream is None else stream
+    root = logging.getLogger()
+    access = logging.getLogger(ACCESS_LOGGER)
+    for logger in (root, access):
+        for h in [h for h in logger.handlers if getattr(h, "_routecore", False)]:
+            logger.removeHandler(h)
+    root.addHandler(_handler(stream, TextFormatter()))
+    root.setLevel(numeric)
+    if fmt == "json":
+        access.addHandler(_handler(stream, logging.Formatter("%(message)s")))
+        access.propagate = False
+    else:
+        access.propagate = True
+    # one access record per request is ours; the HTTP client's per-request lines only at debug
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+
+
+def _handler(stream, formatter) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler._routecore = True
+    return handler
+
+
+# --- start-up and reload lines -------------------------------------------------------------------
+
+
+def startup_line(*, version: str, native: bool, listeners: Sequence[str],
+                 upstreams: Mapping[str, str], generation: int, source: str) -> str:
+    """The INFO line logged once the proxy is about to serve, e.g. ``routecore 0.9.0 serving:
+    core=native listen=127.0.0.1:8080 config=edge.yaml generation=0
+    upstreams=store/api:8080=http://127.0.0.1:9001,...`` (upstreams sorted by key)."""
+    ups = ",".join(f"{bare(k)}={bare(upstreams[k])}" for k in sorted(upstreams)) or "-"
+    return (f"routecore {bare(version)} serving: core={'native' if native else 'pure'} "
+            f"listen={','.join(bare(l) for l in listeners) or '-'} config={bare(source)} "
+            f"generation={int(generation)} upstreams={ups}")
+
+
+def reload_line(ok: bool, generation: int, error: Optional[str]) -> str:
+    """``configuration reloaded: generation=N``, or ``configuration refused, still serving
+    generation=N: <error>`` where each further line of the error (a ConfigError has one issue
+    per line) is indented by two spaces, each line escaped as the access log's quoted fields.
+    ``generation`` is the one serving after the attempt."""
+    if ok:
+        return f"configuration reloaded: generation={int(generation)}"
+    lines = [quoted(line) for line in (error or "unknown error").splitlines()] or ["-"]
+    return (f"configuration refused, still serving generation={int(generation)}: "
+            + "\n  ".join(lines))
+
+
+def log_reload(ok: bool, generation: int, error: Optional[str],
+               logger: logging.Logger = logging.getLogger("routecore.serve")) -> None:
+    """An ``on_reload`` observer: the reload line at INFO, a refused configuration at ERROR."""
+    logger.log(logging.INFO if ok else logging.ERROR, "%s", reload_line(ok, generation, error))
+
+
+# --- upstream checks -----------------------------------------------------------------------------
+
+
+def view_backends(view):
+    """(backends, mirrors): the "ns/name:port" of every backend the view can forward to, and of
+    every mirror it can copy to, read from the view's compiled ``spec`` (a TableSpec, on both
+    twins): every Choice a table can return is in ``spec.choices`` (invalid backendRefs, weight 0
+    and routes not attached to the view are not there)."""
+    backends, mirrors = set(), set()
+    for choice in view.spec.choices:
+        if choice.backend is not None:
+            backends.add(str(choice.backend))
+        mirrors.update(str(m.backend) for m in choice.mirrors)
+    return backends, mirrors
+
+
+def upstream_warnings(router, select, upstreams: Mapping[str, str]) -> List[str]:
+    """Problems between ``--upstream`` keys and the view ``select(router)`` serves, one sentence
+    each: a key no rule or mirror references (naming the nearest backend the view does
+    reference), a backend with no upstream (its requests get 502), a mirror with no upstream
+    (its copies are dropped)."""
+    backends, mirrors = view_backends(select(router))
+    referenced = backends | mirrors
+    out = []
+    for key in sorted(set(upstreams) - referenced):
+        near = difflib.get_close_matches(key, sorted(referenced), n=1, cutoff=0.0)
+        hint = f"; nearest backend: {near[0]}" if near else "; the view references no backend"
+        out.append(f"--upstream {key}: no rule or mirror of the served view references it{hint}")
+    for key in sorted(backends - set(upstreams)):
+        out.append(f"backend {key} has no --upstream: requests routed to it get 502")
+    for key in sorted(mirrors - backends - set(upstreams)):
+        out.append(f"mirror backend {key} has no --upstream: its mirrored requests are dropped")
+    return out
