@@ -17,8 +17,8 @@ import re
 import time
 from typing import Callable, Optional, Tuple
 
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
-                               generate_latest)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("routecore.admin")
 
@@ -126,9 +126,11 @@ class Metrics:
         if ok:
             self.last_success.set(time.time())
 
-    def render(self) -> Tuple[bytes, str]:
-        """(Prometheus text exposition, its content type)."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+    def render(self, accept: Optional[str] = None) -> Tuple[bytes, str]:
+        """(exposition, its content type): the Prometheus text format 0.0.4, unless ``accept``
+        (a scrape's Accept header) asks for another that prometheus_client writes (OpenMetrics)."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type
 
 
 # --- the admin listener --------------------------------------------------------------------------
@@ -158,7 +160,7 @@ def _parse_head(head: bytes):
     return method.decode("ascii"), target.split(b"?", 1)[0], version.decode("ascii"), headers
 
 
-def _answer(method: str, path: bytes, metrics, ready) -> Tuple[int, str, bytes, list]:
+def _answer(method: str, path: bytes, headers: dict, metrics, ready) -> Tuple[int, str, bytes, list]:
     """(status, content type, body, extra headers) for one admin request."""
     if path not in (b"/healthz", b"/readyz", b"/metrics"):
         return 404, TEXT, b"not found\n", []
@@ -173,7 +175,7 @@ def _answer(method: str, path: bytes, metrics, ready) -> Tuple[int, str, bytes, 
             log.exception("readiness check failed")
             is_ready = False
         return (200, TEXT, b"ready\n", []) if is_ready else (503, TEXT, b"not ready\n", [])
-    body, content_type = metrics.render()
+    body, content_type = metrics.render(b",".join(headers.get("accept", ())).decode("latin-1"))
     return 200, content_type, body, []
 
 
@@ -189,7 +191,7 @@ async def _respond(writer, status, content_type, body, extra, head_only, keep_al
 async def start_admin(host: str, port: int, *, metrics: Metrics, ready: Callable[[], bool],
                       header_timeout: float = 10.0) -> asyncio.AbstractServer:
     """Serve /healthz (200 while the process runs), /readyz (200 when ``ready()``, else 503)
-    and /metrics (``metrics.render()``) over HTTP/1.1 on ``host:port``; GET and HEAD only (405
+    and /metrics (``metrics.render(accept)``) over HTTP/1.1 on ``host:port``; GET and HEAD only (405
     otherwise), 404 for other paths. Returns the started server (``close()`` it to stop)."""
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
@@ -212,7 +214,7 @@ async def start_admin(host: str, port: int, *, metrics: Metrics, ready: Callable
                 has_body = "transfer-encoding" in headers or any(
                     v.strip() not in (b"", b"0") for v in headers.get("content-length", ()))
                 keep_alive = version == "1.1" and b"close" not in tokens and not has_body
-                status, content_type, body, extra = _answer(method, path, metrics, ready)
+                status, content_type, body, extra = _answer(method, path, headers, metrics, ready)
                 await _respond(writer, status, content_type, body, extra, method == "HEAD",
                                keep_alive)
                 if not keep_alive:

@@ -11,7 +11,8 @@ Invariants:
   ASCII: whatever a client sends (target, Host, method) or an error message carries cannot
   start a new line or fake a field. Text form: every character outside printable ASCII is
   escaped (``\\xHH`` up to U+00FF, ``\\uHHHH``/``\\UHHHHHHHH`` beyond), and so are ``"`` and
-  ``\\``; fields outside quotes escape the space too. JSON form: ``json.dumps`` with ASCII only;
+  ``\\``; every field but ``error="..."`` escapes the space too (``\\x20``: the method and the
+  target are words of the quoted request line). JSON form: ``json.dumps`` with ASCII only;
 - the text access-log line format is pinned (``routecore diff`` reads it); add fields only at the
   end;
 - every timestamp we write is UTC, RFC 3339 with milliseconds: ``2026-11-30T14:50:00.123Z``.
@@ -50,11 +51,14 @@ def quoted(text: str) -> str:
     return _UNSAFE_QUOTED.sub(_escape_char, text)
 
 
+def token(text: str) -> str:
+    """``text`` made safe as one space-free word of a log line."""
+    return _UNSAFE_BARE.sub(_escape_char, text)
+
+
 def bare(value) -> str:
-    """``value`` made safe as an unquoted field (no spaces); ``-`` for None or empty."""
-    if value is None or value == "":
-        return "-"
-    return _UNSAFE_BARE.sub(_escape_char, str(value))
+    """``value`` made safe as an unquoted field (``token``); ``-`` for None or empty."""
+    return "-" if value is None or value == "" else token(str(value))
 
 
 def utc_timestamp(t: float) -> str:
@@ -96,7 +100,7 @@ class AccessLog:
     @staticmethod
     def text_line(x) -> str:
         upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
-        line = (f'{bare(x.client)} "{quoted(x.method)} {quoted(x.target)} HTTP/{quoted(x.version)}" '
+        line = (f'{bare(x.client)} "{token(x.method)} {token(x.target)} HTTP/{token(x.version)}" '
                 f"{int(x.status)} host={bare(x.host)} route={bare(x.route)} rule={bare(x.rule)} "
                 f"backend={bare(x.backend)} bytes={int(x.bytes_sent)} upstream_ms={upstream} "
                 f"duration_ms={x.duration * 1000.0:.1f}")
