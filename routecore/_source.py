@@ -93,13 +93,13 @@ class Origin(str):
         node = self.text.node(self.document)
         if node is None:
             return self.text.file, None, None
-        node = _walk(_walk(node, self.prefix), path)
+        node = _walk(_walk(node, self.prefix), path, key_of_collection=True)
         mark = node.start_mark
         return self.text.file, mark.line + 1, mark.column + 1
 
 
 def _key_child(node, rest: str):
-    """(the value node of the longest key of mapping ``node`` that starts ``rest``, the key)."""
+    """(value node, key, key node) of the longest key of mapping ``node`` that starts ``rest``."""
     best = None
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
@@ -115,13 +115,16 @@ def _key_child(node, rest: str):
             continue
         if rest.startswith(k) and (len(rest) == len(k) or rest[len(k)] in ".[") \
                 and (best is None or len(k) >= len(best[1])):  # a repeated key: the last wins
-            best = (value, k)
+            best = (value, k, key)
     return best
 
 
-def _walk(node, path: str):
-    """The deepest node along ``path`` (``a.b[2].c``; keys may contain dots) from ``node``."""
-    rest = path
+def _walk(node, path: str, key_of_collection: bool = False):
+    """The deepest node along ``path`` (``a.b[2].c``; keys may contain dots) from ``node``.
+
+    With ``key_of_collection``, a mapping or sequence reached last through a key is given by
+    its key node (where the field is written: `add:`, rather than the line after it)."""
+    rest, key = path, None
     while rest:
         if rest[0] == "[":
             end = rest.find("]")
@@ -129,14 +132,16 @@ def _walk(node, path: str):
             if not (isinstance(node, yaml.SequenceNode) and index.isdigit()
                     and int(index) < len(node.value)):
                 break
-            node, rest = node.value[int(index)], rest[end + 1:]
+            node, rest, key = node.value[int(index)], rest[end + 1:], None
             continue
         if rest[0] == ".":
             rest = rest[1:]
         found = _key_child(node, rest) if isinstance(node, yaml.MappingNode) else None
         if found is None:
             break
-        node, rest = found[0], rest[len(found[1]):]
+        node, key, rest = found[0], found[2], rest[len(found[1]):]
+    if key_of_collection and key is not None and not isinstance(node, yaml.ScalarNode):
+        return key
     return node
 
 

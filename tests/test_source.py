@@ -309,7 +309,7 @@ def test_every_issue_has_file_line_and_column_inside_a_list(tmp_path):
     assert (missing.line, _at(LISTED, missing)) == (21, "{port: 80}")
     # a label key with dots in it
     label = next(i for p, i in by_path.items() if p.startswith("metadata.labels"))
-    assert _at(LISTED, label) == "[1]}"
+    assert _at(LISTED, label) == "app.kubernetes.io/name: [1]}"  # a collection: at its key
 
 
 def test_positions_in_json_and_multi_document_files(tmp_path):
