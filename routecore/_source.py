@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, List, Optional, Tuple
 
 import yaml
@@ -205,6 +206,12 @@ def _check_aliases(root) -> None:
 # --- reading --------------------------------------------------------------------------------------
 
 
+# `&name` / `*name` where YAML can read them as an anchor / alias: at the start, or after a
+# space, a line break or a flow indicator (a false match only costs the alias check's time)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\[\]{}]")
+
+
 class _Loader(_BaseLoader):
     """Safe loader that also reports duplicate keys in mappings (YAML keeps only the last one)
     and refuses excessive alias expansion (``check_aliases``)."""
@@ -301,8 +308,8 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
             return _expand(data, Origin(origin or "", source, 0))
     docs = []
     loader = _Loader(text)
-    # an alias needs an anchor: text with no `&` or no `*` has none, and is not walked for them
-    loader.check_aliases = "&" in text and "*" in text
+    # an alias needs an anchor: text without both tokens has none, and is not walked for them
+    loader.check_aliases = _ANCHOR.search(text) is not None and _ALIAS.search(text) is not None
     try:
         for data, problems in loader.documents():
             docs.append((data, problems))

@@ -355,3 +355,16 @@ def test_read_path_never_reads_text(tmp_path):
     with pytest.raises(ConfigError) as info:
         read_text("a: [1\n", "<stdin>")
     assert str(info.value).startswith("<stdin>:2:1: object: invalid YAML: ")
+
+
+def test_text_without_anchors_is_not_walked_for_aliases(monkeypatch):
+    from routecore import _source
+
+    walked = []
+    real = _source._check_aliases
+    monkeypatch.setattr(_source, "_check_aliases", lambda node: walked.append(node) or real(node))
+    # `*` and `&` inside scalars are not YAML anchors or aliases
+    read_source('kind: Namespace\nmetadata: {name: "a"}\nx: "^/a/.*$"\ny: "/q?a=1&b=2"\nz: a*b&c\n')
+    assert walked == []
+    read_source("kind: Namespace\nmetadata: &m {name: a}\nother: *m\n")
+    assert len(walked) == 1
