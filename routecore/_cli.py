@@ -191,31 +191,27 @@ def _version() -> str:
 
 def _check(args) -> int:
     """`routecore check`: 0 no errors (warnings printed), 1 errors, 3 warnings with --strict."""
-    from ._check import WARNING, check, source_warning
+    from ._check import ERROR, WARNING, Finding, check, source_warning
 
     if not args.paths and not args.text:
         raise UsageError("check needs a PATH, '-' or --text YAML")
-    raws, findings = [], []
-    for path in args.paths:
-        got = read_config(path)
+    sources = [(path, "<stdin>" if path == "-" else path, read_config) for path in args.paths]
+    sources += [(text, f"<text {n}>", read_text) for n, text in enumerate(args.text, 1)]
+    raws, unread, findings = [], [], []
+    for source, label, read in sources:
+        try:
+            got = read(source)
+        except ConfigError as exc:  # unreadable (YAML syntax...): reported, the others are read
+            unread.extend(Finding(ERROR, i) for i in exc.errors)
+            continue
         if not got:
-            empty = os.path.isdir(path) and not config_files(path)
-            findings.append(source_warning(
-                "<stdin>" if path == "-" else path,
-                "no .yaml, .yml or .json file in this folder" if empty
-                else "no Kubernetes objects (nothing to check)"))
+            empty = read is read_config and os.path.isdir(source) and not config_files(source)
+            findings.append(source_warning(label, "no .yaml, .yml or .json file in this folder"
+                                           if empty else "no Kubernetes objects (nothing to check)"))
         raws.extend(got)
-    for n, text in enumerate(args.text, 1):
-        got = read_text(text, f"<text {n}>")
-        if not got:
-            findings.append(source_warning(f"<text {n}>", "no Kubernetes objects (nothing to check)"))
-        raws.extend(got)
-    try:
-        found = check(raws)
-    except ConfigError as exc:  # a source-level problem (YAML syntax...) stops the reading
-        from ._check import ERROR, Finding
-
-        found = [Finding(ERROR, i) for i in exc.errors]
+    found = check(raws)
+    if unread:  # errors only (warnings are looked for once there are none)
+        found = unread + [f for f in found if f.level == ERROR]
     findings = found + findings
     errors = sum(f.level != WARNING for f in findings)
     warnings = len(findings) - errors

@@ -281,3 +281,16 @@ def test_testing_without_hypothesis_names_the_testing_extra():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout == ("ImportError routecore.testing needs hypothesis: "
                         "pip install 'routecore[testing]'\n"), r.stdout + r.stderr
+
+
+def test_check_reports_unreadable_files_and_reads_the_others(tmp_path):
+    (tmp_path / "bad.yaml").write_text("a: [1\n")
+    good = tmp_path / "good.yaml"
+    good.write_text((EXAMPLES / "reviews.yaml").read_text().replace("port: 9080\n  rules",
+                                                                     "port: 99999\n  rules"))
+    r, found = _check_json(str(tmp_path / "bad.yaml"), str(good))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert [(x["level"], x["file"], x["line"]) for x in found][:1] == [
+        ("error", str(tmp_path / "bad.yaml"), 2)]
+    assert "invalid YAML" in found[0]["message"]
+    assert [x["path"] for x in found[1:]] == ["spec.parentRefs[0].port"]
