@@ -1,14 +1,43 @@
-"""The `routecore` command line: check configuration files, decide one request."""
+"""The `routecore` command line: check configuration files, decide one request.
+
+Invariants: a configuration argument is a file or folder path, or `-` for stdin; YAML text is
+read only from an explicit `--text`, never guessed from an argument; a path that does not exist
+is "no such file: PATH" (exit status 2, as for every usage error); output cut short by a closed
+pipe (`| head`) ends the command quietly.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import pathlib
 import sys
 from typing import List, Optional
 
 from ._errors import ConfigError
-from ._load import load
+from ._extras import missing
+from ._load import parse_located
 from ._router import Router
+from ._source import config_files, read_path, read_text
+from ._version import __version__
+
+
+class UsageError(Exception):
+    """A command-line mistake: printed as `routecore: MESSAGE`, exit status 2."""
+
+
+def read_config(arg: str):
+    """The RawObjects of a configuration argument: a file or folder path, or `-` (stdin)."""
+    if arg == "-":
+        return read_text(sys.stdin.buffer.read(), "<stdin>")
+    if not os.path.exists(arg):
+        raise UsageError(f"no such file: {arg}")
+    return read_path(pathlib.Path(arg))
+
+
+def load_config(arg: str, **router_options) -> Router:
+    """A Router on the configuration argument ``arg`` (raises ConfigError or UsageError)."""
+    return Router(parse_located(read_config(arg)), **router_options)
 
 
 def _parent(text: str, with_port: bool):
@@ -34,7 +63,7 @@ def _header(text: str):
 
 def _request_arguments(r: argparse.ArgumentParser) -> None:
     """The view and request arguments shared by `route` and `explain`."""
-    r.add_argument("path", metavar="PATH", help="a configuration file or folder")
+    r.add_argument("path", metavar="PATH", help="a configuration file or folder ('-': stdin)")
     where = r.add_mutually_exclusive_group(required=True)
     where.add_argument("--service", metavar="NS/NAME:PORT")
     where.add_argument("--gateway", metavar="NS/NAME[:PORT]")
@@ -52,7 +81,7 @@ def _request_arguments(r: argparse.ArgumentParser) -> None:
 def _view(args):
     """(view, 0) for the --service/--gateway of ``args``, or (None, exit code) once reported."""
     try:
-        router = Router.from_source(args.path, seed=args.seed, native=False if args.pure else None)
+        router = load_config(args.path, seed=args.seed, native=False if args.pure else None)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return None, 1
@@ -74,10 +103,20 @@ def _view(args):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="routecore", description=__doc__)
+    p = argparse.ArgumentParser(prog="routecore", description=__doc__.partition("\n")[0])
+    p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="validate configuration files; exit 1 on any problem")
-    c.add_argument("paths", nargs="+", metavar="PATH")
+    c = sub.add_parser(
+        "check", help="validate configuration files and warn about what routes nothing "
+                      "(exit 0: no errors, 1: errors, 2: usage, 3: warnings with --strict)")
+    c.add_argument("paths", nargs="*", metavar="PATH",
+                   help="configuration files or folders ('-': stdin)")
+    c.add_argument("--text", action="append", default=[], metavar="YAML",
+                   help="configuration given as YAML/JSON text (repeatable)")
+    c.add_argument("--strict", action="store_true", help="warnings fail too (exit status 3)")
+    c.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                   help="json: one list of {level, kind, namespace, name, path, message, file, "
+                        "line, column}")
     r = sub.add_parser("route", help="decide one request and print the decision as JSON")
     _request_arguments(r)
     e = sub.add_parser("explain", help="show every candidate rule match of one request, in "
@@ -101,7 +140,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args) -> int:
-    from ._serve import serve
+    try:
+        from ._serve import serve
+    except ModuleNotFoundError as exc:
+        return missing(exc, "serve", "routecore serve")
 
     upstreams = {}
     for item in args.upstream:
@@ -141,26 +183,59 @@ def _serve(args) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _version() -> str:
+    from ._impl import NATIVE
+
+    return f"routecore {__version__} ({'native core' if NATIVE else 'pure-Python twin'})"
+
+
+def _check(args) -> int:
+    """`routecore check`: 0 no errors (warnings printed), 1 errors, 3 warnings with --strict."""
+    from ._check import ERROR, WARNING, Finding, check, source_warning
+
+    if not args.paths and not args.text:
+        raise UsageError("check needs a PATH, '-' or --text YAML")
+    sources = [(path, "<stdin>" if path == "-" else path, read_config) for path in args.paths]
+    sources += [(text, f"<text {n}>", read_text) for n, text in enumerate(args.text, 1)]
+    raws, unread, findings = [], [], []
+    for source, label, read in sources:
+        try:
+            got = read(source)
+        except ConfigError as exc:  # unreadable (YAML syntax...): reported, the others are read
+            unread.extend(Finding(ERROR, i) for i in exc.errors)
+            continue
+        if not got:
+            empty = read is read_config and os.path.isdir(source) and not config_files(source)
+            findings.append(source_warning(label, "no .yaml, .yml or .json file in this folder"
+                                           if empty else "no Kubernetes objects (nothing to check)"))
+        raws.extend(got)
+    found = check(raws)
+    if unread:  # errors only (warnings are looked for once there are none)
+        found = unread + [f for f in found if f.level == ERROR]
+    findings = found + findings
+    errors = sum(f.level != WARNING for f in findings)
+    warnings = len(findings) - errors
+    if args.output == "json":
+        print(json.dumps([f.to_dict() for f in findings], indent=2))
+    else:
+        for f in findings:
+            print(f)
+    if findings:
+        print(f"{errors} error(s), {warnings} warning(s) in {len(raws)} object(s)", file=sys.stderr)
+    elif args.output == "text":
+        print(f"ok: {len(raws)} object(s) valid")
+    if errors:
+        return 1
+    return 3 if warnings and args.strict else 0
+
+
+def _run(argv: Optional[List[str]]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "diff":
         from ._diff import run_cli as _run_diff
         return _run_diff(args)
     if args.command == "check":
-        issues, count = [], 0
-        for path in args.paths:
-            try:
-                cfg = load(path)
-                count += len(cfg.routes) + len(cfg.gateways) + len(cfg.reference_grants)
-            except ConfigError as exc:
-                issues.extend(exc.errors)
-        for issue in issues:
-            print(issue)
-        if issues:
-            print(f"{len(issues)} problem(s) found", file=sys.stderr)
-            return 1
-        print(f"ok: {count} object(s) valid")
-        return 0
+        return _check(args)
     if args.command == "serve":
         return _serve(args)
     view, code = _view(args)
@@ -180,3 +255,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     out["request_headers"] = decision.apply_request_headers(args.header)
     print(json.dumps(out, indent=2, sort_keys=False))
     return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except UsageError as exc:
+        print(f"routecore: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (`routecore ... | head`): stop quietly; 141 is what a shell shows
+        # for a command ended by SIGPIPE. Point stdout at /dev/null so that the interpreter's
+        # final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -1,7 +1,8 @@
 """Impact diff: replay recorded requests through two configurations and report what changes.
 
-``read_requests`` parses JSON lines and common/combined access-log lines (the format is detected
-per line; lines that parse as neither are counted, never fatal). ``diff_requests`` decides every
+``read_requests`` parses JSON lines (routecore serve's JSON access log among them), common/combined
+access-log lines, routecore serve's access-log lines and Envoy's default access-log lines (the
+format is detected per line; lines that parse as none are counted, never fatal). ``diff_requests`` decides every
 request under both views and groups the requests whose outcome changed by their transition.
 
 Weighted backends: a Decision is one draw, so comparing two draws would report noise. For each
@@ -72,23 +73,60 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text) if "\\" in text else text
 
 
+# routecore serve: `<client> "<request line>" <status> host=<h|-> route=... rule=... backend=...
+# bytes=<n> upstream_ms=<x|-> duration_ms=<x>[ error="..."]`, after any logging prefix
+_SERVE = re.compile(
+    r'(?:^|\s)\S+ ' + _QUOTED + r' \d{3} host=(\S+) route=\S+ rule=\S+ backend=\S+ '
+    r'bytes=(?:\d+|-) upstream_ms=\S+ duration_ms=\S+(?: error=' + _QUOTED + r')?\s*$')
+# Envoy's default format: [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%
+# %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION%
+# %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%"
+# "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"
+_ENVOY = re.compile(
+    r'^\[[^\]]+\] "([^"]*)" \d+ \S+ (?:\d+|-) (?:\d+|-) (?:\d+|-) (?:\d+|-) '
+    r'"[^"]*" "([^"]*)" "[^"]*" "([^"]*)" "[^"]*"\s*$')
+
+
+def _request(request_line: str, headers, host: Optional[str], default_host: Optional[str],
+             number: int) -> Optional[Request]:
+    """A Request from a logged request line `METHOD TARGET [HTTP/x]` (None if it is not one);
+    a host of None or "-" is ``default_host``."""
+    parts = request_line.split()
+    if len(parts) not in (2, 3) or not _TOKEN.match(parts[0]):
+        return None
+    if len(parts) == 3 and not parts[2].upper().startswith("HTTP/"):
+        return None
+    host = host if host not in (None, "", "-") else default_host
+    return Request(parts[0], parts[1], tuple(headers), host, None, number)
+
+
 def _parse_access(line: str, default_host: Optional[str], number: int) -> Optional[Request]:
     m = _ACCESS.match(line)
     if m is None:
         return None
     request_line, referer, agent, vhost = m.groups()
-    parts = _unescape(request_line).split()
-    if len(parts) not in (2, 3) or not _TOKEN.match(parts[0]):
-        return None
-    if len(parts) == 3 and not parts[2].upper().startswith("HTTP/"):
-        return None
     headers = []
     if referer not in (None, "", "-"):
         headers.append(("referer", _unescape(referer)))
     if agent not in (None, "", "-"):
         headers.append(("user-agent", _unescape(agent)))
-    host = vhost if vhost not in (None, "-") else default_host
-    return Request(parts[0], parts[1], tuple(headers), host, None, number)
+    return _request(_unescape(request_line), headers, vhost, default_host, number)
+
+
+def _parse_serve(line: str, default_host: Optional[str], number: int) -> Optional[Request]:
+    m = _SERVE.search(line)
+    if m is None:
+        return None
+    return _request(_unescape(m.group(1)), (), _unescape(m.group(2)), default_host, number)
+
+
+def _parse_envoy(line: str, default_host: Optional[str], number: int) -> Optional[Request]:
+    m = _ENVOY.match(line)
+    if m is None:
+        return None
+    request_line, agent, authority = m.groups()
+    headers = [("user-agent", agent)] if agent not in ("", "-") else []
+    return _request(request_line, headers, authority, default_host, number)
 
 
 def _parse_json(line: str, default_host: Optional[str], number: int) -> Optional[Request]:
@@ -120,6 +158,8 @@ def _parse_json(line: str, default_host: Optional[str], number: int) -> Optional
     else:
         return None
     host = obj.get("host")
+    if host == "-":  # routecore serve's JSON access log: no Host
+        host = None
     scheme = obj.get("scheme")
     if (host is not None and not isinstance(host, str)) or scheme not in (None, "http", "https"):
         return None
@@ -133,7 +173,11 @@ def parse_line(line: str, default_host: Optional[str] = None, number: int = 0) -
     text = line.strip()
     if text.startswith("{"):
         return _parse_json(text, default_host, number)
-    return _parse_access(text, default_host, number)
+    for parse in (_parse_access, _parse_envoy, _parse_serve):
+        req = parse(text, default_host, number)
+        if req is not None:
+            return req
+    return None
 
 
 class RequestReader:
@@ -573,15 +617,17 @@ def add_parser(sub) -> None:
                                             "(every weighted choice is enumerated)")
     d.add_argument("--limit-examples", type=int, default=3, metavar="K",
                    help="example requests shown per group (default 3)")
+    d.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (shown on a terminal for files over 10,000 lines; "
+                        "it needs rich, the `diff` extra)")
 
 
 def _views(args):
     import argparse
     import sys
 
-    from ._cli import _parent
+    from ._cli import _parent, load_config
     from ._errors import ConfigError
-    from ._router import Router
 
     if args.service is not None and _parent(args.service, True)[2] is None:
         raise LookupError("--service needs NS/NAME:PORT")
@@ -590,7 +636,7 @@ def _views(args):
     views = []
     for which, path in (("OLD", args.old), ("NEW", args.new)):
         try:
-            router = Router.from_source(path, seed=args.seed)
+            router = load_config(path, seed=args.seed)
         except ConfigError:
             print(f"routecore: {which} configuration {path} is invalid:", file=sys.stderr)
             raise
@@ -643,9 +689,14 @@ def run_cli(args) -> int:
         else:
             total = _count_lines(args.requests)
             lines = stack.enter_context(open(args.requests, encoding="utf-8", errors="replace"))
-            if total > PROGRESS_THRESHOLD and sys.stderr.isatty():
-                from rich.console import Console
-                from rich.progress import Progress
+            if total > PROGRESS_THRESHOLD and sys.stderr.isatty() and not args.no_progress:
+                try:
+                    from rich.console import Console
+                    from rich.progress import Progress
+                except ModuleNotFoundError as exc:
+                    from ._extras import missing
+                    return missing(exc, "diff", "the progress bar of routecore diff "
+                                                "(or --no-progress)")
 
                 progress = Progress(console=Console(stderr=True), transient=True)
                 task = progress.add_task("replaying requests", total=total)
@@ -665,6 +716,13 @@ def run_cli(args) -> int:
         if progress is not None:
             progress.stop()
         stack.close()
+    source = "stdin" if args.requests == "-" else args.requests
+    if report.total == 0:  # nothing was compared: neither "no change" nor "changes"
+        why = (f"none of its {report.unparseable} line(s) could be parsed as a request"
+               if report.unparseable else "it holds no request")
+        print(f"routecore: no request to replay in {source}: {why} (formats: README, "
+              "`Impact diff`)", file=sys.stderr)
+        return 2
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -1,9 +1,18 @@
-"""Configuration errors: one ConfigIssue per problem, all raised at once in one ConfigError."""
+"""Configuration errors: one ConfigIssue per problem, all raised at once in one ConfigError.
+
+Invariant: an issue read from a file or text has ``file``/``line``/``column`` (1-based) of the
+deepest node on its field path that exists in the source (``routecore._source`` finds them);
+``str(issue)`` is then ``file:line:column: Kind ns/name: path: message``, else the location is left
+out (objects given as dicts have none).
+"""
 from __future__ import annotations
 
 from typing import Iterable, Optional
 
 from attrs import frozen
+
+# the ``file`` of an issue read from YAML/JSON text given directly rather than from a file
+TEXT = "<string>"
 
 
 @frozen
@@ -15,6 +24,10 @@ class ConfigIssue:
     message: str
     # where the object came from (a file path and document number), when known
     origin: Optional[str] = None
+    # where the problem is: the file (TEXT for text), 1-based line and column, when known
+    file: Optional[str] = None
+    line: Optional[int] = None
+    column: Optional[int] = None
 
     @property
     def object(self) -> str:
@@ -24,8 +37,18 @@ class ConfigIssue:
             return f"{self.kind} {self.name}"
         return self.kind or "object"
 
+    @property
+    def location(self) -> Optional[str]:
+        """``file:line:column``, or None when the source has no positions."""
+        if self.line is None:
+            return None
+        return f"{self.file or TEXT}:{self.line}:{self.column}"
+
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
+        location = self.location
+        if location is not None:
+            return f"{location}: {self.object}: {where}{self.message}"
         origin = f" ({self.origin})" if self.origin else ""
         return f"{self.object}{origin}: {where}{self.message}"
 

@@ -1,17 +1,22 @@
 """routecore.load: read a configuration source and turn it into a validated Config.
 
-Invariant: the returned Config holds only valid, defaulted models; with strict=True any problem
-raises one ConfigError listing every problem found (nothing is half-loaded).
+Invariants: the returned Config holds only valid, defaulted models; with strict=True any problem
+raises one ConfigError listing every problem found (nothing is half-loaded); every issue of an
+object read from text or a file carries its file, line and column (``locate_issues``).
 """
 from __future__ import annotations
 
 import contextlib
 import gc
 import threading
+from typing import Iterable, List
 
+import attrs
+
+from ._errors import ConfigError, ConfigIssue
 from ._models import Config
 from ._parse import parse
-from ._source import read_source
+from ._source import Origin, RawObject, read_source
 
 _gc_lock = threading.Lock()
 _gc_depth = 0  # bulk builds in progress (any thread)
@@ -54,7 +59,36 @@ def bulk_build():
             gc.collect(1)
 
 
+def locate_issues(issues: Iterable[ConfigIssue]) -> List[ConfigIssue]:
+    """``issues`` with the file, line and column of their field path, where the object they name
+    came from text (its origin, which ``parse`` passes on, is then a ``_source.Origin``); the
+    origin becomes its plain label again."""
+    out = []
+    for issue in issues:
+        origin = issue.origin
+        if isinstance(origin, Origin):
+            file, line, column = origin.locate(issue.path)
+            issue = attrs.evolve(issue, origin=str(origin) or None, file=file, line=line,
+                                 column=column)
+        out.append(issue)
+    return out
+
+
+def parse_located(raws: List[RawObject], strict: bool = True) -> Config:
+    """``parse(raws)``, its issues located (in the ConfigError, or in ``Config.issues``)."""
+    try:
+        config = parse(raws, strict=strict)
+    except ConfigError as exc:
+        raise ConfigError(locate_issues(exc.errors)) from None
+    if config.issues:
+        config = attrs.evolve(config, issues=tuple(locate_issues(config.issues)))
+    return config
+
+
 def load(source, *, strict: bool = True) -> Config:
-    """Load Kubernetes objects from a path, YAML/JSON text, a dict or an iterable of dicts."""
+    """Load Kubernetes objects from a path, YAML/JSON text, a dict or an iterable of dicts.
+
+    A str is a path when it is one line that names an existing file or folder or ends in .yaml,
+    .yml or .json, otherwise YAML/JSON text; pass a ``pathlib.Path`` to mean a path for sure."""
     with bulk_build():
-        return parse(read_source(source), strict=strict)
+        return parse_located(read_source(source), strict=strict)

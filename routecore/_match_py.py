@@ -11,7 +11,7 @@ from typing import Optional
 
 from . import _adapters, _outcome
 from ._paths import host_key, hostname_matches, prefix_matches, request_path, split_target
-from ._table import EXACT, PREFIX, TableSpec
+from ._table import EXACT, PREFIX, TableSpec, view_repr
 
 _MASK = (1 << 64) - 1
 
@@ -186,6 +186,9 @@ class Table:
         self._fixed = {id(c): Decision(c, None, None, None, None)
                        for c in spec.choices + spec.grpc_choices
                        if c is not None and _outcome.is_fixed(c)}
+
+    def __repr__(self):
+        return view_repr(getattr(self, "spec", None), False)
 
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         spec = self.spec

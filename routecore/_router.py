@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+
+import attrs
 from typing import Dict, List, Optional
 
 from . import _impl
@@ -82,6 +84,12 @@ class Router:
             self.__dict__ = state
         return self
 
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"<Router generation={self.generation} gateways={len(c.gateways)} "
+                f"services={len(c.services or ())} routes={len(c.routes)} "
+                f"{'native' if self.native else 'pure'}>")
+
     @classmethod
     def from_source(cls, source, *, strict: bool = True, seed: Optional[int] = None, **kwargs):
         return cls(load(source, strict=strict), seed=seed, **kwargs)
@@ -103,7 +111,7 @@ class Router:
             with bulk_build(), self._lock:  # (the collector resumes after the lock is released)
                 view = self._views.get(key)
                 if view is None:
-                    view = self._table_cls(build(*key[1:]))
+                    view = self._table_cls(attrs.evolve(build(*key[1:]), parent=key))
                     self._views[key] = view
         return view
 

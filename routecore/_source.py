@@ -5,13 +5,26 @@ Invariants:
 - every ``kind: ...List`` with ``items`` is flattened (recursively); empty YAML documents are dropped;
 - a RawObject's ``obj`` is whatever the document held (parse reports non-mappings); mappings are
   plain dicts/lists/scalars as YAML or JSON built them;
-- source-level problems (missing path, unreadable file, YAML syntax) raise ConfigError at once;
-  duplicate mapping keys (which YAML silently resolves) are carried as RawObject.problems.
+- source-level problems (missing path, unreadable file, YAML syntax, excessive aliasing) raise
+  ConfigError at once; duplicate mapping keys (which YAML silently resolves) are carried as
+  RawObject.problems;
+- loading is linear in the size of the document with its aliases expanded, and that expansion is
+  capped (``alias_limit``), as Kubernetes' YAML decoder caps it: a few hundred bytes of nested
+  aliases cannot make a document of billions of nodes;
+- a RawObject read from text or a file has an ``Origin`` (a str: the file and document number, as
+  before) that can turn a field path of the object into the file, line and column of the deepest
+  node on that path (``Origin.locate``). Positions are worked out only when asked for: the text is
+  kept, and composed again into YAML nodes the first time a problem needs a position.
+
+Text or path: a str source that is one line naming an existing path, or ending in .yaml/.yml/.json,
+is read as a path, any other str as YAML/JSON text (the library's convenience). Callers that know
+which they have (the command line) say so: ``read_path`` and ``read_text``.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, List, Optional, Tuple
 
 import yaml
@@ -34,10 +47,177 @@ class RawObject:
     problems: Tuple[Tuple[str, str], ...] = ()
 
 
+# --- positions ------------------------------------------------------------------------------------
+
+
+class _Text:
+    """One YAML/JSON text and the file it came from; its YAML nodes are composed on first use."""
+
+    def __init__(self, text: str, file: Optional[str]):
+        self.text = text
+        self.file = file
+        self._nodes: Optional[list] = None
+
+    def node(self, document: int):
+        if self._nodes is None:
+            loader = _BaseLoader(self.text)
+            nodes: list = []
+            try:
+                while loader.check_node():
+                    nodes.append(loader.get_node())
+            except (yaml.YAMLError, RecursionError, ValueError):
+                pass  # JSON that YAML 1.1 does not read: positions are found up to there
+            finally:
+                loader.dispose()
+            self._nodes = nodes
+        return self._nodes[document] if document < len(self._nodes) else None
+
+
+class Origin(str):
+    """A RawObject's origin: the file (``#n`` for the n-th of several documents), "" for text
+    given directly; ``locate`` finds a field path of the object in the source."""
+
+    def __new__(cls, label: str, text: _Text, document: int, prefix: str = ""):
+        self = super().__new__(cls, label)
+        self.text, self.document, self.prefix = text, document, prefix
+        return self
+
+    def __reduce__(self):  # pickled as the plain label
+        return (str, (str(self),))
+
+    def item(self, index_path: str) -> "Origin":
+        """The origin of an item of this object's ``items`` list (``kind: List``), or of a list."""
+        return Origin(str(self), self.text, self.document, self.prefix + index_path)
+
+    def locate(self, path: str) -> Tuple[Optional[str], Optional[int], Optional[int]]:
+        """(file, line, column), 1-based, of the deepest node along ``path`` that exists."""
+        node = self.text.node(self.document)
+        if node is None:
+            return self.text.file, None, None
+        node = _walk(_walk(node, self.prefix), path, key_of_collection=True)
+        mark = node.start_mark
+        return self.text.file, mark.line + 1, mark.column + 1
+
+
+def _key_child(node, rest: str):
+    """(value node, key, key node) of the longest key of mapping ``node`` that starts ``rest``."""
+    best = None
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        k = key.value
+        if k == "<<":  # a merge key (the nodes are composed, not constructed): look inside
+            merged = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for m in merged:
+                if isinstance(m, yaml.MappingNode):
+                    found = _key_child(m, rest)
+                    if found is not None and (best is None or len(found[1]) > len(best[1])):
+                        best = found
+            continue
+        if rest.startswith(k) and (len(rest) == len(k) or rest[len(k)] in ".[") \
+                and (best is None or len(k) >= len(best[1])):  # a repeated key: the last wins
+            best = (value, k, key)
+    return best
+
+
+def _walk(node, path: str, key_of_collection: bool = False):
+    """The deepest node along ``path`` (``a.b[2].c``; keys may contain dots) from ``node``.
+
+    With ``key_of_collection``, a mapping or sequence reached last through a key is given by
+    its key node (where the field is written: `add:`, rather than the line after it)."""
+    rest, key = path, None
+    while rest:
+        if rest[0] == "[":
+            end = rest.find("]")
+            index = rest[1:end] if end > 0 else ""
+            if not (isinstance(node, yaml.SequenceNode) and index.isdigit()
+                    and int(index) < len(node.value)):
+                break
+            node, rest, key = node.value[int(index)], rest[end + 1:], None
+            continue
+        if rest[0] == ".":
+            rest = rest[1:]
+        found = _key_child(node, rest) if isinstance(node, yaml.MappingNode) else None
+        if found is None:
+            break
+        node, key, rest = found[0], found[2], rest[len(found[1]):]
+    if key_of_collection and key is not None and not isinstance(node, yaml.ScalarNode):
+        return key
+    return node
+
+
+# --- aliases --------------------------------------------------------------------------------------
+
+
+def alias_limit(nodes: int) -> float:
+    """The share of a document's expanded nodes that may come from alias expansion: 99 % up to
+    400,000 nodes, falling linearly to 10 % at 4,000,000 and beyond (the limits of the YAML
+    decoder the Kubernetes API server uses, go-yaml, since CVE-2019-11253). Documents with at most
+    1,000 nodes, or at most 100 through aliases, are always accepted."""
+    if nodes <= 400_000:
+        return 0.99
+    if nodes >= 4_000_000:
+        return 0.10
+    return 0.99 - 0.89 * (nodes - 400_000) / 3_600_000
+
+
+def _children(node):
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    return ()
+
+
+def _check_aliases(root) -> None:
+    """Refuse a document whose alias expansion exceeds ``alias_limit``, or that contains itself.
+
+    One pass over the composed nodes (an alias is the anchored node itself, shared): ``size`` is
+    each node's size with every alias expanded, computed once per node."""
+    size: dict = {}
+    open_: set = set()  # nodes entered and not finished: the ancestors of the current one
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in _children(node))
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a YAML alias refers to a node that contains it (a recursive "
+                "document)", node.start_mark)
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+    expanded, literal = size[id(root)], len(size)
+    through_aliases = expanded - literal
+    if through_aliases > 100 and expanded > 1000 \
+            and through_aliases / expanded > alias_limit(expanded):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"excessive aliasing: the document's {literal:,} nodes expand to "
+            f"{expanded:,} through aliases, {through_aliases / expanded:.2%} of them from aliases "
+            f"(at most {alias_limit(expanded):.0%} for a document of that size)", root.start_mark)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+# `&name` / `*name` where YAML can read them as an anchor / alias: at the start, or after a
+# space, a line break or a flow indicator (a false match only costs the alias check's time)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\[\]{}]")
+
+
 class _Loader(_BaseLoader):
-    """Safe loader that also reports duplicate keys in mappings (YAML keeps only the last one)."""
+    """Safe loader that also reports duplicate keys in mappings (YAML keeps only the last one)
+    and refuses excessive alias expansion (``check_aliases``)."""
 
     _duplicates = False
+    check_aliases = True
 
     def construct_mapping(self, node, deep=False):
         # cheap detection while constructing; the paths are worked out only when there is one
@@ -50,11 +230,13 @@ class _Loader(_BaseLoader):
         """Yield (data, problems) per document; problems list duplicate keys with their paths."""
         while self.check_node():
             node = self.get_node()
+            if self.check_aliases:
+                _check_aliases(node)
             self._duplicates = False
             data = self.construct_document(node)
             problems: List[Tuple[str, str]] = []
             if self._duplicates:
-                _find_duplicates(node, "", problems)
+                _find_duplicates(node, "", problems, set())
             yield data, tuple(problems)
 
 
@@ -62,7 +244,12 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _find_duplicates(node, path: str, out: list) -> None:
+def _find_duplicates(node, path: str, out: list, seen_nodes: set) -> None:
+    """Duplicate keys under ``node``; each node is looked at once (a node reached again through
+    an alias has its problems reported at its first path)."""
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen = {}
         for key_node, value_node in node.value:
@@ -84,27 +271,31 @@ def _find_duplicates(node, path: str, out: list) -> None:
                     seen[key] = key_node.start_mark.line + 1
             else:
                 sub = path
-            _find_duplicates(value_node, sub, out)
+            _find_duplicates(value_node, sub, out, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _find_duplicates(item, f"{path}[{i}]", out)
+            _find_duplicates(item, f"{path}[{i}]", out, seen_nodes)
 
 
-def _source_error(message: str, origin: Optional[str]) -> ConfigError:
-    return ConfigError([ConfigIssue(kind="", namespace=None, name=None, path="", message=message, origin=origin)])
+def _source_error(message: str, origin: Optional[str], mark=None) -> ConfigError:
+    line = column = None
+    if mark is not None:
+        line, column = mark.line + 1, mark.column + 1
+    return ConfigError([ConfigIssue(kind="", namespace=None, name=None, path="", message=message,
+                                    origin=origin, file=origin, line=line, column=column)])
 
 
-def _yaml_error_message(exc: yaml.YAMLError) -> str:
+def _yaml_error(exc: yaml.YAMLError, origin: Optional[str]) -> ConfigError:
     if isinstance(exc, yaml.MarkedYAMLError):
         parts = [p for p in (exc.context, exc.problem) if p]
         mark = exc.problem_mark or exc.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        return f"invalid YAML: {'; '.join(parts) or 'syntax error'}{where}"
-    return f"invalid YAML: {exc}"
+        return _source_error(f"invalid YAML: {'; '.join(parts) or 'syntax error'}", origin, mark)
+    return _source_error(f"invalid YAML: {exc}", origin)
 
 
 def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
-    """Split YAML (multi-document) or JSON text into RawObjects."""
+    """Split YAML (multi-document) or JSON text into RawObjects; ``origin``: the file, if any."""
+    source = _Text(text, origin)
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         try:
@@ -114,14 +305,16 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
         except ValueError:
             pass  # not JSON after all: YAML flow style, or broken; YAML reports it
         else:
-            return _expand(data, origin)
+            return _expand(data, Origin(origin or "", source, 0))
     docs = []
     loader = _Loader(text)
+    # an alias needs an anchor: text without both tokens has none, and is not walked for them
+    loader.check_aliases = _ANCHOR.search(text) is not None and _ALIAS.search(text) is not None
     try:
         for data, problems in loader.documents():
             docs.append((data, problems))
     except yaml.YAMLError as exc:
-        raise _source_error(_yaml_error_message(exc), origin) from None
+        raise _yaml_error(exc, origin) from None
     except RecursionError:
         raise _source_error("invalid YAML: nested too deeply", origin) from None
     except ValueError as exc:  # a scalar YAML cannot construct, e.g. the date 2024-13-01
@@ -130,11 +323,11 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
         loader.dispose()
     out: List[RawObject] = []
     numbered = len(docs) > 1
-    for n, (data, problems) in enumerate(docs, 1):
+    for n, (data, problems) in enumerate(docs):
         if data is None:
             continue
-        doc_origin = f"{origin}#{n}" if origin and numbered else origin
-        out.extend(_expand(data, doc_origin, problems))
+        label = f"{origin}#{n + 1}" if origin and numbered else (origin or "")
+        out.extend(_expand(data, Origin(label, source, n), problems))
     return out
 
 
@@ -162,7 +355,8 @@ def _expand_items(items, origin, problems, field) -> List[RawObject]:
             for p, msg in problems
             if p == prefix or p.startswith(prefix + ".") or p.startswith(prefix + "[")
         )
-        out.extend(_expand(item, origin, mine))
+        out.extend(_expand(item, origin.item(("." if field else "") + prefix)
+                           if isinstance(origin, Origin) else origin, mine))
     return out
 
 
@@ -179,21 +373,39 @@ def _read_file(path: str) -> List[RawObject]:
     return _parse_text(text, path)
 
 
-def _read_path(path: str) -> List[RawObject]:
+def config_files(path: str) -> List[str]:
+    """The configuration files under folder ``path`` (.yaml, .yml, .json), sorted, recursively."""
+    files = []
+    for root, dirs, names in os.walk(path):
+        dirs.sort()
+        for name in names:
+            if name.lower().endswith(_EXTENSIONS):
+                files.append(os.path.join(root, name))
+    return sorted(files)
+
+
+def read_path(path) -> List[RawObject]:
+    """The objects of a file, or of every configuration file under a folder; never text."""
+    path = os.fspath(path)
     if os.path.isdir(path):
-        files = []
-        for root, dirs, names in os.walk(path):
-            dirs.sort()
-            for name in names:
-                if name.lower().endswith(_EXTENSIONS):
-                    files.append(os.path.join(root, name))
         out: List[RawObject] = []
-        for f in sorted(files):
+        for f in config_files(path):
             out.extend(_read_file(f))
         return out
     if os.path.isfile(path):
         return _read_file(path)
     raise _source_error("no such file or directory", path)
+
+
+def read_text(text, name: Optional[str] = None) -> List[RawObject]:
+    """The objects of YAML/JSON ``text`` (str or UTF-8 bytes); ``name`` stands for the file in
+    positions (e.g. "<stdin>")."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _source_error(f"configuration bytes are not UTF-8 text: {exc}", name) from None
+    return _parse_text(text, name)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -205,15 +417,12 @@ def _looks_like_path(text: str) -> bool:
 def read_source(source) -> List[RawObject]:
     """Read ``source`` (path, text, dict or iterable of dicts) into a list of RawObjects."""
     if isinstance(source, os.PathLike):
-        return _read_path(os.fspath(source))
+        return read_path(source)
     if isinstance(source, bytes):
-        try:
-            source = source.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise _source_error(f"configuration bytes are not UTF-8 text: {exc}", None) from None
+        return read_text(source)
     if isinstance(source, str):
         if _looks_like_path(source):
-            return _read_path(source.strip())
+            return read_path(source.strip())
         return _parse_text(source, None)
     if isinstance(source, dict):
         return _expand(source, None)
@@ -230,7 +439,7 @@ def read_source(source) -> List[RawObject]:
     out: List[RawObject] = []
     for item in items:
         if isinstance(item, os.PathLike):
-            out.extend(_read_path(os.fspath(item)))
+            out.extend(read_path(item))
         elif item is not None:
             out.extend(_expand(item, None))
     return out

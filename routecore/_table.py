@@ -77,6 +77,25 @@ class TableSpec:
     seed: int
     regex_first: bool = False  # RegularExpression paths rank above PathPrefix ("before-prefix")
     merge_slashes: bool = False  # runs of "/" in the request path are collapsed before matching
+    # the view's key in its Router: ("gateway", ns, name, port) or
+    # ("service", ns, name, port, client_namespace); for repr only
+    parent: Optional[tuple] = None
+
+
+def view_repr(spec: Optional[TableSpec], native: bool) -> str:
+    """The repr of a view (either twin): its parent and port, listeners, rules, twin."""
+    twin = "native" if native else "pure"
+    if spec is None:
+        return f"<routecore view (not initialised) {twin}>"
+    rules = len({(c.route, c.rule) for c in spec.choices if c.route is not None})
+    p = spec.parent
+    if p is not None and p[0] == "gateway":
+        return (f"<GatewayView {p[1]}/{p[2]}:{p[3]} listeners={len(spec.listeners)} "
+                f"rules={rules} {twin}>")
+    if p is not None:
+        client = f" client={p[4]}" if p[4] is not None else ""
+        return f"<ServiceView {p[1]}/{p[2]}:{p[3]}{client} rules={rules} {twin}>"
+    return f"<{'ServiceView' if spec.mesh else 'GatewayView'} rules={rules} {twin}>"
 
 
 _NEGATIVE: Dict[int, int] = {}

@@ -36,7 +36,15 @@ from dataclasses import dataclass
 from typing import FrozenSet, NamedTuple, Optional, Tuple
 
 import re2
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import strategies as st
+except ModuleNotFoundError as _exc:  # the light `testing` extra brings it
+    if _exc.name != "hypothesis":
+        raise
+    from ._extras import hint as _hint
+
+    raise ImportError(_hint("hypothesis", "testing", "routecore.testing"), name="hypothesis") from None
 
 __all__ = [
     "InvalidHTTPRoute", "ReferenceDecision", "configs", "gateways", "grpcroutes", "httproutes",

@@ -354,3 +354,106 @@ def test_cli_progress_bar_on_a_tty_for_large_files(configs, tmp_path):
     r = run("diff", old, new, "--requests", log, "--gateway", GW, "--host", "shop.example.com",
             "--format", "json")
     assert r.returncode == 1 and r.stderr == ""
+
+
+# --- routecore serve's and Envoy's access logs; nothing to replay (issue 11, item 12) ------------
+
+SERVE_LINES = [
+    '127.0.0.1:51234 "GET /api/items?x=1 HTTP/1.1" 200 host=shop.example.com route=store/shop '
+    'rule=1 backend=store/api:8080 bytes=512 upstream_ms=3.2 duration_ms=4.1',
+    # a logging prefix before it, no Host, answered by the proxy
+    '2024-05-01 12:00:00,123 INFO routecore.access: [::1]:5 "POST /old/x HTTP/1.1" 301 host=- '
+    'route=store/shop rule=0 backend=- bytes=0 upstream_ms=- duration_ms=0.3',
+    '10.0.0.7:9 "GET /legacy%20x HTTP/2" 504 host=shop.example.com route=- rule=- backend=- '
+    'bytes=0 upstream_ms=- duration_ms=30000.0 error="upstream timed out \\"after 30 s\\""',
+    json.dumps({"time": "2024-05-01T12:00:00Z", "client": "127.0.0.1:7", "method": "DELETE",
+                "target": "/api/x", "protocol": "HTTP/1.1", "status": 200,
+                "host": "shop.example.com", "route": "store/shop", "rule": 1,
+                "backend": "store/api:8080", "bytes_received": 0, "bytes_sent": 2,
+                "upstream_ms": 1.5, "duration_ms": 2.0, "error": None}),
+    json.dumps({"time": "t", "client": "c", "method": "GET", "target": "/nohost",
+                "protocol": "HTTP/1.1", "status": 404, "host": "-", "route": "-", "rule": "-",
+                "backend": "-", "bytes_received": 0, "bytes_sent": 0, "upstream_ms": "-",
+                "duration_ms": 0.1, "error": None}),
+]
+ENVOY_LINES = [
+    '[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
+    '"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" "tcp://10.0.2.1:80"',
+    '[2024-01-01T00:00:00.000Z] "GET /legacy?a=b HTTP/1.1" 404 NR 0 0 0 - "-" "-" '
+    '"5b1c9d06-0b0e-4c3c-9e2c-7a0a8d8c1f00" "-" "-"',
+]
+
+
+def test_read_requests_reads_serve_and_envoy_access_logs():
+    reader = read_requests(SERVE_LINES + ENVOY_LINES, default_host="d.example")
+    got = [(r.method, r.target, r.host, r.headers) for r in reader]
+    assert got == [
+        ("GET", "/api/items?x=1", "shop.example.com", ()),
+        ("POST", "/old/x", "d.example", ()),
+        ("GET", "/legacy%20x", "shop.example.com", ()),
+        ("DELETE", "/api/x", "shop.example.com", ()),
+        ("GET", "/nohost", "d.example", ()),
+        ("POST", "/api/v1/locations", "locations", (("user-agent", "nsq2http"),)),
+        ("GET", "/legacy?a=b", "d.example", ()),
+    ]
+    assert reader.unparseable == 0
+    # a field missing or out of order is not a request
+    broken = [SERVE_LINES[0].replace(" rule=1", ""), ENVOY_LINES[0].replace(" 204 -", " 204")]
+    reader = read_requests(broken)
+    assert list(reader) == [] and reader.unparseable == 2
+
+
+def test_cli_diff_of_a_serve_access_log(configs, tmp_path):
+    old, new = configs
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(SERVE_LINES + ENVOY_LINES) + "\n")
+    r = run("diff", old, new, "--requests", log, "--gateway", GW, "--format", "json",
+            "--host", "shop.example.com")
+    assert r.returncode == 1, r.stderr
+    data = json.loads(r.stdout)
+    assert data["total"] == 7 and data["unparseable"] == 0
+    assert any(g["transition"] == REDIRECTED for g in data["groups"])
+
+
+def test_cli_diff_with_no_request_to_replay_fails(configs, tmp_path):
+    old, new = configs
+    log = tmp_path / "garbage.log"
+    log.write_text("not a request\nnor this\n")
+    r = run("diff", old, new, "--requests", log, "--gateway", GW)
+    assert r.returncode == 2 and r.stdout == ""
+    assert f"no request to replay in {log}: none of its 2 line(s) could be parsed" in r.stderr
+    log.write_text("")
+    r = run("diff", old, new, "--requests", log, "--gateway", GW)
+    assert r.returncode == 2 and "it holds no request" in r.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a pty")
+def test_cli_progress_without_rich_names_the_extra(configs, tmp_path):
+    import pty
+
+    old, new = configs
+    log = tmp_path / "big.log"
+    write_log(log, seed=5, n=10_050, garbage=0)
+    shim = ("import sys, runpy\nsys.modules['rich'] = None\n"
+            f"sys.argv = ['routecore', 'diff', {str(old)!r}, {str(new)!r}, '--requests', "
+            f"{str(log)!r}, '--gateway', {GW!r}, '--host', 'shop.example.com']\n"
+            "runpy.run_module('routecore', run_name='__main__')\n")
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-c", shim], stdout=subprocess.PIPE, stderr=slave,
+                           timeout=300)
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            err += data
+    finally:
+        os.close(master)
+    assert r.returncode == 2 and r.stdout == b""
+    assert err.decode().strip() == ("routecore: the progress bar of routecore diff "
+                                    "(or --no-progress) needs rich: pip install 'routecore[diff]'")

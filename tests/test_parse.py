@@ -982,7 +982,9 @@ def test_origin_is_attached(tmp_path):
     with pytest.raises(ConfigError) as info:
         load(f)
     assert info.value.errors[0].origin == str(f)
-    assert f"HTTPRoute ns/r ({f}): {M0}.path.value" in str(info.value)
+    issue = info.value.errors[0]
+    assert f.read_text().splitlines()[issue.line - 1][issue.column - 1:] == "x"
+    assert f"{f}:{issue.line}:{issue.column}: HTTPRoute ns/r: {M0}.path.value" in str(info.value)
 
 
 def test_models_are_immutable_tuples():

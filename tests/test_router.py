@@ -132,3 +132,27 @@ spec:
     assert [d.to_dict() for d in many.route_many(requests)] == [d.to_dict() for d in expected]
     with pytest.raises(ValueError, match="a request is"):
         many.route_many([("GET",)])
+
+
+# --- repr (issue 11, item 13) --------------------------------------------------------------------
+
+
+def test_repr_of_router_and_views_says_what_they_are():
+    from pathlib import Path
+
+    from routecore import NATIVE, Router
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    for native in ([True, False] if NATIVE else [False]):
+        twin = "native" if native else "pure"
+        router = Router.from_source(examples, seed=1, native=native)
+        assert repr(router) == f"<Router generation=0 gateways=1 services=0 routes=2 {twin}>"
+        edge = router.gateway("edge", namespace="infra", port=80)
+        assert repr(edge) == f"<GatewayView infra/edge:80 listeners=1 rules=2 {twin}>"
+        mesh = router.service("reviews", port=9080, client_namespace="shop")
+        assert repr(mesh) == f"<ServiceView default/reviews:9080 client=shop rules=2 {twin}>"
+        assert repr(router.service("reviews", port=9080)).startswith("<ServiceView default/reviews:9080 rules=")
+        router.reload(examples)
+        assert repr(router).startswith("<Router generation=1 ")
+        bare = type(edge).__new__(type(edge))
+        assert repr(bare) == f"<routecore view (not initialised) {twin}>"

@@ -1,5 +1,7 @@
 """read_source / load: every accepted source form, and source-level errors."""
 import json
+import subprocess
+import sys
 import pathlib
 
 import pytest
@@ -98,7 +100,8 @@ def test_yaml_syntax_error_has_line_and_column():
         read_source("kind: HTTPRoute\nspec:\n  rules: [a\n  b: c\n")
     issue = info.value.errors[0]
     assert issue.kind == "" and issue.path == "" and issue.namespace is None and issue.name is None
-    assert "line" in issue.message and "column" in issue.message
+    assert (issue.line, issue.column) == (4, 4) and issue.file is None
+    assert str(info.value).startswith("<string>:4:4: object: invalid YAML: ")
 
 
 def test_yaml_syntax_error_in_file_names_the_file(tmp_path):
@@ -192,3 +195,176 @@ def test_hostile_sources_are_config_errors(source, fragment):
     """Found by fuzz/fuzz_load.py: each of these raised something other than ConfigError."""
     with pytest.raises(ConfigError, match=fragment):
         load(source)
+
+
+# --- aliases: linear loading, capped expansion (issue 11, item 6) --------------------------------
+
+
+def _laughs(levels: int, width: int = 9, duplicate: bool = True) -> str:
+    """"Billion laughs": each level an anchored list of ``width`` aliases of the one before; one
+    duplicate key (which made the duplicate search walk every expanded path)."""
+    lines = ["apiVersion: v1", "kind: Namespace",
+             "metadata: {name: a, name: b}" if duplicate else "metadata: {name: a}",
+             "l0: &l0 [" + ",".join(["lol"] * width) + "]"]
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_billion_laughs_with_a_duplicate_key_is_refused_at_once(tmp_path):
+    text = _laughs(13)
+    assert len(text.encode()) >= 637  # the issue's 637 bytes took over 60 s
+    f = tmp_path / "laughs.yaml"
+    f.write_text(text)
+    code = ("import routecore, sys\n"
+            "try:\n routecore.load(sys.argv[1])\nexcept routecore.ConfigError as e:\n print(e)\n")
+    # a generous bound: the refusal takes a millisecond; before the cap it took minutes
+    r = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"{f}:1:1: object: invalid YAML: excessive aliasing: ")
+
+
+def test_aliasing_within_the_cap_loads_and_duplicates_are_searched_once_per_node(monkeypatch):
+    from routecore import _source
+
+    text = _laughs(3)  # 40 nodes that expand to 820 (under 1,000: always accepted)
+    calls = []
+    real = _source._find_duplicates
+    monkeypatch.setattr(_source, "_find_duplicates",
+                        lambda node, *rest: calls.append(node) or real(node, *rest))
+    raws = read_source(text)
+    assert raws[0].problems[0][0] == "metadata.name"
+    assert len(raws[0].obj["l2"]) == 9 and raws[0].obj["l2"][8][8] == ["lol"] * 9
+    # every composed node at most once, not once per path through the aliases (820)
+    assert len(calls) <= 60
+
+
+def test_the_alias_cap_follows_kubernetes_ratio():
+    from routecore._source import alias_limit
+
+    assert alias_limit(1000) == alias_limit(400_000) == 0.99
+    assert alias_limit(4_000_000) == alias_limit(10 ** 9) == 0.10
+    assert 0.10 < alias_limit(2_200_000) < 0.99
+    # a real configuration that reuses an anchored match 200 times is well within it
+    rules = "\n".join("  - matches: [*m]\n    backendRefs: [{name: s, port: 80}]" for _ in range(200))
+    text = ("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+            "metadata: {name: r, namespace: ns}\n"
+            "x-anchors: &m {path: {type: PathPrefix, value: /a}, headers: [{name: h, value: v}]}\n"
+            f"spec:\n  rules:\n{rules}\n")
+    raws = read_source(text)
+    assert len(raws[0].obj["spec"]["rules"]) == 200
+
+
+def test_a_recursive_alias_is_refused():
+    with pytest.raises(ConfigError, match="recursive"):
+        load("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\nloop: &a [1, *a]\n")
+
+
+# --- positions of problems (issue 11, item 11) ----------------------------------------------------
+
+
+def _at(text: str, issue) -> str:
+    """The source text from the issue's line and column to the end of that line."""
+    return text.splitlines()[issue.line - 1][issue.column - 1:]
+
+
+LISTED = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: ok}
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata:
+    name: r
+    namespace: ns
+    labels: {app.kubernetes.io/name: [1]}
+  spec:
+    parentRefs: [{name: gw}]
+    rules:
+    - matches:
+      - path: {type: PathPrefix, value: /ok}
+    - matches:
+      - path: {type: PathPrefix, value: no-slash}
+      backendRefs:
+      - {port: 80}
+"""
+
+
+def test_every_issue_has_file_line_and_column_inside_a_list(tmp_path):
+    f = tmp_path / "list.yaml"
+    f.write_text(LISTED)
+    with pytest.raises(ConfigError) as info:
+        load(f)
+    by_path = {i.path: i for i in info.value.errors}
+    assert all(i.file == str(f) and i.line and i.column for i in info.value.errors)
+    value = by_path["spec.rules[1].matches[0].path.value"]
+    assert (value.line, _at(LISTED, value)) == (19, "no-slash}")
+    assert str(value) == (f"{f}:19:41: HTTPRoute ns/r: spec.rules[1].matches[0].path.value: "
+                          "must start with '/'")
+    # a missing field: the deepest node that exists (the backendRef mapping)
+    missing = next(i for p, i in by_path.items() if p.startswith("spec.rules[1].backendRefs[0]"))
+    assert (missing.line, _at(LISTED, missing)) == (21, "{port: 80}")
+    # a label key with dots in it
+    label = next(i for p, i in by_path.items() if p.startswith("metadata.labels"))
+    assert _at(LISTED, label) == "app.kubernetes.io/name: [1]}"  # a collection: at its key
+
+
+def test_positions_in_json_and_multi_document_files(tmp_path):
+    obj = dict(ROUTE, spec={"rules": [{"backendRefs": [{"name": "svc", "port": 99999}]}]})
+    j = tmp_path / "r.json"
+    text = json.dumps(obj, indent=2)
+    j.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load(j)
+    issue = info.value.errors[0]
+    assert issue.path == "spec.rules[0].backendRefs[0].port" and _at(text, issue) == "99999"
+    multi = tmp_path / "m.yaml"
+    text = yaml.safe_dump(NAMESPACE) + "---\n" + yaml.safe_dump(obj)
+    multi.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load(multi)
+    issue = info.value.errors[0]
+    assert issue.origin == f"{multi}#2" and _at(text, issue).startswith("99999")
+    assert str(issue).startswith(f"{multi}:{issue.line}:{issue.column}: HTTPRoute ns/r: ")
+
+
+def test_lenient_issues_and_duplicate_keys_are_located():
+    text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n"
+    cfg = load(text, strict=False)
+    issue = cfg.issues[0]
+    assert (issue.file, issue.line, issue.column, issue.origin) == (None, 5, 9, None)
+    assert str(issue).startswith("<string>:5:9: Namespace b: metadata.name: duplicate key")
+
+
+def test_objects_given_as_dicts_have_no_position():
+    with pytest.raises(ConfigError) as info:
+        load(dict(ROUTE, spec={"rules": [{"backendRefs": [{"name": "svc", "port": 0}]}]}))
+    issue = info.value.errors[0]
+    assert issue.line is None and str(issue).startswith("HTTPRoute ns/r: ")
+
+
+def test_read_path_never_reads_text(tmp_path):
+    from routecore._source import read_path, read_text
+
+    with pytest.raises(ConfigError, match="no such file"):
+        read_path("kind: Namespace")
+    assert read_text(yaml.safe_dump(NAMESPACE), "<stdin>")[0].obj == NAMESPACE
+    with pytest.raises(ConfigError) as info:
+        read_text("a: [1\n", "<stdin>")
+    assert str(info.value).startswith("<stdin>:2:1: object: invalid YAML: ")
+
+
+def test_text_without_anchors_is_not_walked_for_aliases(monkeypatch):
+    from routecore import _source
+
+    walked = []
+    real = _source._check_aliases
+    monkeypatch.setattr(_source, "_check_aliases", lambda node: walked.append(node) or real(node))
+    # `*` and `&` inside scalars are not YAML anchors or aliases
+    read_source('kind: Namespace\nmetadata: {name: "a"}\nx: "^/a/.*$"\ny: "/q?a=1&b=2"\nz: a*b&c\n')
+    assert walked == []
+    read_source("kind: Namespace\nmetadata: &m {name: a}\nother: *m\n")
+    assert len(walked) == 1

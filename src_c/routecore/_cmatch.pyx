@@ -23,6 +23,7 @@ from routecore import _outcome
 from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
 from routecore._match_py import header_map
 from routecore._paths import host_key as _py_host_key, request_path, split_target
+from routecore._table import view_repr
 
 cdef extern from *:
     """
@@ -1058,6 +1059,9 @@ cdef class Table:
             return d
         finally:
             self._release(&req)
+
+    def __repr__(self):
+        return view_repr(self.spec, True)
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
