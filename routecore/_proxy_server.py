@@ -188,8 +188,7 @@ class Request:
             fail(self.failed)
         elif self.complete:
             end()
-        else:
-            self.conn.resume("body")
+        self.conn.resume("body")
 
 
 class ClientConnection(asyncio.Protocol):
@@ -362,6 +361,7 @@ class ClientConnection(asyncio.Protocol):
             self.transport.close()
             return
         self.resume("pipeline")
+        self.resume("body")
         if self.queue:
             self._start(self.queue.popleft())
         elif self.error is not None:

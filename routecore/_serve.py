@@ -376,7 +376,7 @@ class Proxy:
                 await req.buffer(cap)
                 if req.failed:
                     return self._client_failed(conn, req, ex, False)
-                if req.complete:
+                if req.complete and req.pending_size <= cap:
                     body = req.take()
             if body is None:  # too large to replay: one attempt, no mirror
                 attempts, mirrors = 0, ()
