@@ -14,13 +14,14 @@ Invariants:
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
 from typing import Optional
 
 import httptools
+
+from ._upstream import Relay
 
 log = logging.getLogger("routecore.serve")
 
@@ -191,7 +192,7 @@ class Request:
         self.conn.resume("body")
 
 
-class ClientConnection(asyncio.Protocol):
+class ClientConnection(Relay):
     """One client connection; ``handler(conn, request)`` is awaited per request, in order;
     ``on_error(conn, request_or_None, status, why)`` answers a request that could not be parsed."""
 
@@ -264,14 +265,6 @@ class ClientConnection(asyncio.Protocol):
                 limit = self.settings.max_url + self.settings.max_header_bytes + 1024
                 if self.head_size > limit:
                     self._bad(431, "request head too large")
-
-    def pause_writing(self):
-        if self.on_pause is not None:
-            self.on_pause()
-
-    def resume_writing(self):
-        if self.on_resume is not None:
-            self.on_resume()
 
     # --- httptools callbacks -----------------------------------------------------------------
 

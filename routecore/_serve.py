@@ -215,7 +215,7 @@ class Proxy:
         if len(hosts) > 1 or (req.version == "1.1" and (not hosts or not hosts[0].strip())):
             return self._error(conn, req, ex, 400, "bad request: missing, empty or repeated Host")
         if req.failed:  # a pipelined request whose body already failed
-            return self._client_failed(conn, req, ex, False)
+            return self._client_failed(conn, req, ex)
         trusted = self.trusted(conn.peer) if self.trusted.networks else False
         scheme = "http"
         if trusted:
@@ -289,15 +289,12 @@ class Proxy:
         ex.bytes_sent = len(text) + 1
         return False
 
-    def _client_failed(self, conn, req, ex, started: bool) -> bool:
+    def _client_failed(self, conn, req, ex) -> bool:
         """The request body did not arrive whole: 400 (bad framing) or 408 (body timeout) if the
         client is still there and nothing was sent, and the connection closes."""
         reason = req.failed
         ex.error = reason
         if conn.lost:
-            return False
-        if started:
-            reset(conn.transport)
             return False
         status = 400 if reason.startswith("bad request") else 408
         conn.write_simple(status, f"{reason}\n", close=True)
@@ -375,7 +372,7 @@ class Proxy:
             if req.length is None or req.length <= cap:
                 await req.buffer(cap)
                 if req.failed:
-                    return self._client_failed(conn, req, ex, False)
+                    return self._client_failed(conn, req, ex)
                 if req.complete and req.pending_size <= cap:
                     body = req.take()
             if body is None:  # too large to replay: one attempt, no mirror
@@ -416,7 +413,7 @@ class Proxy:
                 response = await up.head
             except UpstreamError as exc:
                 if req.failed:
-                    return self._client_failed(conn, req, ex, False)
+                    return self._client_failed(conn, req, ex)
                 if exc.sent_nothing and up.reused and body is not None and stale_retry:
                     stale_retry = False  # the pooled connection was closed by the upstream
                     continue

@@ -61,7 +61,23 @@ class Response:
         self.keep_alive = keep_alive
 
 
-class UpstreamConnection(asyncio.Protocol):
+class Relay(asyncio.Protocol):
+    """A protocol whose write-buffer pressure is passed on: ``on_pause``/``on_resume`` stop and
+    restart reading on the other side of the proxy."""
+
+    on_pause: Optional[Callable] = None
+    on_resume: Optional[Callable] = None
+
+    def pause_writing(self):
+        if self.on_pause is not None:
+            self.on_pause()
+
+    def resume_writing(self):
+        if self.on_resume is not None:
+            self.on_resume()
+
+
+class UpstreamConnection(Relay):
     """One keep-alive connection to an upstream, one exchange at a time."""
 
     def __init__(self, pool: "Pool"):
@@ -117,14 +133,6 @@ class UpstreamConnection(asyncio.Protocol):
             return
         self._fail("upstream reset" if self._got_bytes or self.head is None or self.head.done()
                    else "upstream closed")
-
-    def pause_writing(self):
-        if self.on_pause is not None:
-            self.on_pause()
-
-    def resume_writing(self):
-        if self.on_resume is not None:
-            self.on_resume()
 
     # --- httptools callbacks -----------------------------------------------------------------
 

@@ -1,6 +1,5 @@
 """Issue 10, findings 1-3 and 9: no body that did not arrive whole reaches an upstream as a whole
 request, bodies keep their framing, replay buffering is capped, bad framing is refused."""
-import socket
 import time
 
 import pytest
