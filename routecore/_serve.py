@@ -387,10 +387,11 @@ class Proxy:
         deadline = None if total is None else loop.time() + total
         head_request = req.method == "HEAD"
         stale_retry = True
+        fresh = False
         attempt = 0
         while True:
             try:
-                up = await pool.acquire()
+                up = await pool.acquire(fresh)
             except UpstreamError as exc:
                 if attempt < attempts and body is not None:
                     attempt += 1
@@ -416,6 +417,7 @@ class Proxy:
                     return self._client_failed(conn, req, ex)
                 if exc.sent_nothing and up.reused and body is not None and stale_retry:
                     stale_retry = False  # the pooled connection was closed by the upstream
+                    fresh = True
                     continue
                 if attempt < attempts and body is not None and (
                         deadline is None or loop.time() < deadline):
@@ -500,20 +502,26 @@ class Proxy:
         if not keep and req.version == "1.1":
             out.append((b"connection", b"close"))
         reason = response.reason or REASONS.get(status, "Unknown").encode()
-        conn.write(_head(b"HTTP/1.1 %d %s\r\n" % (status, reason), out))
-
+        # the head and the body bytes that came with it leave in one write
+        pending = [_head(b"HTTP/1.1 %d %s\r\n" % (status, reason), out)]
         sent = 0
-        if chunked and client_chunked:
-            def sink(data):
-                nonlocal sent
-                sent += len(data)
-                conn.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
-        else:
-            def sink(data):
-                nonlocal sent
-                sent += len(data)
-                conn.write(data)
+        chunk_out = chunked and client_chunked
+
+        def sink(data):
+            nonlocal sent
+            sent += len(data)
+            piece = (b"%x\r\n" % len(data), data, b"\r\n") if chunk_out else (data,)
+            if pending is not None:
+                pending.extend(piece)
+            else:
+                conn.writelines(piece)
+
         up.set_sink(sink)
+        finished = up.done.done() and up.done.exception() is None
+        if finished and chunk_out:
+            pending.append(b"0\r\n\r\n")
+        conn.writelines(pending)
+        pending = None
         conn.on_pause = up.transport.pause_reading
         conn.on_resume = up.transport.resume_reading
         conn.on_lost = up.abort
@@ -528,7 +536,7 @@ class Proxy:
         finally:
             conn.on_lost = conn.on_pause = conn.on_resume = None
         ex.bytes_sent = sent
-        if chunked and client_chunked:
+        if chunk_out and not finished:
             conn.write(b"0\r\n\r\n")
         if response.keep_alive and request_whole and not req.failed and not delimited:
             pool.release(up)
