@@ -350,15 +350,17 @@ class ClientConnection(Relay):
         self.on_lost = self.on_pause = self.on_resume = None
         if self.lost:
             return
-        if not keep or not req.complete or (self.done_reading and not self.queue):
+        if not keep or not req.complete:
             self.transport.close()
             return
         self.resume("pipeline")
         self.resume("body")
         if self.queue:
             self._start(self.queue.popleft())
-        elif self.error is not None:
+        elif self.error is not None:  # a bad request pipelined behind this one: its turn
             self._answer_error(*self.error)
+        elif self.done_reading:
+            self.transport.close()
         elif self.current is None:
             self._arm("idle", self.settings.keepalive_timeout)
         else:  # the next request's head is arriving
@@ -374,6 +376,11 @@ class ClientConnection(Relay):
                 return
         if req is None:
             req = Request(self)
+        elif not req.method and req.target:  # the request line was read: name the method
+            try:
+                req.method = self.parser.get_method().decode("latin-1")
+            except httptools.HttpParserError:
+                pass
         self.error = (req, status, why)
         if self.active is None:
             self._answer_error(req, status, why)

@@ -233,6 +233,21 @@ def test_ambiguous_framing_gets_400_close_and_pipelined_request_never_runs(rig, 
     assert not any(tag in m.target for m in v1.messages)
 
 
+def test_bad_request_pipelined_behind_a_good_one_gets_its_400_in_turn(rig):
+    proxy, v1, _ = rig
+    s = connect(proxy.port)
+    s.sendall(b"GET /first-good HTTP/1.1\r\nHost: a\r\n\r\n"
+              b"POST /second-bad HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+              b"GET /third-never HTTP/1.1\r\nHost: a\r\n\r\n")
+    replies = read_responses(s, 3)
+    assert [r.status for r in replies] == [200, 400]
+    assert closed_by_peer(s)
+    assert not v1.complete(b"/second-bad") and not v1.complete(b"/third-never")
+    assert wait_until(lambda: any('"POST /second-bad HTTP/1.1" 400' in line
+                                  for line in proxy.access_lines()))
+
+
 def test_pipelined_requests_answered_in_order(rig):
     proxy, *_ = rig
     s = connect(proxy.port)
