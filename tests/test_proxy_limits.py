@@ -221,3 +221,41 @@ def CONFIG_DOCS():
     import yaml
 
     return list(yaml.safe_load_all(CONFIG))
+
+
+def test_on_reload_hook_reports_refusals_and_generations(tmp_path):
+    import asyncio
+
+    from routecore import Router
+    from routecore._serve import Proxy, run
+
+    path = write_config(tmp_path)
+    reloads = []
+    router = Router.from_source(str(path))
+    proxy = Proxy(router, lambda r: r.gateway("gw", "infra", 80), {}, observers=(),
+                  on_reload=lambda ok_, gen, err: reloads.append((ok_, gen, err)))
+
+    def replace(text):
+        tmp = tmp_path / "next.yaml"
+        tmp.write_text(text)
+        os.replace(tmp, path)
+
+    async def main():
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(run(proxy, "127.0.0.1", 0, watch_path=str(path), stop=stop))
+        for text, count in ((CONFIG.replace("name: gw,", "name: other,"), 1),
+                            (CONFIG.replace("/retry", "/again"), 2)):
+            await asyncio.sleep(0.6)  # a new mtime
+            replace(text)
+            end = time.monotonic() + 15
+            while len(reloads) < count and time.monotonic() < end:
+                await asyncio.sleep(0.05)
+        stop.set()
+        await task
+
+    asyncio.run(main())
+    assert len(reloads) == 2
+    (ok1, gen1, err1), (ok2, gen2, err2) = reloads
+    assert not ok1 and gen1 == 0 and "infra" in err1 and "gw" in err1
+    assert ok2 and gen2 == 1 and err2 is None
+    assert proxy.view.route("GET", "/again", [("host", "a")]).rule == 0
