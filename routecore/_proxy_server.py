@@ -245,9 +245,7 @@ class ClientConnection(Relay):
             self.head_size += len(data)
         try:
             self.parser.feed_data(data)
-        except _Reject as exc:  # (never raised here: callbacks wrap it; kept for clarity)
-            self._bad(exc.status, exc.why)
-        except httptools.HttpParserCallbackError as exc:
+        except httptools.HttpParserCallbackError as exc:  # a callback raised: _Reject or a bug
             ctx = exc.__context__
             if isinstance(ctx, _Reject):
                 self._bad(ctx.status, ctx.why)
