@@ -136,12 +136,61 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     s.add_argument("--watch", action="store_true", help="reload the configuration when it changes")
     s.add_argument("--seed", type=int, help="make weighted backend choices reproducible")
+    s.add_argument("--trusted-proxies", nargs="+", default=[], metavar="CIDR", type=_cidr,
+                   help="peers whose X-Forwarded-For/-Proto/-Host are believed (default: none)")
+    s.add_argument("--max-buffered-body", type=_size, default=1 << 20, metavar="BYTES",
+                   help="largest body buffered to be replayed by retries and mirrors (default 1 MiB)")
+    for flag, default, what in _SERVE_TIMEOUTS:
+        s.add_argument(flag, type=_seconds, default=default, metavar="SECONDS",
+                       help=f"{what} (default {default:g} s; 0 = none)")
+    s.add_argument("--max-url-bytes", type=_size, default=16384, metavar="BYTES",
+                   help="longest request-target; longer: 414 (default 16384)")
+    s.add_argument("--max-header-bytes", type=_size, default=65536, metavar="BYTES",
+                   help="largest header block; larger: 431 (default 65536)")
+    s.add_argument("--max-headers", type=_size, default=100, metavar="N",
+                   help="most header fields; more: 431 (default 100)")
+    s.add_argument("--bypass-routing", metavar="URL", help=argparse.SUPPRESS)  # bench/ only
     return p
 
 
-def _serve(args) -> int:
+_SERVE_TIMEOUTS = (
+    ("--header-timeout", 10.0, "time to receive a request's head"),
+    ("--keepalive-timeout", 60.0, "idle time of a client connection between requests"),
+    ("--body-timeout", 60.0, "idle time while receiving a request body"),
+    ("--connect-timeout", 5.0, "time to connect to an upstream"),
+    ("--upstream-timeout", 60.0, "time to an upstream's response head, and idle time while reading "
+                                 "its body, when the route has no timeouts"),
+)
+
+
+def _seconds(text: str) -> float:
     try:
-        from ._serve import serve
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def _size(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _cidr(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _serve(args, observers=None, on_reload=None, on_startup=()) -> int:
+    try:
+        from ._serve import Settings, log_access, serve
     except ModuleNotFoundError as exc:
         return missing(exc, "serve", "routecore serve")
 
@@ -152,6 +201,10 @@ def _serve(args) -> int:
             print(f"routecore: --upstream expects NS/NAME:PORT=URL, got {item!r}", file=sys.stderr)
             return 2
         ns, name, port = _parent(key, True)
+        if port is None or not url.startswith("http://"):
+            print(f"routecore: --upstream expects NS/NAME:PORT=http://HOST:PORT, got {item!r}",
+                  file=sys.stderr)
+            return 2
         upstreams[f"{ns}/{name}:{port}"] = url
     host, _, port_text = args.listen.rpartition(":")
     if not port_text.isdigit():
@@ -178,8 +231,16 @@ def _serve(args) -> int:
     except LookupError as exc:
         print(f"routecore: {exc}", file=sys.stderr)
         return 2
+    settings = Settings(
+        header_timeout=args.header_timeout, keepalive_timeout=args.keepalive_timeout,
+        body_timeout=args.body_timeout, connect_timeout=args.connect_timeout,
+        upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
+        max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies)
     serve(router, select, upstreams, host or "127.0.0.1", int(port_text),
-          watch_path=args.path if args.watch else None)
+          watch_path=args.path if args.watch else None, settings=settings,
+          observers=(log_access,) if observers is None else observers, on_reload=on_reload,
+          on_startup=on_startup, fixed_upstream=args.bypass_routing)
     return 0
 
 

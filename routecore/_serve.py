@@ -1,237 +1,580 @@
-"""`routecore serve`: a reverse proxy on uvicorn and httpx that applies every routing decision.
+"""`routecore serve`: an HTTP/1.1 reverse proxy that applies every routing decision.
+
+The server side is ``_proxy_server`` (parsing, limits, timeouts), the upstream side ``_upstream``
+(keep-alive pools); this module decides and forwards.
 
 Invariants:
-- every request is decided by the table current when it arrives (``router.gateway(...)`` or
-  ``router.service(...)`` per request), so ``Router.reload`` never affects a request in flight;
-- a request body is streamed to the upstream unless it must be replayed (retries, mirrors), then
-  it is buffered up to ``max_buffered_body`` bytes (beyond that: no retry, no mirror);
-- mirrors are fire-and-forget tasks: their outcome never delays or changes the response.
+- every request is decided by the table current when it arrives (``self.view``, swapped whole on
+  reload), so a reload never affects a request in flight;
+- the upstream gets exactly the client's header list (order, case, values, duplicates) minus the
+  hop-by-hop headers (stripped before the route's filters run), plus the route's changes, plus
+  one X-Forwarded-For/-Proto/-Host of ours; the client gets the upstream's headers minus
+  hop-by-hop, plus the route's changes; nothing else is added by either side;
+- the body keeps its framing (Content-Length or chunked) and reaches the upstream whole or not at
+  all: a body that did not arrive whole resets the upstream connection, is never retried and
+  never mirrored;
+- a body is buffered only to be replayed (retries, mirrors), up to ``max_buffered_body`` bytes;
+  past that it streams with no retry and no mirror;
+- each request gives exactly one Exchange to the observers (the access log is one of them).
 """
 from __future__ import annotations
 
 import asyncio
 import faulthandler
+import ipaddress
 import logging
 import os
 import random
 import signal
-import threading
 import time
-from typing import Callable, Dict, Optional
+from typing import Awaitable, Callable, Dict, Optional, Sequence
 
 from ._errors import ConfigError
-from ._respond import encode_headers
-from .asgi import _answer_http
+from ._load import load
+from ._proxy_server import ClientConnection, Exchange, Request, Settings
+from ._respond import FAST, REASONS, reply, to_bytes
+from ._router import Router
+from ._upstream import Pool, UpstreamError, reset
+
+__all__ = ["Exchange", "Proxy", "Settings", "access_line", "serve"]
 
 access_log = logging.getLogger("routecore.access")
 log = logging.getLogger("routecore.serve")
 
-# RFC 9110 section 7.6.1, plus the proxy-only ones: never forwarded in either direction
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-                        "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"})
+# RFC 9110 section 7.6.1 (and Proxy-Connection): never forwarded in either direction.
+# Transfer-Encoding is hop-by-hop too, but we forward the body with the framing it came with,
+# so it is re-stated as received (as is Content-Length).
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer",
+                        b"upgrade"})
+FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+# a client's Connection header cannot nominate these (removing them would change the framing or
+# the routing of what the upstream sees)
+UNNOMINABLE = FRAMING | {b"host"}
+FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
+                       b"forwarded"})
+_GRPC = b"application/grpc"
 
 
-def _strip_hop_by_hop(pairs):
-    listed = set()
-    for name, value in pairs:
-        if name.lower() == "connection":
-            listed.update(v.strip().lower() for v in value.split(","))
-    drop = HOP_BY_HOP | listed
-    return [(n, v) for n, v in pairs if n.lower() not in drop]
+def _connection_tokens(headers) -> set:
+    tokens = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b","))
+    return tokens
+
+
+def _strip_hop_by_hop(headers, keep_chunked=True) -> list:
+    """``headers`` (bytes pairs) without hop-by-hop headers and those ``Connection`` lists."""
+    drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
+    if not keep_chunked:
+        drop = drop | {b"transfer-encoding"}
+    return [(n, v) for n, v in headers if n.lower() not in drop]
+
+
+def _apply(apply, headers) -> list:
+    """A route's header filters applied to bytes pairs; the framing headers stay as they were."""
+    before = [p for p in headers if p[0].lower() in FRAMING]
+    out = [(to_bytes(n), to_bytes(v)) for n, v in apply(headers)]
+    if [p for p in out if p[0].lower() in FRAMING] != before:
+        out = [p for p in out if p[0].lower() not in FRAMING] + before
+    return out
+
+
+def _head(first: bytes, headers) -> bytes:
+    parts = [first]
+    for name, value in headers:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def access_line(ex: Exchange) -> str:
+    """The access-log line of one exchange (``routecore diff`` parses it: keep the format)."""
+    line = (f'{ex.client} "{ex.method} {ex.target} HTTP/{ex.version}" {ex.status} '
+            f'host={ex.host or "-"} route={ex.route or "-"} '
+            f'rule={"-" if ex.rule is None else ex.rule} backend={ex.backend or "-"} '
+            f'bytes={ex.bytes_sent} '
+            f'upstream_ms={"-" if ex.upstream_seconds is None else f"{ex.upstream_seconds * 1000:.1f}"} '
+            f'duration_ms={ex.duration * 1000:.1f}')
+    if ex.error:
+        line += f' error="{ex.error}"'
+    return line
+
+
+def log_access(ex: Exchange) -> None:
+    """The default observer: one line per request on logger ``routecore.access``."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("%s", access_line(ex))
+
+
+class _Trust:
+    """Which peers' X-Forwarded-* headers are believed (``--trusted-proxies``)."""
+
+    def __init__(self, cidrs):
+        self.networks = tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+        self._cache: Dict[str, bool] = {}
+
+    def __call__(self, address: str) -> bool:
+        hit = self._cache.get(address)
+        if hit is None:
+            try:
+                ip = ipaddress.ip_address(address.strip().strip("[]"))
+                hit = any(ip in net for net in self.networks)
+            except ValueError:
+                hit = False
+            if len(self._cache) < 65536:
+                self._cache[address] = hit
+        return hit
 
 
 class Proxy:
-    """An ASGI app: routes each request with routecore and forwards it to its upstream.
+    """Routes each request with ``select(router)`` and forwards it to its upstream.
 
-    ``select(router)`` returns the view for a request (e.g. ``lambda r: r.gateway("gw")``);
-    ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to a base URL.
-    """
+    ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to ``http://host:port[/base]``;
+    ``fixed_upstream`` (benchmarks only) sends every request there without routing."""
 
-    def __init__(self, router, select: Callable, upstreams: Dict[str, str], *,
-                 max_buffered_body: int = 1 << 20, connect_timeout: float = 5.0):
+    def __init__(self, router, select: Callable, upstreams: Dict[str, str],
+                 settings: Optional[Settings] = None, *,
+                 observers: Sequence[Callable[[Exchange], None]] = (log_access,),
+                 on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
+                 fixed_upstream: Optional[str] = None):
         self.router = router
         self.select = select
-        self.upstreams = {k: v.rstrip("/") for k, v in upstreams.items()}
-        self.max_buffered_body = max_buffered_body
-        self.connect_timeout = connect_timeout
-        self.client = None
+        self.view = select(router)
+        self.generation = router.generation
+        self.upstream_urls = dict(upstreams)
+        self.settings = settings or Settings()
+        self.observers = tuple(observers)
+        self.on_reload = on_reload
+        self.fixed_url = fixed_upstream
+        self.trusted = _Trust(self.settings.trusted_proxies)
+        self.connections = set()
+        self.loop = None
+        self.pools: Dict[str, Pool] = {}
+        self.fixed = None
         self._mirror_tasks = set()
+        self._broken_observers = set()
 
-    async def _client(self):
-        if self.client is None:
-            import httpx
+    def start(self, loop) -> None:
+        """Bind to ``loop``: build the upstream pools."""
+        self.loop = loop
+        timeout = self.settings.connect_timeout
+        self.pools = {key: Pool(url, loop, timeout) for key, url in self.upstream_urls.items()}
+        if self.fixed_url:
+            self.fixed = Pool(self.fixed_url, loop, timeout)
 
-            self.client = httpx.AsyncClient(
-                timeout=httpx.Timeout(None, connect=self.connect_timeout),
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-                follow_redirects=False)
-        return self.client
+    def protocol(self) -> ClientConnection:
+        return ClientConnection(self)
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":  # websockets are routed by the middleware, not proxied here
-            await send({"type": "websocket.close", "code": 1003})
-            return
-        started = time.perf_counter()
-        decision = self.select(self.router).route_asgi(scope)
-        status = await self._handle(scope, receive, send, decision)
+    def close(self) -> None:
+        for task in list(self._mirror_tasks):
+            task.cancel()
+        for pool in self.pools.values():
+            pool.close()
+
+    # --- reload --------------------------------------------------------------------------------
+
+    def reload(self, source) -> None:
+        """Load and compile ``source``; swap it in only when it is valid and still has the served
+        Gateway (or Service). Raises ConfigError/LookupError otherwise (the old one keeps serving)."""
+        config = load(source, strict=self.router.config.strict)
+        old = self.router
+        new = Router(config, seed=old.seed, regex_precedence=old.regex_precedence,
+                     normalize_path=old.normalize_path, native=old.native,
+                     extensions=old.extensions, merge_slashes=old.merge_slashes)
+        view = self.select(new)  # LookupError: the served Gateway or Service is gone
+        new.generation = self.generation + 1
+        self.router, self.view, self.generation = new, view, new.generation
+
+    # --- observers -----------------------------------------------------------------------------
+
+    def finish(self, ex: Exchange, req: Request) -> None:
+        ex.bytes_received = req.received
+        ex.duration = time.perf_counter() - req.started
+        for observer in self.observers:
+            try:
+                observer(ex)
+            except Exception:
+                if observer not in self._broken_observers:  # logged once per observer
+                    self._broken_observers.add(observer)
+                    log.exception("access observer %r failed", observer)
+
+    # --- one request ---------------------------------------------------------------------------
+
+    async def handle(self, conn: ClientConnection, req: Request) -> bool:
+        """Answer ``req``; True when the connection may carry another request."""
+        ex = conn.exchange(req)
+        try:
+            return await self._handle(conn, req, ex)
+        finally:
+            self.finish(ex, req)
+
+    async def _handle(self, conn, req, ex) -> bool:
+        headers = req.headers
+        hosts = [v for n, v in headers if n.lower() == b"host"]
+        if len(hosts) > 1 or (req.version == "1.1" and (not hosts or not hosts[0].strip())):
+            return self._error(conn, req, ex, 400, "bad request: missing, empty or repeated Host")
+        if req.failed:  # a pipelined request whose body already failed
+            return self._client_failed(conn, req, ex)
+        trusted = self.trusted(conn.peer) if self.trusted.networks else False
+        scheme = "http"
+        if trusted:
+            ex.client = self._client_address(conn.peer, headers)
+            for n, v in headers:
+                if n.lower() == b"x-forwarded-proto" and v.strip().lower() in (b"http", b"https"):
+                    scheme = v.strip().lower().decode()
+        target = ex.target
+        if self.fixed is not None:
+            return await self._forward(conn, req, ex, None, self.fixed, trusted,
+                                       req.target, scheme)
+        decision = self.view.route(req.method, target, headers, scheme=scheme)
+        ex.route, ex.rule = decision.route, decision.rule
         backend = decision.backend
-        access_log.info('%s "%s %s" %s route=%s rule=%s backend=%s %.1fms',
-                        (scope.get("client") or ("-",))[0], scope["method"],
-                        scope.get("raw_path", b"").decode("latin-1") or scope.get("path"),
-                        status, decision.route or "-", "-" if decision.rule is None else decision.rule,
-                        backend if backend is not None else "-",
-                        (time.perf_counter() - started) * 1000)
+        if backend is not None:
+            ex.backend = str(backend)
+        if decision.status is not None:
+            return self._answer(conn, req, ex, decision.status, decision)
+        pool = self.pools.get(ex.backend)
+        if pool is None:
+            return self._answer(conn, req, ex, 502, decision, f"no upstream for {backend}")
+        return await self._forward(conn, req, ex, decision, pool, trusted,
+                                   pool.base + to_bytes(decision.upstream_path), scheme)
 
-    async def _lifespan(self, receive, send):
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await self._client()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                for task in list(self._mirror_tasks):
-                    task.cancel()
-                if self.client is not None:
-                    await self.client.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    def _client_address(self, peer: str, headers) -> str:
+        """The right-most address of the X-Forwarded-For chain (the peer last) that is not a
+        trusted proxy; the left-most when all are."""
+        chain = [a.strip().decode("latin-1") for n, v in headers
+                 if n.lower() == b"x-forwarded-for" for a in v.split(b",") if a.strip()]
+        chain.append(peer)
+        for address in reversed(chain):
+            if not self.trusted(address):
+                return address
+        return chain[0]
 
-    async def _handle(self, scope, receive, send, d) -> int:
-        async def answer(status, message=None, decision=None):
-            # the same local answers as the ASGI middleware (gRPC clients get grpc-status)
-            await _answer_http(scope, send, decision, status, message)
-            return status
+    # --- local answers -------------------------------------------------------------------------
 
-        if d.status is not None:
-            return await answer(d.status, decision=d)
-        base = self.upstreams.get(str(d.backend))
-        if base is None:
-            return await answer(502, f"no upstream for {d.backend}")
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
-        has_body = any(n.lower() in ("content-length", "transfer-encoding") and v not in ("", "0")
-                       for n, v in headers)
-        original_host = next((v for n, v in headers if n.lower() == "host"), None)
-        headers = _strip_hop_by_hop(d.apply_request_headers(headers))
-        headers = [(n, v) for n, v in headers if n.lower() not in ("host", "content-length")]
-        if d.upstream_host:
-            headers.append(("host", d.upstream_host))
-        client = scope.get("client")
-        if client:
-            prior = next((v for n, v in headers if n.lower() == "x-forwarded-for"), None)
-            headers = [(n, v) for n, v in headers if n.lower() != "x-forwarded-for"]
-            headers.append(("x-forwarded-for", f"{prior}, {client[0]}" if prior else client[0]))
-        headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
-        if original_host:
-            headers.append(("x-forwarded-host", original_host))
+    def _answer(self, conn, req, ex, status, decision, message=None) -> bool:
+        """An answer of the proxy's own: 404/421/500/502, redirects, CORS preflights (gRPC
+        clients: HTTP 200 with grpc-status, trailers-only)."""
+        grpc = decision.grpc_status is not None or any(
+            n.lower() == b"content-type" and v.startswith(_GRPC) for n, v in req.headers)
+        code, headers, body, trailers = reply(status, decision, grpc, message)
+        location = decision.location if decision.status == status else None
+        if location is not None and location.split("://", 1)[-1].startswith("/"):
+            return self._error(conn, req, ex, 400, "bad request: no Host to redirect to")
+        if trailers is not None:
+            headers = headers + trailers
+        keep = req.keep_alive and req.complete
+        out = [(to_bytes(n), to_bytes(v)) for n, v in headers]
+        if not any(n.lower() == b"content-length" for n, _ in out):  # (gRPC trailers-only)
+            out.append((b"content-length", b"%d" % len(body)))
+        if not keep and req.version == "1.1":
+            out.append((b"connection", b"close"))
+        first = f"HTTP/1.1 {code} {REASONS.get(code, 'Unknown')}\r\n".encode("latin-1")
+        head = _head(first, out)
+        if req.method == "HEAD":
+            conn.write(head)
+        else:
+            conn.writelines((head, body))
+            ex.bytes_sent = len(body)
+        ex.status = code
+        if message is not None:
+            ex.error = message
+        return keep
 
-        timeouts = d.timeouts
+    def _error(self, conn, req, ex, status, error) -> bool:
+        text = error.split(": ", 1)[-1]
+        conn.write_simple(status, f"{text}\n", close=req.version == "1.1")
+        ex.status, ex.error = status, error
+        ex.bytes_sent = len(text) + 1
+        return False
+
+    def _client_failed(self, conn, req, ex) -> bool:
+        """The request body did not arrive whole: 400 (bad framing) or 408 (body timeout) if the
+        client is still there and nothing was sent, and the connection closes."""
+        reason = req.failed
+        ex.error = reason
+        if conn.lost:
+            return False
+        status = 400 if reason.startswith("bad request") else 408
+        conn.write_simple(status, f"{reason}\n", close=True)
+        ex.status = status
+        return False
+
+    # --- forwarding ----------------------------------------------------------------------------
+
+    def _upstream_headers(self, conn, req, decision, trusted, pool) -> list:
+        """The header list that goes upstream (see the module's invariants)."""
+        headers = req.headers
+        drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
+        xff, xfp, xfh, host = [], None, None, None
+        out = []
+        for pair in headers:
+            low = pair[0].lower()
+            if low in drop:
+                continue
+            if low in FORWARDED:
+                if trusted:
+                    if low == b"x-forwarded-for":
+                        xff.append(pair[1])
+                    elif low == b"x-forwarded-proto":
+                        xfp = pair[1]
+                    elif low == b"x-forwarded-host":
+                        xfh = pair[1]
+                    else:
+                        out.append(pair)  # Forwarded from a trusted proxy is kept as it is
+                continue
+            if low == b"expect" and pair[1].lower() == b"100-continue":
+                continue  # answered by the proxy (see README)
+            if low == b"host":
+                host = pair[1]
+            out.append(pair)
+        if decision is not None:
+            if not FAST or decision._choice.request_headers:
+                out = _apply(decision.apply_request_headers, out)
+            upstream_host = decision.upstream_host
+            if upstream_host is not None:
+                value = to_bytes(upstream_host)
+                if value != host:
+                    for i, pair in enumerate(out):
+                        if pair[0].lower() == b"host":
+                            out[i] = (pair[0], value)
+                            break
+                    else:
+                        out.append((b"host", value))
+        if host is None and not any(n.lower() == b"host" for n, _ in out):
+            out.append((b"host", pool.authority))  # an HTTP/1.0 client sent none
+        peer = to_bytes(conn.peer)
+        out.append((b"x-forwarded-for", b", ".join(xff) + b", " + peer if xff else peer))
+        out.append((b"x-forwarded-proto", xfp if xfp is not None else b"http"))
+        if xfh is not None or host is not None:
+            out.append((b"x-forwarded-host", xfh if xfh is not None else host))
+        return out
+
+    async def _forward(self, conn, req, ex, decision, pool, trusted, path, scheme) -> bool:
+        loop = self.loop
+        settings = self.settings
+        headers = self._upstream_headers(conn, req, decision, trusted, pool)
+        head = _head(req.method.encode("latin-1") + b" " + path + b" HTTP/1.1\r\n", headers)
+        retry = timeouts = None
+        mirrors = ()
+        if decision is not None:
+            retry, timeouts = decision.retry, decision.timeouts
+            if decision.mirrors:
+                mirrors = [m for m in decision.mirrors
+                           if str(m.backend) in self.pools and random.random() * 100.0 < m.percent]
+        attempts = retry.attempts if retry is not None and retry.attempts else 0
+
+        # the body: buffered (complete) when it must be replayed and fits, else streamed
+        body = [] if not req.has_body else None
+        if req.has_body and (attempts or mirrors):
+            cap = settings.max_buffered_body
+            if req.length is None or req.length <= cap:
+                await req.buffer(cap)
+                if req.failed:
+                    return self._client_failed(conn, req, ex)
+                if req.complete and req.pending_size <= cap:
+                    body = req.take()
+            if body is None:  # too large to replay: one attempt, no mirror
+                attempts, mirrors = 0, ()
+        if mirrors:
+            upstream_path = to_bytes(decision.upstream_path)
+            for m in mirrors:
+                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path)
+
         total = timeouts.request if timeouts is not None and timeouts.request else None
         per_try = timeouts.backend_request if timeouts is not None and timeouts.backend_request else None
-        deadline = None if total is None else time.monotonic() + total
-        retry = d.retry
-        replay = bool(d.mirrors) or (retry is not None and retry.attempts)
-        body = await self._read_body(receive) if replay or not has_body else None
-        if body is not None and len(body) > self.max_buffered_body:
-            retry = None  # too large to replay: one attempt, no mirrors
-        elif body is not None:
-            self._mirror(d, scope["method"], headers, body)
-        tries = 1 + (retry.attempts if retry is not None and retry.attempts else 0)
-        url = base + d.upstream_path
-        http = await self._client()
-        response = None
-        for attempt in range(tries):
-            content = body if body is not None else self._stream_body(receive)
-            request = http.build_request(scope["method"], url, headers=headers, content=content)
-            limit = per_try
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                limit = left if limit is None else min(limit, left)
-                if limit <= 0:
-                    return await answer(504, "upstream request timeout")
+        deadline = None if total is None else loop.time() + total
+        head_request = req.method == "HEAD"
+        stale_retry = True
+        fresh = False
+        attempt = 0
+        while True:
             try:
-                response = await asyncio.wait_for(http.send(request, stream=True), limit)
-            except asyncio.TimeoutError:
-                if attempt + 1 < tries and (deadline is None or time.monotonic() < deadline):
+                up = await pool.acquire(fresh)
+            except UpstreamError as exc:
+                if attempt < attempts and body is not None:
+                    attempt += 1
                     continue
-                return await answer(504, "upstream request timeout")
-            except Exception as exc:  # connection refused, reset...: a gateway error
-                log.warning("upstream %s failed: %r", url, exc)
-                if attempt + 1 < tries:
+                ex.error = exc.reason
+                return self._bad_gateway(conn, req, ex, 504 if "timeout" in exc.reason else 502)
+            sent = loop.time()
+            sent_clock = time.perf_counter()
+            up.start(head, head_request)
+            limit = sent + (per_try or settings.upstream_timeout or float("inf"))
+            if deadline is not None and deadline < limit:
+                limit = deadline
+            up.watch(limit, settings.upstream_timeout or float("inf"), deadline)
+            if body is not None:
+                self._send_body(up, req, body)
+            else:
+                self._stream_body(conn, up, req)
+            up.on_interim = (lambda status, text, hs: self._interim(conn, req, status, text, hs))
+            try:
+                response = await up.head
+            except UpstreamError as exc:
+                if req.failed:
+                    return self._client_failed(conn, req, ex)
+                if exc.sent_nothing and up.reused and body is not None and stale_retry:
+                    stale_retry = False  # the pooled connection was closed by the upstream
+                    fresh = True
                     continue
-                return await answer(502, "upstream connection failed")
-            if retry is not None and response.status_code in retry.codes and attempt + 1 < tries:
-                await response.aclose()
+                if attempt < attempts and body is not None and (
+                        deadline is None or loop.time() < deadline):
+                    attempt += 1
+                    continue
+                ex.error = exc.reason
+                return self._bad_gateway(conn, req, ex, 504 if exc.reason == "upstream timeout" else 502)
+            if retry is not None and response.status in retry.codes and attempt < attempts:
+                up.transport.close()
+                attempt += 1
                 if retry.backoff:
                     await asyncio.sleep(retry.backoff)
                 continue
             break
+        ex.upstream_seconds = time.perf_counter() - sent_clock
+        return await self._respond(conn, req, ex, decision, pool, up, response,
+                                   body is not None or req.complete)
+
+    def _bad_gateway(self, conn, req, ex, status) -> bool:
+        if conn.lost:
+            return False
+        text = "upstream request timeout" if status == 504 else "upstream connection failed"
+        conn.write_simple(status, text + "\n", close=not req.complete)
+        ex.status, ex.bytes_sent = status, len(text) + 1
+        return req.keep_alive and req.complete
+
+    @staticmethod
+    def _send_body(up, req, body) -> None:
+        transport = up.transport
+        if req.chunked:
+            parts = []
+            for chunk in body:
+                parts += (b"%x\r\n" % len(chunk), chunk, b"\r\n")
+            parts.append(b"0\r\n\r\n")
+            transport.writelines(parts)
+        elif body:
+            transport.writelines(body)
+
+    def _stream_body(self, conn, up, req) -> None:
+        transport = up.transport
+        up.on_pause = lambda: conn.pause("upstream")
+        up.on_resume = lambda: conn.resume("upstream")
+        if req.chunked:
+            def write(data):
+                if not transport.is_closing():
+                    transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+
+            def end():
+                if not transport.is_closing():
+                    transport.write(b"0\r\n\r\n")
+        else:
+            def write(data):
+                if not transport.is_closing():
+                    transport.write(data)
+
+            def end():
+                pass
+
+        def fail(reason):
+            log.info("request body did not arrive whole (%s): upstream connection reset", reason)
+            up.abort()
+
+        req.stream(write, end, fail)
+
+    def _interim(self, conn, req, status, text, headers) -> None:
+        """1xx responses other than 100 (103 Early Hints...) go to HTTP/1.1 clients."""
+        if req.version == "1.1":
+            conn.write(_head(b"HTTP/1.1 %d %s\r\n" % (status, text), _strip_hop_by_hop(headers)))
+
+    async def _respond(self, conn, req, ex, decision, pool, up, response, request_whole) -> bool:
+        status = response.status
+        ex.status = status
+        client_chunked = req.version == "1.1"
+        out = _strip_hop_by_hop(response.headers, keep_chunked=client_chunked)
+        if decision is not None and (not FAST or decision._choice.response_headers):
+            out = _apply(decision.apply_response_headers, out)
+        no_body = req.method == "HEAD" or status in (204, 304)
+        chunked = response.chunked and not no_body
+        delimited = not no_body and response.length is None and not response.chunked
+        keep = (req.keep_alive and req.complete and not delimited
+                and not (chunked and not client_chunked))
+        if not keep and req.version == "1.1":
+            out.append((b"connection", b"close"))
+        reason = response.reason or REASONS.get(status, "Unknown").encode()
+        # the head and the body bytes that came with it leave in one write
+        pending = [_head(b"HTTP/1.1 %d %s\r\n" % (status, reason), out)]
+        sent = 0
+        chunk_out = chunked and client_chunked
+
+        def sink(data):
+            nonlocal sent
+            sent += len(data)
+            piece = (b"%x\r\n" % len(data), data, b"\r\n") if chunk_out else (data,)
+            if pending is not None:
+                pending.extend(piece)
+            else:
+                conn.writelines(piece)
+
+        up.set_sink(sink)
+        finished = up.done.done() and up.done.exception() is None
+        if finished and chunk_out:
+            pending.append(b"0\r\n\r\n")
+        conn.writelines(pending)
+        pending = None
+        conn.on_pause = up.transport.pause_reading
+        conn.on_resume = up.transport.resume_reading
+        conn.on_lost = up.abort
         try:
-            out = _strip_hop_by_hop([(k.decode("latin-1"), v.decode("latin-1"))
-                                     for k, v in response.headers.raw])
-            out = encode_headers(d.apply_response_headers(out))
-            await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": out})
-            chunks = response.aiter_raw()
-            while True:
-                wait = None if deadline is None else max(deadline - time.monotonic(), 0.001)
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), wait)
-                except StopAsyncIteration:
-                    break
-                except asyncio.TimeoutError:  # headers are sent: all we can do is cut it short
-                    log.warning("request timeout while streaming %s", url)
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
+            await up.done
+        except UpstreamError as exc:
+            ex.bytes_sent = sent
+            ex.error = "client closed connection" if conn.lost else (
+                "client aborted body" if req.failed else exc.reason)
+            reset(conn.transport)  # the client must see the response cut short
+            return False
         finally:
-            await response.aclose()
-        return response.status_code
+            conn.on_lost = conn.on_pause = conn.on_resume = None
+        ex.bytes_sent = sent
+        if chunk_out and not finished:
+            conn.write(b"0\r\n\r\n")
+        if response.keep_alive and request_whole and not req.failed and not delimited:
+            pool.release(up)
+        else:
+            up.transport.close()
+        if req.failed:
+            ex.error = req.failed
+            return False
+        return keep
 
-    @staticmethod
-    async def _read_body(receive) -> bytes:
-        parts = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            parts.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        return b"".join(parts)
+    # --- mirrors -------------------------------------------------------------------------------
 
-    @staticmethod
-    async def _stream_body(receive):
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            if body:
-                yield body
-            if not message.get("more_body"):
-                return
+    def _mirror(self, pool, req, headers, body, path) -> None:
+        """Send a copy (whole body only) to ``pool``; its outcome never touches the response."""
+        task = self.loop.create_task(self._send_mirror(pool, req, headers, body, pool.base + path))
+        self._mirror_tasks.add(task)
+        task.add_done_callback(self._mirror_tasks.discard)
 
-    def _mirror(self, d, method, headers, body):
-        for m in d.mirrors:
-            base = self.upstreams.get(str(m.backend))
-            if base is None or random.random() * 100.0 >= m.percent:
-                continue
-            task = asyncio.ensure_future(self._send_mirror(method, base + d.upstream_path,
-                                                           headers, body))
-            self._mirror_tasks.add(task)
-            task.add_done_callback(self._mirror_tasks.discard)
-
-    async def _send_mirror(self, method, url, headers, body):
+    async def _send_mirror(self, pool, req, headers, body, path):
         try:
-            http = await self._client()
-            response = await http.request(method, url, headers=headers, content=body)
-            await response.aclose()
-        except Exception as exc:  # a mirror's failure is only logged
-            log.info("mirror %s failed: %r", url, exc)
+            up = await pool.acquire()
+            up.start(_head(req.method.encode("latin-1") + b" " + path + b" HTTP/1.1\r\n", headers),
+                     req.method == "HEAD")
+            loop = self.loop
+            idle = self.settings.upstream_timeout or float("inf")
+            up.watch(loop.time() + idle, idle, None)
+            self._send_body(up, req, body)
+            response = await up.head
+            await up.done
+            if response.keep_alive:
+                pool.release(up)
+            else:
+                up.transport.close()
+        except UpstreamError as exc:
+            log.info("mirror to %s failed: %s", pool.url, exc.reason)
 
+
+# --- watching the configuration ------------------------------------------------------------------
 
 def _mtimes(path: str) -> tuple:
     if os.path.isdir(path):
@@ -251,53 +594,110 @@ def _mtimes(path: str) -> tuple:
         return ()
 
 
-def watch(router, path: str, interval: float = 0.5, stop: Optional[threading.Event] = None):
-    """Reload ``router`` from ``path`` whenever its files change, in a daemon thread; an invalid
-    configuration is refused with its problems logged, and the current one keeps serving."""
-    stop = stop or threading.Event()
-
-    def loop():
-        seen = _mtimes(path)
-        while not stop.wait(interval):
-            now = _mtimes(path)
-            if now == seen:
-                continue
-            # wait until the files stop changing (a writer may be half-way through)
-            while not stop.wait(interval / 2):
-                settled = _mtimes(path)
-                if settled == now:
-                    break
-                now = settled
-            seen = now
+async def watch(proxy: Proxy, path: str, interval: float = 0.5) -> None:
+    """Reload ``proxy`` from ``path`` whenever its files change (once they stop changing). The
+    new configuration is compiled in a thread and swapped in only when valid and still serving
+    the selected Gateway/Service; a refused one is logged and the current one keeps serving."""
+    loop = asyncio.get_running_loop()
+    seen = _mtimes(path)
+    while True:
+        await asyncio.sleep(interval)
+        now = _mtimes(path)
+        if now == seen:
+            continue
+        while True:  # a writer may be half-way through
+            await asyncio.sleep(interval / 2)
+            settled = _mtimes(path)
+            if settled == now:
+                break
+            now = settled
+        seen = now
+        error = None
+        try:
+            await loop.run_in_executor(None, proxy.reload, path)
+            log.info("configuration reloaded from %s (generation %d)", path, proxy.generation)
+        except ConfigError as exc:
+            error = str(exc)
+            log.error("configuration refused, still serving generation %d:\n%s",
+                      proxy.generation, exc)
+        except LookupError as exc:
+            error = str(exc)
+            log.error("configuration refused (%s), still serving generation %d",
+                      exc, proxy.generation)
+        except Exception as exc:  # unreadable files mid-write, etc.
+            error = repr(exc)
+            log.error("configuration reload failed, still serving generation %d: %r",
+                      proxy.generation, exc)
+        if proxy.on_reload is not None:
             try:
-                router.reload(path)
-                log.warning("configuration reloaded from %s (generation %d)", path, router.generation)
-            except ConfigError as exc:
-                log.error("configuration refused, still serving generation %d:\n%s",
-                          router.generation, exc)
-            except Exception as exc:  # unreadable files mid-write, etc.
-                log.error("configuration reload failed, still serving generation %d: %r",
-                          router.generation, exc)
-
-    thread = threading.Thread(target=loop, name="routecore-watch", daemon=True)
-    thread.start()
-    return stop
+                proxy.on_reload(error is None, proxy.generation, error)
+            except Exception:
+                log.exception("on_reload failed")
 
 
-def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: int,
-          *, watch_path: Optional[str] = None) -> None:
-    """Run the proxy on uvicorn until interrupted."""
-    import uvicorn
+# --- running -------------------------------------------------------------------------------------
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def new_loop():
+    """A uvloop loop when uvloop is installed, else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] = None,
+              on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+              stop: Optional[asyncio.Event] = None, ready: Optional[Callable] = None) -> None:
+    """Serve until ``stop`` is set (or SIGTERM/SIGINT), then close gracefully."""
+    loop = asyncio.get_running_loop()
+    proxy.start(loop)
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    for hook in on_startup:
+        await hook()
+    server = await loop.create_server(proxy.protocol, host, port, backlog=1024, reuse_address=True)
+    watcher = loop.create_task(watch(proxy, watch_path)) if watch_path else None
+    if ready is not None:
+        ready(server)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        if watcher is not None:
+            watcher.cancel()
+        for conn in list(proxy.connections):  # idle keep-alive connections go now
+            if conn.active is None:
+                conn.close()
+        end = loop.time() + 10
+        while any(c.active is not None for c in proxy.connections) and loop.time() < end:
+            await asyncio.sleep(0.05)
+        for conn in list(proxy.connections):
+            conn.close()
+        proxy.close()
+
+
+def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: int, *,
+          watch_path: Optional[str] = None, settings: Optional[Settings] = None,
+          observers: Sequence[Callable[[Exchange], None]] = (log_access,),
+          on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
+          on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+          fixed_upstream: Optional[str] = None) -> None:
+    """Run the proxy until SIGTERM/SIGINT."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack to stderr
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one access line per request is ours
-    stop = watch(router, watch_path) if watch_path else None
-    config = uvicorn.Config(Proxy(router, select, upstreams), host=host, port=port,
-                            log_level="warning", lifespan="on", access_log=False)
+    proxy = Proxy(router, select, upstreams, settings, observers=observers, on_reload=on_reload,
+                  fixed_upstream=fixed_upstream)
+    loop = new_loop()
     try:
-        uvicorn.Server(config).run()
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(run(proxy, host, port, watch_path=watch_path,
+                                    on_startup=on_startup))
     finally:
-        if stop is not None:
-            stop.set()
+        loop.close()

@@ -1,7 +1,6 @@
 """`routecore serve` as a real subprocess proxying real upstream servers over 127.0.0.1."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -12,26 +11,9 @@ import httpx
 import pytest
 import uvicorn
 
+from test_proxy_rig import free_port, wait_for_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0, proc=None) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 def upstream_app(name: str, seen: list):
