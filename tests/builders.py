@@ -26,8 +26,10 @@ forwarded, else the status), ``folded(pairs)`` (headers as a lower-case dict),
 ``attached(router, gateway, ns)`` (attachedRoutes per listener), ``shares(view, n, ...)``
 (the fraction of n requests per outcome).
 
-Shared configurations: ``EDGE_YAML`` (the Gateway infra/edge that many test files route through;
-``edge_yaml(*routes)`` appends route documents to it).
+YAML text (for tests that read configurations as a user writes files):
+``gateway_yaml(*listeners, name="edge", ns="infra")`` is one Gateway document, listeners being
+``listener_yaml(name, port, hostname=, protocol=, from_=)`` flow mappings (default: one HTTP
+listener "web" on port 80 taking routes from every namespace); join documents with ``"---"``.
 """
 from collections import Counter
 
@@ -226,3 +228,22 @@ def attached(router, gw_name, ns=INFRA):
 def shares(view, n, *args, **kw):
     counts = Counter(outcome(view.route(*args, **kw)) for _ in range(n))
     return {k: v / n for k, v in counts.items()}
+
+
+# --- the same as YAML text ---------------------------------------------------------------------
+
+def listener_yaml(name="web", port=80, *, hostname=None, protocol="HTTP", from_="All"):
+    """One listener as a YAML flow mapping; ``from_=None`` leaves allowedRoutes out (Same)."""
+    out = f"{{name: {name}, port: {port}, protocol: {protocol}"
+    if hostname is not None:
+        out += f', hostname: "{hostname}"'
+    if from_ is not None:
+        out += f", allowedRoutes: {{namespaces: {{from: {from_}}}}}"
+    return out + "}"
+
+
+def gateway_yaml(*listeners, name="edge", ns="infra", class_name="routecore"):
+    """One Gateway document as YAML text (no leading or trailing ``---``)."""
+    items = "".join(f"  - {lis}\n" for lis in listeners or (listener_yaml(),))
+    return (f"\napiVersion: {GWAPI}\nkind: Gateway\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+            f"spec:\n  gatewayClassName: {class_name}\n  listeners:\n{items}")
