@@ -1,13 +1,21 @@
 """routecore: Kubernetes Gateway API routing decisions for Python gateways, proxies and middleware."""
+from typing import TYPE_CHECKING
+
 from ._errors import ConfigError, ConfigIssue
-from ._impl import NATIVE, Decision
+from ._impl import NATIVE
 from ._load import load
 from ._models import Config, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, Mirror
 from ._router import Router
 from ._version import __version__
+from .types import View
+
+if TYPE_CHECKING:  # what both twins' decisions are (routecore.types)
+    from .types import Decision
+else:  # the default twin's class
+    from ._impl import Decision
 
 __all__ = [
     "NATIVE", "Backend", "Config", "ConfigError", "ConfigIssue", "Decision", "Mirror", "Retry",
-    "Router", "SessionPersistence", "Timeouts", "__version__", "load",
+    "Router", "SessionPersistence", "Timeouts", "View", "__version__", "load",
 ]

@@ -58,3 +58,11 @@ def twins_agree():
         return dicts[0]
 
     return check
+
+
+@pytest.fixture(params=["gateway", "mesh"])
+def parent_kind(request):
+    """Where a scenario's route attaches: "gateway" (a Gateway listener) or "mesh" (a Service
+    port, GAMMA). Scenarios that the spec defines alike for both take this fixture once instead
+    of being written twice; tests/test_conformance.attach builds the view for either."""
+    return request.param

@@ -4,18 +4,10 @@ import sys
 
 import pytest
 
+from builders import gateway_yaml, listener_yaml
 from conftest import make_router
 
-CONFIG = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: web, port: 8000, protocol: HTTP, hostname: "*.example.com",
-     allowedRoutes: {namespaces: {from: All}}}
----
+CONFIG = gateway_yaml(listener_yaml("web", 8000, hostname="*.example.com")) + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: shop, namespace: store}

@@ -18,18 +18,10 @@ import routecore
 import routecore.asgi
 from routecore.asgi import RoutingMiddleware
 
+from builders import gateway_yaml, listener_yaml
 from conftest import make_router
 
-GATEWAY = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: web, port: PORT, protocol: HTTP, hostname: "*.example.com",
-     allowedRoutes: {namespaces: {from: All}}}
-"""
+GATEWAY = gateway_yaml(listener_yaml("web", "PORT", hostname="*.example.com"))
 
 ROUTES = """
 apiVersion: gateway.networking.k8s.io/v1

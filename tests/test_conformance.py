@@ -14,206 +14,15 @@ data plane would do is read from the Decision (``backend``, ``status``, ``locati
 
 GRPCRoute scenarios are out of scope here.
 """
-from collections import Counter
+from typing import NamedTuple
 
 import pytest
 
-GWAPI = "gateway.networking.k8s.io/v1"
-
-INFRA = "edge-infra"      # where the Gateways live
-APPS = "storefront"       # an application namespace
-OTHER = "billing"         # a second application namespace
-MESH = "mesh-app"         # mesh producer namespace
-CONSUMER = "mesh-client"  # mesh consumer namespace
-
-
-# --- object builders (Kubernetes objects as a user writes them) -------------------------------
-
-def listener(name, port=80, *, hostname=None, from_="Same", protocol="HTTP", kinds=None,
-             selector=None, tls=None):
-    ns = {"from": from_}
-    if selector is not None:
-        ns["selector"] = {"matchLabels": selector}
-    out = {"name": name, "port": port, "protocol": protocol, "allowedRoutes": {"namespaces": ns}}
-    if hostname is not None:
-        out["hostname"] = hostname
-    if kinds is not None:
-        out["allowedRoutes"]["kinds"] = [{"kind": k} for k in kinds]
-    if tls is not None:
-        out["tls"] = tls
-    elif protocol == "HTTPS":
-        out["tls"] = {"mode": "Terminate",
-                      "certificateRefs": [{"group": "", "kind": "Secret", "name": "edge-cert"}]}
-    return out
-
-
-def gateway(name, *listeners, ns=INFRA):
-    return {"apiVersion": GWAPI, "kind": "Gateway", "metadata": {"name": name, "namespace": ns},
-            "spec": {"gatewayClassName": "routecore", "listeners": list(listeners)}}
-
-
-def gw_ref(name, ns=INFRA, *, section=None, port=None):
-    ref = {"name": name, "namespace": ns}
-    if section is not None:
-        ref["sectionName"] = section
-    if port is not None:
-        ref["port"] = port
-    return ref
-
-
-def svc_ref(name, ns=None, *, port=None, section=None):
-    ref = {"group": "", "kind": "Service", "name": name}
-    if ns is not None:
-        ref["namespace"] = ns
-    if port is not None:
-        ref["port"] = port
-    if section is not None:
-        ref["sectionName"] = section
-    return ref
-
-
-def httproute(name, parents, rules, *, ns=APPS, hostnames=None, created=None):
-    meta = {"name": name, "namespace": ns}
-    if created is not None:
-        meta["creationTimestamp"] = created
-    spec = {"parentRefs": list(parents), "rules": list(rules)}
-    if hostnames is not None:
-        spec["hostnames"] = list(hostnames)
-    return {"apiVersion": GWAPI, "kind": "HTTPRoute", "metadata": meta, "spec": spec}
-
-
-def be(name, port=8080, *, ns=None, weight=None, **extra):
-    ref = {"name": name, "port": port}
-    if ns is not None:
-        ref["namespace"] = ns
-    if weight is not None:
-        ref["weight"] = weight
-    ref.update(extra)
-    return ref
-
-
-def rule(*backends, matches=None, filters=None, **extra):
-    out = {}
-    if matches is not None:
-        out["matches"] = list(matches)
-    if filters is not None:
-        out["filters"] = list(filters)
-    if backends:
-        out["backendRefs"] = list(backends)
-    out.update(extra)
-    return out
-
-
-def prefix(value, **more):
-    return dict(path={"type": "PathPrefix", "value": value}, **more)
-
-
-def exact(value, **more):
-    return dict(path={"type": "Exact", "value": value}, **more)
-
-
-def hdr(name, value):
-    return {"name": name, "value": value}
-
-
-def qp(name, value):
-    return {"name": name, "value": value}
-
-
-def service(name, ns, *ports):
-    """A core Service; ports are ints or (name, port) pairs."""
-    plist = []
-    for p in ports or (8080,):
-        pname, pnum = p if isinstance(p, tuple) else (f"p{p}", p)
-        plist.append({"name": pname, "port": pnum, "protocol": "TCP"})
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
-            "spec": {"ports": plist}}
-
-
-def namespace(name, **labels):
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": labels}}
-
-
-def grant(name, ns, *, from_ns, from_group="gateway.networking.k8s.io", from_kind="HTTPRoute",
-          to_group="", to_kind="Service", to_name=None):
-    to = {"group": to_group, "kind": to_kind}
-    if to_name is not None:
-        to["name"] = to_name
-    return {"apiVersion": GWAPI, "kind": "ReferenceGrant",
-            "metadata": {"name": name, "namespace": ns},
-            "spec": {"from": [{"group": from_group, "kind": from_kind, "namespace": from_ns}],
-                     "to": [to]}}
-
-
-def header_mod(kind, *, set_=(), add=(), remove=()):
-    body = {}
-    if set_:
-        body["set"] = [hdr(n, v) for n, v in set_]
-    if add:
-        body["add"] = [hdr(n, v) for n, v in add]
-    if remove:
-        body["remove"] = list(remove)
-    key = kind[0].lower() + kind[1:]
-    return {"type": kind, key: body}
-
-
-def redirect(**body):
-    return {"type": "RequestRedirect", "requestRedirect": body}
-
-
-def rewrite(**body):
-    return {"type": "URLRewrite", "urlRewrite": body}
-
-
-def mirror(backend, **extra):
-    return {"type": "RequestMirror", "requestMirror": dict(backendRef=backend, **extra)}
-
-
-# --- reading decisions and status ------------------------------------------------------------
-
-def name_of(d):
-    return None if d.backend is None else d.backend.name
-
-
-def outcome(d):
-    """The backend name when forwarded, else the status code answered."""
-    return name_of(d) if d.status is None else d.status
-
-
-def folded(pairs):
-    """Header pairs as a dict: lower-case name -> values of that name joined with ','."""
-    out = {}
-    for name, value in pairs:
-        key = name.lower()
-        out[key] = value if key not in out else out[key] + "," + value
-    return out
-
-
-def conditions(router, name, ns=APPS, parent=None):
-    """{type: (status, reason)} for one parent of an HTTPRoute (the only one, or by Gateway name)."""
-    parents = router.status("HTTPRoute", ns, name)["parents"]
-    if parent is not None:
-        parents = [p for p in parents if p["parentRef"]["name"] == parent]
-    assert len(parents) == 1, parents
-    return {c["type"]: (c["status"], c["reason"]) for c in parents[0]["conditions"]}
-
-
-def no_accepted_parent(router, name, ns=APPS):
-    parents = router.status("HTTPRoute", ns, name)["parents"]
-    return not any(c["type"] == "Accepted" and c["status"] == "True"
-                   for p in parents for c in p["conditions"])
-
-
-def attached(router, gw_name, ns=INFRA):
-    return {l["name"]: l["attachedRoutes"]
-            for l in router.status("Gateway", ns, gw_name)["listeners"]}
-
-
-def shares(view, n, *args, **kw):
-    counts = Counter(outcome(view.route(*args, **kw)) for _ in range(n))
-    return {k: v / n for k, v in counts.items()}
-
+import routecore
+from builders import (APPS, CONSUMER, GWAPI, INFRA, MESH, OTHER, attached, be, conditions, exact,
+                      folded, gateway, grant, gw_ref, hdr, header_mod, httproute, listener, mirror,
+                      name_of, namespace, no_accepted_parent, outcome, prefix, qp, redirect,
+                      rewrite, rule, service, shares, svc_ref)
 
 # =============================================================================================
 # Listeners and hostnames
@@ -560,17 +369,17 @@ def test_HTTPRouteNoBackendRefs(twin, make_router):
     assert c["ResolvedRefs"] == ("True", "ResolvedRefs")
 
 
-def test_HTTPRouteWeight(twin, make_router):
-    objs = [PLAIN_GW,
-            httproute("split", [gw_ref("plain", APPS)],
-                      [rule(be("svc-a", weight=70), be("svc-b", weight=30), be("svc-c", weight=0))])]
-    router = make_router(objs, twin)
-    assert conditions(router, "split")["ResolvedRefs"] == ("True", "ResolvedRefs")
-    got = shares(router.gateway("plain", APPS, 80), 4000, "GET", "/")
+
+
+def test_HTTPRouteWeight(twin, make_router, parent_kind):
+    """HTTPRouteWeight and MeshHTTPRouteWeight."""
+    at = attach(make_router, twin, parent_kind, "split",
+                [rule(be("svc-a", weight=70), be("svc-b", weight=30), be("svc-c", weight=0))])
+    assert conditions(at.router, "split", ns=at.ns)["ResolvedRefs"] == ("True", "ResolvedRefs")
+    got = shares(at.view, 4000, "GET", "/", host=at.host)
     assert set(got) <= {"svc-a", "svc-b"}          # never svc-c (weight 0), never an error
     assert abs(got.get("svc-a", 0) - 0.7) < 0.04
     assert abs(got.get("svc-b", 0) - 0.3) < 0.04
-
 
 # --- GatewayWithAttachedRoutes ---------------------------------------------------------------
 
@@ -670,10 +479,10 @@ MATCH_CASES = [
 
 
 @pytest.mark.parametrize("path, headers, expected", MATCH_CASES)
-def test_HTTPRouteMatching(twin, make_router, path, headers, expected):
-    objs = [PLAIN_GW, httproute("m", [gw_ref("plain", APPS)], MATCH_RULES)]
-    view = make_router(objs, twin).gateway("plain", APPS, 80)
-    assert outcome(view.route("GET", path, headers)) == expected
+def test_HTTPRouteMatching(twin, make_router, parent_kind, path, headers, expected):
+    """HTTPRouteMatching and MeshHTTPRouteMatching."""
+    at = attach(make_router, twin, parent_kind, "m", MATCH_RULES)
+    assert outcome(at.view.route("GET", path, headers, host=at.host)) == expected
 
 
 @pytest.mark.parametrize("host, path, headers, expected", [
@@ -851,17 +660,41 @@ def _plain_view(make_router, twin, rules, **route_kw):
     return make_router(objs, twin).gateway("plain", APPS, 80)
 
 
+class Attached(NamedTuple):
+    router: routecore.Router
+    view: routecore.View
+    host: str      # the Host of the scenario's requests
+    ns: str        # the route's namespace
+
+
+MESH_BACKENDS = [service(name, MESH) for name in ("svc-a", "svc-b", "svc-c")]
+
+
+def attach(make_router, twin, parent_kind, name, rules):
+    """One HTTPRoute ``name`` of ``rules`` (backends svc-a, svc-b, svc-c) attached to the plain
+    Gateway (parent_kind "gateway") or to the mesh Service echo:80 ("mesh")."""
+    if parent_kind == "gateway":
+        objs = [PLAIN_GW, httproute(name, [gw_ref("plain", APPS)], rules)]
+        router = make_router(objs, twin)
+        return Attached(router, router.gateway("plain", APPS, 80), "shop.test", APPS)
+    objs = MESH_SERVICES + MESH_BACKENDS + [
+        httproute(name, [svc_ref("echo", port=80)], rules, ns=MESH)]
+    router = make_router(objs, twin)
+    return Attached(router, router.service("echo", MESH, 80), "echo", MESH)
+
+
 @pytest.mark.parametrize("path, status, location", [
     ("/host-only", 302, "http://moved.example.test/host-only"),
     ("/host-status", 301, "http://moved.example.test/host-status"),
 ])
-def test_HTTPRouteRedirectHostAndStatus(twin, make_router, path, status, location):
-    view = _plain_view(make_router, twin, [
+def test_HTTPRouteRedirectHostAndStatus(twin, make_router, parent_kind, path, status, location):
+    """HTTPRouteRedirectHostAndStatus and MeshHTTPRouteRedirectHostAndStatus."""
+    at = attach(make_router, twin, parent_kind, "redir", [
         rule(matches=[prefix("/host-only")], filters=[redirect(hostname="moved.example.test")]),
         rule(matches=[prefix("/host-status")],
              filters=[redirect(hostname="moved.example.test", statusCode=301)]),
     ])
-    d = view.route("GET", path, host="shop.test")
+    d = at.view.route("GET", path, host=at.host)
     assert (d.status, d.location, d.backend) == (status, location, None)
 
 
@@ -1025,14 +858,15 @@ def test_HTTPRouteRewriteHost(twin, make_router):
     ("/whole/and-headers/x", "/replaced", True),
     ("/api/and-headers/one", "/api/one", True),
 ])
-def test_HTTPRouteRewritePath(twin, make_router, path, upstream, with_headers):
+def test_HTTPRouteRewritePath(twin, make_router, parent_kind, path, upstream, with_headers):
+    """HTTPRouteRewritePath and MeshHTTPRouteRewritePath."""
     def prefix_to(v):
         return rewrite(path={"type": "ReplacePrefixMatch", "replacePrefixMatch": v})
 
     def full_to(v):
         return rewrite(path={"type": "ReplaceFullPath", "replaceFullPath": v})
 
-    view = _plain_view(make_router, twin, [
+    at = attach(make_router, twin, parent_kind, "rw", [
         rule(be("svc-a"), matches=[prefix("/api/one")], filters=[prefix_to("/one")]),
         rule(be("svc-a"), matches=[prefix("/strip")], filters=[prefix_to("/")]),
         rule(be("svc-a"), matches=[prefix("/whole/one")], filters=[full_to("/one")]),
@@ -1041,7 +875,7 @@ def test_HTTPRouteRewritePath(twin, make_router, path, upstream, with_headers):
         rule(be("svc-a"), matches=[prefix("/api/and-headers")],
              filters=[prefix_to("/api"), REQ_MOD]),
     ])
-    d = view.route("GET", path, host="shop.test")
+    d = at.view.route("GET", path, REQ_IN, host=at.host)
     assert (name_of(d), d.upstream_path) == ("svc-a", upstream)
     if with_headers:
         _assert_req_mod(d)
@@ -1326,68 +1160,6 @@ def test_MeshTrafficSplit(twin, make_router):
     assert outcome(view.route("GET", "/second", host="echo")) == "echo-v2"
     # routes attached but none matches: rejected (digest §9)
     assert view.route("GET", "/third", host="echo").status == 404
-
-
-@pytest.mark.parametrize("path, headers, expected", MATCH_CASES)
-def test_MeshHTTPRouteMatching(twin, make_router, path, headers, expected):
-    objs = MESH_SERVICES + [httproute("m", [svc_ref("echo", port=80)], [
-        rule(be("echo-v1", 8080), matches=MATCH_RULES[0]["matches"]),
-        rule(be("echo-v2", 8080), matches=MATCH_RULES[1]["matches"])], ns=MESH)]
-    view = make_router(objs, twin).service("echo", MESH, 80)
-    expected = {"svc-a": "echo-v1", "svc-b": "echo-v2"}.get(expected, expected)
-    assert outcome(view.route("GET", path, headers, host="echo")) == expected
-
-
-@pytest.mark.parametrize("path, status, location", [
-    ("/host-only", 302, "http://moved.example.test/host-only"),
-    ("/host-status", 301, "http://moved.example.test/host-status"),
-])
-def test_MeshHTTPRouteRedirectHostAndStatus(twin, make_router, path, status, location):
-    objs = MESH_SERVICES + [httproute("redir", [svc_ref("echo", port=80)], [
-        rule(matches=[prefix("/host-only")], filters=[redirect(hostname="moved.example.test")]),
-        rule(matches=[prefix("/host-status")],
-             filters=[redirect(hostname="moved.example.test", statusCode=301)])], ns=MESH)]
-    d = make_router(objs, twin).service("echo", MESH, 80).route("GET", path, host="echo")
-    assert (d.status, d.location, d.backend) == (status, location, None)
-
-
-@pytest.mark.parametrize("path, upstream, with_headers", [
-    ("/api/one/two", "/one/two", False),
-    ("/strip/three", "/three", False),
-    ("/strip", "/", False),
-    ("/whole/one/two", "/one", False),
-    ("/whole/and-headers/x", "/replaced", True),
-    ("/api/and-headers/one", "/api/one", True),
-])
-def test_MeshHTTPRouteRewritePath(twin, make_router, path, upstream, with_headers):
-    def prefix_to(v):
-        return rewrite(path={"type": "ReplacePrefixMatch", "replacePrefixMatch": v})
-
-    def full_to(v):
-        return rewrite(path={"type": "ReplaceFullPath", "replaceFullPath": v})
-
-    objs = MESH_SERVICES + [httproute("rw", [svc_ref("echo", port=80)], [
-        rule(be("echo-v1", 80), matches=[prefix("/api/one")], filters=[prefix_to("/one")]),
-        rule(be("echo-v1", 80), matches=[prefix("/strip")], filters=[prefix_to("/")]),
-        rule(be("echo-v1", 80), matches=[prefix("/whole/one")], filters=[full_to("/one")]),
-        rule(be("echo-v1", 80), matches=[prefix("/whole/and-headers")],
-             filters=[full_to("/replaced"), REQ_MOD]),
-        rule(be("echo-v1", 80), matches=[prefix("/api/and-headers")],
-             filters=[prefix_to("/api"), REQ_MOD])], ns=MESH)]
-    d = make_router(objs, twin).service("echo", MESH, 80).route("GET", path, REQ_IN, host="echo")
-    assert (name_of(d), d.upstream_path) == ("echo-v1", upstream)
-    if with_headers:
-        _assert_req_mod(d)
-
-
-def test_MeshHTTPRouteWeight(twin, make_router):
-    objs = MESH_SERVICES + [httproute("weights", [svc_ref("echo", port=80)], [
-        rule(be("echo-v1", 8080, weight=70), be("echo-v2", 8080, weight=30))], ns=MESH)]
-    view = make_router(objs, twin).service("echo", MESH, 80)
-    got = shares(view, 4000, "GET", "/", host="echo")
-    assert set(got) <= {"echo-v1", "echo-v2"}
-    assert abs(got.get("echo-v1", 0) - 0.7) < 0.04
-    assert abs(got.get("echo-v2", 0) - 0.3) < 0.04
 
 
 # =============================================================================================

@@ -8,23 +8,16 @@ import pytest
 
 from routecore._explain import NOT_REACHED_REASON, Explanation
 
+from builders import gateway_yaml, listener_yaml
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-GATEWAY = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: shop, port: 80, protocol: HTTP, hostname: shop.example.com,
-     allowedRoutes: {namespaces: {from: All}}}
-  - {name: wild, port: 80, protocol: HTTP, hostname: "*.example.com",
-     allowedRoutes: {namespaces: {from: All}}}
-  - {name: any, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
-  - {name: only, port: 8080, protocol: HTTP, hostname: only.example.org,
-     allowedRoutes: {namespaces: {from: All}}}
-"""
+GATEWAY = gateway_yaml(
+    listener_yaml("shop", hostname="shop.example.com"),
+    listener_yaml("wild", hostname="*.example.com"),
+    listener_yaml("any"),
+    listener_yaml("only", 8080, hostname="only.example.org"),
+    name="gw")
 
 ROUTES = """
 ---
@@ -230,15 +223,7 @@ def test_regex_before_prefix_moves_the_regex_row(make_router, twin):
     assert order[:2] == [("apps/api", 2, 0), ("apps/api", 2, 1)]
 
 
-HOSTS = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: web, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
----
+HOSTS = gateway_yaml(listener_yaml("web"), name="gw") + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: a, namespace: apps}
@@ -453,18 +438,9 @@ def test_cli_names_an_unknown_view():
     assert r.returncode == 2 and "no Gateway infra/nope" in r.stderr
 
 
-TLS = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: wild, port: 443, protocol: HTTPS, hostname: "*.example.com",
-     allowedRoutes: {namespaces: {from: All}}}
-  - {name: secure, port: 443, protocol: HTTPS, hostname: secure.example.com,
-     allowedRoutes: {namespaces: {from: All}}}
----
+TLS = gateway_yaml(
+    listener_yaml("wild", 443, hostname="*.example.com", protocol="HTTPS"),
+    listener_yaml("secure", 443, hostname="secure.example.com", protocol="HTTPS")) + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: site, namespace: web}

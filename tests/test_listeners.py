@@ -1,17 +1,12 @@
 """Gateway listeners: choice by Host and SNI, listener isolation, misdirected requests (421)."""
 import pytest
 
-GW = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: wild, port: 443, protocol: HTTPS, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
-  - {name: secure, port: 443, protocol: HTTPS, hostname: secure.example.com, allowedRoutes: {namespaces: {from: All}}}
-  - {name: any, port: 443, protocol: HTTPS, allowedRoutes: {namespaces: {from: All}}}
----
+from builders import gateway_yaml, listener_yaml
+
+GW = gateway_yaml(
+    listener_yaml("wild", 443, hostname="*.example.com", protocol="HTTPS"),
+    listener_yaml("secure", 443, hostname="secure.example.com", protocol="HTTPS"),
+    listener_yaml("any", 443, protocol="HTTPS")) + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: site, namespace: web}
@@ -81,17 +76,12 @@ spec:
     assert d.backend.name == "b"
 
 
-CONFLICT = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: plain, port: 8443, protocol: HTTP}
-  - {name: tls, port: 8443, protocol: HTTPS, hostname: a.example.com}
-  - {name: web, port: 80, protocol: HTTP}
----
+CONFLICT = gateway_yaml(
+    listener_yaml("plain", 8443, from_=None),
+    listener_yaml("tls", 8443, hostname="a.example.com", protocol="HTTPS", from_=None),
+    listener_yaml("web", from_=None),
+    name="gw",
+    ns="default") + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: r, namespace: default}

@@ -24,6 +24,8 @@ from routecore._admin import Metrics, error_reason, start_admin
 from routecore._ops import (AccessLog, configure_logging, log_reload, parse_level, reload_line,
                             startup_line, upstream_warnings, utc_timestamp)
 
+from builders import gateway_yaml, listener_yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "examples")
 T0 = 1796050200.1234  # 2026-11-30T14:50:00.123Z
@@ -258,16 +260,7 @@ def test_upstream_warnings_mesh_reviews(twin):
         "backend default/ratings:9080 has no --upstream: requests routed to it get 502"]
 
 
-MIRRORS = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: web, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
-  - {name: admin, port: 8080, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
----
+MIRRORS = gateway_yaml(listener_yaml("web"), listener_yaml("admin", 8080), name="gw") + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: app}

@@ -4,19 +4,18 @@ import pytest
 import routecore
 from routecore import _impl
 
+from builders import gateway_yaml, listener_yaml
+
 SVC = """
 apiVersion: v1
 kind: Service
 metadata: {name: svc, namespace: default}
 spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: x
-  listeners: [{name: web, port: 80, protocol: HTTP}]
-"""
+---""" + gateway_yaml(
+    listener_yaml("web", from_=None),
+    name="gw",
+    ns="default",
+    class_name="x")
 
 
 def test_views_are_cached_per_key():

@@ -253,6 +253,58 @@ def test_prefix_trailing_slash_ignored(twin, path, ok):
     assert v.route("GET", path).matched is ok
 
 
+@pytest.mark.parametrize("path, expected", [
+    ("/", "root"), ("/?x=1", "root"), ("", "root"),      # an empty path is "/"
+    ("/a", "rest"), ("//", "rest"), ("/%20", "rest"),
+])
+def test_exact_root_matches_only_the_root(twin, path, expected):
+    """Exact "/" is whole-path equality; it beats the PathPrefix "/" of an older route."""
+    v = mesh([route("rest", [rule("rest", prefix("/"))], created=OLD),
+              route("root", [rule("root", exact("/"))], created=NEW)], twin)
+    assert backend(v.route("GET", path)) == expected
+
+
+def test_exact_root_alone_answers_404_elsewhere(twin):
+    v = mesh([route("root", [rule("root", exact("/"))])], twin)
+    assert backend(v.route("GET", "/")) == "root"
+    for path in ("/a", "/a/", "//x"):
+        d = v.route("GET", path)
+        assert (d.matched, d.status, d.backend) == (False, 404, None), path
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/foo/", "slash"), ("/foo/?q=1", "slash"),
+    ("/foo", "bare"),
+    ("/foo/x", "prefix"), ("/foo//", "prefix"),
+    ("/foobar", None), ("/fo", None),
+])
+def test_exact_path_ending_in_slash_is_its_own_path(twin, path, expected):
+    """Exact "/foo/" and Exact "/foo" are two paths; both beat the (longer-lived) PathPrefix "/foo"."""
+    v = mesh([route("prefix", [rule("prefix", prefix("/foo"))], created=OLD),
+              route("bare", [rule("bare", exact("/foo"))], created=NEW),
+              route("slash", [rule("slash", exact("/foo/"))], created=NEW)], twin)
+    d = v.route("GET", path)
+    assert backend(d) == expected and d.matched is (expected is not None)
+
+
+@pytest.mark.parametrize("older, newer", [("/foo", "/foo/"), ("/foo/", "/foo")])
+@pytest.mark.parametrize("path, matches", [
+    ("/foo", True), ("/foo/", True), ("/foo/x", True), ("/foo/x/", True),
+    ("/foobar", False), ("/fo", False), ("/Foo/x", False),
+])
+def test_prefix_with_trailing_slash_ties_with_the_bare_prefix(twin, twins_agree, older, newer,
+                                                              path, matches):
+    """PathPrefix "/foo/" and "/foo" match the same paths (segment-wise, the trailing "/"
+    ignored) and rank the same, so the older route wins either way round."""
+    objs = [route("old", [rule("old", prefix(older))], created=OLD),
+            route("new", [rule("new", prefix(newer))], created=NEW),
+            route("other", [rule("other", prefix("/"))], created=NEW)]
+    expected = "old" if matches else "other"
+    assert backend(mesh(objs, twin).route("GET", path)) == expected
+    got = twins_agree(objs, ("service", "svc", "default", 80), "GET", path)
+    assert got["backend"]["name"] == expected
+
+
 def test_root_prefix_matches_everything(twin):
     v = mesh([route("a", [rule("x", prefix("/"))])], twin)
     for path in ("/", "/a", "/a/b/c", "/%20", "/?x=1"):

@@ -3,16 +3,11 @@ import pytest
 
 import routecore
 
-GW = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: web, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
-  - {name: same, port: 8080, protocol: HTTP}
-"""
+from builders import gateway_yaml, listener_yaml
+
+GW = gateway_yaml(
+    listener_yaml("web", hostname="*.example.com"),
+    listener_yaml("same", 8080, from_=None))
 
 
 def route(name, ns="store", parent="{name: edge, namespace: infra}", hostnames="[]", backends="[{name: api, port: 80}]"):
