@@ -26,24 +26,29 @@ log = logging.getLogger("routecore.admin")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
                    30.0, 60.0)
 
-# reason classes of failed requests. An exchange's ``error`` that starts with one of these words
-# (followed by ":", a space or nothing) is counted under it; any other error is classed by status.
-ERROR_REASONS = frozenset({
-    "client_abort",        # the client went away before the exchange finished
-    "client_timeout",      # the client was too slow sending its request
-    "bad_request",         # malformed request
-    "no_upstream",         # the chosen backend has no --upstream
-    "upstream_connect",    # the upstream could not be reached
-    "upstream_reset",      # the upstream closed or reset the connection mid-exchange
-    "upstream_timeout",    # no (complete) answer in time
-    "upstream_protocol",   # the upstream's answer was not valid HTTP
-    "internal",            # a routecore fault
-    "other",
-})
+# reason classes of failed requests, and the ``Exchange.error`` texts of routecore serve that
+# belong to each (an error starting with a class name itself, followed by ":", a space or
+# nothing, counts under it too); any other error is classed by status.
+ERROR_PHRASES = {
+    "client_abort": ("client aborted", "client closed"),      # the client went away
+    "client_timeout": ("client body timeout", "header timeout"),  # too slow sending
+    "bad_request": ("bad request",),                             # malformed request
+    "no_upstream": ("no upstream",),                             # the backend has no --upstream
+    "upstream_connect": ("upstream connect",),                   # could not be reached
+    "upstream_reset": ("upstream reset", "upstream closed"),     # closed mid-exchange
+    "upstream_timeout": ("upstream timeout",),                   # no (complete) answer in time
+    "upstream_protocol": ("upstream bad response",),             # not valid HTTP
+    "internal": (),                                              # a routecore fault
+    "other": (),
+}
+ERROR_REASONS = frozenset(ERROR_PHRASES)
 _LEADING_WORD = re.compile(r"[a-z_]+")
 
 
 def error_reason(error: str, status: int) -> str:
+    for reason, phrases in ERROR_PHRASES.items():
+        if error.startswith(phrases):
+            return reason
     m = _LEADING_WORD.match(error)
     if m and m.group() in ERROR_REASONS and error[m.end():m.end() + 1] in ("", ":", " "):
         return m.group()

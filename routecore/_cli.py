@@ -149,6 +149,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="largest header block; larger: 431 (default 65536)")
     s.add_argument("--max-headers", type=_size, default=100, metavar="N",
                    help="most header fields; more: 431 (default 100)")
+    s.add_argument("--admin", metavar="HOST:PORT",
+                   help="serve /healthz, /readyz and Prometheus /metrics on this address")
+    s.add_argument("--log-level", default="info", metavar="LEVEL",
+                   help="debug, info (default: one access line per request), warning, error")
+    s.add_argument("--log-format", default="text", choices=("text", "json"),
+                   help="access-log lines as text (default) or one JSON object per line")
     s.add_argument("--bypass-routing", metavar="URL", help=argparse.SUPPRESS)  # bench/ only
     return p
 
@@ -188,11 +194,24 @@ def _cidr(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _serve(args, observers=None, on_reload=None, on_startup=()) -> int:
+def _serve(args) -> int:
     try:
-        from ._serve import Settings, log_access, serve
+        from ._serve import Settings, serve
+        from ._admin import Metrics, start_admin
     except ModuleNotFoundError as exc:
         return missing(exc, "serve", "routecore serve")
+    from ._ops import AccessLog, configure_logging
+
+    try:
+        configure_logging(args.log_level, args.log_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    admin = None
+    if args.admin:
+        admin_host, _, admin_port = args.admin.rpartition(":")
+        if not admin_port.isdigit():
+            raise UsageError(f"--admin expects HOST:PORT, got {args.admin!r}")
+        admin = (admin_host or "127.0.0.1", int(admin_port))
 
     upstreams = {}
     for item in args.upstream:
@@ -211,7 +230,7 @@ def _serve(args, observers=None, on_reload=None, on_startup=()) -> int:
         print(f"routecore: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
         return 2
     try:
-        router = Router.from_source(args.path, seed=args.seed)
+        router = load_config(args.path, seed=args.seed)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -237,10 +256,18 @@ def _serve(args, observers=None, on_reload=None, on_startup=()) -> int:
         upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
         max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
         max_headers=args.max_headers, trusted_proxies=args.trusted_proxies)
+    metrics = Metrics(generation=router.generation, native=router.native)
+    listening = []  # the proxy's server once it listens: /readyz answers 200 from then on
+    on_startup = ()
+    if admin is not None:
+        async def start_admin_listener():
+            await start_admin(*admin, metrics=metrics, ready=lambda: bool(listening))
+        on_startup = (start_admin_listener,)
     serve(router, select, upstreams, host or "127.0.0.1", int(port_text),
           watch_path=args.path if args.watch else None, settings=settings,
-          observers=(log_access,) if observers is None else observers, on_reload=on_reload,
-          on_startup=on_startup, fixed_upstream=args.bypass_routing)
+          observers=(AccessLog(args.log_format), metrics.observe), on_reload=metrics.reloaded,
+          on_startup=on_startup, fixed_upstream=args.bypass_routing, source=args.path,
+          ready=listening.append)
     return 0
 
 

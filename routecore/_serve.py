@@ -33,12 +33,13 @@ from ._errors import ConfigError
 from ._load import load
 from ._proxy_server import ClientConnection, Exchange, Request, Settings
 from ._respond import FAST, REASONS, reply, to_bytes
+from ._ops import AccessLog, log_reload, startup_line, upstream_warnings
 from ._router import Router
+from ._version import __version__
 from ._upstream import Pool, UpstreamError, reset
 
-__all__ = ["Exchange", "Proxy", "Settings", "access_line", "serve"]
+__all__ = ["Exchange", "Proxy", "Settings", "serve"]
 
-access_log = logging.getLogger("routecore.access")
 log = logging.getLogger("routecore.serve")
 
 # RFC 9110 section 7.6.1 (and Proxy-Connection): never forwarded in either direction.
@@ -88,23 +89,7 @@ def _head(first: bytes, headers) -> bytes:
     return b"".join(parts)
 
 
-def access_line(ex: Exchange) -> str:
-    """The access-log line of one exchange (``routecore diff`` parses it: keep the format)."""
-    line = (f'{ex.client} "{ex.method} {ex.target} HTTP/{ex.version}" {ex.status} '
-            f'host={ex.host or "-"} route={ex.route or "-"} '
-            f'rule={"-" if ex.rule is None else ex.rule} backend={ex.backend or "-"} '
-            f'bytes={ex.bytes_sent} '
-            f'upstream_ms={"-" if ex.upstream_seconds is None else f"{ex.upstream_seconds * 1000:.1f}"} '
-            f'duration_ms={ex.duration * 1000:.1f}')
-    if ex.error:
-        line += f' error="{ex.error}"'
-    return line
-
-
-def log_access(ex: Exchange) -> None:
-    """The default observer: one line per request on logger ``routecore.access``."""
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info("%s", access_line(ex))
+log_access = AccessLog()  # the default observer: one text line per request on routecore.access
 
 
 class _Trust:
@@ -185,6 +170,12 @@ class Proxy:
         view = self.select(new)  # LookupError: the served Gateway or Service is gone
         new.generation = self.generation + 1
         self.router, self.view, self.generation = new, view, new.generation
+
+    def warn_upstreams(self) -> None:
+        """Log each mismatch between ``--upstream`` keys and the backends the view sends to."""
+        if self.fixed_url is None:
+            for warning in upstream_warnings(self.router, self.select, self.upstream_urls):
+                log.warning("%s", warning)
 
     # --- observers -----------------------------------------------------------------------------
 
@@ -615,19 +606,13 @@ async def watch(proxy: Proxy, path: str, interval: float = 0.5) -> None:
         error = None
         try:
             await loop.run_in_executor(None, proxy.reload, path)
-            log.info("configuration reloaded from %s (generation %d)", path, proxy.generation)
-        except ConfigError as exc:
+        except (ConfigError, LookupError) as exc:  # invalid, or the served parent is gone
             error = str(exc)
-            log.error("configuration refused, still serving generation %d:\n%s",
-                      proxy.generation, exc)
-        except LookupError as exc:
-            error = str(exc)
-            log.error("configuration refused (%s), still serving generation %d",
-                      exc, proxy.generation)
         except Exception as exc:  # unreadable files mid-write, etc.
             error = repr(exc)
-            log.error("configuration reload failed, still serving generation %d: %r",
-                      proxy.generation, exc)
+        log_reload(error is None, proxy.generation, error, log)
+        if error is None:
+            proxy.warn_upstreams()
         if proxy.on_reload is not None:
             try:
                 proxy.on_reload(error is None, proxy.generation, error)
@@ -686,18 +671,23 @@ def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: 
           observers: Sequence[Callable[[Exchange], None]] = (log_access,),
           on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
           on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
-          fixed_upstream: Optional[str] = None) -> None:
-    """Run the proxy until SIGTERM/SIGINT."""
+          fixed_upstream: Optional[str] = None, source: str = "-",
+          ready: Optional[Callable] = None) -> None:
+    """Run the proxy until SIGTERM/SIGINT; ``ready(server)`` is called once it listens."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack to stderr
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     proxy = Proxy(router, select, upstreams, settings, observers=observers, on_reload=on_reload,
                   fixed_upstream=fixed_upstream)
+    log.info("%s", startup_line(version=__version__, native=router.native,
+                                listeners=[f"{host}:{port}"], upstreams=upstreams,
+                                generation=proxy.generation, source=source))
+    proxy.warn_upstreams()
     loop = new_loop()
     try:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(run(proxy, host, port, watch_path=watch_path,
-                                    on_startup=on_startup))
+                                    on_startup=on_startup, ready=ready))
     finally:
         loop.close()

@@ -630,3 +630,18 @@ def test_admin_binds_where_told():
             server.close()
             await server.wait_closed()
     run(main())
+
+
+@pytest.mark.parametrize("error, reason", [
+    ("client aborted body", "client_abort"), ("client closed connection", "client_abort"),
+    ("client body timeout", "client_timeout"), ("header timeout", "client_timeout"),
+    ("bad request: Content-Length with Transfer-Encoding", "bad_request"),
+    ("no upstream for store/api:8080", "no_upstream"),
+    ("upstream connect failed: Connection refused", "upstream_connect"),
+    ("upstream reset", "upstream_reset"), ("upstream closed", "upstream_reset"),
+    ("upstream timeout", "upstream_timeout"), ("upstream bad response: HPE_INVALID", "upstream_protocol"),
+])
+def test_the_proxy_error_texts_have_their_reason_class(error, reason):
+    # the texts routecore serve writes into Exchange.error are counted under their own class,
+    # whatever the status
+    assert error_reason(error, 200) == reason

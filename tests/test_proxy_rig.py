@@ -202,7 +202,9 @@ class Serve:
         return self.log.read()
 
     def access_lines(self):
-        return [line for line in self.output().splitlines() if '" ' in line and " route=" in line]
+        """The access lines, without the logging prefix (timestamp, level, logger)."""
+        prefix = " INFO routecore.access "
+        return [line.split(prefix, 1)[1] for line in self.output().splitlines() if prefix in line]
 
     def rss_peak_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
