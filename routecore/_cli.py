@@ -10,48 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pathlib
 import sys
 from typing import List, Optional
 
+from ._cli_args import (UsageError, add_view_arguments, load_config, parent_arg, read_config,
+                        view_selector)
 from ._errors import ConfigError
 from ._extras import missing
-from ._load import parse_located
-from ._router import Router
-from ._source import config_files, read_path, read_text
+from ._source import config_files, read_text
 from ._version import __version__
-
-
-class UsageError(Exception):
-    """A command-line mistake: printed as `routecore: MESSAGE`, exit status 2."""
-
-
-def read_config(arg: str):
-    """The RawObjects of a configuration argument: a file or folder path, or `-` (stdin)."""
-    if arg == "-":
-        return read_text(sys.stdin.buffer.read(), "<stdin>")
-    if not os.path.exists(arg):
-        raise UsageError(f"no such file: {arg}")
-    return read_path(pathlib.Path(arg))
-
-
-def load_config(arg: str, **router_options) -> Router:
-    """A Router on the configuration argument ``arg`` (raises ConfigError or UsageError)."""
-    return Router(parse_located(read_config(arg)), **router_options)
-
-
-def _parent(text: str, with_port: bool):
-    """Parse "NS/NAME[:PORT]" (NS optional)."""
-    port = None
-    if ":" in text:
-        text, _, port_text = text.rpartition(":")
-        if not port_text.isdigit():
-            raise argparse.ArgumentTypeError(f"port must be a number, got {port_text!r}")
-        port = int(port_text)
-    ns, _, name = text.rpartition("/")
-    if not name:
-        raise argparse.ArgumentTypeError("expected NAMESPACE/NAME[:PORT]")
-    return ns or "default", name, port
 
 
 def _header(text: str):
@@ -64,42 +31,30 @@ def _header(text: str):
 def _request_arguments(r: argparse.ArgumentParser) -> None:
     """The view and request arguments shared by `route` and `explain`."""
     r.add_argument("path", metavar="PATH", help="a configuration file or folder ('-': stdin)")
-    where = r.add_mutually_exclusive_group(required=True)
-    where.add_argument("--service", metavar="NS/NAME:PORT")
-    where.add_argument("--gateway", metavar="NS/NAME[:PORT]")
+    add_view_arguments(r)
     r.add_argument("method", metavar="METHOD")
     r.add_argument("target", metavar="TARGET", help="the request-target, e.g. /path?query")
     r.add_argument("-H", "--header", action="append", default=[], type=_header,
                    metavar="'Name: value'")
     r.add_argument("--host", help="the Host / :authority of the request")
     r.add_argument("--scheme", choices=("http", "https"))
-    r.add_argument("--client-namespace", help="mesh: the namespace of the calling workload")
     r.add_argument("--seed", type=int, help="make weighted backend choices reproducible")
     r.add_argument("--pure", action="store_true", help="use the pure-Python twin")
 
 
 def _view(args):
     """(view, 0) for the --service/--gateway of ``args``, or (None, exit code) once reported."""
+    select = view_selector(args)
     try:
         router = load_config(args.path, seed=args.seed, native=False if args.pure else None)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return None, 1
     try:
-        if args.service:
-            ns, name, port = _parent(args.service, True)
-            if port is None:
-                print("--service needs NS/NAME:PORT", file=sys.stderr)
-                return None, 2
-            view = router.service(name, namespace=ns, port=port,
-                                  client_namespace=args.client_namespace)
-        else:
-            ns, name, port = _parent(args.gateway, True)
-            view = router.gateway(name, namespace=ns, port=port or 80)
-    except (LookupError, argparse.ArgumentTypeError) as exc:
+        return select(router), 0
+    except LookupError as exc:
         print(f"routecore: {exc}", file=sys.stderr)
         return None, 2
-    return view, 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,10 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_diff_parser(sub)
     s = sub.add_parser("serve", help="run a reverse proxy that routes with this configuration")
     s.add_argument("path", metavar="CONFIG", help="a configuration file or folder")
-    where = s.add_mutually_exclusive_group(required=True)
-    where.add_argument("--service", metavar="NS/NAME:PORT")
-    where.add_argument("--gateway", metavar="NS/NAME[:PORT]")
-    s.add_argument("--client-namespace", help="mesh: the namespace of the calling workloads")
+    add_view_arguments(s)
     s.add_argument("--upstream", action="append", default=[], metavar="NS/NAME:PORT=URL",
                    help="where a backend (or mirror) is served, e.g. default/api:8080=http://127.0.0.1:9001")
     s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
@@ -219,7 +171,10 @@ def _serve(args) -> int:
         if not sep or "://" not in url:
             print(f"routecore: --upstream expects NS/NAME:PORT=URL, got {item!r}", file=sys.stderr)
             return 2
-        ns, name, port = _parent(key, True)
+        try:
+            ns, name, port = parent_arg(key)
+        except argparse.ArgumentTypeError:
+            port = None
         if port is None or not url.startswith("http://"):
             print(f"routecore: --upstream expects NS/NAME:PORT=http://HOST:PORT, got {item!r}",
                   file=sys.stderr)
@@ -229,22 +184,12 @@ def _serve(args) -> int:
     if not port_text.isdigit():
         print(f"routecore: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
         return 2
+    select = view_selector(args)
     try:
         router = load_config(args.path, seed=args.seed)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if args.service:
-        ns, name, port = _parent(args.service, True)
-        if port is None:
-            print("routecore: --service needs NS/NAME:PORT", file=sys.stderr)
-            return 2
-        cn = args.client_namespace
-        select = lambda r: r.service(name, namespace=ns, port=port, client_namespace=cn)  # noqa: E731
-    else:
-        ns, name, port = _parent(args.gateway, True)
-        port = port or 80
-        select = lambda r: r.gateway(name, namespace=ns, port=port)  # noqa: E731
     try:
         select(router)
     except LookupError as exc:

@@ -21,11 +21,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from fractions import Fraction
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 from attrs import field, frozen
 
+from ._cli_args import UsageError, add_view_arguments, load_config, view_selector
+from ._errors import ConfigError
 from ._match_py import Table as _PyTable
 
 # --- requests ------------------------------------------------------------------------------------
@@ -607,10 +610,7 @@ def add_parser(sub) -> None:
     d.add_argument("new", metavar="NEW", help="the proposed configuration (file or folder)")
     d.add_argument("--requests", required=True, metavar="FILE",
                    help="JSON lines or common/combined access-log lines ('-': stdin)")
-    where = d.add_mutually_exclusive_group(required=True)
-    where.add_argument("--gateway", metavar="NS/NAME[:PORT]")
-    where.add_argument("--service", metavar="NS/NAME:PORT")
-    d.add_argument("--client-namespace", help="mesh: the namespace of the calling workload")
+    add_view_arguments(d)
     d.add_argument("--host", help="Host of requests whose line gives none")
     d.add_argument("--format", choices=("text", "json"), default="text")
     d.add_argument("--seed", type=int, help="router seed; the report does not depend on it "
@@ -623,16 +623,8 @@ def add_parser(sub) -> None:
 
 
 def _views(args):
-    import argparse
-    import sys
-
-    from ._cli import _parent, load_config
-    from ._errors import ConfigError
-
-    if args.service is not None and _parent(args.service, True)[2] is None:
-        raise LookupError("--service needs NS/NAME:PORT")
-    if args.client_namespace is not None and args.service is None:
-        raise LookupError("--client-namespace goes with --service")
+    """The OLD and NEW configurations' views for the --gateway/--service of ``args``."""
+    select = view_selector(args)
     views = []
     for which, path in (("OLD", args.old), ("NEW", args.new)):
         try:
@@ -641,14 +633,8 @@ def _views(args):
             print(f"routecore: {which} configuration {path} is invalid:", file=sys.stderr)
             raise
         try:
-            if args.service:
-                ns, name, port = _parent(args.service, True)
-                views.append(router.service(name, namespace=ns, port=port,
-                                            client_namespace=args.client_namespace))
-            else:
-                ns, name, port = _parent(args.gateway, True)
-                views.append(router.gateway(name, namespace=ns, port=port or 80))
-        except (LookupError, argparse.ArgumentTypeError) as exc:
+            views.append(select(router))
+        except LookupError as exc:
             raise LookupError(f"{which} {path}: {exc}") from None
     return views
 
@@ -663,10 +649,6 @@ def _count_lines(path: str) -> int:
 
 def run_cli(args) -> int:
     """`routecore diff`: 0 when no request changes, 1 when some do, 2 on errors."""
-    import argparse
-    import sys
-
-    from ._errors import ConfigError
 
     if args.limit_examples < 0:
         print("routecore: --limit-examples must be >= 0", file=sys.stderr)
@@ -676,7 +658,7 @@ def run_cli(args) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except (LookupError, argparse.ArgumentTypeError, OSError) as exc:
+    except (LookupError, UsageError, OSError) as exc:
         print(f"routecore: {exc}", file=sys.stderr)
         return 2
     import contextlib
