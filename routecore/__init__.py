@@ -3,8 +3,8 @@ from typing import TYPE_CHECKING
 
 from ._errors import ConfigError, ConfigIssue
 from ._impl import NATIVE
-from ._load import load
-from ._models import Config, Retry, SessionPersistence, Timeouts
+from ._config.load import load
+from ._config.models import Config, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, Mirror
 from ._router import Router
 from ._version import __version__

@@ -1,6 +1,6 @@
 """`python -m routecore`: the command line."""
 import sys
 
-from ._cli import main
+from ._cli.main import main
 
 sys.exit(main())

@@ -8,9 +8,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from typing_extensions import disjoint_base
 
 from ._explain import Explanation
-from ._models import ExtensionRef, Retry, SessionPersistence, Timeouts
+from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, Choice, Mirror
-from ._table import TableSpec
+from ._compile.table import TableSpec
 from .types import Headers
 
 MIN_SET: int

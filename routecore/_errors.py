@@ -1,7 +1,7 @@
 """Configuration errors: one ConfigIssue per problem, all raised at once in one ConfigError.
 
 Invariant: an issue read from a file or text has ``file``/``line``/``column`` (1-based) of the
-deepest node on its field path that exists in the source (``routecore._source`` finds them);
+deepest node on its field path that exists in the source (``routecore._config.sources`` finds them);
 ``str(issue)`` is then ``file:line:column: Kind ns/name: path: message``, else the location is left
 out (objects given as dicts have none).
 """

@@ -25,7 +25,7 @@ from attrs import asdict, field, frozen
 from ._match_py import (_cond_ok, _text, entry_matches, host_rank, listener_rank, query_map,
                         request_parts)
 from ._paths import host_key, prefix_matches
-from ._table import EXACT, PREFIX, REGEX
+from ._compile.table import EXACT, PREFIX, REGEX
 
 PATH_TYPE_NAMES = {EXACT: "Exact", PREFIX: "PathPrefix", REGEX: "RegularExpression"}
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 from . import _adapters, _outcome
 from ._paths import host_key, hostname_matches, prefix_matches, request_path, split_target
-from ._table import EXACT, PREFIX, TableSpec, view_repr
+from ._compile.table import EXACT, PREFIX, TableSpec, view_repr
 
 _MASK = (1 << 64) - 1
 

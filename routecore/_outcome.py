@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 from attrs import frozen
 
-from ._models import CORS, PathModifier, RequestRedirect, URLRewrite
+from ._config.models import CORS, PathModifier, RequestRedirect, URLRewrite
 from ._paths import host_key, replace_prefix
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})

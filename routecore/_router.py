@@ -14,11 +14,11 @@ import attrs
 from typing import Dict, List, Optional
 
 from . import _impl
-from ._load import bulk_build, load
-from ._models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
+from ._config.load import bulk_build, load
+from ._config.models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
 from ._outcome import Backend, Choice, Mirror
-from ._regex import compile_regex
-from ._table import (PREFIX, PATH_TYPES, ListenerSpec, _Builder, core_backend, group_entries,
+from ._config.regex import compile_regex
+from ._compile.table import (PREFIX, PATH_TYPES, ListenerSpec, _Builder, core_backend, group_entries,
                      header_ops, is_core_service, listener_routes, normalize_prefix,
                      service_ref_covers)
 
@@ -291,7 +291,7 @@ class Router:
 
     def status(self, kind: str, namespace: str, name: str) -> dict:
         """The status a controller writes back for this object, shaped as Kubernetes stores it."""
-        from ._status import gateway_status, route_status
+        from ._compile.status import gateway_status, route_status
 
         if kind == "Gateway":
             return gateway_status(self, namespace, name)

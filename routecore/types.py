@@ -18,7 +18,7 @@ from typing import (Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequ
                     runtime_checkable)
 
 from ._explain import Explanation
-from ._models import ExtensionRef, Retry, SessionPersistence, Timeouts
+from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, Mirror
 
 __all__ = ["Backend", "Decision", "Explanation", "Headers", "View"]

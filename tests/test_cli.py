@@ -1,4 +1,4 @@
-"""routecore._cli: `routecore check` and `routecore route`, run as a real subprocess."""
+"""routecore._cli.main: `routecore check` and `routecore route`, run as a real subprocess."""
 import json
 import subprocess
 import sys
@@ -265,7 +265,7 @@ def test_serve_without_its_extra_says_which_extra():
             f"for m in {blocked!r}: sys.modules[m] = None\n"
             "class Engine(importlib.abc.MetaPathFinder):\n"
             "    def find_spec(self, name, path, target=None):\n"
-            "        if name == 'routecore._serve':\n"
+            "        if name == 'routecore._serve.proxy':\n"
             "            import httptools  # what the engine imports first\n"
             "sys.meta_path.insert(0, Engine())\n"
             f"sys.argv = ['routecore', 'serve', {str(EXAMPLES / 'edge.yaml')!r}, '--gateway', 'infra/edge:80']\n"

@@ -2,7 +2,7 @@
 ExtensionRef (exposed to the caller; unresolvable ones answer 500), on both twins."""
 import pytest
 
-from routecore._models import CORS
+from routecore._config.models import CORS
 from routecore._outcome import origin_allowed
 
 

@@ -1,4 +1,4 @@
-"""routecore._diff: `routecore diff` replays a request log through two configurations."""
+"""routecore._cli.diff: `routecore diff` replays a request log through two configurations."""
 import json
 import os
 import random
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import routecore
-from routecore._diff import DiffReport, Group, Request, diff_requests, read_requests
+from routecore._cli.diff import DiffReport, Group, Request, diff_requests, read_requests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EDGE = EXAMPLES / "edge.yaml"

@@ -6,10 +6,10 @@ import copy
 import pytest
 
 import routecore
-from routecore import _models as m
+from routecore._config import models as m
 from routecore._errors import ConfigError
-from routecore._load import load
-from routecore._table import EXACT, PREFIX, REGEX, grpc_path_match
+from routecore._config.load import load
+from routecore._compile.table import EXACT, PREFIX, REGEX, grpc_path_match
 
 GRPC = {"content-type": "application/grpc"}
 GW_GROUP = "gateway.networking.k8s.io"

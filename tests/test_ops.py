@@ -1,5 +1,5 @@
 """Operating `routecore serve`: access log, logging set-up, start-up/reload lines, upstream
-warnings (routecore._ops), Prometheus metrics and the admin listener (routecore._admin), each on
+warnings (routecore._serve.ops), Prometheus metrics and the admin listener (routecore._serve.admin), each on
 real inputs: exchanges as the proxy engine reports them, real configurations, a real HTTP client
 and raw sockets over 127.0.0.1."""
 import asyncio
@@ -20,8 +20,8 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from routecore import Router, load
-from routecore._admin import Metrics, error_reason, start_admin
-from routecore._ops import (AccessLog, configure_logging, log_reload, parse_level, reload_line,
+from routecore._serve.admin import Metrics, error_reason, start_admin
+from routecore._serve.ops import (AccessLog, configure_logging, log_reload, parse_level, reload_line,
                             startup_line, upstream_warnings, utc_timestamp)
 
 from builders import gateway_yaml, listener_yaml

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from routecore import _models as m
+from routecore._config import models as m
 from routecore._errors import ConfigError, ConfigIssue
-from routecore._load import load
+from routecore._config.load import load
 
 DEL = object()  # set_path value meaning "remove this field"
 

@@ -179,7 +179,7 @@ def test_observer_hooks_in_process():
     import asyncio
 
     from routecore import Router
-    from routecore._serve import Proxy, run
+    from routecore._serve.proxy import Proxy, run
 
     v1 = Recorder()
     seen, started = [], []
@@ -227,7 +227,7 @@ def test_on_reload_hook_reports_refusals_and_generations(tmp_path):
     import asyncio
 
     from routecore import Router
-    from routecore._serve import Proxy, run
+    from routecore._serve.proxy import Proxy, run
 
     path = write_config(tmp_path)
     reloads = []

@@ -1,10 +1,10 @@
-"""routecore._regex: RE2 compilation, whole-value matching, literal prefilter extraction."""
+"""routecore._config.regex: RE2 compilation, whole-value matching, literal prefilter extraction."""
 import time
 
 import pytest
 from hypothesis import given, strategies as st
 
-from routecore._regex import compile_regex, required_literal
+from routecore._config.regex import compile_regex, required_literal
 
 
 def test_invalid_regex_is_a_value_error_naming_the_pattern():

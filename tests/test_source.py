@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from routecore._errors import ConfigError
-from routecore._load import load
-from routecore._source import RawObject, read_source
+from routecore._config.load import load
+from routecore._config.sources import RawObject, read_source
 
 ROUTE = {
     "apiVersion": "gateway.networking.k8s.io/v1",
@@ -225,7 +225,7 @@ def test_billion_laughs_with_a_duplicate_key_is_refused_at_once(tmp_path):
 
 
 def test_aliasing_within_the_cap_loads_and_duplicates_are_searched_once_per_node(monkeypatch):
-    from routecore import _source
+    from routecore._config import sources as _source
 
     text = _laughs(3)  # 40 nodes that expand to 820 (under 1,000: always accepted)
     calls = []
@@ -240,7 +240,7 @@ def test_aliasing_within_the_cap_loads_and_duplicates_are_searched_once_per_node
 
 
 def test_the_alias_cap_follows_kubernetes_ratio():
-    from routecore._source import alias_limit
+    from routecore._config.sources import alias_limit
 
     assert alias_limit(1000) == alias_limit(400_000) == 0.99
     assert alias_limit(4_000_000) == alias_limit(10 ** 9) == 0.10
@@ -347,7 +347,7 @@ def test_objects_given_as_dicts_have_no_position():
 
 
 def test_read_path_never_reads_text(tmp_path):
-    from routecore._source import read_path, read_text
+    from routecore._config.sources import read_path, read_text
 
     with pytest.raises(ConfigError, match="no such file"):
         read_path("kind: Namespace")
@@ -358,7 +358,7 @@ def test_read_path_never_reads_text(tmp_path):
 
 
 def test_text_without_anchors_is_not_walked_for_aliases(monkeypatch):
-    from routecore import _source
+    from routecore._config import sources as _source
 
     walked = []
     real = _source._check_aliases

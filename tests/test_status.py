@@ -1,4 +1,4 @@
-"""routecore._status: route parents' conditions and Gateway listeners, Kubernetes-shaped."""
+"""routecore._compile.status: route parents' conditions and Gateway listeners, Kubernetes-shaped."""
 import pytest
 
 import routecore

@@ -1,9 +1,9 @@
-"""routecore._table: hostname intersection and the one precedence key per match."""
+"""routecore._compile.table: hostname intersection and the one precedence key per match."""
 import pytest
 
 import routecore
-from routecore._models import HTTPRoute, PathMatch, RouteMatch
-from routecore._table import effective_hostnames, intersect_hostname, sort_key
+from routecore._config.models import HTTPRoute, PathMatch, RouteMatch
+from routecore._compile.table import effective_hostnames, intersect_hostname, sort_key
 
 
 @pytest.mark.parametrize("route, listener, expected", [
@@ -29,7 +29,7 @@ def test_route_without_hostnames_takes_the_listener_hostname():
 
 def key(path_type, value, *, method=None, headers=0, queries=0, ts=None, ns="ns", name="r",
         rule=0, match=0, before=False):
-    from routecore._models import HeaderMatch, QueryParamMatch
+    from routecore._config.models import HeaderMatch, QueryParamMatch
 
     m = RouteMatch(path=PathMatch(path_type, value), method=method,
                    headers=tuple(HeaderMatch("Exact", f"h{i}", "v") for i in range(headers)),

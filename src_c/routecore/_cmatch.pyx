@@ -23,7 +23,7 @@ from routecore import _outcome
 from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
 from routecore._match_py import header_map
 from routecore._paths import host_key as _py_host_key, request_path, split_target
-from routecore._table import view_repr
+from routecore._compile.table import view_repr
 
 cdef extern from *:
     """

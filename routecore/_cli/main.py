@@ -13,12 +13,12 @@ import os
 import sys
 from typing import List, Optional
 
-from ._cli_args import (UsageError, add_view_arguments, load_config, parent_arg, read_config,
+from .args import (UsageError, add_view_arguments, load_config, parent_arg, read_config,
                         view_selector)
-from ._errors import ConfigError
-from ._extras import missing
-from ._source import config_files, read_text
-from ._version import __version__
+from .._errors import ConfigError
+from .._extras import missing
+from .._config.sources import config_files, read_text
+from .._version import __version__
 
 
 def _header(text: str):
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "precedence order, and why each did or did not win")
     _request_arguments(e)
     e.add_argument("--json", action="store_true", help="print the explanation as JSON")
-    from ._diff import add_parser as _add_diff_parser  # `routecore diff`
+    from .diff import add_parser as _add_diff_parser  # `routecore diff`
     _add_diff_parser(sub)
     s = sub.add_parser("serve", help="run a reverse proxy that routes with this configuration")
     s.add_argument("path", metavar="CONFIG", help="a configuration file or folder")
@@ -148,11 +148,11 @@ def _cidr(text: str) -> str:
 
 def _serve(args) -> int:
     try:
-        from ._serve import Settings, serve
-        from ._admin import Metrics, start_admin
+        from .._serve.proxy import Settings, serve
+        from .._serve.admin import Metrics, start_admin
     except ModuleNotFoundError as exc:
         return missing(exc, "serve", "routecore serve")
-    from ._ops import AccessLog, configure_logging
+    from .._serve.ops import AccessLog, configure_logging
 
     try:
         configure_logging(args.log_level, args.log_format)
@@ -217,14 +217,14 @@ def _serve(args) -> int:
 
 
 def _version() -> str:
-    from ._impl import NATIVE
+    from .._impl import NATIVE
 
     return f"routecore {__version__} ({'native core' if NATIVE else 'pure-Python twin'})"
 
 
 def _check(args) -> int:
     """`routecore check`: 0 no errors (warnings printed), 1 errors, 3 warnings with --strict."""
-    from ._check import ERROR, WARNING, Finding, check, source_warning
+    from .check import ERROR, WARNING, Finding, check, source_warning
 
     if not args.paths and not args.text:
         raise UsageError("check needs a PATH, '-' or --text YAML")
@@ -265,7 +265,7 @@ def _check(args) -> int:
 def _run(argv: Optional[List[str]]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "diff":
-        from ._diff import run_cli as _run_diff
+        from .diff import run_cli as _run_diff
         return _run_diff(args)
     if args.command == "check":
         return _check(args)

@@ -15,10 +15,10 @@ from typing import Dict, List, Optional, Tuple
 import attrs
 from attrs import frozen
 
-from ._models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, HeaderModifier, Listener, Rule
-from ._outcome import Backend, Choice, HeaderOps
-from ._paths import hostname_matches
-from ._regex import required_literal
+from .._config.models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, HeaderModifier, Listener, Rule
+from .._outcome import Backend, Choice, HeaderOps
+from .._paths import hostname_matches
+from .._config.regex import required_literal
 
 EXACT, PREFIX, REGEX = 0, 1, 2
 PATH_TYPES = {"Exact": EXACT, "PathPrefix": PREFIX, "RegularExpression": REGEX}

@@ -27,9 +27,9 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 from attrs import field, frozen
 
-from ._cli_args import UsageError, add_view_arguments, load_config, view_selector
-from ._errors import ConfigError
-from ._match_py import Table as _PyTable
+from .args import UsageError, add_view_arguments, load_config, view_selector
+from .._errors import ConfigError
+from .._match_py import Table as _PyTable
 
 # --- requests ------------------------------------------------------------------------------------
 
@@ -676,7 +676,7 @@ def run_cli(args) -> int:
                     from rich.console import Console
                     from rich.progress import Progress
                 except ModuleNotFoundError as exc:
-                    from ._extras import missing
+                    from .._extras import missing
                     return missing(exc, "diff", "the progress bar of routecore diff "
                                                 "(or --no-progress)")
 

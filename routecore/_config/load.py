@@ -13,10 +13,10 @@ from typing import Iterable, List
 
 import attrs
 
-from ._errors import ConfigError, ConfigIssue
-from ._models import Config
-from ._parse import parse
-from ._source import Origin, RawObject, read_source
+from .._errors import ConfigError, ConfigIssue
+from .models import Config
+from .parse import parse
+from .sources import Origin, RawObject, read_source
 
 _gc_lock = threading.Lock()
 _gc_depth = 0  # bulk builds in progress (any thread)

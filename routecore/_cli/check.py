@@ -13,11 +13,11 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from attrs import frozen
 
-from ._errors import ConfigIssue
-from ._load import locate_issues, parse_located
-from ._models import GATEWAY_GROUP, RequestMirror
-from ._router import Router
-from ._source import RawObject
+from .._errors import ConfigIssue
+from .._config.load import locate_issues, parse_located
+from .._config.models import GATEWAY_GROUP, RequestMirror
+from .._router import Router
+from .._config.sources import RawObject
 
 ERROR, WARNING = "error", "warning"
 

@@ -30,7 +30,7 @@ from typing import Any, List, Optional, Tuple
 import yaml
 from attrs import frozen
 
-from ._errors import ConfigError, ConfigIssue
+from .._errors import ConfigError, ConfigIssue
 
 _EXTENSIONS = (".yaml", ".yml", ".json")
 

@@ -21,7 +21,7 @@ from typing import Optional
 
 import httptools
 
-from ._upstream import Relay
+from .upstream import Relay
 
 log = logging.getLogger("routecore.serve")
 

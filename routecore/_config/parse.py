@@ -18,10 +18,10 @@ import difflib
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import _models as m
-from ._errors import ConfigError, ConfigIssue
-from ._regex import compile_regex
-from ._source import RawObject
+from . import models as m
+from .._errors import ConfigError, ConfigIssue
+from .regex import compile_regex
+from .sources import RawObject
 
 # --- patterns ---------------------------------------------------------------------------------
 # Written so that Python's backtracking engine runs them in (near) linear time: no two branches of a

@@ -29,14 +29,14 @@ import signal
 import time
 from typing import Awaitable, Callable, Dict, Optional, Sequence
 
-from ._errors import ConfigError
-from ._load import load
-from ._proxy_server import ClientConnection, Exchange, Request, Settings
-from ._respond import FAST, REASONS, reply, to_bytes
-from ._ops import AccessLog, log_reload, startup_line, upstream_warnings
-from ._router import Router
-from ._version import __version__
-from ._upstream import Pool, UpstreamError, reset
+from .._errors import ConfigError
+from .._config.load import load
+from .server import ClientConnection, Exchange, Request, Settings
+from .._respond import FAST, REASONS, reply, to_bytes
+from .ops import AccessLog, log_reload, startup_line, upstream_warnings
+from .._router import Router
+from .._version import __version__
+from .upstream import Pool, UpstreamError, reset
 
 __all__ = ["Exchange", "Proxy", "Settings", "serve"]
 

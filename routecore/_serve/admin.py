@@ -78,7 +78,7 @@ class Metrics:
     def __init__(self, *, generation: int = 0, version: Optional[str] = None,
                  native: Optional[bool] = None):
         if version is None or native is None:
-            from . import NATIVE, __version__
+            from .. import NATIVE, __version__
             version = __version__ if version is None else version
             native = NATIVE if native is None else native
         self.registry = r = CollectorRegistry()

@@ -1,6 +1,6 @@
 """Frozen attrs models of the Gateway API objects, after CRD defaults are applied.
 
-Invariants (established by ``routecore._parse``, relied on everywhere else):
+Invariants (established by ``routecore._config.parse``, relied on everywhere else):
 - every model is frozen and slotted; collections are tuples, never lists or dicts;
 - CRD defaults are applied: a rule always has at least one match, a match always has a path
   (an HTTPRoute's; a GRPCRoute's has a GRPCMethodMatch or None, which matches everything),
@@ -51,7 +51,7 @@ class RouteMatch:
 
 @frozen
 class GRPCMethodMatch:
-    """GRPCRoute ``matches[].method``: kept as written; routecore._table turns it into a path
+    """GRPCRoute ``matches[].method``: kept as written; routecore._compile.table turns it into a path
     match on ``/<service>/<method>``. At least one of service/method is set."""
 
     type: str = "Exact"  # "Exact" | "RegularExpression"

@@ -1,14 +1,14 @@
 """Route and Gateway status in the shape Kubernetes stores it (status.parents / status.listeners).
 
 Invariants: status is computed from the same attachment and reference rules the tables use
-(routecore._table and Router._backend_problem), so what status says is what routing does.
+(routecore._compile.table and Router._backend_problem), so what status says is what routing does.
 """
 from __future__ import annotations
 
 from typing import List, Optional
 
-from ._models import GATEWAY_GROUP, RequestMirror
-from ._table import (attaches_to_listener, conflicted_listeners, effective_hostnames, listener_accepts, listener_routes,
+from .._config.models import GATEWAY_GROUP, RequestMirror
+from .table import (attaches_to_listener, conflicted_listeners, effective_hostnames, listener_accepts, listener_routes,
                      service_ref_covers)
 
 CONTROLLER = "routecore.dev/router"

@@ -13,9 +13,9 @@ import pathlib
 import sys
 from typing import Callable
 
-from ._load import parse_located
-from ._router import Router
-from ._source import read_path, read_text
+from .._config.load import parse_located
+from .._router import Router
+from .._config.sources import read_path, read_text
 
 
 class UsageError(Exception):
