@@ -590,6 +590,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> dict:
         raw = self._raw
+        if "protobuf" in (self.headers.get("Content-Type") or ""):
+            # the real server speaks protobuf for built-in kinds; this one only JSON (clients
+            # such as kubectl then send JSON)
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                        "accepted media types include: application/json, application/yaml")
         if not raw:
             raise ApiError(400, "BadRequest", "the request body is empty")
         try:
