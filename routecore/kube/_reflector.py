@@ -47,8 +47,10 @@ class _Gone(Exception):
 class Reflector:
     def __init__(self, client: ApiClient, info: KindInfo, namespace: Optional[str],
                  sink: Callable[[Key, Optional[dict]], None], *, backoff: Backoff,
+                 on_synced: Callable[[], None] = lambda: None,
                  watch_timeout: int = 300, optional_retry: float = 60.0):
         self.client, self.info, self.namespace, self.sink = client, info, namespace, sink
+        self.on_synced = on_synced  # called after each complete list (a list may report nothing)
         self.backoff = backoff
         self.watch_timeout = watch_timeout
         self.optional_retry = optional_retry
@@ -107,6 +109,7 @@ class Reflector:
             del self.known[key]
             self.sink(key, None)
         self.synced = True
+        self.on_synced()
 
     async def _list(self):
         items, rv = await self.client.list(self.info, self.namespace)
@@ -126,6 +129,7 @@ class Reflector:
             self.sink(key, None)
         self.resource_version = rv
         self.synced = True
+        self.on_synced()
 
     async def _watch(self):
         async for type_, obj in self.client.watch(self.info, self.namespace, self.resource_version,

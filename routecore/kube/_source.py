@@ -129,7 +129,7 @@ class KubeSource:
             for ns in scopes:
                 self.reflectors.append(Reflector(self.client, info, ns, self._sink,
                                                  backoff=Backoff(*self.backoff),
-                                                 watch_timeout=self.watch_timeout))
+                                                 on_synced=self._wake.set, watch_timeout=self.watch_timeout))
         tasks = [asyncio.create_task(r.run(), name=repr(r)) for r in self.reflectors]
         tasks.append(asyncio.create_task(self._apply_loop(), name="apply"))
         if self.write_status:
