@@ -396,6 +396,7 @@ class _Cut(Exception):
 class KubeAPIServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # many watches connect at once; a short backlog drops SYNs (1 s retry)
 
     def __init__(self, host="127.0.0.1", port=0, history=1000, bookmark_interval=1.0):
         self.store = Store(history)
