@@ -198,7 +198,8 @@ class Store:
         self.history_limit = history
         self.compacted = self.rv  # watches from an older resourceVersion get 410
         self.watches: List[_Watch] = []
-        # counted per (verb, plural, subresource): what tests assert about the writes made
+        # counted per (API verb: list, watch, get, create, update, patch, delete; plural;
+        # subresource): what tests assert about the requests made
         self.requests: Dict[Tuple[str, str, str], int] = {}
 
     def _bucket(self, kind: Kind):
@@ -493,6 +494,7 @@ class KubeAPIServer(ThreadingHTTPServer):
         return self.store.delete(self.kind(plural), namespace, name)
 
     def count(self, verb: str, plural: str, subresource: str = "") -> int:
+        """Requests made with this API verb (``update``, ``list``...) on ``plural[/subresource]``."""
         return self.store.requests.get((verb, plural, subresource), 0)
 
 
@@ -725,7 +727,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _resource(self, verb, parts, query):
         kind, version, namespace, name, sub = self._locate(parts)
         store = self.server.store
-        store.requests[(verb, kind.plural, sub or "")] = store.requests.get((verb, kind.plural, sub or ""), 0) + 1
+        k8s_verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(verb) or (
+            "get" if name is not None else "watch" if query.get("watch") in ("1", "true") else "list")
+        counted = (k8s_verb, kind.plural, sub or "")
+        store.requests[counted] = store.requests.get(counted, 0) + 1
         dry = query.get("dryRun") == "All"
         if verb == "GET" and name is None:
             if query.get("watch") in ("1", "true"):
