@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Optional
+from typing import Optional, Tuple
 
+import attrs
 import httptools
 
 from .upstream import Relay
@@ -36,26 +37,20 @@ REASONS = {100: "Continue", 200: "OK", 204: "No Content", 400: "Bad Request",
            505: "HTTP Version Not Supported"}
 
 
+@attrs.frozen(kw_only=True)
 class Settings:
-    """Timeouts (seconds) and limits of the proxy; the CLI flags set them."""
+    """Timeouts (seconds; 0 = none) and limits of the proxy; the CLI flags set them."""
 
-    __slots__ = ("header_timeout", "keepalive_timeout", "body_timeout", "connect_timeout",
-                 "upstream_timeout", "max_buffered_body", "max_url", "max_header_bytes",
-                 "max_headers", "trusted_proxies")
-
-    def __init__(self, *, header_timeout=10.0, keepalive_timeout=60.0, body_timeout=60.0,
-                 connect_timeout=5.0, upstream_timeout=60.0, max_buffered_body=1 << 20,
-                 max_url=16384, max_header_bytes=65536, max_headers=100, trusted_proxies=()):
-        self.header_timeout = header_timeout
-        self.keepalive_timeout = keepalive_timeout
-        self.body_timeout = body_timeout
-        self.connect_timeout = connect_timeout
-        self.upstream_timeout = upstream_timeout
-        self.max_buffered_body = max_buffered_body
-        self.max_url = max_url
-        self.max_header_bytes = max_header_bytes
-        self.max_headers = max_headers
-        self.trusted_proxies = tuple(trusted_proxies)
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 60.0
+    body_timeout: float = 60.0
+    connect_timeout: float = 5.0
+    upstream_timeout: float = 60.0
+    max_buffered_body: int = 1 << 20
+    max_url: int = 16384
+    max_header_bytes: int = 65536
+    max_headers: int = 100
+    trusted_proxies: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
 
 class Exchange:
