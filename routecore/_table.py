@@ -77,6 +77,8 @@ class TableSpec:
     seed: int
     regex_first: bool = False  # RegularExpression paths rank above PathPrefix ("before-prefix")
     merge_slashes: bool = False  # runs of "/" in the request path are collapsed before matching
+    bad_request: int = 0  # a refused path or an invalid Host (400)
+    escaped_slashes: str = "reject"  # "%2F", "%5C" and "\\" in the path: see routecore._paths
 
 
 _NEGATIVE: Dict[int, int] = {}
@@ -220,6 +222,8 @@ class _Builder:
                 grpc = attrs.evolve(c, grpc_status=12)
             elif c.status == 500:
                 grpc = attrs.evolve(c, grpc_status=14)
+            elif c.status == 400:
+                grpc = attrs.evolve(c, grpc_status=3)  # INVALID_ARGUMENT
             self.grpc.append(grpc)
         cum, total = [], 0
         for w in weights:
@@ -288,7 +292,9 @@ class _Builder:
 
     def spec(self, listeners, no_listener: int, normalize: bool, seed: int,
              misdirected: Optional[int] = None) -> TableSpec:
-        return TableSpec(listeners=tuple(listeners), choices=tuple(self.choices),
+        bad_request = self.static(Choice(matched=False, status=400))
+        return TableSpec(bad_request=bad_request, escaped_slashes=self.router.escaped_slashes,
+                         listeners=tuple(listeners), choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
                          no_listener=no_listener, header_names=tuple(self.header_names),
                          misdirected=no_listener if misdirected is None else misdirected,
