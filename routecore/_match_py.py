@@ -93,7 +93,7 @@ def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool
     elif e.path_type == PREFIX:
         if not prefix_matches(e.path, path):
             return False
-    elif e.regex.fullmatch(path) is None:
+    elif path[:1] != "/" or e.regex.fullmatch(path) is None:  # "*", authority-form: no path
         return False
     if e.method is not None and e.method != method:
         return False

@@ -1721,7 +1721,10 @@ def _http_candidates(route, before):
                     return False
                 if ptype == "PathPrefix" and not _prefix_ok(value, path):
                     return False
-                if ptype == "RegularExpression" and re2.fullmatch(value, path) is None:
+                # routecore's choice: a target that is not a path ("*", authority-form) matches
+                # no path rule, RegularExpression included
+                if ptype == "RegularExpression" and (not path.startswith("/")
+                                                    or re2.fullmatch(value, path) is None):
                     return False
                 if m.get("method") and m["method"] != method:
                     return False

@@ -801,7 +801,7 @@ cdef class Table:
         cdef int i, j
         cdef bytearray live
         cdef _Group g
-        if count == 0:
+        if count == 0 or n == 0 or path[0] != u'/':  # "*", authority-form: no path rule matches
             return -1
         if n != len(path):
             path = path[:n]
