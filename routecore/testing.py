@@ -1758,6 +1758,8 @@ def _grpc_candidates(route, before):
             key = (klass, -len(s or ""), -len(me or ""), -len(hs), 0)
 
             def test(method, path, headers, query, mm=mm, s=s, me=me, hs=hs):
+                if not path.startswith("/"):  # "*", authority-form: no path rule matches
+                    return False
                 if mm is not None:
                     if mm.get("type", "Exact") == "RegularExpression":
                         rx = "/({})/({})".format("[^/]+" if s is None else s, "[^/]+" if me is None else me)

@@ -387,3 +387,12 @@ def test_a_target_that_is_not_a_path_matches_no_regex(target):
         d = view.route("OPTIONS", target)
         assert (d.status, d.upstream_path) == (404, None), native
         assert view.route("GET", "/x").backend.name == "svc-v1"
+
+
+@pytest.mark.parametrize("target,host,why", [("/a%zz", "a.example.com", "the path is refused"),
+                                             ("/x", "evil/x", "is not a valid Host")])
+def test_explain_says_why_a_request_is_refused(target, host, why):
+    for native in ((True, False) if _impl.NativeTable is not None else (False,)):
+        for view in (GW, MESH):
+            e = getattr(make_router(EDGE, native), view[0])(*view[1:]).explain("GET", target, host=host)
+            assert e.decision.status == 400 and why in e.listener_reason and e.rows == ()

@@ -149,3 +149,4 @@ cdef class Table:
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh)
     cdef int _pick(self, const COut* o)
     cdef bint _grpc_request(self, Req* req) except -1
+    cdef object _host_only(self, Req* req)

@@ -15,7 +15,10 @@ Invariants:
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
@@ -978,7 +981,7 @@ cdef class Table:
         cdef Py_ssize_t n, i, q = -1, plen
         cdef Req req
         cdef int r = -1
-        cdef const COut* o
+        cdef const COut* o = NULL
         cdef CChoice* cc
         cdef PyObject* fixed
         cdef _Listener lis
@@ -1015,41 +1018,47 @@ cdef class Table:
             req.query = <PyObject*>query
             m = method if type(method) is str else _text(method)
             if host is None:
-                if authority is not None:
-                    host = authority
-                elif _maybe_headers(headers):
-                    host = _header_host(self._hvals(&req))
+                host = authority
             elif type(host) is not str:
                 host = _text(host)
-            hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
-            if plen < 0 or hk is None:
-                o = &self.outs[self.bad_request]
-            elif self.mesh:  # the Host plays no part in matching
-                lis = <_Listener>self.listeners[0]
-                if lis.any_group >= 0:
-                    r = self._group(lis.any_group, p, plen, m, &req)
-                o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
-            else:
-                i = self._listener_for(<str>hk, n, &hh)
-                if i >= 0 and sni is not None:
-                    sk = _host_key_hash(_text(sni), &sn, &sh, False)
-                    if self._listener_for(sk, sn, &sh) != i:
-                        i = -2  # the TLS connection belongs to another listener
-                if i == -1:
-                    o = &self.outs[self.no_listener]
-                elif i == -2:
-                    o = &self.outs[self.misdirected]
-                else:
-                    lis = <_Listener>self.listeners[i]
-                    after = -1
-                    while r < 0:  # the exact host's group, then wildcards longest first
-                        gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, <str>hk, n, &hh, &after)
-                        if gi < 0:
-                            break
-                        r = self._group(gi, p, plen, m, &req)
-                    if r < 0 and lis.any_group >= 0:
+            if self.mesh:  # the Host plays no part in matching: read after, if nothing read it
+                if plen >= 0:
+                    lis = <_Listener>self.listeners[0]
+                    if lis.any_group >= 0:
                         r = self._group(lis.any_group, p, plen, m, &req)
                     o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
+                if host is None and _maybe_headers(headers):
+                    host = self._host_only(&req)
+                hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
+                if plen < 0 or hk is None:
+                    o = &self.outs[self.bad_request]
+            else:
+                if host is None and _maybe_headers(headers):
+                    host = _header_host(self._hvals(&req))
+                hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
+                if plen < 0 or hk is None:
+                    o = &self.outs[self.bad_request]
+                else:
+                    i = self._listener_for(<str>hk, n, &hh)
+                    if i >= 0 and sni is not None:
+                        sk = _host_key_hash(_text(sni), &sn, &sh, False)
+                        if self._listener_for(sk, sn, &sh) != i:
+                            i = -2  # the TLS connection belongs to another listener
+                    if i == -1:
+                        o = &self.outs[self.no_listener]
+                    elif i == -2:
+                        o = &self.outs[self.misdirected]
+                    else:
+                        lis = <_Listener>self.listeners[i]
+                        after = -1
+                        while r < 0:  # the exact host's group, then wildcards longest first
+                            gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, <str>hk, n, &hh, &after)
+                            if gi < 0:
+                                break
+                            r = self._group(gi, p, plen, m, &req)
+                        if r < 0 and lis.any_group >= 0:
+                            r = self._group(lis.any_group, p, plen, m, &req)
+                        o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
             cc = &self.cchoices[self._pick(o)]
             choice = <object>cc.choice
             fixed = cc.fixed
@@ -1073,6 +1082,38 @@ cdef class Table:
             return d
         finally:
             self._release(&req)
+
+    cdef object _host_only(self, Req* req):
+        """The request's Host header, else :authority, else None (routecore._match_py's
+        reading), when nothing else may need the headers: one pass comparing name lengths, not
+        the table's header lookup. Headers already read, or a one-shot iterable, go through
+        _hvals (read once)."""
+        cdef object headers = <object>req.headers, host = None, authority = None, low, name, value
+        cdef PyObject* item
+        cdef PyObject* nm
+        cdef Py_ssize_t k, j, count
+        cdef bint is_list = type(headers) is list
+        if req.hv != NULL or not (is_list or type(headers) is tuple):
+            return _header_host(self._hvals(req))
+        count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
+        for j in range(count):  # borrowed references: only a Host-length name costs more
+            item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
+            if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+                nm = PyTuple_GET_ITEM(<object>item, 0)
+                if PyUnicode_CheckExact(<object>nm):
+                    k = PyUnicode_GET_LENGTH(<object>nm)
+                    if k != 4 and k != 10:
+                        continue
+            name, value = <object>item
+            k = len(name)
+            if k != 4 and k != 10:
+                continue
+            low = _text(name).lower()
+            if low == "host":
+                host = _text(value) if host is None else host + "," + _text(value)
+            elif low == ":authority":
+                authority = _text(value) if authority is None else authority + "," + _text(value)
+        return host if host is not None else authority
 
     cdef bint _grpc_request(self, Req* req) except -1:
         """The request's content-type is application/grpc..."""
