@@ -24,7 +24,7 @@ from attrs import asdict, field, frozen
 
 from ._match_py import (_cond_ok, _text, entry_matches, host_rank, listener_rank, query_map,
                         request_parts)
-from ._paths import host_key, prefix_matches
+from ._paths import host_key, prefix_matches, split_target
 from ._compile.table import EXACT, PREFIX, REGEX
 
 PATH_TYPE_NAMES = {EXACT: "Exact", PREFIX: "PathPrefix", REGEX: "RegularExpression"}
@@ -292,7 +292,14 @@ def explain(spec, route, method, path, headers=(), *, host=None, scheme=None,
 
     notes: list = []
     misdirected = False
-    if spec.mesh:
+    if p is None or hk is None:  # refused before matching: no listener, no candidate
+        lis = None
+        reason = ("none: the path is refused (a malformed escape, an escaped slash or backslash, "
+                  "or `..;`) -> 400" if p is None else
+                  f"none: the Host {host!r} is not a valid Host -> 400")
+        p = p if p is not None else split_target(target)[0]  # as received
+        hk = hk or ""
+    elif spec.mesh:
         lis = spec.listeners[0] if spec.listeners else None
         reason = "mesh Service view: one rule table, the Host plays no part"
     else:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _adapters, _outcome
-from ._paths import host_key, hostname_matches, prefix_matches, request_path, split_target
+from ._paths import (checked_host_key, host_key, hostname_matches, prefix_matches, request_path,
+                     split_target)
 from ._compile.table import EXACT, PREFIX, TableSpec, view_repr
 
 _MASK = (1 << 64) - 1
@@ -92,7 +93,7 @@ def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool
     elif e.path_type == PREFIX:
         if not prefix_matches(e.path, path):
             return False
-    elif e.regex.fullmatch(path) is None:
+    elif path[:1] != "/" or e.regex.fullmatch(path) is None:  # "*", authority-form: no path
         return False
     if e.method is not None and e.method != method:
         return False
@@ -101,15 +102,18 @@ def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool
 
 
 def request_parts(spec: TableSpec, method, target, headers, host):
-    """(method, path, query, headers by lower name, host, host key) as the table sees them."""
+    """(method, path, query, headers by lower name, host, host key) as the table sees them.
+    The path is None when it is refused, the host key None when the Host is invalid (both: 400);
+    on a mesh view a valid Host's key is "" (the Host plays no part in matching)."""
     path, query, authority = split_target(_text(target))
-    path = request_path(path, spec.normalize_path, spec.merge_slashes)
+    path = request_path(path, spec.normalize_path, spec.merge_slashes, spec.escaped_slashes)
     hmap = header_map(headers)
     if host is None:
         host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
     elif not isinstance(host, str):
         host = _text(host)
-    return _text(method), path, query, hmap, host, ("" if spec.mesh else host_key(host))
+    hk = checked_host_key(host)
+    return _text(method), path, query, hmap, host, ("" if spec.mesh and hk is not None else hk)
 
 
 class Decision:
@@ -193,8 +197,10 @@ class Table:
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         spec = self.spec
         method, path, query, hmap, host, hk = request_parts(spec, method, path, headers, host)
-        listener = self._listener(hk)
-        if listener is None:
+        listener = None if path is None or hk is None else self._listener(hk)
+        if path is None or hk is None:
+            outcome = spec.bad_request  # a refused path or an invalid Host
+        elif listener is None:
             outcome = spec.no_listener
         elif sni is not None and not spec.mesh and self._listener(host_key(_text(sni))) is not listener:
             outcome = spec.misdirected  # the TLS connection belongs to another listener
@@ -213,7 +219,10 @@ class Table:
             outcome = best.outcome if best is not None else listener.no_match
         index = self._pick(outcome)
         choice = spec.choices[index]
-        if choice.status in (404, 500) and hmap.get("content-type", "").startswith("application/grpc"):
+        grpc = hmap.get("content-type", "").startswith("application/grpc")
+        if _outcome.needs_host(choice) and not host_key(host):  # a redirect to no host
+            choice = _outcome.without_host(choice, grpc)
+        elif grpc and choice.status in (400, 404, 500):
             choice = spec.grpc_choices[index]
         if choice.cors is not None:
             choice = _outcome.cors_choice(choice, method, headers)

@@ -110,6 +110,21 @@ def is_fixed(choice: Choice) -> bool:
     return choice.status is not None and choice.status not in REDIRECT_CODES and choice.cors is None
 
 
+def needs_host(choice: Choice) -> bool:
+    """True for a redirect whose Location takes its host from the request (no ``hostname``): a
+    request without a Host gets 400 instead (never ``http:///...``)."""
+    return (choice.redirect is not None and choice.status in REDIRECT_CODES
+            and not choice.redirect.hostname)
+
+
+def without_host(choice: Choice, grpc: bool) -> Choice:
+    """The answer instead of a ``needs_host`` redirect on a request without a Host: 400 (gRPC:
+    3 INVALID_ARGUMENT), the rule still reported. Built per request: a rare error path."""
+    import attrs
+
+    return attrs.evolve(choice, status=400, redirect=None, grpc_status=3 if grpc else None)
+
+
 def upstream_path(choice: Choice, path: Optional[str], query: Optional[str]) -> Optional[str]:
     """The path and query to send upstream; None when nothing is forwarded (``status`` set)."""
     if choice.status is not None:

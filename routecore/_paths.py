@@ -1,7 +1,10 @@
 """Request-target, path and host helpers shared by both twins (the slow paths of the native one).
 
 Invariants: every function here is pure and total: any str gives a str (or a defined None),
-never an exception, so a malformed request can never crash a decision.
+never an exception, so a malformed request can never crash a decision. ``normalize_path`` is
+idempotent (its output, normalised again, is itself), so the path a decision was made on is the
+path that goes upstream, and a second hop that normalises again decides the same. None from
+``normalize_path`` / ``checked_host_key`` means "refused": the request gets a 400 decision.
 """
 from __future__ import annotations
 
@@ -45,32 +48,56 @@ def split_target(target: str) -> Tuple[str, Optional[str], Optional[str]]:
     return path, query, authority
 
 
-def request_path(path: str, dots: bool = True, merge_slashes: bool = False) -> str:
-    """The path as routing compares it under the Router's options (``normalize_path`` is
-    ``dots``); returns ``path`` itself when there is nothing to do."""
-    if (dots and ("%" in path or "/." in path)) or (merge_slashes and "//" in path):
-        return normalize_path(path, dots=dots, merge_slashes=merge_slashes)
+ESCAPED_SLASHES = ("reject", "keep", "unescape")
+
+
+def request_path(path: str, dots: bool = True, merge_slashes: bool = False,
+                 escaped_slashes: str = "reject") -> Optional[str]:
+    """The path as routing compares it and sends upstream under the Router's options
+    (``normalize_path`` is ``dots``); ``path`` itself when there is nothing to do, None when the
+    path is refused (the decision is 400)."""
+    if (dots and ("%" in path or "/." in path or "\\" in path)) or (merge_slashes and "//" in path):
+        return normalize_path(path, dots=dots, merge_slashes=merge_slashes,
+                              escaped_slashes=escaped_slashes)
     return path
 
 
-def normalize_path(path: str, *, dots: bool = True, merge_slashes: bool = False) -> str:
-    """With ``dots``: decode percent-encoded unreserved characters and remove dot-segments
-    (RFC 3986 5.2.4); with ``merge_slashes``: collapse runs of "/" first, so "/a//../b" is "/b"."""
-    if dots and "%" in path:
-        out, i, n = [], 0, len(path)
-        while i < n:
-            c = path[i]
-            if c == "%" and i + 2 < n and path[i + 1] in _HEX and path[i + 2] in _HEX:
+def normalize_path(path: str, *, dots: bool = True, merge_slashes: bool = False,
+                   escaped_slashes: str = "reject") -> Optional[str]:
+    """The normalised path, or None when it is refused. Idempotent: for every str ``p`` whose
+    result ``n`` is not None, ``normalize_path(n) == n`` (same options).
+
+    With ``dots`` (the Router's ``normalize_path``), in this order:
+    1. percent-escapes are decoded in ONE pass whose output is never scanned again: an escape of
+       an unreserved character becomes the character, any other escape stays, its hex digits
+       upper-cased (RFC 3986 6.2.2); a "%" not followed by two hex digits refuses the path;
+    2. "%2F", "%5C" and a raw "\\" refuse the path (``escaped_slashes="reject"``), are kept as
+       ordinary characters ("keep"), or all become "/" ("unescape");
+    3. with ``merge_slashes``, runs of "/" become one;
+    4. a segment that is "." or ".." followed by ";" (a path parameter, "..;") refuses the path;
+    5. dot-segments are removed (RFC 3986 5.2.4); a path ending in "/." or "/.." keeps its "/".
+    Without ``dots`` only step 3 applies.
+    """
+    if dots:
+        if "%" in path:
+            out, i, n = [], 0, len(path)
+            while i < n:
+                c = path[i]
+                if c != "%":
+                    out.append(c)
+                    i += 1
+                    continue
+                if i + 2 >= n or path[i + 1] not in _HEX or path[i + 2] not in _HEX:
+                    return None  # a malformed escape
                 ch = chr(int(path[i + 1:i + 3], 16))
-                if ch in _UNRESERVED:
-                    out.append(ch)
-                else:  # keep reserved escapes as they are, upper-cased (RFC 3986 6.2.2.1)
-                    out.append("%" + path[i + 1:i + 3].upper())
+                out.append(ch if ch in _UNRESERVED else "%" + path[i + 1:i + 3].upper())
                 i += 3
-            else:
-                out.append(c)
-                i += 1
-        path = "".join(out)
+            path = "".join(out)
+        if "%2F" in path or "%5C" in path or "\\" in path:
+            if escaped_slashes == "reject":
+                return None
+            if escaped_slashes == "unescape":
+                path = path.replace("%2F", "/").replace("%5C", "/").replace("\\", "/")
     if merge_slashes:
         while "//" in path:
             path = path.replace("//", "/")
@@ -83,11 +110,43 @@ def normalize_path(path: str, *, dots: bool = True, merge_slashes: bool = False)
             if out:
                 out.pop()
         elif seg != ".":
+            if seg[:1] == "." and seg.split(";", 1)[0] in (".", ".."):
+                return None  # "..;x": a dot-segment to servers that strip path parameters
             out.append(seg)
     # a path that ended in "/." or "/.." keeps its trailing slash
     if segments and segments[-1] in (".", ".."):
         out.append("")
     return "/" + "/".join(out)
+
+
+_REG_NAME = frozenset(_UNRESERVED | set("!$&'()*+,;="))
+_IPV6 = frozenset("0123456789abcdefABCDEF:.")
+_DIGITS = frozenset("0123456789")
+
+
+def valid_host(host: str) -> bool:
+    """Host / :authority syntax (RFC 9110 7.2, RFC 3986 3.2.2): a non-empty reg-name of
+    unreserved and sub-delims characters (no "%" escapes, nothing outside ASCII), or "[" IPv6
+    "]" (hex digits, ":" and "."), then optionally ":" and digits. "" (no Host) is valid."""
+    if not host:
+        return True
+    if host[0] == "[":
+        end = host.find("]")
+        if end < 2 or not _IPV6.issuperset(host[1:end]):
+            return False
+        rest = host[end + 1:]
+    else:
+        colon = host.find(":")
+        name = host if colon == -1 else host[:colon]
+        rest = "" if colon == -1 else host[colon:]
+        if not name or not _REG_NAME.issuperset(name):
+            return False
+    return not rest or (rest[0] == ":" and _DIGITS.issuperset(rest[1:]))
+
+
+def checked_host_key(host: Optional[str]) -> Optional[str]:
+    """``host_key(host)``, or None when ``host`` is not a valid Host (the decision is 400)."""
+    return host_key(host) if not host or valid_host(host) else None
 
 
 def host_key(host: Optional[str]) -> str:

@@ -22,6 +22,7 @@ REASONS = {
 }
 
 MESSAGES = {
+    400: "bad request: a refused path or an invalid Host",
     404: "no route matched",
     421: "misdirected request: the host belongs to another listener",
     500: "no valid backend for this request",

@@ -17,6 +17,7 @@ from . import _impl
 from ._config.load import bulk_build, load
 from ._config.models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
 from ._outcome import Backend, Choice, Mirror
+from ._paths import ESCAPED_SLASHES
 from ._config.regex import compile_regex
 from ._compile.table import (PREFIX, PATH_TYPES, ListenerSpec, _Builder, core_backend, group_entries,
                      header_ops, is_core_service, listener_routes, normalize_prefix,
@@ -28,7 +29,11 @@ class Router:
 
     def __init__(self, config: Config, *, seed: Optional[int] = None,
                  regex_precedence: str = "after-prefix", normalize_path: bool = True,
-                 native: Optional[bool] = None, extensions=(), merge_slashes: bool = False):
+                 native: Optional[bool] = None, extensions=(), merge_slashes: bool = False,
+                 escaped_slashes: str = "reject"):
+        if escaped_slashes not in ESCAPED_SLASHES:
+            raise ValueError(f"escaped_slashes must be one of {', '.join(ESCAPED_SLASHES)}, "
+                             f"got {escaped_slashes!r}")
         if regex_precedence not in ("after-prefix", "before-prefix"):
             raise ValueError("regex_precedence must be 'after-prefix' or 'before-prefix', "
                              f"got {regex_precedence!r}")
@@ -40,6 +45,7 @@ class Router:
         self.regex_precedence = regex_precedence
         self.normalize_path = normalize_path
         self.merge_slashes = merge_slashes
+        self.escaped_slashes = escaped_slashes
         # (group, kind) of the ExtensionRef filters the caller implements; any other is
         # unresolvable, and requests it would process get 500 (never silently skipped)
         self.extensions = frozenset((g, k) for g, k in extensions)
@@ -71,7 +77,8 @@ class Router:
                 config = load(source, strict=self.config.strict if strict is None else strict)
             new = Router(config, seed=self.seed, regex_precedence=self.regex_precedence,
                          normalize_path=self.normalize_path, native=self.native,
-                         extensions=self.extensions, merge_slashes=self.merge_slashes)
+                         extensions=self.extensions, merge_slashes=self.merge_slashes,
+                         escaped_slashes=self.escaped_slashes)
             for key in list(self._views):
                 try:
                     new._view(key, new._gateway_spec if key[0] == "gateway" else new._service_spec)

@@ -31,6 +31,7 @@ matches as paths, HTTPRoute/GRPCRoute cross-serving, SNI/421, CORS preflight 204
 from __future__ import annotations
 
 import copy
+import re
 import datetime as _dt
 from dataclasses import dataclass
 from typing import FrozenSet, NamedTuple, Optional, Tuple
@@ -48,7 +49,7 @@ except ModuleNotFoundError as _exc:  # the light `testing` extra brings it
 
 __all__ = [
     "InvalidHTTPRoute", "ReferenceDecision", "configs", "gateways", "grpcroutes", "httproutes",
-    "generic_requests", "invalid_httproutes", "parents", "reference_decide", "register_profiles",
+    "generic_requests", "injected_httproutes", "invalid_httproutes", "parents", "reference_decide", "register_profiles",
     "requests_for",
 ]
 
@@ -804,17 +805,26 @@ def parents(config, *, client_namespaces=(None,) + NAMESPACES):
 # --- requests ------------------------------------------------------------------------------------
 
 SEGMENTS = ("/a", "/b", "/ab", "/", "/.", "/..", "/%61", "/%2E", "/a/./b", "/a/b", "/bc", "/A")
+# escapes and separators the normaliser decodes, refuses or keeps: a second decoding that would
+# make a dot-segment, escaped slashes, backslashes, path parameters on dot-segments, bad escapes
+HOSTILE_SEGMENTS = ("/%%32%65%%32%65", "/%252e%252e", "/..%2f", "/%2F", "/%5c", "/..\\", "/..;",
+                    "/.;x", "/%zz", "/%", "/%2", "/%7E", "//", "/a%3Bb")
 QUERIES = ("", "", "?q=1", "?q=1&q=2", "?q=2&r=1", "?Q=1", "?q", "?r=2&q=1", "?q=1#f", "#frag")
 SPECIAL_TARGETS = ("", "*", "http://A.example.com:8080/a/b?q=1", "/a%2fb", "https://b.a.example.com",
-                   "/a?x#y?q=1", "//a")
+                   "/a?x#y?q=1", "//a", "http://evil@a.example.com/a", "http://a.example.com:x/a")
 REQ_HEADER_NAMES = ("x-a", "X-A", "x-b", "X-B", "x-c", "Host", "content-type")
 REQ_HEADER_VALUES = ("1", "2", "1,2", "3", "")
+# Hosts a client may send that are not a valid Host (RFC 9110 7.2): each gets 400
+INVALID_HOSTS = ("evil.com/a.example.com", "evil.com?a.example.com", "evil.com#a.example.com",
+                 "evil.com\\a.example.com", "user@a.example.com", "a.example.com\r\nx: y",
+                 "a example.com", "a.example.com:8x", ":80", "[::1", "a.example.com:80:80",
+                 "a%2eexample.com", "\u00e4.a.example.com")
 HOSTS = (None, "a.example.com", "A.Example.COM:80", "b.a.example.com", "x.example.com",
-         "example.com", "a.example.com.", "other.org", "[::1]:80")
+         "example.com", "a.example.com.", "other.org", "[::1]:80") + INVALID_HOSTS[:4]
 # weighted towards hosts some listener takes
 GW_HOSTS = (("a.example.com", "b.a.example.com", "x.example.com", "c.b.a.example.com") * 3
             + (None, "A.Example.COM:443", "example.com", "a.example.com.", "other.org", "[::1]:443",
-               "", ".a.example.com", "x." * 40 + "a.example.com", "\u00e4.a.example.com"))
+               "", ".a.example.com", "x." * 40 + "a.example.com") + INVALID_HOSTS)
 SNIS = ("a.example.com", "b.a.example.com", "x.example.com", "other.org", "A.EXAMPLE.COM",
         "a.example.com.", "", "c.b.a.example.com", "example.com")
 GRPC_TARGETS = ("/a.B/C", "/a.B/Cd", "/a/C", "/a/Cd", "/a.Bc/c", "/A.B/C", "/a.B", "/a.B/C/x", "/x/C",
@@ -826,7 +836,8 @@ GRPC_CONTENT_TYPES = ("application/grpc", "application/grpc+proto")
 def _targets(draw):
     if draw(_ints(0, 9)) == 0:
         return draw(_pick(SPECIAL_TARGETS))
-    path = "".join(draw(st.lists(_pick(SEGMENTS), min_size=1, max_size=3)))
+    segments = SEGMENTS + HOSTILE_SEGMENTS if draw(_ints(0, 3)) == 0 else SEGMENTS
+    path = "".join(draw(st.lists(_pick(segments), min_size=1, max_size=3)))
     if draw(_ints(0, 3)) == 0:
         path += "/"
     return path + draw(_pick(QUERIES))
@@ -884,7 +895,8 @@ def _path_variants(value):
     another case, dot-segments and escapes that normalise to it."""
     base = value.rstrip("/") or ""
     out = [value, base or "/", base + "/", base + "/x", base + "x", value.upper(), base + "/./",
-           base + "/x/..", "/x/.." + (base or "/")]
+           base + "/x/..", "/x/.." + (base or "/"), "/x/%2e%2E" + (base or "/"), base + "/..%2F",
+           "/x/..;" + (base or "/"), "/%%32%65" + (base or "/")]
     if len(base) > 1:
         out.append(base[:-1])
         out.append(base[:-1] + "%" + format(ord(base[-1]), "02X"))
@@ -1276,9 +1288,134 @@ def _bad_meta(route, draw):
     return f"spec.parentRefs[{pi}].sectionName", "a sectionName is a lower-case RFC 1123 subdomain"
 
 
+# --- values that would inject a header line, a path or an authority -------------------------------
+
+CONTROLS = ("\r\n", "\n", "\r", "\x00", "\x7f", "\x1b", "\x01", "\x0b", "\x1f")
+# what makes a path from config reach another host, or leave the path
+PATH_TRICKS = ("@127.0.0.1:9101/stolen", ":9101/x", "//evil.example/x", "\\\\evil.example/x",
+               "/x?y=1", "/x#y", "http://evil.example/x", " /x", "/x y", "/%2e%2e/admin", "/a/../b",
+               "/a\\b", "/..;/x", "/%zz", "/%2F", "/\u00e9")
+HOST_TRICKS = ("evil.example/x", "a@evil.example", "evil.example:80", "evil.example?", "a b", "",
+               "EVIL.example", "evil.example.", "*")
+TOKEN_TRICKS = ("a b", "a:b", "a@b", "a/b", "", "\u00e9", "a,b")
+ORIGIN_TRICKS = ("https://evil.example/x", "https://a@evil.example", "https://a b", "https://",
+                 "https://evil.example?x", "evil.example", "https://a.example.com:port")
+
+
+def _filter_site(route, draw):
+    """One filter of the first rule holding a field that ends up in a header, a Location or an
+    upstream URL: (field path, setter, kind of value)."""
+    rule = route["spec"]["rules"][0]
+    rule["matches"] = [{"path": {"type": "PathPrefix", "value": "/a"}}]
+    rule.pop("filters", None)
+    hdr = {"set": [{"name": "x-a", "value": "1"}], "add": [{"name": "x-b", "value": "2"}], "remove": ["x-c"]}
+    kind = draw(_pick(["RequestRedirect", "URLRewrite", "RequestHeaderModifier",
+                       "ResponseHeaderModifier", "CORS", "RequestMirror"]))
+    key = {"URLRewrite": "urlRewrite", "CORS": "cors"}.get(kind, kind[0].lower() + kind[1:])
+    where = "spec.rules[0].filters[0]"
+    if kind in ("RequestRedirect", "URLRewrite"):
+        ptype = draw(_pick(["ReplaceFullPath", "ReplacePrefixMatch"]))
+        pfield = ptype[0].lower() + ptype[1:]
+        body = {"hostname": "a.example.com", "path": {"type": ptype, pfield: "/b"}}
+        if kind == "RequestRedirect":
+            rule.pop("backendRefs", None)
+            body.update(scheme="https", port=8443)
+        fields = [("hostname", "host"), (f"path.{pfield}", "path")]
+    elif kind == "CORS":
+        body = {"allowOrigins": ["https://a.example.com"], "allowHeaders": ["x-a"],
+                "exposeHeaders": ["x-b"], "allowMethods": ["GET"]}
+        fields = [("allowOrigins[0]", "origin"), ("allowHeaders[0]", "token"),
+                  ("exposeHeaders[0]", "token"), ("allowMethods[0]", "token")]
+    elif kind == "RequestMirror":
+        body = {"backendRef": {"name": "m", "port": 80}}
+        fields = [("backendRef.name", "name")]
+    else:
+        body = hdr
+        fields = [("set[0].name", "token"), ("set[0].value", "value"), ("add[0].name", "token"),
+                  ("add[0].value", "value"), ("remove[0]", "token")]
+    rule["filters"] = [{"type": kind, key: body}]
+    field, what = draw(_pick(fields))
+    return f"{where}.{key}.{field}", what
+
+
+def _session_site(route, draw):
+    rule = route["spec"]["rules"][0]
+    shape = draw(_ints(0, 3))
+    if shape == 0:
+        rule["sessionPersistence"] = {"sessionName": "sid"}
+        return "spec.rules[0].sessionPersistence.sessionName", "token"
+    if shape == 1:
+        rule["sessionPersistence"] = {"cookie": {"name": "sid", "path": "/"}}
+        return f"spec.rules[0].sessionPersistence.cookie.{draw(_pick(['name', 'path']))}", "token"
+    if shape == 2:
+        rule["sessionPersistence"] = {"type": "Header", "header": {"name": "x-sid"}}
+        return "spec.rules[0].sessionPersistence.header.name", "token"
+    return "spec.rules[0].backendRefs[0].name", "name"
+
+
+def _set_field(route, path, value):
+    """Set the field at ``path`` (a ConfigIssue path below the route) to ``value``."""
+    import re as _re
+
+    node, parts = route, _re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)
+    keys = [int(i) if i else k for k, i in parts]
+    for k in keys[:-1]:
+        node = node[k]
+    node[keys[-1]] = value
+
+
+def _injected_field(route, draw):
+    """A control character or an authority trick in one field that ends up in a header, a
+    Location, an upstream URL or a log line."""
+    if "hostnames" in route["spec"] and draw(_ints(0, 5)) == 0:
+        path, what = "spec.hostnames[0]", "host"
+    elif draw(_ints(0, 4)) == 0:
+        rule = route["spec"]["rules"][0]
+        rule.pop("filters", None)
+        rule["backendRefs"] = [{"name": "b1", "port": 80}]
+        path, what = _session_site(route, draw)
+    else:
+        path, what = _filter_site(route, draw)
+    tricks = {"path": PATH_TRICKS, "host": HOST_TRICKS, "token": TOKEN_TRICKS,
+              "origin": ORIGIN_TRICKS}.get(what, ())
+    if tricks and draw(_BOOL):
+        value = draw(_pick(tricks))
+        if what == "path" and path.endswith("replacePrefixMatch") and value == "":
+            value = " "
+        how = f"an authority or path trick `{value!r}`"
+    else:
+        base = {"path": "/b", "host": "a.example.com", "token": "x-a", "value": "1",
+                "name": "m", "origin": "https://a.example.com"}[what]
+        ctrl = draw(_pick(CONTROLS))
+        at = draw(_ints(0, len(base)))
+        value = base[:at] + ctrl + base[at:]
+        how = f"a control character {ctrl!r}"
+    _set_field(route, path, value)
+    return path, f"{how} in a field that ends up in a header, a Location or an upstream URL"
+
+
 _BREAKERS = (_bad_path, _bad_path_type, _bad_regex, _bad_header, _bad_query, _bad_method,
              _too_many_matches, _bad_rules, _bad_hostname, _bad_backend, _bad_filters,
-             _bad_rule_settings, _bad_meta)
+             _bad_rule_settings, _bad_meta, _injected_field)
+
+
+def injected_httproutes(*, parent="gateway"):
+    """``InvalidHTTPRoute(obj, path, rule)``: a valid ``httproutes(parent=parent)`` object with
+    one field that ends up in a response or request header, a redirect Location, an upstream
+    path or host, or a log line (redirect and rewrite hostname and paths, header modifier names
+    and values, CORS fields, session persistence names and cookie path, backend names, route
+    hostnames) set to a value with a control character (CR, LF, NUL, other C0, DEL) or an
+    authority trick (``@host:port``, ``:port``, ``//host``, a backslash, ``?``/``#``, an absolute
+    URL, dot-segments, escapes...). A validator must refuse it at ``path``."""
+    base = httproutes(parent=parent, max_rules=2, max_matches=1)
+
+    @st.composite
+    def one(draw):
+        route = copy.deepcopy(draw(base))
+        path, rule = _injected_field(route, draw)
+        return InvalidHTTPRoute(route, path, rule)
+
+    return one()
 
 
 def invalid_httproutes(*, parent="gateway"):
@@ -1405,25 +1542,57 @@ def _remove_dot_segments(path):
 
 
 def _decode_unreserved(path):
-    """Percent-decode unreserved characters (RFC 3986 6.2.2.2); other escapes upper-cased."""
+    """Percent-decode unreserved characters (RFC 3986 6.2.2.2) in one pass; other escapes
+    upper-cased; None when a "%" is not followed by two hex digits (refused: 400)."""
     out, i = "", 0
     while i < len(path):
         esc = path[i + 1:i + 3]
-        if path[i] == "%" and len(esc) == 2 and all(c in "0123456789abcdefABCDEF" for c in esc):
+        if path[i] != "%":
+            out += path[i]
+            i += 1
+        elif len(esc) == 2 and all(c in "0123456789abcdefABCDEF" for c in esc):
             ch = chr(int(esc, 16))
             out += ch if ch in _UNRESERVED else "%" + esc.upper()
             i += 3
         else:
-            out += path[i]
-            i += 1
+            return None
     return out
 
 
-def _request_parts(request, normalize, merge_slashes):
+def _normalised(path, merge_slashes, escaped_slashes):
+    """routecore's path normalisation, step by step; None when the path is refused (400)."""
+    path = _decode_unreserved(path)
+    if path is None:
+        return None
+    if "%2F" in path or "%5C" in path or "\\" in path:
+        if escaped_slashes == "reject":
+            return None
+        if escaped_slashes == "unescape":
+            path = path.replace("%2F", "/").replace("%5C", "/").replace("\\", "/")
+    if merge_slashes:
+        while "//" in path:
+            path = path.replace("//", "/")
+    if path.startswith("/"):
+        if any(seg.split(";")[0] in (".", "..") and ";" in seg for seg in path.split("/")):
+            return None  # "..;": a dot-segment to servers that strip path parameters
+        path = _remove_dot_segments(path)
+    return path
+
+
+# RFC 3986 host (reg-name of unreserved and sub-delims, without %-escapes, or [IPv6]) and port
+_VALID_HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
+
+
+def _host_ok(host):
+    return not host or _VALID_HOST.fullmatch(host) is not None
+
+
+def _request_parts(request, normalize, merge_slashes, escaped_slashes="reject"):
     """(method, path, query, header map, host) under routecore's documented request choices:
     absolute-form gives its authority as the Host, a fragment is dropped, an empty path is "/",
     repeated headers are joined with ",", the path is normalised (escapes of unreserved
-    characters decoded, then runs of "/" merged when asked, then dot-segments removed)."""
+    characters decoded, escaped slashes refused or kept or unescaped, then runs of "/" merged
+    when asked, then dot-segments removed); path None: the path is refused."""
     method = _text(request.get("method", "GET"))
     target = _text(request.get("target", "/"))
     authority = None
@@ -1436,12 +1605,10 @@ def _request_parts(request, normalize, merge_slashes):
     if not path:
         path = "/"
     if normalize:
-        path = _decode_unreserved(path)
-    if merge_slashes:
+        path = _normalised(path, merge_slashes, escaped_slashes)
+    elif merge_slashes:
         while "//" in path:
             path = path.replace("//", "/")
-    if normalize and path.startswith("/"):
-        path = _remove_dot_segments(path)
     headers = {}
     raw = request.get("headers", ())
     for name, value in (raw.items() if hasattr(raw, "items") else raw):
@@ -1562,7 +1729,10 @@ def _http_candidates(route, before):
                     return False
                 if ptype == "PathPrefix" and not _prefix_ok(value, path):
                     return False
-                if ptype == "RegularExpression" and re2.fullmatch(value, path) is None:
+                # routecore's choice: a target that is not a path ("*", authority-form) matches
+                # no path rule, RegularExpression included
+                if ptype == "RegularExpression" and (not path.startswith("/")
+                                                    or re2.fullmatch(value, path) is None):
                     return False
                 if m.get("method") and m["method"] != method:
                     return False
@@ -1596,6 +1766,8 @@ def _grpc_candidates(route, before):
             key = (klass, -len(s or ""), -len(me or ""), -len(hs), 0)
 
             def test(method, path, headers, query, mm=mm, s=s, me=me, hs=hs):
+                if not path.startswith("/"):  # "*", authority-form: no path rule matches
+                    return False
                 if mm is not None:
                     if mm.get("type", "Exact") == "RegularExpression":
                         rx = "/({})/({})".format("[^/]+" if s is None else s, "[^/]+" if me is None else me)
@@ -1645,7 +1817,15 @@ def _backend_problem(objs, route, ref, mesh):
     return None
 
 
-def _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions):
+def _redirect_code(redirect, no_host):
+    """The status of a RequestRedirect filter; routecore's choice: 400 when its Location would
+    take the request's host and the request has none (never "http:///...")."""
+    if no_host and "hostname" not in redirect["requestRedirect"]:
+        return 400
+    return redirect["requestRedirect"].get("statusCode", 302)
+
+
+def _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions, no_host=False):
     rule = route["spec"]["rules"][ri]
     meta = route["metadata"]
     rns = meta.get("namespace", "default")
@@ -1665,6 +1845,7 @@ def _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions):
     redirect = next((f for f in filters if f.get("type") == "RequestRedirect"), None)
     if redirect is not None:
         code = redirect["requestRedirect"].get("statusCode", 302)
+        code = _redirect_code(redirect, no_host)
         return ReferenceDecision(status=code, statuses=frozenset({code}), **base)
     backends, statuses, invalid = set(), set(), set()
     for ref in rule.get("backendRefs", ()):
@@ -1680,7 +1861,7 @@ def _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions):
         else:
             b_redirect = next((f for f in ref.get("filters", ()) if f.get("type") == "RequestRedirect"), None)
             if b_redirect is not None:
-                statuses.add(b_redirect["requestRedirect"].get("statusCode", 302))
+                statuses.add(_redirect_code(b_redirect, no_host))
             else:
                 backends.add((ns, name, ref["port"]))
     if not backends and not statuses:  # routecore's choice: no backend at all is 500
@@ -1692,7 +1873,7 @@ def _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions):
 
 def _pick_best(objs, routes, listener_host, host, mesh, listener, request_parts, before, extensions):
     """Sort every match of every route by the spec's precedence; the first that matches wins."""
-    method, path, query_text, headers, _ = request_parts
+    method, path, query_text, headers, request_host = request_parts
     query = {}
     for part in query_text.split("&") if query_text else ():
         if part:
@@ -1718,7 +1899,8 @@ def _pick_best(objs, routes, listener_host, host, mesh, listener, request_parts,
     candidates.sort(key=lambda c: c[0])
     for _, route, ri, test in candidates:
         if test(method, path, headers, query):
-            return _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions)
+            return _rule_outcome(objs, route, ri, listener, mesh, method, headers, extensions,
+                                 no_host=not _host_name(request_host))
     return None
 
 
@@ -1828,7 +2010,7 @@ def _listener_routes(objs, gw, lis, routes):
 
 
 def reference_decide(config, parent, request, *, regex_precedence="after-prefix", normalize_path=True,
-                     merge_slashes=False, extensions=()):
+                     merge_slashes=False, extensions=(), escaped_slashes="reject"):
     """The decision the Gateway API spec gives ``request`` at ``parent``, read literally.
 
     config: the objects as users write them (a list of dicts: HTTPRoute, GRPCRoute, Gateway,
@@ -1848,8 +2030,9 @@ def reference_decide(config, parent, request, *, regex_precedence="after-prefix"
     objs = [o for o in config if isinstance(o, dict)]
     before = regex_precedence == "before-prefix"
     extensions = frozenset(tuple(e) for e in extensions)
-    parts = _request_parts(request, normalize_path, merge_slashes)
+    parts = _request_parts(request, normalize_path, merge_slashes, escaped_slashes)
     routes = [o for o in objs if o.get("kind") in ("HTTPRoute", "GRPCRoute")]
+    bad = ReferenceDecision(status=400, statuses=frozenset({400}))
     ns, name, port = parent["namespace"], parent["name"], parent["port"]
     if parent["kind"] == "Service":
         services = [o for o in objs if o.get("kind") == "Service"]
@@ -1877,6 +2060,8 @@ def reference_decide(config, parent, request, *, regex_precedence="after-prefix"
         chosen = consumer or [r for r in attached if r["metadata"].get("namespace", "default") == ns]
         if any(r["kind"] == "GRPCRoute" for r in chosen):  # GEP-1294: GRPCRoute > HTTPRoute per port
             chosen = [r for r in chosen if r["kind"] == "GRPCRoute"]
+        if parts[1] is None or not _host_ok(parts[4]):  # a refused path, an invalid Host: 400
+            return bad
         if not chosen:  # no route for this client: the request goes to the Service itself
             return ReferenceDecision(backends=frozenset({(ns, name, port)}))
         best = _pick_best(objs, chosen, None, "", True, None, parts, before, extensions)
@@ -1888,6 +2073,8 @@ def reference_decide(config, parent, request, *, regex_precedence="after-prefix"
     listeners = [lis for lis in gw["spec"]["listeners"] if lis["port"] == port]
     if not listeners:
         raise LookupError(f"Gateway {ns}/{name} has no listener on port {port}")
+    if parts[1] is None or not _host_ok(parts[4]):
+        return bad
     host = _host_name(parts[4])
     lis = _listener_choice(listeners, host)
     if lis is None:

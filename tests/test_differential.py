@@ -126,6 +126,7 @@ router_options = st.fixed_dictionaries({
     "regex_precedence": st.sampled_from(["after-prefix", "before-prefix"]),
     "normalize_path": st.booleans(),
     "merge_slashes": st.booleans(),
+    "escaped_slashes": st.sampled_from(["reject", "keep", "unescape"]),
 })
 
 

@@ -165,21 +165,33 @@ def test_dot_segments_reach_only_what_the_resolved_path_reaches(twin, target):
     ref = decide(twin, "GET", "/admin" + ("/" if target.endswith("/.") else ""))
     assert d.to_dict()["route"] == ref.to_dict()["route"] and d.rule == ref.rule == 0
     assert where(d) == "admin"
-    assert d.upstream_path in ("/admin", "/admin/")
+    # exactly the resolved path (issue 11: this accepted either before)
+    assert d.upstream_path == ("/admin/" if target.endswith("/.") else "/admin")
 
 
 @pytest.mark.parametrize("target,expected,upstream", [
-    # reserved escapes stay encoded (upper-cased): "%2F" is not a segment separator
-    ("/admin%2Fx", 404, "/admin%2Fx"),
-    ("/public/..%2Fadmin", "public", "/public/..%2Fadmin"),
-    ("/public/%2e%2e%2fadmin", "public", "/public/..%2Fadmin"),
-    ("/public/%2e%2e%5cadmin", "public", "/public/..%5Cadmin"),
-    # "..;" is a segment of its own (no servlet path-parameter stripping)
-    ("/public/..;/admin", "public", "/public/..;/admin"),
-    # a bad or truncated escape is kept as it is
-    ("/public/%zz", "public", "/public/%zz"),
-    ("/public/%", "public", "/public/%"),
-    ("/public/%4", "public", "/public/%4"),
+    # escaped slashes and backslashes are refused by default (escaped_slashes="reject"): several
+    # upstream servers take them for separators (issue 11: these went to "public" unchanged)
+    ("/admin%2Fx", 400, None),
+    ("/public/..%2Fadmin", 400, None),
+    ("/public/%2e%2e%2fadmin", 400, None),
+    ("/public/%2e%2e%5cadmin", 400, None),
+    ("/public\\..\\admin", 400, None),
+    ("/public/a\\b", 400, None),
+    # "..;" is ".." to servers that strip path parameters (Tomcat): refused
+    ("/public/..;/admin", 400, None),
+    ("/public/.;/admin", 400, None),
+    ("/public/..;x/admin", 400, None),
+    # a bad or truncated escape is malformed: refused (nginx answers 400 too)
+    ("/public/%zz", 400, None),
+    ("/public/%", 400, None),
+    ("/public/%4", 400, None),
+    # decoding never makes a new escape that a second decoding would turn into a dot-segment
+    ("/public/%%32%65%%32%65/admin", 400, None),
+    ("/public/%252e%252e/admin", "public", "/public/%252e%252e/admin"),
+    # other reserved escapes stay encoded, upper-cased; a "." that is not a whole segment stays
+    ("/public/a%3bb", "public", "/public/a%3Bb"),
+    ("/public/..a/x", "public", "/public/..a/x"),
     # case matters in paths
     ("/ADMIN", 404, "/ADMIN"),
     # dot-segments past the root stop at the root
@@ -187,13 +199,37 @@ def test_dot_segments_reach_only_what_the_resolved_path_reaches(twin, target):
     ("/admin/..", 404, "/"),
     # percent-encoded non-ASCII UTF-8 is not unreserved: kept
     ("/public/%C3%A9", "public", "/public/%C3%A9"),
-    # backslashes are ordinary characters
-    ("/public\\..\\admin", 404, "/public\\..\\admin"),
 ])
 def test_encodings(twin, target, expected, upstream):
     d = decide(twin, "GET", target)
     assert where(d) == expected
-    check_upstream(twin, d, target, upstream)
+    if upstream is None:  # refused: nothing is matched, nothing forwarded
+        assert d.status == 400 and not d.matched and d.upstream_path is None
+        assert decide(twin, "GET", target, [("content-type", "application/grpc")]).grpc_status == 3
+    else:
+        check_upstream(twin, d, target, upstream)
+        # the decision for the path sent upstream is the same (a second hop agrees)
+        again = decide(twin, "GET", d.upstream_path)
+        assert where(again) == expected and again.upstream_path == d.upstream_path
+
+
+@pytest.mark.parametrize("target,keep,unescape", [
+    # keep: Envoy's KEEP_UNCHANGED (escaped slashes are ordinary characters of one segment);
+    # unescape: Envoy's UNESCAPE_AND_FORWARD ("%2F", "%5C" and "\\" become "/" before dot-segments)
+    ("/public/..%2Fadmin", ("public", "/public/..%2Fadmin"), ("admin", "/admin")),
+    ("/public/%2e%2e%5Cadmin", ("public", "/public/..%5Cadmin"), ("admin", "/admin")),
+    ("/public\\..\\admin", (404, None), ("admin", "/admin")),
+    ("/admin%2Fx", (404, None), ("admin", "/admin/x")),
+])
+def test_escaped_slashes_options(twin, target, keep, unescape):
+    for action, (expected, upstream) in (("keep", keep), ("unescape", unescape)):
+        d = decide(twin, "GET", target, router_kw={"escaped_slashes": action})
+        assert (where(d), d.upstream_path) == (expected, upstream), action
+
+
+def test_escaped_slashes_option_is_checked():
+    with pytest.raises(ValueError, match="escaped_slashes"):
+        routecore.Router(routecore.load(CONFIG), escaped_slashes="UNESCAPE")
 
 
 @pytest.mark.parametrize("target,default,merged", [
@@ -207,8 +243,18 @@ def test_merge_slashes(twin, target, default, merged):
     assert where(decide(twin, "GET", target)) == default
     d = decide(twin, "GET", target, router_kw={"merge_slashes": True})
     assert where(d) == merged
-    if merged == "admin":
-        assert d.upstream_path in ("/admin", "/admin/")
+    if merged == "admin":  # exactly the merged, resolved path (issue 11: either was accepted)
+        assert d.upstream_path == ("/admin/" if target.endswith("/") else "/admin")
+
+
+def test_empty_segment_and_dot_dot_without_merge_slashes(twin):
+    """"/public//../admin": ".." removes the empty segment, so the decision is made on, and the
+    upstream gets, "/public/admin" (an upstream that merges slashes in the raw target would
+    have reached "/admin": it never sees the raw target)."""
+    d = decide(twin, "GET", "/public//../admin")
+    assert (where(d), d.upstream_path) == ("public", "/public/admin")
+    d = decide(twin, "GET", "/public/x//../../admin")
+    assert (where(d), d.upstream_path) == ("public", "/public/admin")
 
 
 def test_without_normalize_path_the_path_is_matched_as_received(twin):

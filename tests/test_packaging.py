@@ -40,7 +40,7 @@ def test_extras():
     assert extras["testing"] == ["hypothesis>=6.100"]  # the light extra of routecore.testing
     assert extras["diff"] == ["rich>=13"]
     assert {"httptools>=0.6", "prometheus_client>=0.20"} <= set(extras["serve"])
-    assert "routecore[serve,diff,testing]" in extras["test"]
+    assert "routecore[serve,diff,testing,kube]" in extras["test"]
 
 
 def test_readme_links_are_absolute_for_pypi():

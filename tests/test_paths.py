@@ -2,8 +2,9 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from routecore._paths import (host_key, hostname_matches, normalize_path, prefix_matches,
-                              replace_prefix, split_target)
+from routecore._paths import (ESCAPED_SLASHES, checked_host_key, host_key, hostname_matches,
+                              normalize_path, prefix_matches, replace_prefix, request_path,
+                              split_target, valid_host)
 
 
 @pytest.mark.parametrize("target, expected", [
@@ -31,23 +32,98 @@ def test_split_target(target, expected):
     ("/a/b/.", "/a/b/"),
     ("/%7Euser", "/~user"),
     ("/%61%62c", "/abc"),
-    ("/a%2Fb", "/a%2Fb"),
-    ("/a%2fb", "/a%2Fb"),
     ("/%2e%2e/x", "/x"),
-    ("/a/%", "/a/%"),
-    ("/a/%4", "/a/%4"),
+    ("/a%3bb", "/a%3Bb"),              # reserved escapes stay, hex upper-cased
+    ("/a%252e%252e/x", "/a%252e%252e/x"),  # "%25" is "%": decoded once, never again
     ("/a/.hidden", "/a/.hidden"),
+    ("/a/..x/b", "/a/..x/b"),
     ("/plain", "/plain"),
+    # refused (None: the decision is 400)
+    ("/a/%", None),                      # a "%" without two hex digits after it
+    ("/a/%4", None),
+    ("/a/%zz", None),
+    ("/public/%%32%65%%32%65/admin", None),  # issue 11: was "/public/%2e%2e/admin"
+    ("/%%32%45e", None),                 # issue 11: was "/%2Ee", then "/.e"
+    ("/a%2Fb", None),                    # escaped slashes and backslashes (the default)
+    ("/a%2fb", None),
+    ("/a%5cb", None),
+    ("/a\\b", None),
+    ("/public/..;/admin", None),         # "..;": ".." to servers that strip path parameters
+    ("/public/.;x/admin", None),
+    ("/public/%2e%2e;/admin", None),
 ])
 def test_normalize_path(path, expected):
     assert normalize_path(path) == expected
 
 
-@given(st.text(alphabet="/.%2eEfF7a", max_size=30))
-def test_normalize_path_is_total_and_idempotent_on_dots(path):
-    once = normalize_path("/" + path)
+@pytest.mark.parametrize("path, action, expected", [
+    ("/a%2Fb", "keep", "/a%2Fb"),
+    ("/a%2fb", "keep", "/a%2Fb"),
+    ("/public/..%2Fadmin", "keep", "/public/..%2Fadmin"),   # not a separator: one segment
+    ("/public\\..\\admin", "keep", "/public\\..\\admin"),
+    ("/public/..%2Fadmin", "unescape", "/admin"),
+    ("/public/%2e%2e%5cadmin", "unescape", "/admin"),
+    ("/public\\..\\admin", "unescape", "/admin"),
+    ("/a%2Fb", "reject", None),
+])
+def test_escaped_slashes(path, action, expected):
+    assert normalize_path(path, escaped_slashes=action) == expected
+
+
+@pytest.mark.parametrize("path, expected", [
+    # the empty segment is a segment: ".." removes it (the normalised path is what goes
+    # upstream, so an upstream that merges slashes sees "/public/admin", not "/admin")
+    ("/public//../admin", "/public/admin"),
+    ("/public/..//admin", "//admin"),
+    ("//admin", "//admin"),
+])
+def test_double_slashes_without_merge(path, expected):
+    assert normalize_path(path) == expected
+
+
+OPTIONS = st.fixed_dictionaries({"dots": st.booleans(), "merge_slashes": st.booleans(),
+                                 "escaped_slashes": st.sampled_from(ESCAPED_SLASHES)})
+PATHS = st.one_of(st.text(), st.text(alphabet="/.;%25eEfF7aA\\\\", max_size=40).map(lambda p: "/" + p))
+
+
+@given(PATHS, OPTIONS)
+def test_normalize_path_is_idempotent(path, options):
+    """For EVERY str: the normalised path, normalised again, is itself (or it is refused)."""
+    once = normalize_path(path, **options)
+    if once is None:
+        return
     assert isinstance(once, str)
-    assert "/./" not in once and "/../" not in once
+    assert normalize_path(once, **options) == once
+    assert request_path(once, options["dots"], options["merge_slashes"], options["escaped_slashes"]) == once
+    if options["dots"] and once.startswith("/"):
+        assert "/./" not in once + "/" and "/../" not in once + "/"
+
+
+@given(PATHS, OPTIONS)
+def test_request_path_is_normalize_path(path, options):
+    assert request_path(path, options["dots"], options["merge_slashes"], options["escaped_slashes"]) == \
+        normalize_path(path, **options)
+
+
+@pytest.mark.parametrize("host, ok", [
+    ("shop.example.com", True), ("shop.example.com:8080", True), ("shop.example.com:", True),
+    ("SHOP.example.com.", True), ("[::1]", True), ("[::1]:80", True), ("[::ffff:1.2.3.4]", True),
+    ("127.0.0.1:9101", True), ("a_b~c-d!$&'()*+,;=", True), ("", True),
+    ("evil.com/x.example.com", False), ("evil.com?x", False), ("evil.com#x", False),
+    ("evil.com\\x", False), ("user@shop.example.com", False), ("a b", False), ("a\tb", False),
+    ("a\r\nb", False), ("a\x00", False), ("a\x7f", False), ("\u00e4.example.com", False),
+    ("a%2eb", False), (":80", False), ("a:80:80", False), ("a:8x", False), ("[::1", False),
+    ("[]", False), ("[::1]x", False), ("[v1.x]", False), ("[::1]:8x", False),
+])
+def test_valid_host(host, ok):
+    assert valid_host(host) is ok
+    assert (checked_host_key(host) is not None) is ok
+
+
+@given(st.text())
+def test_checked_host_key_is_total(host):
+    key = checked_host_key(host)
+    assert key is None or key == host_key(host)
 
 
 @pytest.mark.parametrize("host, expected", [

@@ -105,7 +105,8 @@ def test_invalid_httproutes_are_refused_at_the_stated_path(case):
 # --- reference_decide against both twins ---------------------------------------------------------
 
 OPTIONS = st.fixed_dictionaries({"regex_precedence": st.sampled_from(["after-prefix", "before-prefix"]),
-                                 "normalize_path": st.booleans(), "merge_slashes": st.booleans()})
+                                 "normalize_path": st.booleans(), "merge_slashes": st.booleans(),
+                                 "escaped_slashes": st.sampled_from(["reject", "keep", "unescape"])})
 
 
 def _has_empty_label(name):

@@ -314,9 +314,11 @@ def gunicorn(tmp_path, twin):
 
 
 def test_gunicorn_raw_uri_rewritten(gunicorn):
-    data = gunicorn.get("/api/a%2Fb?q=%20", headers=HOST).json()
-    assert data["raw_uri"] == "/v2/a%2Fb?q=%20"       # the undecoded target, encoded slash kept
-    assert data["path_info"] == "/v2/a/b" and data["query"] == "q=%20"
+    data = gunicorn.get("/api/a%3Bb?q=%20", headers=HOST).json()
+    assert data["raw_uri"] == "/v2/a%3Bb?q=%20"       # the undecoded target, reserved escape kept
+    assert data["path_info"] == "/v2/a;b" and data["query"] == "q=%20"
+    r = gunicorn.get("/api/a%2Fb?q=%20", headers=HOST)  # an escaped slash: refused (issue 11)
+    assert r.status_code == 400
     assert data["host"] == "internal.example.com" and data["backend"] == "store/a:8080"
     data = gunicorn.get("/hdr/x", headers=HOST).json()
     assert data["raw_uri"] == "/hdr/x" and data["added"] == "yes"

@@ -80,6 +80,8 @@ class TableSpec:
     # the view's key in its Router: ("gateway", ns, name, port) or
     # ("service", ns, name, port, client_namespace); for repr only
     parent: Optional[tuple] = None
+    bad_request: int = 0  # a refused path or an invalid Host (400)
+    escaped_slashes: str = "reject"  # "%2F", "%5C" and "\\" in the path: see routecore._paths
 
 
 def view_repr(spec: Optional[TableSpec], native: bool) -> str:
@@ -239,6 +241,8 @@ class _Builder:
                 grpc = attrs.evolve(c, grpc_status=12)
             elif c.status == 500:
                 grpc = attrs.evolve(c, grpc_status=14)
+            elif c.status == 400:
+                grpc = attrs.evolve(c, grpc_status=3)  # INVALID_ARGUMENT
             self.grpc.append(grpc)
         cum, total = [], 0
         for w in weights:
@@ -307,7 +311,9 @@ class _Builder:
 
     def spec(self, listeners, no_listener: int, normalize: bool, seed: int,
              misdirected: Optional[int] = None) -> TableSpec:
-        return TableSpec(listeners=tuple(listeners), choices=tuple(self.choices),
+        bad_request = self.static(Choice(matched=False, status=400))
+        return TableSpec(bad_request=bad_request, escaped_slashes=self.router.escaped_slashes,
+                         listeners=tuple(listeners), choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
                          no_listener=no_listener, header_names=tuple(self.header_names),
                          misdirected=no_listener if misdirected is None else misdirected,

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import models as m
 from .._errors import ConfigError, ConfigIssue
+from .._paths import normalize_path
 from .regex import compile_regex
 from .sources import RawObject
 
@@ -39,7 +40,13 @@ _HEADER_VALUE_RE = r"[!-~]+(?:[\t ][!-~]+)*"
 _PATH_CHARS_RE = r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+"
 _DURATION_RE = r"(?:[0-9]{1,5}(?:h|m|s|ms)){1,4}"
 _PROTOCOL_RE = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?|" + _PRECISE_HOSTNAME_RE + r"/[A-Za-z0-9]+"
-_CORS_ORIGIN_RE = r"\*|[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#\s]+(?::[0-9]{1,5})?"
+# an origin's host: reg-name characters (a leading "*" stands for labels) or an IPv6 literal
+_CORS_ORIGIN_RE = (r"\*|[a-zA-Z][a-zA-Z0-9+.\-]*://(?:[-A-Za-z0-9._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])"
+                   r"(?::[0-9]{1,5})?")
+# a Set-Cookie Path attribute: visible ASCII but ";" (RFC 6265 4.1.1 av-octet), from "/"
+_COOKIE_PATH_RE = r"/[!-:<-~]*"
+# a name that ends up in a log line or a header: no controls, no whitespace
+_OBJECT_NAME_RE = r"[^\x00-\x20\x7f]+"
 _LABEL_KEY_RE = r"(?:" + _PRECISE_HOSTNAME_RE + r"/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _LABEL_VALUE_RE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
 # GRPCMethodMatch (Exact): upstream ^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$ and ^[A-Za-z_][A-Za-z_0-9]*$
@@ -150,6 +157,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _shown(value: str) -> str:
+    """``value`` for a message: controls and other unprintable characters escaped, so one issue
+    stays one line (a config cannot inject lines into ``routecore check`` output or a log)."""
+    return value if value.isprintable() else value.encode("unicode_escape").decode("ascii")
+
+
 class _Str:
     def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None):
         self.pattern, self.why, self.min_len, self.max_len, self.enum = pattern, why, min_len, max_len, enum
@@ -163,7 +176,7 @@ class _Str:
         if self.enum is not None:
             if value not in self.enum:
                 allowed = ", ".join(f"`{e}`" for e in self.enum)
-                ctx.add(path, f"Expected one of {allowed}, got `{value}`")
+                ctx.add(path, f"Expected one of {allowed}, got `{_shown(value)}`")
             return value
         n = len(value)
         if n < self.min_len:
@@ -174,7 +187,7 @@ class _Str:
             return value
         if self._fullmatch is not None and self._fullmatch(value) is None:
             why = f" ({self.why})" if self.why else ""
-            ctx.add(path, f"`{value}` is not valid{why}")
+            ctx.add(path, f"`{_shown(value)}` is not valid{why}")
         return value
 
 
@@ -420,7 +433,8 @@ _PRECISE_HOSTNAME = _Str(pattern=_PRECISE_HOSTNAME_RE, why="must be a lower-case
 _SECTION_NAME = _Str(pattern=_PRECISE_HOSTNAME_RE, why="must be a lower-case RFC 1123 subdomain",
                      min_len=1, max_len=253)
 _NAMESPACE = _Str(pattern=_NAMESPACE_RE, why="must be a lower-case RFC 1123 label", min_len=1, max_len=63)
-_OBJECT_NAME = _Str(min_len=1, max_len=253)
+_OBJECT_NAME = _Str(pattern=_OBJECT_NAME_RE, why="no control characters or whitespace",
+                    min_len=1, max_len=253)
 _GROUP = _Str(pattern=_GROUP_RE, why="must be empty or a lower-case RFC 1123 subdomain", max_len=253)
 _KIND = _Str(pattern=_KIND_RE, why="must be a Kind name such as `Service`", min_len=1, max_len=63)
 _PORT = _Int(min=1, max=65535)
@@ -440,23 +454,29 @@ def _duration_seconds(text: str) -> float:
 # --- CEL-like checks (run only when an object's shape is right; defaults already applied) -------
 
 
+def _path_problems(value: str) -> List[str]:
+    """Why ``value`` is not an absolute path as Exact/PathPrefix matches and URLRewrite /
+    RequestRedirect paths must be: from "/", never "//" (an authority), no dot-segment, no
+    escaped slash or backslash, RFC 3986 path characters only (no controls, whitespace, "?",
+    "#", "\\", non-ASCII; "%" only in escapes)."""
+    if not value.startswith("/"):
+        return ["must start with '/'"]
+    out = [f"must not contain '{bad}'" for bad in ("//", "/./", "/../", "%2f", "%2F", "%5c", "%5C", "#")
+           if bad in value]
+    out += [f"must not end with '{bad}'" for bad in ("/..", "/.") if value.endswith(bad)]
+    if not _fullmatch(_PATH_CHARS_RE, value):
+        out.append("contains characters not allowed in a path (percent-encode them)")
+    return out
+
+
 def _check_path_match(obj, path, ctx):
     typ, value = obj.get("type"), obj.get("value")
     if not isinstance(value, str):
         return
     where = _join(path, "value")
     if typ in ("Exact", "PathPrefix"):
-        if not value.startswith("/"):
-            ctx.add(where, "must start with '/'")
-            return
-        for bad in ("//", "/./", "/../", "%2f", "%2F", "#"):
-            if bad in value:
-                ctx.add(where, f"must not contain '{bad}'")
-        for bad in ("/..", "/."):
-            if value.endswith(bad):
-                ctx.add(where, f"must not end with '{bad}'")
-        if not _fullmatch(_PATH_CHARS_RE, value):
-            ctx.add(where, "contains characters not allowed in a path (percent-encode them)")
+        for problem in _path_problems(value):
+            ctx.add(where, problem)
     elif typ == "RegularExpression":
         _check_regex(value, where, ctx)
 
@@ -488,6 +508,17 @@ def _check_path_modifier(obj, path, ctx):
             ctx.add(_join(path, field), f"`{field}` must be specified when type is {t}")
         if typ != t and field in obj:
             ctx.add(_join(path, field), f"`{field}` must not be set unless type is {t}")
+        value = obj.get(field)
+        if typ == t and isinstance(value, str) and not (value == "" and t == "ReplacePrefixMatch"):
+            # what goes upstream or into a Location must be a path, already in normal form: it
+            # never changes the authority, and one more normalisation changes nothing
+            problems = _path_problems(value)
+            if not problems and normalize_path(value) != value:
+                problems = ["must be a normalised path: no escapes of unreserved characters, "
+                            "upper-case hex digits in escapes, "
+                            "no `..;` segments (one more decoding would change it)"]
+            for problem in problems:
+                ctx.add(_join(path, field), problem)
 
 
 def _check_header_modifier(obj, path, ctx):
@@ -842,15 +873,19 @@ _BACKEND_REF = _Obj(
 _SESSION_PERSISTENCE = _Obj(
     {
         "type": _F(_Str(enum=("Cookie", "Header")), default="Cookie"),
-        "sessionName": _F(_Str(min_len=1, max_len=128)),
+        "sessionName": _F(_Str(pattern=_HEADER_NAME_RE, why="a cookie or header name (RFC 9110 token)",
+                               min_len=1, max_len=128)),
         "absoluteTimeout": _F(_DURATION),
         "idleTimeout": _F(_DURATION),
         "cookieConfig": _F(_Obj({"lifetimeType": _F(_Str(enum=("Permanent", "Session")), default="Session")})),
         "cookie": _F(
             _Obj(
                 {
-                    "name": _F(_Str(min_len=1, max_len=128)),
-                    "path": _F(_Str(min_len=1, max_len=1024), default="/"),
+                    "name": _F(_Str(pattern=_HEADER_NAME_RE, why="a cookie name (RFC 9110 token)",
+                                    min_len=1, max_len=128)),
+                    "path": _F(_Str(pattern=_COOKIE_PATH_RE,
+                                    why="a cookie path: from `/`, visible ASCII but `;`",
+                                    min_len=1, max_len=1024), default="/"),
                     "lifetimeType": _F(_Str(enum=("Permanent", "Session")), default="Session"),
                 }
             )

@@ -38,6 +38,7 @@ cdef struct CChoice:
     PyObject* choice   # borrowed from Table.choices
     PyObject* grpc     # borrowed from Table.grpc_choices (the gRPC form), or NULL
     int cors           # the rule has a CORS filter
+    int needs_host     # a redirect whose Location takes the request's host (_outcome.needs_host)
     PyObject* fixed    # the prebuilt Decision of a choice that needs nothing from the request
     PyObject* grpc_fixed  # the same for the gRPC form, or NULL
 
@@ -115,6 +116,9 @@ cdef class Table:
     cdef int listener_any
     cdef int no_listener
     cdef int misdirected
+    cdef int bad_request       # a refused path or an invalid Host: 400
+    cdef object escaped        # the Router's escaped_slashes
+    cdef bint ready            # __init__ has completed: every method may run
     cdef dict slots_str
     cdef dict slots_bytes
     cdef int nslots
@@ -144,3 +148,5 @@ cdef class Table:
     cdef void _release(self, Req* req) noexcept
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh)
     cdef int _pick(self, const COut* o)
+    cdef bint _grpc_request(self, Req* req) except -1
+    cdef object _host_only(self, Req* req)

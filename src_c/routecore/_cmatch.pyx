@@ -15,14 +15,17 @@ Invariants:
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
 from routecore import _outcome
 from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
-from routecore._match_py import header_map
-from routecore._paths import host_key as _py_host_key, request_path, split_target
+from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
+                              request_path, split_target)
 from routecore._compile.table import view_repr
 
 cdef extern from *:
@@ -77,16 +80,18 @@ cdef inline str _text(object v):
     return str(v)
 
 
-# the bytes _scan must look at: "/" (boundaries), "?" (query), "#", "%" and "."
+# the bytes _scan must look at: "/" (boundaries), "?" (query), "#", "%", "." and "\\"
 cdef unsigned char _SPECIAL[256]
 for _c in range(256):
-    _SPECIAL[_c] = _c in b"/?#%."
+    _SPECIAL[_c] = _c in b"/?#%.\\"
 
-# host bytes by what _host_key_hash does with them: 0 hash, 1 "." (a label starts), 2 ":",
-# 3 upper case (the slow path lowers the host)
+# host bytes by what _host_key_hash does with them: 0 hash (a reg-name character:
+# routecore._paths.valid_host), 1 "." (a label starts), 2 ":", 3 the slow path (upper case,
+# which host_key lowers, and every byte a valid Host cannot have, which it refuses)
+_REG_NAME_BYTES = (b"abcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,;=")
 cdef unsigned char _HOSTCLS[256]
 for _c in range(256):
-    _HOSTCLS[_c] = 1 if _c == 46 else 2 if _c == 58 else 3 if 65 <= _c <= 90 else 0
+    _HOSTCLS[_c] = 1 if _c == 46 else 2 if _c == 58 else 0 if _c in _REG_NAME_BYTES else 3
 
 DEF FNV_OFFSET = 14695981039346656037
 DEF FNV_PRIME = 1099511628211
@@ -332,6 +337,17 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
     return None
 
 
+class _Uninitialised:
+    """The choice of a Decision made by ``Decision.__new__`` alone: any use of it is a clear
+    TypeError, never a crash."""
+
+    def __getattr__(self, name):
+        raise TypeError("this Decision is not initialised: Decisions come from view.route()")
+
+
+_UNINITIALISED = _Uninitialised()
+
+
 @cython.freelist(16)
 @cython.no_gc
 cdef class Decision:
@@ -342,10 +358,11 @@ cdef class Decision:
     cdef Py_ssize_t _plen
     cdef object _qstr          # a str whose characters from _qstart on are the query, or None
     cdef Py_ssize_t _qstart
-    cdef object _host_value
-    cdef object _headers
-    cdef bint _host_known
+    cdef readonly object _host   # the request's Host (valid, or None)
     cdef readonly object _scheme
+
+    def __cinit__(self):
+        self._choice = _UNINITIALISED  # Table.route replaces it; Decision.__new__ alone does not
 
     @property
     def _path(self):
@@ -359,15 +376,6 @@ cdef class Decision:
         if self._qstr is None or self._qstart == 0:
             return self._qstr
         return (<str>self._qstr)[self._qstart:]
-
-    @property
-    def _host(self):
-        if not self._host_known:
-            hmap = header_map(self._headers)
-            self._host_value = hmap.get("host", hmap.get(":authority"))
-            self._headers = None
-            self._host_known = True
-        return self._host_value
 
     @property
     def matched(self):
@@ -481,6 +489,12 @@ cdef class Table:
         PyMem_Free(self.cchoices)
 
     def __init__(self, spec):
+        if self.ready or self.entries != NULL:
+            raise TypeError("this Table is already initialised (a table never changes)")
+        self._build(spec)
+        self.ready = True
+
+    def _build(self, spec):
         cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices
         cdef int ei = 0, ci = 0, gi
         cdef CEntry* ce
@@ -530,6 +544,7 @@ cdef class Table:
             grpc = self.grpc_choices[i]
             self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
             self.cchoices[i].cors = self.choices[i].cors is not None
+            self.cchoices[i].needs_host = _outcome.needs_host(self.choices[i])
             self.cchoices[i].fixed = self._fixed(self.choices[i])
             self.cchoices[i].grpc_fixed = NULL if grpc is None else self._fixed(grpc)
         pos = 0
@@ -652,6 +667,8 @@ cdef class Table:
         self.listener_wild = _StrMap([(k, 0, v, 0) for k, v in listener_wild.items()], True)
         self.no_listener = spec.no_listener
         self.misdirected = spec.misdirected
+        self.bad_request = spec.bad_request
+        self.escaped = spec.escaped_slashes
         self.max_plen_all = max(all_lens) if all_lens else -1
         self.plens_all = bytearray(self.max_plen_all + 2)
         for n in all_lens:
@@ -664,7 +681,6 @@ cdef class Table:
             return NULL
         d = <Decision>Decision.__new__(Decision)
         d._choice = choice
-        d._host_known = True
         self.fixed.append(d)  # keeps it alive
         return <PyObject*>d
 
@@ -789,7 +805,7 @@ cdef class Table:
         cdef int i, j
         cdef bytearray live
         cdef _Group g
-        if count == 0:
+        if count == 0 or n == 0 or path[0] != u'/':  # "*", authority-form: no path rule matches
             return -1
         if n != len(path):
             path = path[:n]
@@ -946,7 +962,7 @@ cdef class Table:
                     break
                 elif c == 35:  # "#"
                     return False
-                elif self.normalize and (c == 37 or prev == 47):  # "%", or "." after "/"
+                elif self.normalize and (c == 37 or c == 92 or prev == 47):  # "%", "\\", "/."
                     return False
             h = (h ^ c) * <uint64_t>FNV_PRIME
             prev = c
@@ -960,21 +976,25 @@ cdef class Table:
         return True
 
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
-        cdef str target = path if type(path) is str else _text(path)
+        cdef str target
         cdef str p, m
         cdef object query = None, authority = None
         cdef Py_ssize_t n, i, q = -1, plen
         cdef Req req
         cdef int r = -1
-        cdef const COut* o
+        cdef const COut* o = NULL
         cdef CChoice* cc
         cdef PyObject* fixed
         cdef _Listener lis
-        cdef str hk, sk
-        cdef PyObject* ct
+        cdef object hk
+        cdef str sk
         cdef HostHash hh, sh
         cdef Py_ssize_t sn, after
         cdef int gi
+        if not self.ready:
+            raise TypeError("this Table is not initialised: tables come from router.gateway() "
+                            "or router.service()")
+        target = path if type(path) is str else _text(path)
         req.headers = <PyObject*>headers
         req.hv = NULL
         req.qstart = 0
@@ -989,53 +1009,65 @@ cdef class Table:
                     plen = len(target)
             else:
                 p, query, authority = split_target(target)
-                p = request_path(p, self.normalize, self.merge)
-                plen = len(p)
-                self._hash_path(p, &req)
+                p = request_path(p, self.normalize, self.merge, self.escaped)
+                if p is None:  # refused (a malformed escape, an escaped slash, "..;"): 400
+                    p = ""
+                    plen = -1
+                else:
+                    plen = len(p)
+                    self._hash_path(p, &req)
             req.query = <PyObject*>query
             m = method if type(method) is str else _text(method)
-            if host is None and authority is not None:
+            if host is None:
                 host = authority
-            elif host is not None and type(host) is not str:
+            elif type(host) is not str:
                 host = _text(host)
-
-            if self.mesh:
-                lis = <_Listener>self.listeners[0]
-                if lis.any_group >= 0:
-                    r = self._group(lis.any_group, p, plen, m, &req)
-                o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
-            else:
-                if host is None:
-                    host = _header_host(self._hvals(&req))
-                hk = _host_key_hash(host, &n, &hh)
-                i = self._listener_for(hk, n, &hh)
-                if i >= 0 and sni is not None:
-                    sk = _host_key_hash(_text(sni), &sn, &sh)
-                    if self._listener_for(sk, sn, &sh) != i:
-                        i = -2  # the TLS connection belongs to another listener
-                if i == -1:
-                    o = &self.outs[self.no_listener]
-                elif i == -2:
-                    o = &self.outs[self.misdirected]
-                else:
-                    lis = <_Listener>self.listeners[i]
-                    after = -1
-                    while r < 0:  # the exact host's group, then wildcards longest first
-                        gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, hk, n, &hh, &after)
-                        if gi < 0:
-                            break
-                        r = self._group(gi, p, plen, m, &req)
-                    if r < 0 and lis.any_group >= 0:
+            if self.mesh:  # the Host plays no part in matching: read after, if nothing read it
+                if plen >= 0:
+                    lis = <_Listener>self.listeners[0]
+                    if lis.any_group >= 0:
                         r = self._group(lis.any_group, p, plen, m, &req)
                     o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
+                if host is None and _maybe_headers(headers):
+                    host = self._host_only(&req)
+                hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
+                if plen < 0 or hk is None:
+                    o = &self.outs[self.bad_request]
+            else:
+                if host is None and _maybe_headers(headers):
+                    host = _header_host(self._hvals(&req))
+                hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
+                if plen < 0 or hk is None:
+                    o = &self.outs[self.bad_request]
+                else:
+                    i = self._listener_for(<str>hk, n, &hh)
+                    if i >= 0 and sni is not None:
+                        sk = _host_key_hash(_text(sni), &sn, &sh, False)
+                        if self._listener_for(sk, sn, &sh) != i:
+                            i = -2  # the TLS connection belongs to another listener
+                    if i == -1:
+                        o = &self.outs[self.no_listener]
+                    elif i == -2:
+                        o = &self.outs[self.misdirected]
+                    else:
+                        lis = <_Listener>self.listeners[i]
+                        after = -1
+                        while r < 0:  # the exact host's group, then wildcards longest first
+                            gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, <str>hk, n, &hh, &after)
+                            if gi < 0:
+                                break
+                            r = self._group(gi, p, plen, m, &req)
+                        if r < 0 and lis.any_group >= 0:
+                            r = self._group(lis.any_group, p, plen, m, &req)
+                        o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
             cc = &self.cchoices[self._pick(o)]
             choice = <object>cc.choice
             fixed = cc.fixed
-            if cc.grpc != NULL and _maybe_headers(headers):
-                ct = self._hvals(&req)[2]
-                if ct != NULL and (<str>ct).startswith("application/grpc"):
-                    choice = <object>cc.grpc
-                    fixed = cc.grpc_fixed
+            if cc.needs_host and n == 0:  # a redirect to the request's host, and there is none
+                choice = _outcome.without_host(choice, self._grpc_request(&req))
+            elif cc.grpc != NULL and self._grpc_request(&req):
+                choice = <object>cc.grpc
+                fixed = cc.grpc_fixed
             if fixed != NULL:  # nothing from the request: the same object every time
                 return <object>fixed
             if cc.cors:
@@ -1047,21 +1079,53 @@ cdef class Table:
             d._qstr = query
             d._qstart = req.qstart
             d._scheme = scheme
-            if host is not None:
-                d._host_value = host
-                d._host_known = True
-            elif req.hv != NULL:
-                d._host_value = _header_host(req.hv)
-                d._host_known = True
-            else:
-                d._headers = headers
-                d._host_known = False
+            d._host = host
             return d
         finally:
             self._release(&req)
 
     def __repr__(self):
         return view_repr(self.spec, True)
+
+    cdef object _host_only(self, Req* req):
+        """The request's Host header, else :authority, else None (routecore._match_py's
+        reading), when nothing else may need the headers: one pass comparing name lengths, not
+        the table's header lookup. Headers already read, or a one-shot iterable, go through
+        _hvals (read once)."""
+        cdef object headers = <object>req.headers, host = None, authority = None, low, name, value
+        cdef PyObject* item
+        cdef PyObject* nm
+        cdef Py_ssize_t k, j, count
+        cdef bint is_list = type(headers) is list
+        if req.hv != NULL or not (is_list or type(headers) is tuple):
+            return _header_host(self._hvals(req))
+        count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
+        for j in range(count):  # borrowed references: only a Host-length name costs more
+            item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
+            if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+                nm = PyTuple_GET_ITEM(<object>item, 0)
+                if PyUnicode_CheckExact(<object>nm):
+                    k = PyUnicode_GET_LENGTH(<object>nm)
+                    if k != 4 and k != 10:
+                        continue
+            name, value = <object>item
+            k = len(name)
+            if k != 4 and k != 10:
+                continue
+            low = _text(name).lower()
+            if low == "host":
+                host = _text(value) if host is None else host + "," + _text(value)
+            elif low == ":authority":
+                authority = _text(value) if authority is None else authority + "," + _text(value)
+        return host if host is not None else authority
+
+    cdef bint _grpc_request(self, Req* req) except -1:
+        """The request's content-type is application/grpc..."""
+        cdef PyObject* ct
+        if not _maybe_headers(<object>req.headers):
+            return False
+        ct = self._hvals(req)[2]
+        return ct != NULL and (<str>ct).startswith("application/grpc")
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
@@ -1109,10 +1173,14 @@ cdef inline bint _maybe_headers(object headers):
                                         and len(headers) == 0)
 
 
-cdef str _host_key_hash(object host, Py_ssize_t* end, HostHash* hh):
-    """Native twin of routecore._paths.host_key, with the key's hashes (HostHash): returns a
-    string whose first end[0] characters are the key. The common lower-case ASCII "name[:port]"
-    takes one backward pass and no copy; anything else goes through host_key."""
+cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
+    """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with the key's
+    hashes (HostHash): returns a string whose first end[0] characters are the key, or None when
+    ``check`` and the Host is invalid. The common lower-case ASCII "name[:port]" of reg-name
+    characters takes one backward pass and no copy (validated on the way: any other byte, or a
+    second ":", or a port that is not digits, takes the slow path); anything else goes through
+    checked_host_key / host_key."""
+    cdef Py_ssize_t j
     cdef str h, key
     cdef Py_ssize_t n, i, stop
     cdef const unsigned char* data
@@ -1141,21 +1209,30 @@ cdef str _host_key_hash(object host, Py_ssize_t* end, HostHash* hh):
                         if i >= 1:
                             _push_dot(hh, i, x)
                     elif k == 2 and stop == n:  # the last ":": what follows is the port
+                        j = i + 1
+                        while j < n and 48 <= data[j] <= 57:
+                            j += 1
+                        if j < n:  # not digits
+                            break
                         stop = i
                         x = FNV_OFFSET
                         hh.nd = 0
                         hh.overflow = False
                         hh.empty_label = False
-                    elif k == 3:  # upper case: host_key lowers it
+                    else:  # upper case (host_key lowers it), a second ":", any other byte
                         break
-                    else:  # an earlier ":" is part of the name
-                        x = (x ^ c) * <uint64_t>FNV_PRIME
                     i -= 1
-                if i < 0 and not (stop and data[stop - 1] == 46):  # no trailing "." to drop
+                if i < 0 and stop and not data[stop - 1] == 46:  # no trailing "." to drop
                     hh.full = x
                     end[0] = stop
                     return h
-        key = _py_host_key(h)
+        if not check:
+            key = _py_host_key(h)
+        else:
+            key = _py_checked_host_key(h)
+            if key is None:
+                end[0] = 0
+                return None
     else:
         key = ""
     end[0] = len(key)
