@@ -247,3 +247,19 @@ def gateway_yaml(*listeners, name="edge", ns="infra", class_name="routecore"):
     items = "".join(f"  - {lis}\n" for lis in listeners or (listener_yaml(),))
     return (f"\napiVersion: {GWAPI}\nkind: Gateway\nmetadata: {{name: {name}, namespace: {ns}}}\n"
             f"spec:\n  gatewayClassName: {class_name}\n  listeners:\n{items}")
+
+
+def httproute_yaml(name, ns, parent_refs, rules, *, hostnames=None):
+    """One HTTPRoute document as YAML text; ``parent_refs``, ``rules`` and ``hostnames`` are YAML
+    flow sequences (``"[{name: edge}]"``) or, for ``rules``, block lines starting with a newline,
+    written as they are."""
+    out = (f"\napiVersion: {GWAPI}\nkind: HTTPRoute\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+           f"spec:\n  parentRefs: {parent_refs}\n")
+    if hostnames is not None:
+        out += f"  hostnames: {hostnames}\n"
+    return out + f"  rules: {rules}\n"
+
+
+def documents(*docs):
+    """YAML documents joined by ``---``."""
+    return "---".join(docs)

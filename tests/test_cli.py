@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from builders import documents, gateway_yaml, httproute_yaml, listener_yaml
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -65,70 +67,28 @@ def test_route_needs_a_service_port():
 
 # --- check: warnings, levels, exit codes, sources (issue 11, items 9 and 10) ----------------------
 
-UNROUTED = """\
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: web, port: 80, protocol: HTTP, hostname: "*.example.com"}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: ghost, namespace: infra}
-spec:
-  parentRefs: [{name: nowhere}]
-  rules: [{backendRefs: [{name: api, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: outsider, namespace: store}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  rules: [{backendRefs: [{name: api, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: elsewhere, namespace: infra}
-spec:
-  parentRefs: [{name: edge}]
-  hostnames: [shop.other.org]
-  rules: [{backendRefs: [{name: api, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: section, namespace: infra}
-spec:
-  parentRefs: [{name: edge, sectionName: https}]
-  rules: [{backendRefs: [{name: api, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: crossing, namespace: infra}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-  - backendRefs: [{name: api, port: 80}]
-  - backendRefs: [{name: api, port: 80}, {name: db, namespace: data, port: 80}]
----
+API = "[{backendRefs: [{name: api, port: 80}]}]"
+UNROUTED = documents(
+    gateway_yaml(listener_yaml("web", hostname="*.example.com", from_=None)),
+    httproute_yaml("ghost", "infra", "[{name: nowhere}]", API),
+    httproute_yaml("outsider", "store", "[{name: edge, namespace: infra}]", API),
+    httproute_yaml("elsewhere", "infra", "[{name: edge}]", API, hostnames="[shop.other.org]"),
+    httproute_yaml("section", "infra", "[{name: edge, sectionName: https}]", API),
+    httproute_yaml("crossing", "infra", "[{name: edge}]",
+                   "\n  - backendRefs: [{name: api, port: 80}]"
+                   "\n  - backendRefs: [{name: api, port: 80}, {name: db, namespace: data, port: 80}]"),
+    """
 apiVersion: v1
 kind: Service
 metadata: {name: api, namespace: infra}
 spec: {ports: [{port: 80}]}
----
+""", """
 apiVersion: v1
 kind: Service
 metadata: {name: db, namespace: data}
 spec: {ports: [{port: 80}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: missing-backend, namespace: infra}
-spec:
-  parentRefs: [{name: edge}]
-  rules: [{backendRefs: [{name: apii, port: 80}]}]
-"""
+""",
+    httproute_yaml("missing-backend", "infra", "[{name: edge}]", "[{backendRefs: [{name: apii, port: 80}]}]"))
 
 
 def _check_json(*args, stdin=None):

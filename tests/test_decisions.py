@@ -567,18 +567,19 @@ ALLOC_OBJS = [
                                                            "replaceFullPath": "/new"}}}]}],
           hostnames=["a.example.com"]),
 ]
-# (target, host, status) of requests whose decision carries nothing from the request
-FIXED_REQUESTS = [("/nothing/here?x=1", "a.example.com", 404),   # no rule
-                  ("/ok", "a.other.org", 404),                   # no listener
-                  ("/bad/x", "A.Example.com:80", 500)]           # invalid backend
+# (target, host, status, gRPC status) of requests whose decision carries nothing from the
+# request; api.md: 12 UNIMPLEMENTED for no match, 14 UNAVAILABLE for an invalid backend
+FIXED_REQUESTS = [("/nothing/here?x=1", "a.example.com", 404, 12),   # no rule
+                  ("/ok", "a.other.org", 404, 12),                   # no listener
+                  ("/bad/x", "A.Example.com:80", 500, 14)]           # invalid backend
 
 
 def _alloc_view(twin):
     return make_router(ALLOC_OBJS, twin).gateway("edge", "infra", 80)
 
 
-@pytest.mark.parametrize("target,host,status", FIXED_REQUESTS)
-def test_fixed_decisions_are_one_prebuilt_object(twin, target, host, status):
+@pytest.mark.parametrize("target,host,status,grpc_status", FIXED_REQUESTS)
+def test_fixed_decisions_are_one_prebuilt_object(twin, target, host, status, grpc_status):
     view = _alloc_view(twin)
     d = view.route("GET", target, host=host)
     assert d.status == status and d.upstream_path is None and d.upstream_host is None
@@ -586,7 +587,7 @@ def test_fixed_decisions_are_one_prebuilt_object(twin, target, host, status):
     assert view.route("GET", target + "/other", (), host=host) is d
     grpc = [("content-type", "application/grpc")]
     g = view.route("POST", target, grpc, host=host)
-    assert g.grpc_status in (12, 14) and view.route("POST", target, grpc, host=host) is g
+    assert (g.status, g.grpc_status) == (status, grpc_status) and view.route("POST", target, grpc, host=host) is g
     assert g is not d
 
 
@@ -628,7 +629,7 @@ def test_native_fixed_decisions_allocate_nothing():
         pytest.skip("native extension not available")  # test_impl fails loudly for this
     view = _alloc_view(True)
     # lower-case hosts: an upper-case Host is lowered into a new string (reading the request)
-    requests = [(t, h.lower()) for t, h, _ in FIXED_REQUESTS] * 3334
+    requests = [(t, h.lower()) for t, h, *_ in FIXED_REQUESTS] * 3334
     assert _traced_peak(view.route, requests) == 0
 
 

@@ -21,6 +21,7 @@ import pytest
 import routecore
 from routecore import _impl
 
+from builders import gateway_yaml, listener_yaml
 from conftest import make_router
 
 SVC = ("service", "svc", "default", 80)
@@ -46,15 +47,7 @@ spec:
     backendRefs: [{name: hexid, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /lat1}, headers: [{type: RegularExpression, name: x-b, value: "[^a-z]t[^a-z]"}]}]
     backendRefs: [{name: latin1, port: 80}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: shop, port: 80, protocol: HTTP, hostname: shop.example.com, allowedRoutes: {namespaces: {from: All}}}
----
+---""" + gateway_yaml(listener_yaml("shop", hostname="shop.example.com")) + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: shop, namespace: infra}

@@ -24,7 +24,7 @@ from routecore._serve.admin import Metrics, error_reason, start_admin
 from routecore._serve.ops import (AccessLog, configure_logging, log_reload, parse_level, reload_line,
                             startup_line, upstream_warnings, utc_timestamp)
 
-from builders import gateway_yaml, listener_yaml
+from builders import documents, gateway_yaml, httproute_yaml, listener_yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "examples")
@@ -260,28 +260,17 @@ def test_upstream_warnings_mesh_reviews(twin):
         "backend default/ratings:9080 has no --upstream: requests routed to it get 502"]
 
 
-MIRRORS = gateway_yaml(listener_yaml("web"), listener_yaml("admin", 8080), name="gw") + """---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: app}
-spec:
-  parentRefs: [{name: gw, namespace: infra, sectionName: web}]
-  rules:
+MIRRORS = documents(
+    gateway_yaml(listener_yaml("web"), listener_yaml("admin", 8080), name="gw"),
+    httproute_yaml("web", "app", "[{name: gw, namespace: infra, sectionName: web}]", """
   - filters:
     - type: RequestMirror
       requestMirror: {backendRef: {name: shadow, port: 80}}
     backendRefs: [{name: front, port: 80}, {name: front-old, port: 80, weight: 0}]
   - matches: [{path: {type: PathPrefix, value: /other}}]
-    backendRefs: [{name: elsewhere, namespace: other, port: 80}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: ops, namespace: app}
-spec:
-  parentRefs: [{name: gw, namespace: infra, sectionName: admin}]
-  rules:
-  - backendRefs: [{name: console, port: 80}]
-"""
+    backendRefs: [{name: elsewhere, namespace: other, port: 80}]"""),
+    httproute_yaml("ops", "app", "[{name: gw, namespace: infra, sectionName: admin}]",
+                   "[{backendRefs: [{name: console, port: 80}]}]"))
 
 
 def test_upstream_warnings_mirrors_weights_grants_and_listeners(twin):

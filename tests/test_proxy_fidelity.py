@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from test_proxy_rig import Recorder, Serve, connect, read_responses, wait_until, write_config
+from test_proxy_rig import Recorder, Serve, connect, exchange, read_responses, wait_until, write_config
 
 HOP = {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
 XF = {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
@@ -94,21 +94,16 @@ def test_fidelity_matrix(rig, version, body, extras):
 
 def test_no_library_default_headers_reach_the_upstream(rig):
     plain, _, v1 = rig
-    s = connect(plain.port)
-    s.sendall(b"GET /bare HTTP/1.1\r\nHost: h\r\n\r\n")
-    read_responses(s)
-    m = v1.complete(b"/bare")[-1]
+    _, m = exchange(plain.port, v1, b"GET /bare HTTP/1.1\r\nHost: h\r\n\r\n")
     assert m.raw.endswith(b"\r\n\r\nGET /bare HTTP/1.1\r\nHost: h\r\nx-forwarded-for: 127.0.0.1\r\n"
                             b"x-forwarded-proto: http\r\nx-forwarded-host: h\r\n\r\n")
 
 
 def test_route_changes_and_connection_cannot_remove_route_headers(rig):
     plain, _, v1 = rig
-    s = connect(plain.port)
-    s.sendall(b"GET /routed HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, x-routed, host, "
-              b"content-length\r\nx-drop: 1\r\nx-keep: 2\r\n\r\n")
-    r = read_responses(s)[0]
-    m = v1.complete(b"/routed")[-1]
+    r, m = exchange(plain.port, v1, b"GET /routed HTTP/1.1\r\nHost: h\r\n"
+                                    b"Connection: keep-alive, x-routed, host, content-length\r\n"
+                                    b"x-drop: 1\r\nx-keep: 2\r\n\r\n")
     assert m.headers == [(b"Host", b"h"), (b"x-keep", b"2"), (b"x-routed", b"public"),
                          (b"x-forwarded-for", b"127.0.0.1"), (b"x-forwarded-proto", b"http"),
                          (b"x-forwarded-host", b"h")]
@@ -117,21 +112,17 @@ def test_route_changes_and_connection_cannot_remove_route_headers(rig):
 
 def test_rewritten_host_replaces_host_in_place(rig):
     plain, _, v1 = rig
-    s = connect(plain.port)
-    s.sendall(b"GET /rewrite HTTP/1.1\r\nAccept: x\r\nHost: shop\r\nUser-Agent: u\r\n\r\n")
-    read_responses(s)
-    m = v1.complete(b"/rewrite")[-1]
+    _, m = exchange(plain.port, v1, b"GET /rewrite HTTP/1.1\r\nAccept: x\r\nHost: shop\r\n"
+                                    b"User-Agent: u\r\n\r\n")
     assert m.headers[:3] == [(b"Accept", b"x"), (b"Host", b"api.internal"), (b"User-Agent", b"u")]
     assert m.header(b"x-forwarded-host") == [b"shop"]
 
 
 def test_forwarded_headers_from_an_untrusted_client_are_replaced(rig):
     plain, _, v1 = rig
-    s = connect(plain.port)
-    s.sendall(b"GET /spoof HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.1.2.3\r\n"
-              b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nForwarded: for=1.1.1.1\r\n\r\n")
-    read_responses(s)
-    m = v1.complete(b"/spoof")[-1]
+    _, m = exchange(plain.port, v1, b"GET /spoof HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.1.2.3\r\n"
+                                    b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\n"
+                                    b"Forwarded: for=1.1.1.1\r\n\r\n")
     assert m.header(b"x-forwarded-for") == [b"127.0.0.1"]
     assert m.header(b"x-forwarded-proto") == [b"http"] and m.header(b"x-forwarded-host") == [b"h"]
     assert not m.header(b"forwarded")
@@ -141,11 +132,10 @@ def test_forwarded_headers_from_an_untrusted_client_are_replaced(rig):
 
 def test_trusted_proxy_chain_is_kept_and_extended(rig):
     _, trusting, v1 = rig
-    s = connect(trusting.port)
-    s.sendall(b"GET /trusted HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.9, 10.0.0.5\r\n"
-              b"X-Forwarded-For: 10.0.0.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: shop\r\n\r\n")
-    read_responses(s)
-    m = v1.complete(b"/trusted")[-1]
+    _, m = exchange(trusting.port, v1, b"GET /trusted HTTP/1.1\r\nHost: h\r\n"
+                                       b"X-Forwarded-For: 203.0.113.9, 10.0.0.5\r\n"
+                                       b"X-Forwarded-For: 10.0.0.6\r\nX-Forwarded-Proto: https\r\n"
+                                       b"X-Forwarded-Host: shop\r\n\r\n")
     assert m.header(b"x-forwarded-for") == [b"203.0.113.9, 10.0.0.5, 10.0.0.6, 127.0.0.1"]
     assert m.header(b"x-forwarded-proto") == [b"https"] and m.header(b"x-forwarded-host") == [b"shop"]
     # the client address of the access log: the right-most address that is not a trusted proxy

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from test_proxy_rig import (Recorder, Serve, closed_by_peer, connect, ok, read_responses,
+from test_proxy_rig import (Recorder, Serve, closed_by_peer, connect, exchange, ok, read_responses,
                             wait_until, write_config)
 
 
@@ -99,31 +99,25 @@ def test_bad_chunk_gets_400_and_never_a_whole_request(rig, bad, prefix):
 
 def test_content_length_body_keeps_its_framing(rig):
     proxy, v1, _ = rig
-    s = connect(proxy.port)
-    s.sendall(b"POST /frame/cl HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
-    assert read_responses(s)[0].status == 200
-    m = v1.complete(b"/frame/cl")[-1]
+    r, m = exchange(proxy.port, v1, b"POST /frame/cl HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+    assert r.status == 200
     assert m.header(b"content-length") == [b"5"] and not m.header(b"transfer-encoding")
     assert m.body == b"hello" and m.raw.endswith(b"\r\n\r\nhello")
 
 
 def test_chunked_body_stays_chunked(rig):
     proxy, v1, _ = rig
-    s = connect(proxy.port)
-    s.sendall(b"POST /frame/chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-              b"5\r\nhello\r\n0\r\n\r\n")
-    assert read_responses(s)[0].status == 200
-    m = v1.complete(b"/frame/chunked")[-1]
+    r, m = exchange(proxy.port, v1, b"POST /frame/chunked HTTP/1.1\r\nHost: a\r\n"
+                                    b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    assert r.status == 200
     assert m.header(b"transfer-encoding") == [b"chunked"] and not m.header(b"content-length")
     assert m.body == b"hello"
 
 
 def test_no_body_no_body_headers(rig):
     proxy, v1, _ = rig
-    s = connect(proxy.port)
-    s.sendall(b"POST /frame/none HTTP/1.1\r\nHost: a\r\n\r\n")
-    assert read_responses(s)[0].status == 200
-    m = v1.complete(b"/frame/none")[-1]
+    r, m = exchange(proxy.port, v1, b"POST /frame/none HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert r.status == 200
     assert not m.header(b"content-length") and not m.header(b"transfer-encoding")
 
 

@@ -230,6 +230,15 @@ def connect(port, timeout=10.0):
     return s
 
 
+def exchange(port, upstream, raw):
+    """Send one raw request to the proxy at ``port``: (the first reply it gives, the last request
+    ``upstream`` (a Recorder) received whole for the request line's target)."""
+    s = connect(port)
+    s.sendall(raw)
+    reply = read_responses(s)[0]
+    return reply, upstream.complete(raw.split(b" ", 2)[1])[-1]
+
+
 class Reply:
     def __init__(self):
         self.status = None

@@ -21,20 +21,12 @@ import routecore
 from routecore import _impl
 from routecore.testing import (INVALID_HOSTS, configs, injected_httproutes, parents, requests_for)
 
+from builders import gateway_yaml, listener_yaml
 from conftest import make_router
 
 # --- the Host -------------------------------------------------------------------------------------
 
-EDGE = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners:
-  - {name: wild, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
-  - {name: any, port: 8080, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
----
+EDGE = gateway_yaml(listener_yaml("wild", hostname="*.example.com"), listener_yaml("any", 8080)) + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: shop, namespace: infra}

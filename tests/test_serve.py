@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
+from builders import gateway_yaml, listener_yaml
 from test_proxy_rig import free_port, wait_for_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,14 +89,8 @@ class Upstream:
         return f"http://127.0.0.1:{self.port}"
 
 
-CONFIG = """
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  gatewayClassName: routecore
-  listeners: [{name: web, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
----
+GATEWAY = gateway_yaml(listener_yaml(), name="gw")
+CONFIG = GATEWAY + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: app, namespace: shop}
@@ -251,7 +246,7 @@ def test_reload_under_load_fails_no_request(tmp_path):
         tmp.write_text(text)
         os.replace(tmp, path)
 
-    route = CONFIG.split("---")[0] + """---
+    route = GATEWAY + """---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: app, namespace: shop}
