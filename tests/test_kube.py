@@ -235,13 +235,15 @@ def test_two_controllers_only_the_leader_writes_and_the_other_takes_over(api, st
     stopped = time.monotonic()
     leader.stop()
     wait_for(follower.is_leader, timeout=4.0, what="the take-over")
-    assert time.monotonic() - stopped <= 2.0 + 0.2 + 0.5  # lease duration + retry period + slack
+    # lease duration + retry period, plus slack for a loaded machine (CI shares two cores)
+    assert time.monotonic() - stopped <= 2.0 + 0.2 + 1.5
     lease = api.get("leases", "default", "routecore-gateway-controller")
     assert lease["spec"]["holderIdentity"] == follower.identity
     assert lease["spec"]["leaseTransitions"] >= 1
     api.apply(route("r0", backend="missing"))
     wait_for(lambda: conds(ours(api, "r0")[0])["ResolvedRefs"]["status"] == "False", what="new leader writes")
-    assert follower.stats["status_writes"] > 0
+    # the server shows the write before the writer has read its answer and counted it
+    wait_for(lambda: follower.stats["status_writes"] > 0, what="the new leader's count")
 
 
 def test_graceful_stop_hands_the_lease_over_at_once(api, start):
