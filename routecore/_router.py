@@ -125,14 +125,15 @@ class Router:
     def _view(self, key):
         view = self._views.get(key)
         if view is None:
-            attachments = self.attachments
             build = gateway_spec if key[0] == "gateway" else service_spec
-            with bulk_build(), self._lock:  # (the collector resumes after the lock is released)
-                view = self._views.get(key)
-                if view is None:
-                    spec = build(attachments, self.options, self._cache, *key[1:])
-                    view = self._table_cls(attrs.evolve(spec, parent=key))
-                    self._views[key] = view
+            with bulk_build():
+                attachments = self.attachments
+                with self._lock:  # (the collector resumes after the lock is released)
+                    view = self._views.get(key)
+                    if view is None:
+                        spec = build(attachments, self.options, self._cache, *key[1:])
+                        view = self._table_cls(attrs.evolve(spec, parent=key))
+                        self._views[key] = view
         return view
 
     # --- status -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ Invariants:
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from attrs import frozen
 
@@ -33,17 +33,19 @@ from .table import (attaches_to_listener, effective_hostnames, is_core_service, 
 ACCEPTED = (True, "Accepted", "Route is accepted")
 
 
-@frozen
-class ResolvedBackend:
-    ref: object  # the BackendRef
-    problem: Optional[str]  # None when it resolves, else the ResolvedRefs reason
+class RuleBackends(NamedTuple):
+    """How the backendRefs of one rule resolve (a tuple: views build one per rule)."""
 
-
-@frozen
-class RuleBackends:
     rule: int  # the rule's index in the route as written (spec.rules[rule])
-    backends: Tuple[ResolvedBackend, ...]  # the rule's backendRefs, in order
-    mirrors: Tuple[ResolvedBackend, ...]  # the backendRefs of its RequestMirror filters, in order
+    # per backendRef of the rule, in order: None when it resolves, else the ResolvedRefs reason
+    problems: Tuple[Optional[str], ...]
+    # the same for the backendRef of each RequestMirror filter of the rule, in order
+    mirror_problems: Tuple[Optional[str], ...]
+
+
+# equal RuleBackends share one object (most are (0, (None,), ()), (1, (None,), ())...): a few
+# hundred at most (rule indexes < 16, reasons from a fixed set, backendRefs per rule < 16)
+_SHARED: Dict[tuple, RuleBackends] = {}
 
 
 @frozen
@@ -77,8 +79,16 @@ class Attachment:
     def backend_problems(self) -> List[Tuple[object, str]]:
         """(backendRef, ResolvedRefs reason) of each reference that does not resolve, rule by
         rule, backendRefs before mirror targets."""
-        return [(b.ref, b.problem) for r in self.rules for b in r.backends + r.mirrors
-                if b.problem is not None]
+        out = []
+        for rule, resolved in zip(self.route.rules, self.rules):
+            out += [(b, why) for b, why in zip(rule.backend_refs, resolved.problems) if why]
+            out += [(f.backend_ref, why) for f, why in zip(mirror_filters(rule),
+                                                           resolved.mirror_problems) if why]
+        return out
+
+
+def mirror_filters(rule) -> list:
+    return [f for f in rule.filters if isinstance(f, RequestMirror)] if rule.filters else []
 
 
 def is_mesh_parent(ref) -> bool:
@@ -120,41 +130,24 @@ class Attachments:
         self._by_gateway: Dict[tuple, list] = {}
         self._by_service: Dict[tuple, list] = {}
         for route in config.routes:
-            for key, index in self._parent_keys(route):
-                bucket = index.setdefault(key, [])
+            for ref in route.parent_refs:
+                if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
+                    bucket = self._by_gateway.setdefault((ref.namespace, ref.name), [])
+                elif ref.group == CORE_GROUP and ref.kind == "Service":
+                    bucket = self._by_service.setdefault((ref.namespace, ref.name), [])
+                else:
+                    continue
                 if not bucket or bucket[-1] is not route:
                     bucket.append(route)
-        # (gateway ns, name, listener name) -> [(route, effective hostnames)] it routes
-        self._listener_routes: Dict[tuple, list] = {}
-        # (..., kind, route key) -> the older route of the other kind that took the listener
-        self._cross_refused: Dict[tuple, object] = {}
-        for gkey, routes in self._by_gateway.items():
-            gw = self._gateways.get(gkey)
-            if gw is None:
-                continue
-            for lis in gw.listeners:
-                taken, refused = listener_routes(config, gw, lis, routes)
-                self._listener_routes[gkey + (lis.name,)] = taken
-                for rk, older in refused.items():
-                    self._cross_refused[gkey + (lis.name,) + rk] = older
-        self._issues: Dict[tuple, list] = {}
-        for i in config.issues:
-            self._issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
-        self._kept: Dict[tuple, list] = {}  # see _port_routes
-        self._rule_backends: Dict[tuple, Tuple[RuleBackends, ...]] = {}
-        self.records: Tuple[Attachment, ...] = tuple(
-            self._record(route, ref) for route in config.routes for ref in route.parent_refs)
+        # (gateway ns, name, listener name) -> ([(route, effective hostnames)] it routes,
+        # {(kind, route key): the older route of the other kind that took its hostnames}),
+        # computed per listener on first use
+        self._listener_routes: Dict[tuple, tuple] = {}
+        self._kept: Dict[tuple, tuple] = {}  # see _port_routes
+        # [mesh][id(route)] -> rule_backends(route, mesh)
+        self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
+        self._records: Optional[Tuple[Attachment, ...]] = None  # see records
         self._of_route: Dict[tuple, List[Attachment]] = {}
-        for rec in self.records:
-            self._of_route.setdefault((rec.route.kind, rec.route.namespace, rec.route.name),
-                                      []).append(rec)
-
-    def _parent_keys(self, route):
-        for ref in route.parent_refs:
-            if is_gateway_parent(ref):
-                yield (ref.namespace, ref.name), self._by_gateway
-            elif is_mesh_parent(ref):
-                yield (ref.namespace, ref.name), self._by_service
 
     # --- what the compiler asks ------------------------------------------------------------------
 
@@ -163,7 +156,15 @@ class Attachments:
 
     def listener_routes(self, gateway, listener) -> list:
         """[(route, effective hostnames)] the listener routes, in config order."""
-        return self._listener_routes.get((gateway.namespace, gateway.name, listener.name), [])
+        return self._listener(gateway, listener)[0]
+
+    def _listener(self, gateway, listener) -> tuple:
+        key = (gateway.namespace, gateway.name, listener.name)
+        hit = self._listener_routes.get(key)
+        if hit is None:
+            hit = self._listener_routes[key] = listener_routes(
+                self.config, gateway, listener, self._by_gateway.get(key[:2], ()))
+        return hit
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
                        client_namespace: Optional[str]) -> list:
@@ -179,20 +180,23 @@ class Attachments:
 
     def rule_backends(self, route, mesh: bool) -> Tuple[RuleBackends, ...]:
         """The resolution of every backendRef of ``route`` (one RuleBackends per kept rule) under
-        a mesh parent (``mesh``) or a Gateway one."""
-        key = (route.kind, route.namespace, route.name, mesh)
-        hit = self._rule_backends.get(key)
+        a mesh parent (``mesh``) or a Gateway one; computed once per route and kind of parent."""
+        cache = self._rule_backends[mesh]
+        hit = cache.get(id(route))  # (the Config keeps the route, so its id stays its own)
         if hit is None:
-            indexes = route.rule_indexes or range(len(route.rules))
-            hit = self._rule_backends[key] = tuple(
-                RuleBackends(
-                    index,
-                    tuple(ResolvedBackend(b, self.backend_problem(route, b, mesh))
-                          for b in rule.backend_refs),
-                    tuple(ResolvedBackend(f.backend_ref,
-                                          self.backend_problem(route, f.backend_ref, mesh))
-                          for f in rule.filters if isinstance(f, RequestMirror)))
-                for rule, index in zip(route.rules, indexes))
+            problem = self.backend_problem
+            out = []
+            for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
+                refs = rule.backend_refs
+                problems = tuple([problem(route, b, mesh) for b in refs]) if refs else ()
+                mirrors = tuple([problem(route, f.backend_ref, mesh)
+                                 for f in mirror_filters(rule)]) if rule.filters else ()
+                key = (index, problems, mirrors)
+                shared = _SHARED.get(key)
+                if shared is None:
+                    shared = _SHARED[key] = RuleBackends(index, problems, mirrors)
+                out.append(shared)
+            hit = cache[id(route)] = tuple(out)
         return hit
 
     def backend_problem(self, route, ref, mesh: bool) -> Optional[str]:
@@ -217,10 +221,34 @@ class Attachments:
                 return True
         return False
 
-    # --- what status asks ------------------------------------------------------------------------
+    # --- the records (what status asks) ----------------------------------------------------------
+
+    @property
+    def records(self) -> Tuple[Attachment, ...]:
+        """Every record, built on first use (a view needs only the listener and Service indexes
+        and ``rule_backends``, which the records share)."""
+        if self._records is None:
+            issues: Dict[tuple, list] = {}
+            for i in self.config.issues:
+                issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
+            # (gateway ns, name, id(route)) -> [(listener, effective hostnames)] that route it
+            self._taken: Dict[tuple, list] = {}
+            for gw in self.config.gateways:
+                for lis in gw.listeners:
+                    for route, hosts in self.listener_routes(gw, lis):
+                        self._taken.setdefault((gw.namespace, gw.name, id(route)), []).append(
+                            (lis, hosts))
+            records = tuple(self._record(route, ref, issues)
+                            for route in self.config.routes for ref in route.parent_refs)
+            for rec in records:
+                self._of_route.setdefault(
+                    (rec.route.kind, rec.route.namespace, rec.route.name), []).append(rec)
+            self._records = records
+        return self._records
 
     def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
         """The records of one route, in parentRefs order (none for a route not loaded)."""
+        self.records
         return self._of_route.get((kind, namespace, name), [])
 
     def attached_routes(self, gateway, listener) -> int:
@@ -228,7 +256,7 @@ class Attachments:
 
     # --- one record ------------------------------------------------------------------------------
 
-    def _record(self, route, ref) -> Attachment:
+    def _record(self, route, ref, issues_by_object: Dict[tuple, list]) -> Attachment:
         listeners: Tuple[AttachedListener, ...] = ()
         ports: Tuple[Optional[int], ...] = ()
         mesh = is_mesh_parent(ref)
@@ -243,7 +271,7 @@ class Attachments:
                        'means gateway.networking.k8s.io)'
             accepted = (False, "NoMatchingParent",
                         f"unsupported parent kind {ref.group}/{ref.kind}{hint}")
-        issues = tuple(self._issues.get((route.kind, route.namespace, route.name), ()))
+        issues = tuple(issues_by_object.get((route.kind, route.namespace, route.name), ()))
         dropped = sorted({n for n in map(rule_of_issue, issues) if n is not None})
         return Attachment(route, ref, *accepted, listeners=listeners, service_ports=ports,
                           rules=self.rule_backends(route, mesh), dropped_rules=tuple(dropped),
@@ -253,6 +281,13 @@ class Attachments:
         gw = self._gateways.get((ref.namespace, ref.name))
         if gw is None:
             return (False, "NoMatchingParent", f"Gateway {ref.namespace}/{ref.name} not found"), ()
+        # accepted exactly when a listener this parentRef covers routes the route; else the
+        # first check below that fails is the reason
+        taken = [AttachedListener(l.name, tuple(hosts))
+                 for l, hosts in self._taken.get((gw.namespace, gw.name, id(route)), ())
+                 if attaches_to_listener(ref, gw, l)]
+        if taken:
+            return ACCEPTED, tuple(taken)
         relevant = [l for l in gw.listeners if attaches_to_listener(ref, gw, l)]
         if not relevant:
             return (False, "NoMatchingParent",
@@ -266,16 +301,12 @@ class Attachments:
         if not usable:
             return (False, "NoMatchingListenerHostname",
                     "no route hostname intersects a listener hostname"), ()
-        older = [self._cross_refused.get((gw.namespace, gw.name, l.name, route.kind, route.key))
-                 for l, _ in usable]
-        if all(o is not None for o in older):  # GEP-1016 cross serving, on every listener
-            o = older[0]
-            return (False, "NotAllowedByListeners", (
-                f"{o.kind} {o.key}, older, has a hostname that intersects this route's on "
-                f"listener {usable[0][0].name}: an HTTPRoute and a GRPCRoute may not share a "
-                "hostname on a listener")), ()
-        return ACCEPTED, tuple(AttachedListener(l.name, tuple(hosts))
-                               for (l, hosts), o in zip(usable, older) if o is None)
+        # GEP-1016 cross serving: an older route of the other kind took every usable listener
+        o = self._listener(gw, usable[0][0])[1][(route.kind, route.key)]
+        return (False, "NotAllowedByListeners", (
+            f"{o.kind} {o.key}, older, has a hostname that intersects this route's on "
+            f"listener {usable[0][0].name}: an HTTPRoute and a GRPCRoute may not share a "
+            "hostname on a listener")), ()
 
     def _mesh_acceptance(self, route, ref):
         key = (ref.namespace, ref.name)
@@ -287,8 +318,8 @@ class Attachments:
         covered = [pp for pp in ports if service_ref_covers(ref, ref.namespace, ref.name, *pp)]
         taken, winner = [], None
         for pp in covered:
-            kept = self._port_routes(ref.namespace, ref.name, pp, route.namespace)
-            if any(r is route for r in kept):
+            kept, kept_ids = self._port_routes(ref.namespace, ref.name, pp, route.namespace)
+            if id(route) in kept_ids:
                 taken.append(pp[0])
             elif winner is None:
                 winner = kept[0]
@@ -299,13 +330,15 @@ class Attachments:
         return ACCEPTED, tuple(taken)
 
     def _port_routes(self, namespace: str, name: str, port_and_name: tuple, route_namespace: str):
-        """The routes of ``route_namespace`` a Service port takes (GEP-1294), cached."""
+        """The routes of ``route_namespace`` a Service port takes (GEP-1294) and the set of
+        their ids, cached."""
         key = (namespace, name) + port_and_name + (route_namespace,)
         hit = self._kept.get(key)
         if hit is None:
-            hit = self._kept[key] = one_kind_per_port([
+            kept = one_kind_per_port([
                 r for r in self._by_service.get((namespace, name), ())
                 if r.namespace == route_namespace
                 and any(service_ref_covers(x, namespace, name, *port_and_name)
                         for x in r.parent_refs)])
+            hit = self._kept[key] = (kept, {id(r) for r in kept})
         return hit

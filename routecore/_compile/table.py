@@ -314,9 +314,9 @@ class Builder:
             prefix = normalize_prefix(rule.matches[0].path.value)
         filters = rule.filters
         if filters:
-            mirror_filters = [f for f in filters if isinstance(f, RequestMirror)]
-            mirrors = tuple(Mirror(core_backend(m.ref), f.percent)
-                            for f, m in zip(mirror_filters, resolved.mirrors) if m.problem is None)
+            mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent)
+                            for f, problem in zip([f for f in filters if isinstance(f, RequestMirror)],
+                                                  resolved.mirror_problems) if problem is None)
             cors = next((f for f in filters if isinstance(f, CORS)), None)
             rule_ext = tuple(f for f in filters if isinstance(f, ExtensionRef))
         else:  # the same values, without scanning an empty tuple five times
@@ -343,13 +343,12 @@ class Builder:
         error = None
         choices, weights = [], []
         backend = self.cache.backend
-        for resolved_ref in resolved.backends:
-            ref = resolved_ref.ref
+        for ref, problem in zip(rule.backend_refs, resolved.problems):
             if ref.weight <= 0:
                 continue
             ref_filters = ref.filters
             ref_ext = tuple(f for f in ref_filters if isinstance(f, ExtensionRef)) if ref_filters else ()
-            if resolved_ref.problem is not None or (ref_ext and any(
+            if problem is not None or (ref_ext and any(
                     not self._extension_known(e) for e in ref_ext)):
                 if error is None:
                     error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
@@ -387,9 +386,13 @@ class Builder:
         regex = self.cache.regex
         header_names = self.header_names
         resolved_rules = self.attachments.rule_backends(route, self.mesh)
+        rule_outcomes = self._rule_outcomes
         for rule, resolved in zip(route.rules, resolved_rules):
             index = resolved.rule
-            outcome = self.rule_outcome(route, rule, resolved, listener, port, scheme, route_key)
+            outcome = rule_outcomes.get((route_key, index, listener))
+            if outcome is None:
+                outcome = self.rule_outcome(route, rule, resolved, listener, port, scheme,
+                                            route_key)
             for mi, m in enumerate(rule.matches):
                 if grpc:
                     ptype, value = grpc_path_match(m.method, regex_first)
@@ -412,11 +415,9 @@ class Builder:
                 queries = tuple(Cond(q.name, q.value, regex(q.value)
                                      if q.type == "RegularExpression" else None)
                                 for q in query_params) if query_params else ()
-                out.append(Entry(
-                    sort_key=key, path_type=ptype, path=path,
-                    regex=rx, literal=required_literal(value) if ptype == REGEX else None,
-                    method=method, headers=headers, queries=queries, outcome=outcome,
-                    route=route_key, rule=index, match=mi))
+                out.append(Entry(  # (positional: the fields in declaration order)
+                    key, ptype, path, rx, required_literal(value) if ptype == REGEX else None,
+                    method, headers, queries, outcome, route_key, index, mi))
         return out
 
     def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None) -> TableSpec:
