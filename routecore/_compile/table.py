@@ -10,7 +10,7 @@ Invariants:
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import attrs
 from attrs import field, frozen
@@ -21,7 +21,9 @@ from .._config.models import (CORE_GROUP, CORS, GATEWAY_GROUP, Config, Extension
 from .._outcome import Backend, Choice, HeaderOps, Mirror
 from .._paths import hostname_matches
 from .._config.regex import compile_regex, required_literal
-from .options import RouterOptions
+
+if TYPE_CHECKING:  # (options imports the twins, which import this module)
+    from .options import RouterOptions
 
 EXACT, PREFIX, REGEX = 0, 1, 2
 PATH_TYPES = {"Exact": EXACT, "PathPrefix": PREFIX, "RegularExpression": REGEX}
@@ -76,7 +78,7 @@ class TableSpec:
     misdirected: int  # HTTPS: the SNI selects another listener than the Host does (421)
     header_names: Tuple[str, ...]
     mesh: bool
-    options: RouterOptions  # the Router's, whole
+    options: "RouterOptions"  # the Router's, whole
     # the view's key in its Router: ("gateway", ns, name, port) or
     # ("service", ns, name, port, client_namespace); for repr only
     parent: Optional[tuple] = None
@@ -253,7 +255,7 @@ class Builder:
     records (``routecore._compile.attach.Attachments``: the backends' resolution), the Router's
     options and the shared compile cache; it never calls back into the Router."""
 
-    def __init__(self, attachments, options: RouterOptions, cache: CompileCache, mesh: bool):
+    def __init__(self, attachments, options: "RouterOptions", cache: CompileCache, mesh: bool):
         self.attachments = attachments
         self.options = options
         self.cache = cache
