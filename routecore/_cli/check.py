@@ -122,7 +122,7 @@ def _route_warnings(router) -> List[tuple]:
             if resolved is not None and resolved["status"] == "False":
                 mesh = ref.group == "" and ref.kind == "Service"
                 for path, b in _backend_refs(route):
-                    why = router._backend_problem(route, b, mesh)  # what status.ResolvedRefs sums up
+                    why = router.attachments.backend_problem(route, b, mesh)  # what ResolvedRefs sums up
                     if why is not None:
                         out[who + (path, f"backendRef {b.namespace}/{b.name} ({why}): "
                                          f"{_WHY.get(why, why)}; its share of requests gets 500")] = None

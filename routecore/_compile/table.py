@@ -10,15 +10,20 @@ Invariants:
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import attrs
-from attrs import frozen
+from attrs import field, frozen
 
-from .._config.models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, HeaderModifier, Listener, Rule
-from .._outcome import Backend, Choice, HeaderOps
+from .._config.models import (CORE_GROUP, CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute,
+                              HeaderModifier, Listener, RequestMirror, RequestRedirect, Rule,
+                              URLRewrite)
+from .._outcome import Backend, Choice, HeaderOps, Mirror
 from .._paths import hostname_matches
-from .._config.regex import required_literal
+from .._config.regex import compile_regex, required_literal
+
+if TYPE_CHECKING:  # (options imports the twins, which import this module)
+    from .options import RouterOptions
 
 EXACT, PREFIX, REGEX = 0, 1, 2
 PATH_TYPES = {"Exact": EXACT, "PathPrefix": PREFIX, "RegularExpression": REGEX}
@@ -73,15 +78,23 @@ class TableSpec:
     misdirected: int  # HTTPS: the SNI selects another listener than the Host does (421)
     header_names: Tuple[str, ...]
     mesh: bool
-    normalize_path: bool
-    seed: int
-    regex_first: bool = False  # RegularExpression paths rank above PathPrefix ("before-prefix")
-    merge_slashes: bool = False  # runs of "/" in the request path are collapsed before matching
+    options: "RouterOptions"  # the Router's, whole
     # the view's key in its Router: ("gateway", ns, name, port) or
     # ("service", ns, name, port, client_namespace); for repr only
     parent: Optional[tuple] = None
     bad_request: int = 0  # a refused path or an invalid Host (400)
-    escaped_slashes: str = "reject"  # "%2F", "%5C" and "\\" in the path: see routecore._paths
+    # the options the twins read per table, copied from ``options`` at construction (plain
+    # attributes, not properties: the pure twin reads two of them per request)
+    normalize_path: bool = field(init=False, eq=False, repr=False)
+    merge_slashes: bool = field(init=False, eq=False, repr=False)
+    regex_first: bool = field(init=False, eq=False, repr=False)
+    seed: int = field(init=False, eq=False, repr=False)
+    # "%2F", "%5C" and "\\" in the path: see routecore._paths
+    escaped_slashes: str = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self):
+        for name in ("normalize_path", "merge_slashes", "regex_first", "seed", "escaped_slashes"):
+            object.__setattr__(self, name, getattr(self.options, name))
 
 
 def view_repr(spec: Optional[TableSpec], native: bool) -> str:
@@ -118,7 +131,7 @@ def route_age(route) -> tuple:
     return (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
 
 
-def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_before_prefix: bool,
+def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_first: bool,
              age: Optional[tuple] = None, route_key: Optional[str] = None):
     """``age`` and ``route_key``: route_age(route) and route.key, when the caller has them (the
     keys of one route then share those objects)."""
@@ -126,9 +139,9 @@ def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_befor
     if ptype == EXACT:
         klass, length = 0, 0
     elif ptype == PREFIX:
-        klass, length = (2 if regex_before_prefix else 1), _negative(len(normalize_prefix(m.path.value)))
+        klass, length = (2 if regex_first else 1), _negative(len(normalize_prefix(m.path.value)))
     else:
-        klass, length = (1 if regex_before_prefix else 2), _negative(len(m.path.value))
+        klass, length = (1 if regex_first else 2), _negative(len(m.path.value))
     return (klass, length, 0 if m.method else 1, -len(m.headers), -len(m.query_params),
             route_age(route) if age is None else age, route.key if route_key is None else route_key,
             rule_index, match_index)
@@ -160,7 +173,7 @@ def _re2_escape(text: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "\\" + c for c in text)
 
 
-def grpc_sort_key(route, rule_index: int, match_index: int, m, regex_before_prefix: bool):
+def grpc_sort_key(route, rule_index: int, match_index: int, m, regex_first: bool):
     """Digest §10 after the hostname part, same shape as ``sort_key``: a class, then most
     characters in the service, then in the method, most header matches, oldest, "{ns}/{name}",
     rule, match.
@@ -177,13 +190,13 @@ def grpc_sort_key(route, rule_index: int, match_index: int, m, regex_before_pref
     if mm is None:
         klass = 4
     elif mm.type == "RegularExpression":
-        klass = 1 if regex_before_prefix else 3
+        klass = 1 if regex_first else 3
     elif mm.service is not None and mm.method is not None:
         klass = 0
     elif mm.service is not None:
-        klass = 2 if regex_before_prefix else 1
+        klass = 2 if regex_first else 1
     else:
-        klass = 3 if regex_before_prefix else 2
+        klass = 3 if regex_first else 2
     service = len(mm.service) if mm is not None and mm.service else 0
     method = len(mm.method) if mm is not None and mm.method else 0
     return (klass, -service, -method, -len(m.headers), 0, route_age(route), route.key, rule_index,
@@ -219,11 +232,36 @@ def effective_hostnames(route: HTTPRoute, listener_host: Optional[str]) -> List[
     return out
 
 
-class _Builder:
-    """Accumulates the choices, outcomes and header names of one table."""
+class CompileCache:
+    """What the views of one Router share: one compiled RE2 program per pattern, one Backend per
+    backendRef object (the frozen Backend is shared by every Choice that sends to it)."""
 
-    def __init__(self, router, mesh: bool):
-        self.router = router
+    def __init__(self):
+        self._regexes: Dict[str, object] = {}
+        self._backends: Dict[int, tuple] = {}  # id(backendRef) -> (backendRef, Backend)
+
+    def regex(self, pattern: str):
+        rx = self._regexes.get(pattern)
+        if rx is None:
+            rx = self._regexes[pattern] = compile_regex(pattern)
+        return rx
+
+    def backend(self, ref) -> Backend:
+        hit = self._backends.get(id(ref))
+        if hit is None or hit[0] is not ref:
+            hit = self._backends[id(ref)] = (ref, core_backend(ref))  # the ref keeps id() unique
+        return hit[1]
+
+
+class Builder:
+    """Accumulates the choices, outcomes and header names of one table, from the attachment
+    records (``routecore._compile.attach.Attachments``: the backends' resolution), the Router's
+    options and the shared compile cache; it never calls back into the Router."""
+
+    def __init__(self, attachments, options: "RouterOptions", cache: CompileCache, mesh: bool):
+        self.attachments = attachments
+        self.options = options
+        self.cache = cache
         self.mesh = mesh
         self.choices: List[Choice] = []
         self.grpc: List[Optional[Choice]] = []
@@ -255,40 +293,122 @@ class _Builder:
     def static(self, choice: Choice) -> int:
         return self.outcome([choice], [1])
 
-    def rule_outcome(self, route: HTTPRoute, index: int, rule: Rule, listener: Optional[str],
-                     port: Optional[int], scheme: str, route_key: Optional[str] = None) -> int:
-        """``route_key``: ``route.key`` when the caller has it (its Choices then share it)."""
+    def rule_outcome(self, route: HTTPRoute, rule: Rule, resolved,
+                     listener: Optional[str], port: Optional[int], scheme: str,
+                     route_key: Optional[str] = None) -> int:
+        """``resolved``: the rule's RuleBackends; ``route_key``: ``route.key`` when the caller
+        has it (its Choices then share it)."""
         if route_key is None:
             route_key = route.key
-        key = (route_key, index, listener)
+        key = (route_key, resolved.rule, listener)
         if key not in self._rule_outcomes:
-            choices, weights = self.router._rule_choices(route, index, rule, listener, port,
-                                                         scheme, self.mesh, route_key)
+            choices, weights = self.rule_choices(route, resolved, rule, listener, port, scheme,
+                                                 route_key)
             self._rule_outcomes[key] = self.outcome(choices, weights)
         return self._rule_outcomes[key]
+
+    def _extension_known(self, ext) -> bool:
+        return (ext.group, ext.kind) in self.options.extensions
+
+    def rule_choices(self, route: HTTPRoute, resolved, rule: Rule, listener, port, scheme,
+                     route_key: str):
+        """The Choices of one rule and their weights; ``resolved`` (RuleBackends) says which
+        backendRefs and mirror targets resolve."""
+        index = resolved.rule
+        prefix = None
+        if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
+                and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
+            prefix = normalize_prefix(rule.matches[0].path.value)
+        filters = rule.filters
+        if filters:
+            mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent)
+                            for f, problem in zip([f for f in filters if isinstance(f, RequestMirror)],
+                                                  resolved.mirror_problems) if problem is None)
+            cors = next((f for f in filters if isinstance(f, CORS)), None)
+            rule_ext = tuple(f for f in filters if isinstance(f, ExtensionRef))
+        else:  # the same values, without scanning an empty tuple five times
+            mirrors, cors, rule_ext = (), None, ()
+        base = dict(matched=True, route=route_key, kind=route.kind, rule=index,
+                    rule_name=rule.name, listener=listener, mirrors=mirrors,
+                    timeouts=rule.timeouts, retry=rule.retry,
+                    session_persistence=rule.session_persistence, prefix=prefix, port=port,
+                    default_scheme=scheme, cors=cors, extensions=rule_ext)
+        if rule_ext and any(not self._extension_known(e) for e in rule_ext):
+            return [Choice(status=500, **base)], [1]
+        if filters:
+            req_ops = header_ops(filters, "RequestHeaderModifier")
+            resp_ops = header_ops(filters, "ResponseHeaderModifier")
+            redirect = next((f for f in filters if isinstance(f, RequestRedirect)), None)
+            rewrite = next((f for f in filters if isinstance(f, URLRewrite)), None)
+        else:
+            req_ops, resp_ops, redirect, rewrite = (), (), None, None
+        if redirect is not None:
+            return [Choice(status=redirect.status_code, redirect=redirect,
+                           request_headers=req_ops, response_headers=resp_ops, **base)], [1]
+        # the share of an invalid backendRef, and the answer when no backend can be chosen
+        # (built when first needed; one object however many shares it answers)
+        error = None
+        choices, weights = [], []
+        backend = self.cache.backend
+        for ref, problem in zip(rule.backend_refs, resolved.problems):
+            if ref.weight <= 0:
+                continue
+            ref_filters = ref.filters
+            ref_ext = tuple(f for f in ref_filters if isinstance(f, ExtensionRef)) if ref_filters else ()
+            if problem is not None or (ref_ext and any(
+                    not self._extension_known(e) for e in ref_ext)):
+                if error is None:
+                    error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
+                                   **base)
+                choices.append(error)
+            elif not ref_filters:
+                choices.append(Choice(
+                    status=None, backend=backend(ref), redirect=None, rewrite=rewrite,
+                    request_headers=req_ops, response_headers=resp_ops, **base))
+            else:
+                b_redirect = next((f for f in ref_filters if isinstance(f, RequestRedirect)), None)
+                b_rewrite = next((f for f in ref_filters if isinstance(f, URLRewrite)), rewrite)
+                choices.append(Choice(
+                    status=b_redirect.status_code if b_redirect else None,
+                    backend=None if b_redirect else backend(ref),
+                    redirect=b_redirect, rewrite=b_rewrite,
+                    request_headers=req_ops + header_ops(ref_filters, "RequestHeaderModifier"),
+                    response_headers=resp_ops + header_ops(ref_filters, "ResponseHeaderModifier"),
+                    **{**base, "extensions": rule_ext + ref_ext}))
+            weights.append(ref.weight)
+        if not choices:  # no backendRefs, or every weight is 0
+            if error is None:
+                error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops, **base)
+            return [error], [1]
+        return choices, weights
 
     def entries(self, route: HTTPRoute, listener: Optional[str], port: Optional[int],
                 scheme: str) -> List[Entry]:
         out = []
-        before = self.router.regex_precedence == "before-prefix"
-        indexes = route.rule_indexes or range(len(route.rules))
+        regex_first = self.options.regex_first
         grpc = route.kind == "GRPCRoute"
         # the parts of ``sort_key`` that are the same for every match of the route
         age = route_age(route)
         route_key = route.key
-        regex = self.router._regex
+        regex = self.cache.regex
         header_names = self.header_names
-        for rule, index in zip(route.rules, indexes):
-            outcome = self.rule_outcome(route, index, rule, listener, port, scheme, route_key)
+        resolved_rules = self.attachments.rule_backends(route, self.mesh)
+        rule_outcomes = self._rule_outcomes
+        for rule, resolved in zip(route.rules, resolved_rules):
+            index = resolved.rule
+            outcome = rule_outcomes.get((route_key, index, listener))
+            if outcome is None:
+                outcome = self.rule_outcome(route, rule, resolved, listener, port, scheme,
+                                            route_key)
             for mi, m in enumerate(rule.matches):
                 if grpc:
-                    ptype, value = grpc_path_match(m.method, before)
-                    key = grpc_sort_key(route, index, mi, m, before)
+                    ptype, value = grpc_path_match(m.method, regex_first)
+                    key = grpc_sort_key(route, index, mi, m, regex_first)
                     method, query_params = None, ()
                 else:
                     ptype, value = PATH_TYPES[m.path.type], m.path.value
                     method, query_params = m.method, m.query_params
-                    key = sort_key(route, index, mi, m, before, age, route_key)
+                    key = sort_key(route, index, mi, m, regex_first, age, route_key)
                 path = normalize_prefix(value) if ptype == PREFIX else value
                 rx = regex(value) if ptype == REGEX else None
                 if m.headers:
@@ -302,24 +422,19 @@ class _Builder:
                 queries = tuple(Cond(q.name, q.value, regex(q.value)
                                      if q.type == "RegularExpression" else None)
                                 for q in query_params) if query_params else ()
-                out.append(Entry(
-                    sort_key=key, path_type=ptype, path=path,
-                    regex=rx, literal=required_literal(value) if ptype == REGEX else None,
-                    method=method, headers=headers, queries=queries, outcome=outcome,
-                    route=route_key, rule=index, match=mi))
+                out.append(Entry(  # (positional: the fields in declaration order)
+                    key, ptype, path, rx, required_literal(value) if ptype == REGEX else None,
+                    method, headers, queries, outcome, route_key, index, mi))
         return out
 
-    def spec(self, listeners, no_listener: int, normalize: bool, seed: int,
-             misdirected: Optional[int] = None) -> TableSpec:
+    def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None) -> TableSpec:
         bad_request = self.static(Choice(matched=False, status=400))
-        return TableSpec(bad_request=bad_request, escaped_slashes=self.router.escaped_slashes,
-                         listeners=tuple(listeners), choices=tuple(self.choices),
+        return TableSpec(bad_request=bad_request, listeners=tuple(listeners),
+                         choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
                          no_listener=no_listener, header_names=tuple(self.header_names),
                          misdirected=no_listener if misdirected is None else misdirected,
-                         mesh=self.mesh, normalize_path=normalize, seed=seed,
-                         regex_first=self.router.regex_precedence == "before-prefix",
-                         merge_slashes=self.router.merge_slashes)
+                         mesh=self.mesh, options=self.options)
 
 
 def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup, ...]:

@@ -164,9 +164,7 @@ class Proxy:
         Gateway (or Service). Raises ConfigError/LookupError otherwise (the old one keeps serving)."""
         config = load(source, strict=self.router.config.strict)
         old = self.router
-        new = Router(config, seed=old.seed, regex_precedence=old.regex_precedence,
-                     normalize_path=old.normalize_path, native=old.native,
-                     extensions=old.extensions, merge_slashes=old.merge_slashes)
+        new = Router.with_options(config, old.options)
         view = self.select(new)  # LookupError: the served Gateway or Service is gone
         new.generation = self.generation + 1
         self.router, self.view, self.generation = new, view, new.generation

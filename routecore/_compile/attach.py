@@ -1,0 +1,344 @@
+"""Attachment, resolved once per configuration: one record per (route, parentRef).
+
+``resolve(config)`` decides, for every route and each of its parentRefs, whether the parent takes
+the route and why not (the Kubernetes condition reason and message ``router.status()`` reports),
+the listeners it attached to (a Gateway parent) or the Service ports it routes (a mesh parent),
+the resolution of every backendRef and mirror target per rule (the ResolvedRefs reason of each
+that does not resolve) and the rules load dropped, as integers. The table builder and the status
+writer both read these records, so what status says is what routing does (Envoy Gateway does the
+same: status is set while translating, and dropped rules are data).
+
+Invariants:
+- a route is routed by a Gateway listener exactly when one of its records lists that listener
+  (``listener_routes``), and by a Service port for a client namespace exactly as
+  ``service_routes`` says; ``service_routes`` and the mesh records apply the one rule of
+  GEP-1294 (``one_kind_per_port``: a Service port takes the GRPCRoutes of a namespace if it has
+  any, else its HTTPRoutes);
+- a backendRef's resolution depends only on the route, the ref and whether the parent is a mesh
+  Service (``backend_problem``): records of the same kind of parent share one ``RuleBackends``
+  tuple;
+- records are in ``config.routes`` order, then parentRefs order; every list of routes returned
+  here keeps ``config.routes`` order.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from attrs import frozen
+
+from .._config.models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, RequestMirror
+from .table import (attaches_to_listener, effective_hostnames, is_core_service, listener_accepts,
+                    listener_routes, service_ref_covers)
+
+ACCEPTED = (True, "Accepted", "Route is accepted")
+
+
+class RuleBackends(NamedTuple):
+    """How the backendRefs of one rule resolve (a tuple: views build one per rule)."""
+
+    rule: int  # the rule's index in the route as written (spec.rules[rule])
+    # per backendRef of the rule, in order: None when it resolves, else the ResolvedRefs reason
+    problems: Tuple[Optional[str], ...]
+    # the same for the backendRef of each RequestMirror filter of the rule, in order
+    mirror_problems: Tuple[Optional[str], ...]
+
+
+# equal RuleBackends share one object (most are (0, (None,), ()), (1, (None,), ())...): a few
+# hundred at most (rule indexes < 16, reasons from a fixed set, backendRefs per rule < 16)
+_SHARED: Dict[tuple, RuleBackends] = {}
+
+
+@frozen
+class AttachedListener:
+    name: str
+    hostnames: Tuple[Optional[str], ...]  # the route's effective hostnames there (None: any)
+
+
+@frozen
+class Attachment:
+    """One (route, parentRef): accepted or refused, where it attached, what it resolves to."""
+
+    route: HTTPRoute  # or GRPCRoute
+    parent: object  # the ParentRef
+    accepted: bool
+    reason: str  # the Accepted condition's reason ("Accepted" when accepted)
+    message: str
+    listeners: Tuple[AttachedListener, ...]  # Gateway parent: the listeners that route it
+    service_ports: Tuple[Optional[int], ...]  # mesh parent: the ports it routes (None: any port)
+    rules: Tuple[RuleBackends, ...]  # one per kept rule, in route.rules order
+    dropped_rules: Tuple[int, ...]  # indexes (as written) of the rules load left out
+    # what load reported about the route (strict=False kept it): the dropped rules' problems
+    # (and a duplicate of the object, when one was left out)
+    issues: Tuple[object, ...] = ()
+
+    @property
+    def mesh(self) -> bool:
+        return is_mesh_parent(self.parent)
+
+    @property
+    def backend_problems(self) -> List[Tuple[object, str]]:
+        """(backendRef, ResolvedRefs reason) of each reference that does not resolve, rule by
+        rule, backendRefs before mirror targets."""
+        out = []
+        for rule, resolved in zip(self.route.rules, self.rules):
+            out += [(b, why) for b, why in zip(rule.backend_refs, resolved.problems) if why]
+            out += [(f.backend_ref, why) for f, why in zip(mirror_filters(rule),
+                                                           resolved.mirror_problems) if why]
+        return out
+
+
+def mirror_filters(rule) -> list:
+    return [f for f in rule.filters if isinstance(f, RequestMirror)] if rule.filters else []
+
+
+def is_mesh_parent(ref) -> bool:
+    return ref.group == CORE_GROUP and ref.kind == "Service"
+
+
+def is_gateway_parent(ref) -> bool:
+    return ref.group == GATEWAY_GROUP and ref.kind == "Gateway"
+
+
+def one_kind_per_port(routes: list) -> list:
+    """GEP-1294: of the routes one namespace attaches to one Service port, the port takes the
+    GRPCRoutes if there is one, else the HTTPRoutes (order kept)."""
+    if any(r.kind == "GRPCRoute" for r in routes):
+        return [r for r in routes if r.kind == "GRPCRoute"]
+    return routes
+
+
+def rule_of_issue(issue) -> Optional[int]:
+    """The index of the rule an issue is about (its path ``spec.rules[N]...``), else None."""
+    head, sep, rest = issue.path.partition("spec.rules[")
+    if head or not sep:
+        return None
+    number = rest.partition("]")[0]
+    return int(number) if number.isdigit() else None
+
+
+class Attachments:
+    """Every attachment record of one Config, with the indexes the compiler asks."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.services = None if config.services is None else {
+            (s.namespace, s.name): s for s in config.services}
+        self._gateways: Dict[tuple, object] = {}
+        for g in config.gateways:  # (the first of a name, as a search in order finds it)
+            self._gateways.setdefault((g.namespace, g.name), g)
+        # Gateway (ns, name) / Service (ns, name) -> the routes with a parentRef to it, in order
+        self._by_gateway: Dict[tuple, list] = {}
+        self._by_service: Dict[tuple, list] = {}
+        for route in config.routes:
+            for ref in route.parent_refs:
+                if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
+                    bucket = self._by_gateway.setdefault((ref.namespace, ref.name), [])
+                elif ref.group == CORE_GROUP and ref.kind == "Service":
+                    bucket = self._by_service.setdefault((ref.namespace, ref.name), [])
+                else:
+                    continue
+                if not bucket or bucket[-1] is not route:
+                    bucket.append(route)
+        # (gateway ns, name, listener name) -> ([(route, effective hostnames)] it routes,
+        # {(kind, route key): the older route of the other kind that took its hostnames}),
+        # computed per listener on first use
+        self._listener_routes: Dict[tuple, tuple] = {}
+        self._kept: Dict[tuple, tuple] = {}  # see _port_routes
+        # [mesh][id(route)] -> rule_backends(route, mesh)
+        self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
+        self._records: Optional[Tuple[Attachment, ...]] = None  # see records
+        self._of_route: Dict[tuple, List[Attachment]] = {}
+
+    # --- what the compiler asks ------------------------------------------------------------------
+
+    def gateway(self, namespace: str, name: str):
+        return self._gateways.get((namespace, name))
+
+    def listener_routes(self, gateway, listener) -> list:
+        """[(route, effective hostnames)] the listener routes, in config order."""
+        return self._listener(gateway, listener)[0]
+
+    def _listener(self, gateway, listener) -> tuple:
+        key = (gateway.namespace, gateway.name, listener.name)
+        hit = self._listener_routes.get(key)
+        if hit is None:
+            hit = self._listener_routes[key] = listener_routes(
+                self.config, gateway, listener, self._by_gateway.get(key[:2], ()))
+        return hit
+
+    def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
+                       client_namespace: Optional[str]) -> list:
+        """The routes a Service port routes for requests from ``client_namespace``: the routes of
+        that namespace attached to the port if it has any (consumer routes), else those of the
+        Service's own namespace (producer routes); then one route kind (GEP-1294)."""
+        attached = [r for r in self._by_service.get((namespace, name), ())
+                    if any(service_ref_covers(ref, namespace, name, port, port_name)
+                           for ref in r.parent_refs)]
+        consumer = [r for r in attached
+                    if r.namespace != namespace and r.namespace == client_namespace]
+        return one_kind_per_port(consumer or [r for r in attached if r.namespace == namespace])
+
+    def rule_backends(self, route, mesh: bool) -> Tuple[RuleBackends, ...]:
+        """The resolution of every backendRef of ``route`` (one RuleBackends per kept rule) under
+        a mesh parent (``mesh``) or a Gateway one; computed once per route and kind of parent."""
+        cache = self._rule_backends[mesh]
+        hit = cache.get(id(route))  # (the Config keeps the route, so its id stays its own)
+        if hit is None:
+            problem = self.backend_problem
+            out = []
+            for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
+                refs = rule.backend_refs
+                problems = tuple([problem(route, b, mesh) for b in refs]) if refs else ()
+                mirrors = tuple([problem(route, f.backend_ref, mesh)
+                                 for f in mirror_filters(rule)]) if rule.filters else ()
+                key = (index, problems, mirrors)
+                shared = _SHARED.get(key)
+                if shared is None:
+                    shared = _SHARED[key] = RuleBackends(index, problems, mirrors)
+                out.append(shared)
+            hit = cache[id(route)] = tuple(out)
+        return hit
+
+    def backend_problem(self, route, ref, mesh: bool) -> Optional[str]:
+        """None when the backendRef resolves, else the ResolvedRefs reason."""
+        if not is_core_service(ref):
+            return "InvalidKind"
+        if self.services is not None and (ref.namespace, ref.name) not in self.services:
+            return "BackendNotFound"
+        if ref.namespace != route.namespace and not mesh and not self._granted(route, ref):
+            return "RefNotPermitted"
+        return None
+
+    def _granted(self, route, ref) -> bool:
+        for g in self.config.reference_grants:
+            if g.namespace != ref.namespace:
+                continue
+            if not any(f.group == GATEWAY_GROUP and f.kind == route.kind
+                       and f.namespace == route.namespace for f in g.from_):
+                continue
+            if any(t.group == ref.group and t.kind == ref.kind and t.name in (None, ref.name)
+                   for t in g.to):
+                return True
+        return False
+
+    # --- the records (what status asks) ----------------------------------------------------------
+
+    @property
+    def records(self) -> Tuple[Attachment, ...]:
+        """Every record, built on first use (a view needs only the listener and Service indexes
+        and ``rule_backends``, which the records share)."""
+        if self._records is None:
+            issues: Dict[tuple, list] = {}
+            for i in self.config.issues:
+                issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
+            # (gateway ns, name, id(route)) -> [(listener, effective hostnames)] that route it
+            self._taken: Dict[tuple, list] = {}
+            for gw in self.config.gateways:
+                for lis in gw.listeners:
+                    for route, hosts in self.listener_routes(gw, lis):
+                        self._taken.setdefault((gw.namespace, gw.name, id(route)), []).append(
+                            (lis, hosts))
+            records = tuple(self._record(route, ref, issues)
+                            for route in self.config.routes for ref in route.parent_refs)
+            for rec in records:
+                self._of_route.setdefault(
+                    (rec.route.kind, rec.route.namespace, rec.route.name), []).append(rec)
+            self._records = records
+        return self._records
+
+    def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
+        """The records of one route, in parentRefs order (none for a route not loaded)."""
+        self.records
+        return self._of_route.get((kind, namespace, name), [])
+
+    def attached_routes(self, gateway, listener) -> int:
+        return len(self.listener_routes(gateway, listener))
+
+    # --- one record ------------------------------------------------------------------------------
+
+    def _record(self, route, ref, issues_by_object: Dict[tuple, list]) -> Attachment:
+        listeners: Tuple[AttachedListener, ...] = ()
+        ports: Tuple[Optional[int], ...] = ()
+        mesh = is_mesh_parent(ref)
+        if mesh:
+            accepted, ports = self._mesh_acceptance(route, ref)
+        elif is_gateway_parent(ref):
+            accepted, listeners = self._gateway_acceptance(route, ref)
+        else:
+            hint = ""
+            if ref.kind == "Service" and ref.group == GATEWAY_GROUP:
+                hint = ' (a mesh Service parent needs group: "" written out; an omitted group ' \
+                       'means gateway.networking.k8s.io)'
+            accepted = (False, "NoMatchingParent",
+                        f"unsupported parent kind {ref.group}/{ref.kind}{hint}")
+        issues = tuple(issues_by_object.get((route.kind, route.namespace, route.name), ()))
+        dropped = sorted({n for n in map(rule_of_issue, issues) if n is not None})
+        return Attachment(route, ref, *accepted, listeners=listeners, service_ports=ports,
+                          rules=self.rule_backends(route, mesh), dropped_rules=tuple(dropped),
+                          issues=issues)
+
+    def _gateway_acceptance(self, route, ref):
+        gw = self._gateways.get((ref.namespace, ref.name))
+        if gw is None:
+            return (False, "NoMatchingParent", f"Gateway {ref.namespace}/{ref.name} not found"), ()
+        # accepted exactly when a listener this parentRef covers routes the route; else the
+        # first check below that fails is the reason
+        taken = [AttachedListener(l.name, tuple(hosts))
+                 for l, hosts in self._taken.get((gw.namespace, gw.name, id(route)), ())
+                 if attaches_to_listener(ref, gw, l)]
+        if taken:
+            return ACCEPTED, tuple(taken)
+        relevant = [l for l in gw.listeners if attaches_to_listener(ref, gw, l)]
+        if not relevant:
+            return (False, "NoMatchingParent",
+                    "no listener matches the parentRef's sectionName/port"), ()
+        allowed = [l for l in relevant if listener_accepts(self.config, gw, l, route)]
+        if not allowed:
+            return (False, "NotAllowedByListeners",
+                    "no listener allows this route's namespace or kind"), ()
+        usable = [(l, hosts) for l in allowed
+                  for hosts in [effective_hostnames(route, l.hostname)] if hosts]
+        if not usable:
+            return (False, "NoMatchingListenerHostname",
+                    "no route hostname intersects a listener hostname"), ()
+        # GEP-1016 cross serving: an older route of the other kind took every usable listener
+        o = self._listener(gw, usable[0][0])[1][(route.kind, route.key)]
+        return (False, "NotAllowedByListeners", (
+            f"{o.kind} {o.key}, older, has a hostname that intersects this route's on "
+            f"listener {usable[0][0].name}: an HTTPRoute and a GRPCRoute may not share a "
+            "hostname on a listener")), ()
+
+    def _mesh_acceptance(self, route, ref):
+        key = (ref.namespace, ref.name)
+        if self.services is not None and key not in self.services:
+            return (False, "NoMatchingParent", f"Service {ref.namespace}/{ref.name} not found"), ()
+        svc = None if self.services is None else self.services.get(key)
+        ports = [(p.port, p.name) for p in svc.ports] if svc is not None and svc.ports else \
+            [(ref.port, None)]  # ports unknown: a port of None stands for every port
+        covered = [pp for pp in ports if service_ref_covers(ref, ref.namespace, ref.name, *pp)]
+        taken, winner = [], None
+        for pp in covered:
+            kept, kept_ids = self._port_routes(ref.namespace, ref.name, pp, route.namespace)
+            if id(route) in kept_ids:
+                taken.append(pp[0])
+            elif winner is None:
+                winner = kept[0]
+        if covered and not taken:
+            return (False, "NotAllowedByListeners",
+                    f"GRPCRoute {winner.key} is attached to the same Service port(s); a "
+                    "Service port takes one route kind, GRPCRoute before HTTPRoute"), ()
+        return ACCEPTED, tuple(taken)
+
+    def _port_routes(self, namespace: str, name: str, port_and_name: tuple, route_namespace: str):
+        """The routes of ``route_namespace`` a Service port takes (GEP-1294) and the set of
+        their ids, cached."""
+        key = (namespace, name) + port_and_name + (route_namespace,)
+        hit = self._kept.get(key)
+        if hit is None:
+            kept = one_kind_per_port([
+                r for r in self._by_service.get((namespace, name), ())
+                if r.namespace == route_namespace
+                and any(service_ref_covers(x, namespace, name, *port_and_name)
+                        for x in r.parent_refs)])
+            hit = self._kept[key] = (kept, {id(r) for r in kept})
+        return hit
