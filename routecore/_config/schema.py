@@ -275,10 +275,13 @@ class Arr:
 
 
 class Field:
-    """One field of an object: its schema, whether it is required, and its CRD default."""
+    """One field of an object: its schema, whether it is required, its CRD default and, when the
+    object builds a model, the model attribute it fills (``attr``) and how (``to(value, env)``;
+    by default ``build_value`` of its schema)."""
 
-    def __init__(self, schema, *, required=False, default=MISSING):
+    def __init__(self, schema, *, required=False, default=MISSING, attr=None, to=None):
         self.schema, self.required, self.default = schema, required, default
+        self.attr, self.to = attr, to
         self._clean_default = MISSING  # see clean_default()
         self.as_is = type(schema) is AnyValue  # walk() returns the value unchanged, with no issue
 
@@ -302,8 +305,21 @@ class Field:
 
 
 class Obj:
-    def __init__(self, fields: Dict[str, Field], *, checks: Tuple[Callable, ...] = (), open=False):
+    """An object: its fields, its checks and, optionally, the model it builds.
+
+    ``model``: the class that ``build`` makes from cleaned data, with the ``attr`` of each field
+    that is present and ``derived`` attributes (``{attr: fn(data, env)}``); ``share(data, env)``
+    gives a key under which equal models are shared within one load (None: not shared).
+    ``build`` (a function of data and env) replaces all of that where the model is not a
+    field-by-field copy (a union such as a filter)."""
+
+    def __init__(self, fields: Dict[str, Field], *, checks: Tuple[Callable, ...] = (), open=False,
+                 model=None, derived: Optional[Dict[str, Callable]] = None, share=None, build=None):
         self.fields, self.checks, self.open = fields, checks, open
+        self.model, self.derived, self.share = model, tuple((derived or {}).items()), share
+        self._mapped = tuple((key, f.attr, f.to, f.schema) for key, f in fields.items() if f.attr)
+        if build is not None:
+            self.build = build
         # the fields the second pass of walk() can act on when they are absent: required or
         # defaulted ones (for any other field, an absent key leads to nothing), in field order
         self._needed = tuple((key, f, getattr(f.schema, "empty_default", False))
@@ -352,6 +368,29 @@ class Obj:
             check(out, path, ctx)
         return out
 
+    def build(self, data: dict, env: "BuildEnv"):
+        """The model of cleaned ``data`` (see the class docstring)."""
+        share = self.share
+        if share is not None:
+            key = share(data, env)
+            if key is not None:
+                memo = env.memo
+                built = memo.get(key)
+                if built is None:
+                    built = memo[key] = self._make(data, env)
+                return built
+        return self._make(data, env)
+
+    def _make(self, data: dict, env: "BuildEnv"):
+        kwargs = {}
+        for key, attr, to, schema in self._mapped:
+            if key in data:
+                value = data[key]
+                kwargs[attr] = to(value, env) if to is not None else build_value(schema, value, env)
+        for attr, fn in self.derived:
+            kwargs[attr] = fn(data, env)
+        return self.model(**kwargs)
+
     def locate(self, segments: tuple) -> Dict[str, int]:
         """The tracked items (see Arr) at a field given as keys and indexes."""
         f = self.fields.get(segments[0]) if segments and isinstance(segments[0], str) else None
@@ -371,6 +410,36 @@ class Obj:
         if close:
             return f"{msg}; did you mean `{close[0]}`?"
         return msg
+
+
+class BuildEnv:
+    """What building the models of one object needs besides its data: the object's namespace
+    (the default of references) and the memo of one load (equal immutable parts shared)."""
+
+    __slots__ = ("ns", "memo")
+
+    def __init__(self, ns: str, memo: Optional[dict] = None) -> None:
+        self.ns, self.memo = ns, ({} if memo is None else memo)
+
+    def shared(self, tag: str, items: tuple) -> tuple:
+        """``items``, or an equal tuple of the same objects built earlier in this load.
+
+        Keyed by the identity of the items: the memo holds the tuple, which keeps its items alive,
+        so an id cannot be reused while the entry exists."""
+        if not items:
+            return items
+        return self.memo.setdefault((tag,) + tuple(map(id, items)), items)
+
+
+def build_value(schema, value, env: BuildEnv):
+    """The model value of a cleaned ``value``: an object with a model is built, an array becomes
+    a tuple of its items' values, anything else is kept."""
+    if type(schema) is Obj and (schema.model is not None or "build" in schema.__dict__):
+        return schema.build(value, env)
+    if type(schema) is Arr:
+        item = schema.item
+        return tuple([build_value(item, v, env) for v in value])
+    return value
 
 
 def locate(schema, segments: tuple) -> Dict[str, int]:
