@@ -19,6 +19,8 @@ import difflib
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import attrs
+
 
 _COMPILED: Dict[str, Any] = {}
 
@@ -382,14 +384,10 @@ class Obj:
         return self._make(data, env)
 
     def _make(self, data: dict, env: "BuildEnv"):
-        kwargs = {}
-        for key, attr, to, schema in self._mapped:
-            if key in data:
-                value = data[key]
-                kwargs[attr] = to(value, env) if to is not None else build_value(schema, value, env)
-        for attr, fn in self.derived:
-            kwargs[attr] = fn(data, env)
-        return self.model(**kwargs)
+        # written out once per Obj (as attrs writes __init__): one call of the model, each
+        # attribute read from its field or left at the model's default
+        self._make = make = _maker(self)
+        return make(data, env)
 
     def locate(self, segments: tuple) -> Dict[str, int]:
         """The tracked items (see Arr) at a field given as keys and indexes."""
@@ -429,6 +427,41 @@ class BuildEnv:
         if not items:
             return items
         return self.memo.setdefault((tag,) + tuple(map(id, items)), items)
+
+
+def _maker(obj: "Obj") -> Callable:
+    """The function that makes ``obj.model`` from cleaned data: for each mapped field,
+    ``to(value, env)``, a built object, a tuple of built items or the value itself; an absent
+    field gives the model's default (absent and required fields cannot reach it)."""
+    defaults = {a.name: a.default for a in attrs.fields(obj.model)}
+    names: Dict[str, Any] = {"model": obj.model, "MISSING": MISSING}
+    args = []
+    for n, (key, attr, to, schema) in enumerate(obj._mapped):
+        item = schema.item if type(schema) is Arr else None
+        if to is not None:
+            names[f"to{n}"] = to
+            value = f"to{n}(v, env)"
+        elif type(schema) is Obj and (schema.model is not None or "build" in schema.__dict__):
+            names[f"b{n}"] = schema.build
+            value = f"b{n}(v, env)"
+        elif item is not None and type(item) is Obj and (item.model is not None or "build" in item.__dict__):
+            names[f"b{n}"] = item.build
+            value = f"tuple([b{n}(x, env) for x in v])"
+        elif item is not None:
+            value = "tuple(v)"
+        else:
+            value = "v"
+        default = defaults[attr]
+        if isinstance(default, attrs.Factory):  # pragma: no cover - the models use plain defaults
+            raise TypeError(f"{obj.model.__name__}.{attr}: a factory default cannot be written out")
+        names[f"d{n}"] = default
+        args.append(f"{attr}=(d{n} if (v := data.get({key!r}, MISSING)) is MISSING else {value})")
+    for n, (attr, fn) in enumerate(obj.derived):
+        names[f"f{n}"] = fn
+        args.append(f"{attr}=f{n}(data, env)")
+    source = f"def make(data, env):\n    return model({', '.join(args)})\n"
+    exec(compile(source, f"<build {obj.model.__name__}>", "exec"), names)
+    return names["make"]
 
 
 def build_value(schema, value, env: BuildEnv):
