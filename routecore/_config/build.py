@@ -46,7 +46,7 @@ def build_any_route(cls, rule_schema, d: dict, ns: str, name: str, drop: set, me
     hostnames = tuple(spec.get("hostnames", ()))
     if hostnames:
         hostnames = memo.setdefault(("hostnames",) + hostnames, hostnames)
-    build_rule = rule_schema.build
+    build_rule = rule_schema.builder()
     built_rules = tuple([build_rule(r, env) for r in rules])
     rule_indexes = tuple(indexes)
     # usually (0,), (0, 1)...: one tuple each

@@ -279,7 +279,7 @@ class Arr:
 class Field:
     """One field of an object: its schema, whether it is required, its CRD default and, when the
     object builds a model, the model attribute it fills (``attr``) and how (``to(value, env)``;
-    by default ``build_value`` of its schema)."""
+    by default the model its schema builds, a tuple of its items' or the value itself)."""
 
     def __init__(self, schema, *, required=False, default=MISSING, attr=None, to=None):
         self.schema, self.required, self.default = schema, required, default
@@ -320,6 +320,7 @@ class Obj:
         self.fields, self.checks, self.open = fields, checks, open
         self.model, self.derived, self.share = model, tuple((derived or {}).items()), share
         self._mapped = tuple((key, f.attr, f.to, f.schema) for key, f in fields.items() if f.attr)
+        self._made: Optional[Callable] = None  # see maker()
         if build is not None:
             self.build = build
         # the fields the second pass of walk() can act on when they are absent: required or
@@ -372,22 +373,31 @@ class Obj:
 
     def build(self, data: dict, env: "BuildEnv"):
         """The model of cleaned ``data`` (see the class docstring)."""
-        share = self.share
-        if share is not None:
-            key = share(data, env)
-            if key is not None:
-                memo = env.memo
-                built = memo.get(key)
-                if built is None:
-                    built = memo[key] = self._make(data, env)
-                return built
-        return self._make(data, env)
+        key = self.share(data, env) if self.share is not None else None
+        if key is None:
+            return self.maker()(data, env)
+        memo = env.memo
+        built = memo.get(key)
+        if built is None:
+            built = memo[key] = self.maker()(data, env)
+        return built
 
-    def _make(self, data: dict, env: "BuildEnv"):
-        # written out once per Obj (as attrs writes __init__): one call of the model, each
-        # attribute read from its field or left at the model's default
-        self._make = make = _maker(self)
-        return make(data, env)
+    def maker(self) -> Callable:
+        """The function making the model from cleaned data, written out once (as attrs writes
+        __init__): one call of the model, each attribute read from its field or left at the
+        model's default."""
+        make = self._made
+        if make is None:
+            make = self._made = _maker(self)
+        return make
+
+    def builder(self) -> Optional[Callable]:
+        """The fastest function building this object's model (None: it builds none)."""
+        if "build" in self.__dict__:
+            return self.__dict__["build"]
+        if self.model is None:
+            return None
+        return self.build if self.share is not None else self.maker()
 
     def locate(self, segments: tuple) -> Dict[str, int]:
         """The tracked items (see Arr) at a field given as keys and indexes."""
@@ -438,14 +448,16 @@ def _maker(obj: "Obj") -> Callable:
     args = []
     for n, (key, attr, to, schema) in enumerate(obj._mapped):
         item = schema.item if type(schema) is Arr else None
+        build = schema.builder() if type(schema) is Obj else None
+        item_build = item.builder() if type(item) is Obj else None
         if to is not None:
             names[f"to{n}"] = to
             value = f"to{n}(v, env)"
-        elif type(schema) is Obj and (schema.model is not None or "build" in schema.__dict__):
-            names[f"b{n}"] = schema.build
+        elif build is not None:
+            names[f"b{n}"] = build
             value = f"b{n}(v, env)"
-        elif item is not None and type(item) is Obj and (item.model is not None or "build" in item.__dict__):
-            names[f"b{n}"] = item.build
+        elif item_build is not None:
+            names[f"b{n}"] = item_build
             value = f"tuple([b{n}(x, env) for x in v])"
         elif item is not None:
             value = "tuple(v)"
@@ -462,17 +474,6 @@ def _maker(obj: "Obj") -> Callable:
     source = f"def make(data, env):\n    return model({', '.join(args)})\n"
     exec(compile(source, f"<build {obj.model.__name__}>", "exec"), names)
     return names["make"]
-
-
-def build_value(schema, value, env: BuildEnv):
-    """The model value of a cleaned ``value``: an object with a model is built, an array becomes
-    a tuple of its items' values, anything else is kept."""
-    if type(schema) is Obj and (schema.model is not None or "build" in schema.__dict__):
-        return schema.build(value, env)
-    if type(schema) is Arr:
-        item = schema.item
-        return tuple([build_value(item, v, env) for v in value])
-    return value
 
 
 def locate(schema, segments: tuple) -> Dict[str, int]:
