@@ -7,9 +7,12 @@ Invariants:
   of the field as written (``spec.rules[2].matches[0].path.value``);
 - a problem of shape (wrong type, missing required field) is *hard*: ``Ctx.broken`` tells checks
   that the field was given but is unusable, so that they never add a second complaint about it;
-- cleaned lists (``CleanList``) keep each item's index as written;
+- cleaned lists keep each item's index as written (``indexes``);
 - an ``Arr`` declared with ``track=NAME`` records, for every problem found in its item ``i``,
   ``where[NAME] = i``: callers learn which item failed as an integer, never from the path text;
+- an ``Obj`` declared with ``model=`` builds that attrs class from its cleaned data (``build``):
+  each field names the attribute it fills (``Field(attr=, to=)``), so one declaration gives the
+  validation, the defaults and the model; ``build`` only ever sees data that passed ``walk``;
 - nothing here knows a Kubernetes kind: kinds.py declares those.
 """
 from __future__ import annotations
