@@ -45,3 +45,36 @@ def test_issues_record_the_rule_index_while_walking():
                "metadata": {"name": "r"},
                "spec": {"rules": [{}, {"matches": [{"path": {"value": "x"}}]}]}}, "", ctx)
     assert [(p, where) for p, _, _, where in ctx.issues] == [("spec.rules[1].matches[0].path.value", {"rule": 1})]
+
+
+def _declared_models():
+    """Every Obj under the route rule declarations that builds a model."""
+    seen, out, todo = set(), [], [kinds.RULE, kinds.GRPC_RULE]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, schema.Arr):
+            todo.append(node.item)
+        elif isinstance(node, schema.Obj):
+            if node.model is not None:
+                out.append(node)
+            todo.extend(f.schema for f in node.fields.values())
+    return out
+
+
+def test_each_declared_model_attribute_comes_from_one_field_or_derivation():
+    import attrs
+    declared = _declared_models()
+    assert {o.model.__name__ for o in declared} >= {
+        "Rule", "RouteMatch", "PathMatch", "HeaderMatch", "QueryParamMatch", "BackendRef", "HeaderModifier",
+        "PathModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "CORS", "ExtensionRef", "Timeouts",
+        "Retry", "GRPCRouteMatch", "GRPCMethodMatch"}
+    for obj in declared:
+        filled = [f.attr for f in obj.fields.values() if f.attr] + [a for a, _ in obj.derived]
+        names = {a.name for a in attrs.fields(obj.model)}
+        assert len(filled) == len(set(filled)), obj.model
+        assert set(filled) <= names, (obj.model, set(filled) - names)
+        required = {a.name for a in attrs.fields(obj.model) if a.default is attrs.NOTHING}
+        assert required <= set(filled), (obj.model, required - set(filled))
