@@ -43,8 +43,9 @@ class RawObject:
 
     obj: Any
     origin: Optional[str] = None
-    # (path, message) problems found while reading, e.g. duplicate mapping keys
-    problems: Tuple[Tuple[str, str], ...] = ()
+    # (path, message, segments) problems found while reading, e.g. duplicate mapping keys;
+    # segments: the path as keys and list indexes, so that nobody has to parse it back
+    problems: Tuple[Tuple[str, str, tuple], ...] = ()
 
 
 # --- positions ------------------------------------------------------------------------------------
@@ -234,9 +235,9 @@ class _Loader(_BaseLoader):
                 _check_aliases(node)
             self._duplicates = False
             data = self.construct_document(node)
-            problems: List[Tuple[str, str]] = []
+            problems: List[Tuple[str, str, tuple]] = []
             if self._duplicates:
-                _find_duplicates(node, "", problems, set())
+                _find_duplicates(node, "", (), problems, set())
             yield data, tuple(problems)
 
 
@@ -244,7 +245,7 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _find_duplicates(node, path: str, out: list, seen_nodes: set) -> None:
+def _find_duplicates(node, path: str, segments: tuple, out: list, seen_nodes: set) -> None:
     """Duplicate keys under ``node``; each node is looked at once (a node reached again through
     an alias has its problems reported at its first path)."""
     if id(node) in seen_nodes:
@@ -257,7 +258,7 @@ def _find_duplicates(node, path: str, out: list, seen_nodes: set) -> None:
                 key = key_node.value
                 if key == "<<":
                     continue
-                sub = _join(path, key)
+                sub, sub_segments = _join(path, key), segments + (key,)
                 if key in seen:
                     line = key_node.start_mark.line + 1
                     out.append(
@@ -265,16 +266,17 @@ def _find_duplicates(node, path: str, out: list, seen_nodes: set) -> None:
                             sub,
                             f"duplicate key `{key}` (line {line}, first at line {seen[key]}); "
                             "YAML keeps only the last value",
+                            sub_segments,
                         )
                     )
                 else:
                     seen[key] = key_node.start_mark.line + 1
             else:
-                sub = path
-            _find_duplicates(value_node, sub, out, seen_nodes)
+                sub, sub_segments = path, segments
+            _find_duplicates(value_node, sub, sub_segments, out, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _find_duplicates(item, f"{path}[{i}]", out, seen_nodes)
+            _find_duplicates(item, f"{path}[{i}]", segments + (i,), out, seen_nodes)
 
 
 def _source_error(message: str, origin: Optional[str], mark=None) -> ConfigError:
@@ -350,10 +352,11 @@ def _expand_items(items, origin, problems, field) -> List[RawObject]:
         if item is None:
             continue
         prefix = f"{field}[{i}]"
+        head = (field, i) if field else (i,)
         mine = tuple(
-            (p[len(prefix):].lstrip("."), msg)
-            for p, msg in problems
-            if p == prefix or p.startswith(prefix + ".") or p.startswith(prefix + "[")
+            (p[len(prefix):].lstrip("."), msg, segments[len(head):])
+            for p, msg, segments in problems
+            if segments[:len(head)] == head
         )
         out.extend(_expand(item, origin.item(("." if field else "") + prefix)
                            if isinstance(origin, Origin) else origin, mine))
