@@ -2,7 +2,7 @@
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigError, ConfigIssue
-from ._impl import NATIVE
+from ._match import NATIVE
 from ._config.load import load
 from ._config.models import Config, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, Mirror
@@ -13,7 +13,7 @@ from .types import View
 if TYPE_CHECKING:  # what both twins' decisions are (routecore.types)
     from .types import Decision
 else:  # the default twin's class
-    from ._impl import Decision
+    from ._match import Decision
 
 __all__ = [
     "NATIVE", "Backend", "Config", "ConfigError", "ConfigIssue", "Decision", "Mirror", "Retry",

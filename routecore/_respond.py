@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Optional
 
-from . import _impl
+from . import _match
 from ._outcome import REDIRECT_CODES
 from ._router import Router
 
@@ -38,7 +38,7 @@ GRPC_UNKNOWN = 2
 # not need. Both twins have them; if a future Decision lacks them, every forward takes the
 # general path (upstream_path, apply_request_headers, ...), which is always correct.
 FAST = all(hasattr(cls, "_choice") and hasattr(cls, "_path")
-           for cls in (_impl.PyDecision, _impl.NativeDecision) if cls is not None)
+           for cls in (_match.PyDecision, _match.NativeDecision) if cls is not None)
 
 
 # --- encoding ----------------------------------------------------------------------------------

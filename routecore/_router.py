@@ -13,7 +13,7 @@ import threading
 import attrs
 from typing import Dict, List, Optional
 
-from . import _impl
+from . import _match
 from ._config.load import bulk_build, load
 from ._config.models import CORS, GATEWAY_GROUP, Config, ExtensionRef, HTTPRoute, RequestMirror, RequestRedirect, Rule, URLRewrite
 from ._outcome import Backend, Choice, Mirror
@@ -49,10 +49,10 @@ class Router:
         # (group, kind) of the ExtensionRef filters the caller implements; any other is
         # unresolvable, and requests it would process get 500 (never silently skipped)
         self.extensions = frozenset((g, k) for g, k in extensions)
-        self.native = _impl.NATIVE if native is None else bool(native)
-        if self.native and _impl.NativeTable is None:
+        self.native = _match.NATIVE if native is None else bool(native)
+        if self.native and _match.NativeTable is None:
             raise RuntimeError("the native routecore extension is not available")
-        self._table_cls = _impl.NativeTable if self.native else _impl.PyTable
+        self._table_cls = _match.NativeTable if self.native else _match.PyTable
         self._regexes: Dict[str, object] = {}
         self._backends: Dict[int, tuple] = {}  # id(backendRef) -> (backendRef, Backend)
         self._views: Dict[tuple, object] = {}

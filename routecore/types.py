@@ -1,7 +1,7 @@
 """The public shapes of routecore, for type checkers and for readers.
 
 ``View`` is what ``router.gateway(...)`` and ``router.service(...)`` return, and ``Decision`` is
-what a view's ``route`` returns, whichever twin (native ``routecore._cmatch.Table`` or pure
+what a view's ``route`` returns, whichever twin (native ``routecore._match_c.Table`` or pure
 ``routecore._match_py.Table``) serves them. Both are ``typing.Protocol`` classes: at run time
 ``routecore.Decision`` is the default twin's concrete class, and a type checker sees this
 protocol, which both twins' classes satisfy.

@@ -1,4 +1,4 @@
-# Declarations of the native rule table (routecore._cmatch); the pure twin is routecore/_match_py.py.
+# Declarations of the native rule table (routecore._match_c); the pure twin is routecore/_match_py.py.
 # Layout rule: what one request reads sits in flat C arrays, one cache line per step where possible
 # (host slot, group, path slot, entry, choice), never behind chains of Python objects.
 from cpython.object cimport PyObject

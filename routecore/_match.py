@@ -15,7 +15,7 @@ NativeTable = None
 NativeDecision = None
 if not NO_EXTENSIONS:
     try:
-        from ._cmatch import Decision as NativeDecision, Table as NativeTable
+        from ._match_c import Decision as NativeDecision, Table as NativeTable
     except ImportError:  # not built: the pure twin serves (tests fail if it should have been built)
         NativeTable = NativeDecision = None
 

@@ -1,4 +1,4 @@
-"""Type stub of the native twin (src_c/routecore/_cmatch.pyx); mirrors routecore/_match_py.py.
+"""Type stub of the native twin (src_c/routecore/_match_c.pyx); mirrors routecore/_match_py.py.
 
 Every Python-visible name of the extension module is declared here (tests/test_typing.py compares
 this stub with the built module); the public ones follow routecore.types.View and Decision.
