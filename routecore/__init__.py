@@ -12,8 +12,8 @@ from .types import View
 
 if TYPE_CHECKING:  # what both twins' decisions are (routecore.types)
     from .types import Decision
-else:  # the default twin's class
-    from ._match import Decision
+else:  # the one runtime type both twins' decisions are instances of
+    from ._decision import Decision
 
 __all__ = [
     "NATIVE", "Backend", "Config", "ConfigError", "ConfigIssue", "Decision", "Mirror", "Retry",

@@ -7,9 +7,11 @@ precedence is kept.
 """
 from __future__ import annotations
 
+import operator
 from typing import Optional
 
 from . import _adapters, _outcome
+from ._decision import CHOICE_FIELDS
 from ._paths import (checked_host_key, host_key, hostname_matches, prefix_matches, request_path,
                      split_target)
 from ._compile.table import EXACT, PREFIX, TableSpec, view_repr
@@ -119,11 +121,11 @@ def request_parts(spec: TableSpec, method, target, headers, host):
 class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
-    __slots__ = ("_choice", "_path", "_query", "_host", "_scheme")
+    __slots__ = ("changes", "request_path", "_query", "_host", "_scheme")
 
     def __init__(self, choice, path, query, host, scheme):
-        object.__setattr__(self, "_choice", choice)
-        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "changes", choice)  # the rule's changes (routecore._decision)
+        object.__setattr__(self, "request_path", path)
         object.__setattr__(self, "_query", query)
         object.__setattr__(self, "_host", host)
         object.__setattr__(self, "_scheme", scheme)
@@ -133,38 +135,24 @@ class Decision:
 
     __delattr__ = __setattr__
 
-    matched = property(lambda self: self._choice.matched)
-    status = property(lambda self: self._choice.status)
-    grpc_status = property(lambda self: self._choice.grpc_status)
-    backend = property(lambda self: self._choice.backend)
-    route = property(lambda self: self._choice.route)
-    kind = property(lambda self: self._choice.kind)
-    rule = property(lambda self: self._choice.rule)
-    rule_name = property(lambda self: self._choice.rule_name)
-    listener = property(lambda self: self._choice.listener)
-    mirrors = property(lambda self: self._choice.mirrors)
-    timeouts = property(lambda self: self._choice.timeouts)
-    retry = property(lambda self: self._choice.retry)
-    session_persistence = property(lambda self: self._choice.session_persistence)
-    extensions = property(lambda self: self._choice.extensions)
-
     @property
     def location(self):
-        return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
+        return _outcome.location(self.changes, self.request_path, self._query, self._host,
+                                 self._scheme)
 
     @property
     def upstream_path(self):
-        return _outcome.upstream_path(self._choice, self._path, self._query)
+        return _outcome.upstream_path(self.changes, self.request_path, self._query)
 
     @property
     def upstream_host(self):
-        return _outcome.upstream_host(self._choice, self._host)
+        return _outcome.upstream_host(self.changes, self._host)
 
     def apply_request_headers(self, headers):
-        return _outcome.apply_headers(self._choice.request_headers, headers)
+        return _outcome.apply_headers(self.changes.request_headers, headers)
 
     def apply_response_headers(self, headers):
-        return _outcome.apply_headers(self._choice.response_headers, headers)
+        return _outcome.apply_headers(self.changes.response_headers, headers)
 
     def to_dict(self):
         return _outcome.decision_dict(self)
@@ -178,6 +166,11 @@ class Decision:
 
     def __repr__(self):
         return _outcome.decision_repr(self)
+
+
+for _name in CHOICE_FIELDS:  # matched, status, backend, ...: the rule's choice's, unchanged
+    setattr(Decision, _name, property(operator.attrgetter("changes." + _name)))
+del _name
 
 
 class Table:

@@ -353,7 +353,7 @@ _UNINITIALISED = _Uninitialised()
 cdef class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
-    cdef readonly object _choice
+    cdef object _choice
     cdef object _pstr          # a str whose first _plen characters are the request path, or None
     cdef Py_ssize_t _plen
     cdef object _qstr          # a str whose characters from _qstart on are the query, or None
@@ -365,8 +365,13 @@ cdef class Decision:
         self._choice = _UNINITIALISED  # Table.route replaces it; Decision.__new__ alone does not
 
     @property
-    def _path(self):
-        """The request path (None for a decision that carries nothing from the request)."""
+    def changes(self):
+        """The rule's changes (routecore._decision: the middleware's fast path)."""
+        return self._choice
+
+    @property
+    def request_path(self):
+        """The request path as matched (None for a decision that carries nothing from the request)."""
         if self._pstr is None or self._plen == len(<str>self._pstr):
             return self._pstr
         return (<str>self._pstr)[:self._plen]
@@ -435,11 +440,12 @@ cdef class Decision:
 
     @property
     def location(self):
-        return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
+        return _outcome.location(self._choice, self.request_path, self._query, self._host,
+                                 self._scheme)
 
     @property
     def upstream_path(self):
-        return _outcome.upstream_path(self._choice, self._path, self._query)
+        return _outcome.upstream_path(self._choice, self.request_path, self._query)
 
     @property
     def upstream_host(self):
