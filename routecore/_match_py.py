@@ -8,13 +8,13 @@ precedence is kept.
 from __future__ import annotations
 
 import operator
-from typing import Optional
 
-from . import _adapters, _outcome
+from . import _adapters, _explain, _outcome
 from ._decision import CHOICE_FIELDS
-from ._paths import (checked_host_key, host_key, hostname_matches, prefix_matches, request_path,
-                     split_target)
-from ._compile.table import EXACT, PREFIX, TableSpec, view_repr
+from ._compile.table import TableSpec, view_repr
+from ._paths import host_key
+from ._predicates import entry_matches, host_rank, listener_rank
+from ._request import query_map, request_parts, text as _text
 
 _MASK = (1 << 64) - 1
 
@@ -26,96 +26,6 @@ def splitmix64(state: int):
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     return state, z ^ (z >> 31)
-
-
-def _text(value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("latin-1")
-    return str(value)
-
-
-def header_map(headers) -> dict:
-    """Every request header, lower-cased name -> values joined with "," in request order."""
-    out: dict = {}
-    if headers is None:
-        return out
-    items = headers.items() if hasattr(headers, "items") else headers
-    for name, value in items:
-        name, value = _text(name).lower(), _text(value)
-        out[name] = value if name not in out else out[name] + "," + value
-    return out
-
-
-def query_map(query: Optional[str]) -> dict:
-    """Query parameters, name -> first value, both as received (not percent-decoded)."""
-    out: dict = {}
-    if not query:
-        return out
-    for part in query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        out.setdefault(name, value)
-    return out
-
-
-def host_rank(pattern: Optional[str], host: str):
-    """Route hostname specificity for ``host``; lower sorts first; None when it does not match."""
-    if pattern is None:
-        return (0, 0)
-    if not hostname_matches(pattern, host):
-        return None
-    if pattern.startswith("*."):
-        return (0, -len(pattern))
-    return (-len(pattern), -len(pattern))
-
-
-def listener_rank(hostname: Optional[str], host: str):
-    if hostname is None:
-        return (2, 0)
-    if not hostname_matches(hostname, host):
-        return None
-    return (1, -len(hostname)) if hostname.startswith("*.") else (0, 0)
-
-
-def _cond_ok(cond, value: Optional[str]) -> bool:
-    if value is None:
-        return False
-    if cond.regex is not None:
-        return cond.regex.fullmatch(value) is not None
-    return value == cond.value
-
-
-def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool:
-    if e.path_type == EXACT:
-        if path != e.path:
-            return False
-    elif e.path_type == PREFIX:
-        if not prefix_matches(e.path, path):
-            return False
-    elif path[:1] != "/" or e.regex.fullmatch(path) is None:  # "*", authority-form: no path
-        return False
-    if e.method is not None and e.method != method:
-        return False
-    return (all(_cond_ok(c, headers.get(c.name)) for c in e.headers)
-            and all(_cond_ok(c, query.get(c.name)) for c in e.queries))
-
-
-def request_parts(spec: TableSpec, method, target, headers, host):
-    """(method, path, query, headers by lower name, host, host key) as the table sees them.
-    The path is None when it is refused, the host key None when the Host is invalid (both: 400);
-    on a mesh view a valid Host's key is "" (the Host plays no part in matching)."""
-    path, query, authority = split_target(_text(target))
-    path = request_path(path, spec.normalize_path, spec.merge_slashes, spec.escaped_slashes)
-    hmap = header_map(headers)
-    if host is None:
-        host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
-    elif not isinstance(host, str):
-        host = _text(host)
-    hk = checked_host_key(host)
-    return _text(method), path, query, hmap, host, ("" if spec.mesh and hk is not None else hk)
 
 
 class Decision:
@@ -226,7 +136,6 @@ class Table:
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
-        from . import _explain
         return _explain.explain(self.spec, self.route, method, path, headers, host=host,
                                 scheme=scheme, sni=sni)
 

@@ -12,6 +12,7 @@ from attrs import frozen
 from ._config.models import CORS, PathModifier, RequestRedirect, URLRewrite
 from ._decision import FIELDS
 from ._paths import host_key, replace_prefix
+from ._request import header_map
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
@@ -260,8 +261,6 @@ def cors_choice(choice: Choice, method: str, headers) -> Choice:
     """The choice for this request under the rule's CORS filter: a preflight (OPTIONS with Origin
     and Access-Control-Request-Method) is answered with 204; an allowed actual request gets the
     CORS response headers added to the rule's response header filters."""
-    from ._match_py import header_map
-
     cors = choice.cors
     req = header_map(headers)
     origin = req.get("origin")

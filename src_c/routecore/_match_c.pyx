@@ -22,7 +22,7 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
-from routecore import _outcome
+from routecore import _explain, _outcome
 from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
@@ -1135,7 +1135,6 @@ cdef class Table:
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
-        from routecore import _explain
         return _explain.explain(self.spec, self.route, method, path, headers, host=host,
                                 scheme=scheme, sni=sni)
 
