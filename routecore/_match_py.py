@@ -84,10 +84,16 @@ del _name
 
 
 class Table:
-    """The rule table of one view (Gateway port or mesh Service port), pure-Python twin."""
+    """The rule table of one view (Gateway port or mesh Service port), pure-Python twin.
 
-    def __init__(self, spec: TableSpec):
+    ``pick`` is the weighted pick: given the cumulative weights of an outcome's choices (a
+    tuple, ``(1,)`` for a single choice), it returns the index of the choice to take. The
+    default draws from the table's SplitMix64 stream seeded by ``spec.seed`` (as the native
+    twin does); ``routecore diff`` passes one that enumerates every choice."""
+
+    def __init__(self, spec: TableSpec, pick=None):
         self.spec = spec
+        self.pick = self._seeded_pick if pick is None else pick
         self._state = spec.seed & _MASK
         # decisions that carry nothing from the request, built once: id(choice) -> Decision
         self._fixed = {id(c): Decision(c, None, None, None, None)
@@ -120,7 +126,11 @@ class Table:
                             e, method, path, hmap, query_params):
                         best_key, best = key, e
             outcome = best.outcome if best is not None else listener.no_match
-        index = self._pick(outcome)
+        start, cum = spec.outcomes[outcome]
+        i = self.pick(cum)
+        if not 0 <= i < len(cum):
+            raise ValueError(f"pick returned {i!r}: not the index of one of {len(cum)} choices")
+        index = start + i
         choice = spec.choices[index]
         grpc = hmap.get("content-type", "").startswith("application/grpc")
         if _outcome.needs_host(choice) and not host_key(host):  # a redirect to no host
@@ -140,21 +150,8 @@ class Table:
                                 scheme=scheme, sni=sni)
 
     def route_many(self, requests):
-        """Decide many requests in order: each is (method, target[, headers[, host]]).
-        Returns a list of Decisions (for log replay and fuzzing)."""
-        route = self.route
-        out = []
-        for request in requests:
-            n = len(request)
-            if n == 2:
-                out.append(route(request[0], request[1]))
-            elif n == 3:
-                out.append(route(request[0], request[1], request[2]))
-            elif n == 4:
-                out.append(route(request[0], request[1], request[2], host=request[3]))
-            else:
-                raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
-        return out
+        """Decide many requests in order: each is (method, target[, headers[, host]])."""
+        return _adapters.route_many(self, requests)
 
     def route_asgi(self, scope):
         return _adapters.route_asgi(self, scope)
@@ -170,13 +167,12 @@ class Table:
                 best, best_rank = lis, rank
         return best
 
-    def _pick(self, outcome: int) -> int:
-        start, cum = self.spec.outcomes[outcome]
+    def _seeded_pick(self, cum) -> int:
         if len(cum) == 1:
-            return start
+            return 0
         self._state, r = splitmix64(self._state)
         r %= cum[-1]
         i = 0
         while r >= cum[i]:
             i += 1
-        return start + i
+        return i

@@ -23,7 +23,8 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
 from routecore import _explain, _outcome
-from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
+from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
+                                 route_wsgi as _route_wsgi)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
 from routecore._compile.table import view_repr
@@ -1139,22 +1140,8 @@ cdef class Table:
                                 scheme=scheme, sni=sni)
 
     def route_many(self, requests):
-        """Decide many requests in order: each is (method, target[, headers[, host]]).
-        Returns a list of Decisions (for log replay and fuzzing)."""
-        cdef list out = []
-        cdef Py_ssize_t n
-        route = self.route
-        for request in requests:
-            n = len(request)
-            if n == 2:
-                out.append(route(request[0], request[1]))
-            elif n == 3:
-                out.append(route(request[0], request[1], request[2]))
-            elif n == 4:
-                out.append(route(request[0], request[1], request[2], host=request[3]))
-            else:
-                raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
-        return out
+        """Decide many requests in order: each is (method, target[, headers[, host]])."""
+        return _route_many(self, requests)
 
     def route_asgi(self, scope):
         return _route_asgi(self, scope)
