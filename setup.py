@@ -1,4 +1,4 @@
-"""Builds the native core (src_c/routecore/_match_c.pyx) unless ROUTECORE_NO_EXTENSIONS is set."""
+"""Builds the native core (src_c/routecore/_match_c.pyx and the .pxi it includes) unless ROUTECORE_NO_EXTENSIONS is set."""
 import os
 
 from setuptools import Extension, setup

@@ -134,8 +134,6 @@ cdef class Table:
     cdef list grpc_choices
     cdef list fixed            # the prebuilt Decisions that CChoice.fixed points to
 
-    cdef PyObject* _fixed(self, object choice)
-    cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1
     cdef int _collect(self, object headers, PyObject** vals) except -1
     cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, Req* req) except -2
