@@ -1,4 +1,4 @@
-"""Builds the native core (src_c/routecore/_cmatch.pyx) unless ROUTECORE_NO_EXTENSIONS is set."""
+"""Builds the native core (src_c/routecore/_match_c.pyx and the .pxi it includes) unless ROUTECORE_NO_EXTENSIONS is set."""
 import os
 
 from setuptools import Extension, setup
@@ -10,7 +10,7 @@ if not NO_EXTENSIONS:
     from Cython.Build import cythonize
 
     ext_modules = cythonize(
-        [Extension("routecore._cmatch", ["src_c/routecore/_cmatch.pyx"], extra_compile_args=["-O3"])],
+        [Extension("routecore._match_c", ["src_c/routecore/_match_c.pyx"], extra_compile_args=["-O3"])],
         compiler_directives={"language_level": "3"},
         include_path=["src_c"],
     )

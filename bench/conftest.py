@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import routecore  # noqa: E402
-from routecore import _impl  # noqa: E402
+from routecore import _match  # noqa: E402
 
 import workloads  # noqa: E402
 
@@ -32,7 +32,7 @@ def compiled(twin: str, workload: str, n: int):
     key = (twin, workload, n)
     if key not in _CACHE:
         if twin == "native":
-            assert _impl.NativeTable is not None, "the native extension is not built"
+            assert _match.NativeTable is not None, "the native extension is not built"
         wl = workloads.WORKLOADS[workload](n)
         t0 = time.perf_counter()
         config = routecore.load(wl.objects)

@@ -6,7 +6,7 @@ Routes the workload's 256 requests twice to warm up, then ROUNDS times. Instruct
 route() alone (deterministic, whatever else the machine does):
 
     valgrind --tool=callgrind --cache-sim=yes \\
-        --toggle-collect='__pyx_pw_9routecore_7_cmatch_5Table_7route' \\
+        --toggle-collect='__pyx_pw_9routecore_8_match_c_5Table_7route' \\
         python bench/profile_route.py gateway 10000 4
     callgrind_annotate callgrind.out.<pid>
 

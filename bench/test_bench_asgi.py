@@ -14,7 +14,7 @@ import asyncio
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from routecore.asgi import RoutingMiddleware as AsgiMiddleware
 from routecore.wsgi import RoutingMiddleware as WsgiMiddleware
 
@@ -52,7 +52,7 @@ def router_for(twin, workload):
     key = (twin, workload)
     if key not in _ROUTERS:
         if twin == "native":
-            assert _impl.NativeTable is not None, "the native extension is not built"
+            assert _match.NativeTable is not None, "the native extension is not built"
         if workload == "filters":
             objects, requests, view = FILTERS, FILTER_REQUESTS, "service"
         else:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 
 import workloads
 
@@ -49,7 +49,7 @@ def counts(objects):
 
 
 def _native():
-    assert _impl.NativeTable is not None, "the native extension is not built"
+    assert _match.NativeTable is not None, "the native extension is not built"
 
 
 @pytest.mark.parametrize("workload,n", CASES, ids=IDS)

@@ -11,7 +11,7 @@ header value (or path) is a near miss for the pattern; conftest.py prints ns per
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 
 import workloads
 
@@ -43,7 +43,7 @@ _VIEWS = {}
 def _view(twin):
     if twin not in _VIEWS:
         if twin == "native":
-            assert _impl.NativeTable is not None, "the native extension is not built"
+            assert _match.NativeTable is not None, "the native extension is not built"
         cfg = routecore.load(_config(list(REDOS)))
         _VIEWS[twin] = routecore.Router(cfg, seed=1, native=(twin == "native")).service("svc")
     return _VIEWS[twin]

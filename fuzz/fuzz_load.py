@@ -21,9 +21,9 @@ import atheris
 
 with atheris.instrument_imports(include=["routecore", "yaml"]):
     import routecore
-    from routecore import _impl
+    from routecore import _match
 
-NATIVE = _impl.NativeTable is not None
+NATIVE = _match.NativeTable is not None
 
 # Findings already reported and not yet fixed can be tolerated while hunting for new ones:
 # ROUTECORE_FUZZ_KNOWN=bytes-utf8,json-depth,yaml-timestamp (empty by default: CI fails on them).

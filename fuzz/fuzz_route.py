@@ -22,11 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 with atheris.instrument_imports(include=["routecore"]):
     import routecore  # noqa: F401
-    from routecore import _impl, _match_py, _outcome, _paths  # noqa: F401
+    from routecore import _match, _match_py, _outcome, _paths  # noqa: F401
 
 import tables  # noqa: E402
 
-if _impl.NativeTable is None:
+if _match.NativeTable is None:
     sys.exit("fuzz_route: the native extension is not built (pip install -e .)")
 
 ROUTERS = tables.routers()

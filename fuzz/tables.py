@@ -172,14 +172,14 @@ OPTIONS = [
 def routers(seed: int = 7):
     """[(options, python Router, native Router or None)] for every OPTIONS entry."""
     import routecore
-    from routecore import _impl
+    from routecore import _match
 
     config = routecore.load(config_text())
     out = []
     for opts in OPTIONS:
         py = routecore.Router(config, native=False, seed=seed, **opts)
         nat = (routecore.Router(config, native=True, seed=seed, **opts)
-               if _impl.NativeTable is not None else None)
+               if _match.NativeTable is not None else None)
         out.append((opts, py, nat))
     return out
 

@@ -2,7 +2,7 @@
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigError, ConfigIssue
-from ._impl import NATIVE
+from ._match import NATIVE
 from ._config.load import load
 from ._config.models import Config, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, Mirror
@@ -12,8 +12,8 @@ from .types import View
 
 if TYPE_CHECKING:  # what both twins' decisions are (routecore.types)
     from .types import Decision
-else:  # the default twin's class
-    from ._impl import Decision
+else:  # the one runtime type both twins' decisions are instances of
+    from ._decision import Decision
 
 __all__ = [
     "NATIVE", "Backend", "Config", "ConfigError", "ConfigIssue", "Decision", "Mirror", "Retry",

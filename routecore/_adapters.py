@@ -1,4 +1,4 @@
-"""ASGI scopes and WSGI environs turned into the arguments of ``view.route`` (both twins)."""
+"""ASGI scopes, WSGI environs and request lists turned into calls of ``view.route`` (both twins)."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -47,3 +47,21 @@ def route_wsgi(view, environ):
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
     return view.route(environ.get("REQUEST_METHOD", "GET"), target, wsgi_headers(environ),
                       host=host, scheme=environ.get("wsgi.url_scheme"))
+
+
+def route_many(view, requests):
+    """Decide many requests in order: each is (method, target[, headers[, host]]).
+    Returns a list of Decisions (for log replay and fuzzing)."""
+    route = view.route
+    out = []
+    for request in requests:
+        n = len(request)
+        if n == 2:
+            out.append(route(request[0], request[1]))
+        elif n == 3:
+            out.append(route(request[0], request[1], request[2]))
+        elif n == 4:
+            out.append(route(request[0], request[1], request[2], host=request[3]))
+        else:
+            raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
+    return out

@@ -9,7 +9,7 @@ Invariants:
 - the decision shown is the one the view's own ``route`` returns for the same request (the
   twin's real code runs; note that a weighted choice advances the view's random stream, exactly
   as routing the request would);
-- whether a row fits is decided by ``routecore._match_py.entry_matches`` and the reason by small
+- whether a row fits is decided by ``routecore._predicates.entry_matches`` and the reason by small
   pure functions built on the same helpers (``prefix_matches``, the conditions' own regexes), so
   a row has a reason exactly when it does not fit;
 - the winner row is the first row that fits; every row after it is "not reached".
@@ -22,8 +22,8 @@ from typing import Optional, Tuple
 
 from attrs import asdict, field, frozen
 
-from ._match_py import (_cond_ok, _text, entry_matches, host_rank, listener_rank, query_map,
-                        request_parts)
+from ._predicates import cond_ok, entry_matches, host_rank, listener_rank
+from ._request import query_map, request_parts, text as _text
 from ._paths import host_key, prefix_matches, split_target
 from ._compile.table import EXACT, PREFIX, REGEX
 
@@ -65,7 +65,7 @@ def method_miss(entry, method: str) -> Optional[str]:
 
 def cond_miss(what: str, cond, value: Optional[str]) -> Optional[str]:
     """``what`` is "header" or "query"; ``value`` what the request has for ``cond.name``."""
-    if _cond_ok(cond, value):
+    if cond_ok(cond, value):
         return None
     if value is None:
         return f"{what} {cond.name} missing"

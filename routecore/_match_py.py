@@ -7,12 +7,14 @@ precedence is kept.
 """
 from __future__ import annotations
 
-from typing import Optional
+import operator
 
-from . import _adapters, _outcome
-from ._paths import (checked_host_key, host_key, hostname_matches, prefix_matches, request_path,
-                     split_target)
-from ._compile.table import EXACT, PREFIX, TableSpec, view_repr
+from . import _adapters, _explain, _outcome
+from ._decision import CHOICE_FIELDS
+from ._compile.table import TableSpec, view_repr
+from ._paths import host_key
+from ._predicates import entry_matches, host_rank, listener_rank
+from ._request import query_map, request_parts, text as _text
 
 _MASK = (1 << 64) - 1
 
@@ -26,104 +28,14 @@ def splitmix64(state: int):
     return state, z ^ (z >> 31)
 
 
-def _text(value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("latin-1")
-    return str(value)
-
-
-def header_map(headers) -> dict:
-    """Every request header, lower-cased name -> values joined with "," in request order."""
-    out: dict = {}
-    if headers is None:
-        return out
-    items = headers.items() if hasattr(headers, "items") else headers
-    for name, value in items:
-        name, value = _text(name).lower(), _text(value)
-        out[name] = value if name not in out else out[name] + "," + value
-    return out
-
-
-def query_map(query: Optional[str]) -> dict:
-    """Query parameters, name -> first value, both as received (not percent-decoded)."""
-    out: dict = {}
-    if not query:
-        return out
-    for part in query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        out.setdefault(name, value)
-    return out
-
-
-def host_rank(pattern: Optional[str], host: str):
-    """Route hostname specificity for ``host``; lower sorts first; None when it does not match."""
-    if pattern is None:
-        return (0, 0)
-    if not hostname_matches(pattern, host):
-        return None
-    if pattern.startswith("*."):
-        return (0, -len(pattern))
-    return (-len(pattern), -len(pattern))
-
-
-def listener_rank(hostname: Optional[str], host: str):
-    if hostname is None:
-        return (2, 0)
-    if not hostname_matches(hostname, host):
-        return None
-    return (1, -len(hostname)) if hostname.startswith("*.") else (0, 0)
-
-
-def _cond_ok(cond, value: Optional[str]) -> bool:
-    if value is None:
-        return False
-    if cond.regex is not None:
-        return cond.regex.fullmatch(value) is not None
-    return value == cond.value
-
-
-def entry_matches(e, method: str, path: str, headers: dict, query: dict) -> bool:
-    if e.path_type == EXACT:
-        if path != e.path:
-            return False
-    elif e.path_type == PREFIX:
-        if not prefix_matches(e.path, path):
-            return False
-    elif path[:1] != "/" or e.regex.fullmatch(path) is None:  # "*", authority-form: no path
-        return False
-    if e.method is not None and e.method != method:
-        return False
-    return (all(_cond_ok(c, headers.get(c.name)) for c in e.headers)
-            and all(_cond_ok(c, query.get(c.name)) for c in e.queries))
-
-
-def request_parts(spec: TableSpec, method, target, headers, host):
-    """(method, path, query, headers by lower name, host, host key) as the table sees them.
-    The path is None when it is refused, the host key None when the Host is invalid (both: 400);
-    on a mesh view a valid Host's key is "" (the Host plays no part in matching)."""
-    path, query, authority = split_target(_text(target))
-    path = request_path(path, spec.normalize_path, spec.merge_slashes, spec.escaped_slashes)
-    hmap = header_map(headers)
-    if host is None:
-        host = authority if authority is not None else hmap.get("host", hmap.get(":authority"))
-    elif not isinstance(host, str):
-        host = _text(host)
-    hk = checked_host_key(host)
-    return _text(method), path, query, hmap, host, ("" if spec.mesh and hk is not None else hk)
-
-
 class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
-    __slots__ = ("_choice", "_path", "_query", "_host", "_scheme")
+    __slots__ = ("changes", "request_path", "_query", "_host", "_scheme")
 
     def __init__(self, choice, path, query, host, scheme):
-        object.__setattr__(self, "_choice", choice)
-        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "changes", choice)  # the rule's changes (routecore._decision)
+        object.__setattr__(self, "request_path", path)
         object.__setattr__(self, "_query", query)
         object.__setattr__(self, "_host", host)
         object.__setattr__(self, "_scheme", scheme)
@@ -133,38 +45,24 @@ class Decision:
 
     __delattr__ = __setattr__
 
-    matched = property(lambda self: self._choice.matched)
-    status = property(lambda self: self._choice.status)
-    grpc_status = property(lambda self: self._choice.grpc_status)
-    backend = property(lambda self: self._choice.backend)
-    route = property(lambda self: self._choice.route)
-    kind = property(lambda self: self._choice.kind)
-    rule = property(lambda self: self._choice.rule)
-    rule_name = property(lambda self: self._choice.rule_name)
-    listener = property(lambda self: self._choice.listener)
-    mirrors = property(lambda self: self._choice.mirrors)
-    timeouts = property(lambda self: self._choice.timeouts)
-    retry = property(lambda self: self._choice.retry)
-    session_persistence = property(lambda self: self._choice.session_persistence)
-    extensions = property(lambda self: self._choice.extensions)
-
     @property
     def location(self):
-        return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
+        return _outcome.location(self.changes, self.request_path, self._query, self._host,
+                                 self._scheme)
 
     @property
     def upstream_path(self):
-        return _outcome.upstream_path(self._choice, self._path, self._query)
+        return _outcome.upstream_path(self.changes, self.request_path, self._query)
 
     @property
     def upstream_host(self):
-        return _outcome.upstream_host(self._choice, self._host)
+        return _outcome.upstream_host(self.changes, self._host)
 
     def apply_request_headers(self, headers):
-        return _outcome.apply_headers(self._choice.request_headers, headers)
+        return _outcome.apply_headers(self.changes.request_headers, headers)
 
     def apply_response_headers(self, headers):
-        return _outcome.apply_headers(self._choice.response_headers, headers)
+        return _outcome.apply_headers(self.changes.response_headers, headers)
 
     def to_dict(self):
         return _outcome.decision_dict(self)
@@ -180,11 +78,22 @@ class Decision:
         return _outcome.decision_repr(self)
 
 
-class Table:
-    """The rule table of one view (Gateway port or mesh Service port), pure-Python twin."""
+for _name in CHOICE_FIELDS:  # matched, status, backend, ...: the rule's choice's, unchanged
+    setattr(Decision, _name, property(operator.attrgetter("changes." + _name)))
+del _name
 
-    def __init__(self, spec: TableSpec):
+
+class Table:
+    """The rule table of one view (Gateway port or mesh Service port), pure-Python twin.
+
+    ``pick`` is the weighted pick: given the cumulative weights of an outcome's choices (a
+    tuple, ``(1,)`` for a single choice), it returns the index of the choice to take. The
+    default draws from the table's SplitMix64 stream seeded by ``spec.seed`` (as the native
+    twin does); ``routecore diff`` passes one that enumerates every choice."""
+
+    def __init__(self, spec: TableSpec, pick=None):
         self.spec = spec
+        self.pick = self._seeded_pick if pick is None else pick
         self._state = spec.seed & _MASK
         # decisions that carry nothing from the request, built once: id(choice) -> Decision
         self._fixed = {id(c): Decision(c, None, None, None, None)
@@ -217,7 +126,11 @@ class Table:
                             e, method, path, hmap, query_params):
                         best_key, best = key, e
             outcome = best.outcome if best is not None else listener.no_match
-        index = self._pick(outcome)
+        start, cum = spec.outcomes[outcome]
+        i = self.pick(cum)
+        if not 0 <= i < len(cum):
+            raise ValueError(f"pick returned {i!r}: not the index of one of {len(cum)} choices")
+        index = start + i
         choice = spec.choices[index]
         grpc = hmap.get("content-type", "").startswith("application/grpc")
         if _outcome.needs_host(choice) and not host_key(host):  # a redirect to no host
@@ -233,26 +146,12 @@ class Table:
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
-        from . import _explain
         return _explain.explain(self.spec, self.route, method, path, headers, host=host,
                                 scheme=scheme, sni=sni)
 
     def route_many(self, requests):
-        """Decide many requests in order: each is (method, target[, headers[, host]]).
-        Returns a list of Decisions (for log replay and fuzzing)."""
-        route = self.route
-        out = []
-        for request in requests:
-            n = len(request)
-            if n == 2:
-                out.append(route(request[0], request[1]))
-            elif n == 3:
-                out.append(route(request[0], request[1], request[2]))
-            elif n == 4:
-                out.append(route(request[0], request[1], request[2], host=request[3]))
-            else:
-                raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
-        return out
+        """Decide many requests in order: each is (method, target[, headers[, host]])."""
+        return _adapters.route_many(self, requests)
 
     def route_asgi(self, scope):
         return _adapters.route_asgi(self, scope)
@@ -268,13 +167,12 @@ class Table:
                 best, best_rank = lis, rank
         return best
 
-    def _pick(self, outcome: int) -> int:
-        start, cum = self.spec.outcomes[outcome]
+    def _seeded_pick(self, cum) -> int:
         if len(cum) == 1:
-            return start
+            return 0
         self._state, r = splitmix64(self._state)
         r %= cum[-1]
         i = 0
         while r >= cum[i]:
             i += 1
-        return start + i
+        return i

@@ -10,7 +10,9 @@ from typing import Optional, Tuple
 from attrs import frozen
 
 from ._config.models import CORS, PathModifier, RequestRedirect, URLRewrite
+from ._decision import FIELDS
 from ._paths import host_key, replace_prefix
+from ._request import header_map
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
@@ -205,14 +207,9 @@ def _plain(value):
     return {k: _plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
 
 
-DECISION_FIELDS = ("matched", "status", "grpc_status", "backend", "route", "kind", "rule",
-                   "rule_name", "listener", "location", "upstream_path", "upstream_host",
-                   "mirrors", "timeouts", "retry", "session_persistence", "extensions")
-
-
 def decision_dict(decision) -> dict:
     """Every public attribute of a Decision as JSON-ready data (used by both twins)."""
-    return {name: _plain(getattr(decision, name)) for name in DECISION_FIELDS}
+    return {name: _plain(getattr(decision, name)) for name in FIELDS}
 
 
 def decision_repr(decision) -> str:
@@ -264,8 +261,6 @@ def cors_choice(choice: Choice, method: str, headers) -> Choice:
     """The choice for this request under the rule's CORS filter: a preflight (OPTIONS with Origin
     and Access-Control-Request-Method) is answered with 204; an allowed actual request gets the
     CORS response headers added to the rule's response header filters."""
-    from ._match_py import header_map
-
     cors = choice.cors
     req = header_map(headers)
     origin = req.get("origin")

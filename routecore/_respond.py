@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Optional
 
-from . import _impl
 from ._outcome import REDIRECT_CODES
 from ._router import Router
 
@@ -32,14 +31,6 @@ MESSAGES = {
 # HTTP status -> gRPC status, as gRPC's "HTTP to gRPC Status Code Mapping" says; any other: 2
 GRPC_FROM_HTTP = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
 GRPC_UNKNOWN = 2
-
-# The forward path reads the decision's rule outcome (``decision._choice``: rewrite, request and
-# response header filters) and its matched path (``decision._path``) to skip work a request does
-# not need. Both twins have them; if a future Decision lacks them, every forward takes the
-# general path (upstream_path, apply_request_headers, ...), which is always correct.
-FAST = all(hasattr(cls, "_choice") and hasattr(cls, "_path")
-           for cls in (_impl.PyDecision, _impl.NativeDecision) if cls is not None)
-
 
 # --- encoding ----------------------------------------------------------------------------------
 

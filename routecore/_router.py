@@ -15,6 +15,7 @@ from typing import Dict, Optional
 from ._config.load import bulk_build, load
 from ._config.models import Config
 from ._compile.attach import Attachments
+from . import _match
 from ._compile.options import RouterOptions
 from ._compile.status import gateway_status, route_status
 from ._compile.table import CompileCache
@@ -31,7 +32,7 @@ class Router:
         self._setup(config, RouterOptions.build(
             seed=seed, regex_precedence=regex_precedence, normalize_path=normalize_path,
             native=native, extensions=extensions, merge_slashes=merge_slashes,
-            escaped_slashes=escaped_slashes))
+            escaped_slashes=escaped_slashes, default_native=_match.NATIVE))
 
     @classmethod
     def with_options(cls, config: Config, options: RouterOptions) -> "Router":
@@ -49,7 +50,9 @@ class Router:
                             f"{type(config).__name__}; use Router.from_source() for sources")
         self.config = config
         self.options = options
-        self._table_cls = options.table_class
+        if options.native and _match.NativeTable is None:
+            raise RuntimeError("the native routecore extension is not available")
+        self._table_cls = _match.NativeTable if options.native else _match.PyTable
         self._cache = CompileCache()
         self._attachments: Optional[Attachments] = None
         self._views: Dict[tuple, object] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from ._adapters import route_asgi as _route_asgi
-from ._respond import (DECISION_KEY, FAST, MESSAGES, REASONS, MiddlewareBase, PortUnknown,
+from ._respond import (DECISION_KEY, MESSAGES, REASONS, MiddlewareBase, PortUnknown,
                        encode_headers, reply, to_bytes)
 
 __all__ = ["RoutingMiddleware"]
@@ -67,25 +67,17 @@ class RoutingMiddleware(MiddlewareBase):
             return await self._local(kind, scope, receive, send, decision, decision.status)
 
         scope = dict(scope)
-        if FAST:
-            choice = decision._choice
-            rewrite = choice.rewrite
-            raw = scope.get("raw_path")
-            if rewrite is not None or raw is None or decision._path != raw.decode("latin-1"):
-                _rewrite_target(scope, decision)
-            host = rewrite.hostname if rewrite is not None else None
-            if choice.request_headers:
-                _rewrite_headers(scope, decision, host)
-            elif host:
-                _rewrite_host(scope, host)
-            if choice.response_headers:
-                send = _filtered_send(send, decision)
-        else:
+        changes = decision.changes  # the public fast path (routecore._decision)
+        rewrite = changes.rewrite
+        raw = scope.get("raw_path")
+        if rewrite is not None or raw is None or decision.request_path != raw.decode("latin-1"):
             _rewrite_target(scope, decision)
-            host = decision.upstream_host
-            if host == _host_value(scope.get("headers") or ()):
-                host = None
+        host = rewrite.hostname if rewrite is not None else None
+        if changes.request_headers:
             _rewrite_headers(scope, decision, host)
+        elif host:
+            _rewrite_host(scope, host)
+        if changes.response_headers:
             send = _filtered_send(send, decision)
         scope[DECISION_KEY] = decision
         state = scope.get("state")
@@ -132,13 +124,6 @@ def _rewrite_target(scope, decision):
     query_b = to_bytes(query) if sep else b""
     if query_b != (scope.get("query_string") or b""):
         scope["query_string"] = query_b
-
-
-def _host_value(headers):
-    for name, value in headers:
-        if name.lower() == b"host":
-            return value.decode("latin-1")
-    return None
 
 
 def _rewrite_headers(scope, decision, host):

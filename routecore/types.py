@@ -1,7 +1,7 @@
 """The public shapes of routecore, for type checkers and for readers.
 
 ``View`` is what ``router.gateway(...)`` and ``router.service(...)`` return, and ``Decision`` is
-what a view's ``route`` returns, whichever twin (native ``routecore._cmatch.Table`` or pure
+what a view's ``route`` returns, whichever twin (native ``routecore._match_c.Table`` or pure
 ``routecore._match_py.Table``) serves them. Both are ``typing.Protocol`` classes: at run time
 ``routecore.Decision`` is the default twin's concrete class, and a type checker sees this
 protocol, which both twins' classes satisfy.
@@ -18,14 +18,32 @@ from typing import (Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequ
                     runtime_checkable)
 
 from ._explain import Explanation
-from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts
+from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts, URLRewrite
 from ._outcome import Backend, Mirror
 
-__all__ = ["Backend", "Decision", "Explanation", "Headers", "View"]
+__all__ = ["Backend", "Changes", "Decision", "Explanation", "Headers", "View"]
 
 Text = Union[str, bytes]
 #: request headers: a mapping, or (name, value) pairs; str or bytes; names in any case, repeatable
 Headers = Union[Mapping[str, Text], Mapping[bytes, Text], Iterable[Tuple[Text, Text]]]
+
+
+class Changes(Protocol):
+    """What a decision's rule changes (``Decision.changes``, the middleware's fast path): shared by
+    every decision of that rule, so reading it costs no allocation."""
+
+    @property
+    def rewrite(self) -> Optional[URLRewrite]:
+        """The rule's URLRewrite filter, or None."""
+        ...
+    @property
+    def request_headers(self) -> Tuple[Any, ...]:
+        """Empty when the rule changes no request header."""
+        ...
+    @property
+    def response_headers(self) -> Tuple[Any, ...]:
+        """Empty when the rule changes no response header."""
+        ...
 
 
 @runtime_checkable
@@ -69,6 +87,11 @@ class Decision(Protocol):
     def apply_request_headers(self, headers: Optional[Headers]) -> List[Tuple[str, str]]: ...
     def apply_response_headers(self, headers: Optional[Headers]) -> List[Tuple[str, str]]: ...
     def to_dict(self) -> Dict[str, Any]: ...
+    # the middleware's fast path (README "Middleware")
+    @property
+    def request_path(self) -> Optional[str]: ...
+    @property
+    def changes(self) -> Changes: ...
 
 
 @runtime_checkable

@@ -19,7 +19,7 @@ from __future__ import annotations
 from urllib.parse import quote, unquote_to_bytes
 
 from ._adapters import route_wsgi as _route_wsgi, wsgi_headers as _wsgi_headers
-from ._respond import (DECISION_KEY, FAST, MiddlewareBase, PortUnknown, reply, status_line,
+from ._respond import (DECISION_KEY, MiddlewareBase, PortUnknown, reply, status_line,
                        wsgi_str)
 
 __all__ = ["RoutingMiddleware"]
@@ -54,22 +54,16 @@ class RoutingMiddleware(MiddlewareBase):
         if decision.status is not None:
             return _answer(environ, start_response, decision, decision.status)
 
-        if FAST:
-            choice = decision._choice
-            rewrite = choice.rewrite
-            if rewrite is not None or decision._path != _matched_path(environ):
-                _rewrite_target(environ, decision)
-            host = rewrite.hostname if rewrite is not None else None
-            if choice.request_headers:
-                _rewrite_headers(environ, decision, host)
-            elif host:
-                environ["HTTP_HOST"] = wsgi_str(host)
-            if choice.response_headers:
-                start_response = _filtered_start_response(start_response, decision)
-        else:
+        changes = decision.changes  # the public fast path (routecore._decision)
+        rewrite = changes.rewrite
+        if rewrite is not None or decision.request_path != _matched_path(environ):
             _rewrite_target(environ, decision)
-            host = decision.upstream_host
-            _rewrite_headers(environ, decision, host if host != environ.get("HTTP_HOST") else None)
+        host = rewrite.hostname if rewrite is not None else None
+        if changes.request_headers:
+            _rewrite_headers(environ, decision, host)
+        elif host:
+            environ["HTTP_HOST"] = wsgi_str(host)
+        if changes.response_headers:
             start_response = _filtered_start_response(start_response, decision)
         environ[DECISION_KEY] = decision
 

@@ -2,7 +2,7 @@
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from routecore.testing import register_profiles
 
 # "ci" (derandomized, the default) and "long" (pytest --hypothesis-profile=long); registered
@@ -16,8 +16,8 @@ TWINS = {"native": True, "python": False}
 def twin(request):
     """The ``native=`` argument for Router: True (Cython core) or False (pure-Python twin)."""
     native = TWINS[request.param]
-    if native and _impl.NativeTable is None:
-        # tests/test_impl.py fails loudly when the extension should have been built.
+    if native and _match.NativeTable is None:
+        # tests/test_match.py fails loudly when the extension should have been built.
         pytest.skip("native extension not available")
     return native
 
@@ -36,7 +36,7 @@ def make_router_fixture():
 def both_twins(source, **kw):
     """Routers for every available twin, same config and options (for to_dict comparisons)."""
     out = [make_router(source, False, **kw)]
-    if _impl.NativeTable is not None:
+    if _match.NativeTable is not None:
         out.append(make_router(source, True, **kw))
     return out
 

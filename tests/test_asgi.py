@@ -296,10 +296,9 @@ def test_grpc_errors_get_grpc_status(served):
     assert "redirect to http://shop.example.com/new/x" in r.headers["grpc-message"]
 
 
-def test_general_path_gives_the_same_results(router, monkeypatch):
-    """With the fast path off (FAST=False: only the public Decision API is used) every forward
-    rebuilds target and headers; the backend sees the same thing."""
-    monkeypatch.setattr(routecore.asgi, "FAST", False)
+def test_forwards_rewrite_target_and_headers_through_the_public_fast_path(router):
+    """The middleware reads only public Decision members (request_path, changes, upstream_path,
+    apply_*_headers): rewrites, header filters and encoded paths reach the backend."""
     with Served(RoutingMiddleware(echo_app("fallback"), router, gateway=GW, backends=BACKENDS)) as s:
         data = s.client.get("/api/items/7?q=1", headers=HOST).json()
         assert (data["raw_path"], data["query"]) == ("/v2/items/7", "q=1")

@@ -2,13 +2,13 @@
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from routecore._compile.attach import Attachments, RuleBackends, rule_of_issue
 
 from builders import (APPS, INFRA, MESH, OTHER, be, exact, gateway, grant, gw_ref, httproute,
                       listener, prefix, rule, service, svc_ref)
 
-TWINS = [False] + ([True] if _impl.NativeTable is not None else [])
+TWINS = [False] + ([True] if _match.NativeTable is not None else [])
 
 
 def records(objs, name, ns=APPS, strict=True):

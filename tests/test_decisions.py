@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from conftest import make_router
 
 GW = "gateway.networking.k8s.io/v1"
@@ -625,8 +625,8 @@ def _traced_peak(route, requests):
 
 def test_native_fixed_decisions_allocate_nothing():
     """10,000 decisions that need nothing from the request: not one byte allocated."""
-    if _impl.NativeTable is None:
-        pytest.skip("native extension not available")  # test_impl fails loudly for this
+    if _match.NativeTable is None:
+        pytest.skip("native extension not available")  # test_match fails loudly for this
     view = _alloc_view(True)
     # lower-case hosts: an upper-case Host is lowered into a new string (reading the request)
     requests = [(t, h.lower()) for t, h, *_ in FIXED_REQUESTS] * 3334
@@ -636,7 +636,7 @@ def test_native_fixed_decisions_allocate_nothing():
 def test_native_forwarded_decisions_copy_nothing_from_the_request():
     """A forwarded decision holds the request's own strings (path and query are not sliced):
     10,000 decisions, each dropped before the next, allocate at most one Decision at a time."""
-    if _impl.NativeTable is None:
+    if _match.NativeTable is None:
         pytest.skip("native extension not available")
     import sys
     view = _alloc_view(True)

@@ -34,7 +34,7 @@ from hypothesis import given
 from hypothesis.errors import InvalidArgument
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from routecore.testing import configs, generic_requests, parents, reference_decide, requests_for
 
 # --- profiles ------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def _settings(kind):
 
 def test_native_extension_is_built():
     """The differential tests are worthless against one twin: never skip, fail instead."""
-    assert _impl.NativeTable is not None, "routecore._cmatch is not built: run pip install -e ."
+    assert _match.NativeTable is not None, "routecore._match_c is not built: run pip install -e ."
 
 
 # --- requests: routecore.testing's dicts, sent in every form view.route takes --------------------

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import routecore
-from routecore import _impl
+from routecore import _match
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 INPUTS = sorted(GOLDEN.glob("*.in.yaml"))
@@ -91,7 +91,7 @@ def test_there_are_golden_inputs():
 def test_golden(path):
     case = yaml.safe_load(path.read_text())
     outputs = [render(case, native=False)]
-    if _impl.NATIVE:
+    if _match.NATIVE:
         outputs.append(render(case, native=True))
     text = _dump(outputs[0])
     assert all(_dump(o) == text for o in outputs[1:]), "the twins disagree"

@@ -372,8 +372,8 @@ def test_weights(twin, make_router):
 
 
 def test_twins_pick_the_same_backends(make_router):
-    from routecore import _impl
-    if _impl.NativeTable is None:
+    from routecore import _match
+    if _match.NativeTable is None:
         pytest.skip("native extension not available")
     rules = [{"backendRefs": [{"name": "a", "port": 1, "weight": 2}, {"name": "b", "port": 1, "weight": 5}]}]
     seqs = [[picked(view_of(rules, t, make_router), "/a.B/C") for _ in range(200)] for t in (True, False)]

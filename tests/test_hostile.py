@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 
 from builders import gateway_yaml, listener_yaml
 from conftest import make_router
@@ -73,7 +73,7 @@ def decide(twin, method, target, headers=(), view=SVC, router_kw=None, **route_k
     router_kw = router_kw or {}
     v = getattr(_router(twin, **router_kw), view[0])(*view[1:])
     d = v.route(method, target, headers, **route_kw)
-    assert isinstance(d, (_impl.PyDecision,) + ((_impl.NativeDecision,) if _impl.NativeDecision else ()))
+    assert isinstance(d, (_match.PyDecision,) + ((_match.NativeDecision,) if _match.NativeDecision else ()))
     if twin:
         p = getattr(_router(False, **router_kw), view[0])(*view[1:])
         assert d.to_dict() == p.route(method, target, headers, **route_kw).to_dict(), \
@@ -394,7 +394,7 @@ def _redos_config(patterns):
 def redos_views():
     cfg = routecore.load(_redos_config(REDOS))
     out = {False: routecore.Router(cfg, native=False, seed=1).service("svc")}
-    if _impl.NativeTable is not None:
+    if _match.NativeTable is not None:
         out[True] = routecore.Router(cfg, native=True, seed=1).service("svc")
     return out
 
@@ -515,7 +515,7 @@ def test_many_slash_boundaries_and_host_labels_agree():
     prefix lengths in the table) and hosts with up to 60 labels get the pure twin's decisions."""
     import random
 
-    if _impl.NativeTable is None:
+    if _match.NativeTable is None:
         pytest.skip("native extension not available")
     g = "gateway.networking.k8s.io/v1"
     prefixes = ["/a" * d for d in range(1, 101)] + ["/b" * d for d in range(1, 50, 3)]

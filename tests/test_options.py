@@ -3,7 +3,7 @@ import attrs
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from routecore._compile.options import RouterOptions
 from routecore._serve.proxy import Proxy
 
@@ -12,13 +12,17 @@ from builders import be, gateway, gw_ref, httproute, listener, rule, INFRA
 OBJS = [gateway("gw", listener("web", 80, from_="All")),
         httproute("r", [gw_ref("gw")], [rule(be("a"), be("b"))])]
 
-TWINS = [False] + ([True] if _impl.NativeTable is not None else [])
+TWINS = [False] + ([True] if _match.NativeTable is not None else [])
 
 
 def test_defaults_and_one_name_per_option():
     o = RouterOptions.build(seed=5)
     assert (o.seed, o.regex_precedence, o.normalize_path, o.merge_slashes, o.extensions,
-            o.native) == (5, "after-prefix", True, False, frozenset(), _impl.NATIVE)
+            o.native, o.escaped_slashes) == (5, "after-prefix", True, False, frozenset(), False,
+                                             "reject")
+    # the Router fills the default twin (the compile layer never imports the twins)
+    router = routecore.Router(routecore.load(OBJS), seed=5)
+    assert router.options.native is _match.NATIVE
     assert o.regex_first is False
     assert RouterOptions.build(seed=5, regex_precedence="before-prefix").regex_first is True
 
@@ -50,9 +54,9 @@ def test_a_direct_construction_is_checked_too():
 
 
 def test_native_without_the_extension(monkeypatch):
-    monkeypatch.setattr(_impl, "NativeTable", None)
+    monkeypatch.setattr(_match, "NativeTable", None)
     with pytest.raises(RuntimeError, match="the native routecore extension is not available"):
-        RouterOptions.build(native=True)
+        routecore.Router(routecore.load(OBJS), native=True)
 
 
 def test_frozen():

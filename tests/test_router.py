@@ -2,7 +2,7 @@
 import pytest
 
 import routecore
-from routecore import _impl
+from routecore import _match
 
 from builders import gateway_yaml, listener_yaml
 
@@ -47,7 +47,7 @@ def test_native_false_uses_the_pure_twin():
 
 
 def test_native_true_without_the_extension_is_an_error(monkeypatch):
-    monkeypatch.setattr(_impl, "NativeTable", None)
+    monkeypatch.setattr(_match, "NativeTable", None)
     with pytest.raises(RuntimeError, match="native routecore extension is not available"):
         routecore.Router.from_source(SVC, native=True)
 

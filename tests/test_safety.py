@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import routecore
-from routecore import _impl
+from routecore import _match
 from routecore.testing import (INVALID_HOSTS, configs, injected_httproutes, parents, requests_for)
 
 from builders import gateway_yaml, listener_yaml
@@ -58,7 +58,7 @@ MESH = ("service", "svc", "default", 80)
 def both(view, method, target, headers=(), **kw):
     """The decision of each twin (native first when built); asserts they are equal."""
     out = []
-    for native in ((True, False) if _impl.NativeTable is not None else (False,)):
+    for native in ((True, False) if _match.NativeTable is not None else (False,)):
         v = getattr(make_router(EDGE, native), view[0])(*view[1:])
         out.append(v.route(method, target, headers, **kw))
     assert all(d.to_dict() == out[0].to_dict() for d in out), "the twins disagree"
@@ -259,7 +259,7 @@ def _check_pairs(objs, data, options):
     hostnames = _configured_hostnames(objs)
     reqs = requests_for(objs)
     cfg = routecore.load(objs)
-    for native in ((True, False) if _impl.NativeTable is not None else (False,)):
+    for native in ((True, False) if _match.NativeTable is not None else (False,)):
         for p in parents(objs):
             for _ in range(3):
                 req = data.draw(reqs)
@@ -309,10 +309,10 @@ def test_upstream_path_decides_the_same_and_no_foreign_authority_mesh(objs, data
 
 PROBE = textwrap.dedent('''
     import inspect, json, sys
-    from routecore import _cmatch
+    from routecore import _match_c
     results = {}
-    for cls_name, cls in sorted(vars(_cmatch).items()):
-        if not isinstance(cls, type) or cls.__module__ != _cmatch.__name__:
+    for cls_name, cls in sorted(vars(_match_c).items()):
+        if not isinstance(cls, type) or cls.__module__ != _match_c.__name__:
             continue
         try:
             obj = cls.__new__(cls)
@@ -348,7 +348,7 @@ def test_no_native_object_crashes_the_interpreter_when_not_initialised():
     """issue 11 item 5: type(view).__new__(type(view)).route('GET', '/') was a segfault. Every
     method and property of every native class, on an object made by __new__ alone, raises a
     Python exception or returns; run in a subprocess, so a crash fails this test."""
-    if _impl.NativeTable is None:
+    if _match.NativeTable is None:
         pytest.fail("the native extension is not built")
     proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
     last = proc.stdout.strip().splitlines()[-1:] or [""]
@@ -374,7 +374,7 @@ def test_a_target_that_is_not_a_path_matches_no_regex(target):
     text = EDGE.replace("  - backendRefs: [{name: svc-v1, port: 80}]",
                         "  - matches: [{path: {type: RegularExpression, value: '.*'}}]\n"
                         "    backendRefs: [{name: svc-v1, port: 80}]")
-    for native in ((True, False) if _impl.NativeTable is not None else (False,)):
+    for native in ((True, False) if _match.NativeTable is not None else (False,)):
         view = make_router(text, native).service("svc")
         d = view.route("OPTIONS", target)
         assert (d.status, d.upstream_path) == (404, None), native
@@ -384,7 +384,7 @@ def test_a_target_that_is_not_a_path_matches_no_regex(target):
 @pytest.mark.parametrize("target,host,why", [("/a%zz", "a.example.com", "the path is refused"),
                                              ("/x", "evil/x", "is not a valid Host")])
 def test_explain_says_why_a_request_is_refused(target, host, why):
-    for native in ((True, False) if _impl.NativeTable is not None else (False,)):
+    for native in ((True, False) if _match.NativeTable is not None else (False,)):
         for view in (GW, MESH):
             e = getattr(make_router(EDGE, native), view[0])(*view[1:]).explain("GET", target, host=host)
             assert e.decision.status == 400 and why in e.listener_reason and e.rows == ()

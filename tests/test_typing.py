@@ -1,8 +1,8 @@
 """The typed public API: mypy --strict on a user's script, the extension's stub, the protocols.
 
-Run by hand: ``mypy --strict tests/typing/readme_tour.py routecore/types.py routecore/_cmatch.pyi``
+Run by hand: ``mypy --strict tests/typing/readme_tour.py routecore/types.py routecore/_match_c.pyi``
 (mypy.ini makes routecore's internals silent, as for an installed package) and
-``python -m mypy.stubtest routecore._cmatch --mypy-config-file mypy.ini --allowlist
+``python -m mypy.stubtest routecore._match_c --mypy-config-file mypy.ini --allowlist
 tests/typing/stubtest-allowlist.txt``. The mypy tests need requirements-typing.txt.
 """
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 import routecore
-from routecore import _impl, types
+from routecore import _match, types
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPING = ROOT / "tests" / "typing"
-TWINS = [pytest.param((_impl.PyTable, _impl.PyDecision), id="pure")]
-if _impl.NATIVE:
-    TWINS.append(pytest.param((_impl.NativeTable, _impl.NativeDecision), id="native"))
+TWINS = [pytest.param((_match.PyTable, _match.PyDecision), id="pure")]
+if _match.NATIVE:
+    TWINS.append(pytest.param((_match.NativeTable, _match.NativeDecision), id="native"))
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -44,7 +44,7 @@ def test_the_typed_tour_runs(no_extensions):
 
 
 def test_mypy_strict_accepts_the_readme_tour():
-    done = _mypy("tests/typing/readme_tour.py", "routecore/types.py", "routecore/_cmatch.pyi")
+    done = _mypy("tests/typing/readme_tour.py", "routecore/types.py", "routecore/_match_c.pyi")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("Success: no issues found in 3 source files")
 
@@ -58,10 +58,10 @@ def test_mypy_strict_rejects_a_misspelt_attribute_and_an_int_method():
     assert "Found 2 errors in 1 file" in done.stdout
 
 
-@pytest.mark.skipif(not _impl.NATIVE, reason="the native extension is not built")
+@pytest.mark.skipif(not _match.NATIVE, reason="the native extension is not built")
 def test_the_stub_declares_exactly_what_the_extension_has():
     pytest.importorskip("mypy", reason="pip install -r requirements-typing.txt")
-    done = _run("-m", "mypy.stubtest", "routecore._cmatch", "--mypy-config-file", "mypy.ini",
+    done = _run("-m", "mypy.stubtest", "routecore._match_c", "--mypy-config-file", "mypy.ini",
                 "--allowlist", "tests/typing/stubtest-allowlist.txt")
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -98,7 +98,7 @@ def test_every_public_decision_attribute_is_declared(twin):
 
 
 def test_views_and_decisions_of_both_twins_satisfy_the_protocols():
-    for native in [False, True] if _impl.NATIVE else [False]:
+    for native in [False, True] if _match.NATIVE else [False]:
         router = routecore.Router.from_source(str(ROOT / "examples"), native=native, seed=1)
         view = router.gateway("edge", namespace="infra", port=80)
         assert isinstance(view, routecore.View)
@@ -106,4 +106,4 @@ def test_views_and_decisions_of_both_twins_satisfy_the_protocols():
         assert isinstance(decision, types.Decision) and isinstance(decision.backend,
                                                                    routecore.Backend)
         assert type(decision).__name__ == "Decision"
-    assert routecore.Decision is (_impl.NativeDecision if _impl.NATIVE else _impl.PyDecision)
+        assert isinstance(decision, routecore.Decision)  # one public type for both twins

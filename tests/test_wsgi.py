@@ -174,9 +174,9 @@ def test_grpc_errors_get_grpc_status(served):
     assert (r.status_code, r.headers["grpc-status"]) == (200, "14")
 
 
-def test_general_path_gives_the_same_results(router, monkeypatch):
-    """FAST=False: only the public Decision API is used; the backend sees the same thing."""
-    monkeypatch.setattr(routecore.wsgi, "FAST", False)
+def test_forwards_rewrite_target_and_headers_through_the_public_fast_path(router):
+    """The middleware reads only public Decision members (request_path, changes, upstream_path,
+    apply_*_headers): rewrites and header filters reach the backend."""
     with Served(RoutingMiddleware(echo_app("fallback"), router, gateway=GW, backends=BACKENDS)) as s:
         data = s.client.get("/api/items/7?q=1", headers=HOST).json()
         assert (data["path_info"], data["query"]) == ("/v2/items/7", "q=1")

@@ -1,6 +1,6 @@
 """routecore, the Cython core: ``view.route(method, target, headers, host=...)``."""
 import routecore
-from routecore import _impl
+from routecore import _match
 
 from . import Contender
 
@@ -14,7 +14,7 @@ NATIVE = True
 class RoutecoreContender(Contender):
     def __init__(self, wl, native):
         if native:
-            assert _impl.NativeTable is not None, "the native extension is not built"
+            assert _match.NativeTable is not None, "the native extension is not built"
         config = routecore.load(wl.objects)
         self.view = wl.bind(routecore.Router(config, seed=1, native=native))
 

@@ -273,17 +273,18 @@ Distribution = Tuple[Tuple[Fraction, Outcome], ...]
 _ONE = Fraction(1)
 
 
-class _Enumerator(_PyTable):
-    """The pure twin on a view's spec, whose weighted pick takes choice ``forced`` of the
-    request's outcome and records that outcome's cumulative weights."""
+class _Enumerator:
+    """The pure twin on a view's spec, whose weighted pick (its ``pick`` hook) takes choice
+    ``forced`` of the request's outcome and records that outcome's cumulative weights."""
 
-    forced = 0
-    cum: Tuple[int, ...] = (1,)
+    def __init__(self, spec):
+        self.forced = 0
+        self.cum: Tuple[int, ...] = (1,)
+        self.route = _PyTable(spec, pick=self._pick).route
 
-    def _pick(self, outcome: int) -> int:
-        start, cum = self.spec.outcomes[outcome]
+    def _pick(self, cum: Tuple[int, ...]) -> int:
         self.cum = cum
-        return start + (self.forced if self.forced < len(cum) else 0)
+        return self.forced if self.forced < len(cum) else 0
 
 
 class _Decider:

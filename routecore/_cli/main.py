@@ -217,7 +217,7 @@ def _serve(args) -> int:
 
 
 def _version() -> str:
-    from .._impl import NATIVE
+    from .._match import NATIVE
 
     return f"routecore {__version__} ({'native core' if NATIVE else 'pure-Python twin'})"
 

@@ -16,7 +16,6 @@ from typing import FrozenSet, Iterable, Optional, Tuple
 
 from attrs import field, frozen
 
-from .. import _impl
 from .._paths import ESCAPED_SLASHES
 
 REGEX_PRECEDENCES = ("after-prefix", "before-prefix")
@@ -44,25 +43,20 @@ class RouterOptions:
         if self.escaped_slashes not in ESCAPED_SLASHES:
             raise ValueError(f"escaped_slashes must be one of {', '.join(ESCAPED_SLASHES)}, "
                              f"got {self.escaped_slashes!r}")
-        if self.native and _impl.NativeTable is None:
-            raise RuntimeError("the native routecore extension is not available")
         object.__setattr__(self, "regex_first", self.regex_precedence == "before-prefix")
 
     @classmethod
     def build(cls, *, seed: Optional[int] = None, regex_precedence: str = "after-prefix",
               normalize_path: bool = True, native: Optional[bool] = None,
               extensions: Iterable[Tuple[str, str]] = (),
-              merge_slashes: bool = False, escaped_slashes: str = "reject") -> "RouterOptions":
+              merge_slashes: bool = False, escaped_slashes: str = "reject",
+              default_native: bool = False) -> "RouterOptions":
         """The options from ``Router``'s keyword arguments: a random seed when None, the default
-        twin (``routecore._impl.NATIVE``) when ``native`` is None."""
+        twin (``default_native``: the Router passes ``routecore._match.NATIVE``) when ``native``
+        is None."""
         return cls(seed=seed if seed is not None else int.from_bytes(os.urandom(8), "little"),
                    regex_precedence=regex_precedence, normalize_path=bool(normalize_path),
                    merge_slashes=bool(merge_slashes),
                    extensions=frozenset((g, k) for g, k in extensions),
-                   native=_impl.NATIVE if native is None else bool(native),
+                   native=default_native if native is None else bool(native),
                    escaped_slashes=escaped_slashes)
-
-    @property
-    def table_class(self):
-        """The Table class of the twin these options choose."""
-        return _impl.NativeTable if self.native else _impl.PyTable

@@ -22,7 +22,7 @@ from .._outcome import Backend, Choice, HeaderOps, Mirror
 from .._paths import hostname_matches
 from .._config.regex import compile_regex, required_literal
 
-if TYPE_CHECKING:  # (options imports the twins, which import this module)
+if TYPE_CHECKING:
     from .options import RouterOptions
 
 EXACT, PREFIX, REGEX = 0, 1, 2

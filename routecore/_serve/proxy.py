@@ -32,7 +32,7 @@ from typing import Awaitable, Callable, Dict, Optional, Sequence
 from .._errors import ConfigError
 from .._config.load import load
 from .server import ClientConnection, Exchange, Request, Settings
-from .._respond import FAST, REASONS, reply, to_bytes
+from .._respond import REASONS, reply, to_bytes
 from .ops import AccessLog, log_reload, startup_line, upstream_warnings
 from .._router import Router
 from .._version import __version__
@@ -319,7 +319,7 @@ class Proxy:
                 host = pair[1]
             out.append(pair)
         if decision is not None:
-            if not FAST or decision._choice.request_headers:
+            if decision.changes.request_headers:
                 out = _apply(decision.apply_request_headers, out)
             upstream_host = decision.upstream_host
             if upstream_host is not None:
@@ -481,7 +481,7 @@ class Proxy:
         ex.status = status
         client_chunked = req.version == "1.1"
         out = _strip_hop_by_hop(response.headers, keep_chunked=client_chunked)
-        if decision is not None and (not FAST or decision._choice.response_headers):
+        if decision is not None and decision.changes.response_headers:
             out = _apply(decision.apply_response_headers, out)
         no_body = req.method == "HEAD" or status in (204, 304)
         chunked = response.chunked and not no_body

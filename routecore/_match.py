@@ -1,12 +1,14 @@
-"""The one place that chooses the native core or the pure-Python twin.
+"""The one place that chooses the native core (``_match_c``) or the pure-Python twin (``_match_py``).
 
 ROUTECORE_NO_EXTENSIONS=1 (any non-empty value but "0") forces the pure twin at import, as it
-does at build time. NATIVE says which twin ``Router`` uses by default.
+does at build time. NATIVE says which twin ``Router`` uses by default. Both twins' Decision
+classes are registered with the one public type, ``routecore._decision.Decision``.
 """
 from __future__ import annotations
 
 import os
 
+from ._decision import Decision
 from ._match_py import Decision as PyDecision, Table as PyTable
 
 NO_EXTENSIONS = os.environ.get("ROUTECORE_NO_EXTENSIONS", "") not in ("", "0")
@@ -15,9 +17,11 @@ NativeTable = None
 NativeDecision = None
 if not NO_EXTENSIONS:
     try:
-        from ._cmatch import Decision as NativeDecision, Table as NativeTable
+        from ._match_c import Decision as NativeDecision, Table as NativeTable
     except ImportError:  # not built: the pure twin serves (tests fail if it should have been built)
         NativeTable = NativeDecision = None
 
 NATIVE = NativeTable is not None
-Decision = NativeDecision if NATIVE else PyDecision
+for _cls in (PyDecision, NativeDecision):
+    if _cls is not None:
+        Decision.register(_cls)

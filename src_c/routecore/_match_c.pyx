@@ -11,6 +11,11 @@ Invariants:
 - the request's path and query are never copied: maps are probed with (string, start, end) and
   the Decision keeps the target; a decision that needs nothing from the request is prebuilt;
 - error texts and Decision attributes are those of the pure twin.
+
+One module, four files: this one is the per-request path; ``_match_c_build.pxi`` (table
+construction), ``_match_c_map.pxi`` (the hash map) and ``_match_c_decision.pxi`` (Decision) are
+included textually, so the twin stays one module boundary (``routecore._match_c``, declared in
+``_match_c.pxd``) and the hot path calls nothing across modules.
 """
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -22,8 +27,9 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
-from routecore import _outcome
-from routecore._adapters import route_asgi as _route_asgi, route_wsgi as _route_wsgi
+from routecore import _explain, _outcome
+from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
+                                 route_wsgi as _route_wsgi)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
 from routecore._compile.table import view_repr
@@ -120,68 +126,7 @@ cdef inline uint64_t _mix(uint64_t h, int tag) noexcept:
     return h ^ (h >> 29)
 
 
-cdef class _StrMap:
-    """(tag, str) -> (value, count), looked up by a hash the caller already computed (no
-    substring made). Path maps hash forward (_fnv) and tag keys with their group; host maps hash
-    backward (_fnv_rev) with tag 0. One probe reads one 32-byte slot and the key's characters."""
-
-    def __cinit__(self, items, bint reverse=False):
-        """items: (key, tag, value, count) tuples, keys unique per tag."""
-        cdef Py_ssize_t size = 8, i
-        cdef uint64_t h
-        cdef MapSlot* slot
-        items = list(items)
-        while 3 * size < 4 * len(items) + 1:  # at most 3/4 full
-            size *= 2
-        self.mask = size - 1
-        self.count = len(items)
-        self.slots = <MapSlot*>PyMem_Malloc(size * sizeof(MapSlot))
-        if self.slots == NULL:
-            raise MemoryError()
-        self.keys = []
-        self.wide = {}
-        for i in range(size):
-            self.slots[i].len = -1
-        for key, tag, value, count in items:
-            h = _mix(_fnv_rev(key, 0, len(key)) if reverse else _fnv(key, len(key)), tag)
-            i = h & self.mask
-            while self.slots[i].len >= 0:
-                i = (i + 1) & self.mask
-            slot = &self.slots[i]
-            slot.hash = h
-            slot.len = len(key)
-            slot.tag = tag
-            slot.value = value
-            slot.count = count
-            self.keys.append(key)
-            if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
-                slot.data = <const unsigned char*>PyUnicode_DATA(key)
-            else:
-                slot.data = NULL
-                self.wide[i] = key
-
-    def __dealloc__(self):
-        PyMem_Free(self.slots)
-
-    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag):
-        """The slot of (tag, s[start:end]), whose unmixed hash is h, or NULL."""
-        cdef Py_ssize_t n = end - start, i
-        cdef MapSlot* slot
-        if self.count == 0:
-            return NULL
-        h = _mix(h, tag)
-        i = h & self.mask
-        while True:
-            slot = &self.slots[i]
-            if slot.len < 0:
-                return NULL
-            if slot.hash == h and slot.len == n and slot.tag == tag:
-                if slot.data != NULL:
-                    if _same(s, start, end, slot.data):
-                        return slot
-                elif PyUnicode_Tailmatch(s, self.wide[i], start, end, -1) == 1:
-                    return slot
-            i = (i + 1) & self.mask
+include "_match_c_map.pxi"
 
 
 cdef inline bint _same(str s, Py_ssize_t start, Py_ssize_t end, const unsigned char* key):
@@ -287,33 +232,6 @@ cdef class _Group:
     pass
 
 
-# RE2 Sets hold many patterns in one program: give them more room than one user regex
-_SET_OPTIONS = re2.Options()
-_SET_OPTIONS.max_mem = 64 << 20
-_SET_OPTIONS.log_errors = False
-MIN_SET = 4  # below this, the literal prefilter and a few fullmatch calls are as cheap
-
-
-def _regex_set(patterns):
-    """(RE2 full-match Set of the group's regex paths, pattern id -> positions), or (None, None)
-    when there are few of them or the Set does not compile (then the prefilter is used)."""
-    if len(patterns) < MIN_SET:
-        return None, None
-    try:
-        s = re2.Set.FullMatchSet(_SET_OPTIONS)
-        ids, members = {}, []
-        for k, pattern in enumerate(patterns):
-            sid = ids.get(pattern)
-            if sid is None:
-                sid = ids[pattern] = s.Add(pattern)
-                members.append([])
-            members[sid].append(k)
-        s.Compile()
-    except re2.error:
-        return None, None
-    return s, [tuple(m) for m in members]
-
-
 cdef object _query_get(object query, Py_ssize_t start, str name):
     """Native twin of routecore._match_py.query_map(query[start:]).get(name): the first value,
     raw."""
@@ -337,136 +255,7 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
     return None
 
 
-class _Uninitialised:
-    """The choice of a Decision made by ``Decision.__new__`` alone: any use of it is a clear
-    TypeError, never a crash."""
-
-    def __getattr__(self, name):
-        raise TypeError("this Decision is not initialised: Decisions come from view.route()")
-
-
-_UNINITIALISED = _Uninitialised()
-
-
-@cython.freelist(16)
-@cython.no_gc
-cdef class Decision:
-    """Where one request goes. Frozen; built by a rule table, never by users."""
-
-    cdef readonly object _choice
-    cdef object _pstr          # a str whose first _plen characters are the request path, or None
-    cdef Py_ssize_t _plen
-    cdef object _qstr          # a str whose characters from _qstart on are the query, or None
-    cdef Py_ssize_t _qstart
-    cdef readonly object _host   # the request's Host (valid, or None)
-    cdef readonly object _scheme
-
-    def __cinit__(self):
-        self._choice = _UNINITIALISED  # Table.route replaces it; Decision.__new__ alone does not
-
-    @property
-    def _path(self):
-        """The request path (None for a decision that carries nothing from the request)."""
-        if self._pstr is None or self._plen == len(<str>self._pstr):
-            return self._pstr
-        return (<str>self._pstr)[:self._plen]
-
-    @property
-    def _query(self):
-        if self._qstr is None or self._qstart == 0:
-            return self._qstr
-        return (<str>self._qstr)[self._qstart:]
-
-    @property
-    def matched(self):
-        return self._choice.matched
-
-    @property
-    def status(self):
-        return self._choice.status
-
-    @property
-    def grpc_status(self):
-        return self._choice.grpc_status
-
-    @property
-    def backend(self):
-        return self._choice.backend
-
-    @property
-    def route(self):
-        return self._choice.route
-
-    @property
-    def kind(self):
-        return self._choice.kind
-
-    @property
-    def rule(self):
-        return self._choice.rule
-
-    @property
-    def rule_name(self):
-        return self._choice.rule_name
-
-    @property
-    def listener(self):
-        return self._choice.listener
-
-    @property
-    def mirrors(self):
-        return self._choice.mirrors
-
-    @property
-    def timeouts(self):
-        return self._choice.timeouts
-
-    @property
-    def retry(self):
-        return self._choice.retry
-
-    @property
-    def session_persistence(self):
-        return self._choice.session_persistence
-
-    @property
-    def extensions(self):
-        return self._choice.extensions
-
-    @property
-    def location(self):
-        return _outcome.location(self._choice, self._path, self._query, self._host, self._scheme)
-
-    @property
-    def upstream_path(self):
-        return _outcome.upstream_path(self._choice, self._path, self._query)
-
-    @property
-    def upstream_host(self):
-        return _outcome.upstream_host(self._choice, self._host)
-
-    def apply_request_headers(self, headers):
-        return _outcome.apply_headers(self._choice.request_headers, headers)
-
-    def apply_response_headers(self, headers):
-        return _outcome.apply_headers(self._choice.response_headers, headers)
-
-    def to_dict(self):
-        return _outcome.decision_dict(self)
-
-    def __eq__(self, other):
-        if not hasattr(other, "to_dict") or not hasattr(other, "upstream_path"):
-            return NotImplemented
-        return self.to_dict() == other.to_dict()
-
-    def __ne__(self, other):
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
-
-    __hash__ = None
-
-    def __repr__(self):
-        return _outcome.decision_repr(self)
+include "_match_c_decision.pxi"
 
 
 cdef class Table:
@@ -491,221 +280,8 @@ cdef class Table:
     def __init__(self, spec):
         if self.ready or self.entries != NULL:
             raise TypeError("this Table is already initialised (a table never changes)")
-        self._build(spec)
+        _build(self, spec)
         self.ready = True
-
-    def _build(self, spec):
-        cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices
-        cdef int ei = 0, ci = 0, gi
-        cdef CEntry* ce
-        cdef CGroup* cg
-        cdef _Group G
-        cdef _Listener L
-        self.spec = spec
-        self.mesh = spec.mesh
-        self.normalize = spec.normalize_path
-        self.merge = spec.merge_slashes
-        self.regex_first = spec.regex_first
-        self.state = <uint64_t>(spec.seed & 0xFFFFFFFFFFFFFFFF)
-        self.pool = []
-        self.regexes = []
-        pool_index = {}
-        regex_index = {}
-
-        def intern(s):
-            j = pool_index.get(s)
-            if j is None:
-                j = pool_index[s] = len(self.pool)
-                self.pool.append(s)
-            return j
-
-        def regex(rx):
-            j = regex_index.get(id(rx))
-            if j is None:
-                j = regex_index[id(rx)] = len(self.regexes)
-                self.regexes.append(rx)
-            return j
-
-        # choices and outcomes
-        self.choices = list(spec.choices)
-        self.grpc_choices = list(spec.grpc_choices)
-        n_choices = len(self.choices)
-        self.cchoices = <CChoice*>PyMem_Malloc(max(n_choices, 1) * sizeof(CChoice))
-        n_out = len(spec.outcomes)
-        for start, cum in spec.outcomes:
-            n_cum += len(cum)
-        self.outs = <COut*>PyMem_Malloc(max(n_out, 1) * sizeof(COut))
-        self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
-        if self.cchoices == NULL or self.outs == NULL or self.cum == NULL:
-            raise MemoryError()
-        self.fixed = []
-        for i in range(n_choices):
-            self.cchoices[i].choice = <PyObject*>self.choices[i]
-            grpc = self.grpc_choices[i]
-            self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
-            self.cchoices[i].cors = self.choices[i].cors is not None
-            self.cchoices[i].needs_host = _outcome.needs_host(self.choices[i])
-            self.cchoices[i].fixed = self._fixed(self.choices[i])
-            self.cchoices[i].grpc_fixed = NULL if grpc is None else self._fixed(grpc)
-        pos = 0
-        for i in range(n_out):
-            start, cum = spec.outcomes[i]
-            self.outs[i].start = start
-            self.outs[i].count = len(cum)
-            self.outs[i].cum_off = pos
-            for w in cum:
-                self.cum[pos] = w
-                pos += 1
-
-        # header slots: 0 host, 1 :authority, 2 content-type, then every name the table references
-        names = ["host", ":authority", "content-type"]
-        for name in spec.header_names:
-            if name not in names:
-                names.append(name)
-        self.nslots = len(names)
-        self.slots_str = {name: k for k, name in enumerate(names)}
-        self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
-
-        # one C entry per (host group, entry), laid out bucket by bucket
-        for lis in spec.listeners:
-            n_groups += len(lis.groups)
-            for group in lis.groups:
-                n_entries += len(group.entries)
-                for e in group.entries:
-                    n_conds += len(e.headers) + len(e.queries)
-        self.entries = <CEntry*>PyMem_Malloc(max(n_entries, 1) * sizeof(CEntry))
-        self.conds = <CCond*>PyMem_Malloc(max(n_conds, 1) * sizeof(CCond))
-        self.groups = <CGroup*>PyMem_Malloc(max(n_groups, 1) * sizeof(CGroup))
-        if self.entries == NULL or self.conds == NULL or self.groups == NULL:
-            raise MemoryError()
-
-        self.listeners = []
-        self.group_objs = []
-        exact_items, prefix_items = [], []
-        listener_exact, listener_wild = {}, {}
-        self.listener_any = -1
-        all_lens = set()
-        gi = 0
-        for li, lis in enumerate(spec.listeners):
-            L = _Listener()
-            L.name = lis.name
-            L.no_match = lis.no_match
-            L.any_group = -1
-            exact_hosts, wild_hosts = {}, {}
-            for group in lis.groups:
-                G = _Group()
-                cg = &self.groups[gi]
-                cg.plen_mask = 0
-                cg.elen_mask = 0
-                cg.max_plen = -1
-                buckets = {}   # ("e"|"p", path) -> entries, in precedence order
-                regex_list = []
-                for e in group.entries:
-                    if e.path_type == 0:
-                        buckets.setdefault(("e", e.path), []).append(e)
-                    elif e.path_type == 1:
-                        buckets.setdefault(("p", e.path), []).append(e)
-                    else:
-                        regex_list.append(e)
-                for (kind, path), es in buckets.items():
-                    (exact_items if kind == "e" else prefix_items).append((path, gi, ei, len(es)))
-                    if kind == "e":
-                        cg.elen_mask |= (<uint64_t>1) << min(len(path), 63)
-                    if kind == "p":
-                        all_lens.add(len(path))
-                        if len(path) > cg.max_plen:
-                            cg.max_plen = len(path)
-                        if len(path) < 64:
-                            cg.plen_mask |= (<uint64_t>1) << len(path)
-                    for e in es:
-                        ci = self._fill(ei, ci, e, intern, regex)
-                        ei += 1
-                G.plens = bytearray(cg.max_plen + 2)
-                for kind, path in buckets:
-                    if kind == "p":
-                        G.plens[len(path)] = 1
-                cg.regex_start = ei
-                cg.regex_count = len(regex_list)
-                for e in regex_list:
-                    ci = self._fill(ei, ci, e, intern, regex)
-                    ei += 1
-                literals = [e.literal for e in regex_list]
-                G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
-                G.automaton = None
-                if any(lit is not None for lit in literals):
-                    A = ahocorasick.Automaton()
-                    by_lit = {}
-                    for k, lit in enumerate(literals):
-                        if lit is not None:
-                            by_lit.setdefault(lit, []).append(k)
-                    for lit, ks in by_lit.items():
-                        A.add_word(lit, tuple(ks))
-                    A.make_automaton()
-                    G.automaton = A
-                G.regex_set, G.regex_members = _regex_set([e.path for e in regex_list])
-                self.group_objs.append(G)
-                h = group.hostname
-                if h is None:
-                    L.any_group = gi
-                else:
-                    (wild_hosts if h.startswith("*.") else exact_hosts)[h.lstrip("*")] = gi
-                gi += 1
-            L.exact_hosts = _StrMap([(k, 0, v, 0) for k, v in exact_hosts.items()], True)
-            L.wild_hosts = _StrMap([(k, 0, v, 0) for k, v in wild_hosts.items()], True)
-            self.listeners.append(L)
-            h = lis.hostname
-            if h is None:
-                if self.listener_any < 0:
-                    self.listener_any = li
-            elif h.startswith("*."):
-                listener_wild.setdefault(h[1:], li)
-            else:
-                listener_exact.setdefault(h, li)
-        self.exact = _StrMap(exact_items)
-        self.prefix = _StrMap(prefix_items)
-        self.listener_exact = _StrMap([(k, 0, v, 0) for k, v in listener_exact.items()], True)
-        self.listener_wild = _StrMap([(k, 0, v, 0) for k, v in listener_wild.items()], True)
-        self.no_listener = spec.no_listener
-        self.misdirected = spec.misdirected
-        self.bad_request = spec.bad_request
-        self.escaped = spec.escaped_slashes
-        self.max_plen_all = max(all_lens) if all_lens else -1
-        self.plens_all = bytearray(self.max_plen_all + 2)
-        for n in all_lens:
-            self.plens_all[n] = 1
-
-    cdef PyObject* _fixed(self, object choice):
-        """The prebuilt Decision for a choice that needs nothing from the request, else NULL."""
-        cdef Decision d
-        if not _outcome.is_fixed(choice):
-            return NULL
-        d = <Decision>Decision.__new__(Decision)
-        d._choice = choice
-        self.fixed.append(d)  # keeps it alive
-        return <PyObject*>d
-
-    cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1:
-        """Write entry e at entries[ei] and its conditions from conds[ci]: the next ci."""
-        cdef CEntry* ce = &self.entries[ei]
-        ce.path_type = e.path_type
-        ce.method = intern(e.method) if e.method is not None else -1
-        ce.regex = regex(e.regex) if e.regex is not None else -1
-        ce.out = self.outs[e.outcome]
-        ce.h_start = ci
-        for c in e.headers:
-            self.conds[ci].slot = self.slots_str[c.name]
-            self.conds[ci].value = intern(c.value)
-            self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
-            ci += 1
-        ce.h_end = ci
-        ce.q_start = ci
-        for c in e.queries:
-            self.conds[ci].slot = intern(c.name)
-            self.conds[ci].value = intern(c.value)
-            self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
-            ci += 1
-        ce.q_end = ci
-        return ci
 
     # --- per request ----------------------------------------------------------------------------
 
@@ -1129,27 +705,12 @@ cdef class Table:
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
-        from routecore import _explain
         return _explain.explain(self.spec, self.route, method, path, headers, host=host,
                                 scheme=scheme, sni=sni)
 
     def route_many(self, requests):
-        """Decide many requests in order: each is (method, target[, headers[, host]]).
-        Returns a list of Decisions (for log replay and fuzzing)."""
-        cdef list out = []
-        cdef Py_ssize_t n
-        route = self.route
-        for request in requests:
-            n = len(request)
-            if n == 2:
-                out.append(route(request[0], request[1]))
-            elif n == 3:
-                out.append(route(request[0], request[1], request[2]))
-            elif n == 4:
-                out.append(route(request[0], request[1], request[2], host=request[3]))
-            else:
-                raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
-        return out
+        """Decide many requests in order: each is (method, target[, headers[, host]])."""
+        return _route_many(self, requests)
 
     def route_asgi(self, scope):
         return _route_asgi(self, scope)
@@ -1238,3 +799,6 @@ cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint chec
     end[0] = len(key)
     _host_hash(key, end[0], hh)
     return key
+
+
+include "_match_c_build.pxi"

@@ -1,4 +1,4 @@
-"""Type stub of the native twin (src_c/routecore/_cmatch.pyx); mirrors routecore/_match_py.py.
+"""Type stub of the native twin (src_c/routecore/_match_c.pyx); mirrors routecore/_match_py.py.
 
 Every Python-visible name of the extension module is declared here (tests/test_typing.py compares
 this stub with the built module); the public ones follow routecore.types.View and Decision.
@@ -20,11 +20,11 @@ class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
     @property
-    def _choice(self) -> Choice: ...
-    @property
     def _scheme(self) -> Optional[str]: ...
     @property
-    def _path(self) -> Optional[str]: ...
+    def changes(self) -> Choice: ...
+    @property
+    def request_path(self) -> Optional[str]: ...
     @property
     def _query(self) -> Optional[str]: ...
     @property

@@ -1,4 +1,4 @@
-# Declarations of the native rule table (routecore._cmatch); the pure twin is routecore/_match_py.py.
+# Declarations of the native rule table (routecore._match_c); the pure twin is routecore/_match_py.py.
 # Layout rule: what one request reads sits in flat C arrays, one cache line per step where possible
 # (host slot, group, path slot, entry, choice), never behind chains of Python objects.
 from cpython.object cimport PyObject
@@ -134,8 +134,6 @@ cdef class Table:
     cdef list grpc_choices
     cdef list fixed            # the prebuilt Decisions that CChoice.fixed points to
 
-    cdef PyObject* _fixed(self, object choice)
-    cdef int _fill(self, int ei, int ci, object e, object intern, object regex) except -1
     cdef int _collect(self, object headers, PyObject** vals) except -1
     cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, Req* req) except -2

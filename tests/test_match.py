@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import routecore
-from routecore import _impl
+from routecore import _match
 
 
 def test_native_extension_loaded():
@@ -13,7 +13,7 @@ def test_native_extension_loaded():
         assert routecore.NATIVE is False
         return
     # The extension should have been built and imported: a silent fallback is a failure.
-    assert _impl.NativeTable is not None, "routecore._cmatch did not import"
+    assert _match.NativeTable is not None, "routecore._match_c did not import"
     assert routecore.NATIVE is True
 
 
@@ -28,5 +28,5 @@ def test_no_extensions_env_zero_keeps_native():
     env = dict(os.environ, ROUTECORE_NO_EXTENSIONS="0")
     out = subprocess.run([sys.executable, "-c", "import routecore; print(routecore.NATIVE)"],
                          env=env, capture_output=True, text=True, timeout=60, check=True)
-    built = importlib.util.find_spec("routecore._cmatch") is not None
+    built = importlib.util.find_spec("routecore._match_c") is not None
     assert out.stdout.strip() == str(built)

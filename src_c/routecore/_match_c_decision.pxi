@@ -1,0 +1,140 @@
+# The native twin's Decision (routecore._match_c.Decision), included by _match_c.pyx. Its public
+# members are routecore._decision's lists (FIELDS, METHODS, FAST_PATH), as the pure twin's are;
+# tests/test_decision_parity.py holds both to them.
+
+class _Uninitialised:
+    """The choice of a Decision made by ``Decision.__new__`` alone: any use of it is a clear
+    TypeError, never a crash."""
+
+    def __getattr__(self, name):
+        raise TypeError("this Decision is not initialised: Decisions come from view.route()")
+
+
+_UNINITIALISED = _Uninitialised()
+
+
+@cython.freelist(16)
+@cython.no_gc
+cdef class Decision:
+    """Where one request goes. Frozen; built by a rule table, never by users."""
+
+    cdef object _choice
+    cdef object _pstr          # a str whose first _plen characters are the request path, or None
+    cdef Py_ssize_t _plen
+    cdef object _qstr          # a str whose characters from _qstart on are the query, or None
+    cdef Py_ssize_t _qstart
+    cdef readonly object _host   # the request's Host (valid, or None)
+    cdef readonly object _scheme
+
+    def __cinit__(self):
+        self._choice = _UNINITIALISED  # Table.route replaces it; Decision.__new__ alone does not
+
+    @property
+    def changes(self):
+        """The rule's changes (routecore._decision: the middleware's fast path)."""
+        return self._choice
+
+    @property
+    def request_path(self):
+        """The request path as matched (None for a decision that carries nothing from the request)."""
+        if self._pstr is None or self._plen == len(<str>self._pstr):
+            return self._pstr
+        return (<str>self._pstr)[:self._plen]
+
+    @property
+    def _query(self):
+        if self._qstr is None or self._qstart == 0:
+            return self._qstr
+        return (<str>self._qstr)[self._qstart:]
+
+    @property
+    def matched(self):
+        return self._choice.matched
+
+    @property
+    def status(self):
+        return self._choice.status
+
+    @property
+    def grpc_status(self):
+        return self._choice.grpc_status
+
+    @property
+    def backend(self):
+        return self._choice.backend
+
+    @property
+    def route(self):
+        return self._choice.route
+
+    @property
+    def kind(self):
+        return self._choice.kind
+
+    @property
+    def rule(self):
+        return self._choice.rule
+
+    @property
+    def rule_name(self):
+        return self._choice.rule_name
+
+    @property
+    def listener(self):
+        return self._choice.listener
+
+    @property
+    def mirrors(self):
+        return self._choice.mirrors
+
+    @property
+    def timeouts(self):
+        return self._choice.timeouts
+
+    @property
+    def retry(self):
+        return self._choice.retry
+
+    @property
+    def session_persistence(self):
+        return self._choice.session_persistence
+
+    @property
+    def extensions(self):
+        return self._choice.extensions
+
+    @property
+    def location(self):
+        return _outcome.location(self._choice, self.request_path, self._query, self._host,
+                                 self._scheme)
+
+    @property
+    def upstream_path(self):
+        return _outcome.upstream_path(self._choice, self.request_path, self._query)
+
+    @property
+    def upstream_host(self):
+        return _outcome.upstream_host(self._choice, self._host)
+
+    def apply_request_headers(self, headers):
+        return _outcome.apply_headers(self._choice.request_headers, headers)
+
+    def apply_response_headers(self, headers):
+        return _outcome.apply_headers(self._choice.response_headers, headers)
+
+    def to_dict(self):
+        return _outcome.decision_dict(self)
+
+    def __eq__(self, other):
+        if not hasattr(other, "to_dict") or not hasattr(other, "upstream_path"):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = None
+
+    def __repr__(self):
+        return _outcome.decision_repr(self)

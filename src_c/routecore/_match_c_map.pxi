@@ -1,0 +1,69 @@
+# The native twin's string-keyed hash map (routecore._match_c._StrMap), included by _match_c.pyx:
+# built once per table, probed per request with (string, start, end, hash) so that no key is ever
+# sliced out of the request.
+#
+# Invariant: open addressing in one flat array of 32-byte MapSlots, a power-of-two size at most
+# 3/4 full; a slot's key bytes stay alive in ``keys`` (``wide`` for keys wider than one byte).
+
+cdef class _StrMap:
+    """(tag, str) -> (value, count), looked up by a hash the caller already computed (no
+    substring made). Path maps hash forward (_fnv) and tag keys with their group; host maps hash
+    backward (_fnv_rev) with tag 0. One probe reads one 32-byte slot and the key's characters."""
+
+    def __cinit__(self, items, bint reverse=False):
+        """items: (key, tag, value, count) tuples, keys unique per tag."""
+        cdef Py_ssize_t size = 8, i
+        cdef uint64_t h
+        cdef MapSlot* slot
+        items = list(items)
+        while 3 * size < 4 * len(items) + 1:  # at most 3/4 full
+            size *= 2
+        self.mask = size - 1
+        self.count = len(items)
+        self.slots = <MapSlot*>PyMem_Malloc(size * sizeof(MapSlot))
+        if self.slots == NULL:
+            raise MemoryError()
+        self.keys = []
+        self.wide = {}
+        for i in range(size):
+            self.slots[i].len = -1
+        for key, tag, value, count in items:
+            h = _mix(_fnv_rev(key, 0, len(key)) if reverse else _fnv(key, len(key)), tag)
+            i = h & self.mask
+            while self.slots[i].len >= 0:
+                i = (i + 1) & self.mask
+            slot = &self.slots[i]
+            slot.hash = h
+            slot.len = len(key)
+            slot.tag = tag
+            slot.value = value
+            slot.count = count
+            self.keys.append(key)
+            if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
+                slot.data = <const unsigned char*>PyUnicode_DATA(key)
+            else:
+                slot.data = NULL
+                self.wide[i] = key
+
+    def __dealloc__(self):
+        PyMem_Free(self.slots)
+
+    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag):
+        """The slot of (tag, s[start:end]), whose unmixed hash is h, or NULL."""
+        cdef Py_ssize_t n = end - start, i
+        cdef MapSlot* slot
+        if self.count == 0:
+            return NULL
+        h = _mix(h, tag)
+        i = h & self.mask
+        while True:
+            slot = &self.slots[i]
+            if slot.len < 0:
+                return NULL
+            if slot.hash == h and slot.len == n and slot.tag == tag:
+                if slot.data != NULL:
+                    if _same(s, start, end, slot.data):
+                        return slot
+                elif PyUnicode_Tailmatch(s, self.wide[i], start, end, -1) == 1:
+                    return slot
+            i = (i + 1) & self.mask
