@@ -3,7 +3,7 @@ import pytest
 
 import routecore
 from routecore import _match
-from routecore._compile.attach import Attachments, RuleBackends, rule_of_issue
+from routecore._compile.attach import Attachments, RuleBackends
 
 from builders import (APPS, INFRA, MESH, OTHER, be, exact, gateway, grant, gw_ref, httproute,
                       listener, prefix, rule, service, svc_ref)
@@ -122,13 +122,17 @@ def test_invalid_rule_dropped_by_index(native):
     assert partially and partially[0]["message"].startswith("Dropped Rule(s): ")
 
 
-def test_rule_of_issue():
-    class Issue:
-        def __init__(self, path):
-            self.path = path
-    assert [rule_of_issue(Issue(p)) for p in (
-        "spec.rules[12].matches[0]", "spec.rules[3]", "spec.hostnames[0]", "", "spec.rules[x]")] == \
-        [12, 3, None, None, None]
+def test_dropped_rules_are_the_routes_own():
+    """A route kept whole has no dropped rule, even when a duplicate of it (left out) has an invalid
+    rule: the records read the integers load recorded for the route it kept, not issue paths."""
+    bad = rule(be("b"), matches=[{"path": {"type": "PathPrefix", "value": "no-slash"}}])
+    objs = [gateway("gw", listener("web", 80, from_="All")),
+            httproute("r", [gw_ref("gw")], [rule(be("a"))]),
+            httproute("r", [gw_ref("gw")], [rule(be("a")), bad])]
+    router, [rec] = records(objs, "r", strict=False)
+    assert [r.rule_indexes for r in router.config.routes] == [(0,)]
+    assert rec.dropped_rules == ()
+    assert "spec.rules[1].matches[0].path.value" in [i.path for i in rec.issues]
 
 
 def test_one_route_kind_per_service_port():

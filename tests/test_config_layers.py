@@ -1,6 +1,6 @@
 """The _config layers: which rule an issue belongs to is an integer recorded while validating."""
 import routecore
-from routecore._config import kinds, schema
+from routecore._config import kinds, models as m, schema
 
 ROUTE = """apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -48,8 +48,8 @@ def test_issues_record_the_rule_index_while_walking():
 
 
 def _declared_models():
-    """Every Obj under the route rule declarations that builds a model."""
-    seen, out, todo = set(), [], [kinds.RULE, kinds.GRPC_RULE]
+    """Every Obj under the kinds' declarations that builds a model."""
+    seen, out, todo = set(), [], [kinds.RULE, kinds.GRPC_RULE] + [top for _, top in kinds.KINDS.values()]
     while todo:
         node = todo.pop()
         if id(node) in seen:
@@ -64,17 +64,45 @@ def _declared_models():
     return out
 
 
+def _filled(obj):
+    """The model attributes an Obj's fields and derivations fill, its inline fields' included."""
+    out = [a for a, _ in obj.derived]
+    for f in obj.fields.values():
+        out += _filled(f.schema) if f.inline else [f.attr] if f.attr else []
+    return out
+
+
 def test_each_declared_model_attribute_comes_from_one_field_or_derivation():
     import attrs
     declared = _declared_models()
     assert {o.model.__name__ for o in declared} >= {
         "Rule", "RouteMatch", "PathMatch", "HeaderMatch", "QueryParamMatch", "BackendRef", "HeaderModifier",
         "PathModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "CORS", "ExtensionRef", "Timeouts",
-        "Retry", "GRPCRouteMatch", "GRPCMethodMatch"}
+        "Retry", "GRPCRouteMatch", "GRPCMethodMatch", "HTTPRoute", "GRPCRoute", "ParentRef", "LabelSelector",
+        "LabelSelectorRequirement", "RouteGroupKind", "ReferenceGrant", "ReferenceGrantFrom", "ReferenceGrantTo",
+        "Service", "ServicePort", "Namespace"}
     for obj in declared:
-        filled = [f.attr for f in obj.fields.values() if f.attr] + [a for a, _ in obj.derived]
+        filled = _filled(obj)
         names = {a.name for a in attrs.fields(obj.model)}
         assert len(filled) == len(set(filled)), obj.model
         assert set(filled) <= names, (obj.model, set(filled) - names)
         required = {a.name for a in attrs.fields(obj.model) if a.default is attrs.NOTHING}
         assert required <= set(filled), (obj.model, required - set(filled))
+
+
+def test_top_level_kinds_are_built_by_their_declaration():
+    """metadata and spec fill the top-level model inline; the object's namespace by default."""
+    objs = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "labels": {"b": "2", "a": "1"}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+         "metadata": {"name": "g", "namespace": "n"},
+         "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "x"}],
+                  "to": [{"group": "", "kind": "Service"}]}},
+    ]
+    config = routecore.load(objs)
+    assert config.namespaces == (m.Namespace("n", (("a", "1"), ("b", "2"))),)
+    assert config.services == (m.Service("default", "s", (), "ClusterIP"),)
+    assert config.reference_grants == (m.ReferenceGrant(
+        "n", "g", (m.ReferenceGrantFrom("gateway.networking.k8s.io", "HTTPRoute", "x"),),
+        (m.ReferenceGrantTo("", "Service", None),)),)

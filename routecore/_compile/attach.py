@@ -66,10 +66,16 @@ class Attachment:
     listeners: Tuple[AttachedListener, ...]  # Gateway parent: the listeners that route it
     service_ports: Tuple[Optional[int], ...]  # mesh parent: the ports it routes (None: any port)
     rules: Tuple[RuleBackends, ...]  # one per kept rule, in route.rules order
-    dropped_rules: Tuple[int, ...]  # indexes (as written) of the rules load left out
+    # indexes (as written) of the rules load left out: the integers load recorded while
+    # validating (route.dropped_rules), never read back from the issues' paths
+    dropped_rules: Tuple[int, ...]
     # what load reported about the route (strict=False kept it): the dropped rules' problems
     # (and a duplicate of the object, when one was left out)
     issues: Tuple[object, ...] = ()
+
+    # False for a parentRef to a Gateway that does not exist: routecore does not own that parent,
+    # so status has no entry for it (an implementation writes status only for parents it owns)
+    owned: bool = True
 
     @property
     def mesh(self) -> bool:
@@ -105,15 +111,6 @@ def one_kind_per_port(routes: list) -> list:
     if any(r.kind == "GRPCRoute" for r in routes):
         return [r for r in routes if r.kind == "GRPCRoute"]
     return routes
-
-
-def rule_of_issue(issue) -> Optional[int]:
-    """The index of the rule an issue is about (its path ``spec.rules[N]...``), else None."""
-    head, sep, rest = issue.path.partition("spec.rules[")
-    if head or not sep:
-        return None
-    number = rest.partition("]")[0]
-    return int(number) if number.isdigit() else None
 
 
 class Attachments:
@@ -153,6 +150,11 @@ class Attachments:
 
     def gateway(self, namespace: str, name: str):
         return self._gateways.get((namespace, name))
+
+    def owns(self, ref) -> bool:
+        """Whether status speaks for this parentRef: every parent but a Gateway that is not in
+        the configuration (another implementation's, or none: not routecore's to report on)."""
+        return not is_gateway_parent(ref) or (ref.namespace, ref.name) in self._gateways
 
     def listener_routes(self, gateway, listener) -> list:
         """[(route, effective hostnames)] the listener routes, in config order."""
@@ -272,10 +274,9 @@ class Attachments:
             accepted = (False, "NoMatchingParent",
                         f"unsupported parent kind {ref.group}/{ref.kind}{hint}")
         issues = tuple(issues_by_object.get((route.kind, route.namespace, route.name), ()))
-        dropped = sorted({n for n in map(rule_of_issue, issues) if n is not None})
         return Attachment(route, ref, *accepted, listeners=listeners, service_ports=ports,
-                          rules=self.rule_backends(route, mesh), dropped_rules=tuple(dropped),
-                          issues=issues)
+                          rules=self.rule_backends(route, mesh), dropped_rules=route.dropped_rules,
+                          issues=issues, owned=self.owns(ref))
 
     def _gateway_acceptance(self, route, ref):
         gw = self._gateways.get((ref.namespace, ref.name))

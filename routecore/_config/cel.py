@@ -316,6 +316,12 @@ def check_session(obj, path, ctx):
     typ = obj.get("type")
     if typ == "Header" and "cookie" in obj:
         ctx.add(join(path, "cookie"), "`cookie` must not be set when type is Header")
+    # a Header session needs the header's name: ``sessionName`` in the released CRDs' shape,
+    # ``header.name`` in the newer one (a cookie session may let the implementation name it)
+    if typ == "Header" and "sessionName" not in obj and "header" not in obj \
+            and not ctx.broken(join(path, "sessionName"), join(path, "header")):
+        ctx.add(join(path, "sessionName"), "required when type is Header: the name of the header that "
+                                           "carries the session (or `header.name` in the newer field shape)")
     if typ == "Cookie" and "header" in obj:
         ctx.add(join(path, "header"), "`header` must not be set when type is Cookie")
 

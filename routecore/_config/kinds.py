@@ -12,6 +12,7 @@ Invariants:
 """
 from __future__ import annotations
 
+import ipaddress
 from typing import Optional
 
 from . import models as m
@@ -350,25 +351,97 @@ RULE = Obj(
     model=m.Rule,
 )
 
-_PARENT_REF = Obj(
+def _parent_key(d, env):
+    """Equal references share one frozen model within a load."""
+    return ("ParentRef", d["group"], d["kind"], d.get("namespace") or env.ns, d["name"], d.get("sectionName"),
+            d.get("port"))
+
+
+PARENT_REF = Obj(
     {
-        "group": Field(_GROUP, default=m.GATEWAY_GROUP),
-        "kind": Field(_KIND, default="Gateway"),
-        "namespace": Field(_NAMESPACE),
-        "name": Field(_OBJECT_NAME, required=True),
-        "sectionName": Field(_SECTION_NAME),
-        "port": Field(_PORT),
-    }
+        "group": Field(_GROUP, default=m.GATEWAY_GROUP, attr="group"),
+        "kind": Field(_KIND, default="Gateway", attr="kind"),
+        "namespace": Field(_NAMESPACE),  # -> namespace (derived: the route's by default)
+        "name": Field(_OBJECT_NAME, required=True, attr="name"),
+        "sectionName": Field(_SECTION_NAME, attr="section_name"),
+        "port": Field(_PORT, attr="port"),
+    },
+    model=m.ParentRef,
+    derived={"namespace": _namespace},
+    share=_parent_key,
 )
 
-_HTTPROUTE_SPEC = Obj(
-    {
-        "parentRefs": Field(Arr(_PARENT_REF, max_items=32, track="parentRef")),
-        "hostnames": Field(Arr(_HOSTNAME, max_items=16)),
-        "rules": Field(Arr(RULE, min_items=1, max_items=16, track="rule"), default=[{"matches": _DEFAULT_MATCHES}]),
-        "useDefaultGateways": Field(Str(enum=("All", "None"))),
-    }
-)
+
+def _parent_refs(refs, env) -> tuple:
+    return env.shared("parent_refs", tuple([PARENT_REF.build(p, env) for p in refs]))
+
+
+def _hostnames(hostnames, env) -> tuple:
+    hostnames = tuple(hostnames)
+    return env.memo.setdefault(("hostnames",) + hostnames, hostnames)
+
+
+def _is_ip_address(value: str) -> bool:
+    """An IPv4 or IPv6 address, the latter also in brackets (``[::1]``)."""
+    if value[:1] == "[" and value[-1:] == "]":
+        value = value[1:-1]
+    elif not (value[:1].isdigit() or ":" in value):
+        return False  # (a DNS name that cannot be an address: the usual case, answered fast)
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+# a route's hostname: the CRD's pattern lets IPv4 addresses through, the spec's text forbids them
+_ROUTE_HOSTNAME = Str(pattern=HOSTNAME_RE, why="must be a lower-case RFC 1123 hostname, optionally prefixed by `*.`",
+                      min_len=1, max_len=253,
+                      refuse=(_is_ip_address, "is an IP address; a route hostname must be a DNS name "
+                                              "(the Gateway API does not allow IP addresses)"))
+
+
+def _kept_rules(rule_schema: Obj):
+    """``to`` of a route's ``rules``: the rules load keeps (not in ``env.skip["rule"]``), built."""
+    build = rule_schema.builder()
+
+    def rules(items, env) -> tuple:
+        drop = env.skip.get("rule")
+        if drop:
+            return tuple([build(r, env) for i, r in zip(items.indexes, items) if i not in drop])
+        return tuple([build(r, env) for r in items])
+    return rules
+
+
+def _rule_indexes(spec, env) -> tuple:
+    """The index as written of each kept rule: usually (0,), (0, 1)...: one tuple each."""
+    rules = spec.get("rules", ())
+    drop = env.skip.get("rule")
+    indexes = tuple([i for i in rules.indexes if i not in drop]) if drop else tuple(getattr(rules, "indexes", ()))
+    return env.memo.setdefault(("rule_indexes",) + indexes, indexes)
+
+
+def _dropped_rules(spec, env) -> tuple:
+    return tuple(sorted(env.skip.get("rule", ())))
+
+
+def _route_spec(rule_schema: Obj, *, min_rules: int, default_rules) -> Obj:
+    """The spec of an HTTPRoute or GRPCRoute; it fills the route's model (inline)."""
+    rules = Field(Arr(rule_schema, min_items=min_rules, max_items=16, track="rule"), default=default_rules,
+                  attr="rules", to=_kept_rules(rule_schema))
+    return Obj(
+        {
+            "parentRefs": Field(Arr(PARENT_REF, max_items=32, track="parentRef"), attr="parent_refs",
+                                to=_parent_refs),
+            "hostnames": Field(Arr(_ROUTE_HOSTNAME, max_items=16), attr="hostnames", to=_hostnames),
+            "rules": rules,
+            "useDefaultGateways": Field(Str(enum=("All", "None"))),
+        },
+        derived={"rule_indexes": _rule_indexes, "dropped_rules": _dropped_rules},
+    )
+
+
+_HTTPROUTE_SPEC = _route_spec(RULE, min_rules=1, default_rules=[{"matches": _DEFAULT_MATCHES}])
 
 # --- GRPCRoute (apis/v1/grpcroute_types.go): HTTPRoute's shapes where they are shared -----------
 
@@ -418,34 +491,41 @@ GRPC_RULE = Obj(
     derived={"matches": _grpc_matches},
 )
 
-_GRPCROUTE_SPEC = Obj(
-    {
-        "parentRefs": Field(Arr(_PARENT_REF, max_items=32, track="parentRef")),
-        "hostnames": Field(Arr(_HOSTNAME, max_items=16)),
-        "rules": Field(Arr(GRPC_RULE, max_items=16, track="rule")),
-        "useDefaultGateways": Field(Str(enum=("All", "None"))),
-    }
-)
+_GRPCROUTE_SPEC = _route_spec(GRPC_RULE, min_rules=0, default_rules=MISSING)
 
-_LABEL_SELECTOR = Obj(
+def _sorted_items(mapping, env) -> tuple:
+    return tuple(sorted(mapping.items()))
+
+
+_LABELS = StrMap(key=Str(pattern=LABEL_KEY_RE, why="must be a label key", max_len=317),
+                 value=Str(pattern=LABEL_VALUE_RE, why="must be a label value", max_len=63))
+
+LABEL_SELECTOR = Obj(
     {
-        "matchLabels": Field(StrMap(key=Str(pattern=LABEL_KEY_RE, why="must be a label key", max_len=317),
-                                  value=Str(pattern=LABEL_VALUE_RE, why="must be a label value", max_len=63))),
+        "matchLabels": Field(_LABELS, attr="match_labels", to=_sorted_items),
         "matchExpressions": Field(
             Arr(
                 Obj(
                     {
                         "key": Field(Str(pattern=LABEL_KEY_RE, why="must be a label key", min_len=1, max_len=317),
-                                  required=True),
-                        "operator": Field(Str(enum=("In", "NotIn", "Exists", "DoesNotExist")), required=True),
-                        "values": Field(Arr(Str(max_len=63))),
+                                  required=True, attr="key"),
+                        "operator": Field(Str(enum=("In", "NotIn", "Exists", "DoesNotExist")), required=True,
+                                          attr="operator"),
+                        "values": Field(Arr(Str(max_len=63)), attr="values"),
                     },
                     checks=(check_label_requirement,),
+                    model=m.LabelSelectorRequirement,
                 )
-            )
+            ),
+            attr="match_expressions",
         ),
-    }
+    },
+    model=m.LabelSelector,
 )
+
+ROUTE_GROUP_KIND = Obj({"group": Field(_GROUP, default=m.GATEWAY_GROUP, attr="group"),
+                        "kind": Field(_KIND, required=True, attr="kind")},
+                       model=m.RouteGroupKind)
 
 _OBJECT_REF = Obj({"group": Field(_GROUP), "kind": Field(_KIND), "name": Field(_OBJECT_NAME, required=True),
                     "namespace": Field(_NAMESPACE)})
@@ -474,15 +554,14 @@ _LISTENER = Obj(
                         Obj(
                             {
                                 "from": Field(Str(enum=("All", "Selector", "Same")), default="Same"),
-                                "selector": Field(_LABEL_SELECTOR),
+                                "selector": Field(LABEL_SELECTOR),
                             },
                             checks=(check_allowed_namespaces,),
                         ),
                         default={"from": "Same"},
                     ),
                     "kinds": Field(
-                        Arr(Obj({"group": Field(_GROUP, default=m.GATEWAY_GROUP), "kind": Field(_KIND, required=True)}),
-                             max_items=8)
+                        Arr(ROUTE_GROUP_KIND, max_items=8)
                     ),
                 }
             ),
@@ -510,19 +589,25 @@ _GRANT_SPEC = Obj(
     {
         "from": Field(
             Arr(
-                Obj({"group": Field(_GROUP, required=True), "kind": Field(_KIND, required=True),
-                      "namespace": Field(_NAMESPACE, required=True)}),
+                Obj({"group": Field(_GROUP, required=True, attr="group"),
+                     "kind": Field(_KIND, required=True, attr="kind"),
+                     "namespace": Field(_NAMESPACE, required=True, attr="namespace")},
+                    model=m.ReferenceGrantFrom),
                 min_items=1, max_items=16,
             ),
             required=True,
+            attr="from_",
         ),
         "to": Field(
             Arr(
-                Obj({"group": Field(_GROUP, required=True), "kind": Field(_KIND, required=True),
-                      "name": Field(_OBJECT_NAME)}),
+                Obj({"group": Field(_GROUP, required=True, attr="group"),
+                     "kind": Field(_KIND, required=True, attr="kind"),
+                     "name": Field(_OBJECT_NAME, attr="name")},
+                    model=m.ReferenceGrantTo),
                 min_items=1, max_items=16,
             ),
             required=True,
+            attr="to",
         ),
     }
 )
@@ -533,74 +618,91 @@ _SERVICE_SPEC = Obj(
             Arr(
                 Obj(
                     {
-                        "port": Field(_PORT, required=True),
+                        "port": Field(_PORT, required=True, attr="port"),
                         "name": Field(Str(pattern=NAMESPACE_RE, why="must be a lower-case RFC 1123 label",
-                                        max_len=63)),
-                        "protocol": Field(Str(enum=("TCP", "UDP", "SCTP")), default="TCP"),
-                        "appProtocol": Field(Str(min_len=1)),
+                                        max_len=63), attr="name"),
+                        "protocol": Field(Str(enum=("TCP", "UDP", "SCTP")), default="TCP", attr="protocol"),
+                        "appProtocol": Field(Str(min_len=1), attr="app_protocol"),
                         "targetPort": Field(AnyValue()),
                         "nodePort": Field(Int(min=0, max=65535)),
-                    }
+                    },
+                    model=m.ServicePort,
                 )
-            )
+            ),
+            attr="ports",
         ),
-        "type": Field(Str(enum=("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")), default="ClusterIP"),
+        "type": Field(Str(enum=("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")), default="ClusterIP",
+                      attr="type"),
     },
     open=True,
 )
 
 
+# metadata fields -> the model attribute each fills, when a kind's model takes it (see _metadata_schema)
+_META_ATTRS = {"name": ("name", None), "labels": ("labels", _sorted_items),
+               "creationTimestamp": ("creation_timestamp", None)}
 
-def _metadata_schema(namespaced: bool) -> Obj:
+
+def _metadata_schema(namespaced: bool, *, fills=(), name=None) -> Obj:
+    """``metadata``; ``fills``: the fields (of _META_ATTRS) that fill the object's model, when it is
+    inline in a top-level object that builds one; ``name``: the schema of ``name``."""
     fields = {
-        "name": Field(Str(pattern=PRECISE_HOSTNAME_RE, why="must be a lower-case RFC 1123 subdomain",
-                        min_len=1, max_len=253) if namespaced else _NAMESPACE, required=True),
-        "labels": Field(StrMap(key=Str(pattern=LABEL_KEY_RE, why="must be a label key", max_len=317),
-                             value=Str(pattern=LABEL_VALUE_RE, why="must be a label value", max_len=63))),
+        "name": Field(name or (Str(pattern=PRECISE_HOSTNAME_RE, why="must be a lower-case RFC 1123 subdomain",
+                                   min_len=1, max_len=253) if namespaced else _NAMESPACE), required=True),
+        "labels": Field(_LABELS),
         "creationTimestamp": Field(AnyValue()),
     }
     if namespaced:
         fields["namespace"] = Field(_NAMESPACE)
+    for key in fills:
+        attr, to = _META_ATTRS[key]
+        fields[key] = Field(fields[key].schema, required=fields[key].required, attr=attr, to=to)
     return Obj(fields, checks=(check_timestamp,), open=True)
 
 
 _META_NAMESPACED = _metadata_schema(True)
-_META_CLUSTER = _metadata_schema(False)
+_META_NAMED = _metadata_schema(True, fills=("name",))
+_META_ROUTE = _metadata_schema(True, fills=("name", "creationTimestamp"))
+# a Service name is an RFC 1035 label
+_META_SERVICE = _metadata_schema(True, fills=("name",), name=Str(
+    pattern=r"[a-z](?:[-a-z0-9]*[a-z0-9])?",
+    why="a Service name must be an RFC 1035 label: lower-case, starting with a letter", min_len=1, max_len=63))
+_META_NAMESPACE = _metadata_schema(False, fills=("name", "labels"))
 
 _GATEWAY_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
 _GRPC_VERSIONS = _GATEWAY_VERSIONS + ("gateway.networking.k8s.io/v1alpha2",)
 
 
-_META_SERVICE = Obj(
-    dict(_META_NAMESPACED.fields,
-         name=Field(Str(pattern=r"[a-z](?:[-a-z0-9]*[a-z0-9])?",
-                      why="a Service name must be an RFC 1035 label: lower-case, starting with a letter",
-                      min_len=1, max_len=63), required=True)),
-    checks=_META_NAMESPACED.checks,
-    open=True,
-)
+def _object_namespace(d, env):
+    return env.ns  # metadata.namespace, "default" when absent (parse reads it)
 
 
-def _top(spec: Optional[Obj], *, namespaced=True, spec_required=True, closed=True, meta=None) -> Obj:
+def _top(spec: Optional[Obj], *, meta: Obj, spec_required=True, closed=True, model=None) -> Obj:
+    """A top-level object. With ``model``: metadata and spec fill it (inline), and a namespaced
+    one takes the object's namespace."""
     fields = {
         "apiVersion": Field(AnyValue()),
         "kind": Field(AnyValue()),
-        "metadata": Field(meta or (_META_NAMESPACED if namespaced else _META_CLUSTER), required=True),
+        "metadata": Field(meta, required=True, inline=model is not None),
         "status": Field(AnyValue()),
     }
     if spec is not None:
-        fields["spec"] = Field(spec, required=spec_required, default=MISSING if spec_required else {})
-    return Obj(fields, open=not closed)
+        fields["spec"] = Field(spec, required=spec_required, default=MISSING if spec_required else {},
+                               inline=model is not None)
+    derived = {"namespace": _object_namespace} if model is not None and "namespace" in meta.fields else None
+    return Obj(fields, open=not closed, model=model, derived=derived)
 
 
-# kind -> (allowed apiVersions, top-level schema)
+# kind -> (allowed apiVersions, top-level schema); every top-level schema but Gateway's builds the
+# kind's model (``schema.build(cleaned, env)``); build.build_gateway builds Gateways
 KINDS = {
-    "HTTPRoute": (_GATEWAY_VERSIONS, _top(_HTTPROUTE_SPEC)),
-    "GRPCRoute": (_GRPC_VERSIONS, _top(_GRPCROUTE_SPEC)),
-    "Gateway": (_GATEWAY_VERSIONS, _top(_GATEWAY_SPEC)),
-    "ReferenceGrant": (_GATEWAY_VERSIONS, _top(_GRANT_SPEC)),
-    "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False, meta=_META_SERVICE)),
-    "Namespace": (("v1",), _top(None, namespaced=False, closed=False)),
+    "HTTPRoute": (_GATEWAY_VERSIONS, _top(_HTTPROUTE_SPEC, meta=_META_ROUTE, model=m.HTTPRoute)),
+    "GRPCRoute": (_GRPC_VERSIONS, _top(_GRPCROUTE_SPEC, meta=_META_ROUTE, model=m.GRPCRoute)),
+    "Gateway": (_GATEWAY_VERSIONS, _top(_GATEWAY_SPEC, meta=_META_NAMESPACED)),
+    "ReferenceGrant": (_GATEWAY_VERSIONS, _top(_GRANT_SPEC, meta=_META_NAMED, model=m.ReferenceGrant)),
+    "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False, meta=_META_SERVICE,
+                               model=m.Service)),
+    "Namespace": (("v1",), _top(None, closed=False, meta=_META_NAMESPACE, model=m.Namespace)),
 }
 
 

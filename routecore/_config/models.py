@@ -206,6 +206,8 @@ class HTTPRoute:
     # original index of each kept rule in spec.rules (differs only when strict=False dropped some)
     rule_indexes: Optional[Tuple[int, ...]] = None
     kind: str = "HTTPRoute"
+    # the indexes (as written) of the rules strict=False left out, ascending
+    dropped_rules: Tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -225,6 +227,7 @@ class GRPCRoute:
     creation_timestamp: Optional[int] = None
     rule_indexes: Optional[Tuple[int, ...]] = None
     kind: str = "GRPCRoute"
+    dropped_rules: Tuple[int, ...] = ()
 
     @property
     def key(self) -> str:

@@ -10,7 +10,8 @@ Invariants:
   rules' original indexes go to HTTPRoute.rule_indexes); any other issue drops the object; all
   issues are returned in Config.issues. Which rule an issue belongs to is recorded as an integer
   while validating (schema.Ctx ``where``), never read back from the issue's path;
-- models are built only from data that passed every check (build.py), so they never hold invalid values.
+- models are built only from data that passed every check, each by its kind's declaration
+  (kinds.py; Gateways by build.py), so they never hold invalid values.
 """
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from . import models as m
 from .._errors import ConfigError, ConfigIssue
 from .sources import RawObject
-from .schema import Ctx, expected, locate, type_name
+from .schema import BuildEnv, Ctx, expected, locate, type_name
 from .cel import check_route_spec
-from .kinds import KINDS, KINDS_FOLDED
-from .build import build_gateway, build_grant, build_grpc_route, build_parent_ref, build_route, build_service
+from .kinds import KINDS, KINDS_FOLDED, PARENT_REF
+from .build import build_gateway
 
 
 def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
@@ -39,7 +40,9 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     all_issues: List[ConfigIssue] = []
     saw_service = False
     seen_objects: Dict[tuple, Optional[str]] = {}
-    memo: Dict[tuple, Any] = {}  # equal immutable parts of routes, shared (see build_any_route)
+    memo: Dict[tuple, Any] = {}  # equal immutable parts of routes, shared (see schema.BuildEnv)
+    built = {"HTTPRoute": routes, "GRPCRoute": routes, "Gateway": gateways, "ReferenceGrant": grants,
+             "Service": services, "Namespace": namespaces}
 
     for raw in raws:
         obj = raw.obj
@@ -105,18 +108,10 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 rejected.append(m.RejectedRoute(kind, ns, name, rejected_refs))
                 continue
         try:
-            if kind == "HTTPRoute":
-                routes.append(build_route(cleaned, ns, name, bad_rules, memo))
-            elif kind == "GRPCRoute":
-                routes.append(build_grpc_route(cleaned, ns, name, bad_rules, memo))
-            elif kind == "Gateway":
+            if kind == "Gateway":
                 gateways.append(build_gateway(cleaned, ns, name))
-            elif kind == "ReferenceGrant":
-                grants.append(build_grant(cleaned, ns, name))
-            elif kind == "Service":
-                services.append(build_service(cleaned, ns, name))
-            elif kind == "Namespace":
-                namespaces.append(m.Namespace(name=name, labels=tuple(sorted(cleaned["metadata"].get("labels", {}).items()))))
+            else:  # the kind's declaration builds its model (kinds.py)
+                built[kind].append(schema.build(cleaned, BuildEnv(ns, memo, {"rule": bad_rules})))
         except (KeyError, TypeError, AttributeError) as exc:  # pragma: no cover - a validation gap
             all_issues.append(ConfigIssue(kind, issue_ns, name, "", f"could not be read: {exc!r}", raw.origin))
 
@@ -143,11 +138,12 @@ def _lenient_parent_refs(cleaned: dict, ns: str, ctx) -> tuple:
         return ()
     bad = {where["parentRef"] for _, _, _, where in ctx.issues if "parentRef" in where}
     out = []
+    env = BuildEnv(ns)
     for i, p in enumerate(refs):
         if i in bad or not isinstance(p, dict) or not isinstance(p.get("name"), str):
             continue
         try:
-            out.append(build_parent_ref(p, ns))
+            out.append(PARENT_REF.build(p, env))
         except (KeyError, TypeError):
             continue
     return tuple(out)

@@ -12,7 +12,9 @@ Invariants:
   ``where[NAME] = i``: callers learn which item failed as an integer, never from the path text;
 - an ``Obj`` declared with ``model=`` builds that attrs class from its cleaned data (``build``):
   each field names the attribute it fills (``Field(attr=, to=)``), so one declaration gives the
-  validation, the defaults and the model; ``build`` only ever sees data that passed ``walk``;
+  validation, the defaults and the model; a field declared ``inline`` is an object whose own
+  fields (and derivations) fill the enclosing model (``metadata`` and ``spec`` of a top-level
+  object fill the object's model); ``build`` only ever sees data that passed ``walk``;
 - nothing here knows a Kubernetes kind: kinds.py declares those.
 """
 from __future__ import annotations
@@ -113,8 +115,12 @@ def _shown(value: str) -> str:
 
 
 class Str:
-    def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None):
+    """A string. ``refuse``: (predicate, reason) for values refused with their own message, checked
+    before the pattern (a value the pattern would also reject gets that one message only)."""
+
+    def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None, refuse=None):
         self.pattern, self.why, self.min_len, self.max_len, self.enum = pattern, why, min_len, max_len, enum
+        self.refuse = refuse
         # the compiled pattern's fullmatch, looked up once (same program as fullmatch's cache)
         self._fullmatch = None if pattern is None else _compiled(pattern).fullmatch
 
@@ -133,6 +139,9 @@ class Str:
             return value
         if self.max_len is not None and n > self.max_len:
             ctx.add(path, f"must be at most {self.max_len} characters, got {n}")
+            return value
+        if self.refuse is not None and self.refuse[0](value):
+            ctx.add(path, f"`{_shown(value)}` {self.refuse[1]}")
             return value
         if self._fullmatch is not None and self._fullmatch(value) is None:
             why = f" ({self.why})" if self.why else ""
@@ -282,11 +291,13 @@ class Arr:
 class Field:
     """One field of an object: its schema, whether it is required, its CRD default and, when the
     object builds a model, the model attribute it fills (``attr``) and how (``to(value, env)``;
-    by default the model its schema builds, a tuple of its items' or the value itself)."""
+    by default the model its schema builds, a tuple of its items' or the value itself), or
+    ``inline``: the field is an Obj whose mapped fields and derivations fill the enclosing model
+    (read from the field's data; an absent field reads as empty)."""
 
-    def __init__(self, schema, *, required=False, default=MISSING, attr=None, to=None):
+    def __init__(self, schema, *, required=False, default=MISSING, attr=None, to=None, inline=False):
         self.schema, self.required, self.default = schema, required, default
-        self.attr, self.to = attr, to
+        self.attr, self.to, self.inline = attr, to, inline
         self._clean_default = MISSING  # see clean_default()
         self.as_is = type(schema) is AnyValue  # walk() returns the value unchanged, with no issue
 
@@ -323,6 +334,7 @@ class Obj:
         self.fields, self.checks, self.open = fields, checks, open
         self.model, self.derived, self.share = model, tuple((derived or {}).items()), share
         self._mapped = tuple((key, f.attr, f.to, f.schema) for key, f in fields.items() if f.attr)
+        self._inline = tuple((key, f.schema) for key, f in fields.items() if f.inline)
         self._made: Optional[Callable] = None  # see maker()
         if build is not None:
             self.build = build
@@ -425,12 +437,14 @@ class Obj:
 
 class BuildEnv:
     """What building the models of one object needs besides its data: the object's namespace
-    (the default of references) and the memo of one load (equal immutable parts shared)."""
+    (the default of references), the memo of one load (equal immutable parts shared) and the
+    items load leaves out (``skip``: {track name of an Arr: indexes as written}, see Arr)."""
 
-    __slots__ = ("ns", "memo")
+    __slots__ = ("ns", "memo", "skip")
 
-    def __init__(self, ns: str, memo: Optional[dict] = None) -> None:
+    def __init__(self, ns: str, memo: Optional[dict] = None, skip: Optional[Dict[str, set]] = None) -> None:
         self.ns, self.memo = ns, ({} if memo is None else memo)
+        self.skip = {} if skip is None else skip
 
     def shared(self, tag: str, items: tuple) -> tuple:
         """``items``, or an equal tuple of the same objects built earlier in this load.
@@ -445,36 +459,49 @@ class BuildEnv:
 def _maker(obj: "Obj") -> Callable:
     """The function that makes ``obj.model`` from cleaned data: for each mapped field,
     ``to(value, env)``, a built object, a tuple of built items or the value itself; an absent
-    field gives the model's default (absent and required fields cannot reach it)."""
+    field gives the model's default (absent and required fields cannot reach it). The mapped
+    fields and derivations of inline fields are read from their data (``s0``, ``s1``...)."""
     defaults = {a.name: a.default for a in attrs.fields(obj.model)}
-    names: Dict[str, Any] = {"model": obj.model, "MISSING": MISSING}
-    args = []
-    for n, (key, attr, to, schema) in enumerate(obj._mapped):
-        item = schema.item if type(schema) is Arr else None
-        build = schema.builder() if type(schema) is Obj else None
-        item_build = item.builder() if type(item) is Obj else None
-        if to is not None:
-            names[f"to{n}"] = to
-            value = f"to{n}(v, env)"
-        elif build is not None:
-            names[f"b{n}"] = build
-            value = f"b{n}(v, env)"
-        elif item_build is not None:
-            names[f"b{n}"] = item_build
-            value = f"tuple([b{n}(x, env) for x in v])"
-        elif item is not None:
-            value = "tuple(v)"
-        else:
-            value = "v"
-        default = defaults[attr]
-        if isinstance(default, attrs.Factory):  # pragma: no cover - the models use plain defaults
-            raise TypeError(f"{obj.model.__name__}.{attr}: a factory default cannot be written out")
-        names[f"d{n}"] = default
-        args.append(f"{attr}=(d{n} if (v := data.get({key!r}, MISSING)) is MISSING else {value})")
-    for n, (attr, fn) in enumerate(obj.derived):
-        names[f"f{n}"] = fn
-        args.append(f"{attr}=f{n}(data, env)")
-    source = f"def make(data, env):\n    return model({', '.join(args)})\n"
+    names: Dict[str, Any] = {"model": obj.model, "MISSING": MISSING, "EMPTY": {}}
+    lines: List[str] = []
+    args: List[str] = []
+    counter = [0]
+
+    def emit(node: "Obj", data: str) -> None:
+        for key, schema in node._inline:
+            var = f"s{len(lines)}"
+            lines.append(f"    {var} = {data}.get({key!r}) or EMPTY\n")
+            emit(schema, var)
+        for key, attr, to, schema in node._mapped:
+            n = counter[0] = counter[0] + 1
+            item = schema.item if type(schema) is Arr else None
+            build = schema.builder() if type(schema) is Obj else None
+            item_build = item.builder() if type(item) is Obj else None
+            if to is not None:
+                names[f"to{n}"] = to
+                value = f"to{n}(v, env)"
+            elif build is not None:
+                names[f"b{n}"] = build
+                value = f"b{n}(v, env)"
+            elif item_build is not None:
+                names[f"b{n}"] = item_build
+                value = f"tuple([b{n}(x, env) for x in v])"
+            elif item is not None:
+                value = "tuple(v)"
+            else:
+                value = "v"
+            default = defaults[attr]
+            if isinstance(default, attrs.Factory):  # pragma: no cover - the models use plain defaults
+                raise TypeError(f"{obj.model.__name__}.{attr}: a factory default cannot be written out")
+            names[f"d{n}"] = default
+            args.append(f"{attr}=(d{n} if (v := {data}.get({key!r}, MISSING)) is MISSING else {value})")
+        for attr, fn in node.derived:
+            n = counter[0] = counter[0] + 1
+            names[f"f{n}"] = fn
+            args.append(f"{attr}=f{n}({data}, env)")
+
+    emit(obj, "data")
+    source = f"def make(data, env):\n{''.join(lines)}    return model({', '.join(args)})\n"
     exec(compile(source, f"<build {obj.model.__name__}>", "exec"), names)
     return names["make"]
 
