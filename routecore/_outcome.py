@@ -289,7 +289,8 @@ def cors_choice(choice: Choice, method: str, headers) -> Choice:
             if allow_headers:
                 out.append(("access-control-allow-headers", allow_headers))
             out.append(("access-control-max-age", str(cors.max_age)))
-        elif cors.expose_headers:
+        # on the preflight too: the HTTPRouteCORS conformance test requires it there
+        if cors.expose_headers:
             out.append(("access-control-expose-headers", ", ".join(cors.expose_headers)))
     ops = HeaderOps(set=tuple((n, n, v) for n, v in out if n != "vary"),
                     add=tuple((n, n, v) for n, v in out if n == "vary"))

@@ -1,9 +1,10 @@
 """`routecore check`: a configuration's errors, and warnings about what it leaves unrouted.
 
 Invariants: errors are the ConfigIssues of a lenient load (every problem of every object);
-warnings are read from the status a controller would write for a Router built on the
-configuration (``router.status``), so they say what routing does: a route or listener that routes
-nothing, and why. Warnings are looked for only when there are no errors (an object left out for
+warnings are read from the attachment records of a Router built on the configuration (the
+records ``router.status`` is rendered from; listeners: ``router.status`` itself), so they say what
+routing does: a route or listener that routes nothing, and why (a parentRef to a Gateway that is
+not in the configuration too, though status has no entry for it). Warnings are looked for only when there are no errors (an object left out for
 its errors would show up again as "not found"). Every finding names the object, the field path
 and the reason, with ``file:line:column`` when the object came from text.
 """
@@ -109,17 +110,13 @@ def _route_warnings(router) -> List[tuple]:
         if not route.parent_refs:
             out[who + ("spec.parentRefs", "no parentRefs: the route is attached to nothing "
                                           "and routes nothing")] = None
-        status = router.status(*who)
-        for i, (ref, parent) in enumerate(zip(route.parent_refs, status["parents"])):
-            conditions = {c["type"]: c for c in parent["conditions"]}
-            accepted = conditions["Accepted"]
+        for i, record in enumerate(router.attachments.of_route(*who)):  # parentRefs order
+            ref = record.parent
             label = f"{ref.kind} {ref.namespace}/{ref.name}"
-            if accepted["status"] == "False":
-                out[who + (_parent_field(router, route, ref, i, accepted["reason"]),
-                           f"not accepted by {label} ({accepted['reason']}): "
-                           f"{accepted['message']}")] = None
-            resolved = conditions.get("ResolvedRefs")
-            if resolved is not None and resolved["status"] == "False":
+            if not record.accepted:
+                out[who + (_parent_field(router, route, ref, i, record.reason),
+                           f"not accepted by {label} ({record.reason}): {record.message}")] = None
+            if record.backend_problems:  # ResolvedRefs False
                 mesh = ref.group == "" and ref.kind == "Service"
                 for path, b in _backend_refs(route):
                     why = router.attachments.backend_problem(route, b, mesh)  # what ResolvedRefs sums up

@@ -45,9 +45,11 @@ def route_status(attachments: Attachments, kind: str, namespace: str, name: str)
             {"parentRef": _parent_ref_dict(ref), "controllerName": CONTROLLER,
              "conditions": [_cond("Accepted", False, "UnsupportedValue",
                                   f"the route was left out: {problems}")]}
-            for ref in rejected.parent_refs]}
+            for ref in rejected.parent_refs if attachments.owns(ref)]}
     parents: List[dict] = []
     for record in attachments.of_route(kind, namespace, name):
+        if not record.owned:
+            continue  # a Gateway that is not in the configuration: not ours to report on
         problems = [(why, f"backendRef {b.namespace}/{b.name} ({b.group or 'core'}/{b.kind}): {why}")
                     for b, why in record.backend_problems]
         conditions = [_cond("Accepted", record.accepted, record.reason, record.message)]
