@@ -22,7 +22,7 @@ from typing import Optional, Tuple
 
 from attrs import asdict, field, frozen
 
-from ._predicates import cond_ok, entry_matches, host_rank, listener_rank
+from ._predicates import choose_listener, cond_ok, entry_matches, host_rank, listener_rank
 from ._request import query_map, request_parts, text as _text
 from ._paths import host_key, prefix_matches, split_target
 from ._compile.table import EXACT, PREFIX, REGEX
@@ -271,16 +271,6 @@ def _rule_name(spec, outcome: int) -> Optional[str]:
     return spec.choices[spec.outcomes[outcome][0]].rule_name
 
 
-def _choose_listener(spec, hk: str):
-    """The listener routing takes for host key ``hk`` (the most specific; first on ties)."""
-    best, best_rank = None, None
-    for lis in spec.listeners:
-        rank = listener_rank(lis.hostname, hk)
-        if rank is not None and (best_rank is None or rank < best_rank):
-            best, best_rank = lis, rank
-    return best
-
-
 def explain(spec, route, method, path, headers=(), *, host=None, scheme=None,
             sni=None) -> Explanation:
     """Explain one request on the table ``spec``; ``route`` is the same view's route method."""
@@ -300,10 +290,10 @@ def explain(spec, route, method, path, headers=(), *, host=None, scheme=None,
         p = p if p is not None else split_target(target)[0]  # as received
         hk = hk or ""
     elif spec.mesh:
-        lis = spec.listeners[0] if spec.listeners else None
+        lis = choose_listener(spec, hk)
         reason = "mesh Service view: one rule table, the Host plays no part"
     else:
-        lis = _choose_listener(spec, hk)
+        lis = choose_listener(spec, hk)
         for other in spec.listeners:
             if other is lis:
                 verdict = "chosen"
@@ -318,7 +308,7 @@ def explain(spec, route, method, path, headers=(), *, host=None, scheme=None,
         else:
             reason = listener_reason(lis.hostname, hk)
             if sni is not None:
-                sni_lis = _choose_listener(spec, host_key(_text(sni)))
+                sni_lis = choose_listener(spec, host_key(_text(sni)))
                 if sni_lis is not lis:
                     reason += (f"; but SNI {_text(sni)} selects listener "
                                f"{sni_lis.name if sni_lis else '(none)'} -> 421 misdirected")

@@ -13,7 +13,7 @@ from . import _adapters, _explain, _outcome
 from ._decision import CHOICE_FIELDS
 from ._compile.table import TableSpec, view_repr
 from ._paths import host_key
-from ._predicates import entry_matches, host_rank, listener_rank
+from ._predicates import choose_listener, entry_matches, host_rank
 from ._request import query_map, request_parts, text as _text
 
 _MASK = (1 << 64) - 1
@@ -106,12 +106,12 @@ class Table:
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         spec = self.spec
         method, path, query, hmap, host, hk = request_parts(spec, method, path, headers, host)
-        listener = None if path is None or hk is None else self._listener(hk)
+        listener = None if path is None or hk is None else choose_listener(spec, hk)
         if path is None or hk is None:
             outcome = spec.bad_request  # a refused path or an invalid Host
         elif listener is None:
             outcome = spec.no_listener
-        elif sni is not None and not spec.mesh and self._listener(host_key(_text(sni))) is not listener:
+        elif sni is not None and not spec.mesh and choose_listener(spec, host_key(_text(sni))) is not listener:
             outcome = spec.misdirected  # the TLS connection belongs to another listener
         else:
             best_key, best = None, None
@@ -158,14 +158,6 @@ class Table:
 
     def route_wsgi(self, environ):
         return _adapters.route_wsgi(self, environ)
-
-    def _listener(self, hk: str):
-        best, best_rank = None, None
-        for lis in self.spec.listeners:
-            rank = (2, 0) if self.spec.mesh else listener_rank(lis.hostname, hk)
-            if rank is not None and (best_rank is None or rank < best_rank):
-                best, best_rank = lis, rank
-        return best
 
     def _seeded_pick(self, cum) -> int:
         if len(cum) == 1:

@@ -31,6 +31,20 @@ def listener_rank(hostname: Optional[str], host: str):
     return (1, -len(hostname)) if hostname.startswith("*.") else (0, 0)
 
 
+def choose_listener(spec, hk: str):
+    """The listener of a table (TableSpec) that takes a request whose host key is ``hk``: the
+    most specific by ``listener_rank`` (exact hostname, then the longest wildcard, then none),
+    the first on ties; a mesh table's one listener whatever the host; None when none matches."""
+    if spec.mesh:
+        return spec.listeners[0] if spec.listeners else None
+    best, best_rank = None, None
+    for lis in spec.listeners:
+        rank = listener_rank(lis.hostname, hk)
+        if rank is not None and (best_rank is None or rank < best_rank):
+            best, best_rank = lis, rank
+    return best
+
+
 def cond_ok(cond, value: Optional[str]) -> bool:
     if value is None:
         return False

@@ -148,22 +148,21 @@ class Binding:
 
     @staticmethod
     def _gateway_resolver(router: Router, ns: str, name: str, port: Optional[int]) -> Callable:
-        # The Router caches its views in ``_views`` under ("gateway", ns, name, port); reading it
-        # directly saves the method call. A miss (first use, after a reload, or if the Router
-        # ever keys its cache differently) goes through the public router.gateway(), which
-        # builds and caches the view or raises LookupError.
+        # router.cached_view(key) is one dict lookup in the Router's compiled views; a miss
+        # (first use, after a reload) goes through router.gateway(), which builds and caches the
+        # view or raises LookupError.
         if port is not None:
             key = ("gateway", ns, name, port)
 
             def resolve(_port):
-                view = router._views.get(key)
+                view = router.cached_view(key)
                 return view if view is not None else router.gateway(name, ns, port)
         else:
             def resolve(port):
                 if port is None:
                     raise PortUnknown(f"Gateway {ns}/{name}: the request's port is unknown "
                                       "(no server address); give gateway=(namespace, name, port)")
-                view = router._views.get(("gateway", ns, name, port))
+                view = router.cached_view(("gateway", ns, name, port))
                 return view if view is not None else router.gateway(name, ns, port)
         return resolve
 
@@ -172,7 +171,7 @@ class Binding:
         key = ("service", ns, name, port, client_ns)
 
         def resolve(_port):
-            view = router._views.get(key)
+            view = router.cached_view(key)
             return view if view is not None else router.service(name, ns, port, client_ns)
         return resolve
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 import attrs
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from ._config.load import bulk_build, load
 from ._config.models import Config
@@ -56,6 +56,11 @@ class Router:
         self._cache = CompileCache()
         self._attachments: Optional[Attachments] = None
         self._views: Dict[tuple, object] = {}
+        # the view already compiled under a key (("gateway", ns, name, port) or ("service", ns,
+        # name, port, client_namespace)), else None: the views dict's own get, so per-request
+        # callers (the middleware) pay one C call, then fall back to gateway()/service(). Part of
+        # the state ``reload`` swaps in: it always reads the current views.
+        self.cached_view: Callable[[tuple], Optional[object]] = self._views.get
         self._lock = threading.Lock()
         self.generation = 0
 

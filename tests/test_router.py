@@ -24,6 +24,17 @@ def test_views_are_cached_per_key():
     assert r.gateway("gw") is r.gateway("gw", namespace="default", port=80)
 
 
+def test_cached_view_is_the_compiled_view_or_none_and_follows_reload():
+    r = routecore.Router.from_source(SVC)
+    key = ("gateway", "default", "gw", 80)
+    assert r.cached_view(key) is None  # not compiled yet: nothing is built by asking
+    view = r.gateway("gw")
+    assert r.cached_view(key) is view
+    assert r.cached_view(("service", "default", "svc", 80, None)) is None
+    r.reload(SVC)
+    assert r.cached_view(key) is r.gateway("gw") and r.cached_view(key) is not view
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda r: r.gateway("nope"), "no Gateway default/nope"),
     (lambda r: r.gateway("gw", port=81), "has no listener on port 81"),
