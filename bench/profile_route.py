@@ -5,10 +5,10 @@
 Routes the workload's 256 requests twice to warm up, then ROUNDS times. Instruction counts of
 route() alone (deterministic, whatever else the machine does):
 
-    valgrind --tool=callgrind --cache-sim=yes \\
-        --toggle-collect='__pyx_pw_9routecore_8_match_c_5Table_7route' \\
+    valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file=callgrind.out \\
+        --toggle-collect='__pyx_pw_9routecore_8_match_c_5Table_*route' \\
         python bench/profile_route.py gateway 10000 4
-    callgrind_annotate callgrind.out.<pid>
+    callgrind_annotate callgrind.out
 
 Divide the totals by 256 * (ROUNDS + 2) decisions. bench/PROFILE.md has the last figures.
 """
