@@ -89,3 +89,47 @@ def test_the_pure_twin_is_no_shared_library():
     graph = _graph()
     users = {n for n, deps in graph.items() if "routecore._match_py" in deps}
     assert users <= {"routecore._match", "routecore._cli.diff"}, users
+
+
+def _owned_private_names(tree) -> set:
+    """The private names a module defines: functions, classes, assignments (attributes set on any
+    object, ``__slots__`` entries and keyword names included)."""
+    owned = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            owned.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            owned.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            owned.add(node.id)
+        elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__slots__" for t in node.targets):
+            owned.update(c.value for c in ast.walk(node.value)
+                         if isinstance(c, ast.Constant) and isinstance(c.value, str))
+        elif isinstance(node, ast.Call):  # object.__setattr__(self, "_x", ...), setattr(o, "_x", ...)
+            owned.update(a.value for a in node.args
+                         if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                         and a.value.startswith("_"))
+    return {n for n in owned if n.startswith("_")}
+
+
+def test_no_module_reads_another_modules_private_names():
+    """``module._name`` and ``obj._attr`` only where the module defines ``_name``/``_attr``
+    itself; ``from x import _name`` only of modules (routecore's modules are private by name)."""
+    modules = {_module(p): p for p in PKG.rglob("*.py")}
+    found = []
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        owned = _owned_private_names(tree)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = _resolve(node, package)
+                found += [f"{name}: from {base} import {a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")
+                          and f"{base}.{a.name}" not in modules and base.startswith("routecore")]
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__") and node.attr not in owned \
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
+    assert found == [], found
