@@ -16,7 +16,7 @@ import ipaddress
 from typing import Optional
 
 from . import models as m
-from .schema import AnyValue, Arr, Bool, Field, Int, MISSING, Obj, Str, StrMap
+from .schema import AnyValue, Arr, Bool, Field, Int, MISSING, Obj, RefusingStr, Str, StrMap
 from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, PROTOCOL_RE, check_allowed_namespaces, check_backend_port, check_filter, check_fraction, check_gateway_spec, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_listener, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
 
 
@@ -395,10 +395,11 @@ def _is_ip_address(value: str) -> bool:
 
 
 # a route's hostname: the CRD's pattern lets IPv4 addresses through, the spec's text forbids them
-_ROUTE_HOSTNAME = Str(pattern=HOSTNAME_RE, why="must be a lower-case RFC 1123 hostname, optionally prefixed by `*.`",
-                      min_len=1, max_len=253,
-                      refuse=(_is_ip_address, "is an IP address; a route hostname must be a DNS name "
-                                              "(the Gateway API does not allow IP addresses)"))
+_ROUTE_HOSTNAME = RefusingStr(_is_ip_address, "is an IP address; a route hostname must be a DNS name "
+                                              "(the Gateway API does not allow IP addresses)",
+                               pattern=HOSTNAME_RE,
+                               why="must be a lower-case RFC 1123 hostname, optionally prefixed by `*.`",
+                               min_len=1, max_len=253)
 
 
 def _kept_rules(rule_schema: Obj):
@@ -422,7 +423,8 @@ def _rule_indexes(spec, env) -> tuple:
 
 
 def _dropped_rules(spec, env) -> tuple:
-    return tuple(sorted(env.skip.get("rule", ())))
+    drop = env.skip.get("rule")
+    return tuple(sorted(drop)) if drop else ()
 
 
 def _route_spec(rule_schema: Obj, *, min_rules: int, default_rules) -> Obj:

@@ -43,6 +43,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     memo: Dict[tuple, Any] = {}  # equal immutable parts of routes, shared (see schema.BuildEnv)
     built = {"HTTPRoute": routes, "GRPCRoute": routes, "Gateway": gateways, "ReferenceGrant": grants,
              "Service": services, "Namespace": namespaces}
+    builders: Dict[str, Any] = {}  # kind -> its top-level schema's builder
 
     for raw in raws:
         obj = raw.obj
@@ -111,7 +112,8 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
             if kind == "Gateway":
                 gateways.append(build_gateway(cleaned, ns, name))
             else:  # the kind's declaration builds its model (kinds.py)
-                built[kind].append(schema.build(cleaned, BuildEnv(ns, memo, {"rule": bad_rules})))
+                build = builders.get(kind) or builders.setdefault(kind, schema.builder())
+                built[kind].append(build(cleaned, BuildEnv(ns, memo, {"rule": bad_rules} if bad_rules else None)))
         except (KeyError, TypeError, AttributeError) as exc:  # pragma: no cover - a validation gap
             all_issues.append(ConfigIssue(kind, issue_ns, name, "", f"could not be read: {exc!r}", raw.origin))
 

@@ -10,6 +10,7 @@ Invariants:
 - cleaned lists keep each item's index as written (``indexes``);
 - an ``Arr`` declared with ``track=NAME`` records, for every problem found in its item ``i``,
   ``where[NAME] = i``: callers learn which item failed as an integer, never from the path text;
+- ``RefusingStr`` refuses values (route hostnames that are IP addresses) with its own message;
 - an ``Obj`` declared with ``model=`` builds that attrs class from its cleaned data (``build``):
   each field names the attribute it fills (``Field(attr=, to=)``), so one declaration gives the
   validation, the defaults and the model; a field declared ``inline`` is an object whose own
@@ -115,12 +116,8 @@ def _shown(value: str) -> str:
 
 
 class Str:
-    """A string. ``refuse``: (predicate, reason) for values refused with their own message, checked
-    before the pattern (a value the pattern would also reject gets that one message only)."""
-
-    def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None, refuse=None):
+    def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None):
         self.pattern, self.why, self.min_len, self.max_len, self.enum = pattern, why, min_len, max_len, enum
-        self.refuse = refuse
         # the compiled pattern's fullmatch, looked up once (same program as fullmatch's cache)
         self._fullmatch = None if pattern is None else _compiled(pattern).fullmatch
 
@@ -140,13 +137,25 @@ class Str:
         if self.max_len is not None and n > self.max_len:
             ctx.add(path, f"must be at most {self.max_len} characters, got {n}")
             return value
-        if self.refuse is not None and self.refuse[0](value):
-            ctx.add(path, f"`{_shown(value)}` {self.refuse[1]}")
-            return value
         if self._fullmatch is not None and self._fullmatch(value) is None:
             why = f" ({self.why})" if self.why else ""
             ctx.add(path, f"`{_shown(value)}` is not valid{why}")
         return value
+
+
+class RefusingStr(Str):
+    """A Str that refuses the values ``refuse(value)`` is true of, with its own ``reason``, before
+    the pattern is checked (a value the pattern would also reject gets that one message only)."""
+
+    def __init__(self, refuse: Callable[[str], bool], reason: str, **kw):
+        super().__init__(**kw)
+        self.refuse, self.reason = refuse, reason
+
+    def walk(self, value, path, ctx):
+        if isinstance(value, str) and self.refuse(value):
+            ctx.add(path, f"`{_shown(value)}` {self.reason}")
+            return value
+        return super().walk(value, path, ctx)
 
 
 class Int:
@@ -435,6 +444,9 @@ class Obj:
         return msg
 
 
+_NO_SKIP: Dict[str, set] = {}  # (never written: BuildEnv only reads skip)
+
+
 class BuildEnv:
     """What building the models of one object needs besides its data: the object's namespace
     (the default of references), the memo of one load (equal immutable parts shared) and the
@@ -444,7 +456,7 @@ class BuildEnv:
 
     def __init__(self, ns: str, memo: Optional[dict] = None, skip: Optional[Dict[str, set]] = None) -> None:
         self.ns, self.memo = ns, ({} if memo is None else memo)
-        self.skip = {} if skip is None else skip
+        self.skip = _NO_SKIP if skip is None else skip
 
     def shared(self, tag: str, items: tuple) -> tuple:
         """``items``, or an equal tuple of the same objects built earlier in this load.
@@ -514,7 +526,8 @@ def locate(schema, segments: tuple) -> Dict[str, int]:
 
 
 def _schema_type(schema) -> str:
-    return {Str: "str", Int: "int", Bool: "bool", Arr: "array", Obj: "object", StrMap: "object"}.get(
+    return {Str: "str", RefusingStr: "str", Int: "int", Bool: "bool", Arr: "array", Obj: "object",
+            StrMap: "object"}.get(
         type(schema), "value"
     )
 
