@@ -9,7 +9,7 @@ from typing_extensions import disjoint_base
 
 from ._explain import Explanation
 from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts
-from ._outcome import Backend, Choice, Mirror
+from ._outcome import Backend, BackendTLS, Choice, Mirror
 from ._compile.table import TableSpec
 from .types import Headers
 
@@ -57,6 +57,10 @@ class Decision:
     def session_persistence(self) -> Optional[SessionPersistence]: ...
     @property
     def extensions(self) -> Tuple[ExtensionRef, ...]: ...
+    @property
+    def backend_tls(self) -> Optional[BackendTLS]: ...
+    @property
+    def tls_mode(self) -> Optional[str]: ...
     @property
     def location(self) -> Optional[str]: ...
     @property

@@ -19,7 +19,7 @@ from typing import (Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequ
 
 from ._explain import Explanation
 from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts, URLRewrite
-from ._outcome import Backend, Mirror
+from ._outcome import Backend, BackendTLS, Mirror
 
 __all__ = ["Backend", "Changes", "Decision", "Explanation", "Headers", "View"]
 
@@ -78,6 +78,10 @@ class Decision(Protocol):
     def session_persistence(self) -> Optional[SessionPersistence]: ...
     @property
     def extensions(self) -> Tuple[ExtensionRef, ...]: ...
+    @property
+    def backend_tls(self) -> Optional[BackendTLS]: ...
+    @property
+    def tls_mode(self) -> Optional[str]: ...
     @property
     def location(self) -> Optional[str]: ...
     @property
