@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 
-from . import _adapters, _explain, _outcome, _stream_py
+from . import _adapters, _explain, _explain_stream, _outcome, _stream_py
 from ._decision import CHOICE_FIELDS
 from ._compile.table import TableSpec, view_repr
 from ._paths import host_key
@@ -153,6 +153,14 @@ class Table:
         """The decision for a TCP connection or UDP flow to this port (TCP listener first,
         ``protocol`` "TCP"/"UDP" to choose)."""
         return self._stream_decision(_stream_py.stream_outcome(self.spec, protocol))
+
+    def explain_tls(self, sni):
+        """Why a TLS connection with this SNI goes where it goes."""
+        return _explain_stream.explain_tls(self.spec, self.route_tls, sni)
+
+    def explain_stream(self, protocol=None):
+        """Why a TCP connection or UDP flow goes where it goes."""
+        return _explain_stream.explain_stream(self.spec, self.route_stream, protocol)
 
     def _stream_decision(self, outcome):
         start, cum = self.spec.outcomes[outcome]

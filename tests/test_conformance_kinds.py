@@ -629,3 +629,23 @@ def test_backend_tls_policy_validation():
     with pytest.raises(routecore.ConfigError) as err:
         routecore.load([none])
     assert "must specify either CACertificateRefs or WellKnownCACertificates" in str(err.value)
+
+
+# --- explain ------------------------------------------------------------------------------------
+
+def test_explain_tls_and_stream(twin):
+    objs = [gateway([listener("tls", 443, "TLS", "*.example.com", mode="Passthrough"), listener("raw", 9000, "TCP")]),
+            stream_route("TLSRoute", "exact", [svc("e", 443)], hostnames=["abc.example.com"]),
+            stream_route("TLSRoute", "wild", [svc("w", 443)], hostnames=["*.example.com"]),
+            stream_route("TCPRoute", "c", [svc("c", 1)])]
+    r = make_router(objs, twin)
+    ex = r.gateway("edge", "infra", 443).explain_tls("abc.example.com")
+    assert ex.agrees and ex.listener == "tls"
+    assert [(row.route, row.state) for row in ex.rows] == [("infra/exact", "won"), ("infra/wild", "not reached")]
+    ex = r.gateway("edge", "infra", 443).explain_tls("x.example.com")
+    assert [(row.route, row.state) for row in ex.rows] == [("infra/exact", "no match"), ("infra/wild", "won")]
+    assert "forward to infra/w:443 (Passthrough)" in str(ex)
+    ex = r.gateway("edge", "infra", 443).explain_tls("other.org")
+    assert ex.listener is None and ex.to_dict()["decision"]["status"] == 404 and ex.agrees
+    ex = r.gateway("edge", "infra", 9000).explain_stream()
+    assert ex.agrees and ex.rows[0].route == "infra/c" and "TCP listener" in ex.listener_reason

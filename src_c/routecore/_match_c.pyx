@@ -27,7 +27,7 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
-from routecore import _explain, _outcome
+from routecore import _explain, _explain_stream, _outcome
 from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
                                  route_wsgi as _route_wsgi)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
@@ -719,6 +719,14 @@ cdef class Table:
         if protocol is not None and protocol != "TCP" and protocol != "UDP":
             _stream_py.stream_outcome(self.spec, protocol)  # raises the pure twin's error
         return _stream_decision(self, self.stream_outcomes[protocol])
+
+    def explain_tls(self, sni):
+        """Why a TLS connection with this SNI goes where it goes."""
+        return _explain_stream.explain_tls(self.spec, self.route_tls, sni)
+
+    def explain_stream(self, protocol=None):
+        """Why a TCP connection or UDP flow goes where it goes."""
+        return _explain_stream.explain_stream(self.spec, self.route_stream, protocol)
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
