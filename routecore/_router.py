@@ -16,6 +16,7 @@ from ._config.load import bulk_build, load
 from ._config.models import Config
 from ._compile.attach import Attachments
 from . import _match
+from ._compile.listeners import listener_infos
 from ._compile.options import RouterOptions
 from ._compile.status import gateway_status, listener_set_status, policy_status, route_status
 from ._compile.table import CompileCache
@@ -141,6 +142,15 @@ class Router:
                         view = self._table_cls(attrs.evolve(spec, parent=key))
                         self._views[key] = view
         return view
+
+    def listeners(self, name: str, namespace: str = "default"):
+        """Every listener of this Gateway, its ListenerSets' entries merged in (precedence
+        order), as ``ListenerInfo`` (port, protocol, hostname, tls_mode, accepted, the resolved
+        certificate Secrets): what a data plane opens and which certificate it serves."""
+        gw = self.attachments.gateway(namespace, name)
+        if gw is None:
+            raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
+        return listener_infos(self.config, self.attachments.gateway_listeners(gw))
 
     # --- status -------------------------------------------------------------------------------
 

@@ -649,3 +649,22 @@ def test_explain_tls_and_stream(twin):
     assert ex.listener is None and ex.to_dict()["decision"]["status"] == 404 and ex.agrees
     ex = r.gateway("edge", "infra", 9000).explain_stream()
     assert ex.agrees and ex.rows[0].route == "infra/c" and "TCP listener" in ex.listener_reason
+
+
+def test_router_listeners_give_the_data_plane_its_certificates(twin):
+    good = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "good", "namespace": "infra"},
+            "data": {"tls.crt": b64(PEM), "tls.key": b64(KEY)}}
+    objs = [gateway([listener("term", 443, "TLS", "a.example.com", certs=[{"name": "good"}]),
+                     listener("bad", 443, "TLS", "b.example.com", certs=[{"name": "nope"}]),
+                     listener("pt", 443, "TLS", "c.example.com", mode="Passthrough")],
+                    allowed_listeners={"from": "All"}), good,
+            listener_set("ls", "apps", [listener("raw", 9000, "TCP")])]
+    infos = {i.key: i for i in make_router(objs, twin).listeners("edge", "infra")}
+    assert list(infos) == ["term", "bad", "pt", "apps/ls/raw"]
+    assert [s.name for s in infos["term"].certificates] == ["good"] and infos["term"].tls_mode == "Terminate"
+    assert infos["bad"].certificates == () and infos["pt"].certificates == ()
+    assert (infos["apps/ls/raw"].port, infos["apps/ls/raw"].protocol, infos["apps/ls/raw"].accepted) == \
+        (9000, "TCP", True)
+    with pytest.raises(LookupError):
+        make_router(objs, twin).listeners("nope", "infra")

@@ -131,6 +131,37 @@ def certificate_problem(config: Config, listener: Listener, owner_kind: str, own
     return None, ""
 
 
+@frozen
+class ListenerInfo:
+    """What a data plane needs of one listener (``Router.listeners``): where it listens, which
+    protocol and TLS mode, whether routes attach to it, and its certificates (the Secrets its
+    certificateRefs resolve to; empty when they do not resolve, for Passthrough, or when the
+    configuration holds no Secrets)."""
+
+    key: str  # Decision.listener: the name, "ns/listenerset/name" for a ListenerSet entry
+    name: str
+    port: int
+    protocol: str
+    hostname: Optional[str]
+    tls_mode: Optional[str]
+    accepted: bool
+    certificates: tuple  # routecore._config.models.Secret, in certificateRefs order
+
+
+def listener_infos(config: Config, merged: "GatewayListeners") -> Tuple[ListenerInfo, ...]:
+    secrets = {(s.namespace, s.name): s for s in config.secrets}
+    out = []
+    for st in merged.states:
+        lis = st.listener
+        certs: tuple = ()
+        if st.refs_reason is None and lis.tls_mode == "Terminate":
+            certs = tuple(secrets[(r.namespace, r.name)] for r in lis.certificate_refs
+                          if (r.namespace, r.name) in secrets)
+        out.append(ListenerInfo(lis.key, lis.name, lis.port, lis.protocol, lis.hostname, lis.tls_mode,
+                                st.accepted, certs))
+    return tuple(out)
+
+
 def _state(config: Config, lis: Listener, owner_kind: str, owner_ns: str,
            conflict: Optional[str]) -> ListenerState:
     kinds, invalid = supported_kinds(lis)
