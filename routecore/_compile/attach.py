@@ -27,7 +27,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 from attrs import frozen
 
 from .._config.models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, RequestMirror
-from .listeners import GatewayListeners, merge
+from .listeners import GatewayListeners, granted, merge
 from .table import (attaches_to_listener, effective_hostnames, is_core_service, listener_accepts,
                     listener_routes, service_ref_covers)
 
@@ -235,21 +235,9 @@ class Attachments:
             return "InvalidKind"
         if self.services is not None and (ref.namespace, ref.name) not in self.services:
             return "BackendNotFound"
-        if ref.namespace != route.namespace and not mesh and not self._granted(route, ref):
+        if ref.namespace != route.namespace and not mesh and not granted(self.config, route.kind, route.namespace, ref):
             return "RefNotPermitted"
         return None
-
-    def _granted(self, route, ref) -> bool:
-        for g in self.config.reference_grants:
-            if g.namespace != ref.namespace:
-                continue
-            if not any(f.group == GATEWAY_GROUP and f.kind == route.kind
-                       and f.namespace == route.namespace for f in g.from_):
-                continue
-            if any(t.group == ref.group and t.kind == ref.kind and t.name in (None, ref.name)
-                   for t in g.to):
-                return True
-        return False
 
     # --- the records (what status asks) ----------------------------------------------------------
 

@@ -95,7 +95,8 @@ def _indistinct(a: Listener, b: Listener) -> Optional[str]:
     return "HostnameConflict" if a.hostname == b.hostname else None
 
 
-def _granted(config: Config, from_kind: str, from_ns: str, ref) -> bool:
+def granted(config: Config, from_kind: str, from_ns: str, ref) -> bool:
+    """A ReferenceGrant in ``ref``'s namespace lets ``from_kind`` objects of ``from_ns`` refer to it."""
     for g in config.reference_grants:
         if g.namespace != ref.namespace:
             continue
@@ -119,7 +120,7 @@ def certificate_problem(config: Config, listener: Listener, owner_kind: str, own
         where = f"certificateRef {ref.namespace}/{ref.name}"
         if ref.group != CORE_GROUP or ref.kind != "Secret":
             return "InvalidCertificateRef", f"{where}: {ref.group or 'core'}/{ref.kind} is not a Secret"
-        if ref.namespace != owner_ns and not _granted(config, owner_kind, owner_ns, ref):
+        if ref.namespace != owner_ns and not granted(config, owner_kind, owner_ns, ref):
             return "RefNotPermitted", f"{where}: no ReferenceGrant allows it from {owner_kind} in {owner_ns}"
         if secrets:
             secret = secrets.get((ref.namespace, ref.name))
