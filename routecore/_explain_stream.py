@@ -78,7 +78,7 @@ def explain_tls(spec, route_tls, sni) -> StreamExplanation:
     lis, hk = _stream_py.tls_listener(spec, sni)
     notes = []
     for other in spec.streams:
-        if other.protocol != "TLS":
+        if other.protocol not in ("TLS", "HTTPS"):
             continue
         ok = listener_rank(other.hostname, hk) is not None if hk or other.hostname is None else False
         notes.append(ListenerNote(other.name, other.hostname, "chosen" if other is lis else

@@ -2,7 +2,8 @@
 a Gateway port: routecore._compile.streams), shared by the pure twin and by explain.
 
 Invariants: the listener for an SNI is chosen as an HTTP Host chooses one (exact hostname, then
-the longest wildcard, then none), among the port's TLS listeners only; then the group as a Host
+the longest wildcard, then none), among the port's TLS and HTTPS listeners (an HTTPS one takes no TLSRoute: 404 there); then
+the group as a Host
 picks a host group; an empty or absent SNI matches only listeners and groups without hostname.
 ``route_stream`` takes the port's first TCP listener, else its first UDP one (``protocol``
 narrows it to one of them).
@@ -21,7 +22,7 @@ def tls_listener(spec, sni) -> Tuple[Optional[object], str]:
     hk = host_key(text(sni)) if sni is not None else ""
     best, best_rank = None, None
     for lis in spec.streams:
-        if lis.protocol != "TLS":
+        if lis.protocol not in ("TLS", "HTTPS"):
             continue
         rank = listener_rank(lis.hostname, hk) if hk or lis.hostname is None else None
         if rank is not None and (best_rank is None or rank < best_rank):

@@ -668,3 +668,16 @@ def test_router_listeners_give_the_data_plane_its_certificates(twin):
         (9000, "TCP", True)
     with pytest.raises(LookupError):
         make_router(objs, twin).listeners("nope", "infra")
+
+
+def test_route_tls_on_a_port_shared_with_https(twin):
+    objs = [gateway([listener("web", 443, "HTTPS", "www.example.com", certs=[{"name": "c"}]),
+                     listener("tls", 443, "TLS", "*.example.com", mode="Passthrough")]),
+            stream_route("TLSRoute", "t", [svc("pt", 443)], hostnames=["*.example.com"]),
+            http_route("h", "infra", [{"name": "edge", "namespace": "infra"}], backend="web-b")]
+    r = make_router(objs, twin)
+    view = r.gateway("edge", "infra", 443)
+    d = view.route_tls("www.example.com")  # the HTTPS listener's SNI: HTTP's, not a TLSRoute's
+    assert (d.matched, d.status, d.listener, d.tls_mode) == (False, 404, "web", "Terminate")
+    assert view.route_tls("shop.example.com").backend.name == "pt"
+    assert view.route("GET", "/", host="www.example.com", sni="www.example.com").backend.name == "web-b"

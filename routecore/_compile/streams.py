@@ -6,6 +6,7 @@ Invariants:
   the listener's), each with the outcome of the one route that wins it: the oldest
   (creationTimestamp, then "{namespace}/{name}"); SNI picks a group as an HTTP Host picks a host
   group (exact name, then wildcards longest first, then none);
+- an HTTPS listener has no group: route_tls answers 404 for the SNIs it takes (they are HTTP's);
 - a TCP or UDP listener has at most one group (hostname None): its oldest route (digest §3.3);
 - an outcome takes the backendRefs of every rule of the route (a v1 route has one rule), each
   choice carrying its rule; choices of a TLS listener carry its ``tls_mode``.
@@ -21,6 +22,8 @@ from .._outcome import Choice
 from .table import Builder, age_key
 
 STREAM_PROTOCOLS = ("TLS", "TCP", "UDP")
+# the listeners route_tls chooses among by SNI (an HTTPS one takes no TLSRoute: 404 there)
+SNI_PROTOCOLS = ("TLS", "HTTPS")
 
 
 @frozen
@@ -34,7 +37,7 @@ class StreamGroup:
 class StreamListenerSpec:
     name: str  # the listener's key (Decision.listener)
     hostname: Optional[str]
-    protocol: str  # "TLS" | "TCP" | "UDP"
+    protocol: str  # "TLS" | "HTTPS" | "TCP" | "UDP"
     tls_mode: Optional[str]
     groups: Tuple[StreamGroup, ...]  # in SNI precedence order
     no_match: int
@@ -63,7 +66,8 @@ def stream_outcome(b: Builder, route, listener) -> int:
 
 def stream_listener(b: Builder, attachments, gateway, listener) -> StreamListenerSpec:
     by_host: Dict[Optional[str], list] = {}
-    for route, hosts in attachments.listener_routes(gateway, listener):
+    routes = attachments.listener_routes(gateway, listener) if listener.protocol in STREAM_PROTOCOLS else ()
+    for route, hosts in routes:
         for h in hosts:
             by_host.setdefault(h, []).append(route)
     groups = []
@@ -71,6 +75,6 @@ def stream_listener(b: Builder, attachments, gateway, listener) -> StreamListene
         winner = min(routes, key=age_key)
         groups.append(StreamGroup(host, stream_outcome(b, winner, listener), winner.key))
     groups.sort(key=lambda g: _group_rank(g.hostname))
-    mode = listener.tls_mode if listener.protocol == "TLS" else None
+    mode = listener.tls_mode if listener.protocol in SNI_PROTOCOLS else None
     no_match = b.static(Choice(matched=False, status=404, listener=listener.key, tls_mode=mode))
     return StreamListenerSpec(listener.key, listener.hostname, listener.protocol, mode, tuple(groups), no_match)

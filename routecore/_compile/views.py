@@ -12,7 +12,7 @@ from typing import Dict, Optional
 from .._outcome import Backend, Choice
 from .attach import Attachments
 from .options import RouterOptions
-from .streams import STREAM_PROTOCOLS, stream_listener
+from .streams import stream_listener
 from .table import Builder, CompileCache, ListenerSpec, TableSpec, group_entries
 
 
@@ -31,8 +31,9 @@ def gateway_spec(attachments: Attachments, options: RouterOptions, cache: Compil
                           f"(listeners: {ports})")
     b = Builder(attachments, options, cache, mesh=False)
     specs = []
+    # TLS and HTTPS listeners (route_tls chooses among both by SNI), then TCP, then UDP
     streams = [stream_listener(b, attachments, gw, lis)
-               for proto in STREAM_PROTOCOLS for lis in listeners if lis.protocol == proto]
+               for protos in (("TLS", "HTTPS"), ("TCP",), ("UDP",)) for lis in listeners if lis.protocol in protos]
     for lis in listeners:  # (a TLS, TCP or UDP listener takes no HTTP route: 404 there)
         scheme = "https" if lis.protocol == "HTTPS" else "http"
         by_host: Dict[Optional[str], list] = {}

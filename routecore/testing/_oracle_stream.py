@@ -130,7 +130,7 @@ def reference_decide_stream(objs, port: int, *, sni=None, tls: bool = True, prot
         host = "" if sni is None else sni.lower().rstrip(".") if sni.endswith(".") else sni.lower()
         best = None
         for lis in listeners:
-            if lis["port"] != port or lis["protocol"] != "TLS":
+            if lis["port"] != port or lis["protocol"] not in ("TLS", "HTTPS"):
                 continue
             h = lis.get("hostname")
             if (h is None or (host and _covers(h, host))) and (best is None or _specificity(h) < _specificity(best.get("hostname"))):
@@ -139,7 +139,7 @@ def reference_decide_stream(objs, port: int, *, sni=None, tls: bool = True, prot
             return ReferenceDecision(status=404, statuses=frozenset({404})), None
         mode = best["tls"]["mode"]
         candidates = []
-        if not _conflicted(listeners, best):
+        if best["protocol"] == "TLS" and not _conflicted(listeners, best):
             for r in routes:
                 if not _takes(gw, best, r):
                     continue

@@ -18,6 +18,7 @@ STREAM_LISTENERS = (
     (443, "TLS", "*.a.example.com", "Terminate"),
     (5000, "TCP", None, None), (5000, "UDP", None, None), (5001, "TCP", None, None),
     (5001, "UDP", None, None), (443, "HTTP", None, None), (5000, "HTTP", "a.example.com", None),
+    (443, "HTTPS", "b.example.com", "Terminate"), (443, "HTTPS", "*.a.example.com", "Terminate"),
 )
 TLS_ROUTE_HOSTNAMES = ("a.example.com", "b.example.com", "*.example.com", "*.com", "x.a.example.com",
                        "*.a.example.com")

@@ -21,7 +21,7 @@ cdef int _build_streams(Table self, object spec) except -1:
     self.tls_listeners = []
     self.tls_any = -1
     for lis in spec.streams:
-        if lis.protocol != "TLS":
+        if lis.protocol != "TLS" and lis.protocol != "HTTPS":
             continue
         T = _TLSListener()
         T.no_match = lis.no_match
