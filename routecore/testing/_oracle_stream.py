@@ -58,24 +58,48 @@ def _intersection(route_host: str, listener_host: Optional[str]) -> Optional[str
     return None
 
 
-def _conflicted(listeners, lis) -> bool:
-    """Indistinct from another listener of the Gateway on its port (all such are refused)."""
+def _indistinct(a, b) -> bool:
+    """Two listeners on one port that a connection cannot tell apart (digest §1.3)."""
+    if a["port"] != b["port"]:
+        return False
     fam = {"HTTP": "http", "HTTPS": "tls", "TLS": "tls", "TCP": "tcp", "UDP": "udp"}
-    mine = fam[lis["protocol"]]
-    for other in listeners:
-        if other is lis or other["port"] != lis["port"]:
-            continue
-        theirs = fam[other["protocol"]]
-        if "udp" in (mine, theirs):
-            if mine == theirs:
-                return True
-            continue
-        if mine != theirs or mine == "tcp" or other.get("hostname") == lis.get("hostname"):
-            return True
-    return False
+    mine, theirs = fam[a["protocol"]], fam[b["protocol"]]
+    if "udp" in (mine, theirs):
+        return mine == theirs
+    return mine != theirs or mine == "tcp" or a.get("hostname") == b.get("hostname")
 
 
-def _takes(gw, lis, route) -> bool:
+def _merged(objs, gw):
+    """[(listener, owner ("ns", "name") of its ListenerSet or None, usable)] of the Gateway and
+    the ListenerSets it admits: the Gateway's indistinct listeners are all refused, a set's entry
+    indistinct from one accepted before it is refused; a set with no usable entry is left out."""
+    own = gw["spec"]["listeners"]
+    out = [(l, None, not any(o is not l and _indistinct(l, o) for o in own)) for l in own]
+    accepted = [l for l, _, ok in out if ok]
+    frm = ((gw["spec"].get("allowedListeners") or {}).get("namespaces") or {}).get("from", "None")
+    sets = [o for o in objs if o["kind"] == "ListenerSet"
+            and o["spec"]["parentRef"]["name"] == gw["metadata"]["name"]
+            and o["spec"]["parentRef"].get("namespace", _ns(o)) == _ns(gw)]
+    for ls in sorted(sets, key=_age):
+        if not (frm == "All" or (frm == "Same" and _ns(ls) == _ns(gw))):
+            continue
+        taken, entries = list(accepted), []
+        for e in ls["spec"]["listeners"]:
+            ok = not any(_indistinct(e, t) for t in taken)
+            if ok:
+                taken.append(e)
+            entries.append((e, (_ns(ls), ls["metadata"]["name"]), ok))
+        if any(ok for _, _, ok in entries):
+            out += entries
+            accepted = taken
+    return out
+
+
+def _key(lis, owner) -> str:
+    return lis["name"] if owner is None else f"{owner[0]}/{owner[1]}/{lis['name']}"
+
+
+def _takes(gw, lis, owner, route) -> bool:
     kind = route["kind"]
     allowed = lis.get("allowedRoutes") or {}
     kinds = [k["kind"] for k in allowed.get("kinds") or () if k.get("group", GATEWAY_GROUP) == GATEWAY_GROUP]
@@ -83,11 +107,12 @@ def _takes(gw, lis, route) -> bool:
     if kind not in ok_kinds:
         return False
     frm = (allowed.get("namespaces") or {}).get("from", "Same")
-    if frm == "Same" and _ns(route) != _ns(gw):
+    if frm == "Same" and _ns(route) != (_ns(gw) if owner is None else owner[0]):
         return False
+    parent = ("Gateway", _ns(gw), gw["metadata"]["name"]) if owner is None else ("ListenerSet",) + owner
     for ref in route["spec"].get("parentRefs", ()):
-        if (ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP and ref.get("kind", "Gateway") == "Gateway"
-                and ref.get("namespace", _ns(route)) == _ns(gw) and ref["name"] == gw["metadata"]["name"]
+        if (ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
+                and (ref.get("kind", "Gateway"), ref.get("namespace", _ns(route)), ref["name"]) == parent
                 and ref.get("sectionName", lis["name"]) == lis["name"] and ref.get("port", lis["port"]) == lis["port"]):
             return True
     return False
@@ -124,37 +149,41 @@ def reference_decide_stream(objs, port: int, *, sni=None, tls: bool = True, prot
     ``sni`` (``tls``) or a TCP/UDP connection (``protocol`` None: TCP first, then UDP) to Gateway
     ``default/gw`` on ``port``."""
     gw = next(o for o in objs if o["kind"] == "Gateway")
-    listeners = gw["spec"]["listeners"]
+    merged = _merged(objs, gw)
     routes = [o for o in objs if o["kind"] in ("TLSRoute", "TCPRoute", "UDPRoute")]
     if tls:
         host = "" if sni is None else sni.lower().rstrip(".") if sni.endswith(".") else sni.lower()
         best = None
-        for lis in listeners:
+        for lis, owner, ok in merged:
             if lis["port"] != port or lis["protocol"] not in ("TLS", "HTTPS"):
                 continue
             h = lis.get("hostname")
-            if (h is None or (host and _covers(h, host))) and (best is None or _specificity(h) < _specificity(best.get("hostname"))):
-                best = lis
+            if (h is None or (host and _covers(h, host))) and \
+                    (best is None or _specificity(h) < _specificity(best[0].get("hostname"))):
+                best = (lis, owner, ok)
         if best is None:
             return ReferenceDecision(status=404, statuses=frozenset({404})), None
+        best, owner, ok = best
+        name = _key(best, owner)
         mode = best["tls"]["mode"]
         candidates = []
-        if best["protocol"] == "TLS" and not _conflicted(listeners, best):
+        if best["protocol"] == "TLS" and ok:
             for r in routes:
-                if not _takes(gw, best, r):
+                if not _takes(gw, best, owner, r):
                     continue
                 for h in r["spec"].get("hostnames") or [None]:
                     eff = best.get("hostname") if h is None else _intersection(h, best.get("hostname"))
                     if (h is None or eff is not None) and (eff is None or (host and _covers(eff, host))):
                         candidates.append(((_specificity(eff), _age(r)), r))
         if not candidates:
-            return ReferenceDecision(listener=best["name"], status=404, statuses=frozenset({404})), mode
-        return _outcome(objs, min(candidates, key=lambda c: c[0])[1], best["name"], mode)
+            return ReferenceDecision(listener=name, status=404, statuses=frozenset({404})), mode
+        return _outcome(objs, min(candidates, key=lambda c: c[0])[1], name, mode)
     order = [p for p in ("TCP", "UDP") if protocol in (None, p)]
-    chosen = next((lis for p in order for lis in listeners if lis["port"] == port and lis["protocol"] == p), None)
+    chosen = next((m for p in order for m in merged if m[0]["port"] == port and m[0]["protocol"] == p), None)
     if chosen is None:
         return ReferenceDecision(status=404, statuses=frozenset({404})), None
-    taken = [] if _conflicted(listeners, chosen) else [r for r in routes if _takes(gw, chosen, r)]
+    lis, owner, ok = chosen
+    taken = [r for r in routes if _takes(gw, lis, owner, r)] if ok else []
     if not taken:
-        return ReferenceDecision(listener=chosen["name"], status=404, statuses=frozenset({404})), None
-    return _outcome(objs, min(taken, key=_age), chosen["name"], None)
+        return ReferenceDecision(listener=_key(lis, owner), status=404, statuses=frozenset({404})), None
+    return _outcome(objs, min(taken, key=_age), _key(lis, owner), None)

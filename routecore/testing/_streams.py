@@ -30,7 +30,7 @@ STREAM_PORTS = (443, 5000, 5001)
 
 
 @st.composite
-def _gateway(draw):
+def _listeners(draw):
     picks = draw(st.lists(st.sampled_from(STREAM_LISTENERS), min_size=1, max_size=5,
                           unique_by=lambda x: (x[0], x[1], x[2])))
     listeners = []
@@ -47,17 +47,40 @@ def _gateway(draw):
             allowed["kinds"] = [{"kind": draw(st.sampled_from(STREAM_KINDS))}]
         lis["allowedRoutes"] = allowed
         listeners.append(lis)
-    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "default"},
-            "spec": {"gatewayClassName": "gc", "listeners": listeners}}
+    return listeners
 
 
 @st.composite
-def _route(draw, kind, ns, name, listener_names):
+def _gateway(draw):
+    spec = {"gatewayClassName": "gc", "listeners": draw(_listeners())}
+    frm = draw(st.sampled_from((None, "All", "All", "All", "Same", "None")))
+    if frm is not None:
+        spec["allowedListeners"] = {"namespaces": {"from": frm}}
+    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "default"},
+            "spec": spec}
+
+
+@st.composite
+def _listener_set(draw, name):
+    meta = {"name": name, "namespace": draw(st.sampled_from(STREAM_NAMESPACES))}
+    ts = draw(st.sampled_from((None,) + TIMESTAMPS))
+    if ts is not None:
+        meta["creationTimestamp"] = ts
+    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "ListenerSet", "metadata": meta,
+            "spec": {"parentRef": {"name": "gw", "namespace": "default"}, "listeners": draw(_listeners())}}
+
+
+@st.composite
+def _route(draw, kind, ns, name, listener_names, sets):
     meta = {"name": name, "namespace": ns}
     ts = draw(st.sampled_from((None,) + TIMESTAMPS))
     if ts is not None:
         meta["creationTimestamp"] = ts
     ref = {"name": "gw", "namespace": "default"}
+    if sets and draw(st.integers(0, 2)):
+        ls = draw(st.sampled_from(sets))
+        ref = {"kind": "ListenerSet", "name": ls["metadata"]["name"], "namespace": ls["metadata"]["namespace"]}
+        listener_names = [l["name"] for l in ls["spec"]["listeners"]]
     how = draw(st.integers(0, 4))
     if how == 1:
         ref["sectionName"] = draw(st.sampled_from(listener_names))
@@ -81,16 +104,18 @@ def _route(draw, kind, ns, name, listener_names):
 
 @st.composite
 def stream_configs(draw):
-    """Valid configurations: one Gateway ``default/gw`` with TLS/TCP/UDP (maybe HTTP) listeners,
+    """Valid configurations: one Gateway ``default/gw`` with TLS/TCP/UDP (maybe HTTP/HTTPS)
+    listeners and maybe ListenerSets (admitted or not by ``allowedListeners``),
     1..4 TLS/TCP/UDPRoutes, maybe Services (then a missing one is BackendNotFound) and a
     BackendTLSPolicy on b1."""
     gw = draw(_gateway())
     names = [l["name"] for l in gw["spec"]["listeners"]]
-    objs = [gw]
+    sets = [draw(_listener_set(n)) for n in draw(st.lists(st.sampled_from(("ls1", "ls2")), unique=True))]
+    objs = [gw] + sets
     keys = draw(st.lists(st.tuples(st.sampled_from(STREAM_KINDS), st.sampled_from(STREAM_NAMESPACES),
                                    st.sampled_from(("r", "s"))), min_size=1, max_size=4, unique=True))
     for kind, ns, name in keys:
-        objs.append(draw(_route(kind, ns, name, names)))
+        objs.append(draw(_route(kind, ns, name, names, sets)))
     if draw(st.booleans()):
         for ns in STREAM_NAMESPACES:
             for b in draw(st.lists(st.sampled_from(BACKENDS), unique=True)):
