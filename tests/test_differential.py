@@ -20,6 +20,13 @@ with sectionName/port, requests with an SNI (421 when it selects another listene
 Host); mesh parents with and without port and sectionName (Service port names), several client
 namespaces (consumer routes), Service ports 80 and 8080.
 
+TLS, TCP and UDP (``test_stream_twins_match_each_other_and_the_oracle``): Gateways with TLS
+(Passthrough, Terminate), HTTPS, TCP, UDP and conflicting HTTP listeners, ListenerSets admitted or
+not, TLSRoutes/TCPRoutes/UDPRoutes attached to either (sectionName, port), invalid backends,
+Services and a BackendTLSPolicy (``routecore.testing.stream_configs``); ``route_tls(sni)`` and
+``route_stream(protocol)`` on both twins, compared with each other and with
+``routecore.testing.reference_decide_stream``.
+
 Profiles: "ci" (default; Hypothesis' built-in "ci" profile when it exists, which derandomizes, so
 CI runs the same 3500 examples every time) and "long" (20000 examples per test, random):
 HYPOTHESIS_PROFILE=long, or ``pytest --hypothesis-profile=long`` once a conftest registers the

@@ -16,7 +16,7 @@ from typing import Optional
 
 from . import models as m
 from .schema import AnyValue, Arr, Bool, Field, Int, MISSING, Obj, Str, StrMap
-from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, check_allowed_namespaces, check_backend_port, check_filter, check_fraction, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
+from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, check_backend_port, check_filter, check_fraction, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
 
 
 # --- reusable field types ----------------------------------------------------------------------

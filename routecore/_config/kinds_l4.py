@@ -191,7 +191,8 @@ STREAM_RULE = Obj(
 
 
 def _check_no_ip(spec, path, ctx):
-    for i, h in enumerate(spec.get("hostnames", ())):
+    hostnames = spec.get("hostnames", ())
+    for i, h in zip(getattr(hostnames, "indexes", range(len(hostnames))), hostnames):
         labels = h.split(".")
         if len(labels) == 4 and all(x.isdigit() for x in labels):
             ctx.add(f"{join(path, 'hostnames')}[{i}]", "Hostnames cannot contain an IP")
