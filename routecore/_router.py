@@ -16,8 +16,9 @@ from ._config.load import bulk_build, load
 from ._config.models import Config
 from ._compile.attach import Attachments
 from . import _match
+from ._compile.listeners import listener_infos
 from ._compile.options import RouterOptions
-from ._compile.status import gateway_status, route_status
+from ._compile.status import gateway_status, listener_set_status, policy_status, route_status
 from ._compile.table import CompileCache
 from ._compile.views import gateway_spec, service_spec
 
@@ -147,10 +148,23 @@ class Router:
                         self._views[key] = view
         return view
 
+    def listeners(self, name: str, namespace: str = "default"):
+        """Every listener of this Gateway, its ListenerSets' entries merged in (precedence
+        order), as ``ListenerInfo`` (port, protocol, hostname, tls_mode, accepted, the resolved
+        certificate Secrets): what a data plane opens and which certificate it serves."""
+        gw = self.attachments.gateway(namespace, name)
+        if gw is None:
+            raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
+        return listener_infos(self.config, self.attachments.gateway_listeners(gw))
+
     # --- status -------------------------------------------------------------------------------
 
     def status(self, kind: str, namespace: str, name: str) -> dict:
         """The status a controller writes back for this object, shaped as Kubernetes stores it."""
         if kind == "Gateway":
             return gateway_status(self.attachments, namespace, name)
+        if kind == "ListenerSet":
+            return listener_set_status(self.attachments, namespace, name)
+        if kind == "BackendTLSPolicy":
+            return policy_status(self.attachments, namespace, name)
         return route_status(self.attachments, kind, namespace, name)

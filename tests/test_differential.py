@@ -20,6 +20,13 @@ with sectionName/port, requests with an SNI (421 when it selects another listene
 Host); mesh parents with and without port and sectionName (Service port names), several client
 namespaces (consumer routes), Service ports 80 and 8080.
 
+TLS, TCP and UDP (``test_stream_twins_match_each_other_and_the_oracle``): Gateways with TLS
+(Passthrough, Terminate), HTTPS, TCP, UDP and conflicting HTTP listeners, ListenerSets admitted or
+not, TLSRoutes/TCPRoutes/UDPRoutes attached to either (sectionName, port), invalid backends,
+Services and a BackendTLSPolicy (``routecore.testing.stream_configs``); ``route_tls(sni)`` and
+``route_stream(protocol)`` on both twins, compared with each other and with
+``routecore.testing.reference_decide_stream``.
+
 Profiles: "ci" (default; Hypothesis' built-in "ci" profile when it exists, which derandomizes, so
 CI runs the same 3500 examples every time) and "long" (20000 examples per test, random):
 HYPOTHESIS_PROFILE=long, or ``pytest --hypothesis-profile=long`` once a conftest registers the
@@ -289,3 +296,33 @@ def test_mesh_twins_match_spec_oracle(case, options, client):
             assert got == (expected.route, expected.rule), f"{twin} twin disagrees with the spec oracle on request #{i}"
             assert d.matched == expected.matched
             assert expected.admits(d)
+
+
+# --- TLS, TCP and UDP connections (route_tls / route_stream) --------------------------------------
+
+from routecore.testing import reference_decide_stream, stream_configs, stream_connections  # noqa: E402
+
+
+@settings(max_examples=400 if _PROFILE == "ci" else 20000)
+@given(objs=stream_configs(), conns=st.lists(stream_connections(), min_size=1, max_size=6))
+def test_stream_twins_match_each_other_and_the_oracle(objs, conns):
+    """route_tls / route_stream: both twins (same seed) give equal decisions, and each is one the
+    reference (routecore.testing.reference_decide_stream) admits, with its TLS mode."""
+    routers = [routecore.Router(routecore.load(objs), seed=7, native=n)
+               for n in ((True, False) if _match.NATIVE else (False,))]
+    for how, port, arg in conns:
+        decisions = []
+        for router in routers:
+            try:
+                view = router.gateway("gw", "default", port)
+            except LookupError:
+                continue
+            d = view.route_tls(arg) if how == "tls" else view.route_stream(arg)
+            decisions.append(d)
+            expected, mode = (reference_decide_stream(objs, port, sni=arg) if how == "tls" else
+                              reference_decide_stream(objs, port, tls=False, protocol=arg))
+            note(f"{how} port {port} {arg!r}\nreference {expected} mode {mode}\ngot {d!r} {d.tls_mode}")
+            assert expected.admits(d)
+            assert d.tls_mode == (mode if how == "tls" else None)
+            assert d.matched == (d.route is not None)
+        assert all(x.to_dict() == decisions[0].to_dict() for x in decisions[1:]), "the twins disagree"

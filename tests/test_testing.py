@@ -45,7 +45,10 @@ PUBLIC_NAMES = {"API_VERSIONS", "BACKENDS", "CONFLICTING_LISTENERS", "CONTROLS",
                 "ROUTE_KINDS", "ROUTE_NAMES", "ReferenceDecision", "SAFE_REGEXES", "SEGMENTS", "SELECTORS",
                 "SNIS", "SPECIAL_TARGETS", "TIMESTAMPS", "TOKEN_TRICKS", "TRICKY_REGEXES", "configs",
                 "gateways", "generic_requests", "grpcroutes", "httproutes", "injected_httproutes",
-                "invalid_httproutes", "parents", "reference_decide", "register_profiles", "requests_for"}
+                "invalid_httproutes", "parents", "reference_decide", "register_profiles", "requests_for",
+                # issue 13: the TLS/TCP/UDP kinds
+                "STREAM_LISTENERS", "STREAM_PORTS", "STREAM_SNIS", "TLS_ROUTE_HOSTNAMES", "reference_decide_stream",
+                "stream_configs", "stream_connections"}
 
 
 def test_public_names_are_pinned():
@@ -54,7 +57,8 @@ def test_public_names_are_pinned():
     assert {n for n in dir(rt) if not n.startswith("_")} == PUBLIC_NAMES
     assert sorted(rt.__all__) == ["InvalidHTTPRoute", "ReferenceDecision", "configs", "gateways", "generic_requests",
                                   "grpcroutes", "httproutes", "injected_httproutes", "invalid_httproutes",
-                                  "parents", "reference_decide", "register_profiles", "requests_for"]
+                                  "parents", "reference_decide", "reference_decide_stream", "register_profiles",
+                                  "requests_for", "stream_configs", "stream_connections"]
 
 
 # --- valid objects are accepted ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Optional
 
 from . import models as m
 from .schema import AnyValue, Arr, Bool, Field, Int, MISSING, Obj, RefusingStr, Str, StrMap
-from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, PROTOCOL_RE, check_allowed_namespaces, check_backend_port, check_filter, check_fraction, check_gateway_spec, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_listener, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
+from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, check_backend_port, check_filter, check_fraction, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
 
 
 # --- reusable field types ----------------------------------------------------------------------
@@ -529,64 +529,6 @@ ROUTE_GROUP_KIND = Obj({"group": Field(_GROUP, default=m.GATEWAY_GROUP, attr="gr
                         "kind": Field(_KIND, required=True, attr="kind")},
                        model=m.RouteGroupKind)
 
-_OBJECT_REF = Obj({"group": Field(_GROUP), "kind": Field(_KIND), "name": Field(_OBJECT_NAME, required=True),
-                    "namespace": Field(_NAMESPACE)})
-
-_LISTENER = Obj(
-    {
-        "name": Field(_SECTION_NAME, required=True),
-        "hostname": Field(_HOSTNAME),
-        "port": Field(_PORT, required=True),
-        "protocol": Field(Str(pattern=PROTOCOL_RE, why="must be HTTP, HTTPS, TLS, TCP, UDP or a domain-prefixed name",
-                            min_len=1, max_len=255), required=True),
-        "tls": Field(
-            Obj(
-                {
-                    "mode": Field(Str(enum=("Terminate", "Passthrough")), default="Terminate"),
-                    "certificateRefs": Field(Arr(_OBJECT_REF, max_items=64)),
-                    "frontendValidation": Field(AnyValue()),
-                    "options": Field(StrMap()),
-                }
-            )
-        ),
-        "allowedRoutes": Field(
-            Obj(
-                {
-                    "namespaces": Field(
-                        Obj(
-                            {
-                                "from": Field(Str(enum=("All", "Selector", "Same")), default="Same"),
-                                "selector": Field(LABEL_SELECTOR),
-                            },
-                            checks=(check_allowed_namespaces,),
-                        ),
-                        default={"from": "Same"},
-                    ),
-                    "kinds": Field(
-                        Arr(ROUTE_GROUP_KIND, max_items=8)
-                    ),
-                }
-            ),
-            default={"namespaces": {"from": "Same"}},
-        ),
-    },
-    checks=(check_listener,),
-)
-
-_GATEWAY_SPEC = Obj(
-    {
-        "gatewayClassName": Field(_OBJECT_NAME, required=True),
-        "listeners": Field(Arr(_LISTENER, min_items=1, max_items=64, key="name"), required=True),
-        "addresses": Field(AnyValue()),
-        "infrastructure": Field(AnyValue()),
-        "backendTLS": Field(AnyValue()),
-        "tls": Field(AnyValue()),
-        "allowedListeners": Field(AnyValue()),
-        "defaultScope": Field(AnyValue()),
-    },
-    checks=(check_gateway_spec,),
-)
-
 _GRANT_SPEC = Obj(
     {
         "from": Field(
@@ -695,12 +637,11 @@ def _top(spec: Optional[Obj], *, meta: Obj, spec_required=True, closed=True, mod
     return Obj(fields, open=not closed, model=model, derived=derived)
 
 
-# kind -> (allowed apiVersions, top-level schema); every top-level schema but Gateway's builds the
-# kind's model (``schema.build(cleaned, env)``); build.build_gateway builds Gateways
+# kind -> (allowed apiVersions, top-level schema); every top-level schema builds the kind's model
+# (``schema.build(cleaned, env)``); the Gateway and the L4/TLS kinds are declared in kinds_l4
 KINDS = {
     "HTTPRoute": (_GATEWAY_VERSIONS, _top(_HTTPROUTE_SPEC, meta=_META_ROUTE, model=m.HTTPRoute)),
     "GRPCRoute": (_GRPC_VERSIONS, _top(_GRPCROUTE_SPEC, meta=_META_ROUTE, model=m.GRPCRoute)),
-    "Gateway": (_GATEWAY_VERSIONS, _top(_GATEWAY_SPEC, meta=_META_NAMESPACED)),
     "ReferenceGrant": (_GATEWAY_VERSIONS, _top(_GRANT_SPEC, meta=_META_NAMED, model=m.ReferenceGrant)),
     "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False, meta=_META_SERVICE,
                                model=m.Service)),
@@ -708,4 +649,16 @@ KINDS = {
 }
 
 
-KINDS_FOLDED = {k.lower(): k for k in KINDS}
+GATEWAY_VERSIONS = _GATEWAY_VERSIONS
+
+
+def top(spec: Obj) -> Obj:
+    """A namespaced top-level object whose model kinds_l4 builds (see kinds_l4.BUILDERS)."""
+    return _top(spec, meta=_META_NAMESPACED)
+
+
+# --- shared with kinds_l4 (the Gateway, its listeners and the L4/TLS kinds) -------------------
+HOSTNAME, PRECISE_HOSTNAME, SECTION_NAME, NAMESPACE, OBJECT_NAME, GROUP, KIND, PORT = (
+    _HOSTNAME, _PRECISE_HOSTNAME, _SECTION_NAME, _NAMESPACE, _OBJECT_NAME, _GROUP, _KIND, _PORT)
+BACKEND_OBJECT_REF = _BACKEND_OBJECT_REF
+namespace_of = _namespace

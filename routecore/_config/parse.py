@@ -22,8 +22,12 @@ from .._errors import ConfigError, ConfigIssue
 from .sources import RawObject
 from .schema import BuildEnv, Ctx, expected, locate, type_name
 from .cel import check_route_spec
-from .kinds import KINDS, KINDS_FOLDED, PARENT_REF
-from .build import build_gateway
+from . import kinds_l4
+from .kinds import KINDS as HTTP_KINDS, PARENT_REF
+
+KINDS = dict(HTTP_KINDS, **kinds_l4.KINDS)
+KINDS_FOLDED = {k.lower(): k for k in KINDS}
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute") + kinds_l4.STREAM_KINDS
 
 
 def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
@@ -36,13 +40,14 @@ def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
 def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     """Validate ``raws`` and build the Config (see the module docstring for strict/lenient)."""
     routes, gateways, grants, services, namespaces, skipped = [], [], [], [], [], []
+    more: Dict[str, list] = {k: [] for k in ("ListenerSet", "BackendTLSPolicy", "Secret", "ConfigMap")}
     rejected: List[m.RejectedRoute] = []
     all_issues: List[ConfigIssue] = []
     saw_service = False
     seen_objects: Dict[tuple, Optional[str]] = {}
     memo: Dict[tuple, Any] = {}  # equal immutable parts of routes, shared (see schema.BuildEnv)
     built = {"HTTPRoute": routes, "GRPCRoute": routes, "Gateway": gateways, "ReferenceGrant": grants,
-             "Service": services, "Namespace": namespaces}
+             "Service": services, "Namespace": namespaces, **more}
     builders: Dict[str, Any] = {}  # kind -> its top-level schema's builder
 
     for raw in raws:
@@ -67,6 +72,8 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 skipped.append(f"{kind} {ns}/{name}" if name else kind)
             continue
         versions, schema = KINDS[kind]
+        api = obj.get("apiVersion")
+        schema = kinds_l4.ALPHA2.get((kind, api), schema)
         namespaced = kind != "Namespace"
         ctx = Ctx()
         if name is not None:
@@ -78,12 +85,11 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 seen_objects[ident] = raw.origin
         for path, message, segments in raw.problems:
             ctx.add(path, message, where=locate(schema, segments))
-        api = obj.get("apiVersion")
         if api not in versions:
             ctx.add("apiVersion", f"Expected one of {', '.join(f'`{v}`' for v in versions)} for kind {kind}, "
                                   f"got `{api}`" if api is not None else "missing required field `apiVersion`")
         cleaned = schema.walk(obj, "", ctx)
-        if kind in ("HTTPRoute", "GRPCRoute") and isinstance(cleaned.get("spec"), dict):
+        if kind in ROUTE_KINDS and isinstance(cleaned.get("spec"), dict):
             check_route_spec(cleaned["spec"], ns, ctx)
 
         issue_ns = ns if namespaced and name is not None else None
@@ -95,11 +101,11 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
             continue  # nothing will be returned; keep collecting problems only
 
         bad_rules = set()
-        if issues and kind in ("HTTPRoute", "GRPCRoute") and name is not None:
+        if issues and kind in ROUTE_KINDS and name is not None:
             # kept even when the route is left out, so that its status can say why
             rejected_refs = _lenient_parent_refs(cleaned, ns, ctx)
         if issues:
-            if kind not in ("HTTPRoute", "GRPCRoute") or name is None:
+            if kind not in ROUTE_KINDS or name is None:
                 continue
             # the rule each issue lies in was recorded while validating (kinds: track="rule")
             bad_rules = {where["rule"] for _, _, _, where in ctx.issues if "rule" in where}
@@ -109,8 +115,10 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 rejected.append(m.RejectedRoute(kind, ns, name, rejected_refs))
                 continue
         try:
-            if kind == "Gateway":
-                gateways.append(build_gateway(cleaned, ns, name))
+            if kind in kinds_l4.STREAM_KINDS:
+                routes.append(kinds_l4.stream_route(kind, cleaned, ns, bad_rules))
+            elif kind in kinds_l4.BUILDERS:  # the Gateway and the kinds declared in kinds_l4
+                built[kind].append(kinds_l4.BUILDERS[kind](cleaned, BuildEnv(ns)))
             else:  # the kind's declaration builds its model (kinds.py)
                 build = builders.get(kind) or builders.setdefault(kind, schema.builder())
                 built[kind].append(build(cleaned, BuildEnv(ns, memo, {"rule": bad_rules} if bad_rules else None)))
@@ -129,6 +137,10 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         issues=tuple(all_issues),
         strict=strict,
         rejected=tuple(rejected),
+        listener_sets=tuple(more["ListenerSet"]),
+        backend_tls_policies=tuple(more["BackendTLSPolicy"]),
+        secrets=tuple(more["Secret"]),
+        config_maps=tuple(more["ConfigMap"]),
     )
 
 

@@ -44,6 +44,8 @@ except ModuleNotFoundError as _exc:  # the light `testing` extra brings it
 #   _requests  requests: generic_requests(), requests_for(config)
 #   _invalid   invalid objects: invalid_httproutes(), injected_httproutes()
 #   _oracle    the reference decision: reference_decide(), ReferenceDecision (no Hypothesis)
+#   _streams   TLS/TCP/UDP configurations and connections: stream_configs(), stream_connections()
+#   _oracle_stream  the reference decision for those: reference_decide_stream() (no Hypothesis)
 from ._objects import (API_VERSIONS, BACKENDS, CONFLICTING_LISTENERS, FILTER_KINDS, GATEWAY_GROUP,
                        GRPC_API_VERSIONS, GRPC_METHODS, GRPC_METHOD_REGEXES, GRPC_SERVICES,
                        GRPC_SERVICE_REGEXES, GW_ROUTE_HOSTNAMES, HEADER_NAMES, HEADER_REGEXES, HEADER_VALUES,
@@ -57,11 +59,14 @@ from ._requests import (GRPC_CONTENT_TYPES, GRPC_TARGETS, GW_HOSTS, HOSTILE_SEGM
 from ._invalid import (CONTROLS, HOST_TRICKS, InvalidHTTPRoute, ORIGIN_TRICKS, PATH_TRICKS, TOKEN_TRICKS,
                        injected_httproutes, invalid_httproutes)
 from ._oracle import (ReferenceDecision, reference_decide)
+from ._streams import (SNIS as STREAM_SNIS, STREAM_LISTENERS, STREAM_PORTS, TLS_ROUTE_HOSTNAMES, stream_configs,
+                       stream_connections)
+from ._oracle_stream import reference_decide_stream
 
 __all__ = [
     "InvalidHTTPRoute", "ReferenceDecision", "configs", "gateways", "grpcroutes", "httproutes",
     "generic_requests", "injected_httproutes", "invalid_httproutes", "parents", "reference_decide", "register_profiles",
-    "requests_for",
+    "requests_for", "reference_decide_stream", "stream_configs", "stream_connections",
 ]
 
 
