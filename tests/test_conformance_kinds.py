@@ -681,3 +681,35 @@ def test_route_tls_on_a_port_shared_with_https(twin):
     assert (d.matched, d.status, d.listener, d.tls_mode) == (False, 404, "web", "Terminate")
     assert view.route_tls("shop.example.com").backend.name == "pt"
     assert view.route("GET", "/", host="www.example.com", sni="www.example.com").backend.name == "web-b"
+
+
+# --- untrusted config: what reaches a TLS handshake is checked at load time -----------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from routecore.testing import CONTROLS, HOST_TRICKS  # noqa: E402
+
+
+# the tricks with a character a hostname cannot have
+TRICKS = [t for t in CONTROLS + HOST_TRICKS if set(t) - set("abcdefghijklmnopqrstuvwxyz0123456789.-")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(trick=st.sampled_from(TRICKS), where=st.sampled_from(("hostname", "san", "uri", "sni")), at=st.integers(0, 12))
+def test_policy_and_route_hostnames_refuse_controls_and_authority_tricks(trick, where, at):
+    """A BackendTLSPolicy hostname (the upstream SNI), its SANs and a TLSRoute hostname never
+    load with control characters or URL/authority syntax."""
+    good = "abc.example.com"
+    bad = good[:at] + trick + good[at:]
+    if where == "sni":
+        obj = stream_route("TLSRoute", "t", [svc("b", 443)], hostnames=[bad])
+    elif where == "hostname":
+        obj = policy("p", "svc", hostname=bad, known="System")
+    elif where == "san":
+        obj = policy("p", "svc", known="System", sans=[{"type": "Hostname", "hostname": bad}])
+    else:
+        obj = policy("p", "svc", known="System", sans=[{"type": "URI", "uri": "spiffe://" + bad}])
+    if where == "uri" and trick in HOST_TRICKS and not any(c in trick for c in " \t"):
+        return  # "/", "@", ":", "?" are URI syntax: an absolute URI may carry them
+    with pytest.raises(routecore.ConfigError):
+        routecore.load([obj])

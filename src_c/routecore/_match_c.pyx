@@ -706,19 +706,11 @@ cdef class Table:
 
     def route_tls(self, sni):
         """The decision for a TLS connection to this port with server name ``sni``."""
-        if not self.ready:
-            raise TypeError("this Table is not initialised: tables come from router.gateway() "
-                            "or router.service()")
         return _stream_decision(self, _tls_outcome(self, sni))
 
     def route_stream(self, protocol=None):
         """The decision for a TCP connection or UDP flow to this port."""
-        if not self.ready:
-            raise TypeError("this Table is not initialised: tables come from router.gateway() "
-                            "or router.service()")
-        if protocol is not None and protocol != "TCP" and protocol != "UDP":
-            _stream_py.stream_outcome(self.spec, protocol)  # raises the pure twin's error
-        return _stream_decision(self, self.stream_outcomes[protocol])
+        return _stream_decision(self, _stream_outcome(self, protocol))
 
     def explain_tls(self, sni):
         """Why a TLS connection with this SNI goes where it goes."""

@@ -52,6 +52,20 @@ cdef int _build_streams(Table self, object spec) except -1:
     return 0
 
 
+cdef int _ready(Table self) except -1:
+    if not self.ready:
+        raise TypeError("this Table is not initialised: tables come from router.gateway() "
+                        "or router.service()")
+    return 0
+
+
+cdef int _stream_outcome(Table self, object protocol) except -2:
+    _ready(self)
+    if protocol is not None and protocol != "TCP" and protocol != "UDP":
+        _stream_py.stream_outcome(self.spec, protocol)  # raises the pure twin's error
+    return self.stream_outcomes[protocol]
+
+
 cdef object _stream_decision(Table self, int outcome):
     """The Decision of one outcome: its pick, prebuilt when it needs nothing from a request."""
     cdef CChoice* cc = &self.cchoices[self._pick(&self.outs[outcome])]
@@ -74,7 +88,9 @@ cdef int _tls_outcome(Table self, object sni) except -2:
     cdef Py_ssize_t n, after = -1
     cdef int li, o
     cdef _TLSListener T
-    cdef str key = <str>_host_key_hash(None if sni is None else _text(sni), &n, &hh, False)
+    cdef str key
+    _ready(self)
+    key = <str>_host_key_hash(None if sni is None else _text(sni), &n, &hh, False)
     li = _host_lookup(self.tls_exact, self.tls_wild, key, n, &hh, &after)
     if li < 0:
         li = self.tls_any
