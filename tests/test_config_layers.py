@@ -1,6 +1,6 @@
 """The _config layers: which rule an issue belongs to is an integer recorded while validating."""
 import routecore
-from routecore._config import kinds, models as m, schema
+from routecore._config import kinds, kinds_l4, models as m, schema
 
 ROUTE = """apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -49,7 +49,7 @@ def test_issues_record_the_rule_index_while_walking():
 
 def _declared_models():
     """Every Obj under the kinds' declarations that builds a model."""
-    seen, out, todo = set(), [], [kinds.RULE, kinds.GRPC_RULE] + [top for _, top in kinds.KINDS.values()]
+    seen, out, todo = set(), [], [kinds.RULE, kinds.GRPC_RULE] + [top for _, top in (*kinds.KINDS.values(), *kinds_l4.KINDS.values())]
     while todo:
         node = todo.pop()
         if id(node) in seen:

@@ -652,9 +652,9 @@ KINDS = {
 GATEWAY_VERSIONS = _GATEWAY_VERSIONS
 
 
-def top(spec: Obj) -> Obj:
+def top(spec: Optional[Obj], *, closed: bool = True) -> Obj:
     """A namespaced top-level object whose model kinds_l4 builds (see kinds_l4.BUILDERS)."""
-    return _top(spec, meta=_META_NAMESPACED)
+    return _top(spec, meta=_META_NAMESPACED, closed=closed)
 
 
 # --- shared with kinds_l4 (the Gateway, its listeners and the L4/TLS kinds) -------------------

@@ -94,8 +94,7 @@ LISTENER = Obj(
                         default={"from": "Same"},
                     ),
                     "kinds": Field(
-                        Arr(Obj({"group": Field(GROUP, default=_G), "kind": Field(KIND, required=True)}),
-                            max_items=8)
+                        Arr(ROUTE_GROUP_KIND, max_items=8)
                     ),
                 }
             ),
