@@ -214,20 +214,21 @@ def log_reload(ok: bool, generation: int, error: Optional[str],
 
 
 def view_backends(view):
-    """(backends, mirrors): the "ns/name:port" of every backend the view can forward to, and of
-    every mirror it can copy to, read from the view's compiled ``spec`` (a TableSpec, on both
-    twins): every Choice a table can return is in ``spec.choices`` (invalid backendRefs, weight 0
-    and routes not attached to the view are not there)."""
+    """(backends, mirrors): the "ns/name:port" of every backend the view (or list of views) can
+    forward to, and of every mirror it can copy to, read from the view's compiled ``spec`` (a
+    TableSpec, on both twins): every Choice a table can return is in ``spec.choices`` (invalid
+    backendRefs, weight 0 and routes not attached to the view are not there)."""
     backends, mirrors = set(), set()
-    for choice in view.spec.choices:
-        if choice.backend is not None:
-            backends.add(str(choice.backend))
-        mirrors.update(str(m.backend) for m in choice.mirrors)
+    for one in view if isinstance(view, list) else (view,):
+        for choice in one.spec.choices:
+            if choice.backend is not None:
+                backends.add(str(choice.backend))
+            mirrors.update(str(m.backend) for m in choice.mirrors)
     return backends, mirrors
 
 
 def upstream_warnings(router, select, upstreams: Mapping[str, str]) -> List[str]:
-    """Problems between ``--upstream`` keys and the view ``select(router)`` serves, one sentence
+    """Problems between ``--upstream`` keys and the view(s) ``select(router)`` serves, one sentence
     each: a key no rule or mirror references (naming the nearest backend the view does
     reference), a backend with no upstream (its requests get 502), a mirror with no upstream
     (its copies are dropped)."""
