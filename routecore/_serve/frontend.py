@@ -133,9 +133,11 @@ async def bind(proxy, binding: Binding, loop, backlog: int = 1024):
 
 def describe(bindings: Sequence[Binding], servers: Sequence) -> List[str]:
     """``channel://host:port(gateway port N)`` per binding, with the port actually bound."""
-    out = []
-    for b, server in zip(bindings, servers):
-        sock = server.sockets[0] if hasattr(server, "sockets") else server.get_extra_info("socket")
-        host, port = sock.getsockname()[:2]
-        out.append(f"{b.plan.channel}://{host}:{port}(port {b.plan.port})")
-    return out
+    return [f"{b.plan.channel}://{b.host}:{describe_port(server)}(port {b.plan.port})"
+            for b, server in zip(bindings, servers)]
+
+
+def describe_port(server) -> int:
+    """The local port of a Server or a datagram transport."""
+    sock = server.sockets[0] if hasattr(server, "sockets") else server.get_extra_info("socket")
+    return sock.getsockname()[1]

@@ -37,7 +37,7 @@ from .._respond import REASONS, reply, to_bytes
 from .ops import AccessLog, log_reload, startup_line, upstream_warnings
 from .._router import Router
 from .._version import __version__
-from .frontend import bind, describe
+from .frontend import bind, describe, describe_port
 from .tls import backend_tls
 from .upstream import Pool, UpstreamError, reset
 
@@ -718,6 +718,8 @@ async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] =
                                                     reuse_address=True))
         for b in bindings or ():
             servers.append(await bind(proxy, b, loop))
+            if b.port == 0:  # "any free port": the one we got
+                b.port = describe_port(servers[-1])
     except BaseException:
         for server in servers:
             server.close()

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from typing import Optional
 
 from .sni import Bad, HelloReader
-from .tls import sni_of
+from .tls import failure, sni_of
 from .upstream import reset
 
 log = logging.getLogger("routecore.serve")
@@ -228,8 +229,8 @@ class StreamConnection(asyncio.Protocol):
             self._refuse(502, "upstream connect timeout")
             return
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: verification failed
-            what = "upstream tls" if tls is not None else "upstream connect failed"
-            self._refuse(502, f"{what}: {getattr(exc, 'reason', None) or exc.strerror or exc}")
+            what = "upstream tls" if isinstance(exc, ssl.SSLError) else "upstream connect failed"
+            self._refuse(502, f"{what}: {failure(exc)}")
             return
         if tls is not None:
             problem = tls.check(transport.get_extra_info("peercert"))

@@ -144,6 +144,12 @@ class BackendTLS:
                 + " match none of the policy's")
 
 
+def failure(exc: Exception) -> str:
+    """A short reason for a failed TLS connection to a backend."""
+    return (getattr(exc, "verify_message", None) or getattr(exc, "reason", None)
+            or getattr(exc, "strerror", None) or str(exc))
+
+
 def _dns_matches(cert_name: str, wanted: str) -> bool:
     """RFC 6125: a certificate's ``*.x`` covers exactly one label."""
     c, w = cert_name.lower().rstrip("."), wanted.lower().rstrip(".")

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from .tls import failure
+
 _LINGER_RST = struct.pack("ii", 1, 0)
 log = logging.getLogger("routecore.serve")
 
@@ -293,7 +295,7 @@ class Pool:
         except asyncio.TimeoutError:
             raise UpstreamError("upstream connect timeout", sent_nothing=True) from None
         except ssl.SSLError as exc:
-            raise self._tls_refused(tls, exc.reason or str(exc)) from None
+            raise self._tls_refused(tls, failure(exc)) from None
         except OSError as exc:
             raise UpstreamError(f"upstream connect failed: {exc.strerror or exc}",
                                 sent_nothing=True) from None
