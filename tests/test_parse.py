@@ -870,11 +870,11 @@ def test_namespace_model():
 
 def test_other_kinds_are_skipped():
     cfg = load([
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "x"}},
-        {"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "TCPRoute", "metadata": {"name": "t"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c", "namespace": "x"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "BackendLBPolicy", "metadata": {"name": "t"}},
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "gc"}},
     ])
-    assert cfg.skipped == ("ConfigMap x/c", "TCPRoute default/t", "GatewayClass default/gc")
+    assert cfg.skipped == ("Deployment x/c", "BackendLBPolicy default/t", "GatewayClass default/gc")
 
 
 def test_kind_in_the_wrong_case_is_an_issue_not_a_skip():

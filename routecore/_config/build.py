@@ -1,7 +1,8 @@
 """Builds the attrs models of models.py from checked and defaulted data (the output of kinds'
 schemas). Route rules (matches, filters, backendRefs, timeouts, retry...) are built by their own
 declarations in kinds.py (``Obj.build``); this module assembles routes from them and builds the
-objects not yet declared that way (parentRefs, Gateways, ReferenceGrants, Services).
+objects not yet declared that way (parentRefs, ReferenceGrants, Services; Gateways are built
+by kinds_l4).
 
 Invariants:
 - the input passed every check (or is the kept part of a route under strict=False), so
@@ -69,38 +70,6 @@ def build_route(d: dict, ns: str, name: str, drop: set, memo: Optional[dict] = N
 
 def build_grpc_route(d: dict, ns: str, name: str, drop: set, memo: Optional[dict] = None) -> m.GRPCRoute:
     return build_any_route(m.GRPCRoute, GRPC_RULE, d, ns, name, drop, memo)
-
-
-def _build_selector(d: Optional[dict]) -> Optional[m.LabelSelector]:
-    if d is None:
-        return None
-    return m.LabelSelector(
-        match_labels=tuple(sorted(d.get("matchLabels", {}).items())),
-        match_expressions=tuple(
-            m.LabelSelectorRequirement(e["key"], e["operator"], tuple(e.get("values", ())))
-            for e in d.get("matchExpressions", ())
-        ),
-    )
-
-
-def build_gateway(d: dict, ns: str, name: str) -> m.Gateway:
-    spec = d["spec"]
-    listeners = []
-    for li in spec["listeners"]:
-        allowed = li["allowedRoutes"]
-        nss = allowed.get("namespaces") or {"from": "Same"}
-        listeners.append(
-            m.Listener(
-                name=li["name"],
-                port=li["port"],
-                protocol=li["protocol"],
-                hostname=li.get("hostname"),
-                allowed_from=nss.get("from", "Same"),
-                selector=_build_selector(nss.get("selector")),
-                allowed_kinds=tuple(m.RouteGroupKind(k["group"], k["kind"]) for k in allowed.get("kinds", ())),
-            )
-        )
-    return m.Gateway(namespace=ns, name=name, gateway_class=spec["gatewayClassName"], listeners=tuple(listeners))
 
 
 def build_grant(d: dict, ns: str, name: str) -> m.ReferenceGrant:

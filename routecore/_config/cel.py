@@ -341,6 +341,15 @@ def check_listener(obj, path, ctx):
         ctx.add(join(path, "tls.mode"), "tls mode must be Terminate for protocol HTTPS")
     if proto in ("TCP", "UDP") and "hostname" in obj:
         ctx.add(join(path, "hostname"), f"hostname must not be specified for protocol {proto}")
+    if proto == "TLS" and "tls" not in obj and not ctx.broken(join(path, "tls")):
+        ctx.add(join(path, "tls"), "tls mode must be set for protocol TLS")
+
+
+def check_listener_tls(obj, path, ctx):
+    if obj.get("mode") == "Terminate" and not obj.get("certificateRefs") and not obj.get("options") \
+            and not ctx.broken(join(path, "certificateRefs"), join(path, "options")):
+        ctx.add(join(path, "certificateRefs"),
+                "certificateRefs or options must be specified when mode is Terminate")
 
 
 def check_gateway_spec(spec, path, ctx):

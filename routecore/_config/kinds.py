@@ -16,7 +16,7 @@ from typing import Optional
 
 from . import models as m
 from .schema import AnyValue, Arr, Bool, Field, Int, MISSING, Obj, Str, StrMap
-from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, PROTOCOL_RE, check_allowed_namespaces, check_backend_port, check_filter, check_fraction, check_gateway_spec, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_listener, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
+from .cel import duration_seconds, COOKIE_PATH_RE, CORS_ORIGIN_RE, DURATION_RE, FILTER_FIELD, FILTER_TYPES, GROUP_RE, GRPC_FILTER_TYPES, HEADER_NAME_RE, HEADER_VALUE_RE, HOSTNAME_RE, KIND_RE, LABEL_KEY_RE, LABEL_VALUE_RE, METHODS, NAMESPACE_RE, OBJECT_NAME_RE, PRECISE_HOSTNAME_RE, check_allowed_namespaces, check_backend_port, check_filter, check_fraction, check_grpc_filter, check_grpc_method, check_grpc_rule, check_header_modifier, check_label_requirement, check_mirror, check_path_match, check_path_modifier, check_rule, check_session, check_star_alone, check_status_code, check_timeouts, check_timestamp, check_typed_value_regex
 
 
 # --- reusable field types ----------------------------------------------------------------------
@@ -447,65 +447,6 @@ _LABEL_SELECTOR = Obj(
     }
 )
 
-_OBJECT_REF = Obj({"group": Field(_GROUP), "kind": Field(_KIND), "name": Field(_OBJECT_NAME, required=True),
-                    "namespace": Field(_NAMESPACE)})
-
-_LISTENER = Obj(
-    {
-        "name": Field(_SECTION_NAME, required=True),
-        "hostname": Field(_HOSTNAME),
-        "port": Field(_PORT, required=True),
-        "protocol": Field(Str(pattern=PROTOCOL_RE, why="must be HTTP, HTTPS, TLS, TCP, UDP or a domain-prefixed name",
-                            min_len=1, max_len=255), required=True),
-        "tls": Field(
-            Obj(
-                {
-                    "mode": Field(Str(enum=("Terminate", "Passthrough")), default="Terminate"),
-                    "certificateRefs": Field(Arr(_OBJECT_REF, max_items=64)),
-                    "frontendValidation": Field(AnyValue()),
-                    "options": Field(StrMap()),
-                }
-            )
-        ),
-        "allowedRoutes": Field(
-            Obj(
-                {
-                    "namespaces": Field(
-                        Obj(
-                            {
-                                "from": Field(Str(enum=("All", "Selector", "Same")), default="Same"),
-                                "selector": Field(_LABEL_SELECTOR),
-                            },
-                            checks=(check_allowed_namespaces,),
-                        ),
-                        default={"from": "Same"},
-                    ),
-                    "kinds": Field(
-                        Arr(Obj({"group": Field(_GROUP, default=m.GATEWAY_GROUP), "kind": Field(_KIND, required=True)}),
-                             max_items=8)
-                    ),
-                }
-            ),
-            default={"namespaces": {"from": "Same"}},
-        ),
-    },
-    checks=(check_listener,),
-)
-
-_GATEWAY_SPEC = Obj(
-    {
-        "gatewayClassName": Field(_OBJECT_NAME, required=True),
-        "listeners": Field(Arr(_LISTENER, min_items=1, max_items=64, key="name"), required=True),
-        "addresses": Field(AnyValue()),
-        "infrastructure": Field(AnyValue()),
-        "backendTLS": Field(AnyValue()),
-        "tls": Field(AnyValue()),
-        "allowedListeners": Field(AnyValue()),
-        "defaultScope": Field(AnyValue()),
-    },
-    checks=(check_gateway_spec,),
-)
-
 _GRANT_SPEC = Obj(
     {
         "from": Field(
@@ -597,11 +538,17 @@ def _top(spec: Optional[Obj], *, namespaced=True, spec_required=True, closed=Tru
 KINDS = {
     "HTTPRoute": (_GATEWAY_VERSIONS, _top(_HTTPROUTE_SPEC)),
     "GRPCRoute": (_GRPC_VERSIONS, _top(_GRPCROUTE_SPEC)),
-    "Gateway": (_GATEWAY_VERSIONS, _top(_GATEWAY_SPEC)),
     "ReferenceGrant": (_GATEWAY_VERSIONS, _top(_GRANT_SPEC)),
     "Service": (("v1",), _top(_SERVICE_SPEC, spec_required=False, closed=False, meta=_META_SERVICE)),
     "Namespace": (("v1",), _top(None, namespaced=False, closed=False)),
 }
 
 
-KINDS_FOLDED = {k.lower(): k for k in KINDS}
+GATEWAY_VERSIONS = _GATEWAY_VERSIONS
+
+
+# --- shared with kinds_l4 (the Gateway, its listeners and the L4/TLS kinds) -------------------
+HOSTNAME, PRECISE_HOSTNAME, SECTION_NAME, NAMESPACE, OBJECT_NAME, GROUP, KIND, PORT = (
+    _HOSTNAME, _PRECISE_HOSTNAME, _SECTION_NAME, _NAMESPACE, _OBJECT_NAME, _GROUP, _KIND, _PORT)
+PARENT_REF, LABEL_SELECTOR, BACKEND_OBJECT_REF = _PARENT_REF, _LABEL_SELECTOR, _BACKEND_OBJECT_REF
+top, namespace_of = _top, _namespace

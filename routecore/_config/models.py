@@ -267,6 +267,16 @@ class RouteGroupKind:
 
 
 @frozen
+class SecretRef:
+    """A listener's ``tls.certificateRefs`` item (namespace filled in: the owner's by default)."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+
+@frozen
 class Listener:
     name: str
     port: int
@@ -275,6 +285,20 @@ class Listener:
     allowed_from: str = "Same"  # Same | All | Selector
     selector: Optional[LabelSelector] = None
     allowed_kinds: Tuple[RouteGroupKind, ...] = ()  # empty: derived from the protocol
+    tls_mode: Optional[str] = None  # HTTPS/TLS: "Terminate" | "Passthrough"; else None
+    certificate_refs: Tuple[SecretRef, ...] = ()
+    # None: a listener of the Gateway itself; ("ns", "name"): an entry of that ListenerSet
+    owner: Optional[Tuple[str, str]] = None
+
+    @property
+    def key(self) -> str:
+        """Unique within a Gateway and the ListenerSets merged into it: the name of a Gateway
+        listener, "ns/listenerset/name" of a ListenerSet entry (Decision.listener)."""
+        return self.name if self.owner is None else f"{self.owner[0]}/{self.owner[1]}/{self.name}"
+
+    @property
+    def owner_namespace(self) -> Optional[str]:
+        return None if self.owner is None else self.owner[0]
 
 
 @frozen
@@ -284,6 +308,100 @@ class Gateway:
     gateway_class: str
     listeners: Tuple[Listener, ...]
     kind: str = "Gateway"
+    # spec.allowedListeners.namespaces: from (None | Same | All | Selector) and its selector
+    allowed_listeners: str = "None"
+    listeners_selector: Optional[LabelSelector] = None
+
+
+@frozen
+class ListenerSet:
+    namespace: str
+    name: str
+    parent: Tuple[str, str, str, str]  # spec.parentRef: (group, kind, namespace, name)
+    listeners: Tuple[Listener, ...]  # their owner is this set
+    creation_timestamp: Optional[int] = None
+    kind: str = "ListenerSet"
+
+
+@frozen
+class StreamRoute:
+    """A TLSRoute, TCPRoute or UDPRoute (``kind``): parentRefs, hostnames (TLSRoute only) and
+    rules that hold backendRefs only (``Rule.matches`` is empty)."""
+
+    namespace: str
+    name: str
+    kind: str
+    parent_refs: Tuple[ParentRef, ...] = ()
+    hostnames: Tuple[str, ...] = ()
+    rules: Tuple[Rule, ...] = ()
+    creation_timestamp: Optional[int] = None
+    rule_indexes: Optional[Tuple[int, ...]] = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@frozen
+class PolicyTargetRef:
+    group: str
+    kind: str
+    name: str
+    section_name: Optional[str] = None
+
+
+@frozen
+class BackendTLSPolicy:
+    namespace: str
+    name: str
+    target_refs: Tuple[PolicyTargetRef, ...]
+    hostname: str
+    ca_certificate_refs: Tuple[Tuple[str, str, str], ...] = ()  # (group, kind, name)
+    well_known_ca_certificates: Optional[str] = None
+    subject_alt_names: Tuple[Tuple[str, str], ...] = ()  # (type, value)
+    creation_timestamp: Optional[int] = None
+    kind: str = "BackendTLSPolicy"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@frozen
+class Secret:
+    """A core v1 Secret; ``data`` decoded from base64 (key -> bytes). ``valid_tls`` says
+    whether it is a usable kubernetes.io/tls Secret (type, and PEM ``tls.crt``/``tls.key``)."""
+
+    namespace: str
+    name: str
+    type: str = "Opaque"
+    data: Tuple[Tuple[str, bytes], ...] = ()
+    kind: str = "Secret"
+
+    def get(self, key: str) -> Optional[bytes]:
+        return dict(self.data).get(key)
+
+    @property
+    def valid_tls(self) -> bool:
+        crt, key = self.get("tls.crt"), self.get("tls.key")
+        return (self.type == "kubernetes.io/tls" and crt is not None and key is not None
+                and b"-----BEGIN" in crt and b"-----BEGIN" in key)
+
+
+@frozen
+class ConfigMap:
+    namespace: str
+    name: str
+    data: Tuple[Tuple[str, str], ...] = ()
+    kind: str = "ConfigMap"
+
+    def get(self, key: str) -> Optional[str]:
+        return dict(self.data).get(key)
+
+    @property
+    def valid_ca(self) -> bool:
+        """``ca.crt`` holds a PEM certificate."""
+        return "-----BEGIN CERTIFICATE-----" in (self.get("ca.crt") or "")
 
 
 @frozen
@@ -353,7 +471,8 @@ class RejectedRoute:
 class Config:
     """Everything ``routecore.load`` read: valid objects only."""
 
-    routes: Tuple[HTTPRoute, ...] = ()  # HTTPRoutes and GRPCRoutes (``route.kind`` tells)
+    # HTTPRoutes, GRPCRoutes and StreamRoutes (TLSRoute, TCPRoute, UDPRoute; ``route.kind`` tells)
+    routes: Tuple[HTTPRoute, ...] = ()
     gateways: Tuple[Gateway, ...] = ()
     reference_grants: Tuple[ReferenceGrant, ...] = ()
     # None: no Service objects were given, every backendRef is taken to exist
@@ -366,6 +485,10 @@ class Config:
     strict: bool = True
     # routes left out whole under strict=False (their problems are in ``issues``)
     rejected: Tuple[RejectedRoute, ...] = ()
+    listener_sets: Tuple[ListenerSet, ...] = ()
+    backend_tls_policies: Tuple[BackendTLSPolicy, ...] = ()
+    secrets: Tuple[Secret, ...] = ()
+    config_maps: Tuple[ConfigMap, ...] = ()
 
     def __add__(self, other: "Config") -> "Config":
         svcs = None
@@ -381,4 +504,8 @@ class Config:
             skipped=self.skipped + other.skipped,
             issues=self.issues + other.issues,
             rejected=self.rejected + other.rejected,
+            listener_sets=self.listener_sets + other.listener_sets,
+            backend_tls_policies=self.backend_tls_policies + other.backend_tls_policies,
+            secrets=self.secrets + other.secrets,
+            config_maps=self.config_maps + other.config_maps,
         )

@@ -21,8 +21,13 @@ from .._errors import ConfigError, ConfigIssue
 from .sources import RawObject
 from .schema import Ctx, expected, locate, type_name
 from .cel import check_route_spec
-from .kinds import KINDS, KINDS_FOLDED
-from .build import build_gateway, build_grant, build_grpc_route, build_parent_ref, build_route, build_service
+from . import kinds, kinds_l4
+from .build import build_grant, build_grpc_route, build_parent_ref, build_route, build_service
+from .schema import BuildEnv
+
+KINDS = dict(kinds.KINDS, **kinds_l4.KINDS)
+KINDS_FOLDED = {k.lower(): k for k in KINDS}
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute") + kinds_l4.STREAM_KINDS
 
 
 def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
@@ -35,6 +40,7 @@ def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
 def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     """Validate ``raws`` and build the Config (see the module docstring for strict/lenient)."""
     routes, gateways, grants, services, namespaces, skipped = [], [], [], [], [], []
+    more: Dict[str, list] = {k: [] for k in ("ListenerSet", "BackendTLSPolicy", "Secret", "ConfigMap")}
     rejected: List[m.RejectedRoute] = []
     all_issues: List[ConfigIssue] = []
     saw_service = False
@@ -63,6 +69,8 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 skipped.append(f"{kind} {ns}/{name}" if name else kind)
             continue
         versions, schema = KINDS[kind]
+        api = obj.get("apiVersion")
+        schema = kinds_l4.ALPHA2.get((kind, api), schema)
         namespaced = kind != "Namespace"
         ctx = Ctx()
         if name is not None:
@@ -74,12 +82,11 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 seen_objects[ident] = raw.origin
         for path, message, segments in raw.problems:
             ctx.add(path, message, where=locate(schema, segments))
-        api = obj.get("apiVersion")
         if api not in versions:
             ctx.add("apiVersion", f"Expected one of {', '.join(f'`{v}`' for v in versions)} for kind {kind}, "
                                   f"got `{api}`" if api is not None else "missing required field `apiVersion`")
         cleaned = schema.walk(obj, "", ctx)
-        if kind in ("HTTPRoute", "GRPCRoute") and isinstance(cleaned.get("spec"), dict):
+        if kind in ROUTE_KINDS and isinstance(cleaned.get("spec"), dict):
             check_route_spec(cleaned["spec"], ns, ctx)
 
         issue_ns = ns if namespaced and name is not None else None
@@ -91,11 +98,11 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
             continue  # nothing will be returned; keep collecting problems only
 
         bad_rules = set()
-        if issues and kind in ("HTTPRoute", "GRPCRoute") and name is not None:
+        if issues and kind in ROUTE_KINDS and name is not None:
             # kept even when the route is left out, so that its status can say why
             rejected_refs = _lenient_parent_refs(cleaned, ns, ctx)
         if issues:
-            if kind not in ("HTTPRoute", "GRPCRoute") or name is None:
+            if kind not in ROUTE_KINDS or name is None:
                 continue
             # the rule each issue lies in was recorded while validating (kinds: track="rule")
             bad_rules = {where["rule"] for _, _, _, where in ctx.issues if "rule" in where}
@@ -109,8 +116,12 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                 routes.append(build_route(cleaned, ns, name, bad_rules, memo))
             elif kind == "GRPCRoute":
                 routes.append(build_grpc_route(cleaned, ns, name, bad_rules, memo))
+            elif kind in kinds_l4.STREAM_KINDS:
+                routes.append(kinds_l4.stream_route(kind, cleaned, ns, bad_rules))
             elif kind == "Gateway":
-                gateways.append(build_gateway(cleaned, ns, name))
+                gateways.append(kinds_l4.BUILDERS[kind](cleaned, BuildEnv(ns)))
+            elif kind in more:
+                more[kind].append(kinds_l4.BUILDERS[kind](cleaned, BuildEnv(ns)))
             elif kind == "ReferenceGrant":
                 grants.append(build_grant(cleaned, ns, name))
             elif kind == "Service":
@@ -132,6 +143,10 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         issues=tuple(all_issues),
         strict=strict,
         rejected=tuple(rejected),
+        listener_sets=tuple(more["ListenerSet"]),
+        backend_tls_policies=tuple(more["BackendTLSPolicy"]),
+        secrets=tuple(more["Secret"]),
+        config_maps=tuple(more["ConfigMap"]),
     )
 
 
