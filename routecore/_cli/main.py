@@ -213,7 +213,8 @@ def _serve(args) -> int:
         return 1
     gateway = None
     try:
-        select(router)
+        if args.gateway is None or port_text:
+            select(router)  # the one view served (LookupError: no such Gateway port/Service)
         if args.gateway is not None:
             ns, name, gw_port = args.gateway
             if port_text:
