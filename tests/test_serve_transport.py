@@ -356,3 +356,52 @@ def test_backend_tls_policy_for_http_proxying_through_the_pool(certs, tmp_path):
     assert replies[1].startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
     assert upstream.seen == ["v1.internal"]   # the refused handshake never completed upstream
     assert records[1].error == "upstream tls: unable to get local issuer certificate"
+
+
+def test_stream_connections_get_an_access_line_and_metrics():
+    import logging
+
+    from routecore._serve.admin import Metrics
+    from routecore._serve.ops import AccessLog
+    from routecore._serve.stream import Connection
+
+    lines = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+    logger = logging.getLogger("test.stream.access")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    metrics = Metrics(generation=0, version="t", native=False)
+    echo = TCPEcho()
+    proxy = stream_proxy({9000: Table(stream=to("echo", route="ns/tcp"))}, {"ns/echo:1": echo.url})
+    running = Running(proxy, [Binding(PortPlan(9000, "tcp", ()), "127.0.0.1", 0)])
+    proxy.observers = (AccessLog("text", logger), AccessLog("json", logger), metrics.observe,
+                       running.records.append)
+    try:
+        with socket.create_connection(("127.0.0.1", running.ports[(9000, "tcp")]), timeout=10) as s:
+            s.sendall(b"abc\"\n")
+            assert s.recv(10) == b"abc\"\n"
+        running.wait_records(1)
+    finally:
+        running.close()
+        echo.close()
+    text, js = lines
+    assert text.startswith('127.0.0.1 "TCP port=9000 sni=-" 200 listener=l route=ns/tcp '
+                           'backend=ns/echo:1 bytes_in=5 bytes_out=5 upstream_ms=')
+    import json
+    record = json.loads(js)
+    assert (record["channel"], record["port"], record["status"], record["bytes_received"]) == (
+        "tcp", 9000, 200, 5)
+    from routecore._cli.diff import parse_line
+    assert parse_line(text) is None and parse_line(js) is None  # not requests for `routecore diff`
+    body, _ = metrics.render()
+    assert b'routecore_connections_total{backend="ns/echo:1",channel="tcp",code="200",route="ns/tcp"} 1.0' in body
+    assert b'routecore_connection_bytes_total{channel="tcp",direction="in"} 5.0' in body
+    refused_record = Connection("tls-passthrough", 443, "127.0.0.1")
+    refused_record.status, refused_record.error = 502, "upstream tls: Hostname mismatch"
+    metrics.observe(refused_record)
+    body, _ = metrics.render()
+    assert b'routecore_request_errors_total{reason="upstream_tls"} 1.0' in body

@@ -84,6 +84,15 @@ class AccessLog:
         [error="<error>"]
 
     (one line). ``fmt="json"``: one JSON object per line, see ``json_record``.
+
+    A TCP, TLS or UDP connection (a ``stream.Connection``: it has a ``channel``) gets a line of
+    its own shape, which ``routecore diff`` does not take for a request::
+
+        <client> "<CHANNEL> port=<gateway port> sni=<sni|->" <status> listener=<name|->
+        route=<ns/name|-> backend=<ns/name:port|-> bytes_in=<n> bytes_out=<n>
+        upstream_ms=<connect time|-> duration_ms=<x.x> [error="<error>"]
+
+    (``stream_line``/``stream_record``).
     """
 
     def __init__(self, fmt: str = "text", logger: logging.Logger = logging.getLogger(ACCESS_LOGGER)):
@@ -95,7 +104,33 @@ class AccessLog:
 
     def __call__(self, exchange) -> None:
         if self.logger.isEnabledFor(logging.INFO):
-            self.logger.info("%s", self._format(exchange))
+            if getattr(exchange, "channel", None) is not None:
+                line = self.stream_line(exchange) if self.fmt == "text" else json.dumps(
+                    self.stream_record(exchange), ensure_ascii=True, separators=(",", ":"))
+            else:
+                line = self._format(exchange)
+            self.logger.info("%s", line)
+
+    @staticmethod
+    def stream_line(x) -> str:
+        upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
+        line = (f'{bare(x.client)} "{token(x.channel.upper())} port={int(x.port)} sni={bare(x.sni)}" '
+                f"{int(x.status)} listener={bare(x.listener)} route={bare(x.route)} "
+                f"backend={bare(x.backend)} bytes_in={int(x.bytes_received)} "
+                f"bytes_out={int(x.bytes_sent)} upstream_ms={upstream} "
+                f"duration_ms={x.duration * 1000.0:.1f}")
+        if x.error is not None:
+            line += f' error="{quoted(x.error)}"'
+        return line
+
+    @staticmethod
+    def stream_record(x) -> dict:
+        return {"time": utc_timestamp(x.time), "client": x.client, "channel": x.channel,
+                "port": int(x.port), "sni": x.sni, "status": int(x.status),
+                "listener": x.listener, "route": x.route, "backend": x.backend,
+                "bytes_received": int(x.bytes_received), "bytes_sent": int(x.bytes_sent),
+                "upstream_ms": _ms(x.upstream_seconds), "duration_ms": _ms(x.duration),
+                "error": x.error}
 
     @staticmethod
     def text_line(x) -> str:
