@@ -67,7 +67,7 @@ class Table:
     def route_tls(self, sni):
         return self.by_sni.get(sni, NO_ROUTE)
 
-    def route_stream(self):
+    def route_stream(self, protocol=None):
         return self.stream
 
 
@@ -191,7 +191,7 @@ def test_udp_flows_per_client_and_the_flow_limit():
     class Alternate(Table):  # each new flow is one decision: alternate the backends
         n = 0
 
-        def route_stream(self):
+        def route_stream(self, protocol=None):
             self.n += 1
             return to("one" if self.n % 2 else "two")
     proxy = stream_proxy({5353: Alternate()}, {"ns/one:1": one.url, "ns/two:1": two.url},

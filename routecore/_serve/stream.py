@@ -198,7 +198,7 @@ class StreamConnection(asyncio.Protocol):
         record.sni = sni
         view = self.frontend.view_of(self.key)
         if self.channel == "tcp":
-            decision = view.route_stream()
+            decision = view.route_stream("TCP")
         elif sni is None:
             self._refuse(404, "no route: the ClientHello has no server name")
             return

@@ -145,7 +145,7 @@ class UDPListener(asyncio.DatagramProtocol):
                                 "(%d so far)", self.port, len(self.flows), self.dropped)
                 return
             flow = self.flows[addr] = Flow(self, addr)
-            flow.start(self.frontend.view_of(self.key).route_stream())
+            flow.start(self.frontend.view_of(self.key).route_stream("UDP"))
         flow.from_client(data)
 
     def send(self, data: bytes, addr) -> None:
