@@ -164,6 +164,15 @@ spec:
   - {{name: tcp, port: {p['tcp']}, protocol: TCP, allowedRoutes: {{namespaces: {{from: All}}}}}}
   - {{name: udp, port: {p['udp']}, protocol: UDP, allowedRoutes: {{namespaces: {{from: All}}}}}}
   - {{name: web, port: {p['http']}, protocol: HTTP, allowedRoutes: {{namespaces: {{from: All}}}}}}
+  - {{name: term, port: {p['term']}, protocol: TLS, hostname: term.example.com, tls: {{mode: Terminate, certificateRefs: [{{name: term-cert}}]}}, allowedRoutes: {{namespaces: {{from: All}}}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {{name: term, namespace: shop}}
+spec:
+  parentRefs: [{{name: gw, namespace: infra, sectionName: term}}]
+  hostnames: [term.example.com]
+  rules: [{{backendRefs: [{{name: echo, port: 9000}}]}}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: TLSRoute
@@ -248,7 +257,7 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
     certs = Certs(tmp_path)
     (tmp_path / "other").mkdir()
     other = Certs(tmp_path / "other")
-    ports = {k: free_port() for k in ("tls", "tcp", "udp", "http")}
+    ports = {k: free_port() for k in ("tls", "tcp", "udp", "http", "term")}
     text = _kinds_config(certs, ports, other.ca.cert_pem.bytes().decode())
     _needs_stream_decisions(text, ports)
     config = tmp_path / "gw.yaml"
@@ -262,6 +271,8 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
     ups = {"shop/one:443": one.url, "shop/two:443": two.url, "shop/echo:9000": echo.url,
            "shop/dns:53": dns.url, "shop/secure:443": secure.url, "shop/badca:443": badca.url}
     flags = [f for k, u in ups.items() for f in ("--upstream", f"{k}={u}")]
+    term_cert, term_key = certs.issue("term", "term.example.com")
+    flags += ["--tls-secret", f"infra/term-cert={term_cert},{term_key}"]
     serve = Serve(config, ports["tcp"], *flags)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -281,6 +292,11 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
                     break
                 got += data
         assert got == b"tcp echo"
+        # TLS Terminate: the listener's certificate, then plaintext to the TCP echo backend
+        with socket.create_connection(("127.0.0.1", ports["term"]), timeout=10) as raw:
+            with client.wrap_socket(raw, server_hostname="term.example.com") as tls:
+                tls.sendall(b"terminated")
+                assert tls.recv(100) == b"terminated"
         # UDP echo
         udp.settimeout(5)
         for i in range(3):
