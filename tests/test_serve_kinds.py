@@ -101,6 +101,17 @@ spec:
     serve = Serve(config, port, "--tls-secret", f"infra/a-cert={a_cert},{a_key}",
                   "--upstream", f"shop/v1:80={upstream.url}")
     try:
+        # plaintext HTTP, or a TLS client that gives up, on the HTTPS port: closed, no traceback
+        for junk in (b"GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+                     b"\x16\x03\x01\x00\x10" + b"\x01" * 8):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(junk)
+                s.shutdown(socket.SHUT_WR)
+                try:
+                    while s.recv(100):  # an alert at most, then the close
+                        pass
+                except ConnectionResetError:
+                    pass
         client = certs.client_context()  # verifies the chain and that the certificate is the SNI's
         assert https_request(port, "a.example.com", "a.example.com", client)[::2] == (200, ["a.example.com"])
         assert https_request(port, "b.example.com", "b.example.com", client)[::2] == (200, ["b.example.com"])
@@ -117,6 +128,7 @@ spec:
         out = serve.stop()
         upstream.close()
     assert "https://127.0.0.1:%d" % port in out          # the start-up line names the channel
+    assert "Traceback" not in out, out
     lines = [l for l in out.splitlines() if " routecore.access " in l]
     assert [l.split('" ', 1)[1].split()[0] for l in lines] == ["200", "200", "421", "421"]
 
