@@ -15,11 +15,12 @@ import time
 import pytest
 
 import routecore
+import test_proxy_rig as rig
 from test_proxy_rig import Recorder, free_port, read_responses, wait_for_port
-from tls_rig import Certs, HTTPSUpstream, TCPEcho, TLSEcho, UDPEcho, refused, tls_line
+from tls_rig import Certs, HTTPSUpstream, TCPEcho, TLSEcho, UDPEcho, read_all, refused, tls_line
 
 
-class Serve:
+class Serve(rig.Serve):
     """`routecore serve CONFIG --gateway infra/gw --listen 127.0.0.1` (every listener port)."""
 
     def __init__(self, config_path, wait_port, *flags):
@@ -31,19 +32,6 @@ class Serve:
             wait_for_port(wait_port, proc=self.proc)
         except RuntimeError:
             raise RuntimeError(self.stop()) from None
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.seek(0)
-        text = self.log.read()
-        self.log.close()
-        return text
 
 
 def secret_yaml(ns, name, cert_path, key_path) -> str:
@@ -297,13 +285,7 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
         with socket.create_connection(("127.0.0.1", ports["tcp"]), timeout=10) as s:
             s.sendall(b"tcp echo")
             s.shutdown(socket.SHUT_WR)
-            got = b""
-            while True:
-                data = s.recv(100)
-                if not data:
-                    break
-                got += data
-        assert got == b"tcp echo"
+            assert read_all(s) == b"tcp echo"
         # TLS Terminate: the listener's certificate, then plaintext to the TCP echo backend
         with socket.create_connection(("127.0.0.1", ports["term"]), timeout=10) as raw:
             with client.wrap_socket(raw, server_hostname="term.example.com") as tls:

@@ -22,7 +22,7 @@ from routecore._serve.frontend import Binding
 from routecore._serve.ports import PortPlan
 from routecore._serve.proxy import Proxy, Settings, run
 from routecore._serve.tls import BackendTLS, CertificateStore, server_context
-from tls_rig import Certs, HTTPSUpstream, TCPEcho, TLSEcho, UDPEcho, refused, tls_line
+from tls_rig import Certs, HTTPSUpstream, TCPEcho, TLSEcho, UDPEcho, read_all, refused, tls_line
 
 HTTPS_CONFIG = """
 apiVersion: gateway.networking.k8s.io/v1
@@ -251,12 +251,7 @@ def test_https_certificate_by_sni_and_421_for_another_listeners_host(certs):
                     other = "b.example.com" if sni == "a.example.com" else "a.example.com"
                     tls.sendall(b"GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                                 % other.encode())
-                    reply = b""
-                    while True:
-                        data = tls.recv(4096)
-                        if not data:
-                            break
-                        reply += data
+                    reply = read_all(tls)
                     assert reply.startswith(b"HTTP/1.1 421 Misdirected Request\r\n"), reply
         records = running.wait_records(2)
     finally:
@@ -341,13 +336,7 @@ def test_backend_tls_policy_for_http_proxying_through_the_pool(certs, tmp_path):
             proxy.backend_tls = lambda decision, tls=tls: tls
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(b"GET / HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n")
-                reply = b""
-                while True:
-                    data = s.recv(4096)
-                    if not data:
-                        break
-                    reply += data
-                replies.append(reply)
+                replies.append(read_all(s))
         records = running.wait_records(2)
     finally:
         running.close()

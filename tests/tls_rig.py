@@ -101,7 +101,8 @@ class TLSEcho(_Server):
         self.context = context
         super().__init__()
 
-    def serve(self, conn):
+    def handshake(self, conn):
+        """(the TLS socket, the SNI the client sent)."""
         got = {}
 
         def remember(obj, server_name, ctx):
@@ -109,6 +110,10 @@ class TLSEcho(_Server):
         self.context.sni_callback = remember
         tls = self.context.wrap_socket(conn, server_side=True)
         self.seen.append(got.get("sni"))
+        return tls, got.get("sni")
+
+    def serve(self, conn):
+        tls, sni = self.handshake(conn)
         buf = b""
         while True:
             data = tls.recv(65536)
@@ -117,28 +122,21 @@ class TLSEcho(_Server):
             buf += data
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
-                tls.sendall(b"%s %s %s\n" % (self.name.encode(), (got.get("sni") or "-").encode(),
-                                             line))
+                tls.sendall(b"%s %s %s\n" % (self.name.encode(), (sni or "-").encode(), line))
 
 
 class HTTPSUpstream(TLSEcho):
     """An HTTPS server: every request gets 200 with body ``<name> sni=<sni>``."""
 
     def serve(self, conn):
-        got = {}
-
-        def remember(obj, server_name, ctx):
-            got["sni"] = server_name
-        self.context.sni_callback = remember
-        tls = self.context.wrap_socket(conn, server_side=True)
-        self.seen.append(got.get("sni"))
+        tls, sni = self.handshake(conn)
         buf = b""
         while b"\r\n\r\n" not in buf:
             data = tls.recv(65536)
             if not data:
                 return
             buf += data
-        body = f"{self.name} sni={got.get('sni')}".encode()
+        body = f"{self.name} sni={sni}".encode()
         tls.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
                     % (len(body), body))
 
@@ -171,6 +169,16 @@ class UDPEcho(_Server):
                 self.sock.sendto(self.name.encode() + b" " + data, addr)
             except OSError:
                 pass
+
+
+def read_all(sock) -> bytes:
+    """Everything ``sock`` receives until the peer closes."""
+    out = b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return out
+        out += data
 
 
 def tls_line(port: int, sni: str, ctx: ssl.SSLContext, line: bytes, timeout: float = 10.0) -> bytes:
