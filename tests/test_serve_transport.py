@@ -394,3 +394,33 @@ def test_stream_connections_get_an_access_line_and_metrics():
     metrics.observe(refused_record)
     body, _ = metrics.render()
     assert b'routecore_request_errors_total{reason="upstream_tls"} 1.0' in body
+
+
+def test_hello_timeout_idle_timeout_and_an_oversized_hello():
+    echo = TCPEcho()
+    proxy = stream_proxy({1: Table(), 2: Table(stream=to("echo"))}, {"ns/echo:1": echo.url},
+                         Settings(header_timeout=0.3, stream_idle_timeout=0.3))
+    running = Running(proxy, [Binding(PortPlan(1, "tls-passthrough", ()), "127.0.0.1", 0),
+                              Binding(PortPlan(2, "tcp", ()), "127.0.0.1", 0)])
+    try:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", running.ports[(1, "tls-passthrough")]),
+                                      timeout=10) as s:
+            s.sendall(b"\x16\x03\x01\x00\x04\x01\x00")     # a hello that never completes
+            assert s.recv(10) == b""
+        with socket.create_connection(("127.0.0.1", running.ports[(1, "tls-passthrough")]),
+                                      timeout=10) as s:
+            s.sendall(b"\x16\x03\x01\x00\x04\x01\x01\x00\x01")  # announces 65,537 bytes
+            assert s.recv(10) == b""
+        with socket.create_connection(("127.0.0.1", running.ports[(2, "tcp")]), timeout=10) as s:
+            s.sendall(b"x")
+            assert s.recv(10) == b"x"
+            assert s.recv(10) == b""                        # then nothing moves: closed
+        assert time.monotonic() - started < 5
+        records = running.wait_records(3)
+    finally:
+        running.close()
+        echo.close()
+    assert sorted((r.status, r.error) for r in records) == [
+        (200, "idle timeout"), (400, "bad request: invalid ClientHello (ClientHello larger than "
+                                     "65536 bytes)"), (408, "client hello timeout")]

@@ -736,7 +736,8 @@ async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] =
         for server in servers:
             server.close()
         for splice in list(proxy.streams):  # TCP/TLS splices end with the process
-            splice.transport.close()
+            splice.shutdown()
+        await asyncio.sleep(0)  # let the cancelled upstream connects unwind
         if watcher is not None:
             watcher.cancel()
         for conn in list(proxy.connections):  # idle keep-alive connections go now

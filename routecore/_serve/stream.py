@@ -130,6 +130,7 @@ class StreamConnection(asyncio.Protocol):
         self.started = time.perf_counter()
         self.last = self.loop.time()
         self._timer = None
+        self._task = None          # connecting to the upstream
         self._paused_client = False
 
     # --- client side ---------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class StreamConnection(asyncio.Protocol):
             self._refuse(502, f"upstream tls: {tls.error}")
             return
         self.upstream = _Upstream(self)
-        self.loop.create_task(self._connect(address, tls))
+        self._task = self.loop.create_task(self._connect(address, tls))
 
     async def _connect(self, address, tls):
         host, port = address
@@ -288,6 +289,12 @@ class StreamConnection(asyncio.Protocol):
         transport.write_eof()
         return True
 
+    def shutdown(self):
+        """The server stops: end this connection now."""
+        if self.record.error is None and self.record.status != 200:
+            self.record.error = "server shutting down"
+        self._close()
+
     def lost(self, side: str, exc):
         if side == "upstream" and exc is not None and self.record.error is None:
             self.record.error = "upstream reset"
@@ -301,6 +308,8 @@ class StreamConnection(asyncio.Protocol):
             return
         self.closed = True
         self._disarm()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()  # the client went first: no upstream connection to finish
         up = self.upstream.transport if self.upstream is not None else None
         for t in (self.transport, up):
             if t is not None and not t.is_closing():

@@ -36,7 +36,8 @@ class _FlowUpstream(asyncio.DatagramProtocol):
     def datagram_received(self, data, addr):
         self.flow.from_upstream(data)
 
-    def error_received(self, exc):
+    def error_received(self, exc):  # e.g. ICMP port unreachable: nobody listens there
+        self.flow.record.status = 502
         self.flow.end(f"upstream error: {exc.strerror or exc}")
 
     def connection_lost(self, exc):
