@@ -424,3 +424,41 @@ def test_hello_timeout_idle_timeout_and_an_oversized_hello():
     assert sorted((r.status, r.error) for r in records) == [
         (200, "idle timeout"), (400, "bad request: invalid ClientHello (ClientHello larger than "
                                      "65536 bytes)"), (408, "client hello timeout")]
+
+
+def test_passthrough_forwards_a_large_fragmented_hello_byte_for_byte():
+    """A ClientHello just under the 64 KiB limit (a padding extension) in 100-byte records
+    (more than 64 KiB on the wire, the read-ahead limit of a decided connection), and bytes
+    after it: the
+    backend (an echo) gets exactly what the client sent, so the client reads it all back."""
+    import struct
+
+    name = b"big.example.com"
+    sni = b"\x00\x00" + struct.pack("!H", len(name) + 5) + struct.pack("!H", len(name) + 3) \
+        + b"\x00" + struct.pack("!H", len(name)) + name
+    padding = b"\x00\x15" + struct.pack("!H", 65400) + b"\x00" * 65400
+    exts = sni + padding
+    body = (b"\x03\x03" + b"\x07" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+            + struct.pack("!H", len(exts)) + exts)
+    message = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    wire = b"".join(b"\x16\x03\x01" + struct.pack("!H", len(message[i:i + 100]))
+                    + message[i:i + 100] for i in range(0, len(message), 100))
+    assert len(wire) > 65536 and len(message) - 4 <= 65536
+    wire += b"\x17\x03\x03\x00\x05after"
+    echo = TCPEcho()
+    proxy = stream_proxy({443: Table({"big.example.com": to("echo")})}, {"ns/echo:1": echo.url})
+    running = Running(proxy, [Binding(PortPlan(443, "tls-passthrough", ()), "127.0.0.1", 0)])
+    try:
+        with socket.create_connection(("127.0.0.1", running.ports[(443, "tls-passthrough")]),
+                                      timeout=10) as s:
+            for i in range(0, len(wire), 1000):  # in small writes, read one by one
+                s.sendall(wire[i:i + 1000])
+                time.sleep(0.003)
+            s.shutdown(socket.SHUT_WR)
+            assert read_all(s) == wire
+        records = running.wait_records(1)
+    finally:
+        running.close()
+        echo.close()
+    assert (records[0].sni, records[0].status, records[0].bytes_received) == (
+        "big.example.com", 200, len(wire))

@@ -16,8 +16,8 @@ Invariants:
   (EOF) is passed on where the transport can (plain TCP), and the splice ends when both
   directions ended, either side failed, or nothing moved for ``stream_idle_timeout`` seconds;
 - read-ahead is bounded both ways: a side whose write buffer is full stops the other side's
-  reading; before the upstream is connected at most ``_EARLY_MAX`` bytes (or the ClientHello)
-  are held, and reading pauses beyond that;
+  reading; before the upstream is connected at most ``_EARLY_MAX`` bytes are held, or the
+  ClientHello (``sni.MAX_HELLO`` plus its record headers), and reading pauses beyond that;
 - each connection gives exactly one ``Connection`` record to the observers, when it ends.
 """
 from __future__ import annotations
@@ -165,8 +165,8 @@ class StreamConnection(asyncio.Protocol):
                 self._arm(self.frontend.settings.stream_idle_timeout, "idle")
                 self._start(got.sni)
                 return
-        if self.early_size > _EARLY_MAX:
-            self.pause_client()
+        if self.early_size > _EARLY_MAX and (self.hello is None or self.hello.result is not None):
+            self.pause_client()  # (a hello being read is bounded by its reader)
 
     def eof_received(self):
         return self.eof("client")
