@@ -313,3 +313,52 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
     assert 'error="upstream tls: unable to get local issuer certificate"' in out
     assert "TLS-PASSTHROUGH port=%d sni=one.example.com\" 200" % ports["tls"] in out
     assert "TCP port=%d sni=-\" 200" % ports["tcp"] in out
+
+
+def test_reload_swaps_certificates_and_refuses_a_listener_change(tmp_path):
+    certs = Certs(tmp_path)
+    port = free_port()
+    gateway = f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: infra}}
+spec:
+  gatewayClassName: routecore
+  listeners:
+  - {{name: a, port: {port}, protocol: PROTO, hostname: a.example.com, tls: {{certificateRefs: [{{name: a-cert}}]}}}}
+"""
+    config = tmp_path / "gw.yaml"
+
+    def write(text):
+        tmp = tmp_path / "next.yaml"
+        tmp.write_text(text)
+        tmp.replace(config)
+
+    def serial():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with certs.client_context().wrap_socket(raw, server_hostname="a.example.com") as tls:
+                return tls.getpeercert()["serialNumber"]
+
+    first = certs.issue("first", "a.example.com")
+    second = certs.issue("second", "a.example.com")
+    write(gateway.replace("PROTO", "HTTPS") + secret_yaml("infra", "a-cert", *first))
+    serve = Serve(config, port, "--watch")
+    try:
+        before = serial()
+        time.sleep(0.6)
+        write(gateway.replace("PROTO", "HTTPS") + secret_yaml("infra", "a-cert", *second))
+        end = time.monotonic() + 20
+        while serial() == before and time.monotonic() < end:
+            time.sleep(0.2)
+        after = serial()
+        assert after != before                           # new handshakes: the new certificate
+        time.sleep(0.6)
+        write(gateway.replace("PROTO", "TLS").replace("tls: {", "tls: {mode: Passthrough, ")
+              + secret_yaml("infra", "a-cert", *first))
+        time.sleep(3)
+        assert serial() == after                         # refused: still serving HTTPS
+    finally:
+        out = serve.stop()
+    assert "configuration reloaded: generation=1" in out
+    assert "configuration refused, still serving generation=1" in out
+    assert "restart routecore serve to change them" in out
