@@ -200,10 +200,7 @@ class StreamConnection(asyncio.Protocol):
         view = self.frontend.view_of(self.key)
         if self.channel == "tcp":
             decision = view.route_stream("TCP")
-        elif sni is None:
-            self._refuse(404, "no route: the ClientHello has no server name")
-            return
-        else:
+        else:  # no SNI: the library says which listener and route (if any) take it
             decision = view.route_tls(sni)
         address = decide(record, decision, self.frontend.address)
         if address is None:
