@@ -5,7 +5,7 @@ from ._errors import ConfigError, ConfigIssue
 from ._match import NATIVE
 from ._config.load import load
 from ._config.models import Config, Retry, SessionPersistence, Timeouts
-from ._outcome import Backend, Mirror
+from ._outcome import Backend, BackendTLS, Mirror
 from ._router import Router
 from ._version import __version__
 from .types import View
@@ -16,6 +16,6 @@ else:  # the one runtime type both twins' decisions are instances of
     from ._decision import Decision
 
 __all__ = [
-    "NATIVE", "Backend", "Config", "ConfigError", "ConfigIssue", "Decision", "Mirror", "Retry",
+    "NATIVE", "Backend", "BackendTLS", "Config", "ConfigError", "ConfigIssue", "Decision", "Mirror", "Retry",
     "Router", "SessionPersistence", "Timeouts", "View", "__version__", "load",
 ]

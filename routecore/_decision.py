@@ -22,12 +22,12 @@ import abc
 # read from the rule's prebuilt choice, unchanged
 CHOICE_FIELDS = ("matched", "status", "grpc_status", "backend", "route", "kind", "rule",
                  "rule_name", "listener", "mirrors", "timeouts", "retry", "session_persistence",
-                 "extensions")
+                 "extensions", "backend_tls", "tls_mode")
 # computed from the choice and the request
 REQUEST_FIELDS = ("location", "upstream_path", "upstream_host")
 FIELDS = ("matched", "status", "grpc_status", "backend", "route", "kind", "rule", "rule_name",
           "listener", "location", "upstream_path", "upstream_host", "mirrors", "timeouts",
-          "retry", "session_persistence", "extensions")
+          "retry", "session_persistence", "extensions", "backend_tls", "tls_mode")
 assert sorted(FIELDS) == sorted(CHOICE_FIELDS + REQUEST_FIELDS)
 # public methods, and the middleware's fast path
 METHODS = ("apply_request_headers", "apply_response_headers", "to_dict")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 
-from . import _adapters, _explain, _outcome
+from . import _adapters, _explain, _explain_stream, _outcome, _stream_py
 from ._decision import CHOICE_FIELDS
 from ._compile.table import TableSpec, view_repr
 from ._paths import host_key
@@ -143,6 +143,33 @@ class Table:
         if fixed is not None:
             return fixed
         return Decision(choice, path, query, host, scheme)
+
+    def route_tls(self, sni):
+        """The decision for a TLS connection to this port with server name ``sni`` (TLS
+        listeners: Passthrough or Terminate, ``decision.tls_mode``)."""
+        return self._stream_decision(_stream_py.tls_outcome(self.spec, sni))
+
+    def route_stream(self, protocol=None):
+        """The decision for a TCP connection or UDP flow to this port (TCP listener first,
+        ``protocol`` "TCP"/"UDP" to choose)."""
+        return self._stream_decision(_stream_py.stream_outcome(self.spec, protocol))
+
+    def explain_tls(self, sni):
+        """Why a TLS connection with this SNI goes where it goes."""
+        return _explain_stream.explain_tls(self.spec, self.route_tls, sni)
+
+    def explain_stream(self, protocol=None):
+        """Why a TCP connection or UDP flow goes where it goes."""
+        return _explain_stream.explain_stream(self.spec, self.route_stream, protocol)
+
+    def _stream_decision(self, outcome):
+        start, cum = self.spec.outcomes[outcome]
+        i = self.pick(cum)
+        if not 0 <= i < len(cum):
+            raise ValueError(f"pick returned {i!r}: not the index of one of {len(cum)} choices")
+        choice = self.spec.choices[start + i]
+        fixed = self._fixed.get(id(choice))
+        return fixed if fixed is not None else Decision(choice, None, None, None, None)
 
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""

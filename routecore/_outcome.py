@@ -31,6 +31,22 @@ class Backend:
 
 
 @frozen
+class BackendTLS:
+    """The BackendTLSPolicy that governs the connection to a decision's backend (``backend_tls``):
+    connect with TLS, send ``hostname`` as SNI, verify against the CA certificates of
+    ``ca_certificate_refs`` ((group, kind, name) in the policy's namespace) or the
+    ``well_known_ca_certificates`` ("System"), and, when ``subject_alt_names`` ((type, value):
+    "Hostname"/"URI") is set, accept the certificate only with one of them (else it must match
+    ``hostname``)."""
+
+    policy: str  # "namespace/name"
+    hostname: str
+    ca_certificate_refs: Tuple[Tuple[str, str, str], ...] = ()
+    well_known_ca_certificates: Optional[str] = None
+    subject_alt_names: Tuple[Tuple[str, str], ...] = ()
+
+
+@frozen
 class Mirror:
     backend: Backend
     percent: float = 100.0
@@ -95,6 +111,10 @@ class Choice:
     cors: Optional[CORS] = None
     # ExtensionRef filters of the rule and backendRef, for the caller to run, in order
     extensions: tuple = ()
+    # the BackendTLSPolicy of ``backend`` (a BackendTLS), or None
+    backend_tls: Optional[BackendTLS] = None
+    # route_tls decisions: the TLS listener's mode, "Passthrough" | "Terminate"; else None
+    tls_mode: Optional[str] = None
 
 
 def _new_path(modifier: Optional[PathModifier], path: str, prefix: Optional[str]) -> str:

@@ -17,7 +17,7 @@ from ._config.models import Config
 from ._compile.attach import Attachments
 from . import _match
 from ._compile.options import RouterOptions
-from ._compile.status import gateway_status, route_status
+from ._compile.status import gateway_status, listener_set_status, policy_status, route_status
 from ._compile.table import CompileCache
 from ._compile.views import gateway_spec, service_spec
 
@@ -148,4 +148,8 @@ class Router:
         """The status a controller writes back for this object, shaped as Kubernetes stores it."""
         if kind == "Gateway":
             return gateway_status(self.attachments, namespace, name)
+        if kind == "ListenerSet":
+            return listener_set_status(self.attachments, namespace, name)
+        if kind == "BackendTLSPolicy":
+            return policy_status(self.attachments, namespace, name)
         return route_status(self.attachments, kind, namespace, name)

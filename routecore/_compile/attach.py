@@ -27,6 +27,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 from attrs import frozen
 
 from .._config.models import CORE_GROUP, GATEWAY_GROUP, Config, HTTPRoute, RequestMirror
+from .listeners import GatewayListeners, merge
 from .table import (attaches_to_listener, effective_hostnames, is_core_service, listener_accepts,
                     listener_routes, service_ref_covers)
 
@@ -96,7 +97,8 @@ def is_mesh_parent(ref) -> bool:
 
 
 def is_gateway_parent(ref) -> bool:
-    return ref.group == GATEWAY_GROUP and ref.kind == "Gateway"
+    """A Gateway, or a ListenerSet (whose entries are merged into its Gateway)."""
+    return ref.group == GATEWAY_GROUP and ref.kind in ("Gateway", "ListenerSet")
 
 
 def one_kind_per_port(routes: list) -> list:
@@ -126,13 +128,24 @@ class Attachments:
         self._gateways: Dict[tuple, object] = {}
         for g in config.gateways:  # (the first of a name, as a search in order finds it)
             self._gateways.setdefault((g.namespace, g.name), g)
-        # Gateway (ns, name) / Service (ns, name) -> the routes with a parentRef to it, in order
+        # ListenerSet (ns, name) -> the set (the first of a name)
+        self.listener_sets: Dict[tuple, object] = {}
+        for ls in config.listener_sets:
+            self.listener_sets.setdefault((ls.namespace, ls.name), ls)
+        self._merged: Dict[tuple, GatewayListeners] = {}  # see gateway_listeners
+        self._policies = None  # see policies
+        # Gateway (ns, name) / Service (ns, name) -> the routes with a parentRef to it (or to a
+        # ListenerSet of the Gateway), in order
         self._by_gateway: Dict[tuple, list] = {}
         self._by_service: Dict[tuple, list] = {}
         for route in config.routes:
             for ref in route.parent_refs:
                 if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
                     bucket = self._by_gateway.setdefault((ref.namespace, ref.name), [])
+                elif ref.group == GATEWAY_GROUP and ref.kind == "ListenerSet" \
+                        and (ref.namespace, ref.name) in self.listener_sets:
+                    ls = self.listener_sets[(ref.namespace, ref.name)]
+                    bucket = self._by_gateway.setdefault(ls.parent[2:], [])
                 elif ref.group == CORE_GROUP and ref.kind == "Service":
                     bucket = self._by_service.setdefault((ref.namespace, ref.name), [])
                 else:
@@ -154,16 +167,33 @@ class Attachments:
     def gateway(self, namespace: str, name: str):
         return self._gateways.get((namespace, name))
 
+    def gateway_listeners(self, gateway) -> GatewayListeners:
+        """The Gateway's listeners merged with its ListenerSets' (routecore._compile.listeners)."""
+        key = (gateway.namespace, gateway.name)
+        hit = self._merged.get(key)
+        if hit is None:
+            hit = self._merged[key] = merge(self.config, gateway)
+        return hit
+
+    @property
+    def policies(self):
+        """The BackendTLSPolicies' states (routecore._compile.policies), built on first use."""
+        if self._policies is None:
+            from .policies import Policies
+            self._policies = Policies(self)
+        return self._policies
+
     def listener_routes(self, gateway, listener) -> list:
         """[(route, effective hostnames)] the listener routes, in config order."""
         return self._listener(gateway, listener)[0]
 
     def _listener(self, gateway, listener) -> tuple:
-        key = (gateway.namespace, gateway.name, listener.name)
+        key = (gateway.namespace, gateway.name, listener.key)
         hit = self._listener_routes.get(key)
         if hit is None:
             hit = self._listener_routes[key] = listener_routes(
-                self.config, gateway, listener, self._by_gateway.get(key[:2], ()))
+                self.config, gateway, listener, self._by_gateway.get(key[:2], ()),
+                self.gateway_listeners(gateway).refused)
         return hit
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
@@ -234,7 +264,7 @@ class Attachments:
             # (gateway ns, name, id(route)) -> [(listener, effective hostnames)] that route it
             self._taken: Dict[tuple, list] = {}
             for gw in self.config.gateways:
-                for lis in gw.listeners:
+                for lis in self.gateway_listeners(gw).listeners:
                     for route, hosts in self.listener_routes(gw, lis):
                         self._taken.setdefault((gw.namespace, gw.name, id(route)), []).append(
                             (lis, hosts))
@@ -277,22 +307,38 @@ class Attachments:
                           rules=self.rule_backends(route, mesh), dropped_rules=tuple(dropped),
                           issues=issues)
 
-    def _gateway_acceptance(self, route, ref):
-        gw = self._gateways.get((ref.namespace, ref.name))
+    def parent_gateway(self, ref):
+        """(the Gateway a Gateway or ListenerSet parentRef leads to, or None; why not)."""
+        if ref.kind == "Gateway":
+            gw = self._gateways.get((ref.namespace, ref.name))
+            return gw, f"Gateway {ref.namespace}/{ref.name} not found"
+        ls = self.listener_sets.get((ref.namespace, ref.name))
+        if ls is None:
+            return None, f"ListenerSet {ref.namespace}/{ref.name} not found"
+        gw = self._gateways.get(ls.parent[2:])
         if gw is None:
-            return (False, "NoMatchingParent", f"Gateway {ref.namespace}/{ref.name} not found"), ()
+            return None, f"the Gateway {'/'.join(ls.parent[2:])} of ListenerSet {ls.namespace}/{ls.name} not found"
+        if not any(s.listener_set is ls and s.accepted for s in self.gateway_listeners(gw).sets):
+            return None, f"ListenerSet {ls.namespace}/{ls.name} is not accepted by its Gateway"
+        return gw, ""
+
+    def _gateway_acceptance(self, route, ref):
+        gw, why = self.parent_gateway(ref)
+        if gw is None:
+            return (False, "NoMatchingParent", why), ()
         # accepted exactly when a listener this parentRef covers routes the route; else the
         # first check below that fails is the reason
-        taken = [AttachedListener(l.name, tuple(hosts))
+        taken = [AttachedListener(l.key, tuple(hosts))
                  for l, hosts in self._taken.get((gw.namespace, gw.name, id(route)), ())
                  if attaches_to_listener(ref, gw, l)]
         if taken:
             return ACCEPTED, tuple(taken)
-        relevant = [l for l in gw.listeners if attaches_to_listener(ref, gw, l)]
+        merged = self.gateway_listeners(gw)
+        relevant = [l for l in merged.listeners if attaches_to_listener(ref, gw, l)]
         if not relevant:
             return (False, "NoMatchingParent",
                     "no listener matches the parentRef's sectionName/port"), ()
-        allowed = [l for l in relevant if listener_accepts(self.config, gw, l, route)]
+        allowed = [l for l in relevant if listener_accepts(self.config, gw, l, route, merged.refused)]
         if not allowed:
             return (False, "NotAllowedByListeners",
                     "no listener allows this route's namespace or kind"), ()

@@ -10,7 +10,6 @@ from typing import List, Optional
 
 from .._config.models import GATEWAY_GROUP
 from .attach import Attachments
-from .table import conflicted_listeners
 
 CONTROLLER = "routecore.dev/router"
 
@@ -65,35 +64,93 @@ def route_status(attachments: Attachments, kind: str, namespace: str, name: str)
     return {"parents": parents}
 
 
+def _listener_status(attachments: Attachments, gw, state) -> dict:
+    """One ListenerStatus / ListenerEntryStatus: supportedKinds, attachedRoutes, conditions."""
+    lis = state.listener
+    conditions = [_cond("Accepted", state.accepted, state.reason, state.message)]
+    if not state.accepted:
+        conditions.append(_cond("Programmed", False, state.reason, state.message))
+    elif state.refs_reason is not None:
+        conditions.append(_cond("Programmed", False, "Invalid", state.refs_message))
+    else:
+        conditions.append(_cond("Programmed", True, "Programmed", "Listener is programmed"))
+    if state.refs_reason is not None:
+        conditions.append(_cond("ResolvedRefs", False, state.refs_reason, state.refs_message))
+    elif state.invalid_kinds:
+        conditions.append(_cond("ResolvedRefs", False, "InvalidRouteKinds",
+                                "route kinds not supported on this listener: " + ", ".join(state.invalid_kinds)))
+    else:
+        conditions.append(_cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved"))
+    if state.conflict is not None:
+        conditions.append(_cond("Conflicted", True, state.conflict, state.message))
+    else:
+        conditions.append(_cond("Conflicted", False, "NoConflicts", "No conflicts"))
+    return {
+        "name": lis.name,
+        "attachedRoutes": attachments.attached_routes(gw, lis) if state.accepted else 0,
+        "supportedKinds": [{"group": GATEWAY_GROUP, "kind": k} for k in state.kinds],
+        "conditions": conditions,
+    }
+
+
 def gateway_status(attachments: Attachments, namespace: str, name: str) -> dict:
+    """status of a Gateway: Accepted and Programmed as far as the configuration decides them
+    (routecore has no addresses to assign: a Gateway with a valid listener is Programmed), one
+    ListenerStatus per listener of its own (never a ListenerSet's: digest §4.3) and the number
+    of ListenerSets attached."""
     gw = attachments.gateway(namespace, name)
     if gw is None:
         raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
-    listeners = []
-    conflicted = conflicted_listeners(gw)
-    for lis in gw.listeners:
-        attached = attachments.attached_routes(gw, lis)
-        supported = lis.protocol in ("HTTP", "HTTPS")
-        kinds = [k for k in ("HTTPRoute", "GRPCRoute") if not lis.allowed_kinds or any(
-            a.group == GATEWAY_GROUP and a.kind == k for a in lis.allowed_kinds)]
-        invalid = [f"{a.group}/{a.kind}" for a in lis.allowed_kinds
-                   if a.group != GATEWAY_GROUP or a.kind not in ("HTTPRoute", "GRPCRoute")]
-        if invalid:
-            refs = _cond("ResolvedRefs", False, "InvalidRouteKinds",
-                         "route kinds not supported on this listener: " + ", ".join(invalid))
-        else:
-            refs = _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved")
-        listeners.append({
-            "name": lis.name,
-            "attachedRoutes": attached,
-            "supportedKinds": [{"group": GATEWAY_GROUP, "kind": k} for k in kinds] if supported else [],
-            "conditions": [
-                _cond("Accepted", supported, "Accepted" if supported else "UnsupportedProtocol",
-                      "Listener is accepted" if supported else f"protocol {lis.protocol} is not routed by routecore"),
-                refs,
-                _cond("Conflicted", True, "ProtocolConflict",
-                      f"another listener on port {lis.port} has an incompatible protocol")
-                if lis.name in conflicted else _cond("Conflicted", False, "NoConflicts", "No conflicts"),
-            ],
-        })
-    return {"listeners": listeners}
+    merged = attachments.gateway_listeners(gw)
+    own = [s for s in merged.states if s.listener.owner is None]
+    listeners = [_listener_status(attachments, gw, s) for s in own]
+    valid = [s for s in own if s.accepted]
+    if len(valid) == len(own):
+        accepted = _cond("Accepted", True, "Accepted", "Gateway is accepted")
+    elif valid:
+        bad = ", ".join(s.listener.name for s in own if not s.accepted)
+        accepted = _cond("Accepted", True, "ListenersNotValid", f"listeners not valid: {bad}")
+    else:
+        accepted = _cond("Accepted", False, "ListenersNotValid", "no listener is valid")
+    if valid:
+        programmed = _cond("Programmed", True, "Programmed", "Gateway is programmed")
+    else:
+        programmed = _cond("Programmed", False, "Invalid", "no listener is valid")
+    return {"conditions": [accepted, programmed], "listeners": listeners,
+            "attachedListenerSets": merged.attached_sets}
+
+
+def listener_set_status(attachments: Attachments, namespace: str, name: str) -> dict:
+    """status of a ListenerSet: Accepted/Programmed (NotAllowed when its Gateway does not admit
+    it, ListenersNotValid when no entry is valid) and one ListenerEntryStatus per entry."""
+    ls = attachments.listener_sets.get((namespace, name))
+    if ls is None:
+        raise LookupError(f"no ListenerSet {namespace}/{name} in this configuration")
+    gw = attachments.gateway(*ls.parent[2:])
+    if gw is None or ls.parent[:2] != (GATEWAY_GROUP, "Gateway"):
+        why = f"parent Gateway {'/'.join(ls.parent[2:])} not found"
+        return {"conditions": [_cond("Accepted", False, "ParentNotAccepted", why),
+                               _cond("Programmed", False, "ParentNotProgrammed", why)], "listeners": []}
+    state = next(s for s in attachments.gateway_listeners(gw).sets if s.listener_set is ls)
+    if state.accepted:
+        conditions = [_cond("Accepted", True, "Accepted", state.message),
+                      _cond("Programmed", True, "Programmed", "ListenerSet is programmed")]
+    else:
+        conditions = [_cond("Accepted", False, state.reason, state.message),
+                      _cond("Programmed", False, state.reason, state.message)]
+    return {"conditions": conditions,
+            "listeners": [_listener_status(attachments, gw, e) for e in state.entries]}
+
+
+def policy_status(attachments: Attachments, namespace: str, name: str) -> dict:
+    """status of a BackendTLSPolicy: one ancestor entry per Gateway whose accepted routes send
+    to a Service the policy targets."""
+    policies = attachments.policies
+    state = policies.states.get((namespace, name))
+    if state is None:
+        raise LookupError(f"no BackendTLSPolicy {namespace}/{name} in this configuration")
+    conditions = [_cond("Accepted", *state.accepted), _cond("ResolvedRefs", *state.resolved)]
+    return {"ancestors": [
+        {"ancestorRef": {"group": GATEWAY_GROUP, "kind": "Gateway", "namespace": gw.namespace, "name": gw.name},
+         "controllerName": CONTROLLER, "conditions": conditions}
+        for gw in policies.ancestors(attachments, state.policy)][:16]}

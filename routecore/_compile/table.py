@@ -21,6 +21,7 @@ from .._config.models import (CORE_GROUP, CORS, GATEWAY_GROUP, Config, Extension
 from .._outcome import Backend, Choice, HeaderOps, Mirror
 from .._paths import hostname_matches
 from .._config.regex import compile_regex, required_literal
+from .listeners import supported_kinds
 
 if TYPE_CHECKING:
     from .options import RouterOptions
@@ -83,6 +84,9 @@ class TableSpec:
     # ("service", ns, name, port, client_namespace); for repr only
     parent: Optional[tuple] = None
     bad_request: int = 0  # a refused path or an invalid Host (400)
+    # the TLS, TCP and UDP listeners of the port (routecore._compile.streams.StreamListenerSpec),
+    # TLS first by SNI order of declaration, then TCP, then UDP
+    streams: tuple = ()
     # the options the twins read per table, copied from ``options`` at construction (plain
     # attributes, not properties: the pure twin reads two of them per request)
     normalize_path: bool = field(init=False, eq=False, repr=False)
@@ -350,12 +354,14 @@ class Builder:
         error = None
         choices, weights = [], []
         backend = self.cache.backend
+        policies = self.attachments.policies if self.attachments.config.backend_tls_policies else None
         for ref, problem in zip(rule.backend_refs, resolved.problems):
             if ref.weight <= 0:
                 continue
             ref_filters = ref.filters
             ref_ext = tuple(f for f in ref_filters if isinstance(f, ExtensionRef)) if ref_filters else ()
-            if problem is not None or (ref_ext and any(
+            tls = policies.for_backend(ref) if policies is not None else None
+            if problem is not None or (tls is not None and not tls.policy) or (ref_ext and any(
                     not self._extension_known(e) for e in ref_ext)):
                 if error is None:
                     error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
@@ -364,14 +370,14 @@ class Builder:
             elif not ref_filters:
                 choices.append(Choice(
                     status=None, backend=backend(ref), redirect=None, rewrite=rewrite,
-                    request_headers=req_ops, response_headers=resp_ops, **base))
+                    request_headers=req_ops, response_headers=resp_ops, backend_tls=tls, **base))
             else:
                 b_redirect = next((f for f in ref_filters if isinstance(f, RequestRedirect)), None)
                 b_rewrite = next((f for f in ref_filters if isinstance(f, URLRewrite)), rewrite)
                 choices.append(Choice(
                     status=b_redirect.status_code if b_redirect else None,
                     backend=None if b_redirect else backend(ref),
-                    redirect=b_redirect, rewrite=b_rewrite,
+                    redirect=b_redirect, rewrite=b_rewrite, backend_tls=None if b_redirect else tls,
                     request_headers=req_ops + header_ops(ref_filters, "RequestHeaderModifier"),
                     response_headers=resp_ops + header_ops(ref_filters, "ResponseHeaderModifier"),
                     **{**base, "extensions": rule_ext + ref_ext}))
@@ -427,9 +433,10 @@ class Builder:
                     method, headers, queries, outcome, route_key, index, mi))
         return out
 
-    def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None) -> TableSpec:
+    def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None,
+             streams: tuple = ()) -> TableSpec:
         bad_request = self.static(Choice(matched=False, status=400))
-        return TableSpec(bad_request=bad_request, listeners=tuple(listeners),
+        return TableSpec(bad_request=bad_request, listeners=tuple(listeners), streams=streams,
                          choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
                          no_listener=no_listener, header_names=tuple(self.header_names),
@@ -443,35 +450,20 @@ def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup,
     return tuple(groups)
 
 
-_PROTOCOL_FAMILY = {"HTTP": "http", "HTTPS": "tls", "TLS": "tls", "TCP": "tcp", "UDP": "udp"}
-
-
-def conflicted_listeners(gateway) -> frozenset:
-    """Names of the listeners that share a port with a listener of an incompatible protocol
-    (HTTP beside HTTPS, TCP beside UDP...): all of them are refused, none wins (digest §1.3).
-    HTTPS and TLS share a port (both are told apart by SNI)."""
-    families: Dict[int, set] = {}
-    for lis in gateway.listeners:
-        families.setdefault(lis.port, set()).add(_PROTOCOL_FAMILY.get(lis.protocol, lis.protocol))
-    return frozenset(lis.name for lis in gateway.listeners if len(families[lis.port]) > 1)
-
-
 def listener_accepts(config: Config, gateway, listener: Listener, route: HTTPRoute,
-                     conflicted: Optional[frozenset] = None) -> bool:
+                     refused: frozenset = frozenset()) -> bool:
     """allowedRoutes (namespaces and kinds) and protocol of a listener, for this route.
 
-    ``conflicted``: ``conflicted_listeners(gateway)`` when the caller has it already."""
-    if listener.protocol not in ("HTTP", "HTTPS"):
+    ``refused``: keys of the listeners that take no route (routecore._compile.listeners: not
+    accepted, e.g. conflicted)."""
+    if listener.key in refused:
         return False
-    if listener.name in (conflicted_listeners(gateway) if conflicted is None else conflicted):
-        return False
-    if listener.allowed_kinds and not any(
-            k.group == GATEWAY_GROUP and k.kind == route.kind for k in listener.allowed_kinds):
+    if route.kind not in supported_kinds(listener)[0]:
         return False
     if listener.allowed_from == "All":
         return True
-    if listener.allowed_from == "Same":
-        return route.namespace == gateway.namespace
+    if listener.allowed_from == "Same":  # a ListenerSet entry: the set's namespace
+        return route.namespace == (listener.owner_namespace or gateway.namespace)
     if listener.allowed_from == "Selector":
         labels = {"kubernetes.io/metadata.name": route.namespace}
         for ns in config.namespaces:
@@ -491,17 +483,16 @@ def hostnames_intersect(a: List[Optional[str]], b: List[Optional[str]]) -> bool:
     return any(x is None or y is None or intersect_hostname(x, y) is not None for x in a for y in b)
 
 
-def listener_routes(config: Config, gateway, listener: Listener, routes):
+def listener_routes(config: Config, gateway, listener: Listener, routes, refused: frozenset = frozenset()):
     """The routes ``listener`` takes, as [(route, effective hostnames)] in ``routes`` order, and
     {(kind, "ns/name"): older route} of those refused because an older route of the other kind
     (HTTPRoute vs GRPCRoute) has an intersecting hostname on this listener (digest §10, GEP-1016
     "cross serving"). Routes are admitted oldest first; a refused route refuses nothing."""
     candidates = []
-    conflicted = conflicted_listeners(gateway)  # the same for every route
     for route in routes:
         if not any(attaches_to_listener(ref, gateway, listener) for ref in route.parent_refs):
             continue
-        if not listener_accepts(config, gateway, listener, route, conflicted):
+        if not listener_accepts(config, gateway, listener, route, refused):
             continue
         hosts = effective_hostnames(route, listener.hostname)
         if hosts:
@@ -528,8 +519,13 @@ def service_ref_covers(ref, namespace: str, name: str, port: Optional[int],
 
 
 def attaches_to_listener(ref, gateway, listener: Listener) -> bool:
-    return (ref.group == GATEWAY_GROUP and ref.kind == "Gateway"
-            and ref.namespace == gateway.namespace and ref.name == gateway.name
+    """A Gateway parentRef covers the Gateway's own listeners, a ListenerSet parentRef the
+    entries of that set (digest §4.5)."""
+    if listener.owner is None:
+        parent = ref.kind == "Gateway" and ref.namespace == gateway.namespace and ref.name == gateway.name
+    else:
+        parent = ref.kind == "ListenerSet" and (ref.namespace, ref.name) == listener.owner
+    return (ref.group == GATEWAY_GROUP and parent
             and (ref.section_name is None or ref.section_name == listener.name)
             and (ref.port is None or ref.port == listener.port))
 

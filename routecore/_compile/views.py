@@ -12,6 +12,7 @@ from typing import Dict, Optional
 from .._outcome import Backend, Choice
 from .attach import Attachments
 from .options import RouterOptions
+from .streams import STREAM_PROTOCOLS, stream_listener
 from .table import Builder, CompileCache, ListenerSpec, TableSpec, group_entries
 
 
@@ -22,25 +23,28 @@ def gateway_spec(attachments: Attachments, options: RouterOptions, cache: Compil
     if gw is None:
         known = ", ".join(f"{g.namespace}/{g.name}" for g in config.gateways) or "none"
         raise LookupError(f"no Gateway {namespace}/{name} in this configuration (Gateways: {known})")
-    listeners = [l for l in gw.listeners if l.port == port]
+    merged = attachments.gateway_listeners(gw).listeners
+    listeners = [l for l in merged if l.port == port]
     if not listeners:
-        ports = ", ".join(f"{l.name}:{l.port}" for l in gw.listeners)
+        ports = ", ".join(f"{l.key}:{l.port}" for l in merged)
         raise LookupError(f"Gateway {namespace}/{name} has no listener on port {port} "
                           f"(listeners: {ports})")
     b = Builder(attachments, options, cache, mesh=False)
     specs = []
-    for lis in listeners:
+    streams = [stream_listener(b, attachments, gw, lis)
+               for proto in STREAM_PROTOCOLS for lis in listeners if lis.protocol == proto]
+    for lis in listeners:  # (a TLS, TCP or UDP listener takes no HTTP route: 404 there)
         scheme = "https" if lis.protocol == "HTTPS" else "http"
         by_host: Dict[Optional[str], list] = {}
         for route, hosts in attachments.listener_routes(gw, lis):
-            entries = b.entries(route, lis.name, lis.port, scheme)
+            entries = b.entries(route, lis.key, lis.port, scheme)
             for h in hosts:
                 by_host.setdefault(h, []).extend(entries)
-        no_match = b.static(Choice(matched=False, status=404, listener=lis.name))
-        specs.append(ListenerSpec(lis.name, lis.hostname, group_entries(by_host), no_match))
+        no_match = b.static(Choice(matched=False, status=404, listener=lis.key))
+        specs.append(ListenerSpec(lis.key, lis.hostname, group_entries(by_host), no_match))
     no_listener = b.static(Choice(matched=False, status=404))
     misdirected = b.static(Choice(matched=False, status=421))
-    return b.spec(specs, no_listener, misdirected)
+    return b.spec(specs, no_listener, misdirected, tuple(streams))
 
 
 def service_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,

@@ -83,6 +83,12 @@ cdef class _Listener:
     cdef int any_group         # the group of routes without hostnames, or -1
     cdef int no_match          # outcome index
 
+cdef class _TLSListener:
+    cdef _StrMap exact_hosts   # SNI host -> outcome index
+    cdef _StrMap wild_hosts    # ".suffix" (of "*.suffix") -> outcome index
+    cdef int any_outcome       # the outcome of routes without hostname, or -1
+    cdef int no_match          # outcome index
+
 cdef struct Req:
     # what one request brought, on the C stack of Table.route; references are borrowed but for
     # those in hv, which route owns (hv is NULL until a candidate needs the headers)
@@ -133,6 +139,11 @@ cdef class Table:
     cdef list choices
     cdef list grpc_choices
     cdef list fixed            # the prebuilt Decisions that CChoice.fixed points to
+    cdef list tls_listeners    # _TLSListener per TLS listener of spec.streams (_match_c_stream.pxi)
+    cdef _StrMap tls_exact     # TLS listener hostname -> index in tls_listeners
+    cdef _StrMap tls_wild
+    cdef int tls_any
+    cdef dict stream_outcomes  # route_stream's protocol (None, "TCP", "UDP") -> outcome
 
     cdef int _collect(self, object headers, PyObject** vals) except -1
     cdef int _cond(self, CCond* c, object v) except -2

@@ -27,7 +27,7 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp
 
-from routecore import _explain, _outcome
+from routecore import _explain, _explain_stream, _outcome
 from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
                                  route_wsgi as _route_wsgi)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
@@ -281,6 +281,7 @@ cdef class Table:
         if self.ready or self.entries != NULL:
             raise TypeError("this Table is already initialised (a table never changes)")
         _build(self, spec)
+        _build_streams(self, spec)
         self.ready = True
 
     # --- per request ----------------------------------------------------------------------------
@@ -703,6 +704,30 @@ cdef class Table:
         ct = self._hvals(req)[2]
         return ct != NULL and (<str>ct).startswith("application/grpc")
 
+    def route_tls(self, sni):
+        """The decision for a TLS connection to this port with server name ``sni``."""
+        if not self.ready:
+            raise TypeError("this Table is not initialised: tables come from router.gateway() "
+                            "or router.service()")
+        return _stream_decision(self, _tls_outcome(self, sni))
+
+    def route_stream(self, protocol=None):
+        """The decision for a TCP connection or UDP flow to this port."""
+        if not self.ready:
+            raise TypeError("this Table is not initialised: tables come from router.gateway() "
+                            "or router.service()")
+        if protocol is not None and protocol != "TCP" and protocol != "UDP":
+            _stream_py.stream_outcome(self.spec, protocol)  # raises the pure twin's error
+        return _stream_decision(self, self.stream_outcomes[protocol])
+
+    def explain_tls(self, sni):
+        """Why a TLS connection with this SNI goes where it goes."""
+        return _explain_stream.explain_tls(self.spec, self.route_tls, sni)
+
+    def explain_stream(self, protocol=None):
+        """Why a TCP connection or UDP flow goes where it goes."""
+        return _explain_stream.explain_stream(self.spec, self.route_stream, protocol)
+
     def explain(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
         """Why this request goes where it goes: routecore._explain.Explanation."""
         return _explain.explain(self.spec, self.route, method, path, headers, host=host,
@@ -802,3 +827,4 @@ cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint chec
 
 
 include "_match_c_build.pxi"
+include "_match_c_stream.pxi"

@@ -104,6 +104,14 @@ cdef class Decision:
         return self._choice.extensions
 
     @property
+    def backend_tls(self):
+        return self._choice.backend_tls
+
+    @property
+    def tls_mode(self):
+        return self._choice.tls_mode
+
+    @property
     def location(self):
         return _outcome.location(self._choice, self.request_path, self._query, self._host,
                                  self._scheme)
