@@ -6,6 +6,7 @@ decides those kinds (``view.route_tls`` / ``view.route_stream`` / ``decision.bac
 from __future__ import annotations
 
 import base64
+import ssl
 import socket
 import subprocess
 import sys
@@ -362,3 +363,54 @@ spec:
     assert "configuration reloaded: generation=1" in out
     assert "configuration refused, still serving generation=1" in out
     assert "restart routecore serve to change them" in out
+
+
+def test_listenerset_listeners_are_served_and_ungranted_certificates_are_not(tmp_path):
+    certs = Certs(tmp_path)
+    own = certs.issue("own", "a.example.com")
+    stolen = certs.issue("stolen", "x.example.com")
+    team = certs.issue("team", "team.example.com")
+    upstream = Recorder()
+    p1, p2 = free_port(), free_port()
+    config = tmp_path / "gw.yaml"
+    config.write_text(f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: infra}}
+spec:
+  gatewayClassName: routecore
+  allowedListeners: {{namespaces: {{from: All}}}}
+  listeners:
+  - {{name: a, port: {p1}, protocol: HTTPS, hostname: a.example.com, tls: {{certificateRefs: [{{name: own}}]}}, allowedRoutes: {{namespaces: {{from: All}}}}}}
+  - {{name: x, port: {p1}, protocol: HTTPS, hostname: x.example.com, tls: {{certificateRefs: [{{name: stolen, namespace: certs}}]}}, allowedRoutes: {{namespaces: {{from: All}}}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {{name: ls, namespace: team}}
+spec:
+  parentRef: {{name: gw, namespace: infra}}
+  listeners:
+  - {{name: t, port: {p2}, protocol: HTTPS, hostname: team.example.com, tls: {{certificateRefs: [{{name: team-cert}}]}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: app, namespace: team}}
+spec:
+  parentRefs: [{{kind: ListenerSet, name: ls}}]
+  rules: [{{backendRefs: [{{name: v1, port: 80}}]}}]
+""" + secret_yaml("infra", "own", *own) + secret_yaml("certs", "stolen", *stolen)
+      + secret_yaml("team", "team-cert", *team))
+    serve = Serve(config, p2, "--upstream", f"team/v1:80={upstream.url}")
+    try:
+        client = certs.client_context()
+        # the ListenerSet's listener: its own port, its certificate, its route
+        assert https_request(p2, "team.example.com", "team.example.com", client)[::2] == (
+            200, ["team.example.com"])
+        # x's certificate is in another namespace with no ReferenceGrant: never served
+        with socket.create_connection(("127.0.0.1", p1), timeout=10) as raw:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                client.wrap_socket(raw, server_hostname="x.example.com")
+    finally:
+        out = serve.stop()
+        upstream.close()
+    assert "listener x (port %d): certificateRef certs/stolen: no ReferenceGrant" % p1 in out

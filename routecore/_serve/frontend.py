@@ -40,12 +40,25 @@ class Binding:
         return self.plan.port
 
 
-def gateway_listeners(router, namespace: str, name: str) -> tuple:
-    """The listeners of a Gateway in the loaded configuration (LookupError when it is absent)."""
-    for gw in router.config.gateways:
-        if (gw.namespace, gw.name) == (namespace, name):
-            return gw.listeners
-    raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
+def gateway_listeners(router, namespace: str, name: str) -> Tuple[tuple, Dict[str, str], List[str]]:
+    """(the listeners served: the Gateway's and its ListenerSets' that the library accepts,
+    {listener key: why its certificates may not be used} for those whose certificateRefs are
+    not permitted (no ReferenceGrant), a warning per listener not accepted). LookupError when
+    the Gateway is absent."""
+    gw = router.attachments.gateway(namespace, name)
+    if gw is None:
+        raise LookupError(f"no Gateway {namespace}/{name} in this configuration")
+    served, forbidden, warnings = [], {}, []
+    for state in router.attachments.gateway_listeners(gw).states:
+        lis = state.listener
+        if not state.accepted:
+            warnings.append(f"listener {lis.key} (port {lis.port}): not served, "
+                            f"{state.reason}: {state.message}")
+            continue
+        served.append(lis)
+        if state.refs_reason == "RefNotPermitted":
+            forbidden[lis.key] = state.refs_message
+    return tuple(served), forbidden, warnings
 
 
 class Gateway:
@@ -72,14 +85,15 @@ class Gateway:
             for b in self.bindings}
 
     def _plan(self, router) -> Tuple[List[PortPlan], List[str], dict]:
-        plans, warnings = plan(gateway_listeners(router, self.namespace, self.name), self.only)
-        secrets = {**config_secrets(router.config), **self.tls_secrets} \
-            if hasattr(router.config, "secrets") else dict(self.tls_secrets)
+        listeners, forbidden, warnings = gateway_listeners(router, self.namespace, self.name)
+        plans, more = plan(listeners, self.only)
+        warnings += more
+        secrets = {**config_secrets(router.config), **self.tls_secrets}
         stores = {}
         for p in plans:
             if p.channel in TERMINATING:
                 alpn = ("http/1.1",) if p.channel == "https" else ()
-                stores[p.key], more = certificates(p, secrets, alpn)
+                stores[p.key], more = certificates(p, secrets, alpn, forbidden)
                 warnings += more
         return plans, warnings, stores
 

@@ -11,9 +11,10 @@ Invariants:
   Passthrough with Terminate...) cannot be served by one socket: that port is refused with a
   message naming it and its listeners, at start-up and on reload;
 - a listener of a protocol we do not serve (a domain-prefixed one) is left out, with a warning;
-- a TLS-terminating port serves only listeners with a usable certificate; a listener whose
-  certificateRefs name no usable Secret is left out of the port's certificates (and said so);
-  a port left with none is refused.
+- a TLS-terminating port serves only listeners with a usable certificate that they may use: a
+  listener whose certificateRefs name no usable Secret, or one in another namespace without a
+  ReferenceGrant, is left out of the port's certificates (and said so); a port left with none is
+  refused.
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def plan(listeners: Sequence, ports: Optional[Sequence[int]] = None
             continue
         channel = channel_of(lis)
         if channel is None:
-            warnings.append(f"listener {lis.name} (port {lis.port}): protocol {lis.protocol} "
+            warnings.append(f"listener {lis.key} (port {lis.port}): protocol {lis.protocol} "
                             f"is not served")
             continue
         side = "udp" if channel == "udp" else "tcp"
@@ -72,7 +73,7 @@ def plan(listeners: Sequence, ports: Optional[Sequence[int]] = None
     out, problems = [], []
     for (port, _), channels in sorted(by_key.items()):
         if len(channels) > 1:
-            names = "; ".join(f"{c}: {', '.join(l.name for l in ls)}" for c, ls in channels.items())
+            names = "; ".join(f"{c}: {', '.join(l.key for l in ls)}" for c, ls in channels.items())
             problems.append(f"port {port} mixes listeners one socket cannot serve ({names})")
             continue
         (channel, ls), = channels.items()
@@ -116,21 +117,27 @@ def config_secrets(config) -> Dict[Tuple[str, str], Tuple[bytes, bytes]]:
 
 
 def certificates(port: PortPlan, secrets: Dict[Tuple[str, str], Tuple[bytes, bytes]],
-                 alpn: Sequence[str] = ()) -> Tuple[CertificateStore, List[str]]:
-    """The CertificateStore of a terminating port, and a warning per listener left out."""
+                 alpn: Sequence[str] = (), forbidden: Optional[Dict[str, str]] = None
+                 ) -> Tuple[CertificateStore, List[str]]:
+    """The CertificateStore of a terminating port, and a warning per listener left out
+    (``forbidden``: listener key -> why its certificateRefs may not be used)."""
     chosen, warnings = [], []
     for lis in port.listeners:
+        if forbidden and lis.key in forbidden:
+            warnings.append(f"listener {lis.key} (port {port.port}): {forbidden[lis.key]}; "
+                            "not served")
+            continue
         refs = [r for r in lis.certificate_refs
                 if (r.group, r.kind) == ("", "Secret") and (r.namespace, r.name) in secrets]
         if not refs:
             names = ", ".join(f"{r.namespace}/{r.name}" for r in lis.certificate_refs) or "none"
-            warnings.append(f"listener {lis.name} (port {port.port}): no usable certificate "
+            warnings.append(f"listener {lis.key} (port {port.port}): no usable certificate "
                             f"(certificateRefs: {names}); not served")
             continue
         ref = refs[0]
         cert, key = secrets[(ref.namespace, ref.name)]
         chosen.append((lis.hostname, server_context(
-            cert, key, f"listener {lis.name}: Secret {ref.namespace}/{ref.name}")))
+            cert, key, f"listener {lis.key}: Secret {ref.namespace}/{ref.name}")))
     if not chosen:
         raise TLSConfigError(f"port {port.port}: no listener has a usable certificate")
     return CertificateStore(chosen, alpn), warnings
