@@ -213,6 +213,9 @@ spec:
   rules:
   - matches: [{{path: {{type: PathPrefix, value: /bad}}}}]
     backendRefs: [{{name: badca, port: 443}}]
+  - matches: [{{path: {{type: PathPrefix, value: /mirror}}}}]
+    filters: [{{type: RequestMirror, requestMirror: {{backendRef: {{name: secure, port: 443}}}}}}]
+    backendRefs: [{{name: plain, port: 80}}]
   - backendRefs: [{{name: secure, port: 443}}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -268,9 +271,11 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
     echo, dns = TCPEcho(), UDPEcho("dns")
     secure = HTTPSUpstream("secure", certs.server_context("secure", "secure.internal"))
     badca = HTTPSUpstream("badca", certs.server_context("badca", "secure.internal"))
-    servers = (one, two, echo, dns, secure, badca)
+    plain = Recorder()
+    servers = (one, two, echo, dns, secure, badca, plain)
     ups = {"shop/one:443": one.url, "shop/two:443": two.url, "shop/echo:9000": echo.url,
-           "shop/dns:53": dns.url, "shop/secure:443": secure.url, "shop/badca:443": badca.url}
+           "shop/dns:53": dns.url, "shop/secure:443": secure.url, "shop/badca:443": badca.url,
+           "shop/plain:80": plain.url}
     flags = [f for k, u in ups.items() for f in ("--upstream", f"{k}={u}")]
     term_cert, term_key = certs.issue("term", "term.example.com")
     flags += ["--tls-secret", f"infra/term-cert={term_cert},{term_key}"]
@@ -306,6 +311,15 @@ def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
             s.sendall(b"GET /bad HTTP/1.1\r\nHost: x\r\n\r\n")
             assert read_responses(s)[0].status == 502   # the CA does not match: refused
         assert badca.seen == []
+        # a mirror to a backend under a policy gets its copy over verified TLS too
+        with socket.create_connection(("127.0.0.1", ports["http"]), timeout=10) as s:
+            s.sendall(b"GET /mirror HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_responses(s)[0].status == 200
+        end = time.monotonic() + 10
+        while len(secure.seen) < 2 and time.monotonic() < end:
+            time.sleep(0.05)
+        assert secure.seen == ["secure.internal", "secure.internal"]
+        assert len(plain.complete(b"/mirror")) == 1
     finally:
         udp.close()
         out = serve.stop()

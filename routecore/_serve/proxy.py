@@ -187,13 +187,13 @@ class Proxy:
     def backend_tls(self, decision):
         """The ``tls.BackendTLS`` for a decision's BackendTLSPolicy (built once per policy and
         configuration generation), or None when the backend has no policy."""
-        # (HTTP decisions of a core without BackendTLSPolicy support have no backend_tls)
-        policy = getattr(decision, "backend_tls", None)
-        if policy is None:
-            return None
+        policy = decision.backend_tls
+        return None if policy is None else self._backend_tls(policy)
+
+    def _backend_tls(self, policy):
         got = self._tls_cache.get(policy)
         if got is None:
-            maps = {(c.namespace, c.name): c for c in getattr(self.router.config, "config_maps", ())}
+            maps = {(c.namespace, c.name): c for c in self.router.config.config_maps}
             got = self._tls_cache[policy] = backend_tls(policy, maps)
         return got
 
@@ -435,7 +435,8 @@ class Proxy:
         if mirrors:
             upstream_path = to_bytes(decision.upstream_path)
             for m in mirrors:
-                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path)
+                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path,
+                             m.backend)
 
         total = timeouts.request if timeouts is not None and timeouts.request else None
         per_try = timeouts.backend_request if timeouts is not None and timeouts.backend_request else None
@@ -604,15 +605,26 @@ class Proxy:
 
     # --- mirrors -------------------------------------------------------------------------------
 
-    def _mirror(self, pool, req, headers, body, path) -> None:
-        """Send a copy (whole body only) to ``pool``; its outcome never touches the response."""
-        task = self.loop.create_task(self._send_mirror(pool, req, headers, body, pool.base + path))
+    def _mirror(self, pool, req, headers, body, path, backend) -> None:
+        """Send a copy (whole body only) to ``pool``; its outcome never touches the response.
+        A mirror backend under a BackendTLSPolicy gets its copy over TLS as verified as the
+        primary's, or none when the policy cannot be honoured (never in plaintext)."""
+        policy = self.router.attachments.policies.for_backend(backend)
+        tls = None
+        if policy is not None:
+            tls = self._backend_tls(policy)
+            if tls.error is not None:
+                log.info("mirror to %s dropped: BackendTLSPolicy %s cannot be honoured (%s)",
+                         backend, policy.policy or "-", tls.error)
+                return
+        task = self.loop.create_task(self._send_mirror(pool, req, headers, body, pool.base + path,
+                                                       tls))
         self._mirror_tasks.add(task)
         task.add_done_callback(self._mirror_tasks.discard)
 
-    async def _send_mirror(self, pool, req, headers, body, path):
+    async def _send_mirror(self, pool, req, headers, body, path, tls):
         try:
-            up = await pool.acquire()
+            up = await pool.acquire(False, tls)
             up.start(_head(req.method.encode("latin-1") + b" " + path + b" HTTP/1.1\r\n", headers),
                      req.method == "HEAD")
             loop = self.loop
