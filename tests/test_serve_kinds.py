@@ -428,3 +428,72 @@ spec:
         out = serve.stop()
         upstream.close()
     assert "listener x (port %d): certificateRef certs/stolen: no ReferenceGrant" % p1 in out
+
+
+def test_https_tls_passthrough_and_terminate_on_one_port(tmp_path):
+    """One port, three TLS listeners told apart by the ClientHello's SNI (tls-mixed)."""
+    certs = Certs(tmp_path)
+    port = free_port()
+    a_cert, a_key = certs.issue("a", "a.example.com")
+    t_cert, t_key = certs.issue("t", "t.example.com")
+    web, echo = Recorder(), TCPEcho()
+    pt = TLSEcho("pt", certs.server_context("pt", "p.example.com"))
+    config = tmp_path / "gw.yaml"
+    config.write_text(f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: infra}}
+spec:
+  gatewayClassName: routecore
+  listeners:
+  - {{name: a, port: {port}, protocol: HTTPS, hostname: a.example.com, tls: {{certificateRefs: [{{name: a-cert}}]}}, allowedRoutes: {{namespaces: {{from: All}}}}}}
+  - {{name: p, port: {port}, protocol: TLS, hostname: p.example.com, tls: {{mode: Passthrough}}, allowedRoutes: {{namespaces: {{from: All}}}}}}
+  - {{name: t, port: {port}, protocol: TLS, hostname: t.example.com, tls: {{mode: Terminate, certificateRefs: [{{name: t-cert}}]}}, allowedRoutes: {{namespaces: {{from: All}}}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: web, namespace: shop}}
+spec:
+  parentRefs: [{{name: gw, namespace: infra, sectionName: a}}]
+  rules: [{{backendRefs: [{{name: web, port: 80}}]}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {{name: p, namespace: shop}}
+spec:
+  parentRefs: [{{name: gw, namespace: infra, sectionName: p}}]
+  hostnames: [p.example.com]
+  rules: [{{backendRefs: [{{name: pt, port: 443}}]}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {{name: t, namespace: shop}}
+spec:
+  parentRefs: [{{name: gw, namespace: infra, sectionName: t}}]
+  hostnames: [t.example.com]
+  rules: [{{backendRefs: [{{name: echo, port: 7}}]}}]
+""")
+    serve = Serve(config, port, "--tls-secret", f"infra/a-cert={a_cert},{a_key}",
+                  "--tls-secret", f"infra/t-cert={t_cert},{t_key}",
+                  "--upstream", f"shop/web:80={web.url}", "--upstream", f"shop/pt:443={pt.url}",
+                  "--upstream", f"shop/echo:7={echo.url}")
+    try:
+        client = certs.client_context()
+        assert https_request(port, "a.example.com", "a.example.com", client)[::2] == (
+            200, ["a.example.com"])
+        assert tls_line(port, "p.example.com", client, b"hi") == b"pt p.example.com hi\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with client.wrap_socket(raw, server_hostname="t.example.com") as tls:
+                tls.sendall(b"terminated\n")
+                assert tls.recv(100) == b"terminated\n"
+        assert refused(port, "nobody.example.com", client)
+    finally:
+        out = serve.stop()
+        for server in (web, echo, pt):
+            server.close()
+    assert "tls-mixed://127.0.0.1:%d" % port in out
+    access = [l.split(" routecore.access ", 1)[1] for l in out.splitlines() if " routecore.access " in l]
+    assert any(l.startswith('127.0.0.1 "GET /where HTTP/1.1" 200') for l in access), access
+    assert any(l.startswith('127.0.0.1 "TLS-MIXED port=%d sni=p.example.com" 200' % port) for l in access)
+    assert any(l.startswith('127.0.0.1 "TLS-TERMINATE port=%d sni=t.example.com" 200' % port) for l in access)
+    assert "Traceback" not in out

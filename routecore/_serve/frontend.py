@@ -92,7 +92,7 @@ class Gateway:
         stores = {}
         for p in plans:
             if p.channel in TERMINATING:
-                alpn = ("http/1.1",) if p.channel == "https" else ()
+                alpn = ("http/1.1",) if any(l.protocol == "HTTPS" for l in p.listeners) else ()
                 stores[p.key], more = certificates(p, secrets, alpn, forbidden)
                 warnings += more
         return plans, warnings, stores
@@ -136,9 +136,9 @@ async def bind(proxy, binding: Binding, loop, backlog: int = 1024):
             return ClientConnection(proxy, key, tls)
     else:
         def factory():
-            return StreamConnection(proxy, key, channel, gw_port)
+            return StreamConnection(proxy, key, channel, gw_port, binding)
     kwargs = {}
-    if ssl_ctx is not None:
+    if ssl_ctx is not None and channel != "tls-mixed":  # (mixed: terminated after the hello)
         kwargs = {"ssl": ssl_ctx,
                   "ssl_handshake_timeout": proxy.settings.header_timeout or None}
     return await loop.create_server(factory, host, port, backlog=backlog, reuse_address=True,

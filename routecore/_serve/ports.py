@@ -7,9 +7,11 @@ Channels, from the listeners' protocol (and TLS mode): HTTP -> ``http``; HTTPS -
 
 Invariants:
 - one port serves one TCP-side channel, plus ``udp`` beside it (TCP and UDP listeners may
-  share a port number); listeners of two TCP-side channels on one port (HTTP with HTTPS, TLS
-  Passthrough with Terminate...) cannot be served by one socket: that port is refused with a
-  message naming it and its listeners, at start-up and on reload;
+  share a port number); HTTPS and TLS listeners (either mode) on one port are served together
+  as ``tls-mixed``: the ClientHello's SNI picks the listener, by the listeners' hostname
+  precedence, before anything is terminated; any other mix (HTTP or TCP with anything) cannot
+  be served by one socket: that port is refused with a message naming it and its listeners, at
+  start-up and on reload;
 - a listener of a protocol we do not serve (a domain-prefixed one) is left out, with a warning;
 - a TLS-terminating port serves only listeners with a usable certificate that they may use: a
   listener whose certificateRefs name no usable Secret, or one in another namespace without a
@@ -25,7 +27,8 @@ import attrs
 from .tls import CertificateStore, TLSConfigError, server_context
 
 TCP_CHANNELS = ("http", "https", "tls-passthrough", "tls-terminate", "tcp")
-TERMINATING = ("https", "tls-terminate")
+TERMINATING = ("https", "tls-terminate", "tls-mixed")
+TLS_CHANNELS = frozenset({"https", "tls-terminate", "tls-passthrough"})
 
 
 def channel_of(listener) -> Optional[str]:
@@ -72,6 +75,11 @@ def plan(listeners: Sequence, ports: Optional[Sequence[int]] = None
         by_key.setdefault((lis.port, side), {}).setdefault(channel, []).append(lis)
     out, problems = [], []
     for (port, _), channels in sorted(by_key.items()):
+        if len(channels) > 1 and set(channels) <= TLS_CHANNELS:
+            # told apart by the ClientHello's SNI: one socket reads it, then passes the
+            # connection through or terminates it (``tls-mixed``)
+            out.append(PortPlan(port, "tls-mixed", tuple(l for ls in channels.values() for l in ls)))
+            continue
         if len(channels) > 1:
             names = "; ".join(f"{c}: {', '.join(l.key for l in ls)}" for c, ls in channels.items())
             problems.append(f"port {port} mixes listeners one socket cannot serve ({names})")
@@ -123,6 +131,8 @@ def certificates(port: PortPlan, secrets: Dict[Tuple[str, str], Tuple[bytes, byt
     (``forbidden``: listener key -> why its certificateRefs may not be used)."""
     chosen, warnings = [], []
     for lis in port.listeners:
+        if channel_of(lis) == "tls-passthrough":
+            continue  # (on a tls-mixed port) the backend terminates
         if forbidden and lis.key in forbidden:
             warnings.append(f"listener {lis.key} (port {port.port}): {forbidden[lis.key]}; "
                             "not served")

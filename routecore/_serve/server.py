@@ -195,8 +195,9 @@ class ClientConnection(Relay):
     """One client connection; ``handler(conn, request)`` is awaited per request, in order;
     ``on_error(conn, request_or_None, status, why)`` answers a request that could not be parsed."""
 
-    def __init__(self, server, key=None, tls: bool = False):
+    def __init__(self, server, key=None, tls: bool = False, peer: Optional[str] = None):
         self.server = server
+        self.peer_given = peer  # the client's address, when the socket is not the client's
         self.key = key    # which of the server's views serves this connection
         self.tls = tls    # TLS terminated by us (HTTPS listener): scheme https
         self.sni = None   # the SNI of that TLS connection
@@ -225,7 +226,7 @@ class ClientConnection(Relay):
     def connection_made(self, transport):
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.peer = peer[0] if peer else "-"
+        self.peer = self.peer_given or (peer[0] if peer else "-")
         if self.tls:
             self.sni = sni_of(transport)
         self.server.connections.add(self)

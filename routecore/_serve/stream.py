@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
 from typing import Optional
 
+from .ports import channel_of
+from .server import ClientConnection
 from .sni import Bad, HelloReader
-from .tls import failure, sni_of
+from .tls import best_listener, failure, sni_of
 from .upstream import reset
 
 log = logging.getLogger("routecore.serve")
@@ -113,8 +116,12 @@ class StreamConnection(asyncio.Protocol):
     ``address(backend_key)`` ((host, port) or None), ``backend_tls(decision)`` (a
     ``tls.BackendTLS`` or None) and ``finish_connection(record)`` (the observers)."""
 
-    def __init__(self, frontend, key, channel: str, port: int):
+    def __init__(self, frontend, key, channel: str, port: int, binding=None,
+                 peer: Optional[str] = None):
         self.frontend = frontend
+        self.binding = binding  # tls-mixed: its listeners and certificates
+        self.peer = peer        # the client's address, when the socket is not the client's
+        self.handed_off = False  # tls-mixed: terminated by an inner connection, which logs it
         self.key = key
         self.channel = channel
         self.port = port
@@ -122,7 +129,7 @@ class StreamConnection(asyncio.Protocol):
         self.transport = None
         self.upstream: Optional[_Upstream] = None
         self.record: Optional[Connection] = None
-        self.hello = HelloReader() if channel == "tls-passthrough" else None
+        self.hello = HelloReader() if channel in ("tls-passthrough", "tls-mixed") else None
         self.early = []
         self.early_size = 0
         self.ended = set()      # directions that saw EOF: "client", "upstream"
@@ -138,7 +145,8 @@ class StreamConnection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.record = Connection(self.channel, self.port, peer[0] if peer else "-")
+        self.record = Connection(self.channel, self.port,
+                                 self.peer or (peer[0] if peer else "-"))
         self.frontend.streams.add(self)
         settings = self.frontend.settings
         if self.hello is not None:
@@ -198,6 +206,12 @@ class StreamConnection(asyncio.Protocol):
         record = self.record
         record.sni = sni
         view = self.frontend.view_of(self.key)
+        if self.channel == "tls-mixed":
+            listeners = [(lis.hostname, lis) for lis in self.binding.plan.listeners]
+            chosen = best_listener(listeners, sni)
+            if chosen is not None and channel_of(chosen) != "tls-passthrough":
+                self._hand_off(channel_of(chosen))
+                return
         if self.channel == "tcp":
             decision = view.route_stream("TCP")
         else:  # no SNI: the library says which listener and route (if any) take it
@@ -206,22 +220,49 @@ class StreamConnection(asyncio.Protocol):
         if address is None:
             self._refuse(record.status, record.error)
             return
-        tls = None if self.channel == "tls-passthrough" else self.frontend.backend_tls(decision)
+        passthrough = self.channel in ("tls-passthrough", "tls-mixed")
+        tls = None if passthrough else self.frontend.backend_tls(decision)
         if tls is not None and tls.error is not None:
             self._refuse(502, f"upstream tls: {tls.error}")
             return
         self.upstream = _Upstream(self)
         self._task = self.loop.create_task(self._connect(address, tls))
 
-    async def _connect(self, address, tls):
-        host, port = address
+    def _hand_off(self, channel: str):
+        """tls-mixed: the SNI chose a terminating listener. The bytes read so far and the rest go
+        through a socket pair to an inner TLS connection of that listener's kind (it terminates
+        with the port's certificates and gives the access record)."""
+        outer, inner = socket.socketpair()
+        frontend, key, client, port = self.frontend, self.key, self.record.client, self.port
+        if channel == "https":
+            def factory():
+                return ClientConnection(frontend, key, True, peer=client)
+        else:
+            def factory():
+                return StreamConnection(frontend, key, "tls-terminate", port, peer=client)
+        self.handed_off = True
+        self.loop.create_task(self._serve_inner(factory, inner))
+        self.upstream = _Upstream(self)
+        self._task = self.loop.create_task(self._connect(None, None, outer))
+
+    async def _serve_inner(self, factory, sock):
+        try:
+            await self.loop.connect_accepted_socket(
+                factory, sock, ssl=self.binding.store.context,
+                ssl_handshake_timeout=self.frontend.settings.header_timeout or None)
+        except (OSError, asyncio.TimeoutError) as exc:  # a failed handshake: the client's fault
+            log.debug("tls-mixed: handshake failed: %s", exc)
+            sock.close()
+
+    async def _connect(self, address, tls, sock=None):
         started = time.perf_counter()
         kwargs = {}
         if tls is not None:
             kwargs = {"ssl": tls.context, "server_hostname": tls.server_hostname}
+        where = {"sock": sock} if sock is not None else {"host": address[0], "port": address[1]}
         try:
             transport, _ = await asyncio.wait_for(
-                self.loop.create_connection(lambda: self.upstream, host, port, **kwargs),
+                self.loop.create_connection(lambda: self.upstream, **where, **kwargs),
                 self.frontend.settings.connect_timeout or None)
         except asyncio.TimeoutError:
             self._refuse(502, "upstream connect timeout")
@@ -314,7 +355,8 @@ class StreamConnection(asyncio.Protocol):
         self.frontend.streams.discard(self)
         record = self.record
         record.duration = time.perf_counter() - self.started
-        self.frontend.finish_connection(record)
+        if not self.handed_off:
+            self.frontend.finish_connection(record)
 
     # --- the one timer -------------------------------------------------------------------------
 

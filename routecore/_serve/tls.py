@@ -74,16 +74,8 @@ class CertificateStore:
         self.listeners = list(listeners)
 
     def choose(self, sni: Optional[str]) -> ssl.SSLContext:
-        if sni:
-            hk = host_key(sni)
-            best, best_rank = None, None
-            for hostname, ctx in self.listeners:
-                rank = listener_rank(hostname, hk)
-                if rank is not None and (best_rank is None or rank < best_rank):
-                    best, best_rank = ctx, rank
-            if best is not None:
-                return best
-        return self.listeners[0][1]
+        best = best_listener(self.listeners, sni) if sni else None
+        return best if best is not None else self.listeners[0][1]
 
     def _sni(self, sslobj, server_name, _ctx):
         _SNI[sslobj] = server_name
@@ -91,6 +83,19 @@ class CertificateStore:
         if chosen is not sslobj.context:
             sslobj.context = chosen
         return None
+
+
+def best_listener(items: Sequence[Tuple[Optional[str], object]], sni: Optional[str]):
+    """The value of the (listener hostname, value) pair the SNI selects by the listeners'
+    hostname precedence (exact, longest wildcard, no hostname), or None. No SNI: only a
+    listener without hostname."""
+    hk = host_key(sni) if sni else ""
+    best, best_rank = None, None
+    for hostname, value in items:
+        rank = listener_rank(hostname, hk) if hk or hostname is None else None
+        if rank is not None and (best_rank is None or rank < best_rank):
+            best, best_rank = value, rank
+    return best
 
 
 def sni_of(transport) -> Optional[str]:
