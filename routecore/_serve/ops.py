@@ -113,15 +113,10 @@ class AccessLog:
 
     @staticmethod
     def stream_line(x) -> str:
-        upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
-        line = (f'{bare(x.client)} "{token(x.channel.upper())} port={int(x.port)} sni={bare(x.sni)}" '
-                f"{int(x.status)} listener={bare(x.listener)} route={bare(x.route)} "
-                f"backend={bare(x.backend)} bytes_in={int(x.bytes_received)} "
-                f"bytes_out={int(x.bytes_sent)} upstream_ms={upstream} "
-                f"duration_ms={x.duration * 1000.0:.1f}")
-        if x.error is not None:
-            line += f' error="{quoted(x.error)}"'
-        return line
+        return _timed(x, f'{bare(x.client)} "{token(x.channel.upper())} port={int(x.port)} '
+                         f'sni={bare(x.sni)}" {int(x.status)} listener={bare(x.listener)} '
+                         f"route={bare(x.route)} backend={bare(x.backend)} "
+                         f"bytes_in={int(x.bytes_received)} bytes_out={int(x.bytes_sent)}")
 
     @staticmethod
     def stream_record(x) -> dict:
@@ -134,14 +129,10 @@ class AccessLog:
 
     @staticmethod
     def text_line(x) -> str:
-        upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
-        line = (f'{bare(x.client)} "{token(x.method)} {token(x.target)} HTTP/{token(x.version)}" '
-                f"{int(x.status)} host={bare(x.host)} route={bare(x.route)} rule={bare(x.rule)} "
-                f"backend={bare(x.backend)} bytes={int(x.bytes_sent)} upstream_ms={upstream} "
-                f"duration_ms={x.duration * 1000.0:.1f}")
-        if x.error is not None:
-            line += f' error="{quoted(x.error)}"'
-        return line
+        return _timed(x, f'{bare(x.client)} "{token(x.method)} {token(x.target)} '
+                         f'HTTP/{token(x.version)}" {int(x.status)} host={bare(x.host)} '
+                         f"route={bare(x.route)} rule={bare(x.rule)} backend={bare(x.backend)} "
+                         f"bytes={int(x.bytes_sent)}")
 
     @staticmethod
     def json_record(x) -> dict:
@@ -155,6 +146,15 @@ class AccessLog:
     @classmethod
     def json_line(cls, x) -> str:
         return json.dumps(cls.json_record(x), ensure_ascii=True, separators=(",", ":"))
+
+
+def _timed(x, head: str) -> str:
+    """``head`` + `` upstream_ms=<x.x|-> duration_ms=<x.x>[ error="..."]``."""
+    upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
+    line = f"{head} upstream_ms={upstream} duration_ms={x.duration * 1000.0:.1f}"
+    if x.error is not None:
+        line += f' error="{quoted(x.error)}"'
+    return line
 
 
 # --- logging set-up ------------------------------------------------------------------------------
