@@ -1,8 +1,9 @@
 """`routecore serve` on the listener kinds of issue 13, through a real subprocess over 127.0.0.1
 with real TLS (certificates from a throw-away CA made in the test): HTTPS listeners terminating
 with certificates chosen by SNI (from --tls-secret and from a Secret in the configuration), 421
-for a Host of another listener; TLS passthrough, TCP, UDP and BackendTLSPolicy when the library
-decides those kinds (``view.route_tls`` / ``view.route_stream`` / ``decision.backend_tls``)."""
+for a Host of another listener; TLS passthrough by SNI, TLS terminate, TCP, UDP, a backend
+reached over TLS verified by a BackendTLSPolicy (and refused when the CA does not match),
+ListenerSet listeners, HTTPS and TLS listeners sharing a port, certificate reloads."""
 from __future__ import annotations
 
 import base64
@@ -15,7 +16,6 @@ import time
 
 import pytest
 
-import routecore
 import test_proxy_rig as rig
 from test_proxy_rig import Recorder, free_port, read_responses, wait_for_port
 from tls_rig import Certs, HTTPSUpstream, TCPEcho, TLSEcho, UDPEcho, read_all, refused, tls_line
@@ -248,22 +248,12 @@ data:
 """
 
 
-def _needs_stream_decisions(config_text, ports):
-    """The TLS/TCP/UDP channels need the library to decide those kinds (issue 13 items 1-4)."""
-    router = routecore.Router.from_source(config_text)
-    view = router.gateway("gw", "infra", ports["tls"])
-    if not hasattr(view, "route_tls"):
-        pytest.skip("this routecore does not decide TLSRoute/TCPRoute/UDPRoute yet "
-                    "(no view.route_tls / view.route_stream)")
-
-
 def test_passthrough_tcp_udp_and_backend_tls_policy(tmp_path):
     certs = Certs(tmp_path)
     (tmp_path / "other").mkdir()
     other = Certs(tmp_path / "other")
     ports = {k: free_port() for k in ("tls", "tcp", "udp", "http", "term")}
     text = _kinds_config(certs, ports, other.ca.cert_pem.bytes().decode())
-    _needs_stream_decisions(text, ports)
     config = tmp_path / "gw.yaml"
     config.write_text(text)
     one = TLSEcho("one", certs.server_context("one", "one.example.com"))

@@ -30,7 +30,6 @@ import time
 from typing import Awaitable, Callable, Dict, Optional, Sequence
 from urllib.parse import urlsplit
 
-from .._errors import ConfigError
 from .._config.load import load
 from .server import ClientConnection, Exchange, Request, Settings
 from .._respond import REASONS, reply, to_bytes
