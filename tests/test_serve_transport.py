@@ -412,18 +412,25 @@ def test_hello_timeout_idle_timeout_and_an_oversized_hello():
                                       timeout=10) as s:
             s.sendall(b"\x16\x03\x01\x00\x04\x01\x01\x00\x01")  # announces 65,537 bytes
             assert s.recv(10) == b""
+        with socket.create_connection(("127.0.0.1", running.ports[(1, "tls-passthrough")]),
+                                      timeout=10) as s:
+            s.sendall(b"\x16\x03\x01\x00\x04\x01")     # half a hello, then EOF: closed at once
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(10) == b""
         with socket.create_connection(("127.0.0.1", running.ports[(2, "tcp")]), timeout=10) as s:
             s.sendall(b"x")
             assert s.recv(10) == b"x"
             assert s.recv(10) == b""                        # then nothing moves: closed
         assert time.monotonic() - started < 5
-        records = running.wait_records(3)
+        records = running.wait_records(4)
     finally:
         running.close()
         echo.close()
     assert sorted((r.status, r.error) for r in records) == [
         (200, "idle timeout"), (400, "bad request: invalid ClientHello (ClientHello larger than "
-                                     "65536 bytes)"), (408, "client hello timeout")]
+                                     "65536 bytes)"),
+        (400, "bad request: the client closed before its ClientHello was whole"),
+        (408, "client hello timeout")]
 
 
 def test_passthrough_forwards_a_large_fragmented_hello_byte_for_byte():

@@ -309,6 +309,10 @@ class StreamConnection(asyncio.Protocol):
         """A half-close from ``side``: passed on; True keeps the transport open for the other
         direction."""
         self.ended.add(side)
+        if side == "client" and self.upstream is None and self.hello is not None:
+            self.loop.call_soon(self._refuse, 400, "bad request: the client closed before its "
+                                "ClientHello was whole")
+            return False
         if side == "client":
             other = self.upstream.transport if self.upstream is not None else None
             if other is None:
