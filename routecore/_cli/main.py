@@ -84,8 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("path", metavar="CONFIG", help="a configuration file or folder")
     add_view_arguments(s)
     s.add_argument("--upstream", action="append", default=[], metavar="NS/NAME:PORT=URL",
-                   help="where a backend (or mirror) is served, e.g. default/api:8080=http://127.0.0.1:9001")
-    s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
+                   help="where a backend (or mirror) is served, e.g. default/api:8080=http://127.0.0.1:9001 "
+                        "(tcp://HOST:PORT or udp://HOST:PORT for TCP, TLS and UDP routes' backends)")
+    s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST[:PORT]",
+                   help="HOST:PORT: serve the --gateway port (default 80) there; HOST alone: "
+                        "serve every listener port of the Gateway on HOST, at its own number "
+                        "(default 127.0.0.1:8080)")
+    s.add_argument("--tls-secret", action="append", default=[], metavar="NS/NAME=CERT,KEY",
+                   help="the Secret a listener's certificateRefs names, from PEM files (repeatable; "
+                        "wins over a Secret of that name in the configuration)")
     s.add_argument("--watch", action="store_true", help="reload the configuration when it changes")
     s.add_argument("--seed", type=int, help="make weighted backend choices reproducible")
     s.add_argument("--trusted-proxies", nargs="+", default=[], metavar="CIDR", type=_cidr,
@@ -101,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="largest header block; larger: 431 (default 65536)")
     s.add_argument("--max-headers", type=_size, default=100, metavar="N",
                    help="most header fields; more: 431 (default 100)")
+    s.add_argument("--max-udp-flows", type=_size, default=4096, metavar="N",
+                   help="live UDP flows (client addresses) per port; datagrams of new clients "
+                        "beyond it are dropped (default 4096)")
     s.add_argument("--admin", metavar="HOST:PORT",
                    help="serve /healthz, /readyz and Prometheus /metrics on this address")
     s.add_argument("--log-level", default="info", metavar="LEVEL",
@@ -118,6 +128,8 @@ _SERVE_TIMEOUTS = (
     ("--connect-timeout", 5.0, "time to connect to an upstream"),
     ("--upstream-timeout", 60.0, "time to an upstream's response head, and idle time while reading "
                                  "its body, when the route has no timeouts"),
+    ("--stream-idle-timeout", 3600.0, "idle time of a TCP or TLS connection spliced to a backend"),
+    ("--udp-idle-timeout", 60.0, "idle time after which a UDP client's flow ends"),
 )
 
 
@@ -150,6 +162,9 @@ def _serve(args) -> int:
     try:
         from .._serve.proxy import Settings, serve
         from .._serve.admin import Metrics, start_admin
+        from .._serve.frontend import Gateway
+        from .._serve.ports import read_tls_secrets
+        from .._serve.tls import TLSConfigError
     except ModuleNotFoundError as exc:
         return missing(exc, "serve", "routecore serve")
     from .._serve.ops import AccessLog, configure_logging
@@ -175,32 +190,52 @@ def _serve(args) -> int:
             ns, name, port = parent_arg(key)
         except argparse.ArgumentTypeError:
             port = None
-        if port is None or not url.startswith("http://"):
-            print(f"routecore: --upstream expects NS/NAME:PORT=http://HOST:PORT, got {item!r}",
-                  file=sys.stderr)
+        if port is None or not url.startswith(("http://", "tcp://", "udp://")):
+            print(f"routecore: --upstream expects NS/NAME:PORT=http://HOST:PORT (or tcp://, "
+                  f"udp://), got {item!r}", file=sys.stderr)
             return 2
         upstreams[f"{ns}/{name}:{port}"] = url
     host, _, port_text = args.listen.rpartition(":")
-    if not port_text.isdigit():
+    if not host or not port_text.isdigit():  # HOST alone: every listener port
+        host, port_text = args.listen, ""
+    if not host or (not port_text and args.service is not None):
         print(f"routecore: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
         return 2
+    try:
+        tls_secrets = read_tls_secrets(args.tls_secret)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     select = view_selector(args)
     try:
         router = load_config(args.path, seed=args.seed)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    gateway = None
     try:
-        select(router)
+        if args.gateway is None or port_text:
+            select(router)  # the one view served (LookupError: no such Gateway port/Service)
+        if args.gateway is not None:
+            ns, name, gw_port = args.gateway
+            if port_text:
+                gw_port = 80 if gw_port is None else gw_port
+            gateway = Gateway(router, ns, name, host, port=gw_port,
+                              local_port=int(port_text) if port_text else None,
+                              tls_secrets=tls_secrets)
     except LookupError as exc:
         print(f"routecore: {exc}", file=sys.stderr)
         return 2
+    except TLSConfigError as exc:
+        print(f"routecore: {exc}", file=sys.stderr)
+        return 1
     settings = Settings(
         header_timeout=args.header_timeout, keepalive_timeout=args.keepalive_timeout,
         body_timeout=args.body_timeout, connect_timeout=args.connect_timeout,
         upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
         max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
-        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies)
+        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies,
+        stream_idle_timeout=args.stream_idle_timeout, udp_idle_timeout=args.udp_idle_timeout,
+        max_udp_flows=args.max_udp_flows)
     metrics = Metrics(generation=router.generation, native=router.native)
     listening = []  # the proxy's server once it listens: /readyz answers 200 from then on
     on_startup = ()
@@ -208,7 +243,7 @@ def _serve(args) -> int:
         async def start_admin_listener():
             await start_admin(*admin, metrics=metrics, ready=lambda: bool(listening))
         on_startup = (start_admin_listener,)
-    serve(router, select, upstreams, host or "127.0.0.1", int(port_text),
+    serve(router, select, upstreams, host, int(port_text or 0), gateway=gateway,
           watch_path=args.path if args.watch else None, settings=settings,
           observers=(AccessLog(args.log_format), metrics.observe), on_reload=metrics.reloaded,
           on_startup=on_startup, fixed_upstream=args.bypass_routing, source=args.path,

@@ -38,6 +38,9 @@ ERROR_PHRASES = {
     "upstream_reset": ("upstream reset", "upstream closed"),     # closed mid-exchange
     "upstream_timeout": ("upstream timeout",),                   # no (complete) answer in time
     "upstream_protocol": ("upstream bad response",),             # not valid HTTP
+    "upstream_tls": ("upstream tls",),            # the backend fails its BackendTLSPolicy
+    "no_route": ("no route", "invalid backend"),  # TCP/TLS/UDP: nothing to forward to
+    "idle_timeout": ("idle timeout", "client hello timeout"),  # TCP/TLS/UDP: nothing moved
     "internal": (),                                              # a routecore fault
     "other": (),
 }
@@ -92,6 +95,15 @@ class Metrics:
         self.errors = Counter(
             "routecore_request_errors", "Requests that failed, by reason class", ("reason",),
             registry=r)
+        self.connections = Counter(
+            "routecore_connections", "TCP, TLS and UDP connections (UDP: flows) ended, by channel, "
+            "route, backend and outcome code (200 forwarded, 400 bad ClientHello, 404 no route, "
+            "408 no ClientHello in time, 500 invalid backend, 502 upstream failed)",
+            ("channel", "route", "backend", "code"), registry=r)
+        self.stream_bytes = Counter(
+            "routecore_connection_bytes", "Bytes relayed on TCP, TLS and UDP connections, by "
+            "channel and direction (in: from clients, out: to clients)", ("channel", "direction"),
+            registry=r)
         self.reloads = Counter(
             "routecore_config_reloads", "Configuration reload attempts, by outcome "
             "(success, failure)", ("outcome",), registry=r)
@@ -115,8 +127,14 @@ class Metrics:
     def observe(self, exchange) -> None:
         """An observer: count one finished exchange."""
         route, backend = _label(exchange.route), _label(exchange.backend)
-        self.requests.labels(route, backend, str(int(exchange.status))).inc()
-        if exchange.upstream_seconds is not None:
+        channel = getattr(exchange, "channel", None)
+        if channel is not None:  # a TCP/TLS/UDP connection (stream.Connection)
+            self.connections.labels(channel, route, backend, str(int(exchange.status))).inc()
+            self.stream_bytes.labels(channel, "in").inc(exchange.bytes_received)
+            self.stream_bytes.labels(channel, "out").inc(exchange.bytes_sent)
+        else:
+            self.requests.labels(route, backend, str(int(exchange.status))).inc()
+        if exchange.upstream_seconds is not None and channel is None:
             self.upstream_latency.labels(route, backend).observe(exchange.upstream_seconds)
         if exchange.error is not None:
             self.errors.labels(error_reason(exchange.error, int(exchange.status))).inc()

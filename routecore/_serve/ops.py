@@ -84,6 +84,15 @@ class AccessLog:
         [error="<error>"]
 
     (one line). ``fmt="json"``: one JSON object per line, see ``json_record``.
+
+    A TCP, TLS or UDP connection (a ``stream.Connection``: it has a ``channel``) gets a line of
+    its own shape, which ``routecore diff`` does not take for a request::
+
+        <client> "<CHANNEL> port=<gateway port> sni=<sni|->" <status> listener=<name|->
+        route=<ns/name|-> backend=<ns/name:port|-> bytes_in=<n> bytes_out=<n>
+        upstream_ms=<connect time|-> duration_ms=<x.x> [error="<error>"]
+
+    (``stream_line``/``stream_record``).
     """
 
     def __init__(self, fmt: str = "text", logger: logging.Logger = logging.getLogger(ACCESS_LOGGER)):
@@ -95,18 +104,35 @@ class AccessLog:
 
     def __call__(self, exchange) -> None:
         if self.logger.isEnabledFor(logging.INFO):
-            self.logger.info("%s", self._format(exchange))
+            if getattr(exchange, "channel", None) is not None:
+                line = self.stream_line(exchange) if self.fmt == "text" else json.dumps(
+                    self.stream_record(exchange), ensure_ascii=True, separators=(",", ":"))
+            else:
+                line = self._format(exchange)
+            self.logger.info("%s", line)
+
+    @staticmethod
+    def stream_line(x) -> str:
+        return _timed(x, f'{bare(x.client)} "{token(x.channel.upper())} port={int(x.port)} '
+                         f'sni={bare(x.sni)}" {int(x.status)} listener={bare(x.listener)} '
+                         f"route={bare(x.route)} backend={bare(x.backend)} "
+                         f"bytes_in={int(x.bytes_received)} bytes_out={int(x.bytes_sent)}")
+
+    @staticmethod
+    def stream_record(x) -> dict:
+        return {"time": utc_timestamp(x.time), "client": x.client, "channel": x.channel,
+                "port": int(x.port), "sni": x.sni, "status": int(x.status),
+                "listener": x.listener, "route": x.route, "backend": x.backend,
+                "bytes_received": int(x.bytes_received), "bytes_sent": int(x.bytes_sent),
+                "upstream_ms": _ms(x.upstream_seconds), "duration_ms": _ms(x.duration),
+                "error": x.error}
 
     @staticmethod
     def text_line(x) -> str:
-        upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
-        line = (f'{bare(x.client)} "{token(x.method)} {token(x.target)} HTTP/{token(x.version)}" '
-                f"{int(x.status)} host={bare(x.host)} route={bare(x.route)} rule={bare(x.rule)} "
-                f"backend={bare(x.backend)} bytes={int(x.bytes_sent)} upstream_ms={upstream} "
-                f"duration_ms={x.duration * 1000.0:.1f}")
-        if x.error is not None:
-            line += f' error="{quoted(x.error)}"'
-        return line
+        return _timed(x, f'{bare(x.client)} "{token(x.method)} {token(x.target)} '
+                         f'HTTP/{token(x.version)}" {int(x.status)} host={bare(x.host)} '
+                         f"route={bare(x.route)} rule={bare(x.rule)} backend={bare(x.backend)} "
+                         f"bytes={int(x.bytes_sent)}")
 
     @staticmethod
     def json_record(x) -> dict:
@@ -120,6 +146,15 @@ class AccessLog:
     @classmethod
     def json_line(cls, x) -> str:
         return json.dumps(cls.json_record(x), ensure_ascii=True, separators=(",", ":"))
+
+
+def _timed(x, head: str) -> str:
+    """``head`` + `` upstream_ms=<x.x|-> duration_ms=<x.x>[ error="..."]``."""
+    upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000.0:.1f}"
+    line = f"{head} upstream_ms={upstream} duration_ms={x.duration * 1000.0:.1f}"
+    if x.error is not None:
+        line += f' error="{quoted(x.error)}"'
+    return line
 
 
 # --- logging set-up ------------------------------------------------------------------------------
@@ -214,20 +249,21 @@ def log_reload(ok: bool, generation: int, error: Optional[str],
 
 
 def view_backends(view):
-    """(backends, mirrors): the "ns/name:port" of every backend the view can forward to, and of
-    every mirror it can copy to, read from the view's compiled ``spec`` (a TableSpec, on both
-    twins): every Choice a table can return is in ``spec.choices`` (invalid backendRefs, weight 0
-    and routes not attached to the view are not there)."""
+    """(backends, mirrors): the "ns/name:port" of every backend the view (or list of views) can
+    forward to, and of every mirror it can copy to, read from the view's compiled ``spec`` (a
+    TableSpec, on both twins): every Choice a table can return is in ``spec.choices`` (invalid
+    backendRefs, weight 0 and routes not attached to the view are not there)."""
     backends, mirrors = set(), set()
-    for choice in view.spec.choices:
-        if choice.backend is not None:
-            backends.add(str(choice.backend))
-        mirrors.update(str(m.backend) for m in choice.mirrors)
+    for one in view if isinstance(view, list) else (view,):
+        for choice in one.spec.choices:
+            if choice.backend is not None:
+                backends.add(str(choice.backend))
+            mirrors.update(str(m.backend) for m in choice.mirrors)
     return backends, mirrors
 
 
 def upstream_warnings(router, select, upstreams: Mapping[str, str]) -> List[str]:
-    """Problems between ``--upstream`` keys and the view ``select(router)`` serves, one sentence
+    """Problems between ``--upstream`` keys and the view(s) ``select(router)`` serves, one sentence
     each: a key no rule or mirror references (naming the nearest backend the view does
     reference), a backend with no upstream (its requests get 502), a mirror with no upstream
     (its copies are dropped)."""

@@ -28,14 +28,16 @@ import random
 import signal
 import time
 from typing import Awaitable, Callable, Dict, Optional, Sequence
+from urllib.parse import urlsplit
 
-from .._errors import ConfigError
 from .._config.load import load
 from .server import ClientConnection, Exchange, Request, Settings
 from .._respond import REASONS, reply, to_bytes
 from .ops import AccessLog, log_reload, startup_line, upstream_warnings
 from .._router import Router
 from .._version import __version__
+from .frontend import bind, describe, describe_port
+from .tls import backend_tls
 from .upstream import Pool, UpstreamError, reset
 
 __all__ = ["Exchange", "Proxy", "Settings", "serve"]
@@ -115,17 +117,29 @@ class _Trust:
 class Proxy:
     """Routes each request with ``select(router)`` and forwards it to its upstream.
 
-    ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to ``http://host:port[/base]``;
-    ``fixed_upstream`` (benchmarks only) sends every request there without routing."""
+    ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to ``http://host:port[/base]``
+    (``tcp://host:port`` or ``udp://host:port`` for TCP, TLS and UDP routes' backends);
+    ``fixed_upstream`` (benchmarks only) sends every request there without routing.
+
+    ``selects``: the views served, by key (a Gateway port), each ``select(router) -> view``;
+    without it, ``select`` alone under the key None. ``self.view`` is the first one.
+    ``prepare(router)``, when given, is called on each reload candidate before it is swapped in:
+    it raises to refuse it (ValueError, ConfigError) or returns a function that commits what it
+    prepared (the listeners' certificates) with the swap."""
 
     def __init__(self, router, select: Callable, upstreams: Dict[str, str],
                  settings: Optional[Settings] = None, *,
-                 observers: Sequence[Callable[[Exchange], None]] = (log_access,),
+                 observers: Sequence[Callable] = (log_access,),
                  on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
-                 fixed_upstream: Optional[str] = None):
+                 fixed_upstream: Optional[str] = None,
+                 selects: Optional[Dict[object, Callable]] = None,
+                 prepare: Optional[Callable] = None):
         self.router = router
         self.select = select
-        self.view = select(router)
+        self.selects = {None: select} if selects is None else dict(selects)
+        self.views = {key: sel(router) for key, sel in self.selects.items()}
+        self.view = next(iter(self.views.values()))
+        self.prepare = prepare
         self.generation = router.generation
         self.upstream_urls = dict(upstreams)
         self.settings = settings or Settings()
@@ -134,6 +148,8 @@ class Proxy:
         self.fixed_url = fixed_upstream
         self.trusted = _Trust(self.settings.trusted_proxies)
         self.connections = set()
+        self.streams = set()      # TCP/TLS splices (stream.StreamConnection)
+        self._tls_cache: Dict[object, object] = {}
         self.loop = None
         self.pools: Dict[str, Pool] = {}
         self.fixed = None
@@ -144,12 +160,41 @@ class Proxy:
         """Bind to ``loop``: build the upstream pools."""
         self.loop = loop
         timeout = self.settings.connect_timeout
-        self.pools = {key: Pool(url, loop, timeout) for key, url in self.upstream_urls.items()}
+        self.pools = {key: Pool(url, loop, timeout) for key, url in self.upstream_urls.items()
+                      if url.startswith("http://")}
         if self.fixed_url:
             self.fixed = Pool(self.fixed_url, loop, timeout)
 
     def protocol(self) -> ClientConnection:
         return ClientConnection(self)
+
+    def view_of(self, key):
+        """The view currently serving ``key`` (a Gateway port)."""
+        return self.views[key]
+
+    def address(self, backend: Optional[str]):
+        """(host, port) of the upstream of a backend ("ns/name:port"), or None."""
+        url = self.upstream_urls.get(backend) if backend is not None else None
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        try:
+            return parts.hostname, parts.port or 80
+        except ValueError:
+            return None
+
+    def backend_tls(self, decision):
+        """The ``tls.BackendTLS`` for a decision's BackendTLSPolicy (built once per policy and
+        configuration generation), or None when the backend has no policy."""
+        policy = decision.backend_tls
+        return None if policy is None else self._backend_tls(policy)
+
+    def _backend_tls(self, policy):
+        got = self._tls_cache.get(policy)
+        if got is None:
+            maps = {(c.namespace, c.name): c for c in self.router.config.config_maps}
+            got = self._tls_cache[policy] = backend_tls(policy, maps)
+        return got
 
     def close(self) -> None:
         for task in list(self._mirror_tasks):
@@ -165,14 +210,22 @@ class Proxy:
         config = load(source, strict=self.router.config.strict)
         old = self.router
         new = Router.with_options(config, old.options)
-        view = self.select(new)  # LookupError: the served Gateway or Service is gone
+        # LookupError: the served Gateway (port) or Service is gone
+        views = {key: sel(new) for key, sel in self.selects.items()}
+        commit = self.prepare(new) if self.prepare is not None else None
         new.generation = self.generation + 1
-        self.router, self.view, self.generation = new, view, new.generation
+        if commit is not None:
+            commit()
+        self.router, self.views, self.generation = new, views, new.generation
+        self.view = next(iter(views.values()))
+        self._tls_cache = {}
 
     def warn_upstreams(self) -> None:
         """Log each mismatch between ``--upstream`` keys and the backends the view sends to."""
         if self.fixed_url is None:
-            for warning in upstream_warnings(self.router, self.select, self.upstream_urls):
+            selects = list(self.selects.values())
+            views = lambda router: [sel(router) for sel in selects]  # noqa: E731
+            for warning in upstream_warnings(self.router, views, self.upstream_urls):
                 log.warning("%s", warning)
 
     # --- observers -----------------------------------------------------------------------------
@@ -180,6 +233,10 @@ class Proxy:
     def finish(self, ex: Exchange, req: Request) -> None:
         ex.bytes_received = req.received
         ex.duration = time.perf_counter() - req.started
+        self.finish_connection(ex)
+
+    def finish_connection(self, ex) -> None:
+        """Give a finished Exchange, or a stream.Connection record, to the observers."""
         for observer in self.observers:
             try:
                 observer(ex)
@@ -206,7 +263,7 @@ class Proxy:
         if req.failed:  # a pipelined request whose body already failed
             return self._client_failed(conn, req, ex)
         trusted = self.trusted(conn.peer) if self.trusted.networks else False
-        scheme = "http"
+        scheme = "https" if conn.tls else "http"
         if trusted:
             ex.client = self._client_address(conn.peer, headers)
             for n, v in headers:
@@ -216,7 +273,8 @@ class Proxy:
         if self.fixed is not None:
             return await self._forward(conn, req, ex, None, self.fixed, trusted,
                                        req.target, scheme)
-        decision = self.view.route(req.method, target, headers, scheme=scheme)
+        decision = self.views[conn.key].route(req.method, target, headers, scheme=scheme,
+                                              sni=conn.sni)
         ex.route, ex.rule = decision.route, decision.rule
         backend = decision.backend
         if backend is not None:
@@ -226,8 +284,13 @@ class Proxy:
         pool = self.pools.get(ex.backend)
         if pool is None:
             return self._answer(conn, req, ex, 502, decision, f"no upstream for {backend}")
+        tls = self.backend_tls(decision)
+        if tls is not None and tls.error is not None:
+            log.warning("backend %s: BackendTLSPolicy %s cannot be honoured (%s): request refused",
+                        backend, tls.policy.policy, tls.error)
+            return self._answer(conn, req, ex, 502, decision, f"upstream tls: {tls.error}")
         return await self._forward(conn, req, ex, decision, pool, trusted,
-                                   pool.base + to_bytes(decision.upstream_path), scheme)
+                                   pool.base + to_bytes(decision.upstream_path), scheme, tls)
 
     def _client_address(self, peer: str, headers) -> str:
         """The right-most address of the X-Forwarded-For chain (the peer last) that is not a
@@ -335,12 +398,14 @@ class Proxy:
             out.append((b"host", pool.authority))  # an HTTP/1.0 client sent none
         peer = to_bytes(conn.peer)
         out.append((b"x-forwarded-for", b", ".join(xff) + b", " + peer if xff else peer))
-        out.append((b"x-forwarded-proto", xfp if xfp is not None else b"http"))
+        out.append((b"x-forwarded-proto", xfp if xfp is not None else
+                    b"https" if conn.tls else b"http"))
         if xfh is not None or host is not None:
             out.append((b"x-forwarded-host", xfh if xfh is not None else host))
         return out
 
-    async def _forward(self, conn, req, ex, decision, pool, trusted, path, scheme) -> bool:
+    async def _forward(self, conn, req, ex, decision, pool, trusted, path, scheme,
+                       tls=None) -> bool:
         loop = self.loop
         settings = self.settings
         headers = self._upstream_headers(conn, req, decision, trusted, pool)
@@ -369,7 +434,8 @@ class Proxy:
         if mirrors:
             upstream_path = to_bytes(decision.upstream_path)
             for m in mirrors:
-                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path)
+                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path,
+                             m.backend)
 
         total = timeouts.request if timeouts is not None and timeouts.request else None
         per_try = timeouts.backend_request if timeouts is not None and timeouts.backend_request else None
@@ -380,7 +446,7 @@ class Proxy:
         attempt = 0
         while True:
             try:
-                up = await pool.acquire(fresh)
+                up = await pool.acquire(fresh, tls)
             except UpstreamError as exc:
                 if attempt < attempts and body is not None:
                     attempt += 1
@@ -538,15 +604,26 @@ class Proxy:
 
     # --- mirrors -------------------------------------------------------------------------------
 
-    def _mirror(self, pool, req, headers, body, path) -> None:
-        """Send a copy (whole body only) to ``pool``; its outcome never touches the response."""
-        task = self.loop.create_task(self._send_mirror(pool, req, headers, body, pool.base + path))
+    def _mirror(self, pool, req, headers, body, path, backend) -> None:
+        """Send a copy (whole body only) to ``pool``; its outcome never touches the response.
+        A mirror backend under a BackendTLSPolicy gets its copy over TLS as verified as the
+        primary's, or none when the policy cannot be honoured (never in plaintext)."""
+        policy = self.router.attachments.policies.for_backend(backend)
+        tls = None
+        if policy is not None:
+            tls = self._backend_tls(policy)
+            if tls.error is not None:
+                log.info("mirror to %s dropped: BackendTLSPolicy %s cannot be honoured (%s)",
+                         backend, policy.policy or "-", tls.error)
+                return
+        task = self.loop.create_task(self._send_mirror(pool, req, headers, body, pool.base + path,
+                                                       tls))
         self._mirror_tasks.add(task)
         task.add_done_callback(self._mirror_tasks.discard)
 
-    async def _send_mirror(self, pool, req, headers, body, path):
+    async def _send_mirror(self, pool, req, headers, body, path, tls):
         try:
-            up = await pool.acquire()
+            up = await pool.acquire(False, tls)
             up.start(_head(req.method.encode("latin-1") + b" " + path + b" HTTP/1.1\r\n", headers),
                      req.method == "HEAD")
             loop = self.loop
@@ -604,7 +681,7 @@ async def watch(proxy: Proxy, path: str, interval: float = 0.5) -> None:
         error = None
         try:
             await loop.run_in_executor(None, proxy.reload, path)
-        except (ConfigError, LookupError) as exc:  # invalid, or the served parent is gone
+        except (ValueError, LookupError) as exc:  # invalid (ConfigError, TLS), or the served parent is gone
             error = str(exc)
         except Exception as exc:  # unreadable files mid-write, etc.
             error = repr(exc)
@@ -631,8 +708,10 @@ def new_loop():
 
 async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] = None,
               on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
-              stop: Optional[asyncio.Event] = None, ready: Optional[Callable] = None) -> None:
-    """Serve until ``stop`` is set (or SIGTERM/SIGINT), then close gracefully."""
+              stop: Optional[asyncio.Event] = None, ready: Optional[Callable] = None,
+              bindings: Optional[Sequence] = None) -> None:
+    """Serve until ``stop`` is set (or SIGTERM/SIGINT), then close gracefully. Without
+    ``bindings`` (``frontend.Binding``s, one per listener port), HTTP on ``host``:``port``."""
     loop = asyncio.get_running_loop()
     proxy.start(loop)
     stop = stop or asyncio.Event()
@@ -643,14 +722,33 @@ async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] =
             pass
     for hook in on_startup:
         await hook()
-    server = await loop.create_server(proxy.protocol, host, port, backlog=1024, reuse_address=True)
+    servers = []
+    try:
+        if bindings is None:
+            servers.append(await loop.create_server(proxy.protocol, host, port, backlog=1024,
+                                                    reuse_address=True))
+        for b in bindings or ():
+            servers.append(await bind(proxy, b, loop))
+            if b.port == 0:  # "any free port": the one we got
+                b.port = describe_port(servers[-1])
+    except BaseException:
+        for server in servers:
+            server.close()
+        proxy.close()
+        raise
+    if bindings:
+        log.info("listening: %s", " ".join(describe(bindings, servers)))
     watcher = loop.create_task(watch(proxy, watch_path)) if watch_path else None
     if ready is not None:
-        ready(server)
+        ready(servers[0])
     try:
         await stop.wait()
     finally:
-        server.close()
+        for server in servers:
+            server.close()
+        for splice in list(proxy.streams):  # TCP/TLS splices end with the process
+            splice.shutdown()
+        await asyncio.sleep(0)  # let the cancelled upstream connects unwind
         if watcher is not None:
             watcher.cancel()
         for conn in list(proxy.connections):  # idle keep-alive connections go now
@@ -670,22 +768,33 @@ def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: 
           on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
           on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
           fixed_upstream: Optional[str] = None, source: str = "-",
-          ready: Optional[Callable] = None) -> None:
-    """Run the proxy until SIGTERM/SIGINT; ``ready(server)`` is called once it listens."""
+          ready: Optional[Callable] = None, gateway=None) -> None:
+    """Run the proxy until SIGTERM/SIGINT; ``ready(server)`` is called once it listens.
+    ``gateway``: a ``frontend.Gateway`` whose listener ports are served (``select``, ``host``
+    and ``port`` are then unused)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack to stderr
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+    bindings = listeners = None
+    if gateway is not None:
+        bindings = gateway.bindings
+        listeners = [f"{b.host}:{b.port}" if b.plan.channel == "http" else
+                     f"{b.plan.channel}://{b.host}:{b.port}" for b in bindings]
     proxy = Proxy(router, select, upstreams, settings, observers=observers, on_reload=on_reload,
-                  fixed_upstream=fixed_upstream)
+                  fixed_upstream=fixed_upstream,
+                  selects=gateway.selects if gateway is not None else None,
+                  prepare=gateway.prepare if gateway is not None else None)
     log.info("%s", startup_line(version=__version__, native=router.native,
-                                listeners=[f"{host}:{port}"], upstreams=upstreams,
+                                listeners=listeners or [f"{host}:{port}"], upstreams=upstreams,
                                 generation=proxy.generation, source=source))
+    for warning in gateway.warnings if gateway is not None else ():
+        log.warning("%s", warning)
     proxy.warn_upstreams()
     loop = new_loop()
     try:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(run(proxy, host, port, watch_path=watch_path,
-                                    on_startup=on_startup, ready=ready))
+                                    on_startup=on_startup, ready=ready, bindings=bindings))
     finally:
         loop.close()

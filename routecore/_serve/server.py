@@ -22,6 +22,7 @@ from typing import Optional, Tuple
 import attrs
 import httptools
 
+from .tls import sni_of
 from .upstream import Relay
 
 log = logging.getLogger("routecore.serve")
@@ -50,6 +51,9 @@ class Settings:
     max_url: int = 16384
     max_header_bytes: int = 65536
     max_headers: int = 100
+    stream_idle_timeout: float = 3600.0   # TCP/TLS splices: nothing moved either way
+    udp_idle_timeout: float = 60.0        # a UDP flow: no datagram either way
+    max_udp_flows: int = 4096             # live UDP flows per port
     trusted_proxies: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
 
@@ -191,8 +195,12 @@ class ClientConnection(Relay):
     """One client connection; ``handler(conn, request)`` is awaited per request, in order;
     ``on_error(conn, request_or_None, status, why)`` answers a request that could not be parsed."""
 
-    def __init__(self, server):
+    def __init__(self, server, key=None, tls: bool = False, peer: Optional[str] = None):
         self.server = server
+        self.peer_given = peer  # the client's address, when the socket is not the client's
+        self.key = key    # which of the server's views serves this connection
+        self.tls = tls    # TLS terminated by us (HTTPS listener): scheme https
+        self.sni = None   # the SNI of that TLS connection
         self.settings: Settings = server.settings
         self.loop = server.loop
         self.transport = None
@@ -218,7 +226,9 @@ class ClientConnection(Relay):
     def connection_made(self, transport):
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.peer = peer[0] if peer else "-"
+        self.peer = self.peer_given or (peer[0] if peer else "-")
+        if self.tls:
+            self.sni = sni_of(transport)
         self.server.connections.add(self)
         self._arm("header", self.settings.header_timeout)
 

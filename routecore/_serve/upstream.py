@@ -13,7 +13,9 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import ssl
 import struct
 from collections import deque
 from typing import Callable, Optional
@@ -21,7 +23,10 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from .tls import failure
+
 _LINGER_RST = struct.pack("ii", 1, 0)
+log = logging.getLogger("routecore.serve")
 
 
 def reset(transport) -> None:
@@ -267,24 +272,44 @@ class Pool:
         self.connect_timeout = connect_timeout
         self.max_idle = max_idle
         self.idle = deque()
+        self.tls = None
 
-    async def acquire(self, fresh: bool = False) -> UpstreamConnection:
+    async def acquire(self, fresh: bool = False, tls=None) -> UpstreamConnection:
+        """A connection (idle or new); over TLS as ``tls`` (a ``tls.BackendTLS``) says, verified;
+        when ``tls`` changes (a reload), the idle connections made under the old one are closed."""
+        if tls is not self.tls:
+            self.close()
+            self.tls = tls
         idle = self.idle
         while idle and not fresh:
             conn = idle.pop()
             if not conn.closed():
                 conn.reused = True
                 return conn
+        kwargs = {} if tls is None else {"ssl": tls.context, "server_hostname": tls.server_hostname}
         try:
-            _, conn = await asyncio.wait_for(
-                self.loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port),
+            transport, conn = await asyncio.wait_for(
+                self.loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port,
+                                            **kwargs),
                 self.connect_timeout or None)
         except asyncio.TimeoutError:
             raise UpstreamError("upstream connect timeout", sent_nothing=True) from None
+        except ssl.SSLError as exc:
+            raise self._tls_refused(tls, failure(exc)) from None
         except OSError as exc:
             raise UpstreamError(f"upstream connect failed: {exc.strerror or exc}",
                                 sent_nothing=True) from None
+        if tls is not None:
+            problem = tls.check(transport.get_extra_info("peercert"))
+            if problem is not None:
+                transport.abort()
+                raise self._tls_refused(tls, problem)
         return conn
+
+    def _tls_refused(self, tls, why: str) -> UpstreamError:
+        log.warning("upstream %s refused: its certificate fails BackendTLSPolicy %s (%s)",
+                    self.url, tls.policy.policy, why)
+        return UpstreamError(f"upstream tls: {why}", sent_nothing=True)
 
     def release(self, conn: UpstreamConnection) -> None:
         conn._unwatch()
