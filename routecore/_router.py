@@ -1,7 +1,9 @@
 """Router: compiles a loaded Config into one rule table per entry point (Gateway port or Service).
 
-Invariants: the compiled state of a Router changes only through ``reload``, which builds a whole
-new state off the request path and swaps it in with one assignment; tables are built on first
+Invariants: the compiled state of a Router changes only through ``reload`` and ``update``, which
+build a whole new state off the request path and swap it in with one assignment (``update``
+reuses the tables, listener records and backend resolutions its change cannot affect: see
+routecore._compile.delta, and a full reload of the same objects answers the same); tables are built on first
 use of a view and cached, so ``router.gateway(...)``/``router.service(...)`` are cheap to call
 again, and a table, once handed out, never changes (requests in flight finish on it).
 """
@@ -14,7 +16,9 @@ from typing import Dict, Optional
 
 from ._config.load import bulk_build, load
 from ._config.models import Config
+from ._config.patch import changed_items, patch
 from ._compile.attach import Attachments
+from ._compile.delta import affected
 from . import _match
 from ._compile.options import RouterOptions
 from ._compile.status import gateway_status, route_status
@@ -100,6 +104,43 @@ class Router:
                     new._view(key)
                 except LookupError:
                     pass  # the Gateway, listener or Service is gone from the new configuration
+        return self._swap(new)
+
+    def update(self, changed=(), removed=()) -> "Router":
+        """Apply a change of some objects and swap the result in atomically, as ``reload``.
+
+        ``changed``: Kubernetes objects (dicts) added or modified; ``removed``: the
+        ``(kind, namespace, name)`` of objects deleted (namespace None for a Namespace). Only
+        the changed objects are parsed and validated; attachment, backend resolution and the
+        tables are rebuilt for the Gateways and Services the change can affect, every other
+        view is reused as it is (routecore._compile.delta). The result answers exactly as a
+        Router loaded from the final set of objects. A change that changes no model costs a
+        parse of the changed objects and nothing else (the generation stays). An invalid object
+        with a strict configuration raises ConfigError and the current one keeps serving.
+        """
+        with bulk_build():
+            config, touched = patch(self.config, changed, removed)
+            changes = changed_items(self.config, config, touched)
+            if not changes and config.issues == self.config.issues \
+                    and config.rejected == self.config.rejected:
+                return self
+            previous = self.attachments
+            what = affected(self.config, config, changes)
+            new = Router.with_options(config, self.options)
+            new._cache = self._cache.carry()
+            new._attachments = Attachments(config, previous, what)
+            for key, view in self._views.items():
+                if not what.covers(key):
+                    new._views[key] = view
+            for key in self._views:
+                if key not in new._views:
+                    try:
+                        new._view(key)
+                    except LookupError:
+                        pass  # the Gateway, listener or Service is gone
+        return self._swap(new)
+
+    def _swap(self, new: "Router") -> "Router":
         state = new.__dict__
         with self._lock:
             state["_lock"] = self._lock

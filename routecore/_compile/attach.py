@@ -119,7 +119,11 @@ def rule_of_issue(issue) -> Optional[int]:
 class Attachments:
     """Every attachment record of one Config, with the indexes the compiler asks."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, previous: Optional["Attachments"] = None,
+                 affected=None):
+        """``previous`` and ``affected`` (routecore._compile.delta.Affected): the records of the
+        configuration ``config`` was patched from, and what the patch may have changed; what
+        ``previous`` computed for the parents and routes not affected is reused."""
         self.config = config
         self.services = None if config.services is None else {
             (s.namespace, s.name): s for s in config.services}
@@ -147,7 +151,24 @@ class Attachments:
         # [mesh][id(route)] -> rule_backends(route, mesh)
         self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
         self._records: Optional[Tuple[Attachment, ...]] = None  # see records
-        self._of_route: Dict[tuple, List[Attachment]] = {}
+        self._of_route: Dict[tuple, List[Attachment]] = {}  # see of_route
+        self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
+        # (gateway ns, name) -> {id(route): [(listener, effective hostnames)] that route it}
+        self._taken: Dict[tuple, Dict[int, list]] = {}
+        if previous is not None and not affected.everything:
+            self._carry(previous, affected)
+
+    def _carry(self, previous: "Attachments", affected) -> None:
+        """Take from ``previous`` the listener records of the Gateways and the backend
+        resolutions of the routes ``affected`` leaves alone (both configurations hold the same
+        objects for them; ``previous`` keeps its own alive, so no id is reused meanwhile)."""
+        gateways = affected.gateways
+        self._listener_routes = {k: v for k, v in previous._listener_routes.items()
+                                 if k[:2] not in gateways}
+        self._kept = {k: v for k, v in previous._kept.items() if k[:2] not in affected.services}
+        live = {id(r) for r in self.config.routes} - affected.routes
+        for old, new in zip(previous._rule_backends, self._rule_backends):
+            new.update((k, v) for k, v in old.items() if k in live)
 
     # --- what the compiler asks ------------------------------------------------------------------
 
@@ -225,31 +246,39 @@ class Attachments:
 
     @property
     def records(self) -> Tuple[Attachment, ...]:
-        """Every record, built on first use (a view needs only the listener and Service indexes
-        and ``rule_backends``, which the records share)."""
+        """Every record, in config order, built on first use (a view needs only the listener
+        and Service indexes and ``rule_backends``, which the records share)."""
         if self._records is None:
-            issues: Dict[tuple, list] = {}
-            for i in self.config.issues:
-                issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
-            # (gateway ns, name, id(route)) -> [(listener, effective hostnames)] that route it
-            self._taken: Dict[tuple, list] = {}
-            for gw in self.config.gateways:
-                for lis in gw.listeners:
-                    for route, hosts in self.listener_routes(gw, lis):
-                        self._taken.setdefault((gw.namespace, gw.name, id(route)), []).append(
-                            (lis, hosts))
-            records = tuple(self._record(route, ref, issues)
-                            for route in self.config.routes for ref in route.parent_refs)
-            for rec in records:
-                self._of_route.setdefault(
-                    (rec.route.kind, rec.route.namespace, rec.route.name), []).append(rec)
-            self._records = records
+            self._records = tuple(rec for route in self.config.routes
+                                  for rec in self.of_route(route.kind, route.namespace, route.name))
         return self._records
 
     def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
-        """The records of one route, in parentRefs order (none for a route not loaded)."""
-        self.records
-        return self._of_route.get((kind, namespace, name), [])
+        """The records of one route, in parentRefs order (none for a route not loaded), built on
+        first use: a route's records need only its parents' listener records."""
+        key = (kind, namespace, name)
+        hit = self._of_route.get(key)
+        if hit is None:
+            if self._issues is None:
+                self._issues = {}
+                for i in self.config.issues:
+                    self._issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
+                self._routes = {(r.kind, r.namespace, r.name): r for r in self.config.routes}
+            route = self._routes.get(key)
+            hit = self._of_route[key] = [] if route is None else [
+                self._record(route, ref, self._issues) for ref in route.parent_refs]
+        return hit
+
+    def _taken_by(self, gw) -> Dict[int, list]:
+        """{id(route): [(listener, effective hostnames)] that route it} of one Gateway."""
+        key = (gw.namespace, gw.name)
+        hit = self._taken.get(key)
+        if hit is None:
+            hit = self._taken[key] = {}
+            for lis in gw.listeners:
+                for route, hosts in self.listener_routes(gw, lis):
+                    hit.setdefault(id(route), []).append((lis, hosts))
+        return hit
 
     def attached_routes(self, gateway, listener) -> int:
         return len(self.listener_routes(gateway, listener))
@@ -284,7 +313,7 @@ class Attachments:
         # accepted exactly when a listener this parentRef covers routes the route; else the
         # first check below that fails is the reason
         taken = [AttachedListener(l.name, tuple(hosts))
-                 for l, hosts in self._taken.get((gw.namespace, gw.name, id(route)), ())
+                 for l, hosts in self._taken_by(gw).get(id(route), ())
                  if attaches_to_listener(ref, gw, l)]
         if taken:
             return ACCEPTED, tuple(taken)

@@ -236,9 +236,15 @@ class CompileCache:
     """What the views of one Router share: one compiled RE2 program per pattern, one Backend per
     backendRef object (the frozen Backend is shared by every Choice that sends to it)."""
 
-    def __init__(self):
-        self._regexes: Dict[str, object] = {}
+    def __init__(self, regexes: Optional[Dict[str, object]] = None):
+        self._regexes: Dict[str, object] = {} if regexes is None else regexes
         self._backends: Dict[int, tuple] = {}  # id(backendRef) -> (backendRef, Backend)
+
+    def carry(self) -> "CompileCache":
+        """The cache of an updated Router: the same compiled regexes (a pattern compiles to the
+        same program), no Backends (the next views' backendRefs are other objects; the old
+        entries would only keep the old ones alive)."""
+        return CompileCache(self._regexes)
 
     def regex(self, pattern: str):
         rx = self._regexes.get(pattern)

@@ -25,7 +25,7 @@ from .kinds import KINDS, KINDS_FOLDED
 from .build import build_gateway, build_grant, build_grpc_route, build_parent_ref, build_route, build_service
 
 
-def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
+def identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
     meta = obj.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     ns = meta.get("namespace") if isinstance(meta, dict) else None
@@ -49,7 +49,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                                           raw.origin))
             continue
         kind = obj.get("kind")
-        ns, name = _identity(obj)
+        ns, name = identity(obj)
         if not isinstance(kind, str) or not kind:
             all_issues.append(ConfigIssue("", ns if name else None, name, "kind",
                                           "missing `kind`" if kind is None else expected("str", kind), raw.origin))

@@ -1,0 +1,91 @@
+"""Which parents (Gateways, mesh Services) a change of some objects can affect.
+
+``affected(old, new, changes)`` takes the Configs before and after an update and the models that
+differ (``routecore._config.patch.changed_items``) and answers the Gateways and Services whose
+views and status may differ. What a view reads, and so what marks its parent:
+
+- a route: its parentRefs, old and new (a route that left a parent changes that parent too);
+- a Gateway: itself; a Service: its own mesh views (ports), and every route with a backendRef or
+  mirror target to it (resolution: BackendNotFound); a ReferenceGrant in namespace N: every route
+  with a backendRef into N from another namespace (RefNotPermitted); a Namespace (labels): every
+  Gateway with a listener that selects namespaces by label;
+- Services given or not at all (``config.services`` None: every backendRef exists): everything.
+
+Invariant: a parent not in the answer has, in ``new``, the same Gateway or Service object, the
+same attached routes (the same objects) with the same backend resolution as in ``old``, so its
+views and listener records can be reused as they are. The routes whose backend resolution may
+differ are in ``Affected.routes`` (by id, objects of ``new``).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Set, Tuple
+
+from attrs import define, field
+
+from .._config.models import Config, Gateway, Namespace, ReferenceGrant, Service
+from .attach import is_gateway_parent, is_mesh_parent, mirror_filters
+
+
+@define
+class Affected:
+    everything: bool = False
+    gateways: Set[Tuple[str, str]] = field(factory=set)
+    services: Set[Tuple[str, str]] = field(factory=set)
+    routes: Set[int] = field(factory=set)  # id() of the routes of ``new`` whose resolution may differ
+
+    def covers(self, view_key: tuple) -> bool:
+        """Whether a Router view key ("gateway"/"service", ns, name, ...) may have changed."""
+        if self.everything:
+            return True
+        parents = self.gateways if view_key[0] == "gateway" else self.services
+        return (view_key[1], view_key[2]) in parents
+
+    def add_parents(self, route) -> None:
+        for ref in route.parent_refs:
+            if is_gateway_parent(ref):
+                self.gateways.add((ref.namespace, ref.name))
+            elif is_mesh_parent(ref):
+                self.services.add((ref.namespace, ref.name))
+
+
+def _backend_refs(route) -> Iterable:
+    for rule in route.rules:
+        yield from rule.backend_refs
+        if rule.filters:
+            for f in mirror_filters(rule):
+                yield f.backend_ref
+
+
+def affected(old: Config, new: Config, changes) -> Affected:
+    out = Affected(everything=(old.services is None) != (new.services is None))
+    if out.everything:
+        return out
+    services: Set[Tuple[str, str]] = set()
+    grant_namespaces: Set[str] = set()
+    selectors = False
+    for pair in changes:
+        for item in pair:
+            if item is None:
+                continue
+            if isinstance(item, Gateway):
+                out.gateways.add((item.namespace, item.name))
+            elif isinstance(item, Service):
+                services.add((item.namespace, item.name))
+            elif isinstance(item, ReferenceGrant):
+                grant_namespaces.add(item.namespace)
+            elif isinstance(item, Namespace):
+                selectors = True
+            elif hasattr(item, "rules"):  # HTTPRoute, GRPCRoute
+                out.add_parents(item)
+    out.services |= services
+    if selectors:
+        out.gateways |= {(g.namespace, g.name) for g in new.gateways
+                         if any(lis.allowed_from == "Selector" for lis in g.listeners)}
+    if services or grant_namespaces:
+        for route in new.routes:
+            if any((ref.namespace, ref.name) in services
+                   or (ref.namespace in grant_namespaces and ref.namespace != route.namespace)
+                   for ref in _backend_refs(route)):
+                out.routes.add(id(route))
+                out.add_parents(route)
+    return out

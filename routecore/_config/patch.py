@@ -1,0 +1,111 @@
+"""A Config with some objects replaced or removed, parsing only those objects.
+
+Invariants:
+- ``patch(config, changed, removed)`` is the Config a full ``parse`` of the final set of objects
+  gives, up to the order of the items in its tuples (the replaced and added objects' items come
+  last): only the objects in ``changed`` are validated and built, every other item is the very
+  same model object as before, and so is a changed object's model when it is equal to the one it
+  replaces (identity is what lets the compiler reuse what it built from it);
+- an object is named by its key ``(kind, namespace, name)``; the namespace is None for a
+  cluster-scoped kind (Namespace) and "default" when a namespaced object gives none, as parse
+  reads it; every item of a Config (route, Gateway, Service, grant, Namespace, rejected route,
+  issue, skipped object) belongs to the key of the object it came from (``item_key``), so
+  replacing an object drops its issues and its "skipped" line too;
+- ``services`` keeps parse's meaning: None exactly when no Service object is left (a valid one
+  among ``services`` or an invalid one among ``issues``);
+- with ``config.strict`` a changed object with problems raises ConfigError (every problem of the
+  changed objects) and nothing is patched.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+import attrs
+
+from .._errors import ConfigIssue
+from .models import Config
+from .parse import identity, parse
+from .sources import RawObject
+
+Key = Tuple[str, Optional[str], str]
+
+CLUSTER_SCOPED = frozenset({"Namespace", "GatewayClass"})
+
+
+def object_key(obj: dict) -> Key:
+    """The key of a raw object (a dict with kind and metadata)."""
+    ns, name = identity(obj)
+    kind = obj.get("kind")
+    return (kind, None if kind in CLUSTER_SCOPED else ns, name)
+
+
+def normal_key(key: Key) -> Key:
+    kind, ns, name = key
+    return (kind, None if kind in CLUSTER_SCOPED else (ns or "default"), name)
+
+
+def item_key(item) -> Key:
+    """The key of the object a Config item came from."""
+    if isinstance(item, str):  # a "skipped" line: "Kind namespace/name"
+        kind, _, rest = item.partition(" ")
+        ns, _, name = rest.partition("/")
+        return normal_key((kind, ns, name))
+    if isinstance(item, ConfigIssue):
+        return (item.kind, item.namespace, item.name)
+    kind = getattr(item, "kind", type(item).__name__)
+    return (kind, None if kind in CLUSTER_SCOPED else getattr(item, "namespace", None), item.name)
+
+
+def _items(config: Config) -> Dict[str, tuple]:
+    """The tuple-valued fields of a Config (services None reads as ())."""
+    out = {}
+    for f in attrs.fields(Config):
+        value = getattr(config, f.name)
+        if isinstance(value, tuple) or (value is None and f.name == "services"):
+            out[f.name] = value or ()
+    return out
+
+
+def patch(config: Config, changed: Iterable[dict] = (),
+          removed: Iterable[Key] = ()) -> Tuple[Config, Set[Key]]:
+    """``config`` with the objects ``changed`` (raw dicts) put in and those named by ``removed``
+    taken out; also the keys touched (every changed and removed one)."""
+    changed = list(changed)
+    touched = {normal_key(k) for k in removed} | {object_key(o) for o in changed}
+    if not touched:
+        return config, touched
+    fragment = parse([RawObject(o) for o in changed], strict=config.strict)
+    new_items = _items(fragment)
+    fields: Dict[str, tuple] = {}
+    for name, items in _items(config).items():
+        kept, before = [], {}
+        for i in items:
+            if item_key(i) in touched:
+                before[item_key(i)] = i
+            else:
+                kept.append(i)
+        # a model equal to the one it replaces stays that same object
+        fields[name] = tuple(kept) + tuple(
+            before[item_key(i)] if before.get(item_key(i)) == i else i
+            for i in new_items.get(name, ()))
+    if not fields["services"] and not any(i.kind == "Service" for i in fields["issues"]):
+        fields["services"] = None  # type: ignore[assignment]
+    return attrs.evolve(config, **fields), touched
+
+
+def changed_items(old: Config, new: Config, touched: Set[Key]) -> List[tuple]:
+    """(old item or None, new item or None) of every model of the touched keys that is not the
+    same object in both (``patch`` keeps an unchanged model's object)."""
+    def by_key(config: Config) -> Dict[tuple, object]:
+        out = {}
+        for name, items in _items(config).items():
+            if name in ("issues", "skipped"):
+                continue
+            for i in items:
+                k = item_key(i)
+                if k in touched:
+                    out[(name,) + k] = i
+        return out
+    before, after = by_key(old), by_key(new)
+    return [(before.get(k), after.get(k)) for k in before.keys() | after.keys()
+            if before.get(k) is not after.get(k)]
