@@ -16,7 +16,7 @@ from typing import Dict, Optional
 
 from ._config.load import bulk_build, load
 from ._config.models import Config
-from ._config.patch import changed_items, patch
+from ._config.patch import patch
 from ._compile.attach import Attachments
 from ._compile.delta import affected
 from . import _match
@@ -119,8 +119,7 @@ class Router:
         with a strict configuration raises ConfigError and the current one keeps serving.
         """
         with bulk_build():
-            config, touched = patch(self.config, changed, removed)
-            changes = changed_items(self.config, config, touched)
+            config, touched, changes = patch(self.config, changed, removed)
             if not changes and config.issues == self.config.issues \
                     and config.rejected == self.config.rejected:
                 return self

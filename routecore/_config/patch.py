@@ -18,11 +18,11 @@ Invariants:
 """
 from __future__ import annotations
 
+import operator
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import attrs
 
-from .._errors import ConfigIssue
 from .models import Config
 from .parse import identity, parse
 from .sources import RawObject
@@ -50,10 +50,21 @@ def item_key(item) -> Key:
         kind, _, rest = item.partition(" ")
         ns, _, name = rest.partition("/")
         return normal_key((kind, ns, name))
-    if isinstance(item, ConfigIssue):
-        return (item.kind, item.namespace, item.name)
-    kind = getattr(item, "kind", type(item).__name__)
+    kind = item.kind if hasattr(item, "kind") else type(item).__name__
     return (kind, None if kind in CLUSTER_SCOPED else getattr(item, "namespace", None), item.name)
+
+
+_KEY3 = operator.attrgetter("kind", "namespace", "name")
+
+
+def _keyer(items: tuple):
+    """``item_key`` for the items of one field; models with a kind, namespace and name (most)
+    through one C-level attribute getter."""
+    first = items[0] if items else None
+    if first is None or isinstance(first, str) or first.kind in CLUSTER_SCOPED \
+            or not hasattr(first, "namespace"):
+        return item_key
+    return _KEY3
 
 
 def _items(config: Config) -> Dict[str, tuple]:
@@ -66,46 +77,45 @@ def _items(config: Config) -> Dict[str, tuple]:
     return out
 
 
-def patch(config: Config, changed: Iterable[dict] = (),
-          removed: Iterable[Key] = ()) -> Tuple[Config, Set[Key]]:
+def patch(config: Config, changed: Iterable[dict] = (), removed: Iterable[Key] = ()
+          ) -> Tuple[Config, Set[Key], List[tuple]]:
     """``config`` with the objects ``changed`` (raw dicts) put in and those named by ``removed``
-    taken out; also the keys touched (every changed and removed one)."""
+    taken out; the keys touched (every changed and removed one); and (old model or None, new
+    model or None) of every model of a touched key that is not the same object in both
+    (issues and "skipped" lines aside)."""
     changed = list(changed)
     touched = {normal_key(k) for k in removed} | {object_key(o) for o in changed}
     if not touched:
-        return config, touched
+        return config, touched, []
     fragment = parse([RawObject(o) for o in changed], strict=config.strict)
     new_items = _items(fragment)
     fields: Dict[str, tuple] = {}
+    changes: List[tuple] = []
     for name, items in _items(config).items():
+        key = _keyer(items)
+        if name in _NOT_MODELS:  # (several per object: the changed objects' own replace them)
+            fields[name] = tuple(i for i in items if key(i) not in touched) + new_items[name]
+            continue
         kept, before = [], {}
         for i in items:
-            if item_key(i) in touched:
-                before[item_key(i)] = i
+            k = key(i)
+            if k in touched:
+                before[k] = i
             else:
                 kept.append(i)
-        # a model equal to the one it replaces stays that same object
-        fields[name] = tuple(kept) + tuple(
-            before[item_key(i)] if before.get(item_key(i)) == i else i
-            for i in new_items.get(name, ()))
+        added = []
+        for i in new_items.get(name, ()):
+            old = before.pop(item_key(i), None)
+            if old == i:
+                i = old  # a model equal to the one it replaces stays that same object
+            else:
+                changes.append((old, i))
+            added.append(i)
+        changes += [(old, None) for old in before.values()]
+        fields[name] = tuple(kept) + tuple(added)
     if not fields["services"] and not any(i.kind == "Service" for i in fields["issues"]):
         fields["services"] = None  # type: ignore[assignment]
-    return attrs.evolve(config, **fields), touched
+    return attrs.evolve(config, **fields), touched, changes
 
 
-def changed_items(old: Config, new: Config, touched: Set[Key]) -> List[tuple]:
-    """(old item or None, new item or None) of every model of the touched keys that is not the
-    same object in both (``patch`` keeps an unchanged model's object)."""
-    def by_key(config: Config) -> Dict[tuple, object]:
-        out = {}
-        for name, items in _items(config).items():
-            if name in ("issues", "skipped"):
-                continue
-            for i in items:
-                k = item_key(i)
-                if k in touched:
-                    out[(name,) + k] = i
-        return out
-    before, after = by_key(old), by_key(new)
-    return [(before.get(k), after.get(k)) for k in before.keys() | after.keys()
-            if before.get(k) is not after.get(k)]
+_NOT_MODELS = ("issues", "skipped")
