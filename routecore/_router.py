@@ -20,7 +20,7 @@ from ._config.patch import patch
 from ._compile.attach import Attachments
 from ._compile.delta import affected
 from . import _match
-from ._compile.options import RouterOptions
+from ._compile.options import DEFAULT_CONTROLLER, RouterOptions
 from ._compile.status import gateway_status, route_status
 from ._compile.table import CompileCache
 from ._compile.views import gateway_spec, service_spec
@@ -32,11 +32,12 @@ class Router:
     def __init__(self, config: Config, *, seed: Optional[int] = None,
                  regex_precedence: str = "after-prefix", normalize_path: bool = True,
                  native: Optional[bool] = None, extensions=(), merge_slashes: bool = False,
-                 escaped_slashes: str = "reject"):
+                 escaped_slashes: str = "reject", controller_name: str = DEFAULT_CONTROLLER):
         self._setup(config, RouterOptions.build(
             seed=seed, regex_precedence=regex_precedence, normalize_path=normalize_path,
             native=native, extensions=extensions, merge_slashes=merge_slashes,
-            escaped_slashes=escaped_slashes, default_native=_match.NATIVE))
+            escaped_slashes=escaped_slashes, controller_name=controller_name,
+            default_native=_match.NATIVE))
 
     @classmethod
     def with_options(cls, config: Config, options: RouterOptions) -> "Router":
@@ -71,6 +72,7 @@ class Router:
     extensions = property(lambda self: self.options.extensions)
     native = property(lambda self: self.options.native)
     escaped_slashes = property(lambda self: self.options.escaped_slashes)
+    controller_name = property(lambda self: self.options.controller_name)
 
     @property
     def attachments(self) -> Attachments:
@@ -185,7 +187,8 @@ class Router:
     # --- status -------------------------------------------------------------------------------
 
     def status(self, kind: str, namespace: str, name: str) -> dict:
-        """The status a controller writes back for this object, shaped as Kubernetes stores it."""
+        """The status a controller writes back for this object, shaped as Kubernetes stores it
+        (route parent entries name ``controller_name``)."""
         if kind == "Gateway":
             return gateway_status(self.attachments, namespace, name)
-        return route_status(self.attachments, kind, namespace, name)
+        return route_status(self.attachments, kind, namespace, name, self.options.controller_name)

@@ -12,7 +12,6 @@ from .._config.models import GATEWAY_GROUP
 from .attach import Attachments
 from .table import conflicted_listeners
 
-CONTROLLER = "routecore.dev/router"
 
 
 def _cond(type_: str, ok: bool, reason: str, message: str, generation: Optional[int] = None):
@@ -29,7 +28,8 @@ def _parent_ref_dict(ref) -> dict:
     return out
 
 
-def route_status(attachments: Attachments, kind: str, namespace: str, name: str) -> dict:
+def route_status(attachments: Attachments, kind: str, namespace: str, name: str,
+                 controller: str) -> dict:
     config = attachments.config
     route = next((r for r in config.routes
                   if r.kind == kind and r.namespace == namespace and r.name == name), None)
@@ -42,7 +42,7 @@ def route_status(attachments: Attachments, kind: str, namespace: str, name: str)
                              for i in config.issues
                              if i.kind == kind and i.namespace == namespace and i.name == name)
         return {"parents": [
-            {"parentRef": _parent_ref_dict(ref), "controllerName": CONTROLLER,
+            {"parentRef": _parent_ref_dict(ref), "controllerName": controller,
              "conditions": [_cond("Accepted", False, "UnsupportedValue",
                                   f"the route was left out: {problems}")]}
             for ref in rejected.parent_refs]}
@@ -60,7 +60,7 @@ def route_status(attachments: Attachments, kind: str, namespace: str, name: str)
             conditions.append({"type": "PartiallyInvalid", "status": "True",
                                "reason": "UnsupportedValue",
                                "message": "Dropped Rule(s): " + "; ".join(str(i) for i in record.issues)})
-        parents.append({"parentRef": _parent_ref_dict(record.parent), "controllerName": CONTROLLER,
+        parents.append({"parentRef": _parent_ref_dict(record.parent), "controllerName": controller,
                         "conditions": conditions})
     return {"parents": parents}
 

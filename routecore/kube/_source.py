@@ -279,7 +279,8 @@ class KubeSource:
                 o["kind"], o["metadata"].get("namespace") or "", o["metadata"]["name"]))
             config = load(objects, strict=False)
             if self.router is None:
-                self.router = Router(config, **self.router_kwargs)
+                self.router = Router(config, controller_name=self.controller_name,
+                                     **self.router_kwargs)
             else:
                 self.router.reload(config)
         else:
