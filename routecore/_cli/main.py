@@ -81,11 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     from .diff import add_parser as _add_diff_parser  # `routecore diff`
     _add_diff_parser(sub)
     s = sub.add_parser("serve", help="run a reverse proxy that routes with this configuration")
-    s.add_argument("path", metavar="CONFIG", help="a configuration file or folder")
+    s.add_argument("path", metavar="CONFIG", nargs="?",
+                   help="a configuration file or folder (not with --kubernetes)")
     add_view_arguments(s)
     s.add_argument("--upstream", action="append", default=[], metavar="NS/NAME:PORT=URL",
                    help="where a backend (or mirror) is served, e.g. default/api:8080=http://127.0.0.1:9001")
-    s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
+    s.add_argument("--listen", metavar="HOST:PORT",
+                   help="where to listen (default 127.0.0.1:8080); with --kubernetes --gateway "
+                        "a HOST only: the ports are those of the Gateway's listeners")
     s.add_argument("--watch", action="store_true", help="reload the configuration when it changes")
     s.add_argument("--seed", type=int, help="make weighted backend choices reproducible")
     s.add_argument("--trusted-proxies", nargs="+", default=[], metavar="CIDR", type=_cidr,
@@ -108,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log-format", default="text", choices=("text", "json"),
                    help="access-log lines as text (default) or one JSON object per line")
     s.add_argument("--bypass-routing", metavar="URL", help=argparse.SUPPRESS)  # bench/ only
+    from .kube import add_arguments as _add_kube_arguments  # `routecore serve --kubernetes`
+    _add_kube_arguments(s)
     return p
 
 
@@ -180,9 +185,21 @@ def _serve(args) -> int:
                   file=sys.stderr)
             return 2
         upstreams[f"{ns}/{name}:{port}"] = url
-    host, _, port_text = args.listen.rpartition(":")
+    settings = Settings(
+        header_timeout=args.header_timeout, keepalive_timeout=args.keepalive_timeout,
+        body_timeout=args.body_timeout, connect_timeout=args.connect_timeout,
+        upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
+        max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies)
+    if args.kubernetes:
+        from .kube import serve_kubernetes
+        return serve_kubernetes(args, upstreams, settings, admin, AccessLog(args.log_format))
+    if args.path is None:
+        raise UsageError("serve needs a CONFIG path, or --kubernetes")
+    listen = args.listen or "127.0.0.1:8080"
+    host, _, port_text = listen.rpartition(":")
     if not port_text.isdigit():
-        print(f"routecore: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
+        print(f"routecore: --listen expects HOST:PORT, got {listen!r}", file=sys.stderr)
         return 2
     select = view_selector(args)
     try:
@@ -195,12 +212,6 @@ def _serve(args) -> int:
     except LookupError as exc:
         print(f"routecore: {exc}", file=sys.stderr)
         return 2
-    settings = Settings(
-        header_timeout=args.header_timeout, keepalive_timeout=args.keepalive_timeout,
-        body_timeout=args.body_timeout, connect_timeout=args.connect_timeout,
-        upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
-        max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
-        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies)
     metrics = Metrics(generation=router.generation, native=router.native)
     listening = []  # the proxy's server once it listens: /readyz answers 200 from then on
     on_startup = ()

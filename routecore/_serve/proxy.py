@@ -116,14 +116,18 @@ class Proxy:
     """Routes each request with ``select(router)`` and forwards it to its upstream.
 
     ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to ``http://host:port[/base]``;
-    ``fixed_upstream`` (benchmarks only) sends every request there without routing."""
+    ``default_upstream(key)``, when given, is the URL of a backend ``upstreams`` does not name
+    (its pool is made on first use: routecore.kube's cluster DNS names); ``fixed_upstream``
+    (benchmarks only) sends every request there without routing."""
 
     def __init__(self, router, select: Callable, upstreams: Dict[str, str],
                  settings: Optional[Settings] = None, *,
                  observers: Sequence[Callable[[Exchange], None]] = (log_access,),
                  on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
-                 fixed_upstream: Optional[str] = None):
+                 fixed_upstream: Optional[str] = None,
+                 default_upstream: Optional[Callable[[str], str]] = None):
         self.router = router
+        self.default_upstream = default_upstream
         self.select = select
         self.view = select(router)
         self.generation = router.generation
@@ -147,6 +151,20 @@ class Proxy:
         self.pools = {key: Pool(url, loop, timeout) for key, url in self.upstream_urls.items()}
         if self.fixed_url:
             self.fixed = Pool(self.fixed_url, loop, timeout)
+
+    def pool(self, key: str) -> Optional[Pool]:
+        """The pool of the backend "ns/name:port" (None: no upstream for it)."""
+        pool = self.pools.get(key)
+        if pool is None and self.default_upstream is not None and self.loop is not None:
+            pool = self.pools[key] = Pool(self.default_upstream(key), self.loop,
+                                          self.settings.connect_timeout)
+        return pool
+
+    def follow(self, router) -> None:
+        """Serve ``router`` (a Router that changed in place, or another): the view is selected
+        again (LookupError: the served parent is gone, and the current view keeps serving)."""
+        view = self.select(router)
+        self.router, self.view, self.generation = router, view, router.generation
 
     def protocol(self) -> ClientConnection:
         return ClientConnection(self)
@@ -223,7 +241,7 @@ class Proxy:
             ex.backend = str(backend)
         if decision.status is not None:
             return self._answer(conn, req, ex, decision.status, decision)
-        pool = self.pools.get(ex.backend)
+        pool = self.pool(ex.backend)
         if pool is None:
             return self._answer(conn, req, ex, 502, decision, f"no upstream for {backend}")
         return await self._forward(conn, req, ex, decision, pool, trusted,
@@ -351,7 +369,7 @@ class Proxy:
             retry, timeouts = decision.retry, decision.timeouts
             if decision.mirrors:
                 mirrors = [m for m in decision.mirrors
-                           if str(m.backend) in self.pools and random.random() * 100.0 < m.percent]
+                           if self.pool(str(m.backend)) is not None and random.random() * 100.0 < m.percent]
         attempts = retry.attempts if retry is not None and retry.attempts else 0
 
         # the body: buffered (complete) when it must be replayed and fits, else streamed
@@ -369,7 +387,7 @@ class Proxy:
         if mirrors:
             upstream_path = to_bytes(decision.upstream_path)
             for m in mirrors:
-                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path)
+                self._mirror(self.pool(str(m.backend)), req, headers, body, upstream_path)
 
         total = timeouts.request if timeouts is not None and timeouts.request else None
         per_try = timeouts.backend_request if timeouts is not None and timeouts.backend_request else None
@@ -650,18 +668,25 @@ async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] =
     try:
         await stop.wait()
     finally:
-        server.close()
         if watcher is not None:
             watcher.cancel()
-        for conn in list(proxy.connections):  # idle keep-alive connections go now
-            if conn.active is None:
-                conn.close()
-        end = loop.time() + 10
-        while any(c.active is not None for c in proxy.connections) and loop.time() < end:
-            await asyncio.sleep(0.05)
-        for conn in list(proxy.connections):
+        await drain(proxy, server)
+
+
+async def drain(proxy: Proxy, server, grace: float = 10.0) -> None:
+    """Stop listening, close idle connections, let requests in flight finish (up to ``grace``
+    seconds), then close the rest and the upstream pools."""
+    loop = asyncio.get_running_loop()
+    server.close()
+    for conn in list(proxy.connections):  # idle keep-alive connections go now
+        if conn.active is None:
             conn.close()
-        proxy.close()
+    end = loop.time() + grace
+    while any(c.active is not None for c in proxy.connections) and loop.time() < end:
+        await asyncio.sleep(0.05)
+    for conn in list(proxy.connections):
+        conn.close()
+    proxy.close()
 
 
 def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: int, *,

@@ -89,7 +89,8 @@ class KubeSource:
         # last_apply_seconds: how long the last one took, from the batch to the swap
         self.stats = {"batches": 0, "reloads": 0, "build_errors": 0, "status_writes": 0,
                       "status_conflicts": 0, "status_errors": 0, "last_reload": None,
-                      "last_apply_seconds": None}
+                      "last_apply_seconds": None, "sync_lag_seconds": None}
+        self._pending_since: Optional[float] = None  # when the oldest pending event arrived
         self._routing: Optional[dict] = None  # routing_map of the configuration serving
         self._pending: List[Tuple[Key, Optional[dict]]] = []
         self._ready = threading.Event()
@@ -223,6 +224,8 @@ class KubeSource:
     # --- changes ------------------------------------------------------------------------------
 
     def _sink(self, key: Key, obj: Optional[dict]):
+        if not self._pending:
+            self._pending_since = time.monotonic()
         self._pending.append((key, obj))
         self._wake.set()
 
@@ -232,8 +235,11 @@ class KubeSource:
             if self.debounce:
                 await asyncio.sleep(self.debounce)  # events arriving meanwhile join the batch
             self._wake.clear()
-            batch, self._pending = self._pending, []
+            batch, self._pending, since = self._pending, [], self._pending_since
             await self.apply_batch(batch)
+            if since is not None and self._ready.is_set():
+                # sync lag: from the oldest event of the batch to its configuration serving
+                self.stats["sync_lag_seconds"] = time.monotonic() - since
 
     async def apply_batch(self, batch: List[Tuple[Key, Optional[dict]]]) -> Set[Key]:
         """Apply ``(key, object or None)`` changes: update the store; when every kind is synced
