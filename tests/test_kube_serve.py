@@ -350,3 +350,24 @@ def test_sigterm_drains_requests_in_flight_and_exits(rig):
         get(rig.port, timeout=1.0)
     stderr = proc.stderr.read().decode()
     assert "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["cfg.yaml", "--gateway", "infra/edge"], "no CONFIG path"),
+    (["--gateway", "infra/edge:80"], "--gateway takes NS/NAME"),
+    (["--gateway", "infra/edge", "--listen", "127.0.0.1:8080"], "--listen takes a HOST only"),
+    (["--service", "shop/v1"], "--service needs NS/NAME:PORT"),
+    (["--gateway", "infra/edge", "--watch"], "do not go with --kubernetes"),
+])
+def test_command_line_mistakes_are_usage_errors(argv, message, capsys):
+    from routecore._cli.main import main
+
+    assert main(["serve", "--kubernetes", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unreadable_kubeconfig_is_a_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "routecore", "serve", "--kubernetes",
+                           "--kubeconfig", str(tmp_path / "nope"), "--gateway", "infra/edge"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1 and "routecore:" in done.stderr and "Traceback" not in done.stderr

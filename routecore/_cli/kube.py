@@ -60,12 +60,8 @@ def _listen(args):
 
 
 def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
-    try:
-        from ..kube import KubeSource
-        from ..kube._kinds import DEFAULT_CONTROLLER
-    except ModuleNotFoundError as exc:
-        from .main import missing
-        return missing(exc, "kube", "routecore serve --kubernetes")
+    """Run until SIGTERM/SIGINT (the caller checked that the kube extra is installed)."""
+    from ..kube import DEFAULT_CONTROLLER, KubeSource
     from .._serve.admin import Metrics, start_admin
     from .._serve.kube import KubeCollector, KubeServer, cluster_upstream, install_signals
     from .._serve.proxy import Proxy, new_loop

@@ -192,6 +192,10 @@ def _serve(args) -> int:
         max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
         max_headers=args.max_headers, trusted_proxies=args.trusted_proxies)
     if args.kubernetes:
+        try:
+            import httpx  # noqa: F401 - routecore.kube's client (the kube extra)
+        except ModuleNotFoundError as exc:
+            return missing(exc, "kube", "routecore serve --kubernetes")
         from .kube import serve_kubernetes
         return serve_kubernetes(args, upstreams, settings, admin, AccessLog(args.log_format))
     if args.path is None:
