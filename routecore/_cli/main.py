@@ -57,7 +57,8 @@ def _view(args):
         return None, 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """The `routecore` command line (its subcommands and their arguments)."""
     p = argparse.ArgumentParser(prog="routecore", description=__doc__.partition("\n")[0])
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
@@ -278,7 +279,7 @@ def _check(args) -> int:
 
 
 def _run(argv: Optional[List[str]]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.command == "diff":
         from .diff import run_cli as _run_diff
         return _run_diff(args)
