@@ -5,7 +5,9 @@ Invariants:
   gives, up to the order of the items in its tuples (the replaced and added objects' items come
   last): only the objects in ``changed`` are validated and built, every other item is the very
   same model object as before, and so is a changed object's model when it is equal to the one it
-  replaces (identity is what lets the compiler reuse what it built from it);
+  replaces, in the same place (identity is what lets the compiler reuse what it built from it);
+  ``changes`` lists (old, new) per model that differs: the replaced and removed ones in the old
+  order, then the added ones; the new models come last in the Config, in that same order;
 - an object is named by its key ``(kind, namespace, name)``; the namespace is None for a
   cluster-scoped kind (Namespace) and "default" when a namespaced object gives none, as parse
   reads it; every item of a Config (route, Gateway, Service, grant, Namespace, rejected route,
@@ -96,23 +98,22 @@ def patch(config: Config, changed: Iterable[dict] = (), removed: Iterable[Key] =
         if name in _NOT_MODELS:  # (several per object: the changed objects' own replace them)
             fields[name] = tuple(i for i in items if key(i) not in touched) + new_items[name]
             continue
-        kept, before = [], {}
+        incoming = {item_key(i): i for i in new_items.get(name, ())}
+        kept, appended = [], []
         for i in items:
             k = key(i)
-            if k in touched:
-                before[k] = i
-            else:
+            if k not in touched:
                 kept.append(i)
-        added = []
-        for i in new_items.get(name, ()):
-            old = before.pop(item_key(i), None)
-            if old == i:
-                i = old  # a model equal to the one it replaces stays that same object
+            elif incoming.get(k) == i:
+                kept.append(i)  # an equal model stays, the same object in the same place
+                del incoming[k]
             else:
-                changes.append((old, i))
-            added.append(i)
-        changes += [(old, None) for old in before.values()]
-        fields[name] = tuple(kept) + tuple(added)
+                new = incoming.pop(k, None)
+                changes.append((i, new))
+                if new is not None:
+                    appended.append(new)
+        changes += [(None, i) for i in incoming.values()]
+        fields[name] = tuple(kept) + tuple(appended) + tuple(incoming.values())
     if not fields["services"] and not any(i.kind == "Service" for i in fields["issues"]):
         fields["services"] = None  # type: ignore[assignment]
     return attrs.evolve(config, **fields), touched, changes
