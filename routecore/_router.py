@@ -23,7 +23,7 @@ from . import _match
 from ._compile.options import DEFAULT_CONTROLLER, RouterOptions
 from ._compile.status import gateway_status, route_status
 from ._compile.table import CompileCache
-from ._compile.views import gateway_spec, service_spec
+from ._compile.views import GatewayBuild, service_spec
 
 
 class Router:
@@ -61,6 +61,7 @@ class Router:
         self._cache = CompileCache()
         self._attachments: Optional[Attachments] = None
         self._views: Dict[tuple, object] = {}
+        self._builds: Dict[tuple, GatewayBuild] = {}  # what each Gateway view was built from
         self._lock = threading.Lock()
         self.generation = 0
 
@@ -133,6 +134,12 @@ class Router:
             for key, view in self._views.items():
                 if not what.covers(key):
                     new._views[key] = view
+                    if key in self._builds:
+                        new._builds[key] = self._builds[key]
+                elif key in self._builds and not what.everything:
+                    build = self._builds[key].updated(new._attachments, new._cache, what.routes)
+                    if build is not None:
+                        new._builds[key] = build
             for key in self._views:
                 if key not in new._views:
                     try:
@@ -173,13 +180,19 @@ class Router:
     def _view(self, key):
         view = self._views.get(key)
         if view is None:
-            build = gateway_spec if key[0] == "gateway" else service_spec
             with bulk_build():
                 attachments = self.attachments
                 with self._lock:  # (the collector resumes after the lock is released)
                     view = self._views.get(key)
                     if view is None:
-                        spec = build(attachments, self.options, self._cache, *key[1:])
+                        if key[0] == "gateway":
+                            build = self._builds.get(key)
+                            if build is None:
+                                build = self._builds[key] = GatewayBuild.full(
+                                    attachments, self.options, self._cache, *key[1:])
+                            spec = build.spec()
+                        else:
+                            spec = service_spec(attachments, self.options, self._cache, *key[1:])
                         view = self._table_cls(attrs.evolve(spec, parent=key))
                         self._views[key] = view
         return view

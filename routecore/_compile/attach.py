@@ -155,6 +155,10 @@ class Attachments:
         self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
         # (gateway ns, name) -> {id(route): [(listener, effective hostnames)] that route it}
         self._taken: Dict[tuple, Dict[int, list]] = {}
+        # listener key -> the previous records of a listener whose Gateway changed only by its
+        # routes (see _listener), and what changed
+        self._routes_changed: Dict[tuple, tuple] = {}
+        self._affected = None
         if previous is not None and not affected.everything:
             self._carry(previous, affected)
 
@@ -165,6 +169,9 @@ class Attachments:
         gateways = affected.gateways
         self._listener_routes = {k: v for k, v in previous._listener_routes.items()
                                  if k[:2] not in gateways}
+        self._routes_changed = {k: v for k, v in previous._listener_routes.items()
+                                if k[:2] in gateways and k[:2] not in affected.reattach}
+        self._affected = affected
         self._kept = {k: v for k, v in previous._kept.items() if k[:2] not in affected.services}
         live = {id(r) for r in self.config.routes} - affected.routes
         for old, new in zip(previous._rule_backends, self._rule_backends):
@@ -183,9 +190,30 @@ class Attachments:
         key = (gateway.namespace, gateway.name, listener.name)
         hit = self._listener_routes.get(key)
         if hit is None:
-            hit = self._listener_routes[key] = listener_routes(
-                self.config, gateway, listener, self._by_gateway.get(key[:2], ()))
+            before = self._routes_changed.pop(key, None)
+            if before is not None and not before[1]:
+                hit = self._listener_patched(gateway, listener, before[0])
+            if hit is None:
+                hit = listener_routes(self.config, gateway, listener,
+                                      self._by_gateway.get(key[:2], ()))
+            self._listener_routes[key] = hit
         return hit
+
+    def _listener_patched(self, gateway, listener, before: list) -> Optional[tuple]:
+        """The listener's records from its previous ones when only routes changed and no route
+        was refused for another kind's hostname (else None: work them out whole). The kept routes
+        keep their order and the changed and new routes come last: config order (_config.patch)."""
+        gone = self._affected.gone
+        added = [r for r in self._affected.added
+                 if any(ref.namespace == gateway.namespace and ref.name == gateway.name
+                        for ref in r.parent_refs)]
+        taken = listener_routes(self.config, gateway, listener, added)
+        if taken[1]:
+            return None
+        out = [rh for rh in before if id(rh[0]) not in gone] + taken[0]
+        if len({r.kind for r, _ in out}) > 1:
+            return None  # cross serving (GEP-1016) decides between kinds: work it out whole
+        return out, {}
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
                        client_namespace: Optional[str]) -> list:

@@ -18,7 +18,7 @@ differ are in ``Affected.routes`` (by id, objects of ``new``).
 """
 from __future__ import annotations
 
-from typing import Iterable, Set, Tuple
+from typing import Iterable, List, Set, Tuple
 
 from attrs import define, field
 
@@ -32,6 +32,11 @@ class Affected:
     gateways: Set[Tuple[str, str]] = field(factory=set)
     services: Set[Tuple[str, str]] = field(factory=set)
     routes: Set[int] = field(factory=set)  # id() of the routes of ``new`` whose resolution may differ
+    # Gateways whose listeners' routes must be worked out again from scratch (the Gateway or the
+    # namespaces' labels changed); the other affected Gateways changed only by routes:
+    reattach: Set[Tuple[str, str]] = field(factory=set)
+    gone: Set[int] = field(factory=set)  # id() of the routes of ``old`` replaced or removed
+    added: List[object] = field(factory=list)  # the routes of ``new`` that replace or add, in order
 
     def covers(self, view_key: tuple) -> bool:
         """Whether a Router view key ("gateway"/"service", ns, name, ...) may have changed."""
@@ -63,12 +68,17 @@ def affected(old: Config, new: Config, changes) -> Affected:
     services: Set[Tuple[str, str]] = set()
     grant_namespaces: Set[str] = set()
     selectors = False
-    for pair in changes:
-        for item in pair:
+    for old_item, new_item in changes:
+        if hasattr(old_item, "rules"):
+            out.gone.add(id(old_item))
+        if hasattr(new_item, "rules"):
+            out.added.append(new_item)
+        for item in (old_item, new_item):
             if item is None:
                 continue
             if isinstance(item, Gateway):
                 out.gateways.add((item.namespace, item.name))
+                out.reattach.add((item.namespace, item.name))
             elif isinstance(item, Service):
                 services.add((item.namespace, item.name))
             elif isinstance(item, ReferenceGrant):
@@ -79,8 +89,10 @@ def affected(old: Config, new: Config, changes) -> Affected:
                 out.add_parents(item)
     out.services |= services
     if selectors:
-        out.gateways |= {(g.namespace, g.name) for g in new.gateways
-                         if any(lis.allowed_from == "Selector" for lis in g.listeners)}
+        selecting = {(g.namespace, g.name) for g in new.gateways
+                     if any(lis.allowed_from == "Selector" for lis in g.listeners)}
+        out.gateways |= selecting
+        out.reattach |= selecting
     if services or grant_namespaces:
         for route in new.routes:
             if any((ref.namespace, ref.name) in services

@@ -433,8 +433,26 @@ class Builder:
                     method, headers, queries, outcome, route_key, index, mi))
         return out
 
-    def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None) -> TableSpec:
-        bad_request = self.static(Choice(matched=False, status=400))
+    def carry(self, attachments, cache: CompileCache) -> "Builder":
+        """A copy to go on building from, for another configuration's records and cache (the
+        outcomes built so far keep their indexes)."""
+        out = Builder(attachments, self.options, cache, self.mesh)
+        out.choices, out.grpc, out.outcomes = list(self.choices), list(self.grpc), list(self.outcomes)
+        out.header_names = dict(self.header_names)
+        out._rule_outcomes = dict(self._rule_outcomes)
+        out._weights = self._weights
+        return out
+
+    def forget(self, route, listener: Optional[str]) -> None:
+        """Build the outcomes of ``route`` (a route of that key) on ``listener`` anew next time."""
+        route_key = route.key
+        for index in route.rule_indexes or range(len(route.rules)):
+            self._rule_outcomes.pop((route_key, index, listener), None)
+
+    def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None,
+             bad_request: Optional[int] = None) -> TableSpec:
+        if bad_request is None:
+            bad_request = self.static(Choice(matched=False, status=400))
         return TableSpec(bad_request=bad_request, listeners=tuple(listeners),
                          choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
