@@ -146,7 +146,7 @@ class Router:
                         new._view(key)
                     except LookupError:
                         pass  # the Gateway, listener or Service is gone
-        return self._swap(new)
+            return self._swap(new)  # (before bulk_build's collection: live sooner)
 
     def _swap(self, new: "Router") -> "Router":
         state = new.__dict__

@@ -133,16 +133,10 @@ class Attachments:
         # Gateway (ns, name) / Service (ns, name) -> the routes with a parentRef to it, in order
         self._by_gateway: Dict[tuple, list] = {}
         self._by_service: Dict[tuple, list] = {}
-        for route in config.routes:
-            for ref in route.parent_refs:
-                if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
-                    bucket = self._by_gateway.setdefault((ref.namespace, ref.name), [])
-                elif ref.group == CORE_GROUP and ref.kind == "Service":
-                    bucket = self._by_service.setdefault((ref.namespace, ref.name), [])
-                else:
-                    continue
-                if not bucket or bucket[-1] is not route:
-                    bucket.append(route)
+        if previous is not None and not affected.everything:
+            self._patch_buckets(previous, affected)
+        else:
+            self._bucket(config.routes)
         # (gateway ns, name, listener name) -> ([(route, effective hostnames)] it routes,
         # {(kind, route key): the older route of the other kind that took its hostnames}),
         # computed per listener on first use
@@ -162,6 +156,38 @@ class Attachments:
         if previous is not None and not affected.everything:
             self._carry(previous, affected)
 
+    def _bucket(self, routes, only: Optional[Tuple[set, set]] = None) -> None:
+        """Append ``routes`` to the buckets of their parents (of the parents in ``only``:
+        (gateways, services), when given)."""
+        for route in routes:
+            for ref in route.parent_refs:
+                if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
+                    key, buckets, part = (ref.namespace, ref.name), self._by_gateway, 0
+                elif ref.group == CORE_GROUP and ref.kind == "Service":
+                    key, buckets, part = (ref.namespace, ref.name), self._by_service, 1
+                else:
+                    continue
+                if only is not None and key not in only[part]:
+                    continue
+                bucket = buckets.setdefault(key, [])
+                if not bucket or bucket[-1] is not route:
+                    bucket.append(route)
+
+    def _patch_buckets(self, previous: "Attachments", affected) -> None:
+        """The buckets of ``previous``, those of the parents a changed route names filtered of
+        the routes gone and given the added ones (config order: _config.patch puts them last)."""
+        gone = affected.gone
+        for mine, theirs, parents in ((self._by_gateway, previous._by_gateway, affected.gateways),
+                                      (self._by_service, previous._by_service, affected.services)):
+            for key, bucket in theirs.items():
+                if key not in parents:
+                    mine[key] = bucket
+                else:
+                    kept = [r for r in bucket if id(r) not in gone]
+                    if kept:
+                        mine[key] = kept
+        self._bucket(affected.added, (affected.gateways, affected.services))
+
     def _carry(self, previous: "Attachments", affected) -> None:
         """Take from ``previous`` the listener records of the Gateways and the backend
         resolutions of the routes ``affected`` leaves alone (both configurations hold the same
@@ -173,9 +199,10 @@ class Attachments:
                                 if k[:2] in gateways and k[:2] not in affected.reattach}
         self._affected = affected
         self._kept = {k: v for k, v in previous._kept.items() if k[:2] not in affected.services}
-        live = {id(r) for r in self.config.routes} - affected.routes
         for old, new in zip(previous._rule_backends, self._rule_backends):
-            new.update((k, v) for k, v in old.items() if k in live)
+            new.update(old)
+            for rid in affected.gone | affected.routes:
+                new.pop(rid, None)
 
     # --- what the compiler asks ------------------------------------------------------------------
 
