@@ -18,7 +18,11 @@ Invariants:
   Service (``backend_problem``): records of the same kind of parent share one ``RuleBackends``
   tuple;
 - records are in ``config.routes`` order, then parentRefs order; every list of routes returned
-  here keeps ``config.routes`` order.
+  here keeps ``config.routes`` order;
+- the Attachments of an update (``Attachments(config, previous, affected)``, Router.update) hold
+  exactly what a fresh one of ``config`` would compute: they reuse the previous listener records,
+  route buckets and backend resolutions only where ``affected`` (routecore._compile.delta) says
+  nothing they depend on changed, and patch a listener's records only when routes alone changed.
 """
 from __future__ import annotations
 
@@ -193,12 +197,15 @@ class Attachments:
         resolutions of the routes ``affected`` leaves alone (both configurations hold the same
         objects for them; ``previous`` keeps its own alive, so no id is reused meanwhile)."""
         gateways = affected.gateways
-        self._listener_routes = {k: v for k, v in previous._listener_routes.items()
-                                 if k[:2] not in gateways}
-        self._routes_changed = {k: v for k, v in previous._listener_routes.items()
+        # (copies first: another thread may be filling the previous caches meanwhile, and a
+        # dict's copy is one step under the GIL)
+        listeners = dict(previous._listener_routes)
+        self._listener_routes = {k: v for k, v in listeners.items() if k[:2] not in gateways}
+        self._routes_changed = {k: v for k, v in listeners.items()
                                 if k[:2] in gateways and k[:2] not in affected.reattach}
         self._affected = affected
-        self._kept = {k: v for k, v in previous._kept.items() if k[:2] not in affected.services}
+        self._kept = {k: v for k, v in dict(previous._kept).items()
+                      if k[:2] not in affected.services}
         for old, new in zip(previous._rule_backends, self._rule_backends):
             new.update(old)
             for rid in affected.gone | affected.routes:
