@@ -7,7 +7,8 @@ Service port takes is the records' answer (``Attachments.listener_routes`` /
 """
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
+from operator import itemgetter
 from typing import Dict, List, Optional, Set, Tuple
 
 from attrs import define
@@ -25,6 +26,16 @@ def gateway_spec(attachments: Attachments, options: RouterOptions, cache: Compil
 
 def _entry_key(entry):
     return entry.sort_key
+
+
+def _remove_sorted(group: List[Entry], entries: List[Entry]) -> None:
+    """Take ``entries`` (each there once) out of ``group``, sorted by sort_key (unique)."""
+    for e in entries:
+        at = bisect_left(group, e.sort_key, key=_entry_key)
+        if at < len(group) and group[at] is e:
+            del group[at]
+        else:  # pragma: no cover - an invariant broken: fall back to a scan
+            group.remove(e)
 
 
 @define
@@ -104,20 +115,18 @@ class GatewayBuild:
         for lb in self.listeners:
             lis = lb.listener
             now = attachments.listener_routes(gw, lis)
-            present = {id(r) for r, _ in now}
+            now_by_id = dict(zip(map(id, map(itemgetter(0), now)), now))  # (C speed: 10,000s)
             routes = dict(lb.routes)
             groups = {h: list(es) for h, es in lb.groups.items()}
-            for rid in [i for i in routes if i not in present or i in dirty]:
-                route, hosts, _ = routes.pop(rid)
+            for rid in (routes.keys() - now_by_id.keys()) | (dirty & routes.keys()):
+                route, hosts, entries = routes.pop(rid)
                 b.forget(route, lis.name)
-                key = route.key
                 for h in hosts:
-                    groups[h] = [e for e in groups[h] if e.route != key]
-            for route, hosts in now:
-                if id(route) in routes:
-                    continue
+                    _remove_sorted(groups[h], entries)
+            for rid in now_by_id.keys() - routes.keys():
+                route, hosts = now_by_id[rid]
                 entries = b.entries(route, lis.name, lis.port, lb.scheme)
-                routes[id(route)] = (route, hosts, entries)
+                routes[rid] = (route, hosts, entries)
                 for h in hosts:
                     group = groups.setdefault(h, [])
                     for e in entries:
