@@ -99,19 +99,27 @@ def patch(config: Config, changed: Iterable[dict] = (), removed: Iterable[Key] =
             fields[name] = tuple(i for i in items if key(i) not in touched) + new_items[name]
             continue
         incoming = {item_key(i): i for i in new_items.get(name, ())}
-        kept, appended = [], []
-        for i in items:
-            k = key(i)
-            if k not in touched:
-                kept.append(i)
-            elif incoming.get(k) == i:
-                kept.append(i)  # an equal model stays, the same object in the same place
-                del incoming[k]
-            else:
-                new = incoming.pop(k, None)
-                changes.append((i, new))
-                if new is not None:
-                    appended.append(new)
+        keys = list(map(key, items))  # (C speed for models: the touched ones are few)
+        at = {}
+        for k in touched:
+            count = keys.count(k)
+            if count == 1:
+                at[keys.index(k)] = k
+            elif count:  # (a Config added up from several may hold a key twice)
+                at.update((n, k) for n, x in enumerate(keys) if x == k)
+        kept, appended, replaced = list(items), [], []
+        for n in sorted(at, reverse=True):
+            i, k = items[n], at[n]
+            if incoming.get(k) == i:
+                del incoming[k]  # an equal model stays, the same object in the same place
+                continue
+            del kept[n]
+            new = incoming.pop(k, None)
+            replaced.append((i, new))
+            if new is not None:
+                appended.append(new)
+        changes += reversed(replaced)  # (found from the end: the old order again)
+        appended.reverse()
         changes += [(None, i) for i in incoming.values()]
         fields[name] = tuple(kept) + tuple(appended) + tuple(incoming.values())
     if not fields["services"] and not any(i.kind == "Service" for i in fields["issues"]):
