@@ -80,6 +80,29 @@ def test_initial_sync_then_a_route_change_is_applied(api, start):
     wait_for(lambda: backend(src, "/p2") == "v2", what="the deletion to be live")
 
 
+def test_a_change_is_applied_incrementally_and_answers_as_a_full_load(api, start):
+    basic_cluster(api, routes=3)
+    api.apply(gateway("other", port=81))
+    src = start(write_status=False)
+    other = src.router.gateway("other", namespace="infra", port=81)
+    kept = next(r for r in src.router.config.routes if r.name == "r1")
+    api.apply(route("r0", backend="v2"))
+    wait_for(lambda: backend(src) == "v2", what="the change to be live")
+    # only the changed route was parsed again, only its Gateway's view rebuilt
+    assert next(r for r in src.router.config.routes if r.name == "r1") is kept
+    assert src.router.gateway("other", namespace="infra", port=81) is other
+    assert src.stats["last_apply_seconds"] is not None
+    full = start(write_status=False, incremental=False)  # a full load of the same objects
+    for path in ("/", "/p1", "/p2", "/x"):
+        assert src.router.gateway("edge", namespace="infra", port=80).route(
+            "GET", path, host="a.example").to_dict() == full.router.gateway(
+            "edge", namespace="infra", port=80).route("GET", path, host="a.example").to_dict()
+    api.remove("httproutes", "shop", "r1")
+    wait_for(lambda: backend(src, "/p1") == "v2" and backend(full, "/p1") == "v2",
+             what="the deletion to be live in both")
+    assert src.router.gateway("other", namespace="infra", port=81) is other
+
+
 def test_status_and_metadata_only_changes_do_not_reload(api, start):
     basic_cluster(api)
     src = start(write_status=False)

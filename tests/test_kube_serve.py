@@ -348,6 +348,9 @@ def test_sigterm_drains_requests_in_flight_and_exits(rig):
     assert proc.wait(15) == 0
     with pytest.raises(ConnectionRefusedError):
         get(rig.port, timeout=1.0)
+    # the Lease was released on the way out (another replica takes over at once)
+    lease = rig.api.get("leases", "default", "routecore-gateway-controller")
+    assert lease["spec"]["holderIdentity"] == ""
     stderr = proc.stderr.read().decode()
     assert "Traceback" not in stderr, stderr
 
