@@ -376,3 +376,30 @@ def test_real_cluster_sync_read_only():
         assert src.ready and router is not None and src.synced
     finally:
         src.stop()
+
+
+def test_a_spec_the_status_writer_reads_first_is_still_applied(api, start):
+    """The status writer's 409 re-read puts a newer object (a spec change) in the store before
+    the watch brings it; the watch's event then changes nothing in the store, and the change
+    must be applied all the same."""
+    basic_cluster(api)
+    src = start()
+    wait_for(lambda: src.is_leader() and src.stats["status_writes"] > 0, what="the first writes")
+    real = src.client.replace
+    done = []
+
+    async def change_spec_then_replace(info, ns, name, obj, sub=None):
+        if sub == "status" and info.kind == "HTTPRoute" and not done:
+            done.append(1)
+            api.cut_watches()  # the watch brings the change only after a reconnect (and relist)
+            api.apply(route("r0", backend="v2"))
+            api.compact()
+        return await real(info, ns, name, obj, sub)
+
+    src.client.replace = change_spec_then_replace
+    api.apply(dict(route("r0"), metadata={"name": "r0", "namespace": "shop",
+                                          "annotations": {"status": "again"}},
+                   spec=dict(route("r0")["spec"], hostnames=["a.example"])))
+    wait_for(lambda: bool(done), what="the status write")
+    wait_for(lambda: backend(src) == "v2", timeout=10, what="the change read by the status writer")
+    src.client.replace = real

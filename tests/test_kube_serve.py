@@ -253,11 +253,11 @@ def test_relist_after_410_reconnect_and_a_five_second_outage_lose_no_request(rig
     rig.api.cut_watches()
     rig.api.apply(route("r0", backend="v2"))
     rig.api.compact()
-    wait_for(lambda: get(rig.port) == (200, "v2"), 5.0, "the change after the relist")
+    wait_for(lambda: get(rig.port) == (200, "v2"), 15.0, "the change after the relist")
     # dropped watches: reconnect
     rig.api.cut_watches()
     rig.api.apply(route("r0", backend="v1"))
-    wait_for(lambda: get(rig.port) == (200, "v1"), 5.0, "the change after the reconnect")
+    wait_for(lambda: get(rig.port) == (200, "v1"), 15.0, "the change after the reconnect")
     # a 5 s outage: the last configuration keeps serving; later changes are applied
     rig.api.go_down(5.0)
     time.sleep(5.5)
@@ -327,7 +327,8 @@ def test_two_replicas_only_the_leader_writes_and_the_other_takes_over(rig):
     generation = rig.api.get("httproutes", "shop", "x0")["metadata"]["generation"]
     wait_for(lambda: conditions(our_parent(rig.api, "x0"))["Accepted"]["observedGeneration"]
              == generation, 10, "b to write status")
-    assert metric(b, "routecore_kube_status_writes_total") >= 1
+    # (the server shows the write before the writer counts it)
+    wait_for(lambda: metric(b, "routecore_kube_status_writes_total") >= 1, 5, "b's count")
 
 
 def test_sigterm_drains_requests_in_flight_and_exits(rig):

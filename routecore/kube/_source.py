@@ -92,6 +92,7 @@ class KubeSource:
                       "last_apply_seconds": None, "sync_lag_seconds": None}
         self._pending_since: Optional[float] = None  # when the oldest pending event arrived
         self._routing: Optional[dict] = None  # routing_map of the configuration serving
+        self._store_touched: Set[Key] = set()  # keys the status writer changed in the store
         self._pending: List[Tuple[Key, Optional[dict]]] = []
         self._ready = threading.Event()
         self._status_dirty: Set[Key] = set()
@@ -248,6 +249,8 @@ class KubeSource:
         changed = self.store.apply(batch)
         self.stats["batches"] += 1
         self._status_dirty |= changed
+        changed |= self._store_touched  # (see _store_set)
+        self._store_touched = set()
         if not self.synced or (not changed and self._ready.is_set()):
             return changed
         routing = routing_map(self.store, self.controller_name, self._routing,
@@ -345,6 +348,15 @@ class KubeSource:
             else:
                 backoff.reset()
 
+    def _store_set(self, key: Key, obj: dict) -> None:
+        """Put an object the status writer read or wrote in the store. It may be newer than what
+        the watch has brought (a spec change): the apply loop then applies it as a change, since
+        the watch event that brings it later will find the store already equal."""
+        if self.store.apply([(key, obj)]):
+            self._store_touched.add(key)
+            if self._wake is not None:
+                self._wake.set()
+
     async def _write_status(self, key: Key, obj: dict, want: dict, attempts: int = 5) -> bool:
         """PUT ``want`` to the object's /status; on 409 re-read and recompute. False: retry later."""
         info = BY_KIND[key[0]]
@@ -367,7 +379,7 @@ class KubeSource:
                     fresh = await self.client.get(info, key[1], key[2])
                 except ApiError as exc2:
                     return exc2.code == 404
-                self.store.apply([(key, dict(fresh, kind=info.kind, apiVersion=info.api_version))])
+                self._store_set(key, dict(fresh, kind=info.kind, apiVersion=info.api_version))
                 again = list(desired_statuses(self.router, self.store, self.controller_name, {key}))
                 if not again:
                     return True
@@ -379,7 +391,7 @@ class KubeSource:
                 self._status_dirty.add(key)
                 return False
             self.stats["status_writes"] += 1
-            self.store.apply([(key, dict(written, kind=info.kind, apiVersion=info.api_version))])
+            self._store_set(key, dict(written, kind=info.kind, apiVersion=info.api_version))
             return True
         self._status_dirty.add(key)
         return False
