@@ -1,7 +1,9 @@
 """Router: compiles a loaded Config into one rule table per entry point (Gateway port or Service).
 
-Invariants: the compiled state of a Router changes only through ``reload``, which builds a whole
-new state off the request path and swaps it in with one assignment; tables are built on first
+Invariants: the compiled state of a Router changes only through ``reload`` and ``update``, which
+build a whole new state off the request path and swap it in with one assignment (``update``
+reuses the tables, listener records and backend resolutions its change cannot affect: see
+routecore._compile.delta, and a full reload of the same objects answers the same); tables are built on first
 use of a view and cached, so ``router.gateway(...)``/``router.service(...)`` are cheap to call
 again, and a table, once handed out, never changes (requests in flight finish on it).
 """
@@ -14,13 +16,15 @@ from typing import Callable, Dict, Optional
 
 from ._config.load import bulk_build, load
 from ._config.models import Config
+from ._config.patch import patch
 from ._compile.attach import Attachments
+from ._compile.delta import affected
 from . import _match
 from ._compile.listeners import listener_infos
-from ._compile.options import RouterOptions
+from ._compile.options import DEFAULT_CONTROLLER, RouterOptions
 from ._compile.status import gateway_status, listener_set_status, policy_status, route_status
 from ._compile.table import CompileCache
-from ._compile.views import gateway_spec, service_spec
+from ._compile.views import GatewayBuild, service_spec
 
 
 class Router:
@@ -29,11 +33,12 @@ class Router:
     def __init__(self, config: Config, *, seed: Optional[int] = None,
                  regex_precedence: str = "after-prefix", normalize_path: bool = True,
                  native: Optional[bool] = None, extensions=(), merge_slashes: bool = False,
-                 escaped_slashes: str = "reject"):
+                 escaped_slashes: str = "reject", controller_name: str = DEFAULT_CONTROLLER):
         self._setup(config, RouterOptions.build(
             seed=seed, regex_precedence=regex_precedence, normalize_path=normalize_path,
             native=native, extensions=extensions, merge_slashes=merge_slashes,
-            escaped_slashes=escaped_slashes, default_native=_match.NATIVE))
+            escaped_slashes=escaped_slashes, controller_name=controller_name,
+            default_native=_match.NATIVE))
 
     @classmethod
     def with_options(cls, config: Config, options: RouterOptions) -> "Router":
@@ -60,8 +65,9 @@ class Router:
         # the view already compiled under a key (("gateway", ns, name, port) or ("service", ns,
         # name, port, client_namespace)), else None: the views dict's own get, so per-request
         # callers (the middleware) pay one C call, then fall back to gateway()/service(). Part of
-        # the state ``reload`` swaps in: it always reads the current views.
+        # the state ``reload`` and ``update`` swap in: it always reads the current views.
         self.cached_view: Callable[[tuple], Optional[object]] = self._views.get
+        self._builds: Dict[tuple, GatewayBuild] = {}  # what each Gateway view was built from
         self._lock = threading.Lock()
         self.generation = 0
 
@@ -73,6 +79,7 @@ class Router:
     extensions = property(lambda self: self.options.extensions)
     native = property(lambda self: self.options.native)
     escaped_slashes = property(lambda self: self.options.escaped_slashes)
+    controller_name = property(lambda self: self.options.controller_name)
 
     @property
     def attachments(self) -> Attachments:
@@ -106,6 +113,48 @@ class Router:
                     new._view(key)
                 except LookupError:
                     pass  # the Gateway, listener or Service is gone from the new configuration
+        return self._swap(new)
+
+    def update(self, changed=(), removed=()) -> "Router":
+        """Apply a change of some objects and swap the result in atomically, as ``reload``.
+
+        ``changed``: Kubernetes objects (dicts) added or modified; ``removed``: the
+        ``(kind, namespace, name)`` of objects deleted (namespace None for a Namespace). Only
+        the changed objects are parsed and validated; attachment, backend resolution and the
+        tables are rebuilt for the Gateways and Services the change can affect, every other
+        view is reused as it is (routecore._compile.delta). The result answers exactly as a
+        Router loaded from the final set of objects. A change that changes no model costs a
+        parse of the changed objects and nothing else (the generation stays). An invalid object
+        with a strict configuration raises ConfigError and the current one keeps serving.
+        """
+        with bulk_build():
+            config, touched, changes = patch(self.config, changed, removed)
+            if not changes and config.issues == self.config.issues \
+                    and config.rejected == self.config.rejected:
+                return self
+            previous = self.attachments
+            what = affected(self.config, config, changes)
+            new = Router.with_options(config, self.options)
+            new._cache = self._cache.carry()
+            new._attachments = Attachments(config, previous, what)
+            for key, view in self._views.items():
+                if not what.covers(key):
+                    new._views[key] = view
+                    if key in self._builds:
+                        new._builds[key] = self._builds[key]
+                elif key in self._builds and not what.everything:
+                    build = self._builds[key].updated(new._attachments, new._cache, what.routes)
+                    if build is not None:
+                        new._builds[key] = build
+            for key in self._views:
+                if key not in new._views:
+                    try:
+                        new._view(key)
+                    except LookupError:
+                        pass  # the Gateway, listener or Service is gone
+            return self._swap(new)  # (before bulk_build's collection: live sooner)
+
+    def _swap(self, new: "Router") -> "Router":
         state = new.__dict__
         with self._lock:
             state["_lock"] = self._lock
@@ -137,13 +186,19 @@ class Router:
     def _view(self, key):
         view = self._views.get(key)
         if view is None:
-            build = gateway_spec if key[0] == "gateway" else service_spec
             with bulk_build():
                 attachments = self.attachments
                 with self._lock:  # (the collector resumes after the lock is released)
                     view = self._views.get(key)
                     if view is None:
-                        spec = build(attachments, self.options, self._cache, *key[1:])
+                        if key[0] == "gateway":
+                            build = self._builds.get(key)
+                            if build is None:
+                                build = self._builds[key] = GatewayBuild.full(
+                                    attachments, self.options, self._cache, *key[1:])
+                            spec = build.spec()
+                        else:
+                            spec = service_spec(attachments, self.options, self._cache, *key[1:])
                         view = self._table_cls(attrs.evolve(spec, parent=key))
                         self._views[key] = view
         return view
@@ -160,11 +215,12 @@ class Router:
     # --- status -------------------------------------------------------------------------------
 
     def status(self, kind: str, namespace: str, name: str) -> dict:
-        """The status a controller writes back for this object, shaped as Kubernetes stores it."""
+        """The status a controller writes back for this object, shaped as Kubernetes stores it
+        (route parent entries name ``controller_name``)."""
         if kind == "Gateway":
             return gateway_status(self.attachments, namespace, name)
         if kind == "ListenerSet":
             return listener_set_status(self.attachments, namespace, name)
         if kind == "BackendTLSPolicy":
-            return policy_status(self.attachments, namespace, name)
-        return route_status(self.attachments, kind, namespace, name)
+            return policy_status(self.attachments, namespace, name, self.options.controller_name)
+        return route_status(self.attachments, kind, namespace, name, self.options.controller_name)

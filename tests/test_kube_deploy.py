@@ -51,6 +51,11 @@ def test_manifests_are_consistent():
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
     assert f"0.0.0.0:{admin['containerPort']}" in c["args"]
+    # the container's command line is one `routecore serve --kubernetes` takes
+    from routecore._cli.main import parser as cli_parser
+    args = cli_parser().parse_args(c["args"])
+    assert args.kubernetes and args.gateway == ("infra", "edge", None) and args.path is None
+    assert args.identity == "$(POD_NAME)" and any(e["name"] == "POD_NAME" for e in c["env"])
     for binding in by_kind("ClusterRoleBinding") + by_kind("RoleBinding"):
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
                                         "namespace": sa["metadata"]["namespace"]}]

@@ -57,7 +57,8 @@ def _view(args):
         return None, 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """The `routecore` command line (its subcommands and their arguments)."""
     p = argparse.ArgumentParser(prog="routecore", description=__doc__.partition("\n")[0])
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
@@ -81,15 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     from .diff import add_parser as _add_diff_parser  # `routecore diff`
     _add_diff_parser(sub)
     s = sub.add_parser("serve", help="run a reverse proxy that routes with this configuration")
-    s.add_argument("path", metavar="CONFIG", help="a configuration file or folder")
+    s.add_argument("path", metavar="CONFIG", nargs="?",
+                   help="a configuration file or folder (not with --kubernetes)")
     add_view_arguments(s)
     s.add_argument("--upstream", action="append", default=[], metavar="NS/NAME:PORT=URL",
                    help="where a backend (or mirror) is served, e.g. default/api:8080=http://127.0.0.1:9001 "
                         "(tcp://HOST:PORT or udp://HOST:PORT for TCP, TLS and UDP routes' backends)")
-    s.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST[:PORT]",
+    s.add_argument("--listen", metavar="HOST[:PORT]",
                    help="HOST:PORT: serve the --gateway port (default 80) there; HOST alone: "
                         "serve every listener port of the Gateway on HOST, at its own number "
-                        "(default 127.0.0.1:8080)")
+                        "(default 127.0.0.1:8080; with --kubernetes --gateway a HOST only)")
     s.add_argument("--tls-secret", action="append", default=[], metavar="NS/NAME=CERT,KEY",
                    help="the Secret a listener's certificateRefs names, from PEM files (repeatable; "
                         "wins over a Secret of that name in the configuration)")
@@ -118,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log-format", default="text", choices=("text", "json"),
                    help="access-log lines as text (default) or one JSON object per line")
     s.add_argument("--bypass-routing", metavar="URL", help=argparse.SUPPRESS)  # bench/ only
+    from .kube import add_arguments as _add_kube_arguments  # `routecore serve --kubernetes`
+    _add_kube_arguments(s)
     return p
 
 
@@ -195,11 +199,29 @@ def _serve(args) -> int:
                   f"udp://), got {item!r}", file=sys.stderr)
             return 2
         upstreams[f"{ns}/{name}:{port}"] = url
-    host, _, port_text = args.listen.rpartition(":")
+    settings = Settings(
+        header_timeout=args.header_timeout, keepalive_timeout=args.keepalive_timeout,
+        body_timeout=args.body_timeout, connect_timeout=args.connect_timeout,
+        upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
+        max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies,
+        stream_idle_timeout=args.stream_idle_timeout, udp_idle_timeout=args.udp_idle_timeout,
+        max_udp_flows=args.max_udp_flows)
+    if args.kubernetes:
+        try:
+            import httpx  # noqa: F401 - routecore.kube's client (the kube extra)
+        except ModuleNotFoundError as exc:
+            return missing(exc, "kube", "routecore serve --kubernetes")
+        from .kube import serve_kubernetes
+        return serve_kubernetes(args, upstreams, settings, admin, AccessLog(args.log_format))
+    if args.path is None:
+        raise UsageError("serve needs a CONFIG path, or --kubernetes")
+    listen = args.listen or "127.0.0.1:8080"
+    host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():  # HOST alone: every listener port
-        host, port_text = args.listen, ""
+        host, port_text = listen, ""
     if not host or (not port_text and args.service is not None):
-        print(f"routecore: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
+        print(f"routecore: --listen expects HOST:PORT, got {listen!r}", file=sys.stderr)
         return 2
     try:
         tls_secrets = read_tls_secrets(args.tls_secret)
@@ -228,14 +250,6 @@ def _serve(args) -> int:
     except TLSConfigError as exc:
         print(f"routecore: {exc}", file=sys.stderr)
         return 1
-    settings = Settings(
-        header_timeout=args.header_timeout, keepalive_timeout=args.keepalive_timeout,
-        body_timeout=args.body_timeout, connect_timeout=args.connect_timeout,
-        upstream_timeout=args.upstream_timeout, max_buffered_body=args.max_buffered_body,
-        max_url=args.max_url_bytes, max_header_bytes=args.max_header_bytes,
-        max_headers=args.max_headers, trusted_proxies=args.trusted_proxies,
-        stream_idle_timeout=args.stream_idle_timeout, udp_idle_timeout=args.udp_idle_timeout,
-        max_udp_flows=args.max_udp_flows)
     metrics = Metrics(generation=router.generation, native=router.native)
     listening = []  # the proxy's server once it listens: /readyz answers 200 from then on
     on_startup = ()
@@ -298,7 +312,7 @@ def _check(args) -> int:
 
 
 def _run(argv: Optional[List[str]]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.command == "diff":
         from .diff import run_cli as _run_diff
         return _run_diff(args)

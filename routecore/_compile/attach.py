@@ -18,7 +18,11 @@ Invariants:
   Service (``backend_problem``): records of the same kind of parent share one ``RuleBackends``
   tuple;
 - records are in ``config.routes`` order, then parentRefs order; every list of routes returned
-  here keeps ``config.routes`` order.
+  here keeps ``config.routes`` order;
+- the Attachments of an update (``Attachments(config, previous, affected)``, Router.update) hold
+  exactly what a fresh one of ``config`` would compute: they reuse the previous listener records,
+  route buckets and backend resolutions only where ``affected`` (routecore._compile.delta) says
+  nothing they depend on changed, and patch a listener's records only when routes alone changed.
 """
 from __future__ import annotations
 
@@ -118,7 +122,11 @@ def one_kind_per_port(routes: list) -> list:
 class Attachments:
     """Every attachment record of one Config, with the indexes the compiler asks."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, previous: Optional["Attachments"] = None,
+                 affected=None):
+        """``previous`` and ``affected`` (routecore._compile.delta.Affected): the records of the
+        configuration ``config`` was patched from, and what the patch may have changed; what
+        ``previous`` computed for the parents and routes not affected is reused."""
         self.config = config
         self.services = None if config.services is None else {
             (s.namespace, s.name): s for s in config.services}
@@ -135,20 +143,10 @@ class Attachments:
         # ListenerSet of the Gateway), in order
         self._by_gateway: Dict[tuple, list] = {}
         self._by_service: Dict[tuple, list] = {}
-        for route in config.routes:
-            for ref in route.parent_refs:
-                if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
-                    bucket = self._by_gateway.setdefault((ref.namespace, ref.name), [])
-                elif ref.group == GATEWAY_GROUP and ref.kind == "ListenerSet" \
-                        and (ref.namespace, ref.name) in self.listener_sets:
-                    ls = self.listener_sets[(ref.namespace, ref.name)]
-                    bucket = self._by_gateway.setdefault(ls.parent[2:], [])
-                elif ref.group == CORE_GROUP and ref.kind == "Service":
-                    bucket = self._by_service.setdefault((ref.namespace, ref.name), [])
-                else:
-                    continue
-                if not bucket or bucket[-1] is not route:
-                    bucket.append(route)
+        if previous is not None and not affected.everything:
+            self._patch_buckets(previous, affected)
+        else:
+            self._bucket(config.routes)
         # (gateway ns, name, listener name) -> ([(route, effective hostnames)] it routes,
         # {(kind, route key): the older route of the other kind that took its hostnames}),
         # computed per listener on first use
@@ -157,7 +155,70 @@ class Attachments:
         # [mesh][id(route)] -> rule_backends(route, mesh)
         self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
         self._records: Optional[Tuple[Attachment, ...]] = None  # see records
-        self._of_route: Dict[tuple, List[Attachment]] = {}
+        self._of_route: Dict[tuple, List[Attachment]] = {}  # see of_route
+        self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
+        # (gateway ns, name) -> {id(route): [(listener, effective hostnames)] that route it}
+        self._taken: Dict[tuple, Dict[int, list]] = {}
+        # listener key -> the previous records of a listener whose Gateway changed only by its
+        # routes (see _listener), and what changed
+        self._routes_changed: Dict[tuple, tuple] = {}
+        self._affected = None
+        if previous is not None and not affected.everything:
+            self._carry(previous, affected)
+
+    def _bucket(self, routes, only: Optional[Tuple[set, set]] = None) -> None:
+        """Append ``routes`` to the buckets of their parents (of the parents in ``only``:
+        (gateways, services), when given)."""
+        for route in routes:
+            for ref in route.parent_refs:
+                if ref.group == GATEWAY_GROUP and ref.kind == "Gateway":
+                    key, buckets, part = (ref.namespace, ref.name), self._by_gateway, 0
+                elif ref.group == GATEWAY_GROUP and ref.kind == "ListenerSet" \
+                        and (ref.namespace, ref.name) in self.listener_sets:
+                    key, buckets, part = self.listener_sets[(ref.namespace, ref.name)].parent[2:], self._by_gateway, 0
+                elif ref.group == CORE_GROUP and ref.kind == "Service":
+                    key, buckets, part = (ref.namespace, ref.name), self._by_service, 1
+                else:
+                    continue
+                if only is not None and key not in only[part]:
+                    continue
+                bucket = buckets.setdefault(key, [])
+                if not bucket or bucket[-1] is not route:
+                    bucket.append(route)
+
+    def _patch_buckets(self, previous: "Attachments", affected) -> None:
+        """The buckets of ``previous``, those of the parents a changed route names filtered of
+        the routes gone and given the added ones (config order: _config.patch puts them last)."""
+        gone = affected.gone
+        for mine, theirs, parents in ((self._by_gateway, previous._by_gateway, affected.gateways),
+                                      (self._by_service, previous._by_service, affected.services)):
+            for key, bucket in theirs.items():
+                if key not in parents:
+                    mine[key] = bucket
+                else:
+                    kept = [r for r in bucket if id(r) not in gone]
+                    if kept:
+                        mine[key] = kept
+        self._bucket(affected.added, (affected.gateways, affected.services))
+
+    def _carry(self, previous: "Attachments", affected) -> None:
+        """Take from ``previous`` the listener records of the Gateways and the backend
+        resolutions of the routes ``affected`` leaves alone (both configurations hold the same
+        objects for them; ``previous`` keeps its own alive, so no id is reused meanwhile)."""
+        gateways = affected.gateways
+        # (copies first: another thread may be filling the previous caches meanwhile, and a
+        # dict's copy is one step under the GIL)
+        listeners = dict(previous._listener_routes)
+        self._listener_routes = {k: v for k, v in listeners.items() if k[:2] not in gateways}
+        self._routes_changed = {k: v for k, v in listeners.items()
+                                if k[:2] in gateways and k[:2] not in affected.reattach}
+        self._affected = affected
+        self._kept = {k: v for k, v in dict(previous._kept).items()
+                      if k[:2] not in affected.services}
+        for old, new in zip(previous._rule_backends, self._rule_backends):
+            new.update(old)
+            for rid in affected.gone | affected.routes:
+                new.pop(rid, None)
 
     # --- what the compiler asks ------------------------------------------------------------------
 
@@ -197,10 +258,32 @@ class Attachments:
         key = (gateway.namespace, gateway.name, listener.key)
         hit = self._listener_routes.get(key)
         if hit is None:
-            hit = self._listener_routes[key] = listener_routes(
-                self.config, gateway, listener, self._by_gateway.get(key[:2], ()),
-                self.gateway_listeners(gateway).refused)
+            before = self._routes_changed.pop(key, None)
+            if before is not None and not before[1]:
+                hit = self._listener_patched(gateway, listener, before[0])
+            if hit is None:
+                hit = listener_routes(self.config, gateway, listener,
+                                      self._by_gateway.get(key[:2], ()),
+                                      self.gateway_listeners(gateway).refused)
+            self._listener_routes[key] = hit
         return hit
+
+    def _listener_patched(self, gateway, listener, before: list) -> Optional[tuple]:
+        """The listener's records from its previous ones when only routes changed and no route
+        was refused for another kind's hostname (else None: work them out whole). The kept routes
+        keep their order and the changed and new routes come last: config order (_config.patch)."""
+        gone = self._affected.gone
+        added = [r for r in self._affected.added
+                 if any(ref.namespace == gateway.namespace and ref.name == gateway.name
+                        for ref in r.parent_refs)]
+        taken = listener_routes(self.config, gateway, listener, added,
+                                self.gateway_listeners(gateway).refused)
+        if taken[1]:
+            return None
+        out = [rh for rh in before if id(rh[0]) not in gone] + taken[0]
+        if len({r.kind for r, _ in out}) > 1:
+            return None  # cross serving (GEP-1016) decides between kinds: work it out whole
+        return out, {}
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
                        client_namespace: Optional[str]) -> list:
@@ -249,31 +332,39 @@ class Attachments:
 
     @property
     def records(self) -> Tuple[Attachment, ...]:
-        """Every record, built on first use (a view needs only the listener and Service indexes
-        and ``rule_backends``, which the records share)."""
+        """Every record, in config order, built on first use (a view needs only the listener
+        and Service indexes and ``rule_backends``, which the records share)."""
         if self._records is None:
-            issues: Dict[tuple, list] = {}
-            for i in self.config.issues:
-                issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
-            # (gateway ns, name, id(route)) -> [(listener, effective hostnames)] that route it
-            self._taken: Dict[tuple, list] = {}
-            for gw in self.config.gateways:
-                for lis in self.gateway_listeners(gw).listeners:
-                    for route, hosts in self.listener_routes(gw, lis):
-                        self._taken.setdefault((gw.namespace, gw.name, id(route)), []).append(
-                            (lis, hosts))
-            records = tuple(self._record(route, ref, issues)
-                            for route in self.config.routes for ref in route.parent_refs)
-            for rec in records:
-                self._of_route.setdefault(
-                    (rec.route.kind, rec.route.namespace, rec.route.name), []).append(rec)
-            self._records = records
+            self._records = tuple(rec for route in self.config.routes
+                                  for rec in self.of_route(route.kind, route.namespace, route.name))
         return self._records
 
     def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
-        """The records of one route, in parentRefs order (none for a route not loaded)."""
-        self.records
-        return self._of_route.get((kind, namespace, name), [])
+        """The records of one route, in parentRefs order (none for a route not loaded), built on
+        first use: a route's records need only its parents' listener records."""
+        key = (kind, namespace, name)
+        hit = self._of_route.get(key)
+        if hit is None:
+            if self._issues is None:
+                self._issues = {}
+                for i in self.config.issues:
+                    self._issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
+                self._routes = {(r.kind, r.namespace, r.name): r for r in self.config.routes}
+            route = self._routes.get(key)
+            hit = self._of_route[key] = [] if route is None else [
+                self._record(route, ref, self._issues) for ref in route.parent_refs]
+        return hit
+
+    def _taken_by(self, gw) -> Dict[int, list]:
+        """{id(route): [(listener, effective hostnames)] that route it} of one Gateway."""
+        key = (gw.namespace, gw.name)
+        hit = self._taken.get(key)
+        if hit is None:
+            hit = self._taken[key] = {}
+            for lis in self.gateway_listeners(gw).listeners:
+                for route, hosts in self.listener_routes(gw, lis):
+                    hit.setdefault(id(route), []).append((lis, hosts))
+        return hit
 
     def attached_routes(self, gateway, listener) -> int:
         return len(self.listener_routes(gateway, listener))
@@ -322,7 +413,7 @@ class Attachments:
         # accepted exactly when a listener this parentRef covers routes the route; else the
         # first check below that fails is the reason
         taken = [AttachedListener(l.key, tuple(hosts))
-                 for l, hosts in self._taken.get((gw.namespace, gw.name, id(route)), ())
+                 for l, hosts in self._taken_by(gw).get(id(route), ())
                  if attaches_to_listener(ref, gw, l)]
         if taken:
             return ACCEPTED, tuple(taken)

@@ -11,7 +11,6 @@ from typing import List, Optional
 from .._config.models import GATEWAY_GROUP
 from .attach import Attachments
 
-CONTROLLER = "routecore.dev/router"
 
 
 def _cond(type_: str, ok: bool, reason: str, message: str, generation: Optional[int] = None):
@@ -28,7 +27,8 @@ def _parent_ref_dict(ref) -> dict:
     return out
 
 
-def route_status(attachments: Attachments, kind: str, namespace: str, name: str) -> dict:
+def route_status(attachments: Attachments, kind: str, namespace: str, name: str,
+                 controller: str) -> dict:
     config = attachments.config
     route = next((r for r in config.routes
                   if r.kind == kind and r.namespace == namespace and r.name == name), None)
@@ -41,7 +41,7 @@ def route_status(attachments: Attachments, kind: str, namespace: str, name: str)
                              for i in config.issues
                              if i.kind == kind and i.namespace == namespace and i.name == name)
         return {"parents": [
-            {"parentRef": _parent_ref_dict(ref), "controllerName": CONTROLLER,
+            {"parentRef": _parent_ref_dict(ref), "controllerName": controller,
              "conditions": [_cond("Accepted", False, "UnsupportedValue",
                                   f"the route was left out: {problems}")]}
             for ref in rejected.parent_refs if attachments.owns(ref)]}
@@ -61,7 +61,7 @@ def route_status(attachments: Attachments, kind: str, namespace: str, name: str)
             conditions.append({"type": "PartiallyInvalid", "status": "True",
                                "reason": "UnsupportedValue",
                                "message": "Dropped Rule(s): " + "; ".join(str(i) for i in record.issues)})
-        parents.append({"parentRef": _parent_ref_dict(record.parent), "controllerName": CONTROLLER,
+        parents.append({"parentRef": _parent_ref_dict(record.parent), "controllerName": controller,
                         "conditions": conditions})
     return {"parents": parents}
 
@@ -144,7 +144,7 @@ def listener_set_status(attachments: Attachments, namespace: str, name: str) -> 
             "listeners": [_listener_status(attachments, gw, e) for e in state.entries]}
 
 
-def policy_status(attachments: Attachments, namespace: str, name: str) -> dict:
+def policy_status(attachments: Attachments, namespace: str, name: str, controller: str) -> dict:
     """status of a BackendTLSPolicy: one ancestor entry per Gateway whose accepted routes send
     to a Service the policy targets."""
     policies = attachments.policies
@@ -154,5 +154,5 @@ def policy_status(attachments: Attachments, namespace: str, name: str) -> dict:
     conditions = [_cond("Accepted", *state.accepted), _cond("ResolvedRefs", *state.resolved)]
     return {"ancestors": [
         {"ancestorRef": {"group": GATEWAY_GROUP, "kind": "Gateway", "namespace": gw.namespace, "name": gw.name},
-         "controllerName": CONTROLLER, "conditions": conditions}
+         "controllerName": controller, "conditions": conditions}
         for gw in policies.ancestors(attachments, state.policy)][:16]}

@@ -240,9 +240,15 @@ class CompileCache:
     """What the views of one Router share: one compiled RE2 program per pattern, one Backend per
     backendRef object (the frozen Backend is shared by every Choice that sends to it)."""
 
-    def __init__(self):
-        self._regexes: Dict[str, object] = {}
+    def __init__(self, regexes: Optional[Dict[str, object]] = None):
+        self._regexes: Dict[str, object] = {} if regexes is None else regexes
         self._backends: Dict[int, tuple] = {}  # id(backendRef) -> (backendRef, Backend)
+
+    def carry(self) -> "CompileCache":
+        """The cache of an updated Router: the same compiled regexes (a pattern compiles to the
+        same program), no Backends (the next views' backendRefs are other objects; the old
+        entries would only keep the old ones alive)."""
+        return CompileCache(self._regexes)
 
     def regex(self, pattern: str):
         rx = self._regexes.get(pattern)
@@ -433,9 +439,26 @@ class Builder:
                     method, headers, queries, outcome, route_key, index, mi))
         return out
 
+    def carry(self, attachments, cache: CompileCache) -> "Builder":
+        """A copy to go on building from, for another configuration's records and cache (the
+        outcomes built so far keep their indexes)."""
+        out = Builder(attachments, self.options, cache, self.mesh)
+        out.choices, out.grpc, out.outcomes = list(self.choices), list(self.grpc), list(self.outcomes)
+        out.header_names = dict(self.header_names)
+        out._rule_outcomes = dict(self._rule_outcomes)
+        out._weights = self._weights
+        return out
+
+    def forget(self, route, listener: Optional[str]) -> None:
+        """Build the outcomes of ``route`` (a route of that key) on ``listener`` anew next time."""
+        route_key = route.key
+        for index in route.rule_indexes or range(len(route.rules)):
+            self._rule_outcomes.pop((route_key, index, listener), None)
+
     def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None,
-             streams: tuple = ()) -> TableSpec:
-        bad_request = self.static(Choice(matched=False, status=400))
+             bad_request: Optional[int] = None, streams: tuple = ()) -> TableSpec:
+        if bad_request is None:
+            bad_request = self.static(Choice(matched=False, status=400))
         return TableSpec(bad_request=bad_request, listeners=tuple(listeners), streams=streams,
                          choices=tuple(self.choices),
                          grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),

@@ -30,7 +30,7 @@ KINDS_FOLDED = {k.lower(): k for k in KINDS}
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute") + kinds_l4.STREAM_KINDS
 
 
-def _identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
+def identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
     meta = obj.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     ns = meta.get("namespace") if isinstance(meta, dict) else None
@@ -58,7 +58,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
                                           raw.origin))
             continue
         kind = obj.get("kind")
-        ns, name = _identity(obj)
+        ns, name = identity(obj)
         if not isinstance(kind, str) or not kind:
             all_issues.append(ConfigIssue("", ns if name else None, name, "kind",
                                           "missing `kind`" if kind is None else expected("str", kind), raw.origin))

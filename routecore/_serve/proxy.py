@@ -119,7 +119,9 @@ class Proxy:
 
     ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to ``http://host:port[/base]``
     (``tcp://host:port`` or ``udp://host:port`` for TCP, TLS and UDP routes' backends);
-    ``fixed_upstream`` (benchmarks only) sends every request there without routing.
+    ``default_upstream(key)``, when given, is the URL of a backend ``upstreams`` does not name
+    (its pool is made on first use: routecore.kube's cluster DNS names); ``fixed_upstream``
+    (benchmarks only) sends every request there without routing.
 
     ``selects``: the views served, by key (a Gateway port), each ``select(router) -> view``;
     without it, ``select`` alone under the key None. ``self.view`` is the first one.
@@ -133,8 +135,10 @@ class Proxy:
                  on_reload: Optional[Callable[[bool, int, Optional[str]], None]] = None,
                  fixed_upstream: Optional[str] = None,
                  selects: Optional[Dict[object, Callable]] = None,
-                 prepare: Optional[Callable] = None):
+                 prepare: Optional[Callable] = None,
+                 default_upstream: Optional[Callable[[str], str]] = None):
         self.router = router
+        self.default_upstream = default_upstream
         self.select = select
         self.selects = {None: select} if selects is None else dict(selects)
         self.views = {key: sel(router) for key, sel in self.selects.items()}
@@ -164,6 +168,22 @@ class Proxy:
                       if url.startswith("http://")}
         if self.fixed_url:
             self.fixed = Pool(self.fixed_url, loop, timeout)
+
+    def pool(self, key: str) -> Optional[Pool]:
+        """The pool of the backend "ns/name:port" (None: no upstream for it)."""
+        pool = self.pools.get(key)
+        if pool is None and self.default_upstream is not None and self.loop is not None:
+            pool = self.pools[key] = Pool(self.default_upstream(key), self.loop,
+                                          self.settings.connect_timeout)
+        return pool
+
+    def follow(self, router) -> None:
+        """Serve ``router`` (a Router that changed in place, or another): the view is selected
+        again (LookupError: the served parent is gone, and the current views keep serving)."""
+        views = {key: sel(router) for key, sel in self.selects.items()}
+        self.router, self.views, self.generation = router, views, router.generation
+        self.view = next(iter(views.values()))
+        self._tls_cache = {}
 
     def protocol(self) -> ClientConnection:
         return ClientConnection(self)
@@ -281,7 +301,7 @@ class Proxy:
             ex.backend = str(backend)
         if decision.status is not None:
             return self._answer(conn, req, ex, decision.status, decision)
-        pool = self.pools.get(ex.backend)
+        pool = self.pool(ex.backend)
         if pool is None:
             return self._answer(conn, req, ex, 502, decision, f"no upstream for {backend}")
         tls = self.backend_tls(decision)
@@ -416,7 +436,7 @@ class Proxy:
             retry, timeouts = decision.retry, decision.timeouts
             if decision.mirrors:
                 mirrors = [m for m in decision.mirrors
-                           if str(m.backend) in self.pools and random.random() * 100.0 < m.percent]
+                           if self.pool(str(m.backend)) is not None and random.random() * 100.0 < m.percent]
         attempts = retry.attempts if retry is not None and retry.attempts else 0
 
         # the body: buffered (complete) when it must be replayed and fits, else streamed
@@ -434,7 +454,7 @@ class Proxy:
         if mirrors:
             upstream_path = to_bytes(decision.upstream_path)
             for m in mirrors:
-                self._mirror(self.pools[str(m.backend)], req, headers, body, upstream_path,
+                self._mirror(self.pool(str(m.backend)), req, headers, body, upstream_path,
                              m.backend)
 
         total = timeouts.request if timeouts is not None and timeouts.request else None
@@ -744,22 +764,29 @@ async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] =
     try:
         await stop.wait()
     finally:
-        for server in servers:
-            server.close()
         for splice in list(proxy.streams):  # TCP/TLS splices end with the process
             splice.shutdown()
-        await asyncio.sleep(0)  # let the cancelled upstream connects unwind
         if watcher is not None:
             watcher.cancel()
-        for conn in list(proxy.connections):  # idle keep-alive connections go now
-            if conn.active is None:
-                conn.close()
-        end = loop.time() + 10
-        while any(c.active is not None for c in proxy.connections) and loop.time() < end:
-            await asyncio.sleep(0.05)
-        for conn in list(proxy.connections):
+        await drain(proxy, *servers)
+
+
+async def drain(proxy: Proxy, *servers, grace: float = 10.0) -> None:
+    """Stop listening, close idle connections, let requests in flight finish (up to ``grace``
+    seconds), then close the rest and the upstream pools."""
+    loop = asyncio.get_running_loop()
+    for server in servers:
+        server.close()
+    await asyncio.sleep(0)  # let the cancelled upstream connects unwind
+    for conn in list(proxy.connections):  # idle keep-alive connections go now
+        if conn.active is None:
             conn.close()
-        proxy.close()
+    end = loop.time() + grace
+    while any(c.active is not None for c in proxy.connections) and loop.time() < end:
+        await asyncio.sleep(0.05)
+    for conn in list(proxy.connections):
+        conn.close()
+    proxy.close()
 
 
 def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: int, *,

@@ -10,8 +10,9 @@ from typing import Optional, Tuple
 
 from attrs import frozen
 
+from .._compile.options import DEFAULT_CONTROLLER
+
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-DEFAULT_CONTROLLER = "routecore.dev/gateway-controller"
 
 Key = Tuple[str, Optional[str], str]  # (kind, namespace or None, name)
 

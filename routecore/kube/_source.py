@@ -3,11 +3,14 @@
 Invariants:
 - One asyncio loop owns everything: the reflectors put changes in ``_pending``; after a debounce
   window the batch goes through ``apply_batch`` (the one entry point that changes the store and
-  the Router; incremental rebuilds slot in there later). Nothing is built before every reflector
-  has listed once; the first build makes the source ready.
-- A batch reloads the Router only when the digest of what routing reads changed (status writes,
-  resourceVersion bumps and objects of other controllers' classes do not). A failed build keeps
-  the last configuration serving; so does an unreachable API server (reflectors retry forever).
+  the Router). Nothing is built before every reflector has listed once; the first build (a full
+  load) makes the source ready.
+- After that a batch is applied incrementally: only the objects whose routing part changed
+  (``routing_map``/``map_changes``: status writes, resourceVersion bumps and objects of other
+  controllers' classes are not changes) go to ``Router.update``, which parses only them and
+  rebuilds only the views they affect; a batch that changes nothing does not touch the Router.
+  A failed update keeps the last configuration serving; so does an unreachable API server
+  (reflectors retry forever).
 - Status is written only while the Lease is held (``LeaderElector.is_leader()`` checked right
   before each write), only when it differs from the object's status, to ``/status`` with the
   object's resourceVersion; a 409 re-reads the object and recomputes.
@@ -28,11 +31,11 @@ import httpx
 from .._config.load import load
 from .._router import Router
 from ._client import ApiClient, ApiError, ClientConfig
-from ._kinds import BY_KIND, DEFAULT_CONTROLLER, WATCHED, Key
+from ._kinds import BY_KIND, DEFAULT_CONTROLLER, ROUTE_KINDS, WATCHED, Key
 from ._lease import LeaderElector
 from ._reflector import Backoff, Reflector
 from ._status import desired_statuses
-from ._store import ObjectStore, digest, routing_objects
+from ._store import ObjectStore, map_changes, route_parent_gateways, routing_map
 
 log = logging.getLogger("routecore.kube")
 
@@ -63,7 +66,7 @@ class KubeSource:
                  lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0,
                  backoff_base: float = 0.2, backoff_cap: float = 30.0, watch_timeout: int = 300,
                  request_timeout: float = 10.0, on_change: Optional[OnChange] = None,
-                 router: Optional[Router] = None, **router_kwargs):
+                 router: Optional[Router] = None, incremental: bool = True, **router_kwargs):
         self._client_args = (client_config, kubeconfig, context)
         self.namespaces = None if namespaces is None else tuple(namespaces)
         self.controller_name = controller_name
@@ -76,14 +79,20 @@ class KubeSource:
         self.watch_timeout, self.request_timeout = watch_timeout, request_timeout
         self.on_change = on_change
         self.router = router
+        self.incremental = incremental  # False: every change reloads everything (a baseline)
         self.router_kwargs = router_kwargs
         self.store = ObjectStore()
         self.reflectors: List[Reflector] = []
         self.elector: Optional[LeaderElector] = None
         self.client: Optional[ApiClient] = None
+        # reloads: every configuration swapped in (the first full load and each update);
+        # last_apply_seconds: how long the last one took, from the batch to the swap
         self.stats = {"batches": 0, "reloads": 0, "build_errors": 0, "status_writes": 0,
-                      "status_conflicts": 0, "status_errors": 0, "last_reload": None}
-        self._digest: Optional[str] = None
+                      "status_conflicts": 0, "status_errors": 0, "last_reload": None,
+                      "last_apply_seconds": None, "sync_lag_seconds": None}
+        self._pending_since: Optional[float] = None  # when the oldest pending event arrived
+        self._routing: Optional[dict] = None  # routing_map of the configuration serving
+        self._store_touched: Set[Key] = set()  # keys the status writer changed in the store
         self._pending: List[Tuple[Key, Optional[dict]]] = []
         self._ready = threading.Event()
         self._status_dirty: Set[Key] = set()
@@ -216,6 +225,8 @@ class KubeSource:
     # --- changes ------------------------------------------------------------------------------
 
     def _sink(self, key: Key, obj: Optional[dict]):
+        if not self._pending:
+            self._pending_since = time.monotonic()
         self._pending.append((key, obj))
         self._wake.set()
 
@@ -225,8 +236,11 @@ class KubeSource:
             if self.debounce:
                 await asyncio.sleep(self.debounce)  # events arriving meanwhile join the batch
             self._wake.clear()
-            batch, self._pending = self._pending, []
+            batch, self._pending, since = self._pending, [], self._pending_since
             await self.apply_batch(batch)
+            if since is not None and self._ready.is_set():
+                # sync lag: from the oldest event of the batch to its configuration serving
+                self.stats["sync_lag_seconds"] = time.monotonic() - since
 
     async def apply_batch(self, batch: List[Tuple[Key, Optional[dict]]]) -> Set[Key]:
         """Apply ``(key, object or None)`` changes: update the store; when every kind is synced
@@ -235,19 +249,22 @@ class KubeSource:
         changed = self.store.apply(batch)
         self.stats["batches"] += 1
         self._status_dirty |= changed
+        changed |= self._store_touched  # (see _store_set)
+        self._store_touched = set()
         if not self.synced or (not changed and self._ready.is_set()):
             return changed
-        objects = routing_objects(self.store, self.controller_name)
-        new_digest = digest(objects)
-        if new_digest != self._digest:
+        routing = routing_map(self.store, self.controller_name, self._routing,
+                              changed if self._routing is not None else None)
+        updates, removed = map_changes(self._routing or {}, routing)
+        if updates or removed or self._routing is None:
             try:
-                await asyncio.to_thread(self._build, objects)
+                await asyncio.to_thread(self._build, routing, updates, removed)
             except Exception:  # noqa: BLE001 - the last configuration keeps serving
                 self.stats["build_errors"] += 1
                 log.exception("building the configuration failed; the previous one keeps serving")
                 return changed
-            self._digest = new_digest
-            self._status_all = True
+            self._mark_status(changed, self._routing, routing)
+            self._routing = routing
             if self.on_change is not None and self._ready.is_set():
                 try:
                     self.on_change(self.router, changed)
@@ -264,16 +281,42 @@ class KubeSource:
             self._status_wake.set()
         return changed
 
-    def _build(self, objects: List[dict]):
-        config = load(objects, strict=False)
-        if self.router is None:
-            self.router = Router(config, **self.router_kwargs)
+    def _build(self, routing: dict, updates: List[dict], removed: List[Key]):
+        start = time.perf_counter()
+        if self._routing is None or not self.incremental:  # the first sync: a full load
+            objects = sorted(routing.values(), key=lambda o: (
+                o["kind"], o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+            config = load(objects, strict=False)
+            if self.router is None:
+                self.router = Router(config, controller_name=self.controller_name,
+                                     **self.router_kwargs)
+            else:
+                self.router.reload(config)
         else:
-            self.router.reload(config)
+            self.router.update(updates, removed)
         self.stats["reloads"] += 1
         self.stats["last_reload"] = time.time()
+        self.stats["last_apply_seconds"] = time.perf_counter() - start
 
     # --- status -------------------------------------------------------------------------------
+
+    def _mark_status(self, changed: Set[Key], old: Optional[dict], new: dict) -> None:
+        """The objects whose status a change can change: everything, unless only routes changed;
+        then those routes, the Gateways they name (before and after: attachedRoutes) and, when
+        there are GRPCRoutes (an HTTPRoute and a GRPCRoute can refuse each other), every route
+        on those Gateways."""
+        if old is None or any(k[0] not in ROUTE_KINDS for k in changed):
+            self._status_all = True
+            return
+        gateways = set()
+        for key in changed:
+            for version in (old.get(key), new.get(key)):
+                if version is not None:
+                    gateways |= route_parent_gateways(version)
+        self._status_dirty |= {("Gateway", ns, name) for ns, name in gateways}
+        if any(k[0] == "GRPCRoute" for k in new):
+            self._status_dirty |= {k for k, o in new.items() if k[0] in ROUTE_KINDS
+                                   and route_parent_gateways(o) & gateways}
 
     def _leading(self):
         self._status_all = True
@@ -305,6 +348,15 @@ class KubeSource:
             else:
                 backoff.reset()
 
+    def _store_set(self, key: Key, obj: dict) -> None:
+        """Put an object the status writer read or wrote in the store. It may be newer than what
+        the watch has brought (a spec change): the apply loop then applies it as a change, since
+        the watch event that brings it later will find the store already equal."""
+        if self.store.apply([(key, obj)]):
+            self._store_touched.add(key)
+            if self._wake is not None:
+                self._wake.set()
+
     async def _write_status(self, key: Key, obj: dict, want: dict, attempts: int = 5) -> bool:
         """PUT ``want`` to the object's /status; on 409 re-read and recompute. False: retry later."""
         info = BY_KIND[key[0]]
@@ -327,7 +379,7 @@ class KubeSource:
                     fresh = await self.client.get(info, key[1], key[2])
                 except ApiError as exc2:
                     return exc2.code == 404
-                self.store.apply([(key, dict(fresh, kind=info.kind, apiVersion=info.api_version))])
+                self._store_set(key, dict(fresh, kind=info.kind, apiVersion=info.api_version))
                 again = list(desired_statuses(self.router, self.store, self.controller_name, {key}))
                 if not again:
                     return True
@@ -339,7 +391,7 @@ class KubeSource:
                 self._status_dirty.add(key)
                 return False
             self.stats["status_writes"] += 1
-            self.store.apply([(key, dict(written, kind=info.kind, apiVersion=info.api_version))])
+            self._store_set(key, dict(written, kind=info.kind, apiVersion=info.api_version))
             return True
         self._status_dirty.add(key)
         return False

@@ -9,12 +9,13 @@ Invariants:
   kind, name, namespace, labels, creationTimestamp, spec; a Secret's type and data, a ConfigMap's
   data), so status writes, resourceVersion and managedFields never change it; Secrets and
   ConfigMaps are given only when a served Gateway or a BackendTLSPolicy references them.
-- ``digest`` of equal routing objects is equal: an unchanged batch does not reload.
+- ``routing_map`` is ``routing_objects`` by key; given the previous map and the keys a batch
+  changed, it re-reduces only those objects (unless the batch changed what selects objects:
+  a GatewayClass, Gateway, Secret, ConfigMap or BackendTLSPolicy), and ``map_changes`` of two
+  maps is what ``Router.update`` is given: an unchanged batch gives nothing.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ._kinds import GATEWAY_GROUP, Key
@@ -110,8 +111,32 @@ def routing_objects(store: ObjectStore, controller: str) -> List[dict]:
     return [_reduce(o) for o in picked]
 
 
-def digest(objects: List[dict]) -> str:
-    return hashlib.sha256(json.dumps(objects, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+# kinds whose change can change which objects routing_objects gives (not only what one says)
+_SELECTING = frozenset({"GatewayClass", "Gateway", "Secret", "ConfigMap", "BackendTLSPolicy"})
+
+
+def routing_map(store: ObjectStore, controller: str, previous: Optional[Dict[Key, dict]] = None,
+                changed: Optional[Set[Key]] = None) -> Dict[Key, dict]:
+    """``routing_objects`` by store key; with ``previous`` (the map before the batch) and
+    ``changed`` (the keys it changed), only the changed objects are reduced again."""
+    if previous is None or changed is None or any(k[0] in _SELECTING for k in changed):
+        return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+                for o in routing_objects(store, controller)}
+    out = dict(previous)
+    for key in changed:
+        if key[0] in _PASSED:
+            obj = store.get(key)
+            if obj is None:
+                out.pop(key, None)
+            else:
+                out[key] = _reduce(obj)
+    return out
+
+
+def map_changes(old: Dict[Key, dict], new: Dict[Key, dict]) -> Tuple[List[dict], List[Key]]:
+    """(the objects of ``new`` added or changed, the keys of ``old`` gone)."""
+    changed = [obj for key, obj in new.items() if old.get(key) != obj]
+    return changed, [key for key in old if key not in new]
 
 
 def route_parent_gateways(route: dict) -> Set[Tuple[str, str]]:
