@@ -400,6 +400,6 @@ def test_a_spec_the_status_writer_reads_first_is_still_applied(api, start):
     api.apply(dict(route("r0"), metadata={"name": "r0", "namespace": "shop",
                                           "annotations": {"status": "again"}},
                    spec=dict(route("r0")["spec"], hostnames=["a.example"])))
-    wait_for(lambda: bool(done), what="the status write")
+    wait_for(lambda: bool(done), timeout=15, what="the status write")
     wait_for(lambda: backend(src) == "v2", timeout=10, what="the change read by the status writer")
     src.client.replace = real
