@@ -86,38 +86,7 @@ cdef inline str _text(object v):
     return str(v)
 
 
-# the bytes _scan must look at: "/" (boundaries), "?" (query), "#", "%", "." and "\\"
-cdef unsigned char _SPECIAL[256]
-for _c in range(256):
-    _SPECIAL[_c] = _c in b"/?#%.\\"
-
-# host bytes by what _host_key_hash does with them: 0 hash (a reg-name character:
-# routecore._paths.valid_host), 1 "." (a label starts), 2 ":", 3 the slow path (upper case,
-# which host_key lowers, and every byte a valid Host cannot have, which it refuses)
-_REG_NAME_BYTES = (b"abcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,;=")
-cdef unsigned char _HOSTCLS[256]
-for _c in range(256):
-    _HOSTCLS[_c] = 1 if _c == 46 else 2 if _c == 58 else 0 if _c in _REG_NAME_BYTES else 3
-
-DEF FNV_OFFSET = 14695981039346656037
-DEF FNV_PRIME = 1099511628211
-
-
-cdef uint64_t _fnv(str s, Py_ssize_t n):
-    cdef uint64_t h = FNV_OFFSET
-    cdef Py_ssize_t i
-    for i in range(n):
-        h = (h ^ <uint64_t>s[i]) * <uint64_t>FNV_PRIME
-    return h
-
-
-cdef uint64_t _fnv_rev(str s, Py_ssize_t start, Py_ssize_t end):
-    """FNV-1a over s[start:end] read from the end: hosts hash every "."-suffix in one pass."""
-    cdef uint64_t h = FNV_OFFSET
-    cdef Py_ssize_t i
-    for i in range(end - 1, start - 1, -1):
-        h = (h ^ <uint64_t>s[i]) * <uint64_t>FNV_PRIME
-    return h
+include "_match_c_hash.pxi"
 
 
 cdef inline uint64_t _mix(uint64_t h, int tag) noexcept:
@@ -161,35 +130,49 @@ cdef inline void _push_dot(HostHash* hh, Py_ssize_t i, uint64_t h) noexcept:
         hh.overflow = True
 
 
+cdef struct Bwd:
+    # a backward pass over data[0:end] (data readable up to avail): h folds data[e:end]
+    const unsigned char* data
+    Py_ssize_t avail
+    Py_ssize_t end
+    uint64_t h
+    Py_ssize_t e
+
+
+cdef inline uint64_t _bwd_at(Bwd* b, Py_ssize_t i) noexcept:
+    """The hash of data[i:end] (_hash_suffix), i at or before every position asked before."""
+    cdef Py_ssize_t r
+    while b.e - i >= 8:
+        b.e -= 8
+        b.h = _step(b.h, _load64(b.data + b.e))
+    r = b.e - i
+    if r:
+        return _fin(_step(b.h, _loadpart(b.data + i, r, b.avail - i)), b.end - i)
+    return _fin(b.h, b.end - i)
+
+
 cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
     """Hash the host key s[:end] and each of its suffixes that starts at a "." after the first
     character (the keys of wildcard hostnames "*.x" are stored as ".x"), in one backward pass."""
-    cdef uint64_t h = FNV_OFFSET
     cdef Py_ssize_t i
     cdef Py_UCS4 c
-    cdef const unsigned char* data
+    cdef Bwd b
+    cdef bint narrow = PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND
     hh.nd = 0
     hh.overflow = False
     hh.empty_label = False
-    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
-        data = <const unsigned char*>PyUnicode_DATA(s)
-        for i in range(end - 1, -1, -1):
-            c = data[i]
-            h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
-            if c == 46 and (i == 0 or data[i - 1] == 46):  # an empty label: no wildcard takes it
-                hh.empty_label = True
-            if c == 46 and i >= 1:  # "."
-                _push_dot(hh, i, h)
-        hh.full = h
-        return
+    b.data = <const unsigned char*>PyUnicode_DATA(s)
+    b.avail = len(s)
+    b.end = b.e = end
+    b.h = HASH_SEED
     for i in range(end - 1, -1, -1):
         c = s[i]
-        h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
-        if c == u'.' and (i == 0 or s[i - 1] == u'.'):
-            hh.empty_label = True
-        if c == u'.' and i >= 1:
-            _push_dot(hh, i, h)
-    hh.full = h
+        if c == u'.':
+            if i == 0 or s[i - 1] == u'.':  # an empty label: no wildcard takes it
+                hh.empty_label = True
+            if i >= 1:
+                _push_dot(hh, i, _bwd_at(&b, i) if narrow else _hash_suffix(s, i, end))
+    hh.full = _bwd_at(&b, 0) if narrow else _hash_suffix(s, 0, end)
 
 
 cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHash* hh,
@@ -210,7 +193,7 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     if hh.overflow:  # more than 32 labels: hash the suffixes one by one
         for i in range(after[0] + 1, end):
             if s[i] == u'.':
-                slot = wild.get_at(s, i, end, _fnv_rev(s, i, end), 0)
+                slot = wild.get_at(s, i, end, _hash_suffix(s, i, end), 0)
                 if slot != NULL:
                     after[0] = i
                     return slot.value
@@ -416,22 +399,25 @@ cdef class Table:
         return -1
 
     cdef void _hash_path(self, str path, Req* req):
-        """One pass over the path: its full hash, and the hash of every prefix that ends at a
-        "/" boundary (or the end) and has a length some PathPrefix rule has."""
-        cdef uint64_t h = FNV_OFFSET
+        """The path's full hash, and the hash of every prefix that ends at a "/" boundary (or the
+        end) and has a length some PathPrefix rule has (the general path: _scan does this for
+        the common target)."""
         cdef Py_ssize_t i, n = len(path), last = n if n <= self.max_plen_all else self.max_plen_all
-        cdef Py_UCS4 c
         cdef bytearray lens = self.plens_all
+        cdef Fwd f
+        cdef bint narrow = PyUnicode_KIND(path) == PyUnicode_1BYTE_KIND
+        f.data = <const unsigned char*>PyUnicode_DATA(path)
+        f.avail = n
+        f.h = HASH_SEED
+        f.words = 0
         req.nb = 0
         req.overflow = False
-        for i in range(n):
-            c = path[i]
-            if c == u'/' and i <= last and lens[i]:
-                _push_boundary(req, i, h)
-            h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+        for i in range(last + 1 if last < n else n):
+            if path[i] == u'/' and lens[i]:
+                _push_boundary(req, i, _fwd_at(&f, i) if narrow else _hash_prefix(path, i))
+        req.full_hash = _fwd_at(&f, n) if narrow else _hash_prefix(path, n)
         if n <= last and lens[n]:
-            _push_boundary(req, n, h)
-        req.full_hash = h
+            _push_boundary(req, n, req.full_hash)
 
     cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2:
         """The winning entry of group gi for the path path[:n], or -1: its exact path, then
@@ -457,7 +443,7 @@ cdef class Table:
                 p = n if n <= cg.max_plen else cg.max_plen
                 while p >= 0:
                     if plens[p] and (p == n or path[p] == u'/'):
-                        slot = self.prefix.get_at(path, 0, p, _fnv(path, p), gi)
+                        slot = self.prefix.get_at(path, 0, p, _hash_prefix(path, p), gi)
                         if slot != NULL:
                             r = self._bucket(slot.value, slot.count, method, req)
                             if r >= 0:
@@ -511,43 +497,63 @@ cdef class Table:
         """The fast path for the common target: one pass over a 1-byte-per-character origin-form
         target finds the query, hashes the path and its "/" boundaries. False when the target
         needs the general path (not origin-form, a fragment, dot-segments or escapes to
-        normalise, wider characters)."""
-        cdef Py_ssize_t n = len(target), i, last = self.max_plen_all, q = -1
+        normalise, wider characters). The bytes are looked at 16 at a time (_path_masks); only
+        "/", "?" and the rare "#", "%", "\\", "." are visited one by one."""
+        cdef Py_ssize_t n = len(target), i, base = 0, last = self.max_plen_all, q = -1, plen
         cdef const unsigned char* data
         cdef const unsigned char* lens
-        cdef unsigned char c, prev = 0
-        cdef uint64_t h = FNV_OFFSET
+        cdef unsigned slash, qmark, other, bits, carry = 0
+        cdef unsigned char c
+        cdef Fwd f
         if n == 0 or PyUnicode_KIND(target) != PyUnicode_1BYTE_KIND:
             return False
         data = <const unsigned char*>PyUnicode_DATA(target)
         if data[0] != 47:  # "/"
             return False
         lens = <const unsigned char*>PyByteArray_AS_STRING(self.plens_all)
+        f.data = data
+        f.avail = n
+        f.h = HASH_SEED
+        f.words = 0
         req.nb = 0
         req.overflow = False
-        for i in range(n):
-            c = data[i]
-            if _SPECIAL[c]:
-                if c == 47:  # "/"
-                    if prev == 47 and self.merge:
+        while base < n:
+            _path_masks(data + base, n - base, &slash, &qmark, &other)
+            if qmark:  # the path ends at the first "?"
+                bits = (qmark & (0 - qmark)) - 1
+                slash &= bits
+                other &= bits
+            if self.merge and (slash & ((slash << 1) | carry)):  # "//": merged, the general path
+                return False
+            carry = (slash >> 15) & 1
+            if other:
+                bits = other
+                while bits:
+                    i = base + _ctz(bits)
+                    bits &= bits - 1
+                    c = data[i]
+                    if c == 35:  # "#"
                         return False
-                    if i <= last and lens[i]:
-                        _push_boundary(req, i, h)
-                elif c == 63:  # "?"
-                    q = i
+                    if self.normalize and (c != 46 or data[i - 1] == 47):  # "%", "\\", "/."
+                        return False
+            bits = slash
+            while bits:
+                i = base + _ctz(bits)
+                bits &= bits - 1
+                if i > last:
                     break
-                elif c == 35:  # "#"
-                    return False
-                elif self.normalize and (c == 37 or c == 92 or prev == 47):  # "%", "\\", "/."
-                    return False
-            h = (h ^ c) * <uint64_t>FNV_PRIME
-            prev = c
-        i = n if q < 0 else q
-        if i <= last and lens[i]:
-            _push_boundary(req, i, h)
+                if lens[i]:
+                    _push_boundary(req, i, _fwd_at(&f, i))
+            if qmark:
+                q = base + _ctz(qmark)
+                break
+            base += 16
+        plen = n if q < 0 else q
+        req.full_hash = _fwd_at(&f, plen)
+        if plen <= last and lens[plen]:
+            _push_boundary(req, plen, req.full_hash)
         if q >= 0 and memchr(data + q + 1, 35, n - q - 1) != NULL:
             return False
-        req.full_hash = h
         qpos[0] = q
         return True
 
@@ -734,57 +740,68 @@ cdef inline bint _maybe_headers(object headers):
                                         and len(headers) == 0)
 
 
+cdef Py_ssize_t _host_fast(const unsigned char* data, Py_ssize_t n, HostHash* hh):
+    """The common Host: lower-case ASCII letters, digits, "-" and "." with an optional ":port" of
+    digits, at most 256 bytes, no empty or trailing label. Returns the key's end (before the
+    port) with hh filled (one backward pass over the words, the "." found 16 bytes at a time), or
+    -1 for anything else (routecore._paths.checked_host_key decides)."""
+    cdef unsigned bad, dots[16]
+    cdef Py_ssize_t base, k, i, stop = n, nblocks = (n + 15) >> 4
+    cdef Bwd b
+    if n > 256:
+        return -1
+    for k in range(nblocks):
+        base = k << 4
+        bad = _host_masks(data + base, n - base, &dots[k])
+        if bad:
+            i = base + _ctz(bad)
+            if data[i] != 58 or stop != n:  # not ":", or a second one
+                return -1
+            stop = i
+            for i in range(i + 1, n):
+                if not 48 <= data[i] <= 57:  # the port is digits
+                    return -1
+            dots[k] &= (1u << (stop - base)) - 1
+            nblocks = k + 1
+            break
+    if stop == 0 or data[stop - 1] == 46:  # no key, or a trailing "." (host_key drops it)
+        return -1
+    hh.nd = 0
+    hh.overflow = False
+    hh.empty_label = False
+    b.data = data
+    b.avail = n
+    b.end = b.e = stop
+    b.h = HASH_SEED
+    for k in range(nblocks - 1, -1, -1):
+        bad = dots[k]
+        while bad:
+            i = (k << 4) + _top(bad)
+            bad &= ~(1u << _top(bad))
+            if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
+                hh.empty_label = True
+            if i >= 1:
+                _push_dot(hh, i, _bwd_at(&b, i))
+    hh.full = _bwd_at(&b, 0)
+    return stop
+
+
 cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with the key's
     hashes (HostHash): returns a string whose first end[0] characters are the key, or None when
-    ``check`` and the Host is invalid. The common lower-case ASCII "name[:port]" of reg-name
-    characters takes one backward pass and no copy (validated on the way: any other byte, or a
-    second ":", or a port that is not digits, takes the slow path); anything else goes through
-    checked_host_key / host_key."""
-    cdef Py_ssize_t j
+    ``check`` and the Host is invalid. The common lower-case "name[:port]" takes _host_fast (no
+    copy); anything else goes through checked_host_key / host_key."""
     cdef str h, key
-    cdef Py_ssize_t n, i, stop
+    cdef Py_ssize_t n, stop
     cdef const unsigned char* data
-    cdef unsigned char c, k
-    cdef uint64_t x = FNV_OFFSET
     if host is not None:
         h = <str>host
         n = len(h)
         if n and PyUnicode_IS_ASCII(h):
             data = <const unsigned char*>PyUnicode_DATA(h)
             if data[0] != 91:  # "[": an IPv6 literal
-                hh.nd = 0
-                hh.overflow = False
-                hh.empty_label = False
-                stop = n
-                i = n - 1
-                while i >= 0:
-                    c = data[i]
-                    k = _HOSTCLS[c]
-                    if k == 0:
-                        x = (x ^ c) * <uint64_t>FNV_PRIME
-                    elif k == 1:  # "."
-                        x = (x ^ c) * <uint64_t>FNV_PRIME
-                        if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
-                            hh.empty_label = True
-                        if i >= 1:
-                            _push_dot(hh, i, x)
-                    elif k == 2 and stop == n:  # the last ":": what follows is the port
-                        j = i + 1
-                        while j < n and 48 <= data[j] <= 57:
-                            j += 1
-                        if j < n:  # not digits
-                            break
-                        stop = i
-                        x = FNV_OFFSET
-                        hh.nd = 0
-                        hh.overflow = False
-                        hh.empty_label = False
-                    else:  # upper case (host_key lowers it), a second ":", any other byte
-                        break
-                    i -= 1
-                if i < 0 and stop and not data[stop - 1] == 46:  # no trailing "." to drop
-                    hh.full = x
+                stop = _host_fast(data, n, hh)
+                if stop > 0:
                     end[0] = stop
                     return h
         if not check:
