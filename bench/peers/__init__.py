@@ -23,6 +23,8 @@ MODULES = {
     "routrie": "routrie_peer",
     "werkzeug": "werkzeug_peer",
     "starlette": "starlette_peer",
+    "falcon": "falcon_peer",
+    "sanic-routing": "sanic_peer",
 }
 CONTENDERS = tuple(MODULES)
 

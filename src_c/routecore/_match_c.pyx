@@ -22,14 +22,16 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.dict cimport PyDict_Next
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memcpy
 
 from routecore import _explain, _outcome
 from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
-                                 route_wsgi as _route_wsgi)
+                                 route_wsgi as _route_wsgi, wsgi_headers as _wsgi_headers)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
 from routecore._compile.table import view_repr
@@ -48,6 +50,8 @@ cdef extern from *:
     uint64_t _fetch_add "routecore_fetch_add"(uint64_t* p, uint64_t v) nogil
 
 cdef extern from "Python.h":
+    PyObject** PySequence_Fast_ITEMS(object)
+    object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
     bint PyUnicode_IS_ASCII(object)
     int PyUnicode_KIND(object)
     void* PyUnicode_DATA(object)
@@ -251,8 +255,12 @@ cdef class Table:
         self.outs = NULL
         self.cum = NULL
         self.cchoices = NULL
+        self.snames = NULL
+        self.slens = NULL
 
     def __dealloc__(self):
+        PyMem_Free(self.snames)
+        PyMem_Free(self.slens)
         PyMem_Free(self.entries)
         PyMem_Free(self.conds)
         PyMem_Free(self.groups)
@@ -268,36 +276,170 @@ cdef class Table:
 
     # --- per request ----------------------------------------------------------------------------
 
-    cdef int _collect(self, object headers, PyObject** vals) except -1:
-        """Values of the referenced headers into vals[slot] (new references, NULL when absent);
-        repeated headers joined with ","."""
-        cdef object slot, name, value
+    cdef inline int _slot(self, PyObject* name) noexcept:
+        """The slot of header name ``name`` (any case), -1 when the table does not reference it,
+        -2 when only _slot_general can say (rc_name_slot; slot names that are not lower-case
+        ASCII)."""
+        if not self.fast_names:
+            return -2
+        return _name_slot(name, self.snames, self.slens, self.nslots, self.name_lens)
+
+    cdef int _put(self, PyObject** vals, int k, PyObject* value) except -1:
+        """Keep ``value`` (as text) for slot k, joined to an earlier one with ","."""
+        cdef object v
+        if PyUnicode_CheckExact(<object>value):
+            v = <object>value
+        elif PyBytes_CheckExact(<object>value):
+            v = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(<object>value),
+                                       PyBytes_GET_SIZE(<object>value), NULL)
+        else:
+            v = _text(<object>value)
+        if vals[k] != NULL:
+            v = <object>vals[k] + "," + v
+            Py_XDECREF(vals[k])
+        Py_INCREF(v)
+        vals[k] = <PyObject*>v
+        return 0
+
+    cdef int _collect(self, object headers, PyObject** vals, int upto, bint wsgi) except -1:
+        """Values of the referenced headers of slots below ``upto`` into vals[slot] (new
+        references, NULL when absent); repeated headers joined with ",". A list or tuple of
+        pairs and a dict are read through borrowed references; header names go through _slot."""
+        cdef object name, value
+        cdef PyObject* item
+        cdef PyObject* pk
+        cdef PyObject* pv
+        cdef Py_ssize_t j, count, pos = 0
         cdef int k
+        cdef bint is_list
+        cdef bint fast = self.fast_names
+        cdef const unsigned char** names = self.snames
+        cdef Py_ssize_t* lens = self.slens
+        cdef int nslots = self.nslots
+        cdef uint64_t mask = self.name_lens
+        cdef Py_ssize_t hit_item[32]
+        cdef int hit_slot[32]
+        cdef Py_ssize_t nh, h
         if headers is None:
             return 0
-        items = headers if (type(headers) is list or type(headers) is tuple) else (
-            headers.items() if hasattr(headers, "items") else headers)
+        if wsgi:
+            return self._collect_environ(headers, vals, upto)
+        if type(headers) is dict:
+            while PyDict_Next(headers, &pos, &pk, &pv):
+                k = self._slot(pk)
+                if k == -2:
+                    k = self._slot_general(<object>pk)
+                if 0 <= k < upto:
+                    self._put(vals, k, pv)
+            return 0
+        is_list = type(headers) is list
+        if is_list or type(headers) is tuple:
+            count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
+            nh = _header_hits(PySequence_Fast_ITEMS(headers), count, names, lens, nslots, mask,
+                              hit_item, hit_slot, 32) if fast else -1
+            if nh >= 0:  # the common list: names read in C, values kept here
+                for h in range(nh):
+                    k = hit_slot[h]
+                    j = hit_item[h]
+                    if k >= upto or j >= (PyList_GET_SIZE(headers) if is_list else count):
+                        continue  # (a value's str() shortened the list: read what is left)
+                    item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
+                    if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+                        self._put(vals, k, PyTuple_GET_ITEM(<object>item, 1))
+                return 0
+            for j in range(count):
+                item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
+                if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+                    pk = PyTuple_GET_ITEM(<object>item, 0)
+                    k = _name_slot(pk, names, lens, nslots, mask) if fast else -2
+                    if k == -2:
+                        k = self._slot_general(<object>pk)
+                    if 0 <= k < upto:
+                        self._put(vals, k, PyTuple_GET_ITEM(<object>item, 1))
+                    continue
+                name, value = <object>item
+                k = self._slot_general(name)
+                if 0 <= k < upto:
+                    self._put(vals, k, <PyObject*>value)
+            return 0
+        items = headers.items() if hasattr(headers, "items") else headers
         for name, value in items:
-            if type(name) is bytes:
-                slot = self.slots_bytes.get(name)
-                if slot is None and not _bytes_lower(<bytes>name):
-                    slot = self.slots_bytes.get((<bytes>name).lower())
-            else:
-                if type(name) is not str:
-                    name = _text(name)
-                slot = self.slots_str.get(name)
-                if slot is None and not _ascii_lower(<str>name):
-                    slot = self.slots_str.get((<str>name).lower())
-            if slot is None:
-                continue
-            k = slot
-            value = _text(value)
-            if vals[k] != NULL:
-                value = <object>vals[k] + "," + value
-                Py_XDECREF(vals[k])
-            Py_INCREF(value)
-            vals[k] = <PyObject*>value
+            k = self._slot(<PyObject*>name)
+            if k == -2:
+                k = self._slot_general(name)
+            if 0 <= k < upto:
+                self._put(vals, k, <PyObject*>value)
         return 0
+
+    cdef int _collect_environ(self, dict environ, PyObject** vals, int upto) except -1:
+        """_collect of routecore._adapters.wsgi_headers(environ), read in place: an HTTP_NAME key
+        is the header "name" ("_" read as "-"), CONTENT_TYPE / CONTENT_LENGTH when not empty."""
+        cdef PyObject* pk
+        cdef PyObject* pv
+        cdef Py_ssize_t pos = 0, n, j, start
+        cdef const unsigned char* d
+        cdef const unsigned char* key
+        cdef unsigned char c
+        cdef int k
+        if not self.fast_names:
+            return self._collect(_wsgi_headers(environ), vals, upto, False)
+        while PyDict_Next(environ, &pos, &pk, &pv):
+            if not PyUnicode_CheckExact(<object>pk) or not PyUnicode_IS_ASCII(<object>pk):
+                return self._collect_slow_environ(environ, vals, upto)
+            d = <const unsigned char*>PyUnicode_DATA(<object>pk)
+            n = PyUnicode_GET_LENGTH(<object>pk)
+            if n > 5 and memcmp(d, b"HTTP_", 5) == 0:
+                start = 5
+            elif (n == 12 and memcmp(d, b"CONTENT_TYPE", 12) == 0) or (
+                    n == 14 and memcmp(d, b"CONTENT_LENGTH", 14) == 0):
+                if not <object>pv:
+                    continue
+                start = 0
+            else:
+                continue
+            n -= start
+            if not (self.name_lens >> (n if n < 63 else 63)) & 1:
+                continue
+            for k in range(upto):
+                if self.slens[k] != n:
+                    continue
+                key = self.snames[k]
+                for j in range(n):
+                    c = d[start + j]
+                    if 65 <= c <= 90:
+                        c += 32
+                    elif c == 95:  # "_"
+                        c = 45
+                    if c != key[j]:
+                        break
+                else:
+                    self._put(vals, k, pv)
+                    break
+        return 0
+
+    cdef int _collect_slow_environ(self, dict environ, PyObject** vals, int upto) except -1:
+        """An environ with a key that is not an ASCII str: read as routecore._adapters reads it
+        (the same values, or the same error)."""
+        cdef int j
+        for j in range(upto):
+            Py_XDECREF(vals[j])
+            vals[j] = NULL
+        return self._collect(_wsgi_headers(environ), vals, upto, False)
+
+    cdef int _slot_general(self, object name) except -3:
+        """_slot through the name dictionaries: any name type, any characters."""
+        cdef object slot
+        if type(name) is bytes:
+            slot = self.slots_bytes.get(name)
+            if slot is None and not _bytes_lower(<bytes>name):
+                slot = self.slots_bytes.get((<bytes>name).lower())
+        else:
+            if type(name) is not str:
+                name = _text(name)
+            slot = self.slots_str.get(name)
+            if slot is None and not _ascii_lower(<str>name):
+                slot = self.slots_str.get((<str>name).lower())
+        return -1 if slot is None else <int>slot
 
     cdef int _cond(self, CCond* c, object v) except -2:
         """1 when the request value ``v`` (None: absent) satisfies the condition."""
@@ -320,7 +462,7 @@ cdef class Table:
                     raise MemoryError()
             for k in range(self.nslots):
                 req.hv[k] = NULL
-            self._collect(<object>req.headers, req.hv)
+            self._collect(<object>req.headers, req.hv, self.nslots, req.wsgi)
         return req.hv
 
     cdef void _release(self, Req* req) noexcept:
@@ -558,6 +700,13 @@ cdef class Table:
         return True
 
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
+        return self._decide(method, path, headers, host, scheme, sni, False)
+
+    cdef object _decide(self, object method, object path, object headers, object host,
+                        object scheme, object sni, bint wsgi):
+        """route(), for route_wsgi too: ``wsgi`` says that ``headers`` is a WSGI environ (its
+        HTTP_* keys and CONTENT_TYPE / CONTENT_LENGTH are the headers, as
+        routecore._adapters.wsgi_headers reads them)."""
         cdef str target
         cdef str p, m
         cdef object query = None, authority = None
@@ -578,6 +727,7 @@ cdef class Table:
                             "or router.service()")
         target = path if type(path) is str else _text(path)
         req.headers = <PyObject*>headers
+        req.wsgi = wsgi
         req.hv = NULL
         req.qstart = 0
         try:
@@ -653,7 +803,7 @@ cdef class Table:
             if fixed != NULL:  # nothing from the request: the same object every time
                 return <object>fixed
             if cc.cors:
-                choice = _outcome.cors_choice(choice, m, headers)
+                choice = _outcome.cors_choice(choice, m, _wsgi_headers(headers) if wsgi else headers)
             d = <Decision>Decision.__new__(Decision)
             d._choice = choice
             d._pstr = p
@@ -671,35 +821,21 @@ cdef class Table:
 
     cdef object _host_only(self, Req* req):
         """The request's Host header, else :authority, else None (routecore._match_py's
-        reading), when nothing else may need the headers: one pass comparing name lengths, not
-        the table's header lookup. Headers already read, or a one-shot iterable, go through
-        _hvals (read once)."""
-        cdef object headers = <object>req.headers, host = None, authority = None, low, name, value
-        cdef PyObject* item
-        cdef PyObject* nm
-        cdef Py_ssize_t k, j, count
-        cdef bint is_list = type(headers) is list
-        if req.hv != NULL or not (is_list or type(headers) is tuple):
+        reading), when nothing else may need the headers: slots 0 and 1 only, not kept. Headers
+        already read, or a one-shot iterable, go through _hvals (read once)."""
+        cdef object headers = <object>req.headers, host
+        cdef PyObject* two[2]
+        if req.hv != NULL or req.wsgi or not (type(headers) is list or type(headers) is tuple
+                                              or type(headers) is dict):
             return _header_host(self._hvals(req))
-        count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
-        for j in range(count):  # borrowed references: only a Host-length name costs more
-            item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
-            if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
-                nm = PyTuple_GET_ITEM(<object>item, 0)
-                if PyUnicode_CheckExact(<object>nm):
-                    k = PyUnicode_GET_LENGTH(<object>nm)
-                    if k != 4 and k != 10:
-                        continue
-            name, value = <object>item
-            k = len(name)
-            if k != 4 and k != 10:
-                continue
-            low = _text(name).lower()
-            if low == "host":
-                host = _text(value) if host is None else host + "," + _text(value)
-            elif low == ":authority":
-                authority = _text(value) if authority is None else authority + "," + _text(value)
-        return host if host is not None else authority
+        two[0] = two[1] = NULL
+        try:
+            self._collect(headers, two, 2, req.wsgi)
+            host = _header_host(two)
+        finally:
+            Py_XDECREF(two[0])
+            Py_XDECREF(two[1])
+        return host
 
     cdef bint _grpc_request(self, Req* req) except -1:
         """The request's content-type is application/grpc..."""
@@ -719,10 +855,62 @@ cdef class Table:
         return _route_many(self, requests)
 
     def route_asgi(self, scope):
-        return _route_asgi(self, scope)
+        """routecore._adapters.route_asgi, natively for the common scope (a dict with bytes
+        raw_path and query_string): the target is made in one copy."""
+        cdef object raw, qs, scheme
+        if type(scope) is not dict:
+            return _route_asgi(self, scope)
+        raw = (<dict>scope).get("raw_path")
+        qs = (<dict>scope).get("query_string") or b""
+        if type(raw) is not bytes or not raw or type(qs) is not bytes:
+            return _route_asgi(self, scope)
+        scheme = (<dict>scope).get("scheme")
+        if scheme == "ws":
+            scheme = "http"
+        elif scheme == "wss":
+            scheme = "https"
+        return self._decide((<dict>scope).get("method", "GET"), _asgi_target(raw, qs),
+                            (<dict>scope).get("headers") or (), None, scheme, None, False)
 
     def route_wsgi(self, environ):
-        return _route_wsgi(self, environ)
+        """routecore._adapters.route_wsgi, natively for an environ (a dict) with RAW_URI or
+        REQUEST_URI: the headers are read from the environ in place (_collect)."""
+        cdef object target
+        if type(environ) is not dict:
+            return _route_wsgi(self, environ)
+        target = (<dict>environ).get("RAW_URI") or (<dict>environ).get("REQUEST_URI")
+        if not target:
+            return _route_wsgi(self, environ)
+        return self._decide((<dict>environ).get("REQUEST_METHOD", "GET"), target, environ,
+                            (<dict>environ).get("HTTP_HOST") or (<dict>environ).get("SERVER_NAME"),
+                            (<dict>environ).get("wsgi.url_scheme"), None, True)
+
+
+cdef str _asgi_target(bytes raw, bytes qs):
+    """The target of an ASGI scope: raw_path up to a "?", then "?" and query_string if any,
+    decoded as latin-1 in one copy."""
+    cdef const char* r = PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(raw), nq = PyBytes_GET_SIZE(qs), total
+    cdef const char* mark = <const char*>memchr(r, 63, n)
+    cdef char buf[512]
+    cdef char* out = buf
+    if mark != NULL:
+        n = mark - r
+    if nq == 0:
+        return PyUnicode_DecodeLatin1(r, n, NULL)
+    total = n + 1 + nq
+    if total > 512:
+        out = <char*>PyMem_Malloc(total)
+        if out == NULL:
+            raise MemoryError()
+    try:
+        memcpy(out, r, n)
+        out[n] = 63
+        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
+        return PyUnicode_DecodeLatin1(out, total, NULL)
+    finally:
+        if out != buf:
+            PyMem_Free(out)
 
 
 cdef inline object _header_host(PyObject** hv):
