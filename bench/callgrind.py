@@ -8,7 +8,7 @@ floor-FORM (bench/floor.pyx with the same arguments). Without CASEs it runs CASE
 adds the cache simulation (L1 data read misses, slower). ``--check FILE`` compares each case's
 instructions with FILE's (written by ``--json``) and exits 1 when one grew by more than the
 tolerance: the regression guard of .ci/run (bench/callgrind.json: GUARD's cases; measured
-on one CPython release, skipped on another). Runs with PYTHONHASHSEED=0 so that dict probes of
+with one CPython and Cython release, skipped with another). Runs with PYTHONHASHSEED=0 so that dict probes of
 the header names are the same every run.
 """
 import argparse
@@ -80,6 +80,12 @@ def measure(case, cache=False):
             "d1mr": counts["D1mr"] / decisions if "D1mr" in counts else None}
 
 
+def _toolchain():
+    """What the counts depend on besides routecore: the CPython release and Cython's."""
+    import Cython
+    return "CPython %d.%d.%d, Cython %s" % (sys.version_info[:3] + (Cython.__version__,))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="*")
@@ -91,10 +97,10 @@ def main(argv=None):
     committed = {}
     if args.check:
         data = json.loads(Path(args.check).read_text())
-        here = "%d.%d.%d" % sys.version_info[:3]
-        if data.get("python") != here:  # CPython's own instructions differ between releases
-            print(f"{args.check} was measured on Python {data.get('python')}, this is {here}: "
-                  "instruction guard skipped")
+        here = _toolchain()
+        if data.get("toolchain") != here:  # CPython's and Cython's code differ between releases
+            print(f"{args.check} was measured with {data.get('toolchain')}, this is {here}: "
+                  "instruction guard skipped (re-measure with --json on this toolchain)")
             return 0
         committed = data["cases"]
     cases = args.cases or (list(committed) if committed else list(CASES))
@@ -114,7 +120,7 @@ def main(argv=None):
         print(line, flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"python": "%d.%d.%d" % sys.version_info[:3],
+            {"toolchain": _toolchain(),
              "cases": {c: {"ir": round(r["ir"], 1)} for c, r in results.items()}}, indent=1) + "\n")
     if failed:
         print(f"instruction counts grew by more than {args.tolerance:.0%}: {', '.join(failed)}")
