@@ -217,8 +217,10 @@ cdef inline uint64_t _word_at(str s, Py_ssize_t start, Py_ssize_t r):
     """s[start:start + r] (r <= 8 characters) as a word, one low byte per character."""
     cdef uint64_t w = 0
     cdef Py_ssize_t k
+    cdef Py_UCS4 c
     for k in range(r):
-        w |= (<uint64_t>(<Py_UCS4>s[start + k] & 0xFF)) << (8 * k)
+        c = s[start + k]
+        w |= ((<uint64_t>c) & 0xFF) << (8 * k)
     return w
 
 
