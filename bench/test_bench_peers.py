@@ -11,14 +11,11 @@ list's length, so median / decisions is the time of one decision, as in test_ben
 
 Slow cells (the linear scanners at large N) route a prefix of the list and run fewer rounds, so
 that each cell measures about a second (PEERS_CELL_SECONDS) and the file runs in about 4 minutes.
-``test_floor`` is the same loop around an empty method of a cdef class (Cython, compiled here
-into a temporary directory) with view.route's signature: the cost of the loop and the call.
+``test_floor`` is the same loop around an empty method of a cdef class (bench/floor.pyx,
+compiled by bench/floor.py) with view.route's signature: the cost of the loop and the call.
 """
-import importlib.util
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -94,27 +91,12 @@ def test_peer(benchmark, workload, n, contender):
                        warmup_rounds=1)
 
 
-FLOOR_PYX = '''# cython: language_level=3
-cdef class Floor:
-    def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
-        return None
-'''
-
-
 @pytest.fixture(scope="session")
 def floor_route():
-    """``Floor().route``, compiled with Cython into a temporary directory."""
+    """bench/floor.pyx's ``Floor().route``, compiled with Cython (bench/floor.py)."""
     pytest.importorskip("Cython", reason="the floor is compiled with Cython (bench extra)")
-    with tempfile.TemporaryDirectory(prefix="routecore-floor-") as tmp:
-        src = Path(tmp) / "routecore_bench_floor.pyx"
-        src.write_text(FLOOR_PYX)
-        subprocess.run([sys.executable, "-m", "Cython.Build.Cythonize", "-i", "-q", str(src)],
-                       cwd=tmp, check=True, stdout=subprocess.DEVNULL)
-        so = next(Path(tmp).glob("routecore_bench_floor*.so"))
-        spec = importlib.util.spec_from_file_location("routecore_bench_floor", so)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        yield mod.Floor().route
+    import floor
+    return floor.floor().route
 
 
 def test_floor(benchmark, floor_route):

@@ -7,7 +7,10 @@ fixed list of requests (hits spread over the rules, about 10% misses).
 - ``gateway(n)``: one Gateway listener (no hostname) with ``n`` single-purpose routes spread over
   ``n // 10`` hostnames, 10% of them wildcards;
 - ``mixed_routes(n)``: objects only (no requests), ``n`` one-rule routes on one Service mixing
-  every path type and ReDoS-shaped header regexes, for load and compile at scale.
+  every path type and ReDoS-shaped header regexes, for load and compile at scale;
+- ``real(workload, n, form)``: the same requests as a server hands them over, with a realistic
+  header list (REAL_HEADERS: ``host`` plus 11 common headers; the Host travels in the headers, not
+  as ``host=``), in each form route() and its adapters accept (FORMS).
 
 Every call with the same arguments returns the same objects and requests.
 """
@@ -166,3 +169,89 @@ def mixed_routes(n: int = 10_000) -> list:
 
 
 WORKLOADS = {"mesh": mesh, "gateway": gateway}
+
+
+# --- real requests -------------------------------------------------------------------------------
+
+# the twelve headers of a typical browser or API request through a gateway, in the order and case
+# a client sends them; "host" comes first and is filled per request
+REAL_HEADERS = (
+    ("Host", None),
+    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+    ("Accept", "application/json, text/plain, */*"),
+    ("Accept-Encoding", "gzip, deflate, br"),
+    ("Accept-Language", "en-US,en;q=0.5"),
+    ("Cookie", "session=3f1c9a7e5b2d4c6f8a0e1b3d5f7a9c2e; theme=dark"),
+    ("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"),
+    ("X-Request-Id", "6f9619ff-8b86-d011-b42d-00cf4fc964ff"),
+    ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    ("X-Forwarded-For", "203.0.113.195, 70.41.3.18"),
+    ("Content-Type", "application/json"),
+    ("Content-Length", "0"),
+)
+MESH_HOST = "svc.default.svc.cluster.local"
+# pairs: (str, str) as written above; asgi: ASGI's raw (bytes, bytes) pairs, names lower-case;
+# mapping: a dict of lower-case names; wsgi: a WSGI environ (route_wsgi); scope: an ASGI HTTP
+# scope (route_asgi)
+FORMS = ("pairs", "asgi", "mapping", "wsgi", "scope")
+
+
+class RealRequest(NamedTuple):
+    method: str
+    target: str
+    headers: object           # the form's headers (the environ or scope for wsgi / scope)
+    pairs: List[Tuple[str, str]]   # the same headers as (str, str) pairs, for checks
+
+
+def _real_pairs(headers, host):
+    """REAL_HEADERS with the request's host and its own headers (a canary's x-canary, ...):
+    a request header of the workload replaces the real one of the same name, or is added."""
+    own = {name.lower(): (name, value) for name, value in headers}
+    out = []
+    for name, value in REAL_HEADERS:
+        low = name.lower()
+        if low == "host":
+            value = host
+        if low in own:
+            name, value = own.pop(low)
+        out.append((name, value))
+    out.extend(own.values())
+    return out
+
+
+def _form(form, method, target, pairs):
+    if form == "pairs":
+        return pairs
+    if form == "asgi":
+        return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+    if form == "mapping":
+        return {name.lower(): value for name, value in pairs}
+    path, _, query = target.partition("?")
+    if form == "wsgi":
+        environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
+                   "QUERY_STRING": query, "RAW_URI": target, "SERVER_NAME": "gw.internal",
+                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http"}
+        for name, value in pairs:
+            key = name.upper().replace("-", "_")
+            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+        return environ
+    assert form == "scope", form
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+            "scheme": "http", "path": path, "raw_path": path.encode("latin-1"),
+            "query_string": query.encode("latin-1"), "root_path": "",
+            "headers": _form("asgi", method, target, pairs),
+            "client": ("203.0.113.195", 51234), "server": ("10.0.0.1", 80)}
+
+
+def real(workload: str, n: int, form: str = "pairs") -> List[RealRequest]:
+    """The requests of ``WORKLOADS[workload](n)`` with REAL_HEADERS in ``form``; the Host is in
+    the headers (gateway: the request's host; a request without one sends the gateway's own
+    name, which no route has; mesh: the Service's name)."""
+    wl = WORKLOADS[workload](n)
+    out = []
+    for method, target, headers, host in wl.requests:
+        if host is None:
+            host = MESH_HOST if workload == "mesh" else "gw.internal"
+        pairs = _real_pairs(headers, host)
+        out.append(RealRequest(method, target, _form(form, method, target, pairs), pairs))
+    return out

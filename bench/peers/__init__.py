@@ -4,7 +4,8 @@ API. One module per contender; each has
 
 - ``NAME``, ``WHAT`` (one line for the report) and ``CAN``: the workload features it can express
   (see ``peers.workloads.Workload.features``), and optionally ``COULD``: features the library
-  has but this adapter does not wire up (no workload needs them without a feature it lacks);
+  has but this adapter does not wire up (no workload needs them without a feature it lacks),
+  and optionally ``MAX_ENTRIES`` with ``TOO_BIG`` (why: a build that takes minutes past it);
 - ``build(wl)``: a ``Contender`` for that workload.
 
 A contender that cannot express a feature the workload uses is skipped for that workload, with
@@ -23,6 +24,8 @@ MODULES = {
     "routrie": "routrie_peer",
     "werkzeug": "werkzeug_peer",
     "starlette": "starlette_peer",
+    "falcon": "falcon_peer",
+    "sanic-routing": "sanic_peer",
 }
 CONTENDERS = tuple(MODULES)
 
@@ -45,6 +48,9 @@ def module(name: str):
 def cannot(name: str, wl) -> str | None:
     """Why contender ``name`` cannot take workload ``wl``, or None."""
     mod = module(name)
+    limit = getattr(mod, "MAX_ENTRIES", None)
+    if limit is not None and len(wl.entries) > limit:
+        return f"building {len(wl.entries):,} entries takes too long ({mod.TOO_BIG})"
     missing = wl.features - set(mod.CAN)
     if not missing:
         return None

@@ -93,6 +93,7 @@ cdef struct Req:
     # what one request brought, on the C stack of Table.route; references are borrowed but for
     # those in hv, which route owns (hv is NULL until a candidate needs the headers)
     PyObject* headers
+    bint wsgi                  # headers is a WSGI environ (Table.route_wsgi)
     PyObject* query            # a str whose characters from qstart on are the query, or NULL
     Py_ssize_t qstart
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
@@ -128,6 +129,14 @@ cdef class Table:
     cdef dict slots_str
     cdef dict slots_bytes
     cdef int nslots
+    # the slot names as C strings, when all are lower-case ASCII (fast_names): header names are
+    # compared byte by byte, case-folded, after a length filter (name_lens bit L: a slot name
+    # has length L, bit 63: 63 or more)
+    cdef bint fast_names
+    cdef uint64_t name_lens
+    cdef const unsigned char** snames
+    cdef Py_ssize_t* slens
+    cdef list snames_keep
     cdef bint mesh
     cdef bint normalize
     cdef bint merge
@@ -145,7 +154,14 @@ cdef class Table:
     cdef int tls_any
     cdef dict stream_outcomes  # route_stream's protocol (None, "TCP", "UDP") -> outcome
 
-    cdef int _collect(self, object headers, PyObject** vals) except -1
+    cdef int _collect(self, object headers, PyObject** vals, int upto, bint wsgi) except -1
+    cdef int _collect_environ(self, dict environ, PyObject** vals, int upto) except -1
+    cdef int _collect_slow_environ(self, dict environ, PyObject** vals, int upto) except -1
+    cdef object _decide(self, object method, object path, object headers, object host,
+                        object scheme, object sni, bint wsgi)
+    cdef int _slot(self, PyObject* name) noexcept
+    cdef int _slot_general(self, object name) except -3
+    cdef int _put(self, PyObject** vals, int k, PyObject* value) except -1
     cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, Req* req) except -2
     cdef int _bucket(self, int start, int count, str method, Req* req) except -2

@@ -22,14 +22,16 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.dict cimport PyDict_Next
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memcpy
 
 from routecore import _explain, _explain_stream, _outcome
 from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
-                                 route_wsgi as _route_wsgi)
+                                 route_wsgi as _route_wsgi, wsgi_headers as _wsgi_headers)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
 from routecore._compile.table import view_repr
@@ -48,6 +50,8 @@ cdef extern from *:
     uint64_t _fetch_add "routecore_fetch_add"(uint64_t* p, uint64_t v) nogil
 
 cdef extern from "Python.h":
+    PyObject** PySequence_Fast_ITEMS(object)
+    object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
     bint PyUnicode_IS_ASCII(object)
     int PyUnicode_KIND(object)
     void* PyUnicode_DATA(object)
@@ -86,38 +90,7 @@ cdef inline str _text(object v):
     return str(v)
 
 
-# the bytes _scan must look at: "/" (boundaries), "?" (query), "#", "%", "." and "\\"
-cdef unsigned char _SPECIAL[256]
-for _c in range(256):
-    _SPECIAL[_c] = _c in b"/?#%.\\"
-
-# host bytes by what _host_key_hash does with them: 0 hash (a reg-name character:
-# routecore._paths.valid_host), 1 "." (a label starts), 2 ":", 3 the slow path (upper case,
-# which host_key lowers, and every byte a valid Host cannot have, which it refuses)
-_REG_NAME_BYTES = (b"abcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,;=")
-cdef unsigned char _HOSTCLS[256]
-for _c in range(256):
-    _HOSTCLS[_c] = 1 if _c == 46 else 2 if _c == 58 else 0 if _c in _REG_NAME_BYTES else 3
-
-DEF FNV_OFFSET = 14695981039346656037
-DEF FNV_PRIME = 1099511628211
-
-
-cdef uint64_t _fnv(str s, Py_ssize_t n):
-    cdef uint64_t h = FNV_OFFSET
-    cdef Py_ssize_t i
-    for i in range(n):
-        h = (h ^ <uint64_t>s[i]) * <uint64_t>FNV_PRIME
-    return h
-
-
-cdef uint64_t _fnv_rev(str s, Py_ssize_t start, Py_ssize_t end):
-    """FNV-1a over s[start:end] read from the end: hosts hash every "."-suffix in one pass."""
-    cdef uint64_t h = FNV_OFFSET
-    cdef Py_ssize_t i
-    for i in range(end - 1, start - 1, -1):
-        h = (h ^ <uint64_t>s[i]) * <uint64_t>FNV_PRIME
-    return h
+include "_match_c_hash.pxi"
 
 
 cdef inline uint64_t _mix(uint64_t h, int tag) noexcept:
@@ -161,35 +134,49 @@ cdef inline void _push_dot(HostHash* hh, Py_ssize_t i, uint64_t h) noexcept:
         hh.overflow = True
 
 
+cdef struct Bwd:
+    # a backward pass over data[0:end] (data readable up to avail): h folds data[e:end]
+    const unsigned char* data
+    Py_ssize_t avail
+    Py_ssize_t end
+    uint64_t h
+    Py_ssize_t e
+
+
+cdef inline uint64_t _bwd_at(Bwd* b, Py_ssize_t i) noexcept:
+    """The hash of data[i:end] (_hash_suffix), i at or before every position asked before."""
+    cdef Py_ssize_t r
+    while b.e - i >= 8:
+        b.e -= 8
+        b.h = _step(b.h, _load64(b.data + b.e))
+    r = b.e - i
+    if r:
+        return _fin(_step(b.h, _loadpart(b.data + i, r, b.avail - i)), b.end - i)
+    return _fin(b.h, b.end - i)
+
+
 cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh):
     """Hash the host key s[:end] and each of its suffixes that starts at a "." after the first
     character (the keys of wildcard hostnames "*.x" are stored as ".x"), in one backward pass."""
-    cdef uint64_t h = FNV_OFFSET
     cdef Py_ssize_t i
     cdef Py_UCS4 c
-    cdef const unsigned char* data
+    cdef Bwd b
+    cdef bint narrow = PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND
     hh.nd = 0
     hh.overflow = False
     hh.empty_label = False
-    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
-        data = <const unsigned char*>PyUnicode_DATA(s)
-        for i in range(end - 1, -1, -1):
-            c = data[i]
-            h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
-            if c == 46 and (i == 0 or data[i - 1] == 46):  # an empty label: no wildcard takes it
-                hh.empty_label = True
-            if c == 46 and i >= 1:  # "."
-                _push_dot(hh, i, h)
-        hh.full = h
-        return
+    b.data = <const unsigned char*>PyUnicode_DATA(s)
+    b.avail = len(s)
+    b.end = b.e = end
+    b.h = HASH_SEED
     for i in range(end - 1, -1, -1):
         c = s[i]
-        h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
-        if c == u'.' and (i == 0 or s[i - 1] == u'.'):
-            hh.empty_label = True
-        if c == u'.' and i >= 1:
-            _push_dot(hh, i, h)
-    hh.full = h
+        if c == u'.':
+            if i == 0 or s[i - 1] == u'.':  # an empty label: no wildcard takes it
+                hh.empty_label = True
+            if i >= 1:
+                _push_dot(hh, i, _bwd_at(&b, i) if narrow else _hash_suffix(s, i, end))
+    hh.full = _bwd_at(&b, 0) if narrow else _hash_suffix(s, 0, end)
 
 
 cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHash* hh,
@@ -210,7 +197,7 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     if hh.overflow:  # more than 32 labels: hash the suffixes one by one
         for i in range(after[0] + 1, end):
             if s[i] == u'.':
-                slot = wild.get_at(s, i, end, _fnv_rev(s, i, end), 0)
+                slot = wild.get_at(s, i, end, _hash_suffix(s, i, end), 0)
                 if slot != NULL:
                     after[0] = i
                     return slot.value
@@ -268,8 +255,12 @@ cdef class Table:
         self.outs = NULL
         self.cum = NULL
         self.cchoices = NULL
+        self.snames = NULL
+        self.slens = NULL
 
     def __dealloc__(self):
+        PyMem_Free(self.snames)
+        PyMem_Free(self.slens)
         PyMem_Free(self.entries)
         PyMem_Free(self.conds)
         PyMem_Free(self.groups)
@@ -286,36 +277,170 @@ cdef class Table:
 
     # --- per request ----------------------------------------------------------------------------
 
-    cdef int _collect(self, object headers, PyObject** vals) except -1:
-        """Values of the referenced headers into vals[slot] (new references, NULL when absent);
-        repeated headers joined with ","."""
-        cdef object slot, name, value
+    cdef inline int _slot(self, PyObject* name) noexcept:
+        """The slot of header name ``name`` (any case), -1 when the table does not reference it,
+        -2 when only _slot_general can say (rc_name_slot; slot names that are not lower-case
+        ASCII)."""
+        if not self.fast_names:
+            return -2
+        return _name_slot(name, self.snames, self.slens, self.nslots, self.name_lens)
+
+    cdef int _put(self, PyObject** vals, int k, PyObject* value) except -1:
+        """Keep ``value`` (as text) for slot k, joined to an earlier one with ","."""
+        cdef object v
+        if PyUnicode_CheckExact(<object>value):
+            v = <object>value
+        elif PyBytes_CheckExact(<object>value):
+            v = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(<object>value),
+                                       PyBytes_GET_SIZE(<object>value), NULL)
+        else:
+            v = _text(<object>value)
+        if vals[k] != NULL:
+            v = <object>vals[k] + "," + v
+            Py_XDECREF(vals[k])
+        Py_INCREF(v)
+        vals[k] = <PyObject*>v
+        return 0
+
+    cdef int _collect(self, object headers, PyObject** vals, int upto, bint wsgi) except -1:
+        """Values of the referenced headers of slots below ``upto`` into vals[slot] (new
+        references, NULL when absent); repeated headers joined with ",". A list or tuple of
+        pairs and a dict are read through borrowed references; header names go through _slot."""
+        cdef object name, value
+        cdef PyObject* item
+        cdef PyObject* pk
+        cdef PyObject* pv
+        cdef Py_ssize_t j, count, pos = 0
         cdef int k
+        cdef bint is_list
+        cdef bint fast = self.fast_names
+        cdef const unsigned char** names = self.snames
+        cdef Py_ssize_t* lens = self.slens
+        cdef int nslots = self.nslots
+        cdef uint64_t mask = self.name_lens
+        cdef Py_ssize_t hit_item[32]
+        cdef int hit_slot[32]
+        cdef Py_ssize_t nh, h
         if headers is None:
             return 0
-        items = headers if (type(headers) is list or type(headers) is tuple) else (
-            headers.items() if hasattr(headers, "items") else headers)
+        if wsgi:
+            return self._collect_environ(headers, vals, upto)
+        if type(headers) is dict:
+            while PyDict_Next(headers, &pos, &pk, &pv):
+                k = self._slot(pk)
+                if k == -2:
+                    k = self._slot_general(<object>pk)
+                if 0 <= k < upto:
+                    self._put(vals, k, pv)
+            return 0
+        is_list = type(headers) is list
+        if is_list or type(headers) is tuple:
+            count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
+            nh = _header_hits(PySequence_Fast_ITEMS(headers), count, names, lens, nslots, mask,
+                              hit_item, hit_slot, 32) if fast else -1
+            if nh >= 0:  # the common list: names read in C, values kept here
+                for h in range(nh):
+                    k = hit_slot[h]
+                    j = hit_item[h]
+                    if k >= upto or j >= (PyList_GET_SIZE(headers) if is_list else count):
+                        continue  # (a value's str() shortened the list: read what is left)
+                    item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
+                    if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+                        self._put(vals, k, PyTuple_GET_ITEM(<object>item, 1))
+                return 0
+            for j in range(count):
+                item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
+                if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+                    pk = PyTuple_GET_ITEM(<object>item, 0)
+                    k = _name_slot(pk, names, lens, nslots, mask) if fast else -2
+                    if k == -2:
+                        k = self._slot_general(<object>pk)
+                    if 0 <= k < upto:
+                        self._put(vals, k, PyTuple_GET_ITEM(<object>item, 1))
+                    continue
+                name, value = <object>item
+                k = self._slot_general(name)
+                if 0 <= k < upto:
+                    self._put(vals, k, <PyObject*>value)
+            return 0
+        items = headers.items() if hasattr(headers, "items") else headers
         for name, value in items:
-            if type(name) is bytes:
-                slot = self.slots_bytes.get(name)
-                if slot is None and not _bytes_lower(<bytes>name):
-                    slot = self.slots_bytes.get((<bytes>name).lower())
-            else:
-                if type(name) is not str:
-                    name = _text(name)
-                slot = self.slots_str.get(name)
-                if slot is None and not _ascii_lower(<str>name):
-                    slot = self.slots_str.get((<str>name).lower())
-            if slot is None:
-                continue
-            k = slot
-            value = _text(value)
-            if vals[k] != NULL:
-                value = <object>vals[k] + "," + value
-                Py_XDECREF(vals[k])
-            Py_INCREF(value)
-            vals[k] = <PyObject*>value
+            k = self._slot(<PyObject*>name)
+            if k == -2:
+                k = self._slot_general(name)
+            if 0 <= k < upto:
+                self._put(vals, k, <PyObject*>value)
         return 0
+
+    cdef int _collect_environ(self, dict environ, PyObject** vals, int upto) except -1:
+        """_collect of routecore._adapters.wsgi_headers(environ), read in place: an HTTP_NAME key
+        is the header "name" ("_" read as "-"), CONTENT_TYPE / CONTENT_LENGTH when not empty."""
+        cdef PyObject* pk
+        cdef PyObject* pv
+        cdef Py_ssize_t pos = 0, n, j, start
+        cdef const unsigned char* d
+        cdef const unsigned char* key
+        cdef unsigned char c
+        cdef int k
+        if not self.fast_names:
+            return self._collect(_wsgi_headers(environ), vals, upto, False)
+        while PyDict_Next(environ, &pos, &pk, &pv):
+            if not PyUnicode_CheckExact(<object>pk) or not PyUnicode_IS_ASCII(<object>pk):
+                return self._collect_slow_environ(environ, vals, upto)
+            d = <const unsigned char*>PyUnicode_DATA(<object>pk)
+            n = PyUnicode_GET_LENGTH(<object>pk)
+            if n > 5 and memcmp(d, b"HTTP_", 5) == 0:
+                start = 5
+            elif (n == 12 and memcmp(d, b"CONTENT_TYPE", 12) == 0) or (
+                    n == 14 and memcmp(d, b"CONTENT_LENGTH", 14) == 0):
+                if not <object>pv:
+                    continue
+                start = 0
+            else:
+                continue
+            n -= start
+            if not (self.name_lens >> (n if n < 63 else 63)) & 1:
+                continue
+            for k in range(upto):
+                if self.slens[k] != n:
+                    continue
+                key = self.snames[k]
+                for j in range(n):
+                    c = d[start + j]
+                    if 65 <= c <= 90:
+                        c += 32
+                    elif c == 95:  # "_"
+                        c = 45
+                    if c != key[j]:
+                        break
+                else:
+                    self._put(vals, k, pv)
+                    break
+        return 0
+
+    cdef int _collect_slow_environ(self, dict environ, PyObject** vals, int upto) except -1:
+        """An environ with a key that is not an ASCII str: read as routecore._adapters reads it
+        (the same values, or the same error)."""
+        cdef int j
+        for j in range(upto):
+            Py_XDECREF(vals[j])
+            vals[j] = NULL
+        return self._collect(_wsgi_headers(environ), vals, upto, False)
+
+    cdef int _slot_general(self, object name) except -3:
+        """_slot through the name dictionaries: any name type, any characters."""
+        cdef object slot
+        if type(name) is bytes:
+            slot = self.slots_bytes.get(name)
+            if slot is None and not _bytes_lower(<bytes>name):
+                slot = self.slots_bytes.get((<bytes>name).lower())
+        else:
+            if type(name) is not str:
+                name = _text(name)
+            slot = self.slots_str.get(name)
+            if slot is None and not _ascii_lower(<str>name):
+                slot = self.slots_str.get((<str>name).lower())
+        return -1 if slot is None else <int>slot
 
     cdef int _cond(self, CCond* c, object v) except -2:
         """1 when the request value ``v`` (None: absent) satisfies the condition."""
@@ -338,7 +463,7 @@ cdef class Table:
                     raise MemoryError()
             for k in range(self.nslots):
                 req.hv[k] = NULL
-            self._collect(<object>req.headers, req.hv)
+            self._collect(<object>req.headers, req.hv, self.nslots, req.wsgi)
         return req.hv
 
     cdef void _release(self, Req* req) noexcept:
@@ -417,22 +542,25 @@ cdef class Table:
         return -1
 
     cdef void _hash_path(self, str path, Req* req):
-        """One pass over the path: its full hash, and the hash of every prefix that ends at a
-        "/" boundary (or the end) and has a length some PathPrefix rule has."""
-        cdef uint64_t h = FNV_OFFSET
+        """The path's full hash, and the hash of every prefix that ends at a "/" boundary (or the
+        end) and has a length some PathPrefix rule has (the general path: _scan does this for
+        the common target)."""
         cdef Py_ssize_t i, n = len(path), last = n if n <= self.max_plen_all else self.max_plen_all
-        cdef Py_UCS4 c
         cdef bytearray lens = self.plens_all
+        cdef Fwd f
+        cdef bint narrow = PyUnicode_KIND(path) == PyUnicode_1BYTE_KIND
+        f.data = <const unsigned char*>PyUnicode_DATA(path)
+        f.avail = n
+        f.h = HASH_SEED
+        f.words = 0
         req.nb = 0
         req.overflow = False
-        for i in range(n):
-            c = path[i]
-            if c == u'/' and i <= last and lens[i]:
-                _push_boundary(req, i, h)
-            h = (h ^ <uint64_t>c) * <uint64_t>FNV_PRIME
+        for i in range(last + 1 if last < n else n):
+            if path[i] == u'/' and lens[i]:
+                _push_boundary(req, i, _fwd_at(&f, i) if narrow else _hash_prefix(path, i))
+        req.full_hash = _fwd_at(&f, n) if narrow else _hash_prefix(path, n)
         if n <= last and lens[n]:
-            _push_boundary(req, n, h)
-        req.full_hash = h
+            _push_boundary(req, n, req.full_hash)
 
     cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2:
         """The winning entry of group gi for the path path[:n], or -1: its exact path, then
@@ -458,7 +586,7 @@ cdef class Table:
                 p = n if n <= cg.max_plen else cg.max_plen
                 while p >= 0:
                     if plens[p] and (p == n or path[p] == u'/'):
-                        slot = self.prefix.get_at(path, 0, p, _fnv(path, p), gi)
+                        slot = self.prefix.get_at(path, 0, p, _hash_prefix(path, p), gi)
                         if slot != NULL:
                             r = self._bucket(slot.value, slot.count, method, req)
                             if r >= 0:
@@ -512,47 +640,74 @@ cdef class Table:
         """The fast path for the common target: one pass over a 1-byte-per-character origin-form
         target finds the query, hashes the path and its "/" boundaries. False when the target
         needs the general path (not origin-form, a fragment, dot-segments or escapes to
-        normalise, wider characters)."""
-        cdef Py_ssize_t n = len(target), i, last = self.max_plen_all, q = -1
+        normalise, wider characters). The bytes are looked at 16 at a time (_path_masks); only
+        "/", "?" and the rare "#", "%", "\\", "." are visited one by one."""
+        cdef Py_ssize_t n = len(target), i, base = 0, last = self.max_plen_all, q = -1, plen
         cdef const unsigned char* data
         cdef const unsigned char* lens
-        cdef unsigned char c, prev = 0
-        cdef uint64_t h = FNV_OFFSET
+        cdef unsigned slash, qmark, other, bits, carry = 0
+        cdef unsigned char c
+        cdef Fwd f
         if n == 0 or PyUnicode_KIND(target) != PyUnicode_1BYTE_KIND:
             return False
         data = <const unsigned char*>PyUnicode_DATA(target)
         if data[0] != 47:  # "/"
             return False
         lens = <const unsigned char*>PyByteArray_AS_STRING(self.plens_all)
+        f.data = data
+        f.avail = n
+        f.h = HASH_SEED
+        f.words = 0
         req.nb = 0
         req.overflow = False
-        for i in range(n):
-            c = data[i]
-            if _SPECIAL[c]:
-                if c == 47:  # "/"
-                    if prev == 47 and self.merge:
+        while base < n:
+            _path_masks(data + base, n - base, &slash, &qmark, &other)
+            if qmark:  # the path ends at the first "?"
+                bits = (qmark & (0 - qmark)) - 1
+                slash &= bits
+                other &= bits
+            if self.merge and (slash & ((slash << 1) | carry)):  # "//": merged, the general path
+                return False
+            carry = (slash >> 15) & 1
+            if other:
+                bits = other
+                while bits:
+                    i = base + _ctz(bits)
+                    bits &= bits - 1
+                    c = data[i]
+                    if c == 35:  # "#"
                         return False
-                    if i <= last and lens[i]:
-                        _push_boundary(req, i, h)
-                elif c == 63:  # "?"
-                    q = i
+                    if self.normalize and (c != 46 or data[i - 1] == 47):  # "%", "\\", "/."
+                        return False
+            bits = slash
+            while bits:
+                i = base + _ctz(bits)
+                bits &= bits - 1
+                if i > last:
                     break
-                elif c == 35:  # "#"
-                    return False
-                elif self.normalize and (c == 37 or c == 92 or prev == 47):  # "%", "\\", "/."
-                    return False
-            h = (h ^ c) * <uint64_t>FNV_PRIME
-            prev = c
-        i = n if q < 0 else q
-        if i <= last and lens[i]:
-            _push_boundary(req, i, h)
+                if lens[i]:
+                    _push_boundary(req, i, _fwd_at(&f, i))
+            if qmark:
+                q = base + _ctz(qmark)
+                break
+            base += 16
+        plen = n if q < 0 else q
+        req.full_hash = _fwd_at(&f, plen)
+        if plen <= last and lens[plen]:
+            _push_boundary(req, plen, req.full_hash)
         if q >= 0 and memchr(data + q + 1, 35, n - q - 1) != NULL:
             return False
-        req.full_hash = h
         qpos[0] = q
         return True
 
     def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
+        return self._decide(method, path, headers, host, scheme, sni, False)
+
+    cdef object _decide(self, object method, object path, object headers, object host,
+                        object scheme, object sni, bint wsgi):
+        """route(), for route_wsgi too: ``wsgi`` says that ``headers`` is a WSGI environ (its
+        HTTP_* keys and CONTENT_TYPE / CONTENT_LENGTH are the headers, as
+        routecore._adapters.wsgi_headers reads them)."""
         cdef str target
         cdef str p, m
         cdef object query = None, authority = None
@@ -573,6 +728,7 @@ cdef class Table:
                             "or router.service()")
         target = path if type(path) is str else _text(path)
         req.headers = <PyObject*>headers
+        req.wsgi = wsgi
         req.hv = NULL
         req.qstart = 0
         try:
@@ -648,7 +804,7 @@ cdef class Table:
             if fixed != NULL:  # nothing from the request: the same object every time
                 return <object>fixed
             if cc.cors:
-                choice = _outcome.cors_choice(choice, m, headers)
+                choice = _outcome.cors_choice(choice, m, _wsgi_headers(headers) if wsgi else headers)
             d = <Decision>Decision.__new__(Decision)
             d._choice = choice
             d._pstr = p
@@ -666,35 +822,21 @@ cdef class Table:
 
     cdef object _host_only(self, Req* req):
         """The request's Host header, else :authority, else None (routecore._match_py's
-        reading), when nothing else may need the headers: one pass comparing name lengths, not
-        the table's header lookup. Headers already read, or a one-shot iterable, go through
-        _hvals (read once)."""
-        cdef object headers = <object>req.headers, host = None, authority = None, low, name, value
-        cdef PyObject* item
-        cdef PyObject* nm
-        cdef Py_ssize_t k, j, count
-        cdef bint is_list = type(headers) is list
-        if req.hv != NULL or not (is_list or type(headers) is tuple):
+        reading), when nothing else may need the headers: slots 0 and 1 only, not kept. Headers
+        already read, or a one-shot iterable, go through _hvals (read once)."""
+        cdef object headers = <object>req.headers, host
+        cdef PyObject* two[2]
+        if req.hv != NULL or req.wsgi or not (type(headers) is list or type(headers) is tuple
+                                              or type(headers) is dict):
             return _header_host(self._hvals(req))
-        count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
-        for j in range(count):  # borrowed references: only a Host-length name costs more
-            item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
-            if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
-                nm = PyTuple_GET_ITEM(<object>item, 0)
-                if PyUnicode_CheckExact(<object>nm):
-                    k = PyUnicode_GET_LENGTH(<object>nm)
-                    if k != 4 and k != 10:
-                        continue
-            name, value = <object>item
-            k = len(name)
-            if k != 4 and k != 10:
-                continue
-            low = _text(name).lower()
-            if low == "host":
-                host = _text(value) if host is None else host + "," + _text(value)
-            elif low == ":authority":
-                authority = _text(value) if authority is None else authority + "," + _text(value)
-        return host if host is not None else authority
+        two[0] = two[1] = NULL
+        try:
+            self._collect(headers, two, 2, req.wsgi)
+            host = _header_host(two)
+        finally:
+            Py_XDECREF(two[0])
+            Py_XDECREF(two[1])
+        return host
 
     cdef bint _grpc_request(self, Req* req) except -1:
         """The request's content-type is application/grpc..."""
@@ -730,10 +872,62 @@ cdef class Table:
         return _route_many(self, requests)
 
     def route_asgi(self, scope):
-        return _route_asgi(self, scope)
+        """routecore._adapters.route_asgi, natively for the common scope (a dict with bytes
+        raw_path and query_string): the target is made in one copy."""
+        cdef object raw, qs, scheme
+        if type(scope) is not dict:
+            return _route_asgi(self, scope)
+        raw = (<dict>scope).get("raw_path")
+        qs = (<dict>scope).get("query_string") or b""
+        if type(raw) is not bytes or not raw or type(qs) is not bytes:
+            return _route_asgi(self, scope)
+        scheme = (<dict>scope).get("scheme")
+        if scheme == "ws":
+            scheme = "http"
+        elif scheme == "wss":
+            scheme = "https"
+        return self._decide((<dict>scope).get("method", "GET"), _asgi_target(raw, qs),
+                            (<dict>scope).get("headers") or (), None, scheme, None, False)
 
     def route_wsgi(self, environ):
-        return _route_wsgi(self, environ)
+        """routecore._adapters.route_wsgi, natively for an environ (a dict) with RAW_URI or
+        REQUEST_URI: the headers are read from the environ in place (_collect)."""
+        cdef object target
+        if type(environ) is not dict:
+            return _route_wsgi(self, environ)
+        target = (<dict>environ).get("RAW_URI") or (<dict>environ).get("REQUEST_URI")
+        if not target:
+            return _route_wsgi(self, environ)
+        return self._decide((<dict>environ).get("REQUEST_METHOD", "GET"), target, environ,
+                            (<dict>environ).get("HTTP_HOST") or (<dict>environ).get("SERVER_NAME"),
+                            (<dict>environ).get("wsgi.url_scheme"), None, True)
+
+
+cdef str _asgi_target(bytes raw, bytes qs):
+    """The target of an ASGI scope: raw_path up to a "?", then "?" and query_string if any,
+    decoded as latin-1 in one copy."""
+    cdef const char* r = PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(raw), nq = PyBytes_GET_SIZE(qs), total
+    cdef const char* mark = <const char*>memchr(r, 63, n)
+    cdef char buf[512]
+    cdef char* out = buf
+    if mark != NULL:
+        n = mark - r
+    if nq == 0:
+        return PyUnicode_DecodeLatin1(r, n, NULL)
+    total = n + 1 + nq
+    if total > 512:
+        out = <char*>PyMem_Malloc(total)
+        if out == NULL:
+            raise MemoryError()
+    try:
+        memcpy(out, r, n)
+        out[n] = 63
+        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
+        return PyUnicode_DecodeLatin1(out, total, NULL)
+    finally:
+        if out != buf:
+            PyMem_Free(out)
 
 
 cdef inline object _header_host(PyObject** hv):
@@ -751,57 +945,68 @@ cdef inline bint _maybe_headers(object headers):
                                         and len(headers) == 0)
 
 
+cdef Py_ssize_t _host_fast(const unsigned char* data, Py_ssize_t n, HostHash* hh):
+    """The common Host: lower-case ASCII letters, digits, "-" and "." with an optional ":port" of
+    digits, at most 256 bytes, no empty or trailing label. Returns the key's end (before the
+    port) with hh filled (one backward pass over the words, the "." found 16 bytes at a time), or
+    -1 for anything else (routecore._paths.checked_host_key decides)."""
+    cdef unsigned bad, dots[16]
+    cdef Py_ssize_t base, k, i, stop = n, nblocks = (n + 15) >> 4
+    cdef Bwd b
+    if n > 256:
+        return -1
+    for k in range(nblocks):
+        base = k << 4
+        bad = _host_masks(data + base, n - base, &dots[k])
+        if bad:
+            i = base + _ctz(bad)
+            if data[i] != 58 or stop != n:  # not ":", or a second one
+                return -1
+            stop = i
+            for i in range(i + 1, n):
+                if not 48 <= data[i] <= 57:  # the port is digits
+                    return -1
+            dots[k] &= (1u << (stop - base)) - 1
+            nblocks = k + 1
+            break
+    if stop == 0 or data[stop - 1] == 46:  # no key, or a trailing "." (host_key drops it)
+        return -1
+    hh.nd = 0
+    hh.overflow = False
+    hh.empty_label = False
+    b.data = data
+    b.avail = n
+    b.end = b.e = stop
+    b.h = HASH_SEED
+    for k in range(nblocks - 1, -1, -1):
+        bad = dots[k]
+        while bad:
+            i = (k << 4) + _top(bad)
+            bad &= ~(1u << _top(bad))
+            if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
+                hh.empty_label = True
+            if i >= 1:
+                _push_dot(hh, i, _bwd_at(&b, i))
+    hh.full = _bwd_at(&b, 0)
+    return stop
+
+
 cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with the key's
     hashes (HostHash): returns a string whose first end[0] characters are the key, or None when
-    ``check`` and the Host is invalid. The common lower-case ASCII "name[:port]" of reg-name
-    characters takes one backward pass and no copy (validated on the way: any other byte, or a
-    second ":", or a port that is not digits, takes the slow path); anything else goes through
-    checked_host_key / host_key."""
-    cdef Py_ssize_t j
+    ``check`` and the Host is invalid. The common lower-case "name[:port]" takes _host_fast (no
+    copy); anything else goes through checked_host_key / host_key."""
     cdef str h, key
-    cdef Py_ssize_t n, i, stop
+    cdef Py_ssize_t n, stop
     cdef const unsigned char* data
-    cdef unsigned char c, k
-    cdef uint64_t x = FNV_OFFSET
     if host is not None:
         h = <str>host
         n = len(h)
         if n and PyUnicode_IS_ASCII(h):
             data = <const unsigned char*>PyUnicode_DATA(h)
             if data[0] != 91:  # "[": an IPv6 literal
-                hh.nd = 0
-                hh.overflow = False
-                hh.empty_label = False
-                stop = n
-                i = n - 1
-                while i >= 0:
-                    c = data[i]
-                    k = _HOSTCLS[c]
-                    if k == 0:
-                        x = (x ^ c) * <uint64_t>FNV_PRIME
-                    elif k == 1:  # "."
-                        x = (x ^ c) * <uint64_t>FNV_PRIME
-                        if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
-                            hh.empty_label = True
-                        if i >= 1:
-                            _push_dot(hh, i, x)
-                    elif k == 2 and stop == n:  # the last ":": what follows is the port
-                        j = i + 1
-                        while j < n and 48 <= data[j] <= 57:
-                            j += 1
-                        if j < n:  # not digits
-                            break
-                        stop = i
-                        x = FNV_OFFSET
-                        hh.nd = 0
-                        hh.overflow = False
-                        hh.empty_label = False
-                    else:  # upper case (host_key lowers it), a second ":", any other byte
-                        break
-                    i -= 1
-                if i < 0 and stop and not data[stop - 1] == 46:  # no trailing "." to drop
-                    hh.full = x
+                stop = _host_fast(data, n, hh)
+                if stop > 0:
                     end[0] = stop
                     return h
         if not check:

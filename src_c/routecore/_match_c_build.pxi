@@ -103,6 +103,18 @@ cdef object _build(Table self, spec):
     self.nslots = len(names)
     self.slots_str = {name: k for k, name in enumerate(names)}
     self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
+    self.fast_names = all(name.isascii() and name == name.lower() for name in names)
+    # (8 NUL bytes after each: rc_name_slot reads the names a word at a time)
+    self.snames_keep = [name.encode("ascii", "replace") + bytes(8) for name in names]
+    self.snames = <const unsigned char**>PyMem_Malloc(len(names) * sizeof(char*))
+    self.slens = <Py_ssize_t*>PyMem_Malloc(len(names) * sizeof(Py_ssize_t))
+    if self.snames == NULL or self.slens == NULL:
+        raise MemoryError()
+    self.name_lens = 0
+    for i in range(len(names)):
+        self.snames[i] = <const unsigned char*><char*>self.snames_keep[i]
+        self.slens[i] = len(names[i])
+        self.name_lens |= (<uint64_t>1) << (len(names[i]) if len(names[i]) < 63 else 63)
 
     # one C entry per (host group, entry), laid out bucket by bucket
     for lis in spec.listeners:

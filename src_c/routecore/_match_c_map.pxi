@@ -7,8 +7,8 @@
 
 cdef class _StrMap:
     """(tag, str) -> (value, count), looked up by a hash the caller already computed (no
-    substring made). Path maps hash forward (_fnv) and tag keys with their group; host maps hash
-    backward (_fnv_rev) with tag 0. One probe reads one 32-byte slot and the key's characters."""
+    substring made). Path maps hash forward (_hash_prefix) and tag keys with their group; host
+    maps hash backward (_hash_suffix) with tag 0. One probe reads one 32-byte slot and the key's characters."""
 
     def __cinit__(self, items, bint reverse=False):
         """items: (key, tag, value, count) tuples, keys unique per tag."""
@@ -28,7 +28,7 @@ cdef class _StrMap:
         for i in range(size):
             self.slots[i].len = -1
         for key, tag, value, count in items:
-            h = _mix(_fnv_rev(key, 0, len(key)) if reverse else _fnv(key, len(key)), tag)
+            h = _mix(_hash_suffix(key, 0, len(key)) if reverse else _hash_prefix(key, len(key)), tag)
             i = h & self.mask
             while self.slots[i].len >= 0:
                 i = (i + 1) & self.mask

@@ -1,0 +1,140 @@
+"""`routecore serve` beside nginx and HAProxy as reverse proxies, on the same static upstream
+(bench/test_bench_serve.py's), loaded by wrk: 1 thread, CONNECTIONS keep-alive connections, the
+same request. nginx runs one worker, HAProxy one thread; each proxy pools its upstream
+connections. A proxy or wrk that is not installed is skipped, and the skip says so (Debian:
+``apt-get install nginx haproxy wrk``).
+
+    pytest bench/test_bench_proxies.py --benchmark-only -s
+
+prints requests/s, p50 and p99 per proxy and routecore's throughput as a share of nginx's (the
+issue's target: at least 20 %, p99 at most 10 ms). Under --benchmark-disable each runs 1 s.
+"""
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from test_bench_serve import CONFIG, UPSTREAM, _free_port, _Proc
+
+CONNECTIONS = 16
+SECONDS = 10
+PATH = "/api/items/42?x=1"
+HOST = "shop.example.com"
+
+NGINX = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream up {{ server 127.0.0.1:{up}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+"""
+
+HAPROXY = """
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    option http-keep-alive
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+backend be
+    http-reuse always
+    server s1 127.0.0.1:{up}
+"""
+
+
+def _need(binary):
+    path = shutil.which(binary) or shutil.which(f"/usr/sbin/{binary}")
+    if path is None:
+        pytest.skip(f"{binary} is not installed (apt-get install {binary}): not measured")
+    return path
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    port = _free_port()
+    proc = _Proc([sys.executable, "-c", UPSTREAM, str(port)], port)
+    yield port
+    proc.stop()
+
+
+def _start(name, up, tmp):
+    port = _free_port()
+    if name == "nginx":
+        conf = tmp / "nginx.conf"
+        conf.write_text(textwrap.dedent(NGINX.format(tmp=tmp, up=up, port=port)))
+        return _Proc([_need("nginx"), "-p", str(tmp), "-c", str(conf)], port)
+    if name == "haproxy":
+        conf = tmp / "haproxy.cfg"
+        conf.write_text(HAPROXY.format(up=up, port=port))
+        return _Proc([_need("haproxy"), "-f", str(conf), "-db"], port)
+    config = tmp / "config.yaml"
+    config.write_text(CONFIG)
+    url = f"http://127.0.0.1:{up}"
+    return _Proc([sys.executable, "-m", "routecore", "serve", str(config), "--gateway", "infra/gw:80",
+                  "--upstream", f"shop/v1:80={url}", "--upstream", f"shop/v2:80={url}",
+                  "--listen", f"127.0.0.1:{port}"], port)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(port, seconds):
+    """(requests/s, p50 ms, p99 ms, non-2xx responses) of one wrk run."""
+    out = subprocess.run([_need("wrk"), "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+                          "-H", f"Host: {HOST}", f"http://127.0.0.1:{port}{PATH}"],
+                         capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: float(v) * _UNITS[u] for p, v, u in
+           re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, lat["50"], lat["99"], int(bad.group(1)) if bad else 0
+
+
+RESULTS = {}
+
+
+@pytest.mark.parametrize("proxy", ["nginx", "haproxy", "routecore"])
+def test_proxy_throughput(benchmark, upstream, tmp_path, proxy):
+    _need("wrk")
+    proc = _start(proxy, upstream, tmp_path)
+    try:
+        seconds = 1 if benchmark.disabled else SECONDS
+        wrk(proc.port, 1)  # warm up: connections, pools
+        out = {}
+        benchmark.pedantic(lambda: out.update(r=wrk(proc.port, seconds)), rounds=1, iterations=1)
+    finally:
+        proc.stop()
+    rps, p50, p99, bad = out["r"]
+    assert bad == 0, f"{proxy}: {bad} responses were not 2xx"
+    RESULTS[proxy] = rps
+    benchmark.extra_info.update(proxy=proxy, requests_per_s=round(rps), p50_ms=p50, p99_ms=p99,
+                                connections=CONNECTIONS)
+    share = f"  ({rps / RESULTS['nginx']:.1%} of nginx)" if "nginx" in RESULTS else ""
+    print(f"\n{proxy:>10}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{share}")

@@ -1,0 +1,276 @@
+# The native twin's string hashing, included by _match_c.pyx: what the hash maps are keyed by
+# and the two passes every request makes (the target, forward; the host, backward).
+#
+# Invariants:
+# - one hash of a string's characters, whatever its kind: characters are read eight at a time
+#   into 64-bit words (one byte each, the character's low byte), folded by _step, then the
+#   length mixed in (_fin). A prefix s[:p] hashes as the full words before p plus the p % 8
+#   bytes left; a suffix s[i:end] as the full words read backward from end plus the (end - i) % 8
+#   bytes left at i. So one pass yields the hash of every "/" boundary prefix (paths) or "."
+#   suffix (hosts) from the words already folded, and _hash_prefix / _hash_suffix give the same
+#   value for the same characters (the maps hash their keys with them).
+# - the passes find the bytes they must act on 16 at a time (SSE2 where the compiler has it, a
+#   byte loop otherwise) and look at no other byte one by one.
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    #define RC_SEED 0x243F6A8885A308D3ULL
+
+    static inline uint64_t rc_load64(const unsigned char *p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+    #endif
+        return w;
+    }
+
+    /* r bytes (0 < r < 8) at p as the low bytes of a word; avail: how many bytes from p may be read */
+    static inline uint64_t rc_loadpart(const unsigned char *p, Py_ssize_t r, Py_ssize_t avail) {
+        uint64_t w = 0;
+        Py_ssize_t k;
+        if (avail >= 8)
+            return rc_load64(p) & ((((uint64_t)1) << (8 * r)) - 1);
+        for (k = 0; k < r; k++)
+            w |= (uint64_t)p[k] << (8 * k);
+        return w;
+    }
+
+    static inline uint64_t rc_step(uint64_t h, uint64_t w) {
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        return h ^ (h >> 32);
+    }
+
+    static inline uint64_t rc_fin(uint64_t h, Py_ssize_t n) {
+        h ^= (uint64_t)n;
+        h *= 0xFF51AFD7ED558CCDULL;
+        return h ^ (h >> 33);
+    }
+
+    static inline int rc_ctz(unsigned m) { return __builtin_ctz(m); }
+    static inline int rc_top(unsigned m) { return 31 - __builtin_clz(m); }
+
+    /* Bytes of p[0:min(avail, 16)] by bit: "/" in *slash, "?" in *qmark, and "#", "%", "\\",
+       "." in *other. */
+    static inline void rc_path_masks(const unsigned char *p, Py_ssize_t avail, unsigned *slash,
+                                     unsigned *qmark, unsigned *other) {
+        unsigned keep = avail >= 16 ? 0xFFFFu : ((1u << avail) - 1);
+    #if defined(__SSE2__)
+        unsigned char buf[16];
+        __m128i v;
+        if (avail >= 16) {
+            v = _mm_loadu_si128((const __m128i *)p);
+        } else {
+            memset(buf, 0, 16);
+            memcpy(buf, p, (size_t)avail);
+            v = _mm_loadu_si128((const __m128i *)buf);
+        }
+        *slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) & keep;
+        *qmark = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?'))) & keep;
+        *other = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))))) & keep;
+    #else
+        unsigned s = 0, q = 0, o = 0, k, n = avail >= 16 ? 16 : (unsigned)avail;
+        for (k = 0; k < n; k++) {
+            unsigned char c = p[k];
+            if (c == '/') s |= 1u << k;
+            else if (c == '?') q |= 1u << k;
+            else if (c == '#' || c == '%' || c == '\\\\' || c == '.') o |= 1u << k;
+        }
+        *slash = s; *qmark = q; *other = o;
+        (void)keep;
+    #endif
+    }
+
+    /* Bytes of p[0:min(avail, 16)] by bit: the return value marks every byte that is not one of
+       [a-z0-9.-] (a host's common characters), *dots the "." */
+    static inline unsigned rc_host_masks(const unsigned char *p, Py_ssize_t avail, unsigned *dots) {
+        unsigned keep = avail >= 16 ? 0xFFFFu : ((1u << avail) - 1);
+    #if defined(__SSE2__)
+        unsigned char buf[16];
+        __m128i v, ok, dot;
+        if (avail >= 16) {
+            v = _mm_loadu_si128((const __m128i *)p);
+        } else {
+            memset(buf, 'a', 16);
+            memcpy(buf, p, (size_t)avail);
+            v = _mm_loadu_si128((const __m128i *)buf);
+        }
+        /* ASCII only (the caller checked), so signed comparisons order the bytes */
+        ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+        ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                            _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
+        dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+        ok = _mm_or_si128(ok, _mm_or_si128(dot, _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))));
+        *dots = (unsigned)_mm_movemask_epi8(dot) & keep;
+        return ~(unsigned)_mm_movemask_epi8(ok) & keep;
+    #else
+        unsigned bad = 0, d = 0, k, n = avail >= 16 ? 16 : (unsigned)avail;
+        for (k = 0; k < n; k++) {
+            unsigned char c = p[k];
+            if (c == '.') d |= 1u << k;
+            else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) bad |= 1u << k;
+        }
+        *dots = d;
+        (void)keep;
+        return bad;
+    #endif
+    }
+
+    /* The slot of header name nm among the lower-case ASCII names[0:nslots] (each followed by 8
+       readable bytes; lens: their lengths; len_mask bit L: some name has length L, bit 63: 63 or more), compared with A-Z
+       folded: -1 when none, -2 when nm is neither an exact str nor bytes, or a str that is not
+       compact ASCII (the caller's general lookup decides). */
+    static inline int rc_name_slot(PyObject *nm, const unsigned char *const *names,
+                                   const Py_ssize_t *lens, int nslots, uint64_t len_mask) {
+        const unsigned char *d, *key;
+        Py_ssize_t n, j;
+        int k;
+        if (PyUnicode_CheckExact(nm)) {
+            if (!PyUnicode_IS_COMPACT_ASCII(nm))
+                return -2;
+            d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
+            n = ((PyASCIIObject *)nm)->length;
+        } else if (PyBytes_CheckExact(nm)) {
+            d = (const unsigned char *)PyBytes_AS_STRING(nm);
+            n = PyBytes_GET_SIZE(nm);
+        } else {
+            return -2;
+        }
+        if (!((len_mask >> (n < 63 ? n : 63)) & 1))
+            return -1;
+        for (k = 0; k < nslots; k++) {
+            if (lens[k] != n)
+                continue;
+            key = names[k];
+            for (j = 0; j < n; j += 8) {
+                Py_ssize_t r = n - j < 8 ? n - j : 8;
+                uint64_t w = r == 8 ? rc_load64(d + j) : rc_loadpart(d + j, r, n - j);
+                uint64_t low = w & 0x7F7F7F7F7F7F7F7FULL;
+                /* the bytes "A"-"Z" (0x41-0x5A; none with the high bit): 0x80 in each */
+                uint64_t upper = (low + 0x3F3F3F3F3F3F3F3FULL) & ~(low + 0x2525252525252525ULL)
+                                 & ~w & 0x8080808080808080ULL;
+                uint64_t kw = r == 8 ? rc_load64(key + j) : rc_loadpart(key + j, r, 8);
+                if ((w | (upper >> 2)) != kw)
+                    break;
+            }
+            if (j >= n)
+                return k;
+        }
+        return -1;
+    }
+
+    /* Walk the (name, value) pairs items[0:count] of a list or tuple: for each whose name is
+       referenced, hit_item[h] = its index and hit_slot[h] = its slot. Returns the number of
+       hits, or -1 when an item needs the general reading (not a 2-tuple, a name rc_name_slot
+       cannot decide, more than max hits). */
+    static inline Py_ssize_t rc_header_hits(PyObject *const *items, Py_ssize_t count,
+                                            const unsigned char *const *names,
+                                            const Py_ssize_t *lens, int nslots,
+                                            uint64_t len_mask, Py_ssize_t *hit_item,
+                                            int *hit_slot, Py_ssize_t max) {
+        Py_ssize_t j, nh = 0;
+        int k;
+        for (j = 0; j < count; j++) {
+            PyObject *it = items[j];
+            if (!PyTuple_CheckExact(it) || PyTuple_GET_SIZE(it) != 2)
+                return -1;
+            k = rc_name_slot(PyTuple_GET_ITEM(it, 0), names, lens, nslots, len_mask);
+            if (k == -1)
+                continue;
+            if (k < 0 || nh == max)
+                return -1;
+            hit_item[nh] = j;
+            hit_slot[nh] = k;
+            nh++;
+        }
+        return nh;
+    }
+    """
+    Py_ssize_t _header_hits "rc_header_hits"(PyObject** items, Py_ssize_t count,
+                                             const unsigned char* const* names,
+                                             const Py_ssize_t* lens, int nslots,
+                                             uint64_t len_mask, Py_ssize_t* hit_item,
+                                             int* hit_slot, Py_ssize_t max) nogil
+    int _name_slot "rc_name_slot"(PyObject* nm, const unsigned char* const* names,
+                                  const Py_ssize_t* lens, int nslots, uint64_t len_mask) nogil
+    uint64_t _load64 "rc_load64"(const unsigned char* p) nogil
+    uint64_t _loadpart "rc_loadpart"(const unsigned char* p, Py_ssize_t r, Py_ssize_t avail) nogil
+    uint64_t _step "rc_step"(uint64_t h, uint64_t w) nogil
+    uint64_t _fin "rc_fin"(uint64_t h, Py_ssize_t n) nogil
+    int _ctz "rc_ctz"(unsigned m) nogil
+    int _top "rc_top"(unsigned m) nogil
+    void _path_masks "rc_path_masks"(const unsigned char* p, Py_ssize_t avail, unsigned* slash,
+                                     unsigned* qmark, unsigned* other) nogil
+    unsigned _host_masks "rc_host_masks"(const unsigned char* p, Py_ssize_t avail,
+                                         unsigned* dots) nogil
+    uint64_t HASH_SEED "RC_SEED"
+
+
+cdef inline uint64_t _word_at(str s, Py_ssize_t start, Py_ssize_t r):
+    """s[start:start + r] (r <= 8 characters) as a word, one low byte per character."""
+    cdef uint64_t w = 0
+    cdef Py_ssize_t k
+    cdef Py_UCS4 c
+    for k in range(r):
+        c = s[start + k]
+        w |= ((<uint64_t>c) & 0xFF) << (8 * k)
+    return w
+
+
+cdef struct Fwd:
+    # a forward pass over data[0:avail]: h folds the first 8 * words bytes
+    const unsigned char* data
+    Py_ssize_t avail
+    uint64_t h
+    Py_ssize_t words
+
+
+cdef inline uint64_t _fwd_at(Fwd* f, Py_ssize_t p) noexcept:
+    """The hash of data[:p], p at or after every position asked before."""
+    cdef Py_ssize_t full = p >> 3, r = p & 7
+    while f.words < full:
+        f.h = _step(f.h, _load64(f.data + 8 * f.words))
+        f.words += 1
+    if r:
+        return _fin(_step(f.h, _loadpart(f.data + 8 * full, r, f.avail - 8 * full)), p)
+    return _fin(f.h, p)
+
+
+cdef uint64_t _hash_prefix(str s, Py_ssize_t p):
+    """The hash of s[:p]."""
+    cdef Fwd f
+    cdef uint64_t h = HASH_SEED
+    cdef Py_ssize_t k
+    if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
+        f.data = <const unsigned char*>PyUnicode_DATA(s)
+        f.avail = len(s)
+        f.h = HASH_SEED
+        f.words = 0
+        return _fwd_at(&f, p)
+    for k in range(0, p - 7, 8):
+        h = _step(h, _word_at(s, k, 8))
+    if p & 7:
+        h = _step(h, _word_at(s, p & ~7, p & 7))
+    return _fin(h, p)
+
+
+cdef uint64_t _hash_suffix(str s, Py_ssize_t i, Py_ssize_t end):
+    """The hash of s[i:end], read backward (hosts: every "." suffix in one pass)."""
+    cdef uint64_t h = HASH_SEED
+    cdef Py_ssize_t e = end, r
+    cdef bint narrow = PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND
+    cdef const unsigned char* d = <const unsigned char*>PyUnicode_DATA(s)
+    while e - i >= 8:
+        e -= 8
+        h = _step(h, _load64(d + e) if narrow else _word_at(s, e, 8))
+    r = e - i
+    if r:
+        h = _step(h, _loadpart(d + i, r, len(s) - i) if narrow else _word_at(s, i, r))
+    return _fin(h, end - i)
