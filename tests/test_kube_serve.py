@@ -358,7 +358,6 @@ def test_https_listeners_serve_the_watched_secrets_by_sni_and_follow_their_chang
     rig.api.apply(tls_secret("infra", "c-cert", *certs.issue("c", "c.example.com")))
     wait_for(lambda: https_get(late, "c.example.com", client) == (200, "v1", ["c.example.com"]),
              5.0, "the listener with its new Secret")
-    stderr = ""
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
     stderr = proc.stderr.read().decode()
@@ -465,6 +464,8 @@ def test_sigterm_drains_requests_in_flight_and_exits(rig):
     (["--gateway", "infra/edge", "--listen", "127.0.0.1:8080"], "--listen takes a HOST only"),
     (["--service", "shop/v1"], "--service needs NS/NAME:PORT"),
     (["--gateway", "infra/edge", "--watch"], "do not go with --kubernetes"),
+    (["--gateway", "infra/edge", "--tls-secret", "infra/a=c.pem,k.pem"],
+     "--tls-secret does not go with --kubernetes"),
 ])
 def test_command_line_mistakes_are_usage_errors(argv, message, capsys):
     from routecore._cli.main import main

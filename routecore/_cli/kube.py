@@ -71,6 +71,9 @@ def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
         raise UsageError("--kubernetes reads the configuration from the API server: no CONFIG path")
     if args.watch or args.bypass_routing:
         raise UsageError("--watch and --bypass-routing do not go with --kubernetes")
+    if args.tls_secret:
+        raise UsageError("--tls-secret does not go with --kubernetes: certificates come from the "
+                         "cluster's Secrets")
     gateway = service = None
     if args.gateway is not None:
         ns, name, port = args.gateway
