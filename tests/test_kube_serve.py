@@ -22,7 +22,7 @@ import pytest
 
 from kubeapi import KubeAPIServer
 from kubeapi.objects import CONTROLLER, GW_API, gateway_class, namespace, route, service
-from tls_rig import Certs, TCPEcho, read_all
+from tls_rig import Certs, TCPEcho, UDPEcho, read_all
 
 
 
@@ -365,28 +365,41 @@ def test_https_listeners_serve_the_watched_secrets_by_sni_and_follow_their_chang
     assert "Traceback" not in stderr, stderr
 
 
-def test_a_tcp_listener_splices_to_its_tcproute_backend(rig):
-    echo = TCPEcho()
+def stream_route(kind, name, section, backend, port):
+    return {"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": kind,
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"parentRefs": [{"name": "edge", "namespace": "infra", "sectionName": section}],
+                     "rules": [{"backendRefs": [{"name": backend, "port": port}]}]}}
+
+
+def test_tcp_and_udp_listeners_on_one_port_reach_their_routes_backends(rig):
+    echo, dns = TCPEcho(), UDPEcho("dns")
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        tcp = free_port()
-        rig.api.apply(edge(rig.port, {"name": "tcp", "port": tcp, "protocol": "TCP",
-                                      "allowedRoutes": {"namespaces": {"from": "All"}}}))
+        port = free_port()
+        rig.api.apply(edge(rig.port, *({"name": p.lower(), "port": port, "protocol": p,
+                                        "allowedRoutes": {"namespaces": {"from": "All"}}}
+                                       for p in ("TCP", "UDP"))))
         rig.api.apply(service("echo", port=9000))
-        rig.api.apply({"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "TCPRoute",
-                       "metadata": {"name": "echo", "namespace": "shop"},
-                       "spec": {"parentRefs": [{"name": "edge", "namespace": "infra",
-                                                "sectionName": "tcp"}],
-                                "rules": [{"backendRefs": [{"name": "echo", "port": 9000}]}]}})
-        proc = rig.start("--gateway", "infra/edge", "--upstream", f"shop/echo:9000={echo.url}")
+        rig.api.apply(service("dns", port=53))
+        rig.api.apply(stream_route("TCPRoute", "echo", "tcp", "echo", 9000))
+        rig.api.apply(stream_route("UDPRoute", "dns", "udp", "dns", 53))
+        proc = rig.start("--gateway", "infra/edge", "--upstream", f"shop/echo:9000={echo.url}",
+                         "--upstream", f"shop/dns:53={dns.url}")
         ready(proc)
         for n in range(2):
-            with socket.create_connection(("127.0.0.1", tcp), timeout=5) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
                 s.sendall(b"tcp echo %d" % n)
                 s.shutdown(socket.SHUT_WR)
                 assert read_all(s) == b"tcp echo %d" % n
+        udp.settimeout(5)
+        udp.sendto(b"q", ("127.0.0.1", port))
+        assert udp.recvfrom(100) == (b"dns q", ("127.0.0.1", port))
         assert get(rig.port) == (200, "v1")
     finally:
+        udp.close()
         echo.close()
+        dns.close()
 
 
 def test_the_mesh_side_serves_one_services_routes(rig):
