@@ -6,6 +6,7 @@ Services shop/v1 and shop/v2 (HTTP servers here that answer their own name) and 
 to v1; replicas run with short Lease timings so that hand-over takes about 2 s. Every wait is
 bounded, every process is stopped (killed if it does not stop) at the end of its test.
 """
+import base64
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 
 from kubeapi import KubeAPIServer
 from kubeapi.objects import CONTROLLER, GW_API, gateway_class, namespace, route, service
+from tls_rig import Certs, TCPEcho, UDPEcho, read_all
 
 
 
@@ -276,15 +278,128 @@ def test_listeners_added_and_removed_bind_and_close_ports(rig):
                                   "allowedRoutes": {"namespaces": {"from": "All"}}}))
     wait_for(lambda: get(extra) == (200, "v1"), 5.0, "the new listener's port")
     rig.api.apply(edge(rig.port))
-
-    def closed():
-        try:
-            get(extra, timeout=1.0)
-        except ConnectionRefusedError:
-            return True
-        return False
-    wait_for(closed, 5.0, "the removed listener's port to close")
+    wait_for(lambda: closed(extra), 5.0, "the removed listener's port to close")
     assert get(rig.port) == (200, "v1")
+
+
+def closed(port):
+    try:
+        get(port, timeout=1.0)
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_a_listenersets_listener_port_is_bound_routed_and_closed_with_it(rig):
+    gw = edge(rig.port)
+    gw["spec"]["allowedListeners"] = {"namespaces": {"from": "All"}}
+    rig.api.apply(gw)
+    port = free_port()
+    listener_set = {"apiVersion": GW_API, "kind": "ListenerSet",
+                    "metadata": {"name": "team", "namespace": "shop"},
+                    "spec": {"parentRef": {"name": "edge", "namespace": "infra"},
+                             "listeners": [{"name": "team-web", "port": port, "protocol": "HTTP"}]}}
+    rig.api.apply(listener_set)
+    team = route("team", backend="v2")
+    team["spec"]["parentRefs"] = [{"kind": "ListenerSet", "name": "team"}]
+    rig.api.apply(team)
+    proc = rig.start()
+    ready(proc)
+    assert get(port) == (200, "v2")      # the ListenerSet's route, on its own port
+    assert get(rig.port) == (200, "v1")  # the Gateway's own listener keeps its routes
+    rig.api.remove("listenersets", "shop", "team")
+    wait_for(lambda: closed(port), 5.0, "the ListenerSet's port to close")
+    assert get(rig.port) == (200, "v1")
+
+
+def tls_secret(ns, name, cert_path, key_path):
+    enc = lambda p: base64.b64encode(p.read_bytes()).decode()  # noqa: E731
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
+            "type": "kubernetes.io/tls", "data": {"tls.crt": enc(cert_path), "tls.key": enc(key_path)}}
+
+
+def https_get(port, sni, ctx):
+    """(status, body, the served certificate's DNS names) of GET / over TLS with ``sni``."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname=sni) as tls:
+            names = sorted(v for k, v in tls.getpeercert()["subjectAltName"] if k == "DNS")
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % sni.encode())
+            head, _, body = read_all(tls).partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(), names
+
+
+def test_https_listeners_serve_the_watched_secrets_by_sni_and_follow_their_changes(rig, tmp_path):
+    certs = Certs(tmp_path)
+    port = free_port()
+
+    def https(name, host):
+        return {"name": name, "port": port, "protocol": "HTTPS", "hostname": host,
+                "tls": {"certificateRefs": [{"name": f"{name}-cert"}]},
+                "allowedRoutes": {"namespaces": {"from": "All"}}}
+    rig.api.apply(tls_secret("infra", "a-cert", *certs.issue("a", "a.example.com")))
+    rig.api.apply(tls_secret("infra", "b-cert", *certs.issue("b", "b.example.com")))
+    rig.api.apply(edge(rig.port, https("a", "a.example.com"), https("b", "b.example.com")))
+    proc = rig.start()
+    ready(proc)
+    client = certs.client_context()  # verifies the chain and that the certificate is the SNI's
+    assert https_get(port, "a.example.com", client) == (200, "v1", ["a.example.com"])
+    assert https_get(port, "b.example.com", client) == (200, "v1", ["b.example.com"])
+    # the Secret changes: new handshakes get the new certificate, on the same socket
+    rig.api.apply(tls_secret("infra", "a-cert", *certs.issue("a2", "a.example.com", "new.example.com")))
+    wait_for(lambda: https_get(port, "a.example.com", client)[2] == ["a.example.com", "new.example.com"],
+             5.0, "the new certificate")
+    assert https_get(port, "b.example.com", client) == (200, "v1", ["b.example.com"])
+    # a listener on another port whose Secret comes later: bound once the Secret exists
+    late = free_port()
+    c = dict(https("c", "c.example.com"), port=late)
+    rig.api.apply(edge(rig.port, https("a", "a.example.com"), https("b", "b.example.com"), c))
+    time.sleep(0.5)
+    assert closed(late)
+    rig.api.apply(tls_secret("infra", "c-cert", *certs.issue("c", "c.example.com")))
+    wait_for(lambda: https_get(late, "c.example.com", client) == (200, "v1", ["c.example.com"]),
+             5.0, "the listener with its new Secret")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+    stderr = proc.stderr.read().decode()
+    assert "listener c (port %d): no usable certificate" % late in stderr
+    assert "Traceback" not in stderr, stderr
+
+
+def stream_route(kind, name, section, backend, port):
+    return {"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": kind,
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"parentRefs": [{"name": "edge", "namespace": "infra", "sectionName": section}],
+                     "rules": [{"backendRefs": [{"name": backend, "port": port}]}]}}
+
+
+def test_tcp_and_udp_listeners_on_one_port_reach_their_routes_backends(rig):
+    echo, dns = TCPEcho(), UDPEcho("dns")
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        port = free_port()
+        rig.api.apply(edge(rig.port, *({"name": p.lower(), "port": port, "protocol": p,
+                                        "allowedRoutes": {"namespaces": {"from": "All"}}}
+                                       for p in ("TCP", "UDP"))))
+        rig.api.apply(service("echo", port=9000))
+        rig.api.apply(service("dns", port=53))
+        rig.api.apply(stream_route("TCPRoute", "echo", "tcp", "echo", 9000))
+        rig.api.apply(stream_route("UDPRoute", "dns", "udp", "dns", 53))
+        proc = rig.start("--gateway", "infra/edge", "--upstream", f"shop/echo:9000={echo.url}",
+                         "--upstream", f"shop/dns:53={dns.url}")
+        ready(proc)
+        for n in range(2):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"tcp echo %d" % n)
+                s.shutdown(socket.SHUT_WR)
+                assert read_all(s) == b"tcp echo %d" % n
+        udp.settimeout(5)
+        udp.sendto(b"q", ("127.0.0.1", port))
+        assert udp.recvfrom(100) == (b"dns q", ("127.0.0.1", port))
+        assert get(rig.port) == (200, "v1")
+    finally:
+        udp.close()
+        echo.close()
+        dns.close()
 
 
 def test_the_mesh_side_serves_one_services_routes(rig):
@@ -362,6 +477,8 @@ def test_sigterm_drains_requests_in_flight_and_exits(rig):
     (["--gateway", "infra/edge", "--listen", "127.0.0.1:8080"], "--listen takes a HOST only"),
     (["--service", "shop/v1"], "--service needs NS/NAME:PORT"),
     (["--gateway", "infra/edge", "--watch"], "do not go with --kubernetes"),
+    (["--gateway", "infra/edge", "--tls-secret", "infra/a=c.pem,k.pem"],
+     "--tls-secret does not go with --kubernetes"),
 ])
 def test_command_line_mistakes_are_usage_errors(argv, message, capsys):
     from routecore._cli.main import main

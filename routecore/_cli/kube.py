@@ -1,7 +1,8 @@
 """`routecore serve --kubernetes`: the arguments, and the run (routecore._serve.kube does the work).
 
-Invariants: --kubernetes never reads a CONFIG path; --gateway NS/NAME serves every HTTP listener
-port of that Gateway on the --listen HOST; --service NS/NAME:PORT serves that Service port's
+Invariants: --kubernetes never reads a CONFIG path; --gateway NS/NAME serves every listener port
+of that Gateway and of its accepted ListenerSets (HTTP, HTTPS, TLS, TCP, UDP) on the --listen
+HOST; --service NS/NAME:PORT serves that Service port's
 routes on --listen HOST:PORT (sidecar style); a mistake in the arguments is a UsageError before
 anything connects.
 """
@@ -70,6 +71,9 @@ def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
         raise UsageError("--kubernetes reads the configuration from the API server: no CONFIG path")
     if args.watch or args.bypass_routing:
         raise UsageError("--watch and --bypass-routing do not go with --kubernetes")
+    if args.tls_secret:
+        raise UsageError("--tls-secret does not go with --kubernetes: certificates come from the "
+                         "cluster's Secrets")
     gateway = service = None
     if args.gateway is not None:
         ns, name, port = args.gateway
@@ -96,9 +100,9 @@ def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
     metrics.registry.register(KubeCollector(source))
     observers = (access_log, metrics.observe)
 
-    def make_proxy(select):
+    def make_proxy(key, select):
         return Proxy(source.router, select, upstreams, settings, observers=observers,
-                     default_upstream=cluster_upstream)
+                     default_upstream=cluster_upstream, selects={key: select})
 
     def changed(router, keys):
         metrics.reloaded(True, router.generation)

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
-from .ports import PortPlan, TERMINATING, certificates, config_secrets, plan
+from .ports import PortPlan, TERMINATING, certificates, config_secrets, sockets
 from .server import ClientConnection
 from .stream import StreamConnection
 from .tls import CertificateStore, TLSConfigError
@@ -61,6 +61,37 @@ def gateway_listeners(router, namespace: str, name: str) -> Tuple[tuple, Dict[st
     return tuple(served), forbidden, warnings
 
 
+def gateway_select(namespace: str, name: str, port: int) -> Callable:
+    """The view of one Gateway port: ``select(router)``."""
+    return lambda r: r.gateway(name, namespace=namespace, port=port)
+
+
+def gateway_ports(router, namespace: str, name: str, only: Optional[Sequence[int]] = None,
+                  tls_secrets: Optional[Dict[Tuple[str, str], Tuple[bytes, bytes]]] = None
+                  ) -> Tuple[List[PortPlan], Dict[tuple, CertificateStore], List[str], List[str]]:
+    """What the Gateway's served listeners (those on ``only`` when given) ask to be bound:
+    (the port plans, the CertificateStore of each terminating one by PortPlan.key, warnings, a
+    problem per port left out: it mixes channels, or no listener has a usable certificate).
+    ``tls_secrets`` come before the configuration's Secrets of the same name. LookupError when
+    the Gateway is absent."""
+    listeners, forbidden, warnings = gateway_listeners(router, namespace, name)
+    plans, more, problems = sockets(listeners, only)
+    warnings += more
+    secrets = {**config_secrets(router.config), **(tls_secrets or {})}
+    kept, stores = [], {}
+    for p in plans:
+        if p.channel in TERMINATING:
+            alpn = ("http/1.1",) if any(l.protocol == "HTTPS" for l in p.listeners) else ()
+            try:
+                stores[p.key], more = certificates(p, secrets, alpn, forbidden)
+            except TLSConfigError as exc:
+                problems.append(str(exc))
+                continue
+            warnings += more
+        kept.append(p)
+    return kept, stores, warnings, problems
+
+
 class Gateway:
     """The bindings of one Gateway: ``bindings`` (to give ``proxy.run``), ``selects`` (the
     views, by Gateway port) and ``prepare`` (the Proxy's reload check), from ``tls_secrets``
@@ -80,21 +111,14 @@ class Gateway:
             raise TLSConfigError(f"Gateway {namespace}/{name} has no listener to serve on {where}")
         self.bindings = [Binding(p, host, p.port if local_port is None else local_port,
                                  stores.get(p.key)) for p in plans]
-        self.selects: Dict[int, Callable] = {
-            b.key: (lambda r, port=b.key: r.gateway(name, namespace=namespace, port=port))
-            for b in self.bindings}
+        self.selects: Dict[int, Callable] = {b.key: gateway_select(namespace, name, b.key)
+                                             for b in self.bindings}
 
     def _plan(self, router) -> Tuple[List[PortPlan], List[str], dict]:
-        listeners, forbidden, warnings = gateway_listeners(router, self.namespace, self.name)
-        plans, more = plan(listeners, self.only)
-        warnings += more
-        secrets = {**config_secrets(router.config), **self.tls_secrets}
-        stores = {}
-        for p in plans:
-            if p.channel in TERMINATING:
-                alpn = ("http/1.1",) if any(l.protocol == "HTTPS" for l in p.listeners) else ()
-                stores[p.key], more = certificates(p, secrets, alpn, forbidden)
-                warnings += more
+        plans, stores, warnings, problems = gateway_ports(router, self.namespace, self.name,
+                                                          self.only, self.tls_secrets)
+        if problems:
+            raise TLSConfigError("; ".join(problems))
         return plans, warnings, stores
 
     def prepare(self, router) -> Callable[[], None]:

@@ -1,16 +1,22 @@
 """`routecore serve --kubernetes`: the proxy fed by routecore.kube, one listening socket per
-port of a Gateway's listeners (or one sidecar port for a mesh Service).
+listener port (and channel) of a Gateway and its ListenerSets, or one sidecar port for a mesh
+Service.
 
 Invariants:
 - One asyncio loop runs the KubeSource (reflectors, apply loop, status writer, Lease) and every
   proxy; a change the source applies reaches every proxy in ``on_change`` (``Proxy.follow``, a
   view lookup: ``Router.update`` built the views in use before the swap), so each request is
   decided by the configuration current when it arrives and no request waits for a build.
-- The ports bound are those of the Gateway's listeners whose protocol has a starter in
-  ``STARTERS`` (HTTP here; TLS, TCP and UDP serving plug in there by protocol). After every
-  applied change the bound ports are made equal to the Gateway's: new ports are bound, ports no
-  listener has any more are drained and closed. A port that cannot be bound is logged and tried
-  again at the next change; the process is not ready meanwhile.
+- The sockets bound are those file serving binds for the same listeners (frontend.gateway_ports:
+  the Gateway's listeners and those of its accepted ListenerSets; one socket per port and
+  channel: HTTP, HTTPS and TLS terminated with the certificates of the watched Secrets, TLS
+  passthrough, TCP, UDP), each served by frontend.bind. After every applied change the sockets
+  are made equal to those wanted: new ones are bound; one whose port and channel stay serves the
+  new listeners and swaps its certificates in (new handshakes use them); one no listener wants
+  any more, or whose channel changed, is drained and closed. A port refused (it mixes channels
+  one socket cannot serve, or no TLS listener on it has a usable certificate) is logged and left
+  unbound until a change fixes it; a port that cannot be bound is logged and tried again at the
+  next change, and the process is not ready meanwhile.
 - /readyz answers 200 only once the first complete sync is live and every wanted port listens.
 - A backend without an ``--upstream`` goes to ``http://NAME.NAMESPACE.svc.cluster.local:PORT``.
 """
@@ -19,11 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Set, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from .frontend import Binding, bind, describe, gateway_ports, gateway_select
+from .ports import PortPlan
 from .proxy import Proxy, drain
+from .tls import CertificateStore
 
 log = logging.getLogger("routecore.serve")
 
@@ -35,29 +44,23 @@ def cluster_upstream(key: str) -> str:
     return f"http://{name}.{namespace}.svc.cluster.local:{port}"
 
 
-async def _start_http(proxy: Proxy, host: str, port: int):
-    loop = asyncio.get_running_loop()
-    proxy.start(loop)
-    return await loop.create_server(proxy.protocol, host, port, backlog=1024, reuse_address=True)
-
-
-# listener protocol -> coroutine (proxy, host, port) -> a server with close(): what binds a port
-STARTERS: Dict[str, Callable] = {"HTTP": _start_http}
-
-
 class KubeServer:
     """Serves the Gateway ``gateway`` = (ns, name) on every listener port, or the mesh Service
-    ``service`` = (ns, name, port, client namespace) on ``listen_port``, from ``source``."""
+    ``service`` = (ns, name, port, client namespace) on ``listen_port``, from ``source``;
+    ``make_proxy(key, select)`` makes the Proxy of one socket (its view ``select`` under
+    ``key``, the Gateway port)."""
 
-    def __init__(self, source, *, host: str, make_proxy: Callable[[Callable], Proxy],
+    def __init__(self, source, *, host: str, make_proxy: Callable[[int, Callable], Proxy],
                  gateway: Optional[Tuple[str, str]] = None, service: Optional[tuple] = None,
                  listen_port: Optional[int] = None, on_change: Optional[Callable] = None):
         self.source = source
         self.host = host
         self.make_proxy = make_proxy
         self.gateway, self.service, self.listen_port = gateway, service, listen_port
-        self.bound: Dict[int, Tuple[Proxy, object]] = {}
-        self.wanted: Dict[int, str] = {}
+        # PortPlan.key -> (its proxy, its server, its Binding)
+        self.bound: Dict[tuple, Tuple[Proxy, object, Binding]] = {}
+        self.wanted: Dict[tuple, PortPlan] = {}
+        self._said: Set[str] = set()  # the warnings logged, so that each is logged once
         self._changed = asyncio.Event()
         self._user_on_change = on_change
         source.on_change = self._on_change
@@ -66,24 +69,29 @@ class KubeServer:
 
     def select(self, port: int) -> Callable:
         if self.gateway is not None:
-            ns, name = self.gateway
-            return lambda r: r.gateway(name, namespace=ns, port=port)
+            return gateway_select(*self.gateway, port)
         ns, name, svc_port, client = self.service
         return lambda r: r.service(name, namespace=ns, port=svc_port, client_namespace=client)
 
-    def wanted_ports(self) -> Dict[int, str]:
-        """port -> protocol of what should listen now."""
+    def wanted_ports(self) -> Tuple[Dict[tuple, PortPlan], Dict[tuple, CertificateStore]]:
+        """(the sockets that should listen now by PortPlan.key, the certificates of the
+        terminating ones)."""
         router = self.source.router
         if router is None:
-            return {}
+            return {}, {}
         if self.gateway is None:
-            return {self.listen_port: "HTTP"}
-        gw = router.attachments.gateway(*self.gateway)
-        out: Dict[int, str] = {}
-        for lis in () if gw is None else gw.listeners:
-            if lis.protocol in STARTERS:
-                out.setdefault(lis.port, lis.protocol)
-        return out
+            only = PortPlan(self.listen_port, "http", ())
+            return {only.key: only}, {}
+        try:
+            plans, stores, warnings, problems = gateway_ports(router, *self.gateway)
+        except LookupError as exc:
+            plans, stores, warnings, problems = [], {}, [], [str(exc)]
+        said = set(warnings) | set(problems)
+        for text in warnings + problems:
+            if text not in self._said:
+                log.warning("%s", text)
+        self._said = said
+        return {p.key: p for p in plans}, stores
 
     def ready(self) -> bool:
         return self.source.ready and bool(self.wanted) and set(self.wanted) <= set(self.bound)
@@ -91,7 +99,7 @@ class KubeServer:
     # --- following changes -----------------------------------------------------------------------
 
     def _on_change(self, router, keys) -> None:
-        for proxy, _ in self.bound.values():
+        for proxy, _, _ in self.bound.values():
             try:
                 proxy.follow(router)
             except LookupError:
@@ -101,27 +109,41 @@ class KubeServer:
             self._user_on_change(router, keys)
 
     async def sync(self) -> None:
-        """Bind the ports wanted and not bound; drain and close those bound and not wanted."""
-        self.wanted = wanted = self.wanted_ports()
-        for port in [p for p in self.bound if p not in wanted]:
-            proxy, server = self.bound.pop(port)
-            log.info("port %s: no listener any more, closing", port)
+        """Make the sockets equal to those wanted: a socket kept (same port, same channel)
+        serves the new listeners and certificates; one no longer wanted, or whose channel
+        changed, is drained and closed; one wanted and not bound is bound."""
+        wanted, stores = self.wanted_ports()
+        self.wanted = wanted
+        for key, (proxy, server, binding) in list(self.bound.items()):
+            new = wanted.get(key)
+            if new is not None and new.channel == binding.plan.channel:
+                binding.plan = new
+                if binding.store is not None:
+                    binding.store.update(stores[key].listeners)
+                continue
+            del self.bound[key]
+            log.info("port %s: %s, closing", key[0], "no listener any more" if new is None
+                     else f"now {new.channel}")
             await drain(proxy, server)
-        for port, protocol in wanted.items():
-            if port in self.bound:
+        loop = asyncio.get_running_loop()
+        for key, port_plan in wanted.items():
+            if key in self.bound:
                 continue
+            binding = Binding(port_plan, self.host, port_plan.port, stores.get(key))
             try:
-                proxy = self.make_proxy(self.select(port))
+                proxy = self.make_proxy(binding.key, self.select(binding.key))
             except LookupError as exc:
-                log.warning("port %s: %s", port, exc)
+                log.warning("port %s: %s", binding.key, exc)
                 continue
+            proxy.start(loop)
             try:
-                server = await STARTERS[protocol](proxy, self.host, port)
+                server = await bind(proxy, binding, loop)
             except OSError as exc:
-                log.error("port %s: cannot listen on %s: %s", port, self.host, exc)
+                log.error("port %s: cannot listen on %s: %s", binding.key, self.host, exc)
+                proxy.close()
                 continue
-            self.bound[port] = (proxy, server)
-            log.info("listening on %s:%s (%s)", self.host, port, protocol)
+            self.bound[key] = (proxy, server, binding)
+            log.info("listening on %s", describe([binding], [server])[0])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run the source and the listeners until ``stop`` is set, then drain and close."""
@@ -138,7 +160,7 @@ class KubeServer:
             if task.done():
                 task.result()  # what stopped the source
         finally:
-            await asyncio.gather(*(drain(p, s) for p, s in self.bound.values()))
+            await asyncio.gather(*(drain(p, s) for p, s, _ in self.bound.values()))
             self.bound.clear()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

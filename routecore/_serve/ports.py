@@ -57,10 +57,10 @@ class PortPlan:
         return (self.port, "udp" if self.channel == "udp" else "tcp")
 
 
-def plan(listeners: Sequence, ports: Optional[Sequence[int]] = None
-         ) -> Tuple[List[PortPlan], List[str]]:
-    """(the sockets to bind for ``listeners`` (those on ``ports`` when given), warnings).
-    Raises TLSConfigError naming every port that mixes channels."""
+def sockets(listeners: Sequence, ports: Optional[Sequence[int]] = None
+            ) -> Tuple[List[PortPlan], List[str], List[str]]:
+    """(the sockets to bind for ``listeners`` (those on ``ports`` when given), warnings, a
+    problem per port left out because it mixes channels)."""
     by_key: Dict[Tuple[int, str], Dict[str, list]] = {}
     warnings = []
     for lis in listeners:
@@ -86,9 +86,7 @@ def plan(listeners: Sequence, ports: Optional[Sequence[int]] = None
             continue
         (channel, ls), = channels.items()
         out.append(PortPlan(port, channel, tuple(ls)))
-    if problems:
-        raise TLSConfigError("; ".join(problems))
-    return out, warnings
+    return out, warnings, problems
 
 
 def parse_tls_secret(text: str) -> Tuple[Tuple[str, str], Tuple[str, str]]:
@@ -149,5 +147,6 @@ def certificates(port: PortPlan, secrets: Dict[Tuple[str, str], Tuple[bytes, byt
         chosen.append((lis.hostname, server_context(
             cert, key, f"listener {lis.key}: Secret {ref.namespace}/{ref.name}")))
     if not chosen:
-        raise TLSConfigError(f"port {port.port}: no listener has a usable certificate")
+        raise TLSConfigError(f"port {port.port}: no listener has a usable certificate "
+                             f"({'; '.join(warnings)})")
     return CertificateStore(chosen, alpn), warnings

@@ -195,6 +195,8 @@ class Proxy:
     def address(self, backend: Optional[str]):
         """(host, port) of the upstream of a backend ("ns/name:port"), or None."""
         url = self.upstream_urls.get(backend) if backend is not None else None
+        if url is None and backend is not None and self.default_upstream is not None:
+            url = self.default_upstream(backend)
         if url is None:
             return None
         parts = urlsplit(url)
@@ -764,19 +766,19 @@ async def run(proxy: Proxy, host: str, port: int, *, watch_path: Optional[str] =
     try:
         await stop.wait()
     finally:
-        for splice in list(proxy.streams):  # TCP/TLS splices end with the process
-            splice.shutdown()
         if watcher is not None:
             watcher.cancel()
         await drain(proxy, *servers)
 
 
 async def drain(proxy: Proxy, *servers, grace: float = 10.0) -> None:
-    """Stop listening, close idle connections, let requests in flight finish (up to ``grace``
-    seconds), then close the rest and the upstream pools."""
+    """Stop listening, end the TCP/TLS splices, close idle connections, let requests in flight
+    finish (up to ``grace`` seconds), then close the rest and the upstream pools."""
     loop = asyncio.get_running_loop()
     for server in servers:
         server.close()
+    for splice in list(proxy.streams):
+        splice.shutdown()
     await asyncio.sleep(0)  # let the cancelled upstream connects unwind
     for conn in list(proxy.connections):  # idle keep-alive connections go now
         if conn.active is None:

@@ -51,6 +51,7 @@ GATEWAY = KindInfo("Gateway", GATEWAY_GROUP, "v1", "gateways")
 HTTP_ROUTE = KindInfo("HTTPRoute", GATEWAY_GROUP, "v1", "httproutes")
 GRPC_ROUTE = KindInfo("GRPCRoute", GATEWAY_GROUP, "v1", "grpcroutes")
 REFERENCE_GRANT = KindInfo("ReferenceGrant", GATEWAY_GROUP, "v1beta1", "referencegrants")
+LISTENER_SET = KindInfo("ListenerSet", GATEWAY_GROUP, "v1", "listenersets", optional=True)
 TLS_ROUTE = KindInfo("TLSRoute", GATEWAY_GROUP, "v1alpha2", "tlsroutes", optional=True)
 TCP_ROUTE = KindInfo("TCPRoute", GATEWAY_GROUP, "v1alpha2", "tcproutes", optional=True)
 UDP_ROUTE = KindInfo("UDPRoute", GATEWAY_GROUP, "v1alpha2", "udproutes", optional=True)
@@ -63,8 +64,8 @@ SECRET = KindInfo("Secret", "", "v1", "secrets", field_selector="type=kubernetes
 CONFIG_MAP = KindInfo("ConfigMap", "", "v1", "configmaps")
 LEASE = KindInfo("Lease", "coordination.k8s.io", "v1", "leases")
 
-WATCHED = (GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, GRPC_ROUTE, REFERENCE_GRANT, TLS_ROUTE, TCP_ROUTE,
-           UDP_ROUTE, BACKEND_TLS_POLICY, SERVICE, NAMESPACE, SECRET, CONFIG_MAP)
+WATCHED = (GATEWAY_CLASS, GATEWAY, LISTENER_SET, HTTP_ROUTE, GRPC_ROUTE, REFERENCE_GRANT, TLS_ROUTE,
+           TCP_ROUTE, UDP_ROUTE, BACKEND_TLS_POLICY, SERVICE, NAMESPACE, SECRET, CONFIG_MAP)
 BY_KIND = {k.kind: k for k in WATCHED + (LEASE,)}
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 

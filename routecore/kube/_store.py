@@ -22,7 +22,7 @@ from ._kinds import GATEWAY_GROUP, Key
 
 _META_KEPT = ("name", "namespace", "labels", "creationTimestamp")
 _PASSED = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant", "Service",
-           "Namespace", "BackendTLSPolicy")
+           "Namespace", "BackendTLSPolicy", "ListenerSet")
 
 
 class ObjectStore:
@@ -81,8 +81,8 @@ def _reduce(obj: dict) -> dict:
 
 
 def _references(gateways: List[dict], policies: List[dict]) -> Set[Tuple[str, str, str]]:
-    """(kind, namespace, name) of the Secrets and ConfigMaps that served Gateways' listeners and
-    BackendTLSPolicies reference."""
+    """(kind, namespace, name) of the Secrets and ConfigMaps that the listeners of served
+    Gateways and of ListenerSets, and BackendTLSPolicies reference."""
     out = set()
     for gw in gateways:
         ns = gw["metadata"].get("namespace")
@@ -102,7 +102,7 @@ def _references(gateways: List[dict], policies: List[dict]) -> Set[Tuple[str, st
 def routing_objects(store: ObjectStore, controller: str) -> List[dict]:
     """What routecore.load() is given, in key order."""
     gateways = our_gateways(store, controller)
-    refs = _references(gateways, store.of_kind("BackendTLSPolicy"))
+    refs = _references(gateways + store.of_kind("ListenerSet"), store.of_kind("BackendTLSPolicy"))
     picked = [o for o in gateways]
     for (kind, ns, name), obj in store.objects.items():
         if kind in _PASSED or ((kind in ("Secret", "ConfigMap")) and (kind, ns, name) in refs):
@@ -112,7 +112,8 @@ def routing_objects(store: ObjectStore, controller: str) -> List[dict]:
 
 
 # kinds whose change can change which objects routing_objects gives (not only what one says)
-_SELECTING = frozenset({"GatewayClass", "Gateway", "Secret", "ConfigMap", "BackendTLSPolicy"})
+_SELECTING = frozenset({"GatewayClass", "Gateway", "ListenerSet", "Secret", "ConfigMap",
+                        "BackendTLSPolicy"})
 
 
 def routing_map(store: ObjectStore, controller: str, previous: Optional[Dict[Key, dict]] = None,

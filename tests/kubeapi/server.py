@@ -66,6 +66,7 @@ KINDS = [
     Kind(GATEWAY_GROUP, ["v1", "v1alpha2"], "grpcroutes", "GRPCRoute", status=True, generation=True),
     Kind(GATEWAY_GROUP, ["v1beta1", "v1alpha2"], "referencegrants", "ReferenceGrant", generation=True,
          short=["refgrant"]),
+    Kind(GATEWAY_GROUP, ["v1"], "listenersets", "ListenerSet", status=True, generation=True),
     Kind(GATEWAY_GROUP, ["v1alpha2"], "tlsroutes", "TLSRoute", status=True, generation=True),
     Kind(GATEWAY_GROUP, ["v1alpha2"], "tcproutes", "TCPRoute", status=True, generation=True),
     Kind(GATEWAY_GROUP, ["v1alpha2"], "udproutes", "UDPRoute", status=True, generation=True),
