@@ -30,8 +30,8 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
 from routecore import _explain, _explain_stream, _outcome
-from routecore._adapters import (route_asgi as _route_asgi, route_many as _route_many,
-                                 route_wsgi as _route_wsgi, wsgi_headers as _wsgi_headers)
+from routecore._adapters import (route_asgi as _route_asgi, route_wsgi as _route_wsgi,
+                                 wsgi_headers as _wsgi_headers)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
 from routecore._compile.table import view_repr
@@ -868,8 +868,21 @@ cdef class Table:
                                 scheme=scheme, sni=sni)
 
     def route_many(self, requests):
-        """Decide many requests in order: each is (method, target[, headers[, host]])."""
-        return _route_many(self, requests)
+        """Decide many requests in order: each is (method, target[, headers[, host]]); the loop
+        of routecore._adapters.route_many (same answers, same errors), calling _decide directly."""
+        cdef list out = []
+        cdef Py_ssize_t n
+        for request in requests:
+            n = len(request)
+            if n == 2:
+                out.append(self._decide(request[0], request[1], (), None, None, None, False))
+            elif n == 3:
+                out.append(self._decide(request[0], request[1], request[2], None, None, None, False))
+            elif n == 4:
+                out.append(self._decide(request[0], request[1], request[2], request[3], None, None, False))
+            else:
+                raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
+        return out
 
     def route_asgi(self, scope):
         """routecore._adapters.route_asgi, natively for the common scope (a dict with bytes
