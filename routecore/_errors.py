@@ -3,16 +3,27 @@
 Invariant: an issue read from a file or text has ``file``/``line``/``column`` (1-based) of the
 deepest node on its field path that exists in the source (``routecore._config.sources`` finds them);
 ``str(issue)`` is then ``file:line:column: Kind ns/name: path: message``, else the location is left
-out (objects given as dicts have none).
+out (objects given as dicts have none). ``str(issue)`` is one line of printable text: control
+characters that came from the configuration (an unknown field's name, a value quoted in a
+message) are shown escaped (``\\x1b``, ``\\n``), so an error never moves a terminal's cursor
+or forges a second line.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Optional
 
 from attrs import frozen
 
 # the ``file`` of an issue read from YAML/JSON text given directly rather than from a file
 TEXT = "<string>"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters escaped as Python writes them (``\\n``, ``\\x1b``)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @frozen
@@ -48,9 +59,9 @@ class ConfigIssue:
         where = f"{self.path}: " if self.path else ""
         location = self.location
         if location is not None:
-            return f"{location}: {self.object}: {where}{self.message}"
+            return printable(f"{location}: {self.object}: {where}{self.message}")
         origin = f" ({self.origin})" if self.origin else ""
-        return f"{self.object}{origin}: {where}{self.message}"
+        return printable(f"{self.object}{origin}: {where}{self.message}")
 
 
 class ConfigError(ValueError):

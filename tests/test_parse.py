@@ -1046,7 +1046,7 @@ def test_hostile_values_are_refused_fast(changes, path):
 
 # --- property: routecore.testing.invalid_httproutes() drives the validation -----------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies  # noqa: E402
 
 from routecore.testing import invalid_httproutes  # noqa: E402
 
@@ -1060,3 +1060,18 @@ def test_invalid_httproutes_refused_with_the_named_path(case):
     assert {e.path for e in errors} == {case.path}, f"{case.rule}: " + "; ".join(map(str, errors))
     cfg = load([case.obj], strict=False)
     assert cfg.issues and {i.path for i in cfg.issues} == {case.path}
+
+
+@given(strategies.text(min_size=1, max_size=12).filter(lambda k: k not in ("parentRefs", "hostnames", "rules")))
+@settings(max_examples=200, deadline=None)
+def test_an_error_is_one_line_of_printable_text_whatever_the_field_name(key):
+    """An unknown field's name comes from the configuration: its control characters (an ANSI
+    escape, a newline that would forge a second error line) are shown escaped."""
+    obj = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+           "metadata": {"name": "r"}, "spec": {key: 1}}
+    with pytest.raises(ConfigError) as err:
+        load([obj])
+    text = str(err.value)
+    assert "\n" not in text
+    assert not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in text)
+    assert "unknown field" in text
