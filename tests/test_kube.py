@@ -9,7 +9,8 @@ import time
 import pytest
 
 from kubeapi import KubeAPIServer
-from kubeapi.objects import CONTROLLER, basic_cluster, gateway, gateway_class, route, service
+from kubeapi.objects import (CONTROLLER, backend_tls_policy, basic_cluster, gateway, gateway_class,
+                             listener_set, route, service, stream_route, tcp_listener)
 from routecore.kube import ClientConfig, ConfigurationError, KubeSource
 
 FAST = dict(debounce=0.05, lease_duration=2.0, renew_deadline=1.5, retry_period=0.2,
@@ -403,3 +404,99 @@ def test_a_spec_the_status_writer_reads_first_is_still_applied(api, start):
     wait_for(lambda: bool(done), timeout=15, what="the status write")
     wait_for(lambda: backend(src) == "v2", timeout=10, what="the change read by the status writer")
     src.client.replace = real
+
+
+def test_tcp_route_parent_status_and_observed_generation(api, start):
+    basic_cluster(api)
+    gw = gateway()
+    gw["spec"]["listeners"].append(tcp_listener(port=9000))
+    api.apply(gw)
+    api.apply(stream_route("TCPRoute", "db", backend="v1", section="tcp"))
+
+    def entry():
+        return [p for p in (api.get("tcproutes", "shop", "db").get("status") or {}).get("parents") or ()
+                if p["controllerName"] == CONTROLLER]
+    start()
+    (ours_,) = wait_for(entry, what="TCPRoute status")
+    c = conds(ours_)
+    assert ours_["parentRef"] == {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                  "namespace": "infra", "name": "edge", "sectionName": "tcp"}
+    assert c["Accepted"]["status"] == "True" and c["ResolvedRefs"]["status"] == "True"
+    assert {x["observedGeneration"] for x in ours_["conditions"]} == {1}
+    listeners = {l["name"]: l for l in wait_for(
+        lambda: api.get("gateways", "infra", "edge").get("status"), what="gateway status")["listeners"]}
+    assert listeners["tcp"]["attachedRoutes"] == 1
+    time.sleep(0.5)
+    writes = api.count("update", "tcproutes", "status")
+    time.sleep(1.0)  # our own MODIFIED event comes back: no second write
+    assert api.count("update", "tcproutes", "status") == writes
+    api.apply(stream_route("TCPRoute", "db", backend="missing", section="tcp"))  # generation 2
+    (ours_,) = wait_for(lambda: [p for p in entry() if conds(p)["Accepted"]["observedGeneration"] == 2],
+                        what="gen 2")
+    assert conds(ours_)["ResolvedRefs"]["status"] == "False"
+    assert conds(ours_)["ResolvedRefs"]["reason"] == "BackendNotFound"
+    assert conds(ours_)["Accepted"]["lastTransitionTime"] == c["Accepted"]["lastTransitionTime"]
+
+
+def test_listener_set_status_and_gateway_attached_listener_sets(api, start):
+    basic_cluster(api)
+    gw = gateway()
+    gw["spec"]["allowedListeners"] = {"namespaces": {"from": "All"}}
+    api.apply(gw)
+    api.apply(gateway(name="theirs", cls="other"))
+    api.apply(gateway_class("other", controller="example.com/other"))
+    api.apply(listener_set("team", port=8080))
+    api.apply(listener_set("elsewhere", gateway=("infra", "theirs"), port=8081))
+    team = route("team", backend="v2")
+    team["spec"]["parentRefs"] = [{"kind": "ListenerSet", "name": "team",
+                                   "group": "gateway.networking.k8s.io"}]
+    api.apply(team)
+    start()
+    st = wait_for(lambda: api.get("listenersets", "shop", "team").get("status"), what="ListenerSet status")
+    assert conds(st)["Accepted"]["status"] == "True" and conds(st)["Programmed"]["status"] == "True"
+    assert conds(st)["Accepted"]["observedGeneration"] == 1
+    (entry,) = st["listeners"]
+    assert entry["name"] == "team-web" and entry["attachedRoutes"] == 1
+    assert conds(entry)["Accepted"]["status"] == "True" and "lastTransitionTime" in conds(entry)["Accepted"]
+    gw_status = wait_for(lambda: (api.get("gateways", "infra", "edge").get("status") or {})
+                         .get("attachedListenerSets") == 1 and api.get("gateways", "infra", "edge")["status"],
+                         what="attachedListenerSets")
+    assert [l["name"] for l in gw_status["listeners"]] == ["web"]  # its own listeners only
+    (parent,) = wait_for(lambda: ours(api, "team"), what="route status")
+    assert parent["parentRef"]["kind"] == "ListenerSet" and conds(parent)["Accepted"]["status"] == "True"
+    time.sleep(0.5)
+    assert "status" not in api.get("listenersets", "shop", "elsewhere")  # another controller's Gateway
+    writes = api.count("update", "listenersets", "status")
+    time.sleep(1.0)
+    assert api.count("update", "listenersets", "status") == writes  # no write loop
+
+
+def test_backend_tls_policy_ancestor_status_keeps_other_controllers_entries(api, start):
+    basic_cluster(api)
+    api.apply(backend_tls_policy("v1-tls", "v1"))
+    theirs = {"ancestorRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "x",
+                              "name": "mesh"}, "controllerName": "example.com/other",
+              "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "m",
+                              "lastTransitionTime": "2020-01-01T00:00:00Z", "observedGeneration": 1}]}
+    obj = api.get("backendtlspolicies", "shop", "v1-tls")
+    obj["status"] = {"ancestors": [theirs]}
+    api.apply(obj)
+
+    def ancestors():
+        return (api.get("backendtlspolicies", "shop", "v1-tls").get("status") or {}).get("ancestors") or []
+    start()
+    wait_for(lambda: len(ancestors()) == 2, what="our ancestor entry")
+    first, ours_ = ancestors()
+    assert first == theirs
+    assert ours_["controllerName"] == CONTROLLER
+    assert ours_["ancestorRef"] == {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                    "namespace": "infra", "name": "edge"}
+    c = conds(ours_)
+    assert c["Accepted"]["status"] == "True" and c["ResolvedRefs"]["status"] == "True"
+    assert {x["observedGeneration"] for x in ours_["conditions"]} == {1}
+    # the only route to v1 moves to v2: the Gateway is no ancestor any more; theirs stays
+    api.apply(route("r0", backend="v2"))
+    wait_for(lambda: ancestors() == [theirs], what="our entry removed")
+    writes = api.count("update", "backendtlspolicies", "status")
+    time.sleep(1.0)
+    assert api.count("update", "backendtlspolicies", "status") == writes

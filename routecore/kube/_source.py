@@ -302,9 +302,10 @@ class KubeSource:
 
     def _mark_status(self, changed: Set[Key], old: Optional[dict], new: dict) -> None:
         """The objects whose status a change can change: everything, unless only routes changed;
-        then those routes, the Gateways they name (before and after: attachedRoutes) and, when
-        there are GRPCRoutes (an HTTPRoute and a GRPCRoute can refuse each other), every route
-        on those Gateways."""
+        then those routes, the Gateways they name (before and after: attachedRoutes), every
+        ListenerSet (its entries' attachedRoutes) and BackendTLSPolicy (its ancestors are the
+        Gateways of routes to its Services) and, when there are GRPCRoutes (an HTTPRoute and a
+        GRPCRoute can refuse each other), every route on those Gateways."""
         if old is None or any(k[0] not in ROUTE_KINDS for k in changed):
             self._status_all = True
             return
@@ -314,6 +315,7 @@ class KubeSource:
                 if version is not None:
                     gateways |= route_parent_gateways(version)
         self._status_dirty |= {("Gateway", ns, name) for ns, name in gateways}
+        self._status_dirty |= {k for k in new if k[0] in ("ListenerSet", "BackendTLSPolicy")}
         if any(k[0] == "GRPCRoute" for k in new):
             self._status_dirty |= {k for k, o in new.items() if k[0] in ROUTE_KINDS
                                    and route_parent_gateways(o) & gateways}

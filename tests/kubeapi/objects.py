@@ -47,3 +47,33 @@ def basic_cluster(api, routes=1):
     api.apply(service("v2"))
     for i in range(routes):
         api.apply(route(f"r{i}", path="/" if i == 0 else f"/p{i}"))
+
+
+def tcp_listener(name="tcp", port=9000):
+    """A Gateway listener for TCPRoutes (to put in ``gateway()["spec"]["listeners"]``)."""
+    return {"name": name, "port": port, "protocol": "TCP", "allowedRoutes": {"namespaces": {"from": "All"}}}
+
+
+def stream_route(kind, name, ns="shop", backend="v1", port=80, gateway=("infra", "edge"), section=None):
+    """A TLSRoute, TCPRoute or UDPRoute (v1alpha2) to ``backend``."""
+    ref = {"name": gateway[1], "namespace": gateway[0]}
+    if section:
+        ref["sectionName"] = section
+    return {"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": kind,
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"parentRefs": [ref], "rules": [{"backendRefs": [{"name": backend, "port": port}]}]}}
+
+
+def listener_set(name, ns="shop", gateway=("infra", "edge"), port=8080):
+    """A ListenerSet with one HTTP entry (its Gateway must allow ListenerSets: allowedListeners)."""
+    return {"apiVersion": GW_API, "kind": "ListenerSet", "metadata": {"name": name, "namespace": ns},
+            "spec": {"parentRef": {"name": gateway[1], "namespace": gateway[0]},
+                     "listeners": [{"name": f"{name}-web", "port": port, "protocol": "HTTP"}]}}
+
+
+def backend_tls_policy(name, service, ns="shop", hostname="v1.internal"):
+    """A BackendTLSPolicy (v1alpha3) on ``service``, verified against the system CAs."""
+    return {"apiVersion": "gateway.networking.k8s.io/v1alpha3", "kind": "BackendTLSPolicy",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"targetRefs": [{"group": "", "kind": "Service", "name": service}],
+                     "validation": {"hostname": hostname, "wellKnownCACertificates": "System"}}}
