@@ -151,7 +151,7 @@ cdef inline uint64_t _bwd_at(Bwd* b, Py_ssize_t i) noexcept:
         b.h = _step(b.h, _load64(b.data + b.e))
     r = b.e - i
     if r:
-        return _fin(_step(b.h, _loadpart(b.data + i, r, b.avail - i)), b.end - i)
+        return _fin(_step(b.h, _loadpart(b.data + i, r, b.avail - i, i)), b.end - i)
     return _fin(b.h, b.end - i)
 
 
@@ -661,7 +661,7 @@ cdef class Table:
         req.nb = 0
         req.overflow = False
         while base < n:
-            _path_masks(data + base, n - base, &slash, &qmark, &other)
+            _path_masks(data + base, n - base, base, &slash, &qmark, &other)
             if qmark:  # the path ends at the first "?"
                 bits = (qmark & (0 - qmark)) - 1
                 slash &= bits
@@ -970,7 +970,7 @@ cdef Py_ssize_t _host_fast(const unsigned char* data, Py_ssize_t n, HostHash* hh
         return -1
     for k in range(nblocks):
         base = k << 4
-        bad = _host_masks(data + base, n - base, &dots[k])
+        bad = _host_masks(data + base, n - base, base, &dots[k])
         if bad:
             i = base + _ctz(bad)
             if data[i] != 58 or stop != n:  # not ":", or a second one

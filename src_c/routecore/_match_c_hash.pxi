@@ -30,12 +30,17 @@ cdef extern from *:
         return w;
     }
 
-    /* r bytes (0 < r < 8) at p as the low bytes of a word; avail: how many bytes from p may be read */
-    static inline uint64_t rc_loadpart(const unsigned char *p, Py_ssize_t r, Py_ssize_t avail) {
+    /* r bytes (0 < r < 8) at p as the low bytes of a word; avail: how many bytes from p may be
+       read, before: how many before p. Short strings: one load ending at p + r when 8 bytes fit
+       there, the byte loop only for a string under 8 bytes. */
+    static inline uint64_t rc_loadpart(const unsigned char *p, Py_ssize_t r, Py_ssize_t avail,
+                                       Py_ssize_t before) {
         uint64_t w = 0;
         Py_ssize_t k;
         if (avail >= 8)
             return rc_load64(p) & ((((uint64_t)1) << (8 * r)) - 1);
+        if (before + r >= 8)
+            return rc_load64(p + r - 8) >> (8 * (8 - r));
         for (k = 0; k < r; k++)
             w |= (uint64_t)p[k] << (8 * k);
         return w;
@@ -55,26 +60,45 @@ cdef extern from *:
     static inline int rc_ctz(unsigned m) { return __builtin_ctz(m); }
     static inline int rc_top(unsigned m) { return 31 - __builtin_clz(m); }
 
+    #if defined(__SSE2__)
+    /* p[0:min(avail, 16)] in a vector, before: how many bytes before p may be read. Reads no
+       byte outside p[-before:avail] and copies nothing: when fewer than 16 bytes are left, the
+       16 ending at p + avail if the string has them (*shift: by how many the caller moves its
+       masks down), else two words. Bytes past avail are unspecified (the callers mask them). */
+    static inline __m128i rc_load16(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
+                                    unsigned *shift) {
+        uint64_t lo, hi = 0;
+        *shift = 0;
+        if (avail >= 16)
+            return _mm_loadu_si128((const __m128i *)p);
+        if (before + avail >= 16) {
+            *shift = (unsigned)(16 - avail);
+            return _mm_loadu_si128((const __m128i *)(p + avail - 16));
+        }
+        if (avail >= 8) {
+            lo = rc_load64(p);
+            if (avail > 8)
+                hi = rc_load64(p + avail - 8) >> (8 * (16 - avail));
+        } else {
+            lo = rc_loadpart(p, avail, avail, before);
+        }
+        return _mm_set_epi64x((long long)hi, (long long)lo);
+    }
+    #endif
+
     /* Bytes of p[0:min(avail, 16)] by bit: "/" in *slash, "?" in *qmark, and "#", "%", "\\",
-       "." in *other. */
-    static inline void rc_path_masks(const unsigned char *p, Py_ssize_t avail, unsigned *slash,
-                                     unsigned *qmark, unsigned *other) {
+       "." in *other; before: how many bytes before p may be read. */
+    static inline void rc_path_masks(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
+                                     unsigned *slash, unsigned *qmark, unsigned *other) {
         unsigned keep = avail >= 16 ? 0xFFFFu : ((1u << avail) - 1);
     #if defined(__SSE2__)
-        unsigned char buf[16];
-        __m128i v;
-        if (avail >= 16) {
-            v = _mm_loadu_si128((const __m128i *)p);
-        } else {
-            memset(buf, 0, 16);
-            memcpy(buf, p, (size_t)avail);
-            v = _mm_loadu_si128((const __m128i *)buf);
-        }
-        *slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) & keep;
-        *qmark = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?'))) & keep;
-        *other = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        unsigned sh;
+        __m128i v = rc_load16(p, avail, before, &sh);
+        *slash = ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) >> sh) & keep;
+        *qmark = ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?'))) >> sh) & keep;
+        *other = ((unsigned)_mm_movemask_epi8(_mm_or_si128(
             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))),
-            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))))) & keep;
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))))) >> sh) & keep;
     #else
         unsigned s = 0, q = 0, o = 0, k, n = avail >= 16 ? 16 : (unsigned)avail;
         for (k = 0; k < n; k++) {
@@ -84,32 +108,26 @@ cdef extern from *:
             else if (c == '#' || c == '%' || c == '\\\\' || c == '.') o |= 1u << k;
         }
         *slash = s; *qmark = q; *other = o;
-        (void)keep;
+        (void)keep; (void)before;
     #endif
     }
 
     /* Bytes of p[0:min(avail, 16)] by bit: the return value marks every byte that is not one of
-       [a-z0-9.-] (a host's common characters), *dots the "." */
-    static inline unsigned rc_host_masks(const unsigned char *p, Py_ssize_t avail, unsigned *dots) {
+       [a-z0-9.-] (a host's common characters), *dots the "."; before: as rc_path_masks */
+    static inline unsigned rc_host_masks(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
+                                         unsigned *dots) {
         unsigned keep = avail >= 16 ? 0xFFFFu : ((1u << avail) - 1);
     #if defined(__SSE2__)
-        unsigned char buf[16];
-        __m128i v, ok, dot;
-        if (avail >= 16) {
-            v = _mm_loadu_si128((const __m128i *)p);
-        } else {
-            memset(buf, 'a', 16);
-            memcpy(buf, p, (size_t)avail);
-            v = _mm_loadu_si128((const __m128i *)buf);
-        }
+        unsigned sh;
+        __m128i v = rc_load16(p, avail, before, &sh), ok, dot;
         /* ASCII only (the caller checked), so signed comparisons order the bytes */
         ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
         ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                                             _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
         dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
         ok = _mm_or_si128(ok, _mm_or_si128(dot, _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))));
-        *dots = (unsigned)_mm_movemask_epi8(dot) & keep;
-        return ~(unsigned)_mm_movemask_epi8(ok) & keep;
+        *dots = ((unsigned)_mm_movemask_epi8(dot) >> sh) & keep;
+        return (~(unsigned)_mm_movemask_epi8(ok) >> sh) & keep;
     #else
         unsigned bad = 0, d = 0, k, n = avail >= 16 ? 16 : (unsigned)avail;
         for (k = 0; k < n; k++) {
@@ -118,7 +136,7 @@ cdef extern from *:
             else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) bad |= 1u << k;
         }
         *dots = d;
-        (void)keep;
+        (void)keep; (void)before;
         return bad;
     #endif
     }
@@ -151,12 +169,12 @@ cdef extern from *:
             key = names[k];
             for (j = 0; j < n; j += 8) {
                 Py_ssize_t r = n - j < 8 ? n - j : 8;
-                uint64_t w = r == 8 ? rc_load64(d + j) : rc_loadpart(d + j, r, n - j);
+                uint64_t w = r == 8 ? rc_load64(d + j) : rc_loadpart(d + j, r, n - j, j);
                 uint64_t low = w & 0x7F7F7F7F7F7F7F7FULL;
                 /* the bytes "A"-"Z" (0x41-0x5A; none with the high bit): 0x80 in each */
                 uint64_t upper = (low + 0x3F3F3F3F3F3F3F3FULL) & ~(low + 0x2525252525252525ULL)
                                  & ~w & 0x8080808080808080ULL;
-                uint64_t kw = r == 8 ? rc_load64(key + j) : rc_loadpart(key + j, r, 8);
+                uint64_t kw = r == 8 ? rc_load64(key + j) : rc_loadpart(key + j, r, 8, j);
                 if ((w | (upper >> 2)) != kw)
                     break;
             }
@@ -201,15 +219,16 @@ cdef extern from *:
     int _name_slot "rc_name_slot"(PyObject* nm, const unsigned char* const* names,
                                   const Py_ssize_t* lens, int nslots, uint64_t len_mask) nogil
     uint64_t _load64 "rc_load64"(const unsigned char* p) nogil
-    uint64_t _loadpart "rc_loadpart"(const unsigned char* p, Py_ssize_t r, Py_ssize_t avail) nogil
+    uint64_t _loadpart "rc_loadpart"(const unsigned char* p, Py_ssize_t r, Py_ssize_t avail,
+                                      Py_ssize_t before) nogil
     uint64_t _step "rc_step"(uint64_t h, uint64_t w) nogil
     uint64_t _fin "rc_fin"(uint64_t h, Py_ssize_t n) nogil
     int _ctz "rc_ctz"(unsigned m) nogil
     int _top "rc_top"(unsigned m) nogil
-    void _path_masks "rc_path_masks"(const unsigned char* p, Py_ssize_t avail, unsigned* slash,
-                                     unsigned* qmark, unsigned* other) nogil
+    void _path_masks "rc_path_masks"(const unsigned char* p, Py_ssize_t avail, Py_ssize_t before,
+                                     unsigned* slash, unsigned* qmark, unsigned* other) nogil
     unsigned _host_masks "rc_host_masks"(const unsigned char* p, Py_ssize_t avail,
-                                         unsigned* dots) nogil
+                                         Py_ssize_t before, unsigned* dots) nogil
     uint64_t HASH_SEED "RC_SEED"
 
 
@@ -239,7 +258,7 @@ cdef inline uint64_t _fwd_at(Fwd* f, Py_ssize_t p) noexcept:
         f.h = _step(f.h, _load64(f.data + 8 * f.words))
         f.words += 1
     if r:
-        return _fin(_step(f.h, _loadpart(f.data + 8 * full, r, f.avail - 8 * full)), p)
+        return _fin(_step(f.h, _loadpart(f.data + 8 * full, r, f.avail - 8 * full, 8 * full)), p)
     return _fin(f.h, p)
 
 
@@ -272,5 +291,5 @@ cdef uint64_t _hash_suffix(str s, Py_ssize_t i, Py_ssize_t end):
         h = _step(h, _load64(d + e) if narrow else _word_at(s, e, 8))
     r = e - i
     if r:
-        h = _step(h, _loadpart(d + i, r, len(s) - i) if narrow else _word_at(s, i, r))
+        h = _step(h, _loadpart(d + i, r, len(s) - i, i) if narrow else _word_at(s, i, r))
     return _fin(h, end - i)

@@ -1,0 +1,50 @@
+"""The native passes read a short host or target without copying it (the last partial 16-byte
+block and the last partial word are read from the bytes that end at the string's end): every
+length from 1 to 40, with the "." or "/" at every position, must hash as the maps do, so the
+native twin decides as the pure one."""
+import pytest
+
+import routecore
+from routecore import _match
+
+pytestmark = pytest.mark.skipif(not _match.NATIVE, reason="the native extension is not built")
+
+HOSTS = ["a" * k + ".b" * (j % 3) + ".e" + "x" * j for k in (1, 2, 7, 8, 9, 15) for j in range(0, 26, 5)]
+PATHS = ["/" + "p" * k + "/" + "q" * j for k in range(1, 17) for j in (0, 1, 7, 8, 9, 16)]
+
+
+def _config():
+    docs = ["""apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: gc
+  listeners:
+  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""]
+    for i, host in enumerate(HOSTS):
+        tail = host.split(".", 1)[1]
+        rules = "\n".join(f"  - matches: [{{path: {{type: PathPrefix, value: '{p}'}}}}]\n"
+                          f"    backendRefs: [{{name: s{i}-{j}, port: 80}}]"
+                          for j, p in enumerate(PATHS[i::len(HOSTS) // 4 + 1]))
+        docs.append(f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: r{i}, namespace: infra}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: ['{host}', '*.{tail}']
+  rules:
+{rules}""")
+    return "\n---\n".join(docs)
+
+
+def test_every_short_length_decides_as_the_pure_twin():
+    cfg = routecore.load(_config())
+    views = [routecore.Router(cfg, native=native, seed=3).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    seen = set()
+    for host in HOSTS + ["z." + h for h in HOSTS] + [h + ":8080" for h in HOSTS]:
+        for path in PATHS + [p + "?x=1" for p in PATHS[::5]] + [p + "/" for p in PATHS[::3]]:
+            native, pure = (v.route("GET", path, host=host) for v in views)
+            assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route), (host, path)
+            seen.add(native.kind)
+    assert len(seen) > 1  # both routed and unrouted requests were met
