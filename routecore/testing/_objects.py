@@ -440,16 +440,9 @@ def httproutes(*, parent="mesh", namespaces=NAMESPACES, names=ROUTE_NAMES, min_r
                    match_kinds=match_kinds, filter_kinds=filter_kinds, regexes=regexes,
                    cross_namespace=cross_namespace, weights=weights, rich=cross_namespace,
                    gateway=parent == "gateway")
-    keys = pick_from([(ns, n) for ns in namespaces for n in names])
-
-    @st.composite
-    def one(draw):
-        ns, name = draw(keys)
-        return _route(draw, knobs, "HTTPRoute", ns, name, parent=parent, shape="simple",
-                      hostnames=hostnames, timestamps=timestamps, gateway=gateway, service=service,
-                      listener_names=listener_names)
-
-    return one()
+    return _simple_routes("HTTPRoute", knobs, namespaces, names, parent=parent, hostnames=hostnames,
+                          timestamps=timestamps, gateway=gateway, service=service,
+                          listener_names=listener_names)
 
 
 def grpcroutes(*, parent="mesh", namespaces=NAMESPACES, names=ROUTE_NAMES, max_rules=3, max_matches=3,
@@ -461,14 +454,20 @@ def grpcroutes(*, parent="mesh", namespaces=NAMESPACES, names=ROUTE_NAMES, max_r
     knobs = _Knobs(max_rules=max_rules, max_matches=max_matches, regexes=regexes,
                    cross_namespace=cross_namespace, weights=weights, rich=cross_namespace,
                    gateway=parent == "gateway")
+    return _simple_routes("GRPCRoute", knobs, namespaces, names, parent=parent, hostnames=hostnames,
+                          timestamps=timestamps, gateway=gateway, service=service,
+                          listener_names=listener_names)
+
+
+def _simple_routes(kind, knobs, namespaces, names, **shape):
+    """A strategy of valid ``kind`` routes named from ``namespaces`` x ``names``, drawn by
+    ``_route`` with ``knobs`` (httproutes and grpcroutes)."""
     keys = pick_from([(ns, n) for ns in namespaces for n in names])
 
     @st.composite
     def one(draw):
         ns, name = draw(keys)
-        return _route(draw, knobs, "GRPCRoute", ns, name, parent=parent, shape="simple",
-                      hostnames=hostnames, timestamps=timestamps, gateway=gateway, service=service,
-                      listener_names=listener_names)
+        return _route(draw, knobs, kind, ns, name, shape="simple", **shape)
 
     return one()
 
