@@ -15,6 +15,7 @@ from ._compile.table import TableSpec
 from .types import Headers
 
 MIN_SET: int
+MAX_DEAD: int
 
 @disjoint_base
 class Decision:
@@ -93,3 +94,6 @@ class Table:
     def explain_stream(self, protocol: Optional[str] = None) -> StreamExplanation: ...
     def route_asgi(self, scope: Mapping[str, Any]) -> Decision: ...
     def route_wsgi(self, environ: Mapping[str, Any]) -> Decision: ...
+
+
+def patched_table(old: Table, spec: TableSpec, changes: List[Tuple[int, Optional[str], Dict[Tuple[int, Optional[str]], Tuple[Any, ...]]]]) -> Optional[Table]: ...

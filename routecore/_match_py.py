@@ -8,6 +8,7 @@ precedence is kept.
 from __future__ import annotations
 
 import operator
+from typing import Optional
 
 from . import _adapters, _explain, _explain_stream, _outcome, _stream_py
 from ._decision import CHOICE_FIELDS
@@ -99,6 +100,25 @@ class Table:
         self._fixed = {id(c): Decision(c, None, None, None, None)
                        for c in spec.choices + spec.grpc_choices
                        if c is not None and _outcome.is_fixed(c)}
+
+    @classmethod
+    def patched(cls, old: "Table", spec: TableSpec, changes) -> Optional["Table"]:
+        """The table of ``spec`` made from ``old`` (the native twin's patched_table: the same
+        arguments): its prebuilt decisions reused, those of the spec's new choices added. None
+        when ``spec`` does not extend ``old``'s choices (then a full build)."""
+        n = len(old.spec.choices)
+        if len(spec.choices) < n or (n and spec.choices[n - 1] is not old.spec.choices[n - 1]) \
+                or old.pick != old._seeded_pick:
+            return None
+        table = cls.__new__(cls)
+        table.spec = spec
+        table.pick = table._seeded_pick
+        table._state = spec.seed & _MASK
+        table._fixed = dict(old._fixed)
+        table._fixed.update((id(c), Decision(c, None, None, None, None))
+                            for c in spec.choices[n:] + spec.grpc_choices[n:]
+                            if c is not None and _outcome.is_fixed(c))
+        return table
 
     def __repr__(self):
         return view_repr(getattr(self, "spec", None), False)

@@ -3,7 +3,9 @@
 Invariants: the compiled state of a Router changes only through ``reload`` and ``update``, which
 build a whole new state off the request path and swap it in with one assignment (``update``
 reuses the tables, listener records and backend resolutions its change cannot affect: see
-routecore._compile.delta, and a full reload of the same objects answers the same); tables are built on first
+routecore._compile.delta, makes an affected Gateway view's table from its previous one, only
+the touched buckets rebuilt: ``patched_table``; a full reload of the same objects answers the
+same); tables are built on first
 use of a view and cached, so ``router.gateway(...)``/``router.service(...)`` are cheap to call
 again, and a table, once handed out, never changes (requests in flight finish on it).
 """
@@ -59,6 +61,8 @@ class Router:
         if options.native and _match.NativeTable is None:
             raise RuntimeError("the native routecore extension is not available")
         self._table_cls = _match.NativeTable if options.native else _match.PyTable
+        # a view's table made from its previous one after an update (None: build it whole)
+        self._patched = _match.native_patched if options.native else _match.PyTable.patched
         self._cache = CompileCache()
         self._attachments: Optional[Attachments] = None
         self._views: Dict[tuple, object] = {}
@@ -146,6 +150,10 @@ class Router:
                     build = self._builds[key].updated(new._attachments, new._cache, what.routes)
                     if build is not None:
                         new._builds[key] = build
+                        table = new._patched(view, attrs.evolve(build.spec(), parent=key),
+                                             build.patch)
+                        if table is not None:  # (else built whole below)
+                            new._views[key] = table
             for key in self._views:
                 if key not in new._views:
                     try:

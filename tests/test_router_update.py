@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import routecore
-from routecore import ConfigError, Router
+from routecore import ConfigError, Router, _match
 from routecore._config import parse as parse_module
 
 from builders import (APPS, INFRA, OTHER, MESH, be, exact, gateway, grant, gw_ref, httproute,
@@ -129,11 +129,37 @@ def objects(chosen):
             if i is not None]
 
 
+TWINS = [False] + ([True] if _match.NATIVE else [])
+
+
+def _counting(monkeypatch, counts):
+    """Count the view tables updates make from their previous table (patched_table /
+    PyTable.patched) rather than whole: the path must be exercised."""
+    def wrap(real):
+        def patched(old, spec, changes):
+            table = real(old, spec, changes)
+            counts["made"] += table is not None
+            counts["whole"] = counts.get("whole", 0) + (table is None)
+            return table
+        return patched
+    if _match.native_patched is not None:
+        monkeypatch.setattr(_match, "native_patched", wrap(_match.native_patched))
+    monkeypatch.setattr(_match.PyTable, "patched", wrap(_match.PyTable.patched))
+
+
+@pytest.mark.parametrize("native", TWINS, ids=["pure", "native"][:len(TWINS)])
+def test_updates_answer_as_a_full_load_of_the_same_objects(native, monkeypatch):
+    counts = {"made": 0}
+    _counting(monkeypatch, counts)
+    _updates_answer_as_a_full_load(native)
+    assert counts["made"] > 50  # the tables of most updates were patched, not built whole
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(start=state, steps=ops, batch=st.booleans())
-def test_updates_answer_as_a_full_load_of_the_same_objects(start, steps, batch):
+def _updates_answer_as_a_full_load_hyp(native, start, steps, batch):
     chosen = dict(start)
-    router = Router(routecore.load(objects(chosen), strict=False), seed=7)
+    router = Router(routecore.load(objects(chosen), strict=False), seed=7, native=native)
     use_views(router)
     pending_changed, pending_removed = {}, set()
     for key, pick, use in steps:
@@ -152,7 +178,31 @@ def test_updates_answer_as_a_full_load_of_the_same_objects(start, steps, batch):
             if use:
                 use_views(router)
     router.update(list(pending_changed.values()), list(pending_removed))
-    full = Router(routecore.load(objects(chosen), strict=False), seed=7)
+    full = Router(routecore.load(objects(chosen), strict=False), seed=7, native=native)
+    assert answers(router, KEYS) == answers(full, KEYS)
+
+
+def _updates_answer_as_a_full_load(native):
+    _updates_answer_as_a_full_load_hyp(native=native)
+
+
+@pytest.mark.skipif(not _match.NATIVE, reason="the native extension is not built")
+def test_a_native_table_with_too_many_dead_entries_is_built_whole(monkeypatch):
+    """patched_table leaves the replaced runs of entries dead; past MAX_DEAD (here 0) and more
+    dead than live, it answers None and the view is built whole, answering the same."""
+    from routecore import _match_c
+    counts = {"made": 0}
+    _counting(monkeypatch, counts)
+    chosen = {k: 0 for k in KEYS}
+    router = Router(routecore.load(objects(chosen), strict=False), seed=7, native=True)
+    use_views(router)
+    monkeypatch.setattr(_match_c, "MAX_DEAD", 0)
+    for i in range(40):
+        chosen[("HTTPRoute", APPS, "r0")] = i % 3
+        router.update([VARIANTS[("HTTPRoute", APPS, "r0")][i % 3]])
+        use_views(router)
+    assert counts["made"] > 3 and counts["whole"] > 3  # patched, built whole, patched again...
+    full = Router(routecore.load(objects(chosen), strict=False), seed=7, native=True)
     assert answers(router, KEYS) == answers(full, KEYS)
 
 

@@ -26,7 +26,8 @@ Invariants:
 """
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from operator import attrgetter, itemgetter
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from attrs import frozen
 
@@ -36,6 +37,25 @@ from .table import (attaches_to_listener, effective_hostnames, is_core_service, 
                     listener_routes, service_ref_covers)
 
 ACCEPTED = (True, "Accepted", "Route is accepted")
+
+
+def without_ids(items: list, gone: set, of: Optional[Callable] = None) -> list:
+    """A copy of ``items`` without those whose id (or the id of ``of(item)``) is in ``gone``, in
+    order; each such object at most once in ``items``. At C speed when ``gone`` is small (an
+    update's few routes among 10,000s)."""
+    if len(gone) > 32:
+        return [x for x in items if id(x if of is None else of(x)) not in gone]
+    ids = list(map(id, items if of is None else map(of, items)))
+    drop = []
+    for rid in gone:
+        try:
+            drop.append(ids.index(rid))
+        except ValueError:
+            pass
+    out = list(items)
+    for i in sorted(drop, reverse=True):
+        del out[i]
+    return out
 
 
 class RuleBackends(NamedTuple):
@@ -196,7 +216,7 @@ class Attachments:
                 if key not in parents:
                     mine[key] = bucket
                 else:
-                    kept = [r for r in bucket if id(r) not in gone]
+                    kept = without_ids(bucket, gone)
                     if kept:
                         mine[key] = kept
         self._bucket(affected.added, (affected.gateways, affected.services))
@@ -280,8 +300,8 @@ class Attachments:
                                 self.gateway_listeners(gateway).refused)
         if taken[1]:
             return None
-        out = [rh for rh in before if id(rh[0]) not in gone] + taken[0]
-        if len({r.kind for r, _ in out}) > 1:
+        out = without_ids(before, gone, itemgetter(0)) + taken[0]
+        if len(set(map(attrgetter("kind"), map(itemgetter(0), out)))) > 1:
             return None  # cross serving (GEP-1016) decides between kinds: work it out whole
         return out, {}
 

@@ -11,13 +11,14 @@ from bisect import bisect_left, insort
 from operator import itemgetter
 from typing import Dict, List, Optional, Set, Tuple
 
-from attrs import define
+from attrs import define, field
 
 from .._outcome import Backend, Choice
 from .attach import Attachments
 from .options import RouterOptions
 from .streams import stream_listener
-from .table import Builder, CompileCache, Entry, HostGroup, ListenerSpec, TableSpec, group_entries
+from .table import (REGEX, Builder, CompileCache, Entry, HostGroup, ListenerSpec, TableSpec,
+                    group_entries)
 
 
 def gateway_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,
@@ -39,6 +40,12 @@ def _remove_sorted(group: List[Entry], entries: List[Entry]) -> None:
             group.remove(e)
 
 
+def bucket_key(entry: Entry) -> tuple:
+    """The bucket of a table an entry sits in: (Exact or PathPrefix, its path), or (REGEX,
+    None) for the regex entries of its host group, which a table keeps together."""
+    return (entry.path_type, None if entry.path_type == REGEX else entry.path)
+
+
 @define
 class _ListenerBuild:
     listener: object
@@ -47,6 +54,17 @@ class _ListenerBuild:
     routes: Dict[int, tuple]
     groups: Dict[Optional[str], List[Entry]]  # host -> entries sorted by sort_key
     no_match: int
+    # host -> {bucket_key: entries sorted by sort_key}: the groups cut into the buckets a table
+    # is made of, for the hosts an update touched so far (made on a host's first update)
+    buckets: Dict[Optional[str], Dict[tuple, List[Entry]]] = field(factory=dict)
+
+    def host_buckets(self, host: Optional[str]) -> Dict[tuple, List[Entry]]:
+        hit = self.buckets.get(host)
+        if hit is None:
+            hit = self.buckets[host] = {}
+            for e in self.groups.get(host, ()):
+                hit.setdefault(bucket_key(e), []).append(e)
+        return hit
 
 
 @define
@@ -62,6 +80,10 @@ class GatewayBuild:
     statics: Tuple[int, int, int]  # no_listener, misdirected, bad_request
     base_outcomes: int  # outcomes after the last full build
     streams: tuple = ()  # the port's TLS/TCP/UDP listeners (StreamListenerSpec), built whole
+    # what changed since the build this one was updated from, for the table made from it to be
+    # made from that build's table (routecore._match_*.patched_table): [(listener index, host,
+    # {bucket_key: the bucket's entries now, () when gone})]; None after a full build
+    patch: Optional[list] = None
 
     @classmethod
     def full(cls, attachments: Attachments, options: RouterOptions, cache: CompileCache,
@@ -119,27 +141,55 @@ class GatewayBuild:
             return None
         b = self.builder.carry(attachments, cache)
         out = []
-        for lb in self.listeners:
+        patch = []
+        for li, lb in enumerate(self.listeners):
             lis = lb.listener
             now = attachments.listener_routes(gw, lis)
             now_by_id = dict(zip(map(id, map(itemgetter(0), now)), now))  # (C speed: 10,000s)
             routes = dict(lb.routes)
-            groups = {h: list(es) for h, es in lb.groups.items()}
+            groups = dict(lb.groups)  # (a host's list is copied when the host is touched)
+            buckets = dict(lb.buckets)
+            nb = _ListenerBuild(lis, lb.scheme, routes, groups, lb.no_match, buckets)
+            touched: Dict[Optional[str], Set[tuple]] = {}
+
+            def touch(h):
+                if h not in touched:
+                    touched[h] = set()
+                    groups[h] = list(groups.get(h, ()))
+                    buckets[h] = dict(lb.host_buckets(h))
+                return touched[h]
             for rid in (routes.keys() - now_by_id.keys()) | (dirty & routes.keys()):
                 route, hosts, entries = routes.pop(rid)
                 b.forget(route, lis.key)
                 for h in hosts:
+                    keys = touch(h)
                     _remove_sorted(groups[h], entries)
+                    hb = buckets[h]
+                    for e in entries:
+                        k = bucket_key(e)
+                        if k not in keys:
+                            keys.add(k)
+                            hb[k] = list(hb[k])
+                        _remove_sorted(hb[k], [e])
             for rid in now_by_id.keys() - routes.keys():
                 route, hosts = now_by_id[rid]
                 entries = b.entries(route, lis.key, lis.port, lb.scheme)
                 routes[rid] = (route, hosts, entries)
                 for h in hosts:
-                    group = groups.setdefault(h, [])
+                    keys = touch(h)
+                    group = groups[h]
+                    hb = buckets[h]
                     for e in entries:
                         insort(group, e, key=_entry_key)
-            out.append(_ListenerBuild(lis, lb.scheme, routes, groups, lb.no_match))
-        return GatewayBuild(gw, b, out, self.statics, self.base_outcomes, self.streams)
+                        k = bucket_key(e)
+                        if k not in keys:
+                            keys.add(k)
+                            hb[k] = list(hb.get(k, ()))
+                        insort(hb[k], e, key=_entry_key)
+            for h, keys in touched.items():
+                patch.append((li, h, {k: tuple(buckets[h][k]) for k in keys}))
+            out.append(nb)
+        return GatewayBuild(gw, b, out, self.statics, self.base_outcomes, self.streams, patch)
 
 
 def service_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,

@@ -153,6 +153,18 @@ cdef class Table:
     cdef _StrMap tls_wild
     cdef int tls_any
     cdef dict stream_outcomes  # route_stream's protocol (None, "TCP", "UDP") -> outcome
+    # what patched_table (_match_c_patch.pxi) needs to make a table from this one: array sizes,
+    # the interning maps, (listener index, hostname) -> group, per listener its host -> group
+    # dicts (exact, wildcard), and the entries no bucket points to any more
+    cdef int n_entries
+    cdef int n_conds
+    cdef int n_groups
+    cdef int n_cum
+    cdef int dead
+    cdef dict pool_index
+    cdef dict regex_index
+    cdef dict group_index
+    cdef list host_dicts
 
     cdef int _collect(self, object headers, PyObject** vals, int upto, bint wsgi) except -1
     cdef int _collect_environ(self, dict environ, PyObject** vals, int upto) except -1

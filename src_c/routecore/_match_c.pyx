@@ -1037,4 +1037,5 @@ cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint chec
 
 
 include "_match_c_build.pxi"
+include "_match_c_patch.pxi"
 include "_match_c_stream.pxi"

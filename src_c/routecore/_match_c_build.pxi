@@ -2,8 +2,9 @@
 # TableSpec laid out into the flat C arrays and maps that the per-request path reads. Runs once
 # per view (Router build and reload), never per request.
 #
-# Invariant: a Table is filled once, by _build from Table.__init__; every array and map is
-# complete before Table.ready is set, and nothing here is called afterwards.
+# Invariant: a Table is filled once, by _build from Table.__init__ (or by patched_table from
+# another table, _match_c_patch.pxi); every array and map is complete before Table.ready is
+# set, and nothing here is called afterwards.
 
 # RE2 Sets hold many patterns in one program: give them more room than one user regex
 _SET_OPTIONS = re2.Options()
@@ -47,22 +48,9 @@ cdef object _build(Table self, spec):
     self.state = <uint64_t>(spec.seed & 0xFFFFFFFFFFFFFFFF)
     self.pool = []
     self.regexes = []
-    pool_index = {}
-    regex_index = {}
-
-    def intern(s):
-        j = pool_index.get(s)
-        if j is None:
-            j = pool_index[s] = len(self.pool)
-            self.pool.append(s)
-        return j
-
-    def regex(rx):
-        j = regex_index.get(id(rx))
-        if j is None:
-            j = regex_index[id(rx)] = len(self.regexes)
-            self.regexes.append(rx)
-        return j
+    self.pool_index = {}
+    self.regex_index = {}
+    intern, regex = _interners(self)
 
     # choices and outcomes
     self.choices = list(spec.choices)
@@ -76,45 +64,10 @@ cdef object _build(Table self, spec):
     self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
     if self.cchoices == NULL or self.outs == NULL or self.cum == NULL:
         raise MemoryError()
+    self.n_cum = n_cum
     self.fixed = []
-    for i in range(n_choices):
-        self.cchoices[i].choice = <PyObject*>self.choices[i]
-        grpc = self.grpc_choices[i]
-        self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
-        self.cchoices[i].cors = self.choices[i].cors is not None
-        self.cchoices[i].needs_host = _outcome.needs_host(self.choices[i])
-        self.cchoices[i].fixed = _fixed(self, self.choices[i])
-        self.cchoices[i].grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
-    pos = 0
-    for i in range(n_out):
-        start, cum = spec.outcomes[i]
-        self.outs[i].start = start
-        self.outs[i].count = len(cum)
-        self.outs[i].cum_off = pos
-        for w in cum:
-            self.cum[pos] = w
-            pos += 1
-
-    # header slots: 0 host, 1 :authority, 2 content-type, then every name the table references
-    names = ["host", ":authority", "content-type"]
-    for name in spec.header_names:
-        if name not in names:
-            names.append(name)
-    self.nslots = len(names)
-    self.slots_str = {name: k for k, name in enumerate(names)}
-    self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
-    self.fast_names = all(name.isascii() and name == name.lower() for name in names)
-    # (8 NUL bytes after each: rc_name_slot reads the names a word at a time)
-    self.snames_keep = [name.encode("ascii", "replace") + bytes(8) for name in names]
-    self.snames = <const unsigned char**>PyMem_Malloc(len(names) * sizeof(char*))
-    self.slens = <Py_ssize_t*>PyMem_Malloc(len(names) * sizeof(Py_ssize_t))
-    if self.snames == NULL or self.slens == NULL:
-        raise MemoryError()
-    self.name_lens = 0
-    for i in range(len(names)):
-        self.snames[i] = <const unsigned char*><char*>self.snames_keep[i]
-        self.slens[i] = len(names[i])
-        self.name_lens |= (<uint64_t>1) << (len(names[i]) if len(names[i]) < 63 else 63)
+    _fill_choices(self, spec, 0, 0)
+    _slots(self, spec)
 
     # one C entry per (host group, entry), laid out bucket by bucket
     for lis in spec.listeners:
@@ -131,6 +84,8 @@ cdef object _build(Table self, spec):
 
     self.listeners = []
     self.group_objs = []
+    self.group_index = {}
+    self.host_dicts = []
     exact_items, prefix_items = [], []
     listener_exact, listener_wild = {}, {}
     self.listener_any = -1
@@ -174,34 +129,17 @@ cdef object _build(Table self, spec):
             for kind, path in buckets:
                 if kind == "p":
                     G.plens[len(path)] = 1
-            cg.regex_start = ei
-            cg.regex_count = len(regex_list)
-            for e in regex_list:
-                ci = _fill(self, ei, ci, e, intern, regex)
-                ei += 1
-            literals = [e.literal for e in regex_list]
-            G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
-            G.automaton = None
-            if any(lit is not None for lit in literals):
-                A = ahocorasick.Automaton()
-                by_lit = {}
-                for k, lit in enumerate(literals):
-                    if lit is not None:
-                        by_lit.setdefault(lit, []).append(k)
-                for lit, ks in by_lit.items():
-                    A.add_word(lit, tuple(ks))
-                A.make_automaton()
-                G.automaton = A
-            G.regex_set, G.regex_members = _regex_set([e.path for e in regex_list])
+            ei, ci = _regex_part(self, G, cg, regex_list, ei, ci, intern, regex)
             self.group_objs.append(G)
             h = group.hostname
+            self.group_index[(li, h)] = gi
             if h is None:
                 L.any_group = gi
             else:
                 (wild_hosts if h.startswith("*.") else exact_hosts)[h.lstrip("*")] = gi
             gi += 1
-        L.exact_hosts = _StrMap([(k, 0, v, 0) for k, v in exact_hosts.items()], True)
-        L.wild_hosts = _StrMap([(k, 0, v, 0) for k, v in wild_hosts.items()], True)
+        _host_maps(L, exact_hosts, wild_hosts)
+        self.host_dicts.append((exact_hosts, wild_hosts))
         self.listeners.append(L)
         h = lis.hostname
         if h is None:
@@ -223,6 +161,107 @@ cdef object _build(Table self, spec):
     self.plens_all = bytearray(self.max_plen_all + 2)
     for n in all_lens:
         self.plens_all[n] = 1
+    self.n_entries, self.n_conds, self.n_groups, self.dead = ei, ci, gi, 0
+
+
+cdef tuple _interners(Table self):
+    """intern(str) -> index in self.pool, regex(program) -> index in self.regexes (adding it)."""
+    pool, pool_index, regexes, regex_index = self.pool, self.pool_index, self.regexes, self.regex_index
+
+    def intern(s):
+        j = pool_index.get(s)
+        if j is None:
+            j = pool_index[s] = len(pool)
+            pool.append(s)
+        return j
+
+    def regex(rx):
+        j = regex_index.get(id(rx))
+        if j is None:
+            j = regex_index[id(rx)] = len(regexes)
+            regexes.append(rx)
+        return j
+    return intern, regex
+
+
+cdef _fill_choices(Table self, spec, Py_ssize_t first_choice, Py_ssize_t first_out):
+    """Fill cchoices from ``first_choice`` on and outs (with their cum) from ``first_out`` on:
+    the earlier ones are there already (a patched table copied them)."""
+    cdef Py_ssize_t i, pos
+    for i in range(first_choice, len(self.choices)):
+        self.cchoices[i].choice = <PyObject*>self.choices[i]
+        grpc = self.grpc_choices[i]
+        self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
+        self.cchoices[i].cors = self.choices[i].cors is not None
+        self.cchoices[i].needs_host = _outcome.needs_host(self.choices[i])
+        self.cchoices[i].fixed = _fixed(self, self.choices[i])
+        self.cchoices[i].grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
+    pos = self.outs[first_out - 1].cum_off + self.outs[first_out - 1].count if first_out else 0
+    for i in range(first_out, len(spec.outcomes)):
+        start, cum = spec.outcomes[i]
+        self.outs[i].start = start
+        self.outs[i].count = len(cum)
+        self.outs[i].cum_off = pos
+        for w in cum:
+            self.cum[pos] = w
+            pos += 1
+
+
+cdef _slots(Table self, spec):
+    """The header slots: 0 host, 1 :authority, 2 content-type, then every name the table
+    references (in spec.header_names order: an updated spec only appends)."""
+    cdef Py_ssize_t i
+    names = ["host", ":authority", "content-type"]
+    for name in spec.header_names:
+        if name not in names:
+            names.append(name)
+    self.nslots = len(names)
+    self.slots_str = {name: k for k, name in enumerate(names)}
+    self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
+    self.fast_names = all(name.isascii() and name == name.lower() for name in names)
+    # (8 NUL bytes after each: rc_name_slot reads the names a word at a time)
+    self.snames_keep = [name.encode("ascii", "replace") + bytes(8) for name in names]
+    self.snames = <const unsigned char**>PyMem_Malloc(len(names) * sizeof(char*))
+    self.slens = <Py_ssize_t*>PyMem_Malloc(len(names) * sizeof(Py_ssize_t))
+    if self.snames == NULL or self.slens == NULL:
+        raise MemoryError()
+    self.name_lens = 0
+    for i in range(len(names)):
+        self.snames[i] = <const unsigned char*><char*>self.snames_keep[i]
+        self.slens[i] = len(names[i])
+        self.name_lens |= (<uint64_t>1) << (len(names[i]) if len(names[i]) < 63 else 63)
+
+
+cdef tuple _regex_part(Table self, _Group G, CGroup* cg, list regex_list, int ei, int ci,
+                       object intern, object regex):
+    """Lay out a group's regex entries from entries[ei] (conds from ci) with their prefilter
+    and RE2 Set in G: the next (ei, ci)."""
+    cg.regex_start = ei
+    cg.regex_count = len(regex_list)
+    for e in regex_list:
+        ci = _fill(self, ei, ci, e, intern, regex)
+        ei += 1
+    literals = [e.literal for e in regex_list]
+    G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
+    G.automaton = None
+    if any(lit is not None for lit in literals):
+        A = ahocorasick.Automaton()
+        by_lit = {}
+        for k, lit in enumerate(literals):
+            if lit is not None:
+                by_lit.setdefault(lit, []).append(k)
+        for lit, ks in by_lit.items():
+            A.add_word(lit, tuple(ks))
+        A.make_automaton()
+        G.automaton = A
+    G.regex_set, G.regex_members = _regex_set([e.path for e in regex_list])
+    return ei, ci
+
+
+cdef _host_maps(_Listener L, dict exact_hosts, dict wild_hosts):
+    L.exact_hosts = _StrMap([(k, 0, v, 0) for k, v in exact_hosts.items()], True)
+    L.wild_hosts = _StrMap([(k, 0, v, 0) for k, v in wild_hosts.items()], True)
+
 
 cdef PyObject* _fixed(Table self, object choice):
     """The prebuilt Decision for a choice that needs nothing from the request, else NULL."""
