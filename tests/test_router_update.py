@@ -261,3 +261,22 @@ def test_an_invalid_object_in_a_strict_configuration_changes_nothing():
     assert "HTTPRoute storefront/ra" in str(info.value) and "spec.rules[0]" in str(info.value)
     assert router.generation == 0
     assert router.gateway("a", INFRA, 80).route("GET", "/x").backend.name == "s1"
+
+
+def test_the_regex_cache_carried_by_updates_stays_bounded(monkeypatch):
+    """Every update carries the compile cache to the next Router; a stream of updates each with
+    a new regex pattern must not grow it forever (past the bound it starts anew), and every
+    view still answers with its own patterns."""
+    from routecore._compile import table as table_module
+    monkeypatch.setattr(table_module, "MAX_REGEXES", 8, raising=False)
+    router = Router(routecore.load(two_gateways()), seed=1)
+    router.gateway("a", INFRA, 80)
+    sizes = []
+    for i in range(60):
+        regex_rule = rule(be("s1", ns=APPS), matches=[{"path": {"type": "RegularExpression",
+                                                                 "value": f"/r{i}/[a-z]+"}}])
+        router.update([httproute("ra", [gw_ref("a")], [regex_rule])])
+        view = router.gateway("a", INFRA, 80)
+        assert view.route("GET", f"/r{i}/x").matched and not view.route("GET", f"/r{i - 1}/x").matched
+        sizes.append(len(router._cache._regexes))
+    assert max(sizes) <= 8 + 1 and sizes[-1] >= 1

@@ -236,24 +236,45 @@ def effective_hostnames(route: HTTPRoute, listener_host: Optional[str]) -> List[
     return out
 
 
+MAX_REGEXES = 4096  # the least bound of a carried CompileCache's regexes
+
+
 class CompileCache:
     """What the views of one Router share: one compiled RE2 program per pattern, one Backend per
-    backendRef object (the frozen Backend is shared by every Choice that sends to it)."""
+    backendRef object (the frozen Backend is shared by every Choice that sends to it).
 
-    def __init__(self, regexes: Optional[Dict[str, object]] = None):
+    The regex cache is carried from a Router to the next one an update makes, and bounded: past
+    ``limit`` patterns (the larger of MAX_REGEXES and twice the patterns of the first Router
+    carried from), the next carry starts an empty one that reads the full one, without keeping
+    it, for that update only. Tables hold their own programs: a pattern dropped from the cache
+    costs a compile when a view using it is built again, never a wrong answer."""
+
+    def __init__(self, regexes: Optional[Dict[str, object]] = None, limit: Optional[int] = None,
+                 previous: Optional[Dict[str, object]] = None):
         self._regexes: Dict[str, object] = {} if regexes is None else regexes
+        self._limit = limit
+        self._previous = previous  # the dropped cache, read while this one is filled
         self._backends: Dict[int, tuple] = {}  # id(backendRef) -> (backendRef, Backend)
 
     def carry(self) -> "CompileCache":
         """The cache of an updated Router: the same compiled regexes (a pattern compiles to the
-        same program), no Backends (the next views' backendRefs are other objects; the old
-        entries would only keep the old ones alive)."""
-        return CompileCache(self._regexes)
+        same program) up to the bound, no Backends (the next views' backendRefs are other
+        objects; the old entries would only keep the old ones alive)."""
+        limit = self._limit
+        if limit is None:
+            limit = max(MAX_REGEXES, 2 * len(self._regexes))
+        if len(self._regexes) > limit:
+            return CompileCache({}, limit, self._regexes)
+        return CompileCache(self._regexes, limit)
 
     def regex(self, pattern: str):
         rx = self._regexes.get(pattern)
         if rx is None:
-            rx = self._regexes[pattern] = compile_regex(pattern)
+            if self._previous is not None:
+                rx = self._previous.get(pattern)
+            if rx is None:
+                rx = compile_regex(pattern)
+            self._regexes[pattern] = rx
         return rx
 
     def backend(self, ref) -> Backend:
