@@ -30,15 +30,48 @@ def grpcroute(name, parents, *, ns=APPS, hostnames=None, backend="s1"):
             "spec": spec}
 
 
+def allowing_sets(gw):
+    """The Gateway taking the ListenerSets of every namespace."""
+    return {**gw, "spec": {**gw["spec"], "allowedListeners": {"namespaces": {"from": "All"}}}}
+
+
+def listener_set(port, hostname=None):
+    entry = {"name": "extra", "port": port, "protocol": "HTTP",
+             "allowedRoutes": {"namespaces": {"from": "All"}}}
+    if hostname:
+        entry["hostname"] = hostname
+    return {"apiVersion": GRPC_API, "kind": "ListenerSet", "metadata": {"name": "ls", "namespace": APPS},
+            "spec": {"parentRef": {"name": "edge", "namespace": INFRA}, "listeners": [entry]}}
+
+
+def tls_policy(target, ca=True):
+    validation = {"hostname": f"{target}.internal"}
+    if ca:
+        validation["caCertificateRefs"] = [{"group": "", "kind": "ConfigMap", "name": "ca"}]
+    else:
+        validation["wellKnownCACertificates"] = "System"
+    return {"apiVersion": GRPC_API, "kind": "BackendTLSPolicy", "metadata": {"name": "p", "namespace": APPS},
+            "spec": {"targetRefs": [{"group": "", "kind": "Service", "name": target}],
+                     "validation": validation}}
+
+
+def ca_map(text):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ca", "namespace": APPS},
+            "data": {"ca.crt": text}}
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+LS_REF = {"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": "ls", "namespace": APPS}
+
 # every variant of every object, by key; None: the object absent
-EDGE = [gateway("edge", listener("web", 80, from_="All")),
+EDGE = [allowing_sets(gateway("edge", listener("web", 80, from_="All"))),
         gateway("edge", listener("web", 80, from_="Selector", selector={"team": "x"}),
                 listener("api", 8080, hostname="*.example.com", from_="All")),
-        gateway("edge", listener("web", 80, from_="Same"), listener("api", 8080, from_="All"))]
+        allowing_sets(gateway("edge", listener("web", 80, from_="Same"), listener("api", 8080, from_="All")))]
 G2 = [gateway("g2", listener("web", 80, hostname="a.example.com", from_="All"))]
 PARENTS = [[gw_ref("edge")], [gw_ref("g2")], [gw_ref("edge", section="api")],
            [gw_ref("edge"), gw_ref("g2")], [svc_ref("m", MESH, port=80)],
-           [gw_ref("edge"), svc_ref("m", MESH)]]
+           [gw_ref("edge"), svc_ref("m", MESH)], [LS_REF], [LS_REF, gw_ref("g2")]]
 BACKENDS = [be("s1", ns=APPS), be("s2", ns=OTHER), be("gone", ns=APPS), be("m", 80, ns=MESH)]
 MATCHES = [[prefix("/")], [prefix("/a")], [exact("/a/x")], [prefix("/b")], [prefix("nope")]]
 
@@ -72,6 +105,9 @@ VARIANTS = {
     ("HTTPRoute", APPS, "c0"): route_variants("c0", APPS)[::5],
     ("GRPCRoute", APPS, "g0"): [grpcroute("g0", [gw_ref("edge")], hostnames=["x.example.com"]),
                                 grpcroute("g0", [svc_ref("m", MESH, port=80)])],
+    ("ListenerSet", APPS, "ls"): [listener_set(8080), listener_set(80, "x.example.com")],
+    ("BackendTLSPolicy", APPS, "p"): [tls_policy("s1"), tls_policy("s1", ca=False), tls_policy("m")],
+    ("ConfigMap", APPS, "ca"): [ca_map(PEM), ca_map("not a certificate")],
 }
 KEYS = sorted(VARIANTS, key=str)
 
@@ -102,7 +138,7 @@ def answers(router, keys):
             continue
         out[key] = [view.route(m, p, headers, host=h).to_dict() for m, p, h, headers in REQUESTS]
     for kind, ns, name in keys:
-        if kind in ("HTTPRoute", "GRPCRoute", "Gateway"):
+        if kind in ("HTTPRoute", "GRPCRoute", "Gateway", "ListenerSet", "BackendTLSPolicy"):
             try:
                 out[(kind, ns, name)] = router.status(kind, ns, name)
             except LookupError as exc:
@@ -280,3 +316,29 @@ def test_the_regex_cache_carried_by_updates_stays_bounded(monkeypatch):
         assert view.route("GET", f"/r{i}/x").matched and not view.route("GET", f"/r{i - 1}/x").matched
         sizes.append(len(router._cache._regexes))
     assert max(sizes) <= 8 + 1 and sizes[-1] >= 1
+
+
+@pytest.mark.parametrize("native", TWINS, ids=["pure", "native"][:len(TWINS)])
+def test_updates_through_listener_sets_and_backend_tls(native):
+    """The kinds that once rebuilt everything, in fixed sequences: a route attached through a
+    ListenerSet, then a ConfigMap and a BackendTLSPolicy its backend's TLS depends on, change;
+    each step answers as a full load."""
+    chosen = {k: None for k in KEYS}
+    chosen.update({("Gateway", INFRA, "edge"): 0, ("Gateway", INFRA, "g2"): 0,
+                   ("Service", APPS, "s1"): 0, ("ListenerSet", APPS, "ls"): 0,
+                   ("BackendTLSPolicy", APPS, "p"): 0, ("ConfigMap", APPS, "ca"): 0,
+                   ("HTTPRoute", APPS, "r1"): 0})
+    router = Router(routecore.load(objects(chosen), strict=False), seed=7, native=native)
+    use_views(router)
+    via_set = [i for i, v in enumerate(VARIANTS[("HTTPRoute", APPS, "r0")])
+               if LS_REF in v["spec"]["parentRefs"]]
+    steps = [(("HTTPRoute", APPS, "r0"), i) for i in via_set] + [
+        (("ConfigMap", APPS, "ca"), 1), (("BackendTLSPolicy", APPS, "p"), 1),
+        (("ConfigMap", APPS, "ca"), 0), (("BackendTLSPolicy", APPS, "p"), 0),
+        (("BackendTLSPolicy", APPS, "p"), 2), (("HTTPRoute", APPS, "r0"), via_set[0])]
+    for key, i in steps:
+        chosen[key] = i
+        router.update([VARIANTS[key][i]])
+        full = Router(routecore.load(objects(chosen), strict=False), seed=7, native=native)
+        assert answers(router, KEYS) == answers(full, KEYS), (key, i)
+        use_views(router)

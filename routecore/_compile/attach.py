@@ -293,8 +293,12 @@ class Attachments:
         was refused for another kind's hostname (else None: work them out whole). The kept routes
         keep their order and the changed and new routes come last: config order (_config.patch)."""
         gone = self._affected.gone
+        gw = (gateway.namespace, gateway.name)
+        sets = self.listener_sets
         added = [r for r in self._affected.added
-                 if any(ref.namespace == gateway.namespace and ref.name == gateway.name
+                 if any((ref.namespace, ref.name) == gw if ref.kind != "ListenerSet"
+                        else (ref.namespace, ref.name) in sets
+                        and tuple(sets[(ref.namespace, ref.name)].parent[2:]) == gw
                         for ref in r.parent_refs)]
         taken = listener_routes(self.config, gateway, listener, added,
                                 self.gateway_listeners(gateway).refused)

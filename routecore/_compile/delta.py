@@ -9,10 +9,17 @@ views and status may differ. What a view reads, and so what marks its parent:
   mirror target to it (resolution: BackendNotFound); a ReferenceGrant in namespace N: every route
   with a backendRef into N from another namespace (RefNotPermitted); a Namespace (labels): every
   Gateway with a listener that selects namespaces by label;
+- a route whose parentRef is a ListenerSet: the set's Gateway, as the set's entries are merged
+  into it;
+- a BackendTLSPolicy: every route with a backendRef to a Service it targets (old and new targets:
+  the Choices carry the backend TLS), and so their parents; a ConfigMap or Secret: the same for
+  every policy whose caCertificateRefs name it (a listener's certificateRefs never change which
+  routes attach, routecore._compile.listeners, and listener status is worked out afresh by every
+  Attachments);
 - Services given or not at all (``config.services`` None: every backendRef exists): everything;
-- a ListenerSet, BackendTLSPolicy, Secret, ConfigMap or TLS/TCP/UDP route changed, or any
-  ListenerSet or BackendTLSPolicy in the configuration: everything (merged listeners, certificates
-  and backend TLS are not worked out piecewise).
+- a ListenerSet or TLS/TCP/UDP route changed, or a Namespace changed in a configuration holding
+  ListenerSets (their Gateways' allowedListeners may select by labels): everything (merged
+  listeners and stream tables are not worked out piecewise).
 
 Invariant: a parent not in the answer has, in ``new``, the same Gateway or Service object, the
 same attached routes (the same objects) with the same backend resolution as in ``old``, so its
@@ -21,12 +28,12 @@ differ are in ``Affected.routes`` (by id, objects of ``new``).
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from attrs import define, field
 
-from .._config.models import (BackendTLSPolicy, Config, ConfigMap, Gateway, ListenerSet, Namespace, ReferenceGrant,
-                              Secret, Service, StreamRoute)
+from .._config.models import (CORE_GROUP, BackendTLSPolicy, Config, ConfigMap, Gateway, ListenerSet, Namespace,
+                              ReferenceGrant, Secret, Service, StreamRoute)
 from .attach import is_gateway_parent, is_mesh_parent, mirror_filters
 
 
@@ -49,10 +56,17 @@ class Affected:
         parents = self.gateways if view_key[0] == "gateway" else self.services
         return (view_key[1], view_key[2]) in parents
 
-    def add_parents(self, route) -> None:
+    def add_parents(self, route, sets: Optional[Dict[tuple, tuple]] = None) -> None:
+        """The parents of ``route``; ``sets``: (namespace, name) of a ListenerSet -> that of its
+        Gateway (a parentRef to a set unknown there attaches to nothing)."""
         for ref in route.parent_refs:
             if is_gateway_parent(ref):
-                self.gateways.add((ref.namespace, ref.name))
+                if ref.kind == "ListenerSet":
+                    gw = (sets or {}).get((ref.namespace, ref.name))
+                    if gw is not None:
+                        self.gateways.add(gw)
+                else:
+                    self.gateways.add((ref.namespace, ref.name))
             elif is_mesh_parent(ref):
                 self.services.add((ref.namespace, ref.name))
 
@@ -65,21 +79,39 @@ def _backend_refs(route) -> Iterable:
                 yield f.backend_ref
 
 
-# kinds whose effects (merged listeners, certificates, backend TLS, stream tables) are not worked
-# out piecewise: a change of one, or a configuration holding ListenerSets or policies, rebuilds all
-_WHOLE = (ListenerSet, BackendTLSPolicy, Secret, ConfigMap, StreamRoute)
+# kinds whose effects (merged listeners, stream tables) are not worked out piecewise: a change
+# of one rebuilds all
+_WHOLE = (ListenerSet, StreamRoute)
+
+
+def _set_parents(*configs: Config) -> Dict[tuple, tuple]:
+    """ListenerSet (namespace, name) -> its Gateway's (namespace, name), in every config given
+    (the first set of a key wins, as routecore._compile.attach takes them)."""
+    out: Dict[tuple, tuple] = {}
+    for config in configs:
+        for ls in config.listener_sets:
+            out.setdefault((ls.namespace, ls.name), tuple(ls.parent[2:]))
+    return out
+
+
+def _policy_targets(policy) -> Iterable[Tuple[str, str]]:
+    for t in policy.target_refs:
+        if t.group == CORE_GROUP and t.kind == "Service":
+            yield policy.namespace, t.name
 
 
 def affected(old: Config, new: Config, changes) -> Affected:
     out = Affected(everything=(old.services is None) != (new.services is None)
-                   or bool(old.listener_sets or new.listener_sets
-                           or old.backend_tls_policies or new.backend_tls_policies)
-                   or any(isinstance(i, _WHOLE) for pair in changes for i in pair))
+                   or any(isinstance(i, _WHOLE) for pair in changes for i in pair)
+                   or (bool(old.listener_sets or new.listener_sets)
+                       and any(isinstance(i, Namespace) for pair in changes for i in pair)))
     if out.everything:
         return out
     services: Set[Tuple[str, str]] = set()
+    tls_services: Set[Tuple[str, str]] = set()  # targets of changed backend TLS
     grant_namespaces: Set[str] = set()
     selectors = False
+    sets = _set_parents(new, old) if old.listener_sets or new.listener_sets else None
     for old_item, new_item in changes:
         if hasattr(old_item, "rules"):
             out.gone.add(id(old_item))
@@ -97,19 +129,28 @@ def affected(old: Config, new: Config, changes) -> Affected:
                 grant_namespaces.add(item.namespace)
             elif isinstance(item, Namespace):
                 selectors = True
+            elif isinstance(item, BackendTLSPolicy):
+                tls_services.update(_policy_targets(item))
+            elif isinstance(item, (Secret, ConfigMap)):
+                for config in (old, new):
+                    for policy in config.backend_tls_policies:
+                        if policy.namespace == item.namespace and any(
+                                kind == item.kind and name == item.name
+                                for _, kind, name in policy.ca_certificate_refs):
+                            tls_services.update(_policy_targets(policy))
             elif hasattr(item, "rules"):  # HTTPRoute, GRPCRoute
-                out.add_parents(item)
+                out.add_parents(item, sets)
     out.services |= services
     if selectors:
         selecting = {(g.namespace, g.name) for g in new.gateways
                      if any(lis.allowed_from == "Selector" for lis in g.listeners)}
         out.gateways |= selecting
         out.reattach |= selecting
-    if services or grant_namespaces:
+    if services or grant_namespaces or tls_services:
         for route in new.routes:
-            if any((ref.namespace, ref.name) in services
+            if any((ref.namespace, ref.name) in services or (ref.namespace, ref.name) in tls_services
                    or (ref.namespace in grant_namespaces and ref.namespace != route.namespace)
                    for ref in _backend_refs(route)):
                 out.routes.add(id(route))
-                out.add_parents(route)
+                out.add_parents(route, sets)
     return out

@@ -133,7 +133,8 @@ class Policies:
 
     def ancestors(self, attachments, policy) -> List[object]:
         """The Gateways whose accepted routes send to a Service the policy targets (its
-        status.ancestors), in configuration order."""
+        status.ancestors), by namespace and name (not configuration order: an update moves
+        the objects it changes last, and the status must be that of a full load)."""
         targets = {t.name for t in policy.target_refs if t.group == CORE_GROUP and t.kind == "Service"}
         out: List[object] = []
         for rec in attachments.records:
@@ -145,4 +146,4 @@ class Policies:
             gw = attachments.parent_gateway(rec.parent)[0]
             if gw is not None and gw not in out:
                 out.append(gw)
-        return out
+        return sorted(out, key=lambda gw: (gw.namespace, gw.name))
