@@ -9,7 +9,9 @@ event's trip over HTTP, the store update, then the incremental update or the ful
 
 ``test_apply_to_live_decision``: the same change applied in-process (no API server): from the
 event's object handed to the Router until the new decision is live, which is what the issue's
-target (<= 20 ms at 10,000 routes, "after its event is applied") speaks of.
+target (<= 20 ms at 10,000 routes, "after its event is applied") speaks of; its process CPU time
+per round is printed and kept in extra_info (``cpu_ms_median``): on a shared machine under load
+the wall-clock figure is mostly waiting for a core.
 
 N = 100, 1,000, 10,000 HTTPRoutes (one rule each) on one Gateway listener, one host group.
 
@@ -79,8 +81,10 @@ def test_apply_to_live_decision(benchmark, n, mode):
     router = Router(load(objects, strict=False), seed=1)
     router.gateway("edge", "infra", 80)
     state = {"backend": "v1", "objects": objects}
+    cpu = []  # process CPU time per round: the figure a shared, loaded machine distorts least
 
     def change():
+        start = time.process_time()
         state["backend"] = "v2" if state["backend"] == "v1" else "v1"
         changed = route("r0", backend=state["backend"])
         if mode == "incremental":
@@ -92,7 +96,11 @@ def test_apply_to_live_decision(benchmark, n, mode):
             router.reload(load(state["objects"], strict=False))
         live = router.gateway("edge", "infra", 80).route("GET", "/", host="h.example")
         assert live.backend.name == state["backend"]
+        cpu.append(time.process_time() - start)
 
     benchmark.group = f"apply to live, {n} routes"
     benchmark.extra_info.update(routes=n, mode=mode)
     benchmark.pedantic(change, rounds=_rounds(n), iterations=1, warmup_rounds=1)
+    timed = sorted(cpu[1:])  # (the warmup round left out)
+    benchmark.extra_info["cpu_ms_median"] = round(timed[len(timed) // 2] * 1000, 3)
+    print(f"\napply to live, {n} routes, {mode}: CPU median {timed[len(timed) // 2] * 1000:.2f} ms")

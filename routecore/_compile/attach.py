@@ -183,6 +183,9 @@ class Attachments:
         # routes (see _listener), and what changed
         self._routes_changed: Dict[tuple, tuple] = {}
         self._affected = None
+        # listener key -> (ids of the routes gone, [(route, hosts)] added) of the listeners whose
+        # records _listener_patched made from the previous ones (see listener_delta)
+        self._deltas: Dict[tuple, tuple] = {}
         if previous is not None and not affected.everything:
             self._carry(previous, affected)
 
@@ -274,6 +277,14 @@ class Attachments:
         """[(route, effective hostnames)] the listener routes, in config order."""
         return self._listener(gateway, listener)[0]
 
+    def listener_delta(self, gateway, listener) -> Optional[tuple]:
+        """How the listener's records differ from those of the previous Attachments, when they
+        were made from them: (ids of routes gone from the configuration, [(route, hosts)]
+        appended); the other records are the previous ones, the same objects. None when they
+        were worked out whole (or carried unchanged)."""
+        self._listener(gateway, listener)
+        return self._deltas.get((gateway.namespace, gateway.name, listener.key))
+
     def _listener(self, gateway, listener) -> tuple:
         key = (gateway.namespace, gateway.name, listener.key)
         hit = self._listener_routes.get(key)
@@ -307,6 +318,7 @@ class Attachments:
         out = without_ids(before, gone, itemgetter(0)) + taken[0]
         if len(set(map(attrgetter("kind"), map(itemgetter(0), out)))) > 1:
             return None  # cross serving (GEP-1016) decides between kinds: work it out whole
+        self._deltas[(gateway.namespace, gateway.name, listener.key)] = (gone, taken[0])
         return out, {}
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],

@@ -144,9 +144,8 @@ class GatewayBuild:
         patch = []
         for li, lb in enumerate(self.listeners):
             lis = lb.listener
-            now = attachments.listener_routes(gw, lis)
-            now_by_id = dict(zip(map(id, map(itemgetter(0), now)), now))  # (C speed: 10,000s)
             routes = dict(lb.routes)
+            removed, added = _route_changes(attachments, gw, lis, routes, dirty)
             groups = dict(lb.groups)  # (a host's list is copied when the host is touched)
             buckets = dict(lb.buckets)
             nb = _ListenerBuild(lis, lb.scheme, routes, groups, lb.no_match, buckets)
@@ -158,7 +157,7 @@ class GatewayBuild:
                     groups[h] = list(groups.get(h, ()))
                     buckets[h] = dict(lb.host_buckets(h))
                 return touched[h]
-            for rid in (routes.keys() - now_by_id.keys()) | (dirty & routes.keys()):
+            for rid in removed:
                 route, hosts, entries = routes.pop(rid)
                 b.forget(route, lis.key)
                 for h in hosts:
@@ -171,8 +170,7 @@ class GatewayBuild:
                             keys.add(k)
                             hb[k] = list(hb[k])
                         _remove_sorted(hb[k], [e])
-            for rid in now_by_id.keys() - routes.keys():
-                route, hosts = now_by_id[rid]
+            for rid, (route, hosts) in added:
                 entries = b.entries(route, lis.key, lis.port, lb.scheme)
                 routes[rid] = (route, hosts, entries)
                 for h in hosts:
@@ -190,6 +188,28 @@ class GatewayBuild:
                 patch.append((li, h, {k: tuple(buckets[h][k]) for k in keys}))
             out.append(nb)
         return GatewayBuild(gw, b, out, self.statics, self.base_outcomes, self.streams, patch)
+
+
+def _route_changes(attachments: Attachments, gw, lis, routes: Dict[int, tuple],
+                   dirty: Set[int]) -> Tuple[list, list]:
+    """(ids of the routes whose entries go, [(id, (route, hosts))] of those entered anew) on a
+    listener whose routes were ``routes`` (id -> (route, hosts, entries)); ``dirty``: ids of
+    routes whose backend resolution may differ (entered again, same hosts). From the records'
+    own delta when they were patched (few routes: no pass over the 10,000s), else by comparing
+    the ids of all."""
+    delta = attachments.listener_delta(gw, lis)
+    again = dirty & routes.keys()
+    if delta is not None:  # (a route not gone keeps its record: the dirty ones stay, same hosts)
+        gone, appended = delta
+        removed = [rid for rid in gone if rid in routes] + list(again)
+        added = [(id(r), (r, hosts)) for r, hosts in appended] + [
+            (rid, routes[rid][:2]) for rid in again]
+        return removed, added
+    now = attachments.listener_routes(gw, lis)
+    now_by_id = dict(zip(map(id, map(itemgetter(0), now)), now))  # (C speed: 10,000s)
+    left = routes.keys() - now_by_id.keys()
+    return list(left | again), [(rid, now_by_id[rid])
+                                for rid in (now_by_id.keys() - routes.keys()) | (again - left)]
 
 
 def service_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,
