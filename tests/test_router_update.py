@@ -342,3 +342,54 @@ def test_updates_through_listener_sets_and_backend_tls(native):
         full = Router(routecore.load(objects(chosen), strict=False), seed=7, native=native)
         assert answers(router, KEYS) == answers(full, KEYS), (key, i)
         use_views(router)
+
+
+def _grown_route(i, variant=0):
+    """Route i of test_patched_tables_grow_their_maps: its own host (every fourth without one,
+    every fifth a wildcard), an Exact path, a PathPrefix and a regex path."""
+    paths = [exact(f"/e{i}/{variant}"),
+             prefix(f"/p{i}/{variant}"),
+             {"path": {"type": "RegularExpression", "value": f"/r{i}/[0-9]+/{variant}"}}]
+    hosts = None if i % 4 == 0 else [f"*.w{i}.example.com" if i % 5 == 0 else f"h{i}.example.com"]
+    return httproute(f"g{i}", [gw_ref("edge")], [rule(be("s1", ns=APPS), matches=paths)],
+                     hostnames=hosts)
+
+
+def _grown_requests(n):
+    out = []
+    for i in range(n):
+        host = None if i % 4 == 0 else (f"a.w{i}.example.com" if i % 5 == 0 else f"h{i}.example.com")
+        for variant in (0, 1):
+            for path in (f"/e{i}/{variant}",
+                         f"/p{i}/{variant}/x", f"/r{i}/42/{variant}"):
+                out.append((path, host))
+    return out
+
+
+@pytest.mark.parametrize("native", TWINS, ids=["pure", "native"][:len(TWINS)])
+def test_patched_tables_grow_their_maps(native, monkeypatch):
+    """Routes added one at a time, then changed and removed: tables made from tables gain host
+    groups, map slots past their first size (the maps grow), regex buckets; every step answers
+    as a full load."""
+    counts = {"made": 0}
+    _counting(monkeypatch, counts)
+    base = [gateway("edge", listener("web", 80, from_="All")), service("s1", APPS, 8080)]
+    routes = {}
+    router = Router(routecore.load(base, strict=False), seed=3, native=native)
+    view = router.gateway("edge", INFRA, 80)
+    n = 24
+    steps = [(i, 0) for i in range(n)] + [(i, 1) for i in range(0, n, 2)] + [(i, None) for i in range(0, n, 3)]
+    for i, variant in steps:
+        if variant is None:
+            routes.pop(i)
+            router.update(removed=[("HTTPRoute", APPS, f"g{i}")])
+        else:
+            routes[i] = _grown_route(i, variant)
+            router.update([routes[i]])
+        view = router.gateway("edge", INFRA, 80)
+        full = Router(routecore.load(base + list(routes.values()), strict=False), seed=3,
+                      native=native).gateway("edge", INFRA, 80)
+        for path, host in _grown_requests(n):
+            assert view.route("GET", path, host=host).to_dict() == \
+                full.route("GET", path, host=host).to_dict(), (i, variant, path, host)
+    assert counts["made"] == len(steps)  # every table made from the previous one
