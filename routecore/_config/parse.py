@@ -21,6 +21,7 @@ from . import models as m
 from .._errors import ConfigError, ConfigIssue
 from .sources import RawObject
 from .schema import BuildEnv, Ctx, expected, locate, type_name
+from . import fast
 from .cel import check_route_spec
 from . import kinds_l4
 from .kinds import KINDS as HTTP_KINDS, PARENT_REF
@@ -88,7 +89,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         if api not in versions:
             ctx.add("apiVersion", f"Expected one of {', '.join(f'`{v}`' for v in versions)} for kind {kind}, "
                                   f"got `{api}`" if api is not None else "missing required field `apiVersion`")
-        cleaned = schema.walk(obj, "", ctx)
+        cleaned = fast.walk(schema, obj, ctx)  # = schema.walk(obj, "", ctx), compiled for valid data
         if kind in ROUTE_KINDS and isinstance(cleaned.get("spec"), dict):
             check_route_spec(cleaned["spec"], ns, ctx)
 
