@@ -57,7 +57,7 @@ class _Writer:
     """Writes the functions of one schema tree (and of the nodes under it not yet compiled)."""
 
     def __init__(self) -> None:
-        self.names: Dict[str, Any] = {"Bail": Bail, "BAIL": _BAIL, "List": s._List, "copy": s._copy}
+        self.names: Dict[str, Any] = {"BAIL": _BAIL, "List": s._List, "new": list.__new__, "copy": s._copy}
         self.sources: List[str] = []
         self.pending: List[Any] = []  # nodes whose function is named but not yet stored on them
 
@@ -187,7 +187,7 @@ class _Writer:
             out.append(f"    if n < {node.min_items}: raise BAIL")
         if node.max_items is not None:
             out.append(f"    if n > {node.max_items}: raise BAIL")
-        out += ["    items = []",
+        out += ["    items = new(List)",
                 "    for v in value:",
                 "        if v is None: raise BAIL"]
         out += self._value(node.item, "v", "        ")
@@ -200,7 +200,9 @@ class _Writer:
             out += ["    if n > 1:",
                     "        keys = [x for x in items if isinstance(x, (str, int))]",
                     "        if len(set(keys)) != len(keys): raise BAIL"]
-        out.append("    return List(items)\n")
+        out += ["    items.indexes = list(range(n))",  # (what _List(items) sets, without its __init__)
+            "    items.total = n",
+            "    return items\n"]
         return "\n".join(out)
 
     def _strmap(self, node: s.StrMap, name: str) -> str:
