@@ -149,3 +149,22 @@ def test_wrong_scalar_types_are_the_walkers_to_report(value):
     route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
              "spec": {"parentRefs": [{"name": "gw", "port": value}]}}
     assert _agree(route) is (value is None)
+
+
+def test_equal_strings_are_shared_and_forgotten_after_the_load():
+    """Equal strings of one load end up as one object in the models (memory), and the fast path
+    keeps none of them once the load is over."""
+    import routecore
+
+    def route(name):
+        value = "".join(["tr", "ue"])  # a distinct str object per route, as a YAML parser gives
+        return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": name},
+                "spec": {"parentRefs": [{"name": "gw"}],
+                         "rules": [{"matches": [{"headers": [{"name": "x-canary", "value": value}]}]}]}}
+    first, second = route("a"), route("b")
+    assert first["spec"]["rules"][0]["matches"][0]["headers"][0]["value"] is not \
+        second["spec"]["rules"][0]["matches"][0]["headers"][0]["value"]
+    config = routecore.load([first, second])
+    a, b = (r.rules[0].matches[0].headers[0].value for r in config.routes)
+    assert a == "true" and a is b
+    assert fast._SEEN and not any(fast._SEEN)

@@ -33,6 +33,28 @@ class Bail(Exception):
 _BAIL = Bail()  # raised as is: no instance (and traceback chain) made per bail
 
 
+# Strings a Str node accepted during the current load (each node's own dict, value -> the first
+# such string): the next equal value skips the checks and shares that string (model memory). Small
+# and bounded; ``forget()`` empties them when a load ends, so no configuration outlives its load.
+_SEEN: List[Dict[str, str]] = []
+_SEEN_MAX = 4096  # strings kept per node
+_SEEN_LEN = 256  # longest string kept
+
+
+def _seen(node) -> Dict[str, str]:
+    seen = node.__dict__.get("_seen")
+    if seen is None:
+        seen = node._seen = {}
+        _SEEN.append(seen)
+    return seen
+
+
+def forget() -> None:
+    """Empty the strings remembered during a load (see _SEEN)."""
+    for seen in _SEEN:
+        seen.clear()
+
+
 def walk(schema, value, ctx: s.Ctx):
     """``schema.walk(value, "", ctx)``, the fast way when ``value`` is valid (see the module)."""
     probe = s.Ctx()
@@ -106,17 +128,25 @@ class _Writer:
         kind = type(node)
         if kind is s.Str or kind is s.RefusingStr:
             out = [f"{ind}if type({var}) is not str: raise BAIL"]
+            if node.enum is not None and kind is s.Str:  # the enum's own string, shared
+                enum = self.const({e: e for e in node.enum})
+                return out + [f"{ind}w = {enum}.get({var})", f"{ind}if w is None: raise BAIL", f"{ind}{var} = w"]
+            seen = self.const(_seen(node))
+            out += [f"{ind}w = {seen}.get({var})",
+                    f"{ind}if w is not None: {var} = w",  # passed before: the same string, shared
+                    f"{ind}else:"]
+            ind2 = ind + "    "
             if kind is s.RefusingStr:
-                out.append(f"{ind}if {self.const(node.refuse)}({var}): raise BAIL")
+                out.append(f"{ind2}if {self.const(node.refuse)}({var}): raise BAIL")
             if node.enum is not None:
-                out.append(f"{ind}if {var} not in {self.const(frozenset(node.enum))}: raise BAIL")
-                return out
+                out.append(f"{ind2}if {var} not in {self.const(frozenset(node.enum))}: raise BAIL")
             if node.min_len:
-                out.append(f"{ind}if len({var}) < {node.min_len}: raise BAIL")
+                out.append(f"{ind2}if len({var}) < {node.min_len}: raise BAIL")
             if node.max_len is not None:
-                out.append(f"{ind}if len({var}) > {node.max_len}: raise BAIL")
+                out.append(f"{ind2}if len({var}) > {node.max_len}: raise BAIL")
             if node._fullmatch is not None:
-                out.append(f"{ind}if {self.const(node._fullmatch)}({var}) is None: raise BAIL")
+                out.append(f"{ind2}if {self.const(node._fullmatch)}({var}) is None: raise BAIL")
+            out.append(f"{ind2}if len({seen}) < {_SEEN_MAX} and len({var}) <= {_SEEN_LEN}: {seen}[{var}] = {var}")
             return out
         if kind is s.Int:
             out = [f"{ind}if type({var}) is not int: raise BAIL"]

@@ -40,6 +40,13 @@ def identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
 
 def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     """Validate ``raws`` and build the Config (see the module docstring for strict/lenient)."""
+    try:
+        return _parse(raws, strict)
+    finally:
+        fast.forget()  # (the strings the fast path remembered during this load)
+
+
+def _parse(raws: List[RawObject], strict: bool) -> m.Config:
     routes, gateways, grants, services, namespaces, skipped = [], [], [], [], [], []
     more: Dict[str, list] = {k: [] for k in ("ListenerSet", "BackendTLSPolicy", "Secret", "ConfigMap")}
     rejected: List[m.RejectedRoute] = []
