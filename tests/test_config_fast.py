@@ -4,7 +4,7 @@ invalid objects, and the same Config or ConfigError from parse; valid objects ta
 import copy
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import routecore.testing as rt
 from routecore._config import fast, parse as parse_mod, schema as s
@@ -12,6 +12,9 @@ from routecore._config.sources import RawObject
 from routecore._errors import ConfigError
 
 SCHEMAS = {kind: schema for kind, (_, schema) in parse_mod.KINDS.items()}
+
+# (drawing whole routes is slow on a busy machine: not a failure of the code under test)
+_SLOW_DRAWS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _schema(obj):
@@ -75,11 +78,13 @@ def _parse_both(objects, strict):
     return out
 
 
+@_SLOW_DRAWS
 @given(st.one_of(rt.httproutes(parent="gateway"), rt.httproutes(parent="mesh"), rt.grpcroutes(), rt.gateways()))
 def test_valid_objects_take_the_fast_path(obj):
     assert _agree(obj)
 
 
+@_SLOW_DRAWS
 @given(st.one_of(rt.invalid_httproutes(), rt.injected_httproutes()))
 def test_invalid_objects_get_the_walkers_issues(bad):
     assert not _agree(bad.obj)
@@ -118,18 +123,21 @@ def _mutated(draw):
     return schema, obj
 
 
+@_SLOW_DRAWS
 @given(_mutated())
 def test_mutated_objects_agree(mutated):
     schema, obj = mutated
     _agree(obj, schema)
 
 
+@_SLOW_DRAWS
 @given(rt.configs(), st.booleans())
 def test_parse_is_the_same_either_way(objects, strict):
     fast_result, generic_result = _parse_both(objects, strict)
     assert fast_result == generic_result
 
 
+@_SLOW_DRAWS
 @given(rt.invalid_httproutes(), st.booleans())
 def test_parse_reports_the_same_problems_either_way(bad, strict):
     fast_result, generic_result = _parse_both([bad.obj], strict)

@@ -4,7 +4,7 @@ SafeConstructor gives: the same data, of the same types, and the same duplicate-
 import datetime
 
 import yaml
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from routecore._config import sources
 
@@ -28,6 +28,9 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4),
     st.dictionaries(st.one_of(st.sampled_from(["a", "b", "on", "1", "<<"]), st.integers(0, 3), st.booleans()),
                     inner, max_size=4)), max_leaves=12)
+
+# (drawing whole routes is slow on a busy machine: not a failure of the code under test)
+_SLOW_DRAWS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 class _Generic(sources._Loader):
@@ -76,11 +79,13 @@ def test_snippets():
         _agree(text)
 
 
+@_SLOW_DRAWS
 @given(st.lists(_VALUES, min_size=1, max_size=3), st.booleans())
 def test_dumped_values(values, flow):
     _agree(yaml.safe_dump_all(values, default_flow_style=flow))
 
 
+@_SLOW_DRAWS
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "on", "1", "c d"]), _SCALARS), max_size=6))
 def test_duplicate_keys(pairs):
     text = "".join(f"{k}: {yaml.safe_dump(v, default_flow_style=True).splitlines()[0]}\n" for k, v in pairs)
