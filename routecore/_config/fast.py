@@ -15,7 +15,7 @@ Invariants:
   unsure of; a node type it does not know (a subclass declared elsewhere) runs its own ``walk``
   on a scratch Ctx and bails if that reports anything;
 - a cleaned value is built the way the walker builds it: the input's key order, then the
-  defaults in declaration order (the same copies walked the same way), lists as ``_List`` with
+  defaults in declaration order (the same copies walked the same way), lists as ``CleanList`` with
   every index; the checks run on it (with a scratch Ctx: their issues mean "bail") exactly as
   the walker runs them.
 """
@@ -79,7 +79,7 @@ class _Writer:
     """Writes the functions of one schema tree (and of the nodes under it not yet compiled)."""
 
     def __init__(self) -> None:
-        self.names: Dict[str, Any] = {"BAIL": _BAIL, "List": s._List, "new": list.__new__, "copy": s._copy}
+        self.names: Dict[str, Any] = {"BAIL": _BAIL, "List": s.CleanList, "new": list.__new__, "copy": s.copied}
         self.sources: List[str] = []
         self.pending: List[Any] = []  # nodes whose function is named but not yet stored on them
 
@@ -118,7 +118,7 @@ class _Writer:
             if body is None:
                 self.names[f"g{key}"] = node.walk
                 body = [f"    v = g{key}(v, '', ctx)", "    if ctx.issues or v is BAD: raise BAIL"]
-                self.names["BAD"] = s._BAD
+                self.names["BAD"] = s.BAD
             self.sources.append("\n".join([f"def {key}(v, ctx):"] + body + ["    return v\n"]))
         return key
 
@@ -144,8 +144,8 @@ class _Writer:
                 out.append(f"{ind2}if len({var}) < {node.min_len}: raise BAIL")
             if node.max_len is not None:
                 out.append(f"{ind2}if len({var}) > {node.max_len}: raise BAIL")
-            if node._fullmatch is not None:
-                out.append(f"{ind2}if {self.const(node._fullmatch)}({var}) is None: raise BAIL")
+            if node.matcher is not None:
+                out.append(f"{ind2}if {self.const(node.matcher)}({var}) is None: raise BAIL")
             out.append(f"{ind2}if len({seen}) < {_SEEN_MAX} and len({var}) <= {_SEEN_LEN}: {seen}[{var}] = {var}")
             return out
         if kind is s.Int:
@@ -186,7 +186,7 @@ class _Writer:
             out.append("        else: raise BAIL" if node.fields else "        raise BAIL")
         elif not node.fields:
             out.append("        pass")
-        for key, f, empty_default in node._needed:
+        for key, f, empty_default in node.needed:
             if f.required:
                 out.append(f"    if {key!r} not in out: raise BAIL")
                 if empty_default and f.default is not s.MISSING:
@@ -203,9 +203,8 @@ class _Writer:
 
     def _default(self, f: s.Field) -> str:
         """The expression of a field's cleaned default (see Field.clean_default)."""
-        probe = s.Ctx()
-        value = f.clean_default("", probe)
-        if f._clean_default is not s.MISSING:  # a scalar taken as is: the very same value
+        value = f.constant_default()
+        if value is not s.MISSING:  # a scalar taken as is: the very same value
             return self.const(value)
         return f"{self.name_of(f.schema)}(copy({self.const(f.default)}), ctx)"
 
@@ -230,7 +229,7 @@ class _Writer:
             out += ["    if n > 1:",
                     "        keys = [x for x in items if isinstance(x, (str, int))]",
                     "        if len(set(keys)) != len(keys): raise BAIL"]
-        out += ["    items.indexes = list(range(n))",  # (what _List(items) sets, without its __init__)
+        out += ["    items.indexes = list(range(n))",  # (what CleanList(items) sets, without its __init__)
             "    items.total = n",
             "    return items\n"]
         return "\n".join(out)
