@@ -6,6 +6,9 @@ workload (mesh, gateway) and N (1,000 and 10,000), native twin: ``routecore.load
 ``wl.bind(routecore.Router(config, seed=1))`` (Router + the view's table) on a config loaded
 once. ``extra_info``: ``routes`` (HTTPRoute objects) and ``rules`` (their rules).
 
+``test_patch``: ``Router.update``'s configuration side (routecore._config.patch) with 1 or 1,000
+of the gateway workload's 10,000 routes changed.
+
 ``test_memory_per_rule``: at N=10,000, in a fresh interpreter (nothing else built before), the
 bytes a compiled view holds per rule (config + router + view together), two ways:
 ``tracemalloc_bytes_per_rule`` (Python-heap bytes traced while building, still held after a full
@@ -15,6 +18,7 @@ test is the subprocess's, which is not a figure of interest; its ``extra_info`` 
 load and compile times of that fresh process. Limits are reported (conftest.py prints the
 figures), never asserted.
 """
+import copy
 import json
 import subprocess
 import sys
@@ -24,6 +28,7 @@ import pytest
 
 import routecore
 from routecore import _match
+from routecore._config.patch import patch
 
 import workloads
 
@@ -75,6 +80,20 @@ def test_compile(benchmark, workload, n):
     view = benchmark.pedantic(compile_view, rounds=3, iterations=1)
     method, target, headers, host = wl.requests[0]
     assert view.route(method, target, headers, host=host).matched  # the first request is a hit
+
+
+@pytest.mark.parametrize("changed", (1, 1000))
+def test_patch(benchmark, changed):
+    """The configuration side of ``Router.update``: ``changed`` of the gateway workload's 10,000
+    routes modified (a label added), parsed and put in place of the old ones."""
+    wl = _workload("gateway", 10000)
+    config = routecore.load(wl.objects)
+    objects = [copy.deepcopy(o) for o in wl.objects[1:1 + changed]]
+    for o in objects:
+        o["metadata"]["labels"] = {"release": "2"}
+    benchmark.extra_info.update(routes=len(config.routes), changed=changed)
+    new, touched, changes = benchmark.pedantic(patch, args=(config, objects), rounds=3, iterations=1)
+    assert len(touched) == changed and len(new.routes) == len(config.routes)
 
 
 # Run in a fresh interpreter: the figures must not include (or be hidden by) memory that earlier

@@ -33,6 +33,7 @@ HEADER_NAME_RE = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+"
 # upstream: ^[!-~]+([\t ]?[!-~]+)*$ -- the same language, without the ambiguous optional separator
 HEADER_VALUE_RE = r"[!-~]+(?:[\t ][!-~]+)*"
 _PATH_CHARS_RE = r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+"
+_path_chars = re.compile(_PATH_CHARS_RE).fullmatch
 DURATION_RE = r"(?:[0-9]{1,5}(?:h|m|s|ms)){1,4}"
 PROTOCOL_RE = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?|" + PRECISE_HOSTNAME_RE + r"/[A-Za-z0-9]+"
 # an origin's host: reg-name characters (a leading "*" stands for labels) or an IPv6 literal
@@ -89,10 +90,12 @@ def _path_problems(value: str) -> List[str]:
     "#", "\\", non-ASCII; "%" only in escapes)."""
     if not value.startswith("/"):
         return ["must start with '/'"]
-    out = [f"must not contain '{bad}'" for bad in ("//", "/./", "/../", "%2f", "%2F", "%5c", "%5C", "#")
-           if bad in value]
-    out += [f"must not end with '{bad}'" for bad in ("/..", "/.") if value.endswith(bad)]
-    if not fullmatch(_PATH_CHARS_RE, value):
+    out = []
+    if "//" in value or "/." in value or "%" in value or "#" in value:  # (each bad part holds one)
+        out = [f"must not contain '{bad}'" for bad in ("//", "/./", "/../", "%2f", "%2F", "%5c", "%5C", "#")
+               if bad in value]
+        out += [f"must not end with '{bad}'" for bad in ("/..", "/.") if value.endswith(bad)]
+    if _path_chars(value) is None:
         out.append("contains characters not allowed in a path (percent-encode them)")
     return out
 

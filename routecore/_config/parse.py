@@ -21,6 +21,7 @@ from . import models as m
 from .._errors import ConfigError, ConfigIssue
 from .sources import RawObject
 from .schema import BuildEnv, Ctx, expected, locate, type_name
+from . import fast
 from .cel import check_route_spec
 from . import kinds_l4
 from .kinds import KINDS as HTTP_KINDS, PARENT_REF
@@ -39,6 +40,13 @@ def identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
 
 def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
     """Validate ``raws`` and build the Config (see the module docstring for strict/lenient)."""
+    try:
+        return _parse(raws, strict)
+    finally:
+        fast.forget()  # (the strings the fast path remembered during this load)
+
+
+def _parse(raws: List[RawObject], strict: bool) -> m.Config:
     routes, gateways, grants, services, namespaces, skipped = [], [], [], [], [], []
     more: Dict[str, list] = {k: [] for k in ("ListenerSet", "BackendTLSPolicy", "Secret", "ConfigMap")}
     rejected: List[m.RejectedRoute] = []
@@ -88,7 +96,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         if api not in versions:
             ctx.add("apiVersion", f"Expected one of {', '.join(f'`{v}`' for v in versions)} for kind {kind}, "
                                   f"got `{api}`" if api is not None else "missing required field `apiVersion`")
-        cleaned = schema.walk(obj, "", ctx)
+        cleaned = fast.walk(schema, obj, ctx)  # = schema.walk(obj, "", ctx), compiled for valid data
         if kind in ROUTE_KINDS and isinstance(cleaned.get("spec"), dict):
             check_route_spec(cleaned["spec"], ns, ctx)
 

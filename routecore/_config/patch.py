@@ -101,12 +101,15 @@ def patch(config: Config, changed: Iterable[dict] = (), removed: Iterable[Key] =
         incoming = {item_key(i): i for i in new_items.get(name, ())}
         keys = list(map(key, items))  # (C speed for models: the touched ones are few)
         at = {}
-        for k in touched:
-            count = keys.count(k)
-            if count == 1:
-                at[keys.index(k)] = k
-            elif count:  # (a Config added up from several may hold a key twice)
-                at.update((n, k) for n, x in enumerate(keys) if x == k)
+        if len(touched) > _FEW:  # one pass over the keys, each looked up in touched
+            at = {n: x for n, x in enumerate(keys) if x in touched}
+        else:  # a pass per touched key, at C speed (an update of an object or two: the usual case)
+            for k in touched:
+                count = keys.count(k)
+                if count == 1:
+                    at[keys.index(k)] = k
+                elif count:  # (a Config added up from several may hold a key twice)
+                    at.update((n, k) for n, x in enumerate(keys) if x == k)
         kept, appended, replaced = list(items), [], []
         for n in sorted(at, reverse=True):
             i, k = items[n], at[n]
@@ -128,3 +131,4 @@ def patch(config: Config, changed: Iterable[dict] = (), removed: Iterable[Key] =
 
 
 _NOT_MODELS = ("issues", "skipped")
+_FEW = 8  # touched keys up to which patch searches the items per key (see patch)

@@ -44,7 +44,7 @@ def fullmatch(pattern: str, value: str) -> bool:
 # --- the schema language -----------------------------------------------------------------------
 
 MISSING = object()
-_BAD = object()  # a value of the wrong type: left out of the cleaned data
+BAD = object()  # a value of the wrong type: left out of the cleaned data
 
 
 class Ctx:
@@ -119,12 +119,12 @@ class Str:
     def __init__(self, *, pattern=None, why=None, min_len=0, max_len=None, enum=None):
         self.pattern, self.why, self.min_len, self.max_len, self.enum = pattern, why, min_len, max_len, enum
         # the compiled pattern's fullmatch, looked up once (same program as fullmatch's cache)
-        self._fullmatch = None if pattern is None else _compiled(pattern).fullmatch
+        self.matcher = None if pattern is None else _compiled(pattern).fullmatch
 
     def walk(self, value, path, ctx):
         if not isinstance(value, str):
             ctx.add(path, expected("str", value), hard=True)
-            return _BAD
+            return BAD
         if self.enum is not None:
             if value not in self.enum:
                 allowed = ", ".join(f"`{e}`" for e in self.enum)
@@ -137,7 +137,7 @@ class Str:
         if self.max_len is not None and n > self.max_len:
             ctx.add(path, f"must be at most {self.max_len} characters, got {n}")
             return value
-        if self._fullmatch is not None and self._fullmatch(value) is None:
+        if self.matcher is not None and self.matcher(value) is None:
             why = f" ({self.why})" if self.why else ""
             ctx.add(path, f"`{_shown(value)}` is not valid{why}")
         return value
@@ -165,7 +165,7 @@ class Int:
     def walk(self, value, path, ctx):
         if isinstance(value, bool) or not isinstance(value, int):
             ctx.add(path, expected("int", value), hard=True)
-            return _BAD
+            return BAD
         if self.min is not None and value < self.min:
             ctx.add(path, f"Expected `int` >= {self.min}, got {value}")
         elif self.max is not None and value > self.max:
@@ -177,7 +177,7 @@ class Bool:
     def walk(self, value, path, ctx):
         if not isinstance(value, bool):
             ctx.add(path, expected("bool", value), hard=True)
-            return _BAD
+            return BAD
         return value
 
 
@@ -197,7 +197,7 @@ class StrMap:
     def walk(self, value, path, ctx):
         if not isinstance(value, dict):
             ctx.add(path, expected("object", value), hard=True)
-            return _BAD
+            return BAD
         out = {}
         for k, v in value.items():
             sub = join(path, str(k))
@@ -217,7 +217,7 @@ class StrMap:
         return out
 
 
-class _List(list):
+class CleanList(list):
     """A cleaned list; ``indexes`` holds each item's index in the list as written."""
 
     __slots__ = ("indexes", "total")
@@ -228,8 +228,8 @@ class _List(list):
         self.total = len(self) if total is None else total  # items as written, valid or not
 
     @classmethod
-    def empty(cls, total: int) -> "_List":
-        """``_List(total=total)``, without the generic constructor's work (walk makes many)."""
+    def empty(cls, total: int) -> "CleanList":
+        """``CleanList(total=total)``, without the generic constructor's work (walk makes many)."""
         out = list.__new__(cls)
         out.indexes = []
         out.total = total
@@ -248,13 +248,13 @@ class Arr:
     def walk(self, value, path, ctx):
         if not isinstance(value, (list, tuple)):
             ctx.add(path, expected("array", value), hard=True)
-            return _BAD
+            return BAD
         n = len(value)
         if n < self.min_items:
             ctx.add(path, f"must have at least {_plural(self.min_items, 'item')}, got {n}")
         if self.max_items is not None and n > self.max_items:
             ctx.add(path, f"must have at most {_plural(self.max_items, 'item')}, got {n}")
-        out = _List.empty(n)
+        out = CleanList.empty(n)
         indexes = out.indexes
         seen: Dict[Any, int] = {}
         item_walk, key, unique, track = self.item.walk, self.key, self.unique, self.track
@@ -266,7 +266,7 @@ class Arr:
                 ctx.add(sub, expected(_schema_type(self.item), item), hard=True)
                 continue
             cleaned = item_walk(item, sub, ctx)
-            if cleaned is _BAD:
+            if cleaned is BAD:
                 continue
             out.append(cleaned)
             indexes.append(i)
@@ -310,6 +310,12 @@ class Field:
         self._clean_default = MISSING  # see clean_default()
         self.as_is = type(schema) is AnyValue  # walk() returns the value unchanged, with no issue
 
+    def constant_default(self):
+        """The cleaned default when it is the same value for every object (see clean_default),
+        else MISSING."""
+        self.clean_default("", Ctx())
+        return self._clean_default
+
     def clean_default(self, path, ctx):
         """The default as the schema cleans it (walked under ``path``, issues to ``ctx``).
 
@@ -326,7 +332,7 @@ class Field:
             if self.schema.walk(default, path, probe) is default and not probe.issues:
                 self._clean_default = default
                 return default
-        return self.schema.walk(_copy(default), path, ctx)
+        return self.schema.walk(copied(default), path, ctx)
 
 
 class Obj:
@@ -349,14 +355,14 @@ class Obj:
             self.build = build
         # the fields the second pass of walk() can act on when they are absent: required or
         # defaulted ones (for any other field, an absent key leads to nothing), in field order
-        self._needed = tuple((key, f, getattr(f.schema, "empty_default", False))
+        self.needed = tuple((key, f, getattr(f.schema, "empty_default", False))
                              for key, f in fields.items()
                              if f.required or f.default is not MISSING)
 
     def walk(self, value, path, ctx):
         if not isinstance(value, dict):
             ctx.add(path, expected("object", value), hard=True)
-            return _BAD
+            return BAD
         out: Dict[str, Any] = {}
         fields = self.fields
         for key, raw in value.items():
@@ -371,9 +377,9 @@ class Obj:
                 out[key] = raw
                 continue
             cleaned = f.schema.walk(raw, f"{path}.{key}" if path else key, ctx)
-            if cleaned is not _BAD:
+            if cleaned is not BAD:
                 out[key] = cleaned
-        for key, f, empty_default in self._needed:
+        for key, f, empty_default in self.needed:
             if key in out:
                 # an explicit [] takes the field's default
                 if not (empty_default and f.default is not MISSING and out[key] == []):
@@ -532,9 +538,9 @@ def _schema_type(schema) -> str:
     )
 
 
-def _copy(value):
+def copied(value):
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: copied(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy(v) for v in value]
+        return [copied(v) for v in value]
     return value

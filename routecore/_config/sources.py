@@ -227,6 +227,30 @@ class _Loader(_BaseLoader):
             self._duplicates = True
         return super().construct_mapping(node, deep=deep)
 
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._tags: dict = {}
+
+    @classmethod
+    def of(cls, text: str) -> "_Loader":
+        """A loader of ``text``; an alias needs an anchor: text without both tokens has none, and
+        is neither walked for them nor constructed with the constructor's alias bookkeeping."""
+        loader = cls(text)
+        loader.check_aliases = _ANCHOR.search(text) is not None and _ALIAS.search(text) is not None
+        return loader
+
+    def resolve(self, kind, value, implicit):
+        # a plain scalar's tag depends on its text alone (no path resolvers are registered): the
+        # regexes are tried once per distinct short text of the document stream
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= 64:
+                    self._tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
     def documents(self):
         """Yield (data, problems) per document; problems list duplicate keys with their paths."""
         while self.check_node():
@@ -234,11 +258,38 @@ class _Loader(_BaseLoader):
             if self.check_aliases:
                 _check_aliases(node)
             self._duplicates = False
-            data = self.construct_document(node)
+            if self.check_aliases:  # (an alias is one object reached twice: the constructor's work)
+                data = self.construct_document(node)
+            else:
+                data = self._plain(node)
+                self.constructed_objects, self.recursive_objects = {}, {}
             problems: List[Tuple[str, str, tuple]] = []
             if self._duplicates:
                 _find_duplicates(node, "", (), problems, set())
             yield data, tuple(problems)
+
+
+    def _plain(self, node):
+        """``construct_document(node)`` for a document without aliases, written out for its
+        usual nodes (string-keyed maps, sequences, strings); any other node (merge keys,
+        non-string keys, other tags, scalars that are not strings) is the constructor's."""
+        tag = node.tag
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            return node.value if tag == _STR else self.construct_object(node, deep=True)
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            return [self._plain(item) for item in node.value]
+        if kind is yaml.MappingNode and tag == _MAP:
+            pairs = node.value
+            if all(type(k) is yaml.ScalarNode and k.tag == _STR for k, _ in pairs):
+                out = {k.value: self._plain(v) for k, v in pairs}
+                if len(out) != len(pairs):
+                    self._duplicates = True
+                return out
+        return self.construct_object(node, deep=True)
+
+
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 
 def _join(path: str, key: str) -> str:
@@ -309,9 +360,7 @@ def _parse_text(text: str, origin: Optional[str]) -> List[RawObject]:
         else:
             return _expand(data, Origin(origin or "", source, 0))
     docs = []
-    loader = _Loader(text)
-    # an alias needs an anchor: text without both tokens has none, and is not walked for them
-    loader.check_aliases = _ANCHOR.search(text) is not None and _ALIAS.search(text) is not None
+    loader = _Loader.of(text)
     try:
         for data, problems in loader.documents():
             docs.append((data, problems))
