@@ -56,15 +56,37 @@ def token(text: str) -> str:
     return _UNSAFE_BARE.sub(_escape_char, text)
 
 
+_WORDS: dict = {}  # token() of the texts that repeat from line to line (methods, hosts, routes)
+
+
+def _word(text: str) -> str:
+    got = _WORDS.get(text)
+    if got is None:
+        got = token(text)
+        if len(_WORDS) >= 4096:
+            _WORDS.clear()
+        _WORDS[text] = got
+    return got
+
+
 def bare(value) -> str:
     """``value`` made safe as an unquoted field (``token``); ``-`` for None or empty."""
-    return "-" if value is None or value == "" else token(str(value))
+    if value is None or value == "":
+        return "-"
+    return _word(value) if value.__class__ is str else token(str(value))
+
+
+_SECOND = [None, ""]  # the last second formatted, and its text (one per second, not per record)
 
 
 def utc_timestamp(t: float) -> str:
     """RFC 3339, UTC, milliseconds: ``2026-11-30T14:50:00.123Z``."""
-    ms = int(t * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    second, ms = divmod(int(t * 1000), 1000)
+    last = _SECOND
+    if last[0] != second:
+        last[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        last[0] = second
+    return f"{last[1]}.{ms:03d}Z"
 
 
 def _ms(seconds: Optional[float]) -> Optional[float]:
@@ -103,13 +125,16 @@ class AccessLog:
         self._format = self.text_line if fmt == "text" else self.json_line
 
     def __call__(self, exchange) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
+        logger = self.logger
+        if logger.isEnabledFor(logging.INFO):
             if getattr(exchange, "channel", None) is not None:
                 line = self.stream_line(exchange) if self.fmt == "text" else json.dumps(
                     self.stream_record(exchange), ensure_ascii=True, separators=(",", ":"))
             else:
                 line = self._format(exchange)
-            self.logger.info("%s", line)
+            # the record is made directly: Logger.info would walk the stack to name its caller,
+            # a cost per request that tells nothing here
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, line, None, None))
 
     @staticmethod
     def stream_line(x) -> str:
@@ -129,8 +154,8 @@ class AccessLog:
 
     @staticmethod
     def text_line(x) -> str:
-        return _timed(x, f'{bare(x.client)} "{token(x.method)} {token(x.target)} '
-                         f'HTTP/{token(x.version)}" {int(x.status)} host={bare(x.host)} '
+        return _timed(x, f'{bare(x.client)} "{_word(x.method)} {token(x.target)} '
+                         f'HTTP/{_word(x.version)}" {int(x.status)} host={bare(x.host)} '
                          f"route={bare(x.route)} rule={bare(x.rule)} backend={bare(x.backend)} "
                          f"bytes={int(x.bytes_sent)}")
 
@@ -168,6 +193,14 @@ class TextFormatter(logging.Formatter):
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 (logging's name)
         return utc_timestamp(record.created)
+
+    def format(self, record) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        # what logging.Formatter.format gives for this format, without its generic steps
+        record.message = record.getMessage()
+        record.asctime = utc_timestamp(record.created)
+        return f"{record.asctime} {record.levelname} {record.name} {record.message}"
 
 
 def parse_level(level: str) -> int:
