@@ -214,8 +214,9 @@ class ClientConnection(Relay):
         self.lost = False
         self.head_size = 0
         self._paused = set()
-        self._timer = None
+        self._timer = None         # a TimerHandle due at or before self._due
         self._timer_kind = None
+        self._due = None
         self.last_body = 0.0
         self.on_lost = None        # set by a handler streaming a response
         self.on_pause = None       # our write buffer is full (set by a handler)
@@ -236,6 +237,9 @@ class ClientConnection(Relay):
         self.lost = True
         self.server.connections.discard(self)
         self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for req in (self.active, self.current, *self.queue):
             if req is not None and req.head_done:
                 req.fail("client aborted body")
@@ -448,20 +452,33 @@ class ClientConnection(Relay):
                 self.transport.resume_reading()
 
     def _arm(self, kind, seconds):
-        if self._timer is not None:
-            self._timer.cancel()
+        """The connection's one deadline: ``kind`` is due ``seconds`` from now (0: never). The
+        armed TimerHandle stays when it fires no later (it then re-arms for the rest), so
+        keep-alive traffic moves a deadline per request, not a timer."""
         self._timer_kind = kind
-        self._timer = self.loop.call_later(seconds, self._fire) if seconds else None
+        if not seconds:
+            self._due = None
+            return
+        self._due = due = self.loop.time() + seconds
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= due:
+                return
+            timer.cancel()
+        self._timer = self.loop.call_at(due, self._fire)
 
     def _disarm(self):
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._timer_kind = None
+        self._timer_kind = self._due = None  # an armed TimerHandle fires to nothing
 
     def _fire(self):
-        kind, self._timer, self._timer_kind = self._timer_kind, None, None
-        if self.lost:
+        self._timer = None
+        kind, due = self._timer_kind, self._due
+        if kind is None or due is None or self.lost:
             return
+        if self.loop.time() < due:  # moved on since this TimerHandle was armed
+            self._timer = self.loop.call_at(due, self._fire)
+            return
+        self._timer_kind = self._due = None
         if kind == "idle":
             self.transport.close()
         elif kind == "header":

@@ -116,7 +116,7 @@ class UpstreamConnection(Relay):
     def data_received(self, data):
         self._got_bytes = True
         self.last_read = self.pool.loop.time()
-        if self.parser is None:  # data while idle in the pool: the upstream is confused; drop it
+        if self.done is None:  # data while idle in the pool: the upstream is confused; drop it
             self.pool.discard(self)
             self.transport.close()
             return
@@ -131,6 +131,9 @@ class UpstreamConnection(Relay):
 
     def connection_lost(self, exc):
         self.pool.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         r = self._response
         if r is not None and r.length is None and not r.chunked and not self._no_body \
                 and self.done is not None and not self.done.done():
@@ -194,29 +197,33 @@ class UpstreamConnection(Relay):
     def _finish(self):
         if self.done is not None and not self.done.done():
             self.done.set_result(None)
-        self._unwatch()
 
     def _fail(self, reason):
         for fut in (self.head, self.done):
             if fut is not None and not fut.done():
                 fut.set_exception(UpstreamError(reason, sent_nothing=not self._got_bytes))
                 fut.exception()  # whoever waits sees it; nobody waiting is no error to log
-        self._unwatch()
 
-    # --- the watchdog: one timer per exchange ------------------------------------------------
+    # --- the watchdog: one deadline per exchange---------------------------------------------
 
     def watch(self, head_by: float, idle: float, deadline: Optional[float]) -> None:
         """Fail the exchange with "upstream timeout" (and reset the connection) when no response
         head by loop time ``head_by``, when no byte for ``idle`` seconds once the head came, or at
         loop time ``deadline`` (the route's request timeout) whatever the state."""
         self._head_by, self._idle, self._deadline = head_by, idle, deadline
-        self._check()
+        self._schedule()
 
     def _check(self):
         self._timer = None
+        self._schedule()
+
+    def _schedule(self):
+        """Fail now when a limit passed, else make sure a TimerHandle fires by the nearest one
+        (one armed earlier, for an earlier exchange on this connection, does: it checks again)."""
         if self.done is None or self.done.done():
             return
-        now = self.pool.loop.time()
+        loop = self.pool.loop
+        now = loop.time()
         limit = self._head_by if self._response is None else self.last_read + self._idle
         if self._deadline is not None and self._deadline < limit:
             limit = self._deadline
@@ -224,20 +231,19 @@ class UpstreamConnection(Relay):
             self._fail("upstream timeout")
             reset(self.transport)
             return
-        if limit != float("inf"):
-            self._timer = self.pool.loop.call_later(limit - now, self._check)
-
-    def _unwatch(self):
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        timer = self._timer
+        if limit != float("inf") and (timer is None or timer.when() > limit):
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(limit, self._check)
 
     # --- the exchange ------------------------------------------------------------------------
 
     def start(self, head: bytes, head_request: bool):
         """Write a request head; the body follows with ``write``/``end``."""
         loop = self.pool.loop
-        self.parser = httptools.HttpResponseParser(self)
+        if self.parser is None:  # a fresh connection, or one whose last request was HEAD
+            self.parser = httptools.HttpResponseParser(self)
         self.head_request = head_request
         self.head = loop.create_future()
         self.done = loop.create_future()
@@ -312,8 +318,8 @@ class Pool:
         return UpstreamError(f"upstream tls: {why}", sent_nothing=True)
 
     def release(self, conn: UpstreamConnection) -> None:
-        conn._unwatch()
-        conn.parser = None
+        if conn.head_request:  # llhttp did not know that response had no body: a new parser
+            conn.parser = None
         conn.sink = conn.on_interim = conn.on_pause = conn.on_resume = None
         conn.head = conn.done = None
         if conn.closed():
