@@ -22,8 +22,10 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import os
 import re
 import sys
+import threading
 import time
 from typing import List, Mapping, Optional, Sequence
 
@@ -123,6 +125,7 @@ class AccessLog:
         self.fmt = fmt
         self.logger = logger
         self._format = self.text_line if fmt == "text" else self.json_line
+        self._template: Optional[logging.LogRecord] = None
 
     def __call__(self, exchange) -> None:
         logger = self.logger
@@ -132,9 +135,33 @@ class AccessLog:
                     self.stream_record(exchange), ensure_ascii=True, separators=(",", ":"))
             else:
                 line = self._format(exchange)
-            # the record is made directly: Logger.info would walk the stack to name its caller,
-            # a cost per request that tells nothing here
-            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, line, None, None))
+            logger.handle(self._record(line))
+
+    def _record(self, line: str) -> logging.LogRecord:
+        """The INFO record of ``line``, as ``Logger.makeRecord`` makes it, but without its cost
+        per request: Logger.info would walk the stack to name its caller (which tells nothing
+        here), and LogRecord() looks up the thread, process and their names each time. A record
+        made the standard way is the template; the fields that change are set on a copy. The
+        standard way whenever that template cannot be trusted: another thread or process, a
+        custom record factory or Logger class, or a Python whose records carry more (3.12's
+        taskName)."""
+        logger = self.logger
+        template = self._template
+        if (template is None or template.thread != threading.get_ident()
+                or template.process != os.getpid() or template.name != logger.name
+                or logging.getLogRecordFactory() is not logging.LogRecord
+                or type(logger).makeRecord is not logging.Logger.makeRecord):
+            record = logger.makeRecord(logger.name, logging.INFO, "", 0, line, None, None)
+            if type(record) is logging.LogRecord and not hasattr(record, "taskName"):
+                self._template = _copy_record(record)
+            return record
+        record = _copy_record(template)
+        created = time.time()
+        record.msg = line
+        record.created = created
+        record.msecs = int((created - int(created)) * 1000) + 0.0
+        record.relativeCreated = template.relativeCreated + (created - template.created) * 1000
+        return record
 
     @staticmethod
     def stream_line(x) -> str:
@@ -171,6 +198,12 @@ class AccessLog:
     @classmethod
     def json_line(cls, x) -> str:
         return json.dumps(cls.json_record(x), ensure_ascii=True, separators=(",", ":"))
+
+
+def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
+    out = logging.LogRecord.__new__(logging.LogRecord)
+    out.__dict__.update(record.__dict__)
+    return out
 
 
 def _timed(x, head: str) -> str:
