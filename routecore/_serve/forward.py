@@ -28,6 +28,8 @@ FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 UNNOMINABLE = FRAMING | {b"host"}
 FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
                        b"forwarded"})
+# a request without any of these goes upstream with its header list as it came (plus ours)
+_PLAIN = HOP_BY_HOP | FORWARDED | {b"expect"}
 
 
 def _connection_tokens(headers) -> set:
@@ -71,30 +73,14 @@ class Forwarding:
 
     def _upstream_headers(self, conn, req, decision, trusted, pool) -> list:
         """The header list that goes upstream (see the module's invariants)."""
-        headers = req.headers
-        drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
+        headers, names = req.headers, req.names
         xff, xfp, xfh, host = [], None, None, None
-        out = []
-        for pair in headers:
-            low = pair[0].lower()
-            if low in drop:
-                continue
-            if low in FORWARDED:
-                if trusted:
-                    if low == b"x-forwarded-for":
-                        xff.append(pair[1])
-                    elif low == b"x-forwarded-proto":
-                        xfp = pair[1]
-                    elif low == b"x-forwarded-host":
-                        xfh = pair[1]
-                    else:
-                        out.append(pair)  # Forwarded from a trusted proxy is kept as it is
-                continue
-            if low == b"expect" and pair[1].lower() == b"100-continue":
-                continue  # answered by the proxy (see README)
-            if low == b"host":
-                host = pair[1]
-            out.append(pair)
+        if _PLAIN.isdisjoint(names):  # nothing to drop or to read: the list as it came
+            out = headers.copy()
+            if b"host" in names:
+                host = headers[names.index(b"host")][1]
+        else:
+            out, xfp, xfh, host = self._filtered_headers(headers, names, trusted, xff)
         if decision is not None:
             if decision.changes.request_headers:
                 out = _apply(decision.apply_request_headers, out)
@@ -117,6 +103,35 @@ class Forwarding:
         if xfh is not None or host is not None:
             out.append((b"x-forwarded-host", xfh if xfh is not None else host))
         return out
+
+    @staticmethod
+    def _filtered_headers(headers, names, trusted, xff) -> tuple:
+        """The general case of ``_upstream_headers``: (the list without what is dropped,
+        X-Forwarded-Proto, X-Forwarded-Host, Host); a trusted peer's X-Forwarded-For values are
+        appended to ``xff``."""
+        drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
+        xfp, xfh, host = None, None, None
+        out = []
+        for low, pair in zip(names, headers):
+            if low in drop:
+                continue
+            if low in FORWARDED:
+                if trusted:
+                    if low == b"x-forwarded-for":
+                        xff.append(pair[1])
+                    elif low == b"x-forwarded-proto":
+                        xfp = pair[1]
+                    elif low == b"x-forwarded-host":
+                        xfh = pair[1]
+                    else:
+                        out.append(pair)  # Forwarded from a trusted proxy is kept as it is
+                continue
+            if low == b"expect" and pair[1].lower() == b"100-continue":
+                continue  # answered by the proxy (see README)
+            if low == b"host":
+                host = pair[1]
+            out.append(pair)
+        return out, xfp, xfh, host
 
     async def _forward(self, conn, req, ex, decision, pool, trusted, path, scheme,
                        tls=None) -> bool:
@@ -260,7 +275,11 @@ class Forwarding:
         status = response.status
         ex.status = status
         client_chunked = req.version == "1.1"
-        out = strip_hop_by_hop(response.headers, keep_chunked=client_chunked)
+        names = response.names
+        if HOP_BY_HOP.isdisjoint(names) and (client_chunked or b"transfer-encoding" not in names):
+            out = response.headers.copy()  # nothing to strip
+        else:
+            out = strip_hop_by_hop(response.headers, keep_chunked=client_chunked)
         if decision is not None and decision.changes.response_headers:
             out = _apply(decision.apply_response_headers, out)
         no_body = req.method == "HEAD" or status in (204, 304)

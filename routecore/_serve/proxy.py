@@ -235,9 +235,10 @@ class Proxy(Forwarding):
             self.finish(ex, req)
 
     async def _handle(self, conn, req, ex) -> bool:
-        headers = req.headers
-        hosts = [v for n, v in headers if n.lower() == b"host"]
-        if len(hosts) > 1 or (req.version == "1.1" and (not hosts or not hosts[0].strip())):
+        headers, names = req.headers, req.names
+        hosts = names.count(b"host")
+        if hosts > 1 or (req.version == "1.1" and (
+                not hosts or not headers[names.index(b"host")][1].strip())):
             return self._error(conn, req, ex, 400, "bad request: missing, empty or repeated Host")
         if req.failed:  # a pipelined request whose body already failed
             return self._client_failed(conn, req, ex)

@@ -94,7 +94,8 @@ class _Reject(Exception):
 class Request:
     """A parsed request head and its body as it arrives."""
 
-    __slots__ = ("conn", "method", "target", "version", "headers", "header_bytes", "keep_alive",
+    __slots__ = ("conn", "method", "target", "version", "headers", "names", "header_bytes",
+                 "keep_alive",
                  "has_body", "chunked", "length", "expect_continue", "complete", "failed",
                  "pending", "pending_size", "limit", "sink", "sink_end", "sink_fail", "waiter",
                  "received", "wall", "started", "head_done", "continued")
@@ -105,6 +106,7 @@ class Request:
         self.target = b""
         self.version = "1.1"
         self.headers = []
+        self.names = []   # the header names in lower case, in the same order
         self.header_bytes = 0
         self.keep_alive = True
         self.has_body = False
@@ -291,6 +293,7 @@ class ClientConnection(Relay):
         if req.head_done:
             return  # trailers of a chunked body are dropped
         req.headers.append((name, value))
+        req.names.append(name.lower())
         req.header_bytes += len(name) + len(value) + 4
         if req.header_bytes > self.settings.max_header_bytes:
             raise _Reject(431, "header block too large")
@@ -304,14 +307,14 @@ class ClientConnection(Relay):
         req.method = parser.get_method().decode("latin-1")
         req.version = parser.get_http_version()
         req.keep_alive = parser.should_keep_alive() and req.version == "1.1"
-        for name, value in req.headers:
-            low = name.lower()
-            if low == b"content-length":
-                req.length = int(value)
-            elif low == b"transfer-encoding":
-                req.chunked = True  # llhttp accepts only codings ending in chunked
-            elif low == b"expect" and value.lower() == b"100-continue":
-                req.expect_continue = True
+        names = req.names
+        if b"content-length" in names:  # (llhttp refuses a repeated one)
+            req.length = int(req.headers[names.index(b"content-length")][1])
+        if b"transfer-encoding" in names:
+            req.chunked = True  # llhttp accepts only codings ending in chunked
+        if b"expect" in names:
+            req.expect_continue = any(low == b"expect" and value.lower() == b"100-continue"
+                                      for low, (_, value) in zip(names, req.headers))
         req.has_body = req.chunked or bool(req.length)
         self.head_size = 0
         if req.version not in ("1.0", "1.1"):
@@ -404,11 +407,9 @@ class ClientConnection(Relay):
         self.server.finish(ex, req)
 
     def exchange(self, req: Request) -> Exchange:
-        host = None
-        for name, value in req.headers:
-            if name.lower() == b"host":
-                host = value.decode("latin-1")
-                break
+        names = req.names
+        host = req.headers[names.index(b"host")][1].decode("latin-1") if b"host" in names \
+            else None
         return Exchange(req.wall, self.peer, req.method or "-",
                         req.target.decode("latin-1") or "-", req.version, host)
 

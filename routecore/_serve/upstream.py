@@ -55,12 +55,13 @@ class UpstreamError(Exception):
 class Response:
     """A response head from upstream: status, raw header pairs, framing."""
 
-    __slots__ = ("status", "reason", "headers", "length", "chunked", "keep_alive")
+    __slots__ = ("status", "reason", "headers", "names", "length", "chunked", "keep_alive")
 
-    def __init__(self, status, reason, headers, length, chunked, keep_alive):
+    def __init__(self, status, reason, headers, names, length, chunked, keep_alive):
         self.status = status
         self.reason = reason
         self.headers = headers
+        self.names = names        # the header names in lower case, in the same order
         self.length = length      # Content-Length, or None
         self.chunked = chunked    # Transfer-Encoding chunked
         self.keep_alive = keep_alive
@@ -98,6 +99,7 @@ class UpstreamConnection(Relay):
         self.on_resume: Optional[Callable] = None
         self._status_text = b""
         self._headers = []
+        self._names = []
         self._response = None
         self._no_body = False
         self._got_bytes = False
@@ -146,6 +148,7 @@ class UpstreamConnection(Relay):
 
     def on_message_begin(self):
         self._headers = []
+        self._names = []
         self._status_text = b""
 
     def on_status(self, text):
@@ -154,6 +157,7 @@ class UpstreamConnection(Relay):
     def on_header(self, name, value):
         if self._response is None:  # trailers of a chunked response are dropped
             self._headers.append((name, value))
+            self._names.append(name.lower())
 
     def on_headers_complete(self):
         status = self.parser.get_status_code()
@@ -162,13 +166,14 @@ class UpstreamConnection(Relay):
                 self.on_interim(status, self._status_text, self._headers)
             return
         length, chunked = None, False
-        for name, value in self._headers:
-            low = name.lower()
-            if low == b"content-length":
-                length = int(value)
-            elif low == b"transfer-encoding":
-                chunked = value.lower().rstrip().endswith(b"chunked")
-        self._response = Response(status, self._status_text, self._headers, length, chunked,
+        headers, names = self._headers, self._names
+        if b"content-length" in names or b"transfer-encoding" in names:
+            for low, (name, value) in zip(names, headers):
+                if low == b"content-length":
+                    length = int(value)
+                elif low == b"transfer-encoding":
+                    chunked = value.lower().rstrip().endswith(b"chunked")
+        self._response = Response(status, self._status_text, headers, names, length, chunked,
                                   self.parser.should_keep_alive())
         self._no_body = self.head_request or status in (204, 304)
         if not self.head.done():
