@@ -78,6 +78,20 @@ def bare(value) -> str:
     return _word(value) if value.__class__ is str else token(str(value))
 
 
+_WHERE: dict = {}  # (host, route, rule, backend) -> their fields: the same for many requests
+
+
+def _where(host, route, rule, backend) -> str:
+    key = (host, route, rule.__class__, rule, backend)
+    got = _WHERE.get(key)
+    if got is None:
+        got = f"host={bare(host)} route={bare(route)} rule={bare(rule)} backend={bare(backend)}"
+        if len(_WHERE) >= 4096:
+            _WHERE.clear()
+        _WHERE[key] = got
+    return got
+
+
 _SECOND = [None, ""]  # the last second formatted, and its text (one per second, not per record)
 
 
@@ -182,8 +196,8 @@ class AccessLog:
     @staticmethod
     def text_line(x) -> str:
         return _timed(x, f'{bare(x.client)} "{_word(x.method)} {token(x.target)} '
-                         f'HTTP/{_word(x.version)}" {int(x.status)} host={bare(x.host)} '
-                         f"route={bare(x.route)} rule={bare(x.rule)} backend={bare(x.backend)} "
+                         f'HTTP/{_word(x.version)}" {int(x.status)} '
+                         f"{_where(x.host, x.route, x.rule, x.backend)} "
                          f"bytes={int(x.bytes_sent)}")
 
     @staticmethod
@@ -272,8 +286,17 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
         logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
 
 
+class _LineHandler(logging.StreamHandler):
+    """A StreamHandler that leaves flushing to a line-buffered stream (stderr is one): each
+    record is one write ending in a newline, which such a stream writes out itself."""
+
+    def flush(self):
+        if not getattr(self.stream, "line_buffering", False):
+            super().flush()
+
+
 def _handler(stream, formatter) -> logging.Handler:
-    handler = logging.StreamHandler(stream)
+    handler = _LineHandler(stream)
     handler.setFormatter(formatter)
     handler._routecore = True
     return handler
