@@ -175,7 +175,7 @@ class Forwarding:
         attempt = 0
         while True:
             try:
-                up = await pool.acquire(fresh, tls)
+                up = (None if fresh else pool.take(tls)) or await pool.acquire(fresh, tls)
             except UpstreamError as exc:
                 if attempt < attempts and body is not None:
                     attempt += 1
@@ -189,10 +189,10 @@ class Forwarding:
             if deadline is not None and deadline < limit:
                 limit = deadline
             up.watch(limit, settings.upstream_timeout or float("inf"), deadline)
-            if body is not None:
-                self._send_body(up, req, body)
-            else:
+            if body is None:
                 self._stream_body(conn, up, req)
+            elif body or req.chunked:  # (a chunked body still ends with its last chunk)
+                self._send_body(up, req, body)
             up.on_interim = (lambda status, text, hs: self._interim(conn, req, status, text, hs))
             try:
                 response = await up.head

@@ -288,15 +288,12 @@ class Pool:
     async def acquire(self, fresh: bool = False, tls=None) -> UpstreamConnection:
         """A connection (idle or new); over TLS as ``tls`` (a ``tls.BackendTLS``) says, verified;
         when ``tls`` changes (a reload), the idle connections made under the old one are closed."""
+        conn = None if fresh else self.take(tls)
+        if conn is not None:
+            return conn
         if tls is not self.tls:
             self.close()
             self.tls = tls
-        idle = self.idle
-        while idle and not fresh:
-            conn = idle.pop()
-            if not conn.closed():
-                conn.reused = True
-                return conn
         kwargs = {} if tls is None else {"ssl": tls.context, "server_hostname": tls.server_hostname}
         try:
             transport, conn = await asyncio.wait_for(
@@ -316,6 +313,18 @@ class Pool:
                 transport.abort()
                 raise self._tls_refused(tls, problem)
         return conn
+
+    def take(self, tls=None) -> Optional[UpstreamConnection]:
+        """An idle connection made under ``tls``, or None (then ``acquire`` makes one)."""
+        idle = self.idle
+        if tls is not self.tls:
+            return None
+        while idle:
+            conn = idle.pop()
+            if not conn.closed():
+                conn.reused = True
+                return conn
+        return None
 
     def _tls_refused(self, tls, why: str) -> UpstreamError:
         log.warning("upstream %s refused: its certificate fails BackendTLSPolicy %s (%s)",
