@@ -185,6 +185,23 @@ def restore_logging():
 _PREFIX = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 
+@pytest.mark.parametrize("kind", ["buffered", "line-buffered", "write-through"])
+def test_each_log_line_reaches_the_file_at_once(restore_logging, tmp_path, kind):
+    """The handler flushes only a stream that would not write the line out by itself."""
+    path = tmp_path / "log"
+    raw = open(path, "wb", buffering=0)
+    stream = (io.TextIOWrapper(io.BufferedWriter(raw)) if kind == "buffered" else
+              io.TextIOWrapper(io.BufferedWriter(raw), line_buffering=True)
+              if kind == "line-buffered" else io.TextIOWrapper(raw, write_through=True))
+    configure_logging("info", "text", stream=stream)
+    for n in range(3):
+        AccessLog("text")(exchange(target=f"/{n}"))
+        assert path.read_text().endswith(f" /{n} HTTP/1.1\" 200 host=shop.example.com "
+                                         "route=store/shop rule=1 backend=store/api:8080 "
+                                         "bytes=512 upstream_ms=12.3 duration_ms=15.0\n")
+    raw.close()
+
+
 def test_text_logging_prefixes_every_line(restore_logging):
     out = io.StringIO()
     configure_logging("INFO", "text", stream=out)

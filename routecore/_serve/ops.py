@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import logging
 import os
@@ -287,11 +288,15 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
 
 
 class _LineHandler(logging.StreamHandler):
-    """A StreamHandler that leaves flushing to a line-buffered stream (stderr is one): each
-    record is one write ending in a newline, which such a stream writes out itself."""
+    """A StreamHandler that does not flush a stream whose writes already reach its file: each
+    record is one write ending in a newline, and a line-buffered text stream, or one written
+    through to an unbuffered file (stderr when it is not a terminal), writes it out itself."""
 
     def flush(self):
-        if not getattr(self.stream, "line_buffering", False):
+        stream = self.stream
+        if not (getattr(stream, "line_buffering", False) or (
+                getattr(stream, "write_through", False)
+                and isinstance(getattr(stream, "buffer", None), io.RawIOBase))):
             super().flush()
 
 
