@@ -128,7 +128,7 @@ class Forwarding:
                 continue
             if low == b"expect" and pair[1].lower() == b"100-continue":
                 continue  # answered by the proxy (see README)
-            if low == b"host":
+            if low == b"host" and host is None:  # (the first, as the copy's; _handle allows one)
                 host = pair[1]
             out.append(pair)
         return out, xfp, xfh, host
