@@ -292,8 +292,34 @@ class Forwarding:
         reason = response.reason or REASONS.get(status, "Unknown").encode()
         # the head and the body bytes that came with it leave in one write
         pending = [head_block(b"HTTP/1.1 %d %s\r\n" % (status, reason), out)]
-        sent = 0
         chunk_out = chunked and client_chunked
+        done = up.done
+        finished = done.done() and done.exception() is None
+        if finished and not chunk_out:  # the whole response is here: no sink, nothing to await
+            early = up.take_early()
+            sent = sum(map(len, early))
+            pending += early
+            conn.writelines(pending)
+        else:
+            sent = await self._relay(conn, req, ex, up, pending, chunk_out, finished)
+            if sent is None:
+                return False
+        ex.bytes_sent = sent
+        if chunk_out and not finished:
+            conn.write(b"0\r\n\r\n")
+        if response.keep_alive and request_whole and not req.failed and not delimited:
+            pool.release(up)
+        else:
+            up.transport.close()
+        if req.failed:
+            ex.error = req.failed
+            return False
+        return keep
+
+    async def _relay(self, conn, req, ex, up, pending, chunk_out, finished):
+        """Body bytes to the client as they arrive, after ``pending`` (the head and what came
+        with it); the bytes sent, or None when the response was cut short (the client is reset)."""
+        sent = 0
 
         def sink(data):
             nonlocal sent
@@ -305,7 +331,6 @@ class Forwarding:
                 conn.writelines(piece)
 
         up.set_sink(sink)
-        finished = up.done.done() and up.done.exception() is None
         if finished and chunk_out:
             pending.append(b"0\r\n\r\n")
         conn.writelines(pending)
@@ -320,20 +345,10 @@ class Forwarding:
             ex.error = "client closed connection" if conn.lost else (
                 "client aborted body" if req.failed else exc.reason)
             reset(conn.transport)  # the client must see the response cut short
-            return False
+            return None
         finally:
             conn.on_lost = conn.on_pause = conn.on_resume = None
-        ex.bytes_sent = sent
-        if chunk_out and not finished:
-            conn.write(b"0\r\n\r\n")
-        if response.keep_alive and request_whole and not req.failed and not delimited:
-            pool.release(up)
-        else:
-            up.transport.close()
-        if req.failed:
-            ex.error = req.failed
-            return False
-        return keep
+        return sent
 
     # --- mirrors -------------------------------------------------------------------------------
 

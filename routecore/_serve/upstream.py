@@ -188,6 +188,11 @@ class UpstreamConnection(Relay):
         else:  # arrived with the head, before the caller gave a sink
             self._early.append(body)
 
+    def take_early(self) -> list:
+        """The body bytes that came before a sink was given (and forget them)."""
+        early, self._early = self._early, []
+        return early
+
     def set_sink(self, sink: Callable) -> None:
         """Body bytes go to ``sink`` from now on (those that came with the head first)."""
         early, self._early = self._early, []
