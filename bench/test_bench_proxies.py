@@ -8,7 +8,15 @@ connections. A proxy or wrk that is not installed is skipped, and the skip says 
 
 prints requests/s, p50 and p99 per proxy and routecore's throughput as a share of nginx's (the
 issue's target: at least 20 %, p99 at most 10 ms). Under --benchmark-disable each runs 1 s.
+
+``ROUTECORE_BENCH_BASELINE=DIR`` adds ``routecore-baseline``: the `routecore serve` of another
+checkout (DIR holds its importable ``routecore`` package, native extension built), measured in
+the same run, for before/after figures, e.g.::
+
+    git archive <commit> routecore | tar -x -C /tmp/base && cp routecore/_match_c*.so /tmp/base/routecore/
+    ROUTECORE_BENCH_BASELINE=/tmp/base pytest bench/test_bench_proxies.py --benchmark-only -s
 """
+import os
 import re
 import shutil
 import subprocess
@@ -97,9 +105,13 @@ def _start(name, up, tmp):
     config = tmp / "config.yaml"
     config.write_text(CONFIG)
     url = f"http://127.0.0.1:{up}"
+    popen = {}
+    if name == "routecore-baseline":  # run from DIR, so that DIR's routecore is imported
+        base = os.path.abspath(BASELINE)
+        popen = {"cwd": base, "env": {**os.environ, "PYTHONPATH": base}}
     return _Proc([sys.executable, "-m", "routecore", "serve", str(config), "--gateway", "infra/gw:80",
                   "--upstream", f"shop/v1:80={url}", "--upstream", f"shop/v2:80={url}",
-                  "--listen", f"127.0.0.1:{port}"], port)
+                  "--listen", f"127.0.0.1:{port}"], port, **popen)
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -120,7 +132,11 @@ def wrk(port, seconds):
 RESULTS = {}
 
 
-@pytest.mark.parametrize("proxy", ["nginx", "haproxy", "routecore"])
+BASELINE = os.environ.get("ROUTECORE_BENCH_BASELINE")
+
+
+@pytest.mark.parametrize("proxy", ["nginx", "haproxy", "routecore"] + (
+    ["routecore-baseline"] if BASELINE else []))
 def test_proxy_throughput(benchmark, upstream, tmp_path, proxy):
     _need("wrk")
     proc = _start(proxy, upstream, tmp_path)
@@ -137,4 +153,4 @@ def test_proxy_throughput(benchmark, upstream, tmp_path, proxy):
     benchmark.extra_info.update(proxy=proxy, requests_per_s=round(rps), p50_ms=p50, p99_ms=p99,
                                 connections=CONNECTIONS)
     share = f"  ({rps / RESULTS['nginx']:.1%} of nginx)" if "nginx" in RESULTS else ""
-    print(f"\n{proxy:>10}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{share}")
+    print(f"\n{proxy:>18}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{share}")

@@ -94,9 +94,10 @@ def _wait(port, proc):
 
 
 class _Proc:
-    def __init__(self, args, port):
+    def __init__(self, args, port, **popen):
         self.port = port
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     **popen)
         _wait(port, self.proc)
 
     def cpu_seconds(self):

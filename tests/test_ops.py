@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 from types import SimpleNamespace
 
@@ -41,6 +42,42 @@ def exchange(**kw):
 
 
 # --- access log: text ----------------------------------------------------------------------------
+
+def test_access_records_are_the_standard_records_of_their_thread():
+    """AccessLog makes its records from a template (not the stack-walking Logger.info): each is
+    the record Logger.makeRecord makes, with its own message and time, and its own thread's."""
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger = logging.getLogger("routecore.test.access-records")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(Keep())
+    access = AccessLog(logger=logger)
+    access(exchange())
+    time.sleep(0.002)
+    access(exchange(target="/second"))  # from the template
+    other = threading.Thread(target=access, args=(exchange(target="/thread"),), name="other-one")
+    other.start()
+    other.join()
+    access(exchange(target="/again"))
+    standard = logger.makeRecord(logger.name, logging.INFO, "", 0, "-", None, None).__dict__
+    own = {"msg", "created", "msecs", "relativeCreated", "thread", "threadName"}
+    for record, target in zip(records, ["/api/items?x=1", "/second", "/thread", "/again"]):
+        assert type(record) is logging.LogRecord
+        assert record.getMessage() == AccessLog.text_line(exchange(target=target))
+        assert {k: v for k, v in record.__dict__.items() if k not in own} == \
+            {k: v for k, v in standard.items() if k not in own}
+        assert record.msecs == int((record.created - int(record.created)) * 1000)
+        assert record.relativeCreated == pytest.approx(
+            standard["relativeCreated"] - (standard["created"] - record.created) * 1000, abs=0.01)
+    assert [r.thread for r in records] == [threading.get_ident(), threading.get_ident(),
+                                           other.ident, threading.get_ident()]
+    assert [r.threadName for r in records][2] == "other-one"
+    assert records[0].created < records[1].created <= records[3].created
+
 
 def test_text_line_exact():
     assert AccessLog.text_line(exchange()) == (
@@ -146,6 +183,23 @@ def restore_logging():
 
 
 _PREFIX = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+@pytest.mark.parametrize("kind", ["buffered", "line-buffered", "write-through"])
+def test_each_log_line_reaches_the_file_at_once(restore_logging, tmp_path, kind):
+    """The handler flushes only a stream that would not write the line out by itself."""
+    path = tmp_path / "log"
+    raw = open(path, "wb", buffering=0)
+    stream = (io.TextIOWrapper(io.BufferedWriter(raw)) if kind == "buffered" else
+              io.TextIOWrapper(io.BufferedWriter(raw), line_buffering=True)
+              if kind == "line-buffered" else io.TextIOWrapper(raw, write_through=True))
+    configure_logging("info", "text", stream=stream)
+    for n in range(3):
+        AccessLog("text")(exchange(target=f"/{n}"))
+        assert path.read_text().endswith(f" /{n} HTTP/1.1\" 200 host=shop.example.com "
+                                         "route=store/shop rule=1 backend=store/api:8080 "
+                                         "bytes=512 upstream_ms=12.3 duration_ms=15.0\n")
+    raw.close()
 
 
 def test_text_logging_prefixes_every_line(restore_logging):

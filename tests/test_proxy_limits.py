@@ -57,6 +57,35 @@ def test_idle_keepalive_connection_is_closed(rig):
     assert closed_by_peer(s, timeout=6) and 1.5 < time.monotonic() - t0 < 5
 
 
+def test_deadlines_move_with_the_requests_of_a_keepalive_connection(rig):
+    """The header timeout of a second request counts from that request, not from the first one
+    (a connection moves one deadline per request, the armed timer checks it again)."""
+    proxy, _ = rig
+    s = connect(proxy.port)
+    s.sendall(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert read_responses(s)[0].status == 200
+    time.sleep(0.7)
+    t1 = time.monotonic()
+    s.sendall(b"GET /second HTTP/1.1\r\nHost: a\r\n")  # a head that never ends
+    r = read_responses(s, timeout=5)
+    assert r and r[0].status == 408 and 0.9 < time.monotonic() - t1 < 2.5
+
+
+def test_upstream_timeout_counts_from_each_request_on_a_pooled_connection(rig):
+    """The upstream deadline of a request on a reused upstream connection counts from that
+    request (the timer armed for the connection's previous exchange checks again); the streamed
+    body makes it a request that is never retried."""
+    proxy, _ = rig
+    s = connect(proxy.port)
+    s.sendall(b"GET /quick HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert read_responses(s)[0].status == 200
+    time.sleep(0.6)  # the first exchange's upstream deadline would fall 0.4 s into the next
+    t1 = time.monotonic()
+    s.sendall(b"POST /hang-pooled HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+    r = read_responses(s, timeout=5)
+    assert r[0].status == 504 and 0.9 < time.monotonic() - t1 < 2.5
+
+
 def test_stalled_body_gets_408_and_upstream_reset(rig):
     proxy, v1 = rig
     s = connect(proxy.port)

@@ -259,7 +259,9 @@ def _serve(args) -> int:
         on_startup = (start_admin_listener,)
     serve(router, select, upstreams, host, int(port_text or 0), gateway=gateway,
           watch_path=args.path if args.watch else None, settings=settings,
-          observers=(AccessLog(args.log_format), metrics.observe), on_reload=metrics.reloaded,
+          # without --admin nothing can read the metrics: they are not counted
+          observers=(AccessLog(args.log_format),) + ((metrics.observe,) if admin else ()),
+          on_reload=metrics.reloaded,
           on_startup=on_startup, fixed_upstream=args.bypass_routing, source=args.path,
           ready=listening.append)
     return 0

@@ -123,6 +123,9 @@ class Metrics:
         self.generation.set(generation)
         self.last_success.set(time.time())
         self.last_ok.set(1)
+        # (route, backend, status) -> (requests child, upstream latency child): labels() per
+        # request would format and look up the label values again each time
+        self._children: dict = {}
 
     def observe(self, exchange) -> None:
         """An observer: count one finished exchange."""
@@ -133,9 +136,18 @@ class Metrics:
             self.stream_bytes.labels(channel, "in").inc(exchange.bytes_received)
             self.stream_bytes.labels(channel, "out").inc(exchange.bytes_sent)
         else:
-            self.requests.labels(route, backend, str(int(exchange.status))).inc()
-        if exchange.upstream_seconds is not None and channel is None:
-            self.upstream_latency.labels(route, backend).observe(exchange.upstream_seconds)
+            key = (route, backend, exchange.status)
+            children = self._children.get(key)
+            if children is None:
+                if len(self._children) >= 4096:  # reloads with other routes: start again
+                    self._children.clear()
+                children = self._children[key] = [
+                    self.requests.labels(route, backend, str(int(exchange.status))), None]
+            children[0].inc()
+            if exchange.upstream_seconds is not None:
+                if children[1] is None:  # made on first use: no upstream time, no series
+                    children[1] = self.upstream_latency.labels(route, backend)
+                children[1].observe(exchange.upstream_seconds)
         if exchange.error is not None:
             self.errors.labels(error_reason(exchange.error, int(exchange.status))).inc()
 

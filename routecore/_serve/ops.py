@@ -20,10 +20,13 @@ Invariants:
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import logging
+import os
 import re
 import sys
+import threading
 import time
 from typing import List, Mapping, Optional, Sequence
 
@@ -56,15 +59,51 @@ def token(text: str) -> str:
     return _UNSAFE_BARE.sub(_escape_char, text)
 
 
+_WORDS: dict = {}  # token() of the texts that repeat from line to line (methods, hosts, routes)
+
+
+def _word(text: str) -> str:
+    got = _WORDS.get(text)
+    if got is None:
+        got = token(text)
+        if len(_WORDS) >= 4096:
+            _WORDS.clear()
+        _WORDS[text] = got
+    return got
+
+
 def bare(value) -> str:
     """``value`` made safe as an unquoted field (``token``); ``-`` for None or empty."""
-    return "-" if value is None or value == "" else token(str(value))
+    if value is None or value == "":
+        return "-"
+    return _word(value) if value.__class__ is str else token(str(value))
+
+
+_WHERE: dict = {}  # (host, route, rule, backend) -> their fields: the same for many requests
+
+
+def _where(host, route, rule, backend) -> str:
+    key = (host, route, rule.__class__, rule, backend)
+    got = _WHERE.get(key)
+    if got is None:
+        got = f"host={bare(host)} route={bare(route)} rule={bare(rule)} backend={bare(backend)}"
+        if len(_WHERE) >= 4096:
+            _WHERE.clear()
+        _WHERE[key] = got
+    return got
+
+
+_SECOND = [None, ""]  # the last second formatted, and its text (one per second, not per record)
 
 
 def utc_timestamp(t: float) -> str:
     """RFC 3339, UTC, milliseconds: ``2026-11-30T14:50:00.123Z``."""
-    ms = int(t * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    second, ms = divmod(int(t * 1000), 1000)
+    last = _SECOND
+    if last[0] != second:
+        last[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        last[0] = second
+    return f"{last[1]}.{ms:03d}Z"
 
 
 def _ms(seconds: Optional[float]) -> Optional[float]:
@@ -101,15 +140,43 @@ class AccessLog:
         self.fmt = fmt
         self.logger = logger
         self._format = self.text_line if fmt == "text" else self.json_line
+        self._template: Optional[logging.LogRecord] = None
 
     def __call__(self, exchange) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
+        logger = self.logger
+        if logger.isEnabledFor(logging.INFO):
             if getattr(exchange, "channel", None) is not None:
                 line = self.stream_line(exchange) if self.fmt == "text" else json.dumps(
                     self.stream_record(exchange), ensure_ascii=True, separators=(",", ":"))
             else:
                 line = self._format(exchange)
-            self.logger.info("%s", line)
+            logger.handle(self._record(line))
+
+    def _record(self, line: str) -> logging.LogRecord:
+        """The INFO record of ``line``, as ``Logger.makeRecord`` makes it, but without its cost
+        per request: Logger.info would walk the stack to name its caller (which tells nothing
+        here), and LogRecord() looks up the thread, process and their names each time. A record
+        made the standard way is the template; the fields that change are set on a copy. The
+        standard way whenever that template cannot be trusted: another thread or process, a
+        custom record factory or Logger class, or a Python whose records carry more (3.12's
+        taskName)."""
+        logger = self.logger
+        template = self._template
+        if (template is None or template.thread != threading.get_ident()
+                or template.process != os.getpid() or template.name != logger.name
+                or logging.getLogRecordFactory() is not logging.LogRecord
+                or type(logger).makeRecord is not logging.Logger.makeRecord):
+            record = logger.makeRecord(logger.name, logging.INFO, "", 0, line, None, None)
+            if type(record) is logging.LogRecord and not hasattr(record, "taskName"):
+                self._template = _copy_record(record)
+            return record
+        record = _copy_record(template)
+        created = time.time()
+        record.msg = line
+        record.created = created
+        record.msecs = int((created - int(created)) * 1000) + 0.0
+        record.relativeCreated = template.relativeCreated + (created - template.created) * 1000
+        return record
 
     @staticmethod
     def stream_line(x) -> str:
@@ -129,9 +196,9 @@ class AccessLog:
 
     @staticmethod
     def text_line(x) -> str:
-        return _timed(x, f'{bare(x.client)} "{token(x.method)} {token(x.target)} '
-                         f'HTTP/{token(x.version)}" {int(x.status)} host={bare(x.host)} '
-                         f"route={bare(x.route)} rule={bare(x.rule)} backend={bare(x.backend)} "
+        return _timed(x, f'{bare(x.client)} "{_word(x.method)} {token(x.target)} '
+                         f'HTTP/{_word(x.version)}" {int(x.status)} '
+                         f"{_where(x.host, x.route, x.rule, x.backend)} "
                          f"bytes={int(x.bytes_sent)}")
 
     @staticmethod
@@ -146,6 +213,12 @@ class AccessLog:
     @classmethod
     def json_line(cls, x) -> str:
         return json.dumps(cls.json_record(x), ensure_ascii=True, separators=(",", ":"))
+
+
+def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
+    out = logging.LogRecord.__new__(logging.LogRecord)
+    out.__dict__.update(record.__dict__)
+    return out
 
 
 def _timed(x, head: str) -> str:
@@ -168,6 +241,14 @@ class TextFormatter(logging.Formatter):
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 (logging's name)
         return utc_timestamp(record.created)
+
+    def format(self, record) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        # what logging.Formatter.format gives for this format, without its generic steps
+        record.message = record.getMessage()
+        record.asctime = utc_timestamp(record.created)
+        return f"{record.asctime} {record.levelname} {record.name} {record.message}"
 
 
 def parse_level(level: str) -> int:
@@ -206,8 +287,21 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
         logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
 
 
+class _LineHandler(logging.StreamHandler):
+    """A StreamHandler that does not flush a stream whose writes already reach its file: each
+    record is one write ending in a newline, and a line-buffered text stream, or one written
+    through to an unbuffered file (stderr when it is not a terminal), writes it out itself."""
+
+    def flush(self):
+        stream = self.stream
+        if not (getattr(stream, "line_buffering", False) or (
+                getattr(stream, "write_through", False)
+                and isinstance(getattr(stream, "buffer", None), io.RawIOBase))):
+            super().flush()
+
+
 def _handler(stream, formatter) -> logging.Handler:
-    handler = logging.StreamHandler(stream)
+    handler = _LineHandler(stream)
     handler.setFormatter(formatter)
     handler._routecore = True
     return handler

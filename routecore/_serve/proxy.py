@@ -1,7 +1,8 @@
 """`routecore serve`: an HTTP/1.1 reverse proxy that applies every routing decision.
 
-The server side is ``_proxy_server`` (parsing, limits, timeouts), the upstream side ``_upstream``
-(keep-alive pools); this module decides and forwards.
+The server side is ``server`` (parsing, limits, timeouts), the upstream side ``upstream``
+(keep-alive pools), the forwarding between them ``forward``; this module decides, answers what
+it can itself, and runs the whole.
 
 Invariants:
 - every request is decided by the table current when it arrives (``self.view``, swapped whole on
@@ -24,7 +25,6 @@ import faulthandler
 import ipaddress
 import logging
 import os
-import random
 import signal
 import time
 from typing import Awaitable, Callable, Dict, Optional, Sequence
@@ -38,57 +38,14 @@ from .._router import Router
 from .._version import __version__
 from .frontend import bind, describe, describe_port
 from .tls import backend_tls
-from .upstream import Pool, UpstreamError, reset
+from .forward import Forwarding, head_block
+from .upstream import Pool
 
 __all__ = ["Exchange", "Proxy", "Settings", "serve"]
 
 log = logging.getLogger("routecore.serve")
 
-# RFC 9110 section 7.6.1 (and Proxy-Connection): never forwarded in either direction.
-# Transfer-Encoding is hop-by-hop too, but we forward the body with the framing it came with,
-# so it is re-stated as received (as is Content-Length).
-HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer",
-                        b"upgrade"})
-FRAMING = frozenset({b"content-length", b"transfer-encoding"})
-# a client's Connection header cannot nominate these (removing them would change the framing or
-# the routing of what the upstream sees)
-UNNOMINABLE = FRAMING | {b"host"}
-FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
-                       b"forwarded"})
 _GRPC = b"application/grpc"
-
-
-def _connection_tokens(headers) -> set:
-    tokens = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            tokens.update(t.strip().lower() for t in value.split(b","))
-    return tokens
-
-
-def _strip_hop_by_hop(headers, keep_chunked=True) -> list:
-    """``headers`` (bytes pairs) without hop-by-hop headers and those ``Connection`` lists."""
-    drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
-    if not keep_chunked:
-        drop = drop | {b"transfer-encoding"}
-    return [(n, v) for n, v in headers if n.lower() not in drop]
-
-
-def _apply(apply, headers) -> list:
-    """A route's header filters applied to bytes pairs; the framing headers stay as they were."""
-    before = [p for p in headers if p[0].lower() in FRAMING]
-    out = [(to_bytes(n), to_bytes(v)) for n, v in apply(headers)]
-    if [p for p in out if p[0].lower() in FRAMING] != before:
-        out = [p for p in out if p[0].lower() not in FRAMING] + before
-    return out
-
-
-def _head(first: bytes, headers) -> bytes:
-    parts = [first]
-    for name, value in headers:
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
 
 
 log_access = AccessLog()  # the default observer: one text line per request on routecore.access
@@ -114,7 +71,7 @@ class _Trust:
         return hit
 
 
-class Proxy:
+class Proxy(Forwarding):
     """Routes each request with ``select(router)`` and forwards it to its upstream.
 
     ``upstreams`` maps "namespace/name:port" of a backend (or mirror) to ``http://host:port[/base]``
@@ -278,9 +235,10 @@ class Proxy:
             self.finish(ex, req)
 
     async def _handle(self, conn, req, ex) -> bool:
-        headers = req.headers
-        hosts = [v for n, v in headers if n.lower() == b"host"]
-        if len(hosts) > 1 or (req.version == "1.1" and (not hosts or not hosts[0].strip())):
+        headers, names = req.headers, req.names
+        hosts = names.count(b"host")
+        if hosts > 1 or (req.version == "1.1" and (
+                not hosts or not headers[names.index(b"host")][1].strip())):
             return self._error(conn, req, ex, 400, "bad request: missing, empty or repeated Host")
         if req.failed:  # a pipelined request whose body already failed
             return self._client_failed(conn, req, ex)
@@ -345,7 +303,7 @@ class Proxy:
         if not keep and req.version == "1.1":
             out.append((b"connection", b"close"))
         first = f"HTTP/1.1 {code} {REASONS.get(code, 'Unknown')}\r\n".encode("latin-1")
-        head = _head(first, out)
+        head = head_block(first, out)
         if req.method == "HEAD":
             conn.write(head)
         else:
@@ -374,293 +332,6 @@ class Proxy:
         conn.write_simple(status, f"{reason}\n", close=True)
         ex.status = status
         return False
-
-    # --- forwarding ----------------------------------------------------------------------------
-
-    def _upstream_headers(self, conn, req, decision, trusted, pool) -> list:
-        """The header list that goes upstream (see the module's invariants)."""
-        headers = req.headers
-        drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
-        xff, xfp, xfh, host = [], None, None, None
-        out = []
-        for pair in headers:
-            low = pair[0].lower()
-            if low in drop:
-                continue
-            if low in FORWARDED:
-                if trusted:
-                    if low == b"x-forwarded-for":
-                        xff.append(pair[1])
-                    elif low == b"x-forwarded-proto":
-                        xfp = pair[1]
-                    elif low == b"x-forwarded-host":
-                        xfh = pair[1]
-                    else:
-                        out.append(pair)  # Forwarded from a trusted proxy is kept as it is
-                continue
-            if low == b"expect" and pair[1].lower() == b"100-continue":
-                continue  # answered by the proxy (see README)
-            if low == b"host":
-                host = pair[1]
-            out.append(pair)
-        if decision is not None:
-            if decision.changes.request_headers:
-                out = _apply(decision.apply_request_headers, out)
-            upstream_host = decision.upstream_host
-            if upstream_host is not None:
-                value = to_bytes(upstream_host)
-                if value != host:
-                    for i, pair in enumerate(out):
-                        if pair[0].lower() == b"host":
-                            out[i] = (pair[0], value)
-                            break
-                    else:
-                        out.append((b"host", value))
-        if host is None and not any(n.lower() == b"host" for n, _ in out):
-            out.append((b"host", pool.authority))  # an HTTP/1.0 client sent none
-        peer = to_bytes(conn.peer)
-        out.append((b"x-forwarded-for", b", ".join(xff) + b", " + peer if xff else peer))
-        out.append((b"x-forwarded-proto", xfp if xfp is not None else
-                    b"https" if conn.tls else b"http"))
-        if xfh is not None or host is not None:
-            out.append((b"x-forwarded-host", xfh if xfh is not None else host))
-        return out
-
-    async def _forward(self, conn, req, ex, decision, pool, trusted, path, scheme,
-                       tls=None) -> bool:
-        loop = self.loop
-        settings = self.settings
-        headers = self._upstream_headers(conn, req, decision, trusted, pool)
-        head = _head(req.method.encode("latin-1") + b" " + path + b" HTTP/1.1\r\n", headers)
-        retry = timeouts = None
-        mirrors = ()
-        if decision is not None:
-            retry, timeouts = decision.retry, decision.timeouts
-            if decision.mirrors:
-                mirrors = [m for m in decision.mirrors
-                           if self.pool(str(m.backend)) is not None and random.random() * 100.0 < m.percent]
-        attempts = retry.attempts if retry is not None and retry.attempts else 0
-
-        # the body: buffered (complete) when it must be replayed and fits, else streamed
-        body = [] if not req.has_body else None
-        if req.has_body and (attempts or mirrors):
-            cap = settings.max_buffered_body
-            if req.length is None or req.length <= cap:
-                await req.buffer(cap)
-                if req.failed:
-                    return self._client_failed(conn, req, ex)
-                if req.complete and req.pending_size <= cap:
-                    body = req.take()
-            if body is None:  # too large to replay: one attempt, no mirror
-                attempts, mirrors = 0, ()
-        if mirrors:
-            upstream_path = to_bytes(decision.upstream_path)
-            for m in mirrors:
-                self._mirror(self.pool(str(m.backend)), req, headers, body, upstream_path,
-                             m.backend)
-
-        total = timeouts.request if timeouts is not None and timeouts.request else None
-        per_try = timeouts.backend_request if timeouts is not None and timeouts.backend_request else None
-        deadline = None if total is None else loop.time() + total
-        head_request = req.method == "HEAD"
-        stale_retry = True
-        fresh = False
-        attempt = 0
-        while True:
-            try:
-                up = await pool.acquire(fresh, tls)
-            except UpstreamError as exc:
-                if attempt < attempts and body is not None:
-                    attempt += 1
-                    continue
-                ex.error = exc.reason
-                return self._bad_gateway(conn, req, ex, 504 if "timeout" in exc.reason else 502)
-            sent = loop.time()
-            sent_clock = time.perf_counter()
-            up.start(head, head_request)
-            limit = sent + (per_try or settings.upstream_timeout or float("inf"))
-            if deadline is not None and deadline < limit:
-                limit = deadline
-            up.watch(limit, settings.upstream_timeout or float("inf"), deadline)
-            if body is not None:
-                self._send_body(up, req, body)
-            else:
-                self._stream_body(conn, up, req)
-            up.on_interim = (lambda status, text, hs: self._interim(conn, req, status, text, hs))
-            try:
-                response = await up.head
-            except UpstreamError as exc:
-                if req.failed:
-                    return self._client_failed(conn, req, ex)
-                if exc.sent_nothing and up.reused and body is not None and stale_retry:
-                    stale_retry = False  # the pooled connection was closed by the upstream
-                    fresh = True
-                    continue
-                if attempt < attempts and body is not None and (
-                        deadline is None or loop.time() < deadline):
-                    attempt += 1
-                    continue
-                ex.error = exc.reason
-                return self._bad_gateway(conn, req, ex, 504 if exc.reason == "upstream timeout" else 502)
-            if retry is not None and response.status in retry.codes and attempt < attempts:
-                up.transport.close()
-                attempt += 1
-                if retry.backoff:
-                    await asyncio.sleep(retry.backoff)
-                continue
-            break
-        ex.upstream_seconds = time.perf_counter() - sent_clock
-        return await self._respond(conn, req, ex, decision, pool, up, response,
-                                   body is not None or req.complete)
-
-    def _bad_gateway(self, conn, req, ex, status) -> bool:
-        if conn.lost:
-            return False
-        text = "upstream request timeout" if status == 504 else "upstream connection failed"
-        conn.write_simple(status, text + "\n", close=not req.complete)
-        ex.status, ex.bytes_sent = status, len(text) + 1
-        return req.keep_alive and req.complete
-
-    @staticmethod
-    def _send_body(up, req, body) -> None:
-        transport = up.transport
-        if req.chunked:
-            parts = []
-            for chunk in body:
-                parts += (b"%x\r\n" % len(chunk), chunk, b"\r\n")
-            parts.append(b"0\r\n\r\n")
-            transport.writelines(parts)
-        elif body:
-            transport.writelines(body)
-
-    def _stream_body(self, conn, up, req) -> None:
-        transport = up.transport
-        up.on_pause = lambda: conn.pause("upstream")
-        up.on_resume = lambda: conn.resume("upstream")
-        if req.chunked:
-            def write(data):
-                if not transport.is_closing():
-                    transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
-
-            def end():
-                if not transport.is_closing():
-                    transport.write(b"0\r\n\r\n")
-        else:
-            def write(data):
-                if not transport.is_closing():
-                    transport.write(data)
-
-            def end():
-                pass
-
-        def fail(reason):
-            log.info("request body did not arrive whole (%s): upstream connection reset", reason)
-            up.abort()
-
-        req.stream(write, end, fail)
-
-    def _interim(self, conn, req, status, text, headers) -> None:
-        """1xx responses other than 100 (103 Early Hints...) go to HTTP/1.1 clients."""
-        if req.version == "1.1":
-            conn.write(_head(b"HTTP/1.1 %d %s\r\n" % (status, text), _strip_hop_by_hop(headers)))
-
-    async def _respond(self, conn, req, ex, decision, pool, up, response, request_whole) -> bool:
-        status = response.status
-        ex.status = status
-        client_chunked = req.version == "1.1"
-        out = _strip_hop_by_hop(response.headers, keep_chunked=client_chunked)
-        if decision is not None and decision.changes.response_headers:
-            out = _apply(decision.apply_response_headers, out)
-        no_body = req.method == "HEAD" or status in (204, 304)
-        chunked = response.chunked and not no_body
-        delimited = not no_body and response.length is None and not response.chunked
-        keep = (req.keep_alive and req.complete and not delimited
-                and not (chunked and not client_chunked))
-        if not keep and req.version == "1.1":
-            out.append((b"connection", b"close"))
-        reason = response.reason or REASONS.get(status, "Unknown").encode()
-        # the head and the body bytes that came with it leave in one write
-        pending = [_head(b"HTTP/1.1 %d %s\r\n" % (status, reason), out)]
-        sent = 0
-        chunk_out = chunked and client_chunked
-
-        def sink(data):
-            nonlocal sent
-            sent += len(data)
-            piece = (b"%x\r\n" % len(data), data, b"\r\n") if chunk_out else (data,)
-            if pending is not None:
-                pending.extend(piece)
-            else:
-                conn.writelines(piece)
-
-        up.set_sink(sink)
-        finished = up.done.done() and up.done.exception() is None
-        if finished and chunk_out:
-            pending.append(b"0\r\n\r\n")
-        conn.writelines(pending)
-        pending = None
-        conn.on_pause = up.transport.pause_reading
-        conn.on_resume = up.transport.resume_reading
-        conn.on_lost = up.abort
-        try:
-            await up.done
-        except UpstreamError as exc:
-            ex.bytes_sent = sent
-            ex.error = "client closed connection" if conn.lost else (
-                "client aborted body" if req.failed else exc.reason)
-            reset(conn.transport)  # the client must see the response cut short
-            return False
-        finally:
-            conn.on_lost = conn.on_pause = conn.on_resume = None
-        ex.bytes_sent = sent
-        if chunk_out and not finished:
-            conn.write(b"0\r\n\r\n")
-        if response.keep_alive and request_whole and not req.failed and not delimited:
-            pool.release(up)
-        else:
-            up.transport.close()
-        if req.failed:
-            ex.error = req.failed
-            return False
-        return keep
-
-    # --- mirrors -------------------------------------------------------------------------------
-
-    def _mirror(self, pool, req, headers, body, path, backend) -> None:
-        """Send a copy (whole body only) to ``pool``; its outcome never touches the response.
-        A mirror backend under a BackendTLSPolicy gets its copy over TLS as verified as the
-        primary's, or none when the policy cannot be honoured (never in plaintext)."""
-        policy = self.router.attachments.policies.for_backend(backend)
-        tls = None
-        if policy is not None:
-            tls = self._backend_tls(policy)
-            if tls.error is not None:
-                log.info("mirror to %s dropped: BackendTLSPolicy %s cannot be honoured (%s)",
-                         backend, policy.policy or "-", tls.error)
-                return
-        task = self.loop.create_task(self._send_mirror(pool, req, headers, body, pool.base + path,
-                                                       tls))
-        self._mirror_tasks.add(task)
-        task.add_done_callback(self._mirror_tasks.discard)
-
-    async def _send_mirror(self, pool, req, headers, body, path, tls):
-        try:
-            up = await pool.acquire(False, tls)
-            up.start(_head(req.method.encode("latin-1") + b" " + path + b" HTTP/1.1\r\n", headers),
-                     req.method == "HEAD")
-            loop = self.loop
-            idle = self.settings.upstream_timeout or float("inf")
-            up.watch(loop.time() + idle, idle, None)
-            self._send_body(up, req, body)
-            response = await up.head
-            await up.done
-            if response.keep_alive:
-                pool.release(up)
-            else:
-                up.transport.close()
-        except UpstreamError as exc:
-            log.info("mirror to %s failed: %s", pool.url, exc.reason)
-
 
 # --- watching the configuration ------------------------------------------------------------------
 

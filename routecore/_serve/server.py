@@ -94,7 +94,8 @@ class _Reject(Exception):
 class Request:
     """A parsed request head and its body as it arrives."""
 
-    __slots__ = ("conn", "method", "target", "version", "headers", "header_bytes", "keep_alive",
+    __slots__ = ("conn", "method", "target", "version", "headers", "names", "header_bytes",
+                 "keep_alive",
                  "has_body", "chunked", "length", "expect_continue", "complete", "failed",
                  "pending", "pending_size", "limit", "sink", "sink_end", "sink_fail", "waiter",
                  "received", "wall", "started", "head_done", "continued")
@@ -105,6 +106,7 @@ class Request:
         self.target = b""
         self.version = "1.1"
         self.headers = []
+        self.names = []   # the header names in lower case, in the same order
         self.header_bytes = 0
         self.keep_alive = True
         self.has_body = False
@@ -214,8 +216,9 @@ class ClientConnection(Relay):
         self.lost = False
         self.head_size = 0
         self._paused = set()
-        self._timer = None
+        self._timer = None         # a TimerHandle due at or before self._due
         self._timer_kind = None
+        self._due = None
         self.last_body = 0.0
         self.on_lost = None        # set by a handler streaming a response
         self.on_pause = None       # our write buffer is full (set by a handler)
@@ -236,6 +239,9 @@ class ClientConnection(Relay):
         self.lost = True
         self.server.connections.discard(self)
         self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for req in (self.active, self.current, *self.queue):
             if req is not None and req.head_done:
                 req.fail("client aborted body")
@@ -287,6 +293,7 @@ class ClientConnection(Relay):
         if req.head_done:
             return  # trailers of a chunked body are dropped
         req.headers.append((name, value))
+        req.names.append(name.lower())
         req.header_bytes += len(name) + len(value) + 4
         if req.header_bytes > self.settings.max_header_bytes:
             raise _Reject(431, "header block too large")
@@ -300,14 +307,14 @@ class ClientConnection(Relay):
         req.method = parser.get_method().decode("latin-1")
         req.version = parser.get_http_version()
         req.keep_alive = parser.should_keep_alive() and req.version == "1.1"
-        for name, value in req.headers:
-            low = name.lower()
-            if low == b"content-length":
-                req.length = int(value)
-            elif low == b"transfer-encoding":
-                req.chunked = True  # llhttp accepts only codings ending in chunked
-            elif low == b"expect" and value.lower() == b"100-continue":
-                req.expect_continue = True
+        names = req.names
+        if b"content-length" in names:  # (llhttp refuses a repeated one)
+            req.length = int(req.headers[names.index(b"content-length")][1])
+        if b"transfer-encoding" in names:
+            req.chunked = True  # llhttp accepts only codings ending in chunked
+        if b"expect" in names:
+            req.expect_continue = any(low == b"expect" and value.lower() == b"100-continue"
+                                      for low, (_, value) in zip(names, req.headers))
         req.has_body = req.chunked or bool(req.length)
         self.head_size = 0
         if req.version not in ("1.0", "1.1"):
@@ -400,11 +407,9 @@ class ClientConnection(Relay):
         self.server.finish(ex, req)
 
     def exchange(self, req: Request) -> Exchange:
-        host = None
-        for name, value in req.headers:
-            if name.lower() == b"host":
-                host = value.decode("latin-1")
-                break
+        names = req.names
+        host = req.headers[names.index(b"host")][1].decode("latin-1") if b"host" in names \
+            else None
         return Exchange(req.wall, self.peer, req.method or "-",
                         req.target.decode("latin-1") or "-", req.version, host)
 
@@ -448,20 +453,33 @@ class ClientConnection(Relay):
                 self.transport.resume_reading()
 
     def _arm(self, kind, seconds):
-        if self._timer is not None:
-            self._timer.cancel()
+        """The connection's one deadline: ``kind`` is due ``seconds`` from now (0: never). The
+        armed TimerHandle stays when it fires no later (it then re-arms for the rest), so
+        keep-alive traffic moves a deadline per request, not a timer."""
         self._timer_kind = kind
-        self._timer = self.loop.call_later(seconds, self._fire) if seconds else None
+        if not seconds:
+            self._due = None
+            return
+        self._due = due = self.loop.time() + seconds
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= due:
+                return
+            timer.cancel()
+        self._timer = self.loop.call_at(due, self._fire)
 
     def _disarm(self):
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._timer_kind = None
+        self._timer_kind = self._due = None  # an armed TimerHandle fires to nothing
 
     def _fire(self):
-        kind, self._timer, self._timer_kind = self._timer_kind, None, None
-        if self.lost:
+        self._timer = None
+        kind, due = self._timer_kind, self._due
+        if kind is None or due is None or self.lost:
             return
+        if self.loop.time() < due:  # moved on since this TimerHandle was armed
+            self._timer = self.loop.call_at(due, self._fire)
+            return
+        self._timer_kind = self._due = None
         if kind == "idle":
             self.transport.close()
         elif kind == "header":

@@ -55,12 +55,13 @@ class UpstreamError(Exception):
 class Response:
     """A response head from upstream: status, raw header pairs, framing."""
 
-    __slots__ = ("status", "reason", "headers", "length", "chunked", "keep_alive")
+    __slots__ = ("status", "reason", "headers", "names", "length", "chunked", "keep_alive")
 
-    def __init__(self, status, reason, headers, length, chunked, keep_alive):
+    def __init__(self, status, reason, headers, names, length, chunked, keep_alive):
         self.status = status
         self.reason = reason
         self.headers = headers
+        self.names = names        # the header names in lower case, in the same order
         self.length = length      # Content-Length, or None
         self.chunked = chunked    # Transfer-Encoding chunked
         self.keep_alive = keep_alive
@@ -98,6 +99,7 @@ class UpstreamConnection(Relay):
         self.on_resume: Optional[Callable] = None
         self._status_text = b""
         self._headers = []
+        self._names = []
         self._response = None
         self._no_body = False
         self._got_bytes = False
@@ -116,7 +118,7 @@ class UpstreamConnection(Relay):
     def data_received(self, data):
         self._got_bytes = True
         self.last_read = self.pool.loop.time()
-        if self.parser is None:  # data while idle in the pool: the upstream is confused; drop it
+        if self.done is None:  # data while idle in the pool: the upstream is confused; drop it
             self.pool.discard(self)
             self.transport.close()
             return
@@ -131,6 +133,9 @@ class UpstreamConnection(Relay):
 
     def connection_lost(self, exc):
         self.pool.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         r = self._response
         if r is not None and r.length is None and not r.chunked and not self._no_body \
                 and self.done is not None and not self.done.done():
@@ -143,6 +148,7 @@ class UpstreamConnection(Relay):
 
     def on_message_begin(self):
         self._headers = []
+        self._names = []
         self._status_text = b""
 
     def on_status(self, text):
@@ -151,6 +157,7 @@ class UpstreamConnection(Relay):
     def on_header(self, name, value):
         if self._response is None:  # trailers of a chunked response are dropped
             self._headers.append((name, value))
+            self._names.append(name.lower())
 
     def on_headers_complete(self):
         status = self.parser.get_status_code()
@@ -159,13 +166,14 @@ class UpstreamConnection(Relay):
                 self.on_interim(status, self._status_text, self._headers)
             return
         length, chunked = None, False
-        for name, value in self._headers:
-            low = name.lower()
-            if low == b"content-length":
-                length = int(value)
-            elif low == b"transfer-encoding":
-                chunked = value.lower().rstrip().endswith(b"chunked")
-        self._response = Response(status, self._status_text, self._headers, length, chunked,
+        headers, names = self._headers, self._names
+        if b"content-length" in names or b"transfer-encoding" in names:
+            for low, (name, value) in zip(names, headers):
+                if low == b"content-length":
+                    length = int(value)
+                elif low == b"transfer-encoding":
+                    chunked = value.lower().rstrip().endswith(b"chunked")
+        self._response = Response(status, self._status_text, headers, names, length, chunked,
                                   self.parser.should_keep_alive())
         self._no_body = self.head_request or status in (204, 304)
         if not self.head.done():
@@ -179,6 +187,11 @@ class UpstreamConnection(Relay):
             self.sink(body)
         else:  # arrived with the head, before the caller gave a sink
             self._early.append(body)
+
+    def take_early(self) -> list:
+        """The body bytes that came before a sink was given (and forget them)."""
+        early, self._early = self._early, []
+        return early
 
     def set_sink(self, sink: Callable) -> None:
         """Body bytes go to ``sink`` from now on (those that came with the head first)."""
@@ -194,29 +207,33 @@ class UpstreamConnection(Relay):
     def _finish(self):
         if self.done is not None and not self.done.done():
             self.done.set_result(None)
-        self._unwatch()
 
     def _fail(self, reason):
         for fut in (self.head, self.done):
             if fut is not None and not fut.done():
                 fut.set_exception(UpstreamError(reason, sent_nothing=not self._got_bytes))
                 fut.exception()  # whoever waits sees it; nobody waiting is no error to log
-        self._unwatch()
 
-    # --- the watchdog: one timer per exchange ------------------------------------------------
+    # --- the watchdog: one deadline per exchange---------------------------------------------
 
     def watch(self, head_by: float, idle: float, deadline: Optional[float]) -> None:
         """Fail the exchange with "upstream timeout" (and reset the connection) when no response
         head by loop time ``head_by``, when no byte for ``idle`` seconds once the head came, or at
         loop time ``deadline`` (the route's request timeout) whatever the state."""
         self._head_by, self._idle, self._deadline = head_by, idle, deadline
-        self._check()
+        self._schedule()
 
     def _check(self):
         self._timer = None
+        self._schedule()
+
+    def _schedule(self):
+        """Fail now when a limit passed, else make sure a TimerHandle fires by the nearest one
+        (one armed earlier, for an earlier exchange on this connection, does: it checks again)."""
         if self.done is None or self.done.done():
             return
-        now = self.pool.loop.time()
+        loop = self.pool.loop
+        now = loop.time()
         limit = self._head_by if self._response is None else self.last_read + self._idle
         if self._deadline is not None and self._deadline < limit:
             limit = self._deadline
@@ -224,20 +241,19 @@ class UpstreamConnection(Relay):
             self._fail("upstream timeout")
             reset(self.transport)
             return
-        if limit != float("inf"):
-            self._timer = self.pool.loop.call_later(limit - now, self._check)
-
-    def _unwatch(self):
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        timer = self._timer
+        if limit != float("inf") and (timer is None or timer.when() > limit):
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(limit, self._check)
 
     # --- the exchange ------------------------------------------------------------------------
 
     def start(self, head: bytes, head_request: bool):
         """Write a request head; the body follows with ``write``/``end``."""
         loop = self.pool.loop
-        self.parser = httptools.HttpResponseParser(self)
+        if self.parser is None:  # a fresh connection, or one whose last request was HEAD
+            self.parser = httptools.HttpResponseParser(self)
         self.head_request = head_request
         self.head = loop.create_future()
         self.done = loop.create_future()
@@ -277,15 +293,12 @@ class Pool:
     async def acquire(self, fresh: bool = False, tls=None) -> UpstreamConnection:
         """A connection (idle or new); over TLS as ``tls`` (a ``tls.BackendTLS``) says, verified;
         when ``tls`` changes (a reload), the idle connections made under the old one are closed."""
+        conn = None if fresh else self.take(tls)
+        if conn is not None:
+            return conn
         if tls is not self.tls:
             self.close()
             self.tls = tls
-        idle = self.idle
-        while idle and not fresh:
-            conn = idle.pop()
-            if not conn.closed():
-                conn.reused = True
-                return conn
         kwargs = {} if tls is None else {"ssl": tls.context, "server_hostname": tls.server_hostname}
         try:
             transport, conn = await asyncio.wait_for(
@@ -306,14 +319,26 @@ class Pool:
                 raise self._tls_refused(tls, problem)
         return conn
 
+    def take(self, tls=None) -> Optional[UpstreamConnection]:
+        """An idle connection made under ``tls``, or None (then ``acquire`` makes one)."""
+        idle = self.idle
+        if tls is not self.tls:
+            return None
+        while idle:
+            conn = idle.pop()
+            if not conn.closed():
+                conn.reused = True
+                return conn
+        return None
+
     def _tls_refused(self, tls, why: str) -> UpstreamError:
         log.warning("upstream %s refused: its certificate fails BackendTLSPolicy %s (%s)",
                     self.url, tls.policy.policy, why)
         return UpstreamError(f"upstream tls: {why}", sent_nothing=True)
 
     def release(self, conn: UpstreamConnection) -> None:
-        conn._unwatch()
-        conn.parser = None
+        if conn.head_request:  # llhttp did not know that response had no body: a new parser
+            conn.parser = None
         conn.sink = conn.on_interim = conn.on_pause = conn.on_resume = None
         conn.head = conn.done = None
         if conn.closed():
