@@ -232,6 +232,8 @@ def test_ready_after_sync_then_a_change_is_live_under_load_and_status_is_written
     assert metric(proc, 'routecore_kube_watch_connected{kind="HTTPRoute",namespace=""}') == 1
     assert metric(proc, "routecore_kube_sync_lag_seconds") < 3.0
     assert admin(proc, "/healthz")[0] == 200
+    # all of it over TLS, the server verified against the kubeconfig's CA, a token sent
+    assert rig.api.url.startswith("https://") and rig.api.seen_tokens.get("test-token", 0) > 10
 
 
 def test_an_invalid_backend_is_resolved_refs_false_and_answers_500(rig):

@@ -62,7 +62,7 @@ class ClientConfig:
         self.insecure = insecure
         self.namespace = namespace
         self.username, self.password = username, password
-        self._token_read = (0.0, None)
+        self._token_read: Tuple[float, Any, Optional[str]] = (0.0, None, None)
 
     @classmethod
     def from_kubeconfig(cls, path: Optional[str] = None, context: Optional[str] = None) -> "ClientConfig":
@@ -102,6 +102,10 @@ class ClientConfig:
         def data(value):
             return base64.b64decode(value) if value else None
 
+        insecure = bool(cluster.get("insecure-skip-tls-verify"))
+        if insecure and (cluster.get("certificate-authority") or cluster.get("certificate-authority-data")):
+            raise ConfigurationError(f"kubeconfig {path}: cluster {ctx.get('cluster')!r}: a certificate "
+                                     "authority and insecure-skip-tls-verify together are not allowed")
         cert_file, key_file = file(user.get("client-certificate")), file(user.get("client-key"))
         cert_data, key_data = data(user.get("client-certificate-data")), data(user.get("client-key-data"))
         if cert_data and key_data:
@@ -110,7 +114,7 @@ class ClientConfig:
                    ca_file=file(cluster.get("certificate-authority")),
                    ca_data=data(cluster.get("certificate-authority-data")),
                    cert_file=cert_file, key_file=key_file,
-                   insecure=bool(cluster.get("insecure-skip-tls-verify")),
+                   insecure=insecure,
                    namespace=ctx.get("namespace") or "default",
                    username=user.get("username"), password=user.get("password"))
 
@@ -142,15 +146,25 @@ class ClientConfig:
             return cls.in_cluster()
         return cls.from_kubeconfig(kubeconfig, context)
 
+    def _bearer(self) -> Optional[str]:
+        """The token; a token file is read again whenever it changed (a projected service-account
+        token is rotated by swapping the file) and at least once a minute."""
+        if not self.token_file:
+            return self.token
+        try:
+            st = os.stat(self.token_file)
+        except OSError as exc:
+            raise ConfigurationError(f"token file {self.token_file}: cannot be read: {exc}") from None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        read_at, seen, cached = self._token_read
+        if cached is None or seen != stamp or time.monotonic() - read_at > 60:
+            with open(self.token_file) as fh:
+                cached = fh.read().strip()
+            self._token_read = (time.monotonic(), stamp, cached)
+        return cached
+
     def headers(self) -> Dict[str, str]:
-        token = self.token
-        if self.token_file:
-            read_at, cached = self._token_read
-            if cached is None or time.monotonic() - read_at > 60:  # bound tokens rotate
-                with open(self.token_file) as fh:
-                    cached = fh.read().strip()
-                self._token_read = (time.monotonic(), cached)
-            token = cached
+        token = self._bearer()
         out = {"Accept": "application/json", "User-Agent": "routecore-kube"}
         if token:
             out["Authorization"] = f"Bearer {token}"
@@ -160,19 +174,29 @@ class ClientConfig:
         return out
 
     def ssl_context(self):
+        """The TLS client context: the server verified against the configured CA (else the
+        system CAs); verification is off only when the configuration says
+        ``insecure-skip-tls-verify`` (and then no CA may be given, as kubectl insists)."""
         if not self.server.startswith("https://"):
             return True
-        if self.insecure:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.ca_file or self.ca_data:
-            ctx = ssl.create_default_context(cafile=self.ca_file,
-                                             cadata=self.ca_data.decode() if self.ca_data else None)
-        else:
-            ctx = ssl.create_default_context()
+        try:
+            if self.insecure:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            elif self.ca_file or self.ca_data:
+                ctx = ssl.create_default_context(cafile=self.ca_file,
+                                                 cadata=self.ca_data.decode() if self.ca_data else None)
+            else:
+                ctx = ssl.create_default_context()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            what = self.ca_file or "certificate-authority-data"
+            raise ConfigurationError(f"cluster CA {what}: cannot be used: {exc}") from None
         if self.cert_file and self.key_file:
-            ctx.load_cert_chain(self.cert_file, self.key_file)
+            try:
+                ctx.load_cert_chain(self.cert_file, self.key_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(f"client certificate {self.cert_file}: cannot be used: {exc}") from None
         return ctx
 
 

@@ -163,8 +163,15 @@ class KubeSource:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready.is_set():
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError("the Kubernetes source did not complete its first sync in time")
+                raise self._not_synced()
             await asyncio.sleep(0.02)
+
+    def _not_synced(self) -> TimeoutError:
+        """The first sync did not complete: why, from the reflectors' last errors."""
+        errors = sorted({r.last_error for r in self.reflectors if r.last_error and not r.synced})
+        why = f"; last error: {errors[0]}" + (f" (and {len(errors) - 1} other)" if len(errors) > 1 else "") \
+            if errors else ""
+        return TimeoutError(f"the Kubernetes source did not complete its first sync in time{why}")
 
     async def __aenter__(self) -> "KubeSource":
         self._task = asyncio.create_task(self.run())
@@ -190,8 +197,9 @@ class KubeSource:
             if self._failure is not None:
                 raise self._failure
             if deadline is not None and time.monotonic() > deadline:
+                error = self._not_synced()
                 self.stop()
-                raise TimeoutError("the Kubernetes source did not complete its first sync in time")
+                raise error
         return self.router
 
     def _thread_main(self):

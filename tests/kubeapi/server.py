@@ -15,10 +15,15 @@ Invariants:
   to ``/status`` change the status only.
 - List items of built-in (core/coordination) kinds carry no ``kind``/``apiVersion``; custom
   resources' items do (the API server's behaviour).
-- Served over HTTP/1.1 on 127.0.0.1 only; watches are chunked JSON lines.
+- Served over HTTPS (HTTP/1.1; plain HTTP with ``tls=False``) on 127.0.0.1 only, with a
+  certificate of its own CA (tls.py); every request needs a bearer token of ``tokens`` or a
+  client certificate of that CA, else 401. Watches are chunked JSON lines.
+- What is served (kinds, versions, discovery) is one API layout of kinds.LAYOUTS, switchable while
+  running; the objects stay.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as _dt
 import json
@@ -26,6 +31,7 @@ import os
 import queue
 import random
 import socket
+import ssl
 import string
 import threading
 import time
@@ -34,45 +40,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-GATEWAY_GROUP = "gateway.networking.k8s.io"
+from . import kinds as _kinds
+from . import tls as _tls
+from .kinds import DEFAULT_LAYOUT, GATEWAY_GROUP, LAYOUTS, Kind
+
+KINDS = LAYOUTS[DEFAULT_LAYOUT]
 
 
-class Kind:
-    """One resource type as discovery describes it."""
-
-    def __init__(self, group, versions, plural, kind, namespaced=True, status=False,
-                 generation=False, short=(), builtin=False):
-        self.group, self.versions, self.plural, self.kind = group, tuple(versions), plural, kind
-        self.namespaced, self.status, self.generation = namespaced, status, generation
-        self.short, self.builtin = list(short), builtin
-        self.singular = kind.lower()
-
-    def api_version(self, version):
-        return f"{self.group}/{version}" if self.group else version
-
-
-_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-
-KINDS = [
-    Kind("", ["v1"], "namespaces", "Namespace", namespaced=False, status=True, short=["ns"], builtin=True),
-    Kind("", ["v1"], "services", "Service", status=True, short=["svc"], builtin=True),
-    Kind("", ["v1"], "secrets", "Secret", builtin=True),
-    Kind("", ["v1"], "configmaps", "ConfigMap", short=["cm"], builtin=True),
-    Kind("coordination.k8s.io", ["v1"], "leases", "Lease", builtin=True),
-    Kind(GATEWAY_GROUP, ["v1", "v1beta1"], "gatewayclasses", "GatewayClass", namespaced=False,
-         status=True, generation=True, short=["gc"]),
-    Kind(GATEWAY_GROUP, ["v1", "v1beta1"], "gateways", "Gateway", status=True, generation=True, short=["gtw"]),
-    Kind(GATEWAY_GROUP, ["v1", "v1beta1"], "httproutes", "HTTPRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1", "v1alpha2"], "grpcroutes", "GRPCRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1beta1", "v1alpha2"], "referencegrants", "ReferenceGrant", generation=True,
-         short=["refgrant"]),
-    Kind(GATEWAY_GROUP, ["v1"], "listenersets", "ListenerSet", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha2"], "tlsroutes", "TLSRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha2"], "tcproutes", "TCPRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha2"], "udproutes", "UDPRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha3"], "backendtlspolicies", "BackendTLSPolicy", status=True,
-         generation=True, short=["btlspolicy"]),
-]
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def now_rfc3339() -> str:
@@ -176,7 +152,7 @@ class _Watch:
         self.events: "queue.Queue" = queue.Queue()
 
     def wants(self, kind: Kind, obj: dict) -> bool:
-        if kind is not self.kind:
+        if kind != self.kind:
             return False
         meta = obj["metadata"]
         if self.namespace is not None and meta.get("namespace") != self.namespace:
@@ -400,20 +376,50 @@ class KubeAPIServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # many watches connect at once; a short backlog drops SYNs (1 s retry)
 
-    def __init__(self, host="127.0.0.1", port=0, history=1000, bookmark_interval=1.0):
+    def __init__(self, host="127.0.0.1", port=0, history=1000, bookmark_interval=1.0, *,
+                 tls: bool = True, layout: str = DEFAULT_LAYOUT, tokens=("test-token",)):
         self.store = Store(history)
         self.bookmark_interval = bookmark_interval
         self.down_until = 0.0
         self.down_mode = "refuse"
         self.cut_generation = 0  # bumped by cut_watches(); streams of older generations end
         self._thread = None
+        self.kinds = LAYOUTS[layout]
+        # authentication: a bearer token of ``tokens`` or a client certificate of the cluster CA
+        self.tokens = set(tokens)
+        self.seen_tokens: Dict[str, int] = {}  # bearer token -> requests that presented it
+        self.tls = _tls.ServerTLS() if tls else None
         super().__init__((host, port), _Handler)
+
+    def serve_layout(self, layout: str):
+        """Serve another API layout from now on (as when other Gateway API CRDs are installed);
+        the stored objects stay."""
+        self.kinds = LAYOUTS[layout]
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is not None:  # the handshake happens in the handler thread, on first read
+            sock = self.tls.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        import sys
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):  # a client's bad handshake is its problem
+            super().handle_error(request, client_address)
 
     # --- controls for tests ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.server_address[0]}:{self.server_address[1]}"
+
+    def http_client(self, **kw):
+        """An httpx.Client for this server: its CA trusted, a valid token sent."""
+        import httpx
+        verify = self.tls.client_context() if self.tls is not None else True
+        headers = {"Authorization": f"Bearer {sorted(self.tokens)[0]}"} if self.tokens else {}
+        return httpx.Client(base_url=self.url, verify=verify, headers=headers, **kw)
 
     def start(self) -> "KubeAPIServer":
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
@@ -446,17 +452,37 @@ class KubeAPIServer(ThreadingHTTPServer):
     def compact(self):
         self.store.compact()
 
-    def write_kubeconfig(self, path: str, context: str = "kubeapi-test", namespace: str = "default") -> str:
+    def write_kubeconfig(self, path: str, context: str = "kubeapi-test", namespace: str = "default",
+                         auth: str = "token") -> str:
+        """A kubeconfig for this server: the cluster CA as ``certificate-authority-data`` and a
+        bearer token (``auth="token"``) or a client certificate and key (``auth="cert"``)."""
+        cluster = {"server": self.url}
+        if self.tls is not None:
+            cluster["certificate-authority-data"] = _b64(self.tls.ca_pem)
+        if auth == "cert":
+            cert, key = self.tls.client_cert("tester")
+            user = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
+        else:
+            user = {"token": sorted(self.tokens)[0]}
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": "kubeapi", "cluster": {"server": self.url}}],
-            "users": [{"name": "tester", "user": {"token": "test-token"}}],
+            "clusters": [{"name": "kubeapi", "cluster": cluster}],
+            "users": [{"name": "tester", "user": user}],
             "contexts": [{"name": context, "context": {"cluster": "kubeapi", "user": "tester",
                                                         "namespace": namespace}}],
         }
         with open(path, "w") as fh:
             json.dump(config, fh)
         return path
+
+    def authenticated(self, handler) -> bool:
+        auth = handler.headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer "):].strip()
+            with self.store.lock:
+                self.seen_tokens[token] = self.seen_tokens.get(token, 0) + 1
+            return token in self.tokens
+        return self.tls is not None and bool(handler.connection.getpeercert())
 
     def verify_request(self, request, client_address):
         if self.is_down() and self.down_mode == "refuse":
@@ -469,12 +495,12 @@ class KubeAPIServer(ThreadingHTTPServer):
 
     # convenience for tests: direct writes without HTTP
     def kind(self, plural: str) -> Kind:
-        return next(k for k in KINDS if k.plural == plural)
+        return next(k for k in self.kinds if k.plural == plural)
 
     def apply(self, obj: dict) -> dict:
         """Create or update ``obj`` directly (no HTTP): tests set up the cluster state with it."""
         group, _, version = obj["apiVersion"].rpartition("/")
-        kind = next(k for k in KINDS if k.kind == obj["kind"] and k.group == group)
+        kind = next(k for k in self.kinds if k.kind == obj["kind"] and k.group == group)
         ns = obj["metadata"].get("namespace", "default") if kind.namespaced else None
         obj = copy.deepcopy(obj)
         try:
@@ -497,79 +523,6 @@ class KubeAPIServer(ThreadingHTTPServer):
     def count(self, verb: str, plural: str, subresource: str = "") -> int:
         """Requests made with this API verb (``update``, ``list``...) on ``plural[/subresource]``."""
         return self.store.requests.get((verb, plural, subresource), 0)
-
-
-def _discovery_resources(group: str, version: str) -> List[dict]:
-    out = []
-    for k in KINDS:
-        if k.group != group or version not in k.versions:
-            continue
-        entry = {"name": k.plural, "singularName": k.singular, "namespaced": k.namespaced,
-                 "kind": k.kind, "verbs": list(_VERBS), "storageVersionHash": ""}
-        if k.short:
-            entry["shortNames"] = k.short
-        if k.group == GATEWAY_GROUP:
-            entry["categories"] = ["gateway-api"]
-        out.append(entry)
-        if k.status:
-            out.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
-                        "kind": k.kind, "verbs": ["get", "patch", "update"]})
-    return out
-
-
-def _gv_path(group: str, version: str) -> str:
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def _openapi_root() -> dict:
-    """/openapi/v3: one document per group-version."""
-    gvs = [("", "v1")] + [(g, v) for g, vs in _groups().items() for v in vs]
-    return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=0"}
-                      for g, v in gvs}}
-
-
-def _openapi_gv(group: str, version: str) -> Optional[dict]:
-    """The paths of one group-version with their operations (no schemas: kubectl only reads
-    which query parameters a write operation takes, to use server-side field validation)."""
-    kinds = [k for k in KINDS if k.group == group and version in k.versions]
-    if not kinds:
-        return None
-    params = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
-              for n in ("dryRun", "fieldManager", "fieldValidation")]
-    paths = {}
-    for k in kinds:
-        gvk = {"group": group, "version": version, "kind": k.kind}
-        base = "/" + _gv_path(group, version) + ("/namespaces/{namespace}" if k.namespaced else "") + "/" + k.plural
-
-        def op(action):
-            return {"x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk,
-                    "parameters": params, "responses": {"200": {"description": "OK"}}}
-
-        paths[base] = {"get": op("list"), "post": op("post")}
-        paths[base + "/{name}"] = {"get": op("get"), "put": op("put"), "patch": op("patch"),
-                                   "delete": op("delete")}
-        if k.status:
-            paths[base + "/{name}/status"] = {"get": op("get"), "put": op("put"), "patch": op("patch")}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": {}}}
-
-
-def _groups() -> Dict[str, List[str]]:
-    groups: Dict[str, List[str]] = {}
-    for k in KINDS:
-        if k.group:
-            versions = groups.setdefault(k.group, [])
-            for v in k.versions:
-                if v not in versions:
-                    versions.append(v)
-    return groups
-
-
-def _preferred(versions: List[str]) -> str:
-    for stable in ("v1", "v1beta1", "v1alpha3", "v1alpha2"):
-        if stable in versions:
-            return stable
-    return versions[0]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -622,6 +575,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._error(ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request"))
             return
+        if not self.server.authenticated(self):
+            self.close_connection = True
+            self._error(ApiError(401, "Unauthorized", "Unauthorized"))
+            return
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         parts = [p for p in url.path.split("/") if p]
@@ -653,38 +610,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _discovery(self, parts) -> bool:
         host = f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        kinds = self.server.kinds
         if parts == ["version"]:
-            self._send_json(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0-kubeapi-test",
-                                  "platform": "linux/amd64"})
+            doc = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-kubeapi-test", "platform": "linux/amd64"}
         elif parts == ["openapi", "v3"]:
-            self._send_json(200, _openapi_root())
-        elif parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5 and _openapi_gv(parts[3], parts[4]):
-            self._send_json(200, _openapi_gv(parts[3], parts[4]))
-        elif parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4 and _openapi_gv("", parts[3]):
-            self._send_json(200, _openapi_gv("", parts[3]))
+            doc = _kinds.openapi_root(kinds)
+        elif parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
+            doc = _kinds.openapi_gv(kinds, parts[3], parts[4])
+        elif parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4:
+            doc = _kinds.openapi_gv(kinds, "", parts[3])
         elif parts == ["api"]:
-            self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]})
+            doc = {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
         elif parts == ["api", "v1"]:
-            self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
-                                  "resources": _discovery_resources("", "v1")})
+            doc = _kinds.resource_list(kinds, "", "v1")
         elif parts == ["apis"]:
-            groups = [{"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-                       "preferredVersion": {"groupVersion": f"{g}/{_preferred(vs)}", "version": _preferred(vs)}}
-                      for g, vs in _groups().items()]
-            self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-        elif len(parts) == 2 and parts[0] == "apis" and parts[1] in _groups():
-            vs = _groups()[parts[1]]
-            self._send_json(200, {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
-                                  "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in vs],
-                                  "preferredVersion": {"groupVersion": f"{parts[1]}/{_preferred(vs)}",
-                                                       "version": _preferred(vs)}})
-        elif len(parts) == 3 and parts[0] == "apis" and parts[2] in _groups().get(parts[1], ()):
-            self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1",
-                                  "groupVersion": f"{parts[1]}/{parts[2]}",
-                                  "resources": _discovery_resources(parts[1], parts[2])})
+            doc = _kinds.api_group_list(kinds)
+        elif len(parts) == 2 and parts[0] == "apis":
+            doc = _kinds.api_group(kinds, parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            doc = _kinds.resource_list(kinds, parts[1], parts[2])
         else:
             return False
+        if doc is None:
+            return False  # not served: the resource path answers 404
+        self._send_json(200, doc)
         return True
 
     # --- resources ----------------------------------------------------------------------------
@@ -702,7 +652,7 @@ class _Handler(BaseHTTPRequestHandler):
             namespace, rest = rest[1], rest[2:]
         if not rest:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        kind = next((k for k in KINDS if k.group == group and k.plural == rest[0] and version in k.versions), None)
+        kind = _kinds.served(self.server.kinds, group, version, rest[0])
         if kind is None or len(rest) > 3:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if namespace is not None and not kind.namespaced:
