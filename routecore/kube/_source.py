@@ -32,6 +32,7 @@ from .._config.load import load
 from .._router import Router
 from ._client import ApiClient, ApiError, ClientConfig
 from ._kinds import BY_KIND, DEFAULT_CONTROLLER, ROUTE_KINDS, WATCHED, Key
+from ._discovery import Discovery
 from ._lease import LeaderElector
 from ._reflector import Backoff, Reflector
 from ._status import desired_statuses
@@ -66,7 +67,8 @@ class KubeSource:
                  lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0,
                  backoff_base: float = 0.2, backoff_cap: float = 30.0, watch_timeout: int = 300,
                  request_timeout: float = 10.0, on_change: Optional[OnChange] = None,
-                 router: Optional[Router] = None, incremental: bool = True, **router_kwargs):
+                 router: Optional[Router] = None, incremental: bool = True,
+                 discovery_max_age: float = 5.0, discovery_retry: float = 60.0, **router_kwargs):
         self._client_args = (client_config, kubeconfig, context)
         self.namespaces = None if namespaces is None else tuple(namespaces)
         self.controller_name = controller_name
@@ -77,6 +79,10 @@ class KubeSource:
         self.lease_timing = (lease_duration, renew_deadline, retry_period)
         self.backoff = (backoff_base, backoff_cap)
         self.watch_timeout, self.request_timeout = watch_timeout, request_timeout
+        # discovery: a snapshot is reused for discovery_max_age s; a kind not served is asked
+        # about again every discovery_retry s
+        self.discovery_max_age, self.discovery_retry = discovery_max_age, discovery_retry
+        self.discovery: Optional[Discovery] = None
         self.on_change = on_change
         self.router = router
         self.incremental = incremental  # False: every change reloads everything (a baseline)
@@ -132,12 +138,14 @@ class KubeSource:
         config = config or ClientConfig.auto(kubeconfig, context)
         self.client = ApiClient(config, timeout=self.request_timeout)
         self._wake, self._status_wake = asyncio.Event(), asyncio.Event()
+        self.discovery = Discovery(self.client, WATCHED, max_age=self.discovery_max_age)
         self.reflectors = []
         for info in WATCHED:
             scopes = [None] if not info.namespaced or self.namespaces is None else self.namespaces
             for ns in scopes:
                 self.reflectors.append(Reflector(self.client, info, ns, self._sink,
-                                                 backoff=Backoff(*self.backoff),
+                                                 backoff=Backoff(*self.backoff), discovery=self.discovery,
+                                                 optional_retry=self.discovery_retry,
                                                  on_synced=self._wake.set, watch_timeout=self.watch_timeout))
         tasks = [asyncio.create_task(r.run(), name=repr(r)) for r in self.reflectors]
         tasks.append(asyncio.create_task(self._apply_loop(), name="apply"))
@@ -369,7 +377,7 @@ class KubeSource:
 
     async def _write_status(self, key: Key, obj: dict, want: dict, attempts: int = 5) -> bool:
         """PUT ``want`` to the object's /status; on 409 re-read and recompute. False: retry later."""
-        info = BY_KIND[key[0]]
+        info = (self.discovery.chosen.get(key[0]) if self.discovery else None) or BY_KIND[key[0]]
         for _ in range(attempts):
             if not self.is_leader():
                 return True  # not ours to write any more

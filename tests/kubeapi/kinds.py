@@ -85,6 +85,8 @@ LAYOUTS: Dict[str, List[Kind]] = {
     "v1.2-standard": _layout(refgrant=["v1beta1"]),
 }
 DEFAULT_LAYOUT = "v1.6-experimental"
+# every kind of every layout (tests may store objects of kinds the current layout does not serve)
+ALL_KINDS: List[Kind] = list({k: k for layout in LAYOUTS.values() for k in layout}.values())
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

@@ -178,6 +178,7 @@ class Store:
         # counted per (API verb: list, watch, get, create, update, patch, delete; plural;
         # subresource): what tests assert about the requests made
         self.requests: Dict[Tuple[str, str, str], int] = {}
+        self.versions: Dict[Tuple[str, str], int] = {}  # (plural, version) -> requests at that version
 
     def _bucket(self, kind: Kind):
         return self.objects.setdefault((kind.group, kind.plural), {})
@@ -493,14 +494,14 @@ class KubeAPIServer(ThreadingHTTPServer):
             return False  # closed at once: the client sees a reset / disconnect
         return True
 
-    # convenience for tests: direct writes without HTTP
+    # convenience for tests: direct writes without HTTP (of any kind, served now or not)
     def kind(self, plural: str) -> Kind:
-        return next(k for k in self.kinds if k.plural == plural)
+        return next(k for k in _kinds.ALL_KINDS if k.plural == plural)
 
     def apply(self, obj: dict) -> dict:
         """Create or update ``obj`` directly (no HTTP): tests set up the cluster state with it."""
         group, _, version = obj["apiVersion"].rpartition("/")
-        kind = next(k for k in self.kinds if k.kind == obj["kind"] and k.group == group)
+        kind = next(k for k in _kinds.ALL_KINDS if k.kind == obj["kind"] and k.group == group)
         ns = obj["metadata"].get("namespace", "default") if kind.namespaced else None
         obj = copy.deepcopy(obj)
         try:
@@ -682,6 +683,8 @@ class _Handler(BaseHTTPRequestHandler):
             "get" if name is not None else "watch" if query.get("watch") in ("1", "true") else "list")
         counted = (k8s_verb, kind.plural, sub or "")
         store.requests[counted] = store.requests.get(counted, 0) + 1
+        at = (kind.plural, version)
+        store.versions[at] = store.versions.get(at, 0) + 1
         dry = query.get("dryRun") == "All"
         if verb == "GET" and name is None:
             if query.get("watch") in ("1", "true"):
@@ -693,12 +696,12 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "GET":
             return self._send_json(200, self._out(kind, version, store.get(kind, namespace, name)))
         if verb == "POST" and name is None:
-            body = self._check_kind(kind, self._body())
+            body = self._check_kind(kind, version, self._body())
             return self._send_json(201, self._out(kind, version, store.create(kind, namespace, body, dry)))
         if name is None:
             raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
         if verb == "PUT":
-            body = self._check_kind(kind, self._body())
+            body = self._check_kind(kind, version, self._body())
             return self._send_json(200, self._out(kind, version, store.update(kind, namespace, name, body, sub, dry)))
         if verb == "PATCH":
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -724,7 +727,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(200, self._out(kind, version, out))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
-    def _check_kind(self, kind: Kind, body: dict) -> dict:
+    def _check_kind(self, kind: Kind, version: str, body: dict) -> dict:
+        if body.get("apiVersion") not in (None, kind.api_version(version)):
+            raise ApiError(400, "BadRequest", f"the API version in the data ({body.get('apiVersion')}) does "
+                                              f"not match the expected API version ({kind.api_version(version)})")
         if body.get("kind") not in (None, kind.kind):
             raise ApiError(400, "BadRequest", f"the kind {body.get('kind')!r} of the body does not match "
                                               f"the resource {kind.plural}")
