@@ -14,6 +14,11 @@ Invariants:
 - Status is written only while the Lease is held (``LeaderElector.is_leader()`` checked right
   before each write), only when it differs from the object's status, to ``/status`` with the
   object's resourceVersion; a 409 re-reads the object and recomputes.
+- An object's status is computed only by a configuration built from that object's current
+  ``metadata.generation`` (``_built_generation``, recorded when a batch is live): so
+  ``observedGeneration`` never claims a spec the configuration has not seen (one the apply loop
+  is still building, or one a 409 re-read brought early); such an object's status is written
+  after its build, which marks it.
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ from ._store import ObjectStore, map_changes, route_parent_gateways, routing_map
 log = logging.getLogger("routecore.kube")
 
 OnChange = Callable[[Router, Set[Key]], None]
+_GONE = object()  # (a key deleted, in the generations a build reads)
 
 
 class KubeSource:
@@ -99,6 +105,8 @@ class KubeSource:
         self._pending_since: Optional[float] = None  # when the oldest pending event arrived
         self._routing: Optional[dict] = None  # routing_map of the configuration serving
         self._store_touched: Set[Key] = set()  # keys the status writer changed in the store
+        self._unbuilt: Set[Key] = set()  # keys changed in the store since the last live build
+        self._built_generation: dict = {}  # key -> metadata.generation the live configuration read
         self._pending: List[Tuple[Key, Optional[dict]]] = []
         self._ready = threading.Event()
         self._status_dirty: Set[Key] = set()
@@ -267,8 +275,13 @@ class KubeSource:
         self._status_dirty |= changed
         changed |= self._store_touched  # (see _store_set)
         self._store_touched = set()
+        self._unbuilt |= changed
         if not self.synced or (not changed and self._ready.is_set()):
             return changed
+        # the generations this build reads (the status writer may store newer ones meanwhile)
+        reading = {k: o["metadata"].get("generation") if o is not None else _GONE
+                   for k, o in ((k, self.store.get(k)) for k in self._unbuilt)}
+        self._unbuilt = set()
         routing = routing_map(self.store, self.controller_name, self._routing,
                               changed if self._routing is not None else None)
         updates, removed = map_changes(self._routing or {}, routing)
@@ -278,6 +291,7 @@ class KubeSource:
             except Exception:  # noqa: BLE001 - the last configuration keeps serving
                 self.stats["build_errors"] += 1
                 log.exception("building the configuration failed; the previous one keeps serving")
+                self._unbuilt |= set(reading)
                 return changed
             self._mark_status(changed, self._routing, routing)
             self._routing = routing
@@ -286,6 +300,7 @@ class KubeSource:
                     self.on_change(self.router, changed)
                 except Exception:  # noqa: BLE001 - a callback's bug must not stop the source
                     log.exception("on_change callback failed")
+        self._mark_built(reading)
         if not self._ready.is_set():
             self._ready.set()
             if self.on_change is not None:  # the first configuration: every object is new
@@ -296,6 +311,21 @@ class KubeSource:
         if self._status_wake is not None:
             self._status_wake.set()
         return changed
+
+    def _mark_built(self, reading: dict):
+        """``reading`` (key -> generation, or _GONE) is what the live configuration read; those
+        objects' status is (re)considered now (the status loop skipped them while they built)."""
+        for key, generation in reading.items():
+            if generation is _GONE:
+                self._built_generation.pop(key, None)
+            else:
+                self._built_generation[key] = generation
+        self._status_dirty |= set(reading)
+
+    def _built_from(self, key: Key, obj: dict) -> bool:
+        """True when the live configuration was built from ``obj``'s generation."""
+        return key in self._built_generation and \
+            self._built_generation[key] == obj["metadata"].get("generation")
 
     def _build(self, routing: dict, updates: List[dict], removed: List[Key]):
         start = time.perf_counter()
@@ -357,6 +387,8 @@ class KubeSource:
             router, snapshot = self.router, self.store.snapshot()  # the thread reads a copy
             todo = await asyncio.to_thread(
                 lambda: list(desired_statuses(router, snapshot, self.controller_name, keys)))
+            # (a build may be under way: its objects' status waits for it, it marks them)
+            todo = [t for t in todo if self._built_from(t[0], t[1])]
             failed = False
             for key, obj, want in todo:
                 failed |= not await self._write_status(key, obj, want)
@@ -399,8 +431,8 @@ class KubeSource:
                     return exc2.code == 404
                 self._store_set(key, dict(fresh, kind=info.kind, apiVersion=info.api_version))
                 again = list(desired_statuses(self.router, self.store, self.controller_name, {key}))
-                if not again:
-                    return True
+                if not again or not self._built_from(key, again[0][1]):
+                    return True  # nothing to write, or a newer spec: written after its build
                 _, obj, want = again[0]
                 continue
             except (httpx.HTTPError, OSError) as exc:
