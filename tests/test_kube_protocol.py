@@ -109,3 +109,41 @@ def test_a_conflicting_status_write_never_claims_a_generation_not_yet_built(api,
         assert ours(written[-1])["ResolvedRefs"]["observedGeneration"] == 2
     finally:
         src.stop()
+
+
+def test_a_server_answering_every_watch_with_410_is_not_hammered_with_lists(api):
+    """Each relist after a 410 waits the backoff (a server that expires every watch would
+    otherwise get list after list as fast as it answers), and the backoff grows meanwhile."""
+    from routecore.kube._kinds import HTTP_ROUTE
+    from routecore.kube._reflector import Backoff, Reflector
+
+    class Recording(Backoff):
+        def __init__(self):
+            super().__init__(base=0.02, cap=0.1)
+            self.delays = []
+
+        def next(self):
+            self.delays.append(super().next())
+            return self.delays[-1]
+
+    basic_cluster(api)
+    api.store.expire_watches = True
+
+    async def main():
+        client = ApiClient(ClientConfig.from_kubeconfig(api.kubeconfig))
+        backoff = Recording()
+        reflector = Reflector(client, HTTP_ROUTE, None, lambda key, obj: None, backoff=backoff)
+        task = asyncio.create_task(reflector.run())
+        for _ in range(500):
+            if reflector.relists >= 4:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+        return reflector, backoff
+
+    reflector, backoff = asyncio.run(main())
+    assert reflector.relists >= 4
+    assert len(backoff.delays) >= reflector.relists - 1  # one wait before every relist
+    assert max(backoff.delays) >= 0.04  # and growing: the 3rd wait and later are in [0.04, 0.1]

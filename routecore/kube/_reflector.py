@@ -5,7 +5,10 @@ Invariants:
   included, becomes the one a cut or ended stream is resumed from.
 - A 410 (an ``ERROR`` event, or the HTTP status) forgets the resourceVersion: the next round lists
   again, and the relist reports as deleted every object seen before and absent now (so no
-  deletion is missed across the gap).
+  deletion is missed across the gap). That relist waits the backoff too (as client-go's does), so
+  a server answering every watch with 410 is not hammered with lists.
+- The backoff restarts from its base once a watch delivers an event (a bookmark included), or
+  a stream ends normally (``timeoutSeconds``).
 - Every list (the first, and each relist) is preceded by API discovery (``Discovery.resolve``):
   the kind is read at the newest version routecore understands that the server serves, and a
   kind the server does not serve is reported as empty (its objects deleted), logged once, and
@@ -93,9 +96,11 @@ class Reflector:
             except _Gone:
                 log.info("%r: resourceVersion %s expired (410): listing again", self, self.resource_version)
                 self.resource_version = None
+                await asyncio.sleep(self.backoff.next())
             except ApiError as exc:
                 if exc.code == 410:
                     self.resource_version = None
+                    await asyncio.sleep(self.backoff.next())
                     continue
                 if exc.code == 404:  # no longer served as discovery said: ask again, then relist
                     self.resource_version = None
@@ -170,11 +175,13 @@ class Reflector:
     async def _watch(self):
         async for type_, obj in self.client.watch(self.info, self.namespace, self.resource_version,
                                                   timeout_seconds=self.watch_timeout):
-            self.connected = True
             if type_ == "ERROR":
                 if obj.get("code") == 410:
                     raise _Gone()
                 raise ApiError(int(obj.get("code") or 500), obj)
+            if not self.connected:
+                self.connected = True
+                self.backoff.reset()
             rv = (obj.get("metadata") or {}).get("resourceVersion")
             if type_ == "BOOKMARK":
                 if rv:

@@ -174,6 +174,7 @@ class Store:
         self.history: List[Tuple[int, Kind, str, dict]] = []
         self.history_limit = history
         self.compacted = self.rv  # watches from an older resourceVersion get 410
+        self.expire_watches = False  # a control: every watch from a resourceVersion gets 410
         self.watches: List[_Watch] = []
         # counted per (API verb: list, watch, get, create, update, patch, delete; plural;
         # subresource): what tests assert about the requests made
@@ -340,7 +341,7 @@ class Store:
                     start = int(since)
                 except ValueError:
                     raise ApiError(400, "BadRequest", f"invalid resource version {since!r}") from None
-                if start < self.compacted:
+                if start < self.compacted or self.expire_watches:
                     raise ApiError(410, "Expired", f"too old resource version: {start} ({self.compacted})")
                 initial = [(t, copy.deepcopy(o)) for rv, k, t, o in self.history
                            if rv > start and w.wants(k, o)]
