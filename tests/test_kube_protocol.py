@@ -111,6 +111,41 @@ def test_a_conflicting_status_write_never_claims_a_generation_not_yet_built(api,
         src.stop()
 
 
+def test_the_backoff_restarts_once_a_reconnected_watch_delivers_an_event(api):
+    from routecore.kube._kinds import HTTP_ROUTE
+    from routecore.kube._reflector import Backoff, Reflector
+
+    basic_cluster(api)
+
+    async def main():
+        client = ApiClient(ClientConfig.from_kubeconfig(api.kubeconfig))
+        backoff = Backoff(base=0.02, cap=0.1)
+        reflector = Reflector(client, HTTP_ROUTE, None, lambda key, obj: None, backoff=backoff)
+        task = asyncio.create_task(reflector.run())
+        attempts = []
+        try:
+            for _ in range(4):
+                for _ in range(300):  # an event (a bookmark at the latest) on the open stream
+                    if reflector.connected:
+                        break
+                    await asyncio.sleep(0.01)
+                assert reflector.connected
+                attempts.append(backoff.attempt)
+                api.cut_watches()
+                for _ in range(300):
+                    if not reflector.connected:
+                        break
+                    await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await client.aclose()
+        return attempts, reflector.errors
+
+    attempts, errors = asyncio.run(main())
+    assert errors >= 3 and attempts == [0, 0, 0, 0]
+
+
 def test_a_server_answering_every_watch_with_410_is_not_hammered_with_lists(api):
     """Each relist after a 410 waits the backoff (a server that expires every watch would
     otherwise get list after list as fast as it answers), and the backoff grows meanwhile."""
