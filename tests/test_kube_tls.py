@@ -101,12 +101,16 @@ def test_a_ca_with_insecure_skip_and_an_unreadable_ca_are_configuration_errors(a
         ClientConfig.from_kubeconfig(kc).ssl_context()
 
 
-def test_a_client_certificate_authenticates_and_a_wrong_token_is_401(api, tmp_path):
+def test_a_client_certificate_authenticates_and_a_wrong_token_is_401(api, tmp_path, monkeypatch):
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     api.tokens = set()  # only certificates are accepted
     src = KubeSource(kubeconfig=api.write_kubeconfig(str(tmp_path / "kc"), auth="cert"), **FAST)
     try:
         src.start(timeout=10)
         assert backend(src) == "v1"
+        assert list((tmp_path / "tmp").iterdir()) == []  # the key is left in no temporary file
     finally:
         src.stop()
     api.tokens = {"right"}

@@ -53,12 +53,14 @@ class ClientConfig:
     def __init__(self, server: str, *, token: Optional[str] = None, token_file: Optional[str] = None,
                  ca_file: Optional[str] = None, ca_data: Optional[bytes] = None,
                  cert_file: Optional[str] = None, key_file: Optional[str] = None,
+                 cert_data: Optional[bytes] = None, key_data: Optional[bytes] = None,
                  insecure: bool = False, namespace: str = "default",
                  username: Optional[str] = None, password: Optional[str] = None):
         self.server = server.rstrip("/")
         self.token, self.token_file = token, token_file
         self.ca_file, self.ca_data = ca_file, ca_data
         self.cert_file, self.key_file = cert_file, key_file
+        self.cert_data, self.key_data = cert_data, key_data  # PEM, kept in memory (see ssl_context)
         self.insecure = insecure
         self.namespace = namespace
         self.username, self.password = username, password
@@ -108,12 +110,10 @@ class ClientConfig:
                                      "authority and insecure-skip-tls-verify together are not allowed")
         cert_file, key_file = file(user.get("client-certificate")), file(user.get("client-key"))
         cert_data, key_data = data(user.get("client-certificate-data")), data(user.get("client-key-data"))
-        if cert_data and key_data:
-            cert_file, key_file = _temp_file(cert_data), _temp_file(key_data)
         return cls(cluster["server"], token=user.get("token"), token_file=file(user.get("tokenFile")),
                    ca_file=file(cluster.get("certificate-authority")),
                    ca_data=data(cluster.get("certificate-authority-data")),
-                   cert_file=cert_file, key_file=key_file,
+                   cert_file=cert_file, key_file=key_file, cert_data=cert_data, key_data=key_data,
                    insecure=insecure,
                    namespace=ctx.get("namespace") or "default",
                    username=user.get("username"), password=user.get("password"))
@@ -192,19 +192,24 @@ class ClientConfig:
         except (OSError, ssl.SSLError, ValueError) as exc:
             what = self.ca_file or "certificate-authority-data"
             raise ConfigurationError(f"cluster CA {what}: cannot be used: {exc}") from None
-        if self.cert_file and self.key_file:
-            try:
-                ctx.load_cert_chain(self.cert_file, self.key_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigurationError(f"client certificate {self.cert_file}: cannot be used: {exc}") from None
+        if self.cert_data and self.key_data:
+            # ssl reads a certificate chain from files only: a private directory, removed at once
+            with tempfile.TemporaryDirectory(prefix="routecore-kube-") as tmp:
+                cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+                for path, content in ((cert, self.cert_data), (key, self.key_data)):
+                    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                        fh.write(content)
+                self._load_chain(ctx, cert, key, "client-certificate-data")
+        elif self.cert_file and self.key_file:
+            self._load_chain(ctx, self.cert_file, self.key_file, self.cert_file)
         return ctx
 
-
-def _temp_file(data: bytes) -> str:
-    fd, path = tempfile.mkstemp(prefix="routecore-kube-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
+    @staticmethod
+    def _load_chain(ctx: ssl.SSLContext, cert: str, key: str, what: str) -> None:
+        try:
+            ctx.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"client certificate {what}: cannot be used: {exc}") from None
 
 
 class ApiClient:
