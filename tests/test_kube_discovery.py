@@ -73,9 +73,11 @@ GW = "gateway.networking.k8s.io"
 
 @pytest.mark.parametrize("layout, expect", [
     ("v1.6-standard", {"TCPRoute": "v1", "BackendTLSPolicy": "v1", "ListenerSet": "v1", "ReferenceGrant": "v1"}),
-    ("v1.6-experimental", {"TCPRoute": "v1", "BackendTLSPolicy": "v1", "ListenerSet": "v1"}),
+    # stream routes: v1alpha2 while served (its schema takes what either version holds)
+    ("v1.6-experimental", {"TCPRoute": "v1alpha2", "BackendTLSPolicy": "v1", "ListenerSet": "v1",
+                           "TLSRoute": "v1alpha2"}),
     ("v1.4-experimental", {"TCPRoute": "v1alpha2", "BackendTLSPolicy": "v1", "ListenerSet": None,
-                           "TLSRoute": "v1alpha3", "ReferenceGrant": "v1beta1"}),
+                           "TLSRoute": "v1alpha2", "ReferenceGrant": "v1beta1"}),
     ("v1.3-experimental", {"TCPRoute": "v1alpha2", "BackendTLSPolicy": "v1alpha3", "ListenerSet": None}),
     ("v1.2-standard", {"TCPRoute": None, "BackendTLSPolicy": None, "ListenerSet": None, "TLSRoute": None}),
 ])
@@ -98,6 +100,24 @@ def test_each_kind_is_read_at_the_newest_version_served(make, layout, expect, ca
     if expect["ListenerSet"] is None:
         assert any("listenersets.gateway.networking.k8s.io at none of the versions" in r.getMessage()
                    for r in caplog.records)
+
+
+def test_a_stream_route_written_at_v1alpha2_with_two_rules_is_taken_where_both_versions_are_served(make):
+    """No conversion: the two-rule TCPRoute is served as it is at v1 too, where one rule is the
+    limit; read at v1alpha2 it is taken (and accepted)."""
+    api, src = make("v1.6-experimental")
+    two = stream_route("TCPRoute", "two", backend="v1", section="tcp")
+    two["spec"]["rules"].append({"backendRefs": [{"name": "v2", "port": 80}]})
+    api.apply(two)
+    src.start(timeout=10)
+    assert not [i.message for i in src.router.config.issues if i.name == "two"]
+    assert any(r.name == "two" for r in src.router.config.routes)
+    assert api_version(src, "TCPRoute", "two") == f"{GW}/v1alpha2"
+
+    def accepted():
+        st = (api.get("tcproutes", "shop", "two").get("status") or {}).get("parents") or []
+        return [c["status"] for p in st for c in p["conditions"] if c["type"] == "Accepted"]
+    assert wait_for(accepted, what="the route's status") == ["True"]
 
 
 def test_status_is_written_at_the_version_read(make):

@@ -1,8 +1,8 @@
 """API discovery: which version of each kind the API server serves, and so which one is read.
 
 Invariants:
-- A kind is read at the first of its ``versions`` (newest first, all accepted by routecore's
-  parser) that the server lists in its discovery documents (``/apis``, then ``/apis/G/V`` for the
+- A kind is read at the first of its ``versions`` (in order of preference, all accepted by
+  routecore's parser: see _kinds.py) that the server lists in its discovery documents (``/apis``, then ``/apis/G/V`` for the
   group-versions that could matter); built-in kinds (core group) are always served, at v1.
 - ``resolve`` answers from one snapshot of discovery shared by every reflector; a snapshot older
   than ``max_age`` (or ``refresh=True``) is fetched again first, once however many reflectors
@@ -69,7 +69,7 @@ class Discovery:
         self.fetches += 1
 
     async def resolve(self, info: KindInfo, refresh: bool = False) -> Optional[KindInfo]:
-        """The KindInfo to read ``info``'s kind with (at the newest version served), or None."""
+        """The KindInfo to read ``info``'s kind with (at its first version served), or None."""
         if not info.group:
             self.chosen[info.kind] = info
             return info

@@ -4,9 +4,14 @@ Invariants:
 - Every object routecore.kube stores carries ``kind`` and ``apiVersion`` (list items of built-in
   kinds come without them; the reflector puts them back from the KindInfo it lists with), and is
   keyed by ``(kind, namespace, name)`` with namespace ``None`` for cluster-scoped kinds.
-- ``versions`` are the versions of a kind that routecore's parser accepts, newest first; which
-  one is read is chosen by API discovery (_discovery.py): the first the server serves. The
-  entries of WATCHED carry the newest as ``version``.
+- ``versions`` are the versions of a kind that routecore's parser accepts, in order of
+  preference; which one is read is chosen by API discovery (_discovery.py): the first the server
+  serves. The newest comes first, except for TLS/TCP/UDPRoute: v1alpha2 first while it is served.
+  The CRDs convert nothing (strategy None), so an object written at v1alpha2 (up to 16 rules, a
+  TLSRoute without hostnames) is served unchanged at v1, where routecore's v1 schema (one rule,
+  hostnames required) would refuse it; v1alpha2's schema takes every object of either version.
+  Where v1alpha2 is no longer served (standard channel, v1.6), v1 is read. The entries of WATCHED
+  carry the first as ``version``.
 - Not read: ``XListenerSet`` (gateway.networking.x-k8s.io/v1alpha1, experimental channel v1.3 and
   v1.4), the predecessor of ListenerSet. Its schema is not ListenerSet v1's (a listener's ``port``
   is optional, 0 meaning "assign one"; status entries require ``port`` and ``supportedKinds``; routes
@@ -66,9 +71,10 @@ HTTP_ROUTE = KindInfo("HTTPRoute", _G, "v1", "httproutes", versions=("v1", "v1be
 GRPC_ROUTE = KindInfo("GRPCRoute", _G, "v1", "grpcroutes", versions=("v1", "v1alpha2"))
 REFERENCE_GRANT = KindInfo("ReferenceGrant", _G, "v1", "referencegrants", versions=("v1", "v1beta1"))
 LISTENER_SET = KindInfo("ListenerSet", _G, "v1", "listenersets", optional=True, versions=("v1",))
-TLS_ROUTE = KindInfo("TLSRoute", _G, "v1", "tlsroutes", optional=True, versions=("v1", "v1alpha3", "v1alpha2"))
-TCP_ROUTE = KindInfo("TCPRoute", _G, "v1", "tcproutes", optional=True, versions=("v1", "v1alpha2"))
-UDP_ROUTE = KindInfo("UDPRoute", _G, "v1", "udproutes", optional=True, versions=("v1", "v1alpha2"))
+TLS_ROUTE = KindInfo("TLSRoute", _G, "v1alpha2", "tlsroutes", optional=True,
+                     versions=("v1alpha2", "v1", "v1alpha3"))
+TCP_ROUTE = KindInfo("TCPRoute", _G, "v1alpha2", "tcproutes", optional=True, versions=("v1alpha2", "v1"))
+UDP_ROUTE = KindInfo("UDPRoute", _G, "v1alpha2", "udproutes", optional=True, versions=("v1alpha2", "v1"))
 BACKEND_TLS_POLICY = KindInfo("BackendTLSPolicy", _G, "v1", "backendtlspolicies", optional=True,
                               versions=("v1", "v1alpha3"))
 SERVICE = KindInfo("Service", "", "v1", "services")
