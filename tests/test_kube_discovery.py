@@ -181,6 +181,13 @@ def test_kubectl_reads_the_discovery_of_old_and_new_layouts(tmp_path):
             other = "v1alpha3" if btls.endswith("/v1") else "v1"
             missing = kubectl(api, "get", f"backendtlspolicies.{other}.{GW}", "-A", check=False)
             assert missing.returncode == 1
+            # a body whose apiVersion is not the URL's is refused, as kube-apiserver does
+            pol["metadata"]["name"] = "q"
+            pol["apiVersion"] = f"{GW}/{other}"
+            (tmp_path / "q.json").write_text(json.dumps(pol))
+            raw = kubectl(api, "create", "--raw", f"/apis/{btls}/namespaces/shop/backendtlspolicies",
+                          "-f", str(tmp_path / "q.json"), check=False)
+            assert raw.returncode == 1 and "does not match the expected API version" in raw.stderr
         finally:
             api.stop()
     assert KUBECTL

@@ -568,9 +568,23 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "the request body must be an object")
         return body
 
-    def _dispatch(self, verb: str):
+    def _read_body(self) -> bytes:
+        """The request body, by Content-Length or chunked (kubectl --raw streams its file)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after the chunk
         n = int(self.headers.get("Content-Length") or 0)
-        self._raw = self.rfile.read(n) if n else b""  # always read: the connection is kept alive
+        return self.rfile.read(n) if n else b""
+
+    def _dispatch(self, verb: str):
+        self._raw = self._read_body()  # always read: the connection is kept alive
         if self.server.is_down():
             # refused connections are closed in verify_request; this is the 503 mode (or a
             # keep-alive connection opened before the outage)
