@@ -148,6 +148,7 @@ def test_discovery_is_checked_again_on_relist_and_for_kinds_not_served(make):
     wait_for(lambda: api_version(src, "TCPRoute", "db") == f"{GW}/v1", what="TCPRoute at v1")
     wait_for(lambda: api_version(src, "ListenerSet", "team") == f"{GW}/v1", what="the ListenerSet read")
     wait_for(lambda: served_metric(src)["ListenerSet"] == ("v1", 1), what="the metric")
+    wait_for(lambda: [ls.name for ls in src.router.config.listener_sets] == ["team"], what="the ListenerSet loaded")
     assert src.ready and src.stats["build_errors"] == 0
     # back to a cluster without TCPRoutes: the route goes, nothing crashes
     api.serve_layout("v1.2-standard")
@@ -155,7 +156,7 @@ def test_discovery_is_checked_again_on_relist_and_for_kinds_not_served(make):
     api.cut_watches()
     wait_for(lambda: api_version(src, "TCPRoute", "db") is None, what="TCPRoute gone")
     assert served_metric(src)["TCPRoute"] == ("", 0)
-    assert not any(r.name == "db" for r in src.router.config.routes)
+    wait_for(lambda: not any(r.name == "db" for r in src.router.config.routes), what="the route unloaded")
 
 
 @needs_kubectl
