@@ -161,3 +161,18 @@ def test_auto_picks_the_service_account_only_without_a_kubeconfig(tmp_path, monk
         "current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "k"}}],
         "clusters": [{"name": "k", "cluster": {"server": "https://k.example:6443"}}]}))
     assert ClientConfig.auto().server == "https://k.example:6443"
+
+
+def test_tls_server_name_is_the_name_the_certificate_is_checked_for(api, tmp_path):
+    kc = edit(api.write_kubeconfig(str(tmp_path / "kc")), **{"tls-server-name": "localhost"})
+    src = KubeSource(kubeconfig=kc, **FAST)
+    try:
+        src.start(timeout=10)  # the certificate names localhost (and 127.0.0.1)
+        assert backend(src) == "v1"
+    finally:
+        src.stop()
+    edit(kc, **{"tls-server-name": "api.elsewhere.example"})
+    before = requests_made(api)
+    with pytest.raises(TimeoutError, match="CERTIFICATE_VERIFY_FAILED"):
+        KubeSource(kubeconfig=kc, **FAST).start(timeout=1.5)
+    assert requests_made(api) == before

@@ -54,6 +54,7 @@ class ClientConfig:
                  ca_file: Optional[str] = None, ca_data: Optional[bytes] = None,
                  cert_file: Optional[str] = None, key_file: Optional[str] = None,
                  cert_data: Optional[bytes] = None, key_data: Optional[bytes] = None,
+                 tls_server_name: Optional[str] = None,
                  insecure: bool = False, namespace: str = "default",
                  username: Optional[str] = None, password: Optional[str] = None):
         self.server = server.rstrip("/")
@@ -61,6 +62,7 @@ class ClientConfig:
         self.ca_file, self.ca_data = ca_file, ca_data
         self.cert_file, self.key_file = cert_file, key_file
         self.cert_data, self.key_data = cert_data, key_data  # PEM, kept in memory (see ssl_context)
+        self.tls_server_name = tls_server_name  # the name the server's certificate is checked for
         self.insecure = insecure
         self.namespace = namespace
         self.username, self.password = username, password
@@ -114,6 +116,7 @@ class ClientConfig:
                    ca_file=file(cluster.get("certificate-authority")),
                    ca_data=data(cluster.get("certificate-authority-data")),
                    cert_file=cert_file, key_file=key_file, cert_data=cert_data, key_data=key_data,
+                   tls_server_name=cluster.get("tls-server-name"),
                    insecure=insecure,
                    namespace=ctx.get("namespace") or "default",
                    username=user.get("username"), password=user.get("password"))
@@ -220,6 +223,8 @@ class ApiClient:
         self.timeout = timeout
         self._http = httpx.AsyncClient(base_url=config.server, verify=config.ssl_context(),
                                        timeout=timeout, trust_env=False)
+        # kubeconfig tls-server-name: sent as SNI and checked against the certificate
+        self._ext = {"sni_hostname": config.tls_server_name} if config.tls_server_name else None
 
     async def aclose(self):
         await self._http.aclose()
@@ -231,7 +236,8 @@ class ApiClient:
         if body is not None:
             headers["Content-Type"] = content_type
             content = json.dumps(body).encode()
-        resp = await self._http.request(method, path, params=params, headers=headers, content=content)
+        resp = await self._http.request(method, path, params=params, headers=headers, content=content,
+                                        extensions=self._ext)
         return _decode(resp)
 
     async def list(self, info: KindInfo, namespace: Optional[str] = None) -> Tuple[List[dict], str]:
@@ -250,7 +256,8 @@ class ApiClient:
         # the read timeout outlasts timeoutSeconds a little: a silent stream means a dead one
         timeout = httpx.Timeout(self.timeout, read=timeout_seconds + max(self.timeout, 5.0))
         async with self._http.stream("GET", info.path(namespace), params=params,
-                                     headers=self.config.headers(), timeout=timeout) as resp:
+                                     headers=self.config.headers(), timeout=timeout,
+                                     extensions=self._ext) as resp:
             if resp.status_code >= 300:
                 await resp.aread()
                 _decode(resp)
