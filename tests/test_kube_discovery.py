@@ -3,7 +3,6 @@ kinds not served (a log line and a metric), and looks again on relist: tested ag
 layouts of real Gateway API releases (tests/kubeapi/kinds.py), old and new."""
 import json
 import logging
-import time
 
 import pytest
 
@@ -12,21 +11,12 @@ from kubeapi.objects import (CONTROLLER, backend_tls_policy, basic_cluster, gate
                              stream_route, tcp_listener)
 from routecore._serve.kube import KubeCollector
 from routecore.kube import KubeSource
+from test_kube import wait_for
 from test_kubeapi import KUBECTL, kubectl, needs_kubectl
 
 FAST = dict(debounce=0.05, lease_duration=2.0, renew_deadline=1.5, retry_period=0.2,
             backoff_base=0.05, backoff_cap=0.3, request_timeout=2.0, discovery_max_age=0.1,
             discovery_retry=0.3)
-
-
-def wait_for(predicate, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def cluster(api):

@@ -4,21 +4,11 @@ claims a spec the configuration has not seen."""
 import asyncio
 import time
 
-from kubeapi import KubeAPIServer
 from kubeapi.objects import CONTROLLER, basic_cluster, route
 from routecore.kube import ApiClient, ClientConfig, KubeSource, LeaderElector
-
-import pytest
+from test_kube import api  # noqa: F401,F811 - the fixture: a running API test server with a kubeconfig
 
 OLD = "2020-01-01T00:00:00.000000Z"
-
-
-@pytest.fixture
-def api(tmp_path):
-    srv = KubeAPIServer(bookmark_interval=0.3).start()
-    srv.kubeconfig = srv.write_kubeconfig(str(tmp_path / "kubeconfig"))
-    yield srv
-    srv.stop()
 
 
 def test_lease_acquire_time_and_transitions_count_each_new_holding(api):

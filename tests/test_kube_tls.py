@@ -3,7 +3,6 @@ cluster CA of the kubeconfig (or of the service account), a wrong CA fails clear
 back to an unverified connection, and tokens, client certificates and a rotated service-account
 token authenticate."""
 import json
-import time
 
 import pytest
 
@@ -11,17 +10,9 @@ from kubeapi import KubeAPIServer
 from kubeapi.objects import basic_cluster, route
 from kubeapi.tls import ServerTLS
 from routecore.kube import ClientConfig, ConfigurationError, KubeSource
+from test_kube import wait_for
 
 FAST = dict(debounce=0.05, backoff_base=0.05, backoff_cap=0.3, request_timeout=2.0, write_status=False)
-
-
-def wait_for(predicate, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -50,6 +41,16 @@ def edit(path, **cluster):
     return path
 
 
+def syncs(kubeconfig, **kw):
+    """A source of ``kubeconfig`` completes its first sync and routes / to v1."""
+    src = KubeSource(kubeconfig=kubeconfig, **FAST, **kw)
+    try:
+        src.start(timeout=10)
+        assert backend(src) == "v1"
+    finally:
+        src.stop()
+
+
 def requests_made(api):
     return sum(api.store.requests.values()) + sum(api.seen_tokens.values())
 
@@ -57,12 +58,7 @@ def requests_made(api):
 def test_the_kubeconfigs_cluster_ca_verifies_the_server(api, tmp_path):
     kc = api.write_kubeconfig(str(tmp_path / "kc"))
     assert api.url.startswith("https://127.0.0.1:")
-    src = KubeSource(kubeconfig=kc, **FAST)
-    try:
-        src.start(timeout=10)
-        assert backend(src) == "v1"
-    finally:
-        src.stop()
+    syncs(kc)
     assert api.seen_tokens.get("test-token", 0) > 0
 
 
@@ -83,12 +79,7 @@ def test_no_ca_means_the_system_cas_and_insecure_skip_only_when_the_kubeconfig_s
         src.start(timeout=1.5)  # the test CA is no system CA
     assert requests_made(api) == 0
     edit(kc, **{"insecure-skip-tls-verify": True})
-    src = KubeSource(kubeconfig=kc, **FAST)
-    try:
-        src.start(timeout=10)
-        assert backend(src) == "v1"
-    finally:
-        src.stop()
+    syncs(kc)
 
 
 def test_a_ca_with_insecure_skip_and_an_unreadable_ca_are_configuration_errors(api, tmp_path):
@@ -106,13 +97,8 @@ def test_a_client_certificate_authenticates_and_a_wrong_token_is_401(api, tmp_pa
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     api.tokens = set()  # only certificates are accepted
-    src = KubeSource(kubeconfig=api.write_kubeconfig(str(tmp_path / "kc"), auth="cert"), **FAST)
-    try:
-        src.start(timeout=10)
-        assert backend(src) == "v1"
-        assert list((tmp_path / "tmp").iterdir()) == []  # the key is left in no temporary file
-    finally:
-        src.stop()
+    syncs(api.write_kubeconfig(str(tmp_path / "kc"), auth="cert"))
+    assert list((tmp_path / "tmp").iterdir()) == []  # the key is left in no temporary file
     api.tokens = {"right"}
     kc = api.write_kubeconfig(str(tmp_path / "kc2"))
     doc = json.loads(open(kc).read())
@@ -165,12 +151,7 @@ def test_auto_picks_the_service_account_only_without_a_kubeconfig(tmp_path, monk
 
 def test_tls_server_name_is_the_name_the_certificate_is_checked_for(api, tmp_path):
     kc = edit(api.write_kubeconfig(str(tmp_path / "kc")), **{"tls-server-name": "localhost"})
-    src = KubeSource(kubeconfig=kc, **FAST)
-    try:
-        src.start(timeout=10)  # the certificate names localhost (and 127.0.0.1)
-        assert backend(src) == "v1"
-    finally:
-        src.stop()
+    syncs(kc)  # the certificate names localhost (and 127.0.0.1)
     edit(kc, **{"tls-server-name": "api.elsewhere.example"})
     before = requests_made(api)
     with pytest.raises(TimeoutError, match="CERTIFICATE_VERIFY_FAILED"):
