@@ -135,18 +135,26 @@ def test_in_cluster_service_account_over_tls_and_a_rotated_token(api, tmp_path, 
         src.stop()
 
 
-def test_auto_picks_the_service_account_only_without_a_kubeconfig(tmp_path, monkeypatch):
+def test_auto_finds_the_cluster_in_controller_runtimes_order(tmp_path, monkeypatch):
+    """--kubeconfig, else $KUBECONFIG, else the service account in a Pod, else ~/.kube/config."""
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
-    with pytest.raises(ConfigurationError, match="no service account token at /var/run/secrets"):
-        ClientConfig.auto()
     (tmp_path / ".kube").mkdir()
-    (tmp_path / ".kube" / "config").write_text(json.dumps({
+    home = tmp_path / ".kube" / "config"
+    home.write_text(json.dumps({
         "current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "k"}}],
         "clusters": [{"name": "k", "cluster": {"server": "https://k.example:6443"}}]}))
+    with pytest.raises(ConfigurationError, match="no service account token at /var/run/secrets"):
+        ClientConfig.auto()  # in a Pod: the service account, though ~/.kube/config exists
+    assert ClientConfig.auto(str(home)).server == "https://k.example:6443"
+    assert ClientConfig.auto(context="c").server == "https://k.example:6443"
+    monkeypatch.setenv("KUBECONFIG", str(home))
     assert ClientConfig.auto().server == "https://k.example:6443"
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
+    assert ClientConfig.auto().server == "https://k.example:6443"  # not in a Pod
 
 
 def test_tls_server_name_is_the_name_the_certificate_is_checked_for(api, tmp_path):

@@ -142,9 +142,10 @@ class ClientConfig:
 
     @classmethod
     def auto(cls, kubeconfig: Optional[str] = None, context: Optional[str] = None) -> "ClientConfig":
-        """A kubeconfig when one is given or found, else the in-cluster service account."""
+        """As controllers find their cluster (controller-runtime's order): ``kubeconfig``, else
+        $KUBECONFIG, else the in-cluster service account (in a Pod), else ~/.kube/config. A
+        ``context`` asks for a kubeconfig."""
         if kubeconfig is None and context is None and not os.environ.get("KUBECONFIG") \
-                and not os.path.exists(os.path.expanduser("~/.kube/config")) \
                 and os.environ.get("KUBERNETES_SERVICE_HOST"):
             return cls.in_cluster()
         return cls.from_kubeconfig(kubeconfig, context)
