@@ -232,6 +232,8 @@ def test_ready_after_sync_then_a_change_is_live_under_load_and_status_is_written
     assert metric(proc, 'routecore_kube_watch_connected{kind="HTTPRoute",namespace=""}') == 1
     assert metric(proc, "routecore_kube_sync_lag_seconds") < 3.0
     assert admin(proc, "/healthz")[0] == 200
+    # all of it over TLS, the server verified against the kubeconfig's CA, a token sent
+    assert rig.api.url.startswith("https://") and rig.api.seen_tokens.get("test-token", 0) > 10
 
 
 def test_an_invalid_backend_is_resolved_refs_false_and_answers_500(rig):
@@ -492,3 +494,35 @@ def test_an_unreadable_kubeconfig_is_a_clear_error(tmp_path):
                            "--kubeconfig", str(tmp_path / "nope"), "--gateway", "infra/edge"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "routecore:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_wrong_cluster_ca_keeps_serve_unready_says_why_and_sends_nothing(rig):
+    from kubeapi.tls import ServerTLS
+    doc = json.loads(open(rig.kubeconfig).read())
+    doc["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(ServerTLS().ca_pem).decode()
+    open(rig.kubeconfig, "w").write(json.dumps(doc))
+    before = sum(rig.api.store.requests.values())
+    proc = rig.start()
+    wait_for(lambda: admin(proc, "/healthz")[0] == 200, 20, "the admin port")
+    time.sleep(1.5)
+    assert admin(proc, "/readyz")[0] != 200
+    assert sum(rig.api.store.requests.values()) == before and rig.api.seen_tokens == {}
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(15)
+    err = proc.stderr.read().decode()
+    assert "CERTIFICATE_VERIFY_FAILED" in err and "Traceback" not in err
+
+
+def test_a_kubeconfig_with_a_ca_and_insecure_skip_is_a_clear_error(tmp_path):
+    api = KubeAPIServer()
+    try:
+        kc = api.write_kubeconfig(str(tmp_path / "kc"))
+        doc = json.loads(open(kc).read())
+        doc["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = True
+        open(kc, "w").write(json.dumps(doc))
+        done = subprocess.run([sys.executable, "-m", "routecore", "serve", "--kubernetes", "--kubeconfig", kc,
+                               "--gateway", "infra/edge"], capture_output=True, text=True, timeout=30)
+    finally:
+        api.server_close()
+    assert done.returncode == 1 and "insecure-skip-tls-verify together are not allowed" in done.stderr
+    assert "Traceback" not in done.stderr

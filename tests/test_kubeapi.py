@@ -141,7 +141,33 @@ def test_kubectl_leases_and_builtins(api, tmp_path):
     assert ns["metadata"]["labels"]["kubernetes.io/metadata.name"] == "extra"
 
 
-# --- the conventions routecore.kube relies on, over plain HTTP ---------------------------------
+@needs_kubectl
+def test_kubectl_over_tls_verifies_the_ca_and_authenticates_by_token_or_certificate(api, tmp_path):
+    import base64
+
+    from kubeapi.tls import ServerTLS
+    seed(api)
+    assert api.url.startswith("https://")
+    api.tokens = set()
+    api.kubeconfig = api.write_kubeconfig(str(tmp_path / "cert"), auth="cert")
+    assert kubectl(api, "get", "gateways", "-A", "-o", "name").stdout.split() == \
+        ["gateway.gateway.networking.k8s.io/edge"]
+    api.tokens = {"good"}
+    api.kubeconfig = api.write_kubeconfig(str(tmp_path / "token"))
+    assert kubectl(api, "get", "ns", "-o", "name").stdout.split() == ["namespace/infra", "namespace/shop"]
+    doc = json.loads(open(api.kubeconfig).read())
+    doc["users"][0]["user"]["token"] = "bad"
+    open(api.kubeconfig, "w").write(json.dumps(doc))
+    denied = kubectl(api, "get", "ns", check=False)
+    assert denied.returncode == 1 and "Unauthorized" in denied.stderr
+    doc["users"][0]["user"]["token"] = "good"
+    doc["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(ServerTLS().ca_pem).decode()
+    open(api.kubeconfig, "w").write(json.dumps(doc))
+    untrusted = kubectl(api, "get", "ns", check=False)
+    assert untrusted.returncode == 1 and "x509" in untrusted.stderr
+
+
+# --- the conventions routecore.kube relies on, over HTTPS ---------------------------------
 
 def _events(resp, n):
     out = []
@@ -156,7 +182,7 @@ def _events(resp, n):
 def test_list_items_of_builtin_kinds_carry_no_kind(api):
     api.apply(namespace("shop"))
     api.apply(route("a"))
-    with httpx.Client(base_url=api.url) as c:
+    with api.http_client() as c:
         ns = c.get("/api/v1/namespaces").json()
         assert ns["kind"] == "NamespaceList" and int(ns["metadata"]["resourceVersion"]) > 0
         assert "kind" not in ns["items"][0] and "apiVersion" not in ns["items"][0]
@@ -172,7 +198,7 @@ def test_list_items_of_builtin_kinds_carry_no_kind(api):
 
 def test_watch_resume_bookmarks_and_410(api):
     api.apply(namespace("shop"))
-    with httpx.Client(base_url=api.url, timeout=5) as c:
+    with api.http_client(timeout=5) as c:
         rv = c.get("/apis/gateway.networking.k8s.io/v1/httproutes").json()["metadata"]["resourceVersion"]
         api.apply(route("a"))
         api.apply(route("a", path="/x"))
@@ -197,7 +223,7 @@ def test_writes_conflict_generation_and_status(api):
     api.apply(namespace("shop"))
     created = api.apply(route("a"))
     base = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/a"
-    with httpx.Client(base_url=api.url) as c:
+    with api.http_client() as c:
         stale = dict(created, status={"parents": []})
         ok = c.put(base + "/status", json=stale)
         assert ok.status_code == 200 and ok.json()["metadata"]["generation"] == 1
@@ -220,7 +246,7 @@ def test_writes_conflict_generation_and_status(api):
 
 def test_controls_down_and_cut(api):
     api.apply(namespace("shop"))
-    with httpx.Client(base_url=api.url, timeout=2) as c:
+    with api.http_client(timeout=2) as c:
         with c.stream("GET", "/api/v1/namespaces", params={"watch": "1"}) as resp:
             lines = resp.iter_lines()
             assert json.loads(next(lines))["type"] == "ADDED"
@@ -228,9 +254,9 @@ def test_controls_down_and_cut(api):
             with pytest.raises(httpx.HTTPError):  # cut: no final chunk
                 list(lines)
     api.go_down(0.5)
-    with httpx.Client(base_url=api.url, timeout=2) as c:
+    with api.http_client(timeout=2) as c:
         with pytest.raises(httpx.HTTPError):
             c.get("/api/v1/namespaces")
     time.sleep(0.6)
-    with httpx.Client(base_url=api.url, timeout=2) as c:
+    with api.http_client(timeout=2) as c:
         assert c.get("/api/v1/namespaces").status_code == 200

@@ -22,8 +22,8 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
                    help="read the configuration from the Kubernetes API server (list and watch) "
                         "and write status back as the leader among replicas")
     k.add_argument("--kubeconfig", metavar="PATH",
-                   help="kubeconfig file (default: in-cluster service account, else $KUBECONFIG "
-                        "or ~/.kube/config)")
+                   help="kubeconfig file (default: $KUBECONFIG, else in a Pod its service "
+                        "account, else ~/.kube/config)")
     k.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current)")
     k.add_argument("--controller-name", metavar="NAME", default=None,
                    help="the GatewayClass controllerName served and written in status "

@@ -188,6 +188,12 @@ class KubeCollector:
             connected.add_metric(labels, 1 if (r.connected or r.absent) else 0)
             relists.add_metric(labels, r.relists)
             errors.add_metric(labels, r.errors)
+        served = GaugeMetricFamily("routecore_kube_kind_served", "1 when the API server serves the "
+                                   "kind at a version routecore reads (label version), 0 when at none",
+                                   labels=("kind", "version"))
+        for r in {r.spec.kind: r for r in src.reflectors}.values():
+            served.add_metric((r.spec.kind, "" if r.absent else r.info.version), 0 if r.absent else 1)
+        yield served
         yield connected
         yield relists
         yield errors

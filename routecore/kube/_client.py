@@ -53,16 +53,20 @@ class ClientConfig:
     def __init__(self, server: str, *, token: Optional[str] = None, token_file: Optional[str] = None,
                  ca_file: Optional[str] = None, ca_data: Optional[bytes] = None,
                  cert_file: Optional[str] = None, key_file: Optional[str] = None,
+                 cert_data: Optional[bytes] = None, key_data: Optional[bytes] = None,
+                 tls_server_name: Optional[str] = None,
                  insecure: bool = False, namespace: str = "default",
                  username: Optional[str] = None, password: Optional[str] = None):
         self.server = server.rstrip("/")
         self.token, self.token_file = token, token_file
         self.ca_file, self.ca_data = ca_file, ca_data
         self.cert_file, self.key_file = cert_file, key_file
+        self.cert_data, self.key_data = cert_data, key_data  # PEM, kept in memory (see ssl_context)
+        self.tls_server_name = tls_server_name  # the name the server's certificate is checked for
         self.insecure = insecure
         self.namespace = namespace
         self.username, self.password = username, password
-        self._token_read = (0.0, None)
+        self._token_read: Tuple[float, Any, Optional[str]] = (0.0, None, None)
 
     @classmethod
     def from_kubeconfig(cls, path: Optional[str] = None, context: Optional[str] = None) -> "ClientConfig":
@@ -102,15 +106,18 @@ class ClientConfig:
         def data(value):
             return base64.b64decode(value) if value else None
 
+        insecure = bool(cluster.get("insecure-skip-tls-verify"))
+        if insecure and (cluster.get("certificate-authority") or cluster.get("certificate-authority-data")):
+            raise ConfigurationError(f"kubeconfig {path}: cluster {ctx.get('cluster')!r}: a certificate "
+                                     "authority and insecure-skip-tls-verify together are not allowed")
         cert_file, key_file = file(user.get("client-certificate")), file(user.get("client-key"))
         cert_data, key_data = data(user.get("client-certificate-data")), data(user.get("client-key-data"))
-        if cert_data and key_data:
-            cert_file, key_file = _temp_file(cert_data), _temp_file(key_data)
         return cls(cluster["server"], token=user.get("token"), token_file=file(user.get("tokenFile")),
                    ca_file=file(cluster.get("certificate-authority")),
                    ca_data=data(cluster.get("certificate-authority-data")),
-                   cert_file=cert_file, key_file=key_file,
-                   insecure=bool(cluster.get("insecure-skip-tls-verify")),
+                   cert_file=cert_file, key_file=key_file, cert_data=cert_data, key_data=key_data,
+                   tls_server_name=cluster.get("tls-server-name"),
+                   insecure=insecure,
                    namespace=ctx.get("namespace") or "default",
                    username=user.get("username"), password=user.get("password"))
 
@@ -135,22 +142,33 @@ class ClientConfig:
 
     @classmethod
     def auto(cls, kubeconfig: Optional[str] = None, context: Optional[str] = None) -> "ClientConfig":
-        """A kubeconfig when one is given or found, else the in-cluster service account."""
+        """As controllers find their cluster (controller-runtime's order): ``kubeconfig``, else
+        $KUBECONFIG, else the in-cluster service account (in a Pod), else ~/.kube/config. A
+        ``context`` asks for a kubeconfig."""
         if kubeconfig is None and context is None and not os.environ.get("KUBECONFIG") \
-                and not os.path.exists(os.path.expanduser("~/.kube/config")) \
                 and os.environ.get("KUBERNETES_SERVICE_HOST"):
             return cls.in_cluster()
         return cls.from_kubeconfig(kubeconfig, context)
 
+    def _bearer(self) -> Optional[str]:
+        """The token; a token file is read again whenever it changed (a projected service-account
+        token is rotated by swapping the file) and at least once a minute."""
+        if not self.token_file:
+            return self.token
+        try:
+            st = os.stat(self.token_file)
+        except OSError as exc:
+            raise ConfigurationError(f"token file {self.token_file}: cannot be read: {exc}") from None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        read_at, seen, cached = self._token_read
+        if cached is None or seen != stamp or time.monotonic() - read_at > 60:
+            with open(self.token_file) as fh:
+                cached = fh.read().strip()
+            self._token_read = (time.monotonic(), stamp, cached)
+        return cached
+
     def headers(self) -> Dict[str, str]:
-        token = self.token
-        if self.token_file:
-            read_at, cached = self._token_read
-            if cached is None or time.monotonic() - read_at > 60:  # bound tokens rotate
-                with open(self.token_file) as fh:
-                    cached = fh.read().strip()
-                self._token_read = (time.monotonic(), cached)
-            token = cached
+        token = self._bearer()
         out = {"Accept": "application/json", "User-Agent": "routecore-kube"}
         if token:
             out["Authorization"] = f"Bearer {token}"
@@ -160,27 +178,42 @@ class ClientConfig:
         return out
 
     def ssl_context(self):
+        """The TLS client context: the server verified against the configured CA (else the
+        system CAs); verification is off only when the configuration says
+        ``insecure-skip-tls-verify`` (and then no CA may be given, as kubectl insists)."""
         if not self.server.startswith("https://"):
             return True
-        if self.insecure:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.ca_file or self.ca_data:
-            ctx = ssl.create_default_context(cafile=self.ca_file,
-                                             cadata=self.ca_data.decode() if self.ca_data else None)
-        else:
-            ctx = ssl.create_default_context()
-        if self.cert_file and self.key_file:
-            ctx.load_cert_chain(self.cert_file, self.key_file)
+        try:
+            if self.insecure:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            elif self.ca_file or self.ca_data:
+                ctx = ssl.create_default_context(cafile=self.ca_file,
+                                                 cadata=self.ca_data.decode() if self.ca_data else None)
+            else:
+                ctx = ssl.create_default_context()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            what = self.ca_file or "certificate-authority-data"
+            raise ConfigurationError(f"cluster CA {what}: cannot be used: {exc}") from None
+        if self.cert_data and self.key_data:
+            # ssl reads a certificate chain from files only: a private directory, removed at once
+            with tempfile.TemporaryDirectory(prefix="routecore-kube-") as tmp:
+                cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+                for path, content in ((cert, self.cert_data), (key, self.key_data)):
+                    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                        fh.write(content)
+                self._load_chain(ctx, cert, key, "client-certificate-data")
+        elif self.cert_file and self.key_file:
+            self._load_chain(ctx, self.cert_file, self.key_file, self.cert_file)
         return ctx
 
-
-def _temp_file(data: bytes) -> str:
-    fd, path = tempfile.mkstemp(prefix="routecore-kube-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
+    @staticmethod
+    def _load_chain(ctx: ssl.SSLContext, cert: str, key: str, what: str) -> None:
+        try:
+            ctx.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"client certificate {what}: cannot be used: {exc}") from None
 
 
 class ApiClient:
@@ -191,6 +224,8 @@ class ApiClient:
         self.timeout = timeout
         self._http = httpx.AsyncClient(base_url=config.server, verify=config.ssl_context(),
                                        timeout=timeout, trust_env=False)
+        # kubeconfig tls-server-name: sent as SNI and checked against the certificate
+        self._ext = {"sni_hostname": config.tls_server_name} if config.tls_server_name else None
 
     async def aclose(self):
         await self._http.aclose()
@@ -202,7 +237,8 @@ class ApiClient:
         if body is not None:
             headers["Content-Type"] = content_type
             content = json.dumps(body).encode()
-        resp = await self._http.request(method, path, params=params, headers=headers, content=content)
+        resp = await self._http.request(method, path, params=params, headers=headers, content=content,
+                                        extensions=self._ext)
         return _decode(resp)
 
     async def list(self, info: KindInfo, namespace: Optional[str] = None) -> Tuple[List[dict], str]:
@@ -221,7 +257,8 @@ class ApiClient:
         # the read timeout outlasts timeoutSeconds a little: a silent stream means a dead one
         timeout = httpx.Timeout(self.timeout, read=timeout_seconds + max(self.timeout, 5.0))
         async with self._http.stream("GET", info.path(namespace), params=params,
-                                     headers=self.config.headers(), timeout=timeout) as resp:
+                                     headers=self.config.headers(), timeout=timeout,
+                                     extensions=self._ext) as resp:
             if resp.status_code >= 300:
                 await resp.aread()
                 _decode(resp)

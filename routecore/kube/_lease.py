@@ -9,6 +9,10 @@ Invariants:
   or when its holder is empty (released).
 - Every write carries the resourceVersion read: a 409 (AlreadyExists on create, Conflict on
   update) means another replica won; we follow.
+- ``acquireTime`` is set and ``leaseTransitions`` counted up whenever this process starts holding
+  the Lease (client-go's rule): taking it from another holder, taking a released one, and also
+  finding our own identity in it without having written that record ourselves (a restarted
+  process with the same identity); a renewal keeps both.
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ class LeaderElector:
         self._renewed_at: Optional[float] = None  # monotonic start of the last successful write
         self._observed = (None, 0.0)  # (resourceVersion, monotonic time it was first seen)
         self._leading = False
+        self._holding = False  # the Lease record says us because this process wrote it so
         self.transitions = 0
 
     def is_leader(self) -> bool:
@@ -102,6 +107,7 @@ class LeaderElector:
                     return False  # another replica created it first: follow
                 raise
             self.transitions += 1
+            self._holding = True
             return True
         spec = lease.get("spec") or {}
         rv = lease["metadata"].get("resourceVersion")
@@ -109,21 +115,22 @@ class LeaderElector:
             self._observed = (rv, started)
         holder = spec.get("holderIdentity") or ""
         if holder != self.identity:
+            self._holding = False
             duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
             if holder and started - self._observed[1] < duration:
                 return False  # held and renewed recently enough
-            acquire = True
-        else:
-            acquire = False
+        acquire = not self._holding
         lease["spec"] = self._spec(acquire, spec)
         try:
             await self.client.replace(LEASE, self.namespace, self.name, lease)
         except ApiError as exc:
             if exc.code == 409:
+                self._holding = False
                 return False
             raise
         if acquire:
             self.transitions += 1
+        self._holding = True
         return True
 
     async def release(self):
@@ -131,6 +138,7 @@ class LeaderElector:
         if not self.is_leader():
             return
         self._renewed_at = None
+        self._holding = False
         self._notify()
         try:
             lease = await self.client.get(LEASE, self.namespace, self.name)

@@ -14,6 +14,11 @@ Invariants:
 - Status is written only while the Lease is held (``LeaderElector.is_leader()`` checked right
   before each write), only when it differs from the object's status, to ``/status`` with the
   object's resourceVersion; a 409 re-reads the object and recomputes.
+- An object's status is computed only by a configuration built from that object's current
+  ``metadata.generation`` (``_built_generation``, recorded when a batch is live): so
+  ``observedGeneration`` never claims a spec the configuration has not seen (one the apply loop
+  is still building, or one a 409 re-read brought early); such an object's status is written
+  after its build, which marks it.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from .._config.load import load
 from .._router import Router
 from ._client import ApiClient, ApiError, ClientConfig
 from ._kinds import BY_KIND, DEFAULT_CONTROLLER, ROUTE_KINDS, WATCHED, Key
+from ._discovery import Discovery
 from ._lease import LeaderElector
 from ._reflector import Backoff, Reflector
 from ._status import desired_statuses
@@ -40,6 +46,7 @@ from ._store import ObjectStore, map_changes, route_parent_gateways, routing_map
 log = logging.getLogger("routecore.kube")
 
 OnChange = Callable[[Router, Set[Key]], None]
+_GONE = object()  # (a key deleted, in the generations a build reads)
 
 
 class KubeSource:
@@ -66,7 +73,8 @@ class KubeSource:
                  lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0,
                  backoff_base: float = 0.2, backoff_cap: float = 30.0, watch_timeout: int = 300,
                  request_timeout: float = 10.0, on_change: Optional[OnChange] = None,
-                 router: Optional[Router] = None, incremental: bool = True, **router_kwargs):
+                 router: Optional[Router] = None, incremental: bool = True,
+                 discovery_max_age: float = 5.0, discovery_retry: float = 60.0, **router_kwargs):
         self._client_args = (client_config, kubeconfig, context)
         self.namespaces = None if namespaces is None else tuple(namespaces)
         self.controller_name = controller_name
@@ -77,6 +85,10 @@ class KubeSource:
         self.lease_timing = (lease_duration, renew_deadline, retry_period)
         self.backoff = (backoff_base, backoff_cap)
         self.watch_timeout, self.request_timeout = watch_timeout, request_timeout
+        # discovery: a snapshot is reused for discovery_max_age s; a kind not served is asked
+        # about again every discovery_retry s
+        self.discovery_max_age, self.discovery_retry = discovery_max_age, discovery_retry
+        self.discovery: Optional[Discovery] = None
         self.on_change = on_change
         self.router = router
         self.incremental = incremental  # False: every change reloads everything (a baseline)
@@ -93,6 +105,8 @@ class KubeSource:
         self._pending_since: Optional[float] = None  # when the oldest pending event arrived
         self._routing: Optional[dict] = None  # routing_map of the configuration serving
         self._store_touched: Set[Key] = set()  # keys the status writer changed in the store
+        self._unbuilt: Set[Key] = set()  # keys changed in the store since the last live build
+        self._built_generation: dict = {}  # key -> metadata.generation the live configuration read
         self._pending: List[Tuple[Key, Optional[dict]]] = []
         self._ready = threading.Event()
         self._status_dirty: Set[Key] = set()
@@ -132,12 +146,14 @@ class KubeSource:
         config = config or ClientConfig.auto(kubeconfig, context)
         self.client = ApiClient(config, timeout=self.request_timeout)
         self._wake, self._status_wake = asyncio.Event(), asyncio.Event()
+        self.discovery = Discovery(self.client, WATCHED, max_age=self.discovery_max_age)
         self.reflectors = []
         for info in WATCHED:
             scopes = [None] if not info.namespaced or self.namespaces is None else self.namespaces
             for ns in scopes:
                 self.reflectors.append(Reflector(self.client, info, ns, self._sink,
-                                                 backoff=Backoff(*self.backoff),
+                                                 backoff=Backoff(*self.backoff), discovery=self.discovery,
+                                                 optional_retry=self.discovery_retry,
                                                  on_synced=self._wake.set, watch_timeout=self.watch_timeout))
         tasks = [asyncio.create_task(r.run(), name=repr(r)) for r in self.reflectors]
         tasks.append(asyncio.create_task(self._apply_loop(), name="apply"))
@@ -163,8 +179,15 @@ class KubeSource:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready.is_set():
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError("the Kubernetes source did not complete its first sync in time")
+                raise self._not_synced()
             await asyncio.sleep(0.02)
+
+    def _not_synced(self) -> TimeoutError:
+        """The first sync did not complete: why, from the reflectors' last errors."""
+        errors = sorted({r.last_error for r in self.reflectors if r.last_error and not r.synced})
+        why = f"; last error: {errors[0]}" + (f" (and {len(errors) - 1} other)" if len(errors) > 1 else "") \
+            if errors else ""
+        return TimeoutError(f"the Kubernetes source did not complete its first sync in time{why}")
 
     async def __aenter__(self) -> "KubeSource":
         self._task = asyncio.create_task(self.run())
@@ -190,8 +213,9 @@ class KubeSource:
             if self._failure is not None:
                 raise self._failure
             if deadline is not None and time.monotonic() > deadline:
+                error = self._not_synced()
                 self.stop()
-                raise TimeoutError("the Kubernetes source did not complete its first sync in time")
+                raise error
         return self.router
 
     def _thread_main(self):
@@ -251,8 +275,13 @@ class KubeSource:
         self._status_dirty |= changed
         changed |= self._store_touched  # (see _store_set)
         self._store_touched = set()
+        self._unbuilt |= changed
         if not self.synced or (not changed and self._ready.is_set()):
             return changed
+        # the generations this build reads (the status writer may store newer ones meanwhile)
+        reading = {k: o["metadata"].get("generation") if o is not None else _GONE
+                   for k, o in ((k, self.store.get(k)) for k in self._unbuilt)}
+        self._unbuilt = set()
         routing = routing_map(self.store, self.controller_name, self._routing,
                               changed if self._routing is not None else None)
         updates, removed = map_changes(self._routing or {}, routing)
@@ -262,6 +291,7 @@ class KubeSource:
             except Exception:  # noqa: BLE001 - the last configuration keeps serving
                 self.stats["build_errors"] += 1
                 log.exception("building the configuration failed; the previous one keeps serving")
+                self._unbuilt |= set(reading)
                 return changed
             self._mark_status(changed, self._routing, routing)
             self._routing = routing
@@ -270,6 +300,7 @@ class KubeSource:
                     self.on_change(self.router, changed)
                 except Exception:  # noqa: BLE001 - a callback's bug must not stop the source
                     log.exception("on_change callback failed")
+        self._mark_built(reading)
         if not self._ready.is_set():
             self._ready.set()
             if self.on_change is not None:  # the first configuration: every object is new
@@ -280,6 +311,21 @@ class KubeSource:
         if self._status_wake is not None:
             self._status_wake.set()
         return changed
+
+    def _mark_built(self, reading: dict):
+        """``reading`` (key -> generation, or _GONE) is what the live configuration read; those
+        objects' status is (re)considered now (the status loop skipped them while they built)."""
+        for key, generation in reading.items():
+            if generation is _GONE:
+                self._built_generation.pop(key, None)
+            else:
+                self._built_generation[key] = generation
+        self._status_dirty |= set(reading)
+
+    def _built_from(self, key: Key, obj: dict) -> bool:
+        """True when the live configuration was built from ``obj``'s generation."""
+        return key in self._built_generation and \
+            self._built_generation[key] == obj["metadata"].get("generation")
 
     def _build(self, routing: dict, updates: List[dict], removed: List[Key]):
         start = time.perf_counter()
@@ -341,6 +387,8 @@ class KubeSource:
             router, snapshot = self.router, self.store.snapshot()  # the thread reads a copy
             todo = await asyncio.to_thread(
                 lambda: list(desired_statuses(router, snapshot, self.controller_name, keys)))
+            # (a build may be under way: its objects' status waits for it, it marks them)
+            todo = [t for t in todo if self._built_from(t[0], t[1])]
             failed = False
             for key, obj, want in todo:
                 failed |= not await self._write_status(key, obj, want)
@@ -361,7 +409,7 @@ class KubeSource:
 
     async def _write_status(self, key: Key, obj: dict, want: dict, attempts: int = 5) -> bool:
         """PUT ``want`` to the object's /status; on 409 re-read and recompute. False: retry later."""
-        info = BY_KIND[key[0]]
+        info = (self.discovery.chosen.get(key[0]) if self.discovery else None) or BY_KIND[key[0]]
         for _ in range(attempts):
             if not self.is_leader():
                 return True  # not ours to write any more
@@ -383,8 +431,8 @@ class KubeSource:
                     return exc2.code == 404
                 self._store_set(key, dict(fresh, kind=info.kind, apiVersion=info.api_version))
                 again = list(desired_statuses(self.router, self.store, self.controller_name, {key}))
-                if not again:
-                    return True
+                if not again or not self._built_from(key, again[0][1]):
+                    return True  # nothing to write, or a newer spec: written after its build
                 _, obj, want = again[0]
                 continue
             except (httpx.HTTPError, OSError) as exc:

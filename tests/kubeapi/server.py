@@ -15,380 +15,37 @@ Invariants:
   to ``/status`` change the status only.
 - List items of built-in (core/coordination) kinds carry no ``kind``/``apiVersion``; custom
   resources' items do (the API server's behaviour).
-- Served over HTTP/1.1 on 127.0.0.1 only; watches are chunked JSON lines.
+- Served over HTTPS (HTTP/1.1; plain HTTP with ``tls=False``) on 127.0.0.1 only, with a
+  certificate of its own CA (tls.py); every request needs a bearer token of ``tokens`` or a
+  client certificate of that CA, else 401. Watches are chunked JSON lines.
+- What is served (kinds, versions, discovery) is one API layout of kinds.LAYOUTS, switchable while
+  running; the objects stay.
 """
 from __future__ import annotations
 
+import base64
 import copy
-import datetime as _dt
 import json
 import os
 import queue
-import random
 import socket
-import string
+import ssl
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional
 from urllib.parse import parse_qs, urlsplit
 
-GATEWAY_GROUP = "gateway.networking.k8s.io"
+from . import kinds as _kinds
+from . import tls as _tls
+from .kinds import DEFAULT_LAYOUT, LAYOUTS, Kind
+from .store import ApiError, Store, merge_patch
+
+KINDS = LAYOUTS[DEFAULT_LAYOUT]
 
 
-class Kind:
-    """One resource type as discovery describes it."""
-
-    def __init__(self, group, versions, plural, kind, namespaced=True, status=False,
-                 generation=False, short=(), builtin=False):
-        self.group, self.versions, self.plural, self.kind = group, tuple(versions), plural, kind
-        self.namespaced, self.status, self.generation = namespaced, status, generation
-        self.short, self.builtin = list(short), builtin
-        self.singular = kind.lower()
-
-    def api_version(self, version):
-        return f"{self.group}/{version}" if self.group else version
-
-
-_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-
-KINDS = [
-    Kind("", ["v1"], "namespaces", "Namespace", namespaced=False, status=True, short=["ns"], builtin=True),
-    Kind("", ["v1"], "services", "Service", status=True, short=["svc"], builtin=True),
-    Kind("", ["v1"], "secrets", "Secret", builtin=True),
-    Kind("", ["v1"], "configmaps", "ConfigMap", short=["cm"], builtin=True),
-    Kind("coordination.k8s.io", ["v1"], "leases", "Lease", builtin=True),
-    Kind(GATEWAY_GROUP, ["v1", "v1beta1"], "gatewayclasses", "GatewayClass", namespaced=False,
-         status=True, generation=True, short=["gc"]),
-    Kind(GATEWAY_GROUP, ["v1", "v1beta1"], "gateways", "Gateway", status=True, generation=True, short=["gtw"]),
-    Kind(GATEWAY_GROUP, ["v1", "v1beta1"], "httproutes", "HTTPRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1", "v1alpha2"], "grpcroutes", "GRPCRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1beta1", "v1alpha2"], "referencegrants", "ReferenceGrant", generation=True,
-         short=["refgrant"]),
-    Kind(GATEWAY_GROUP, ["v1"], "listenersets", "ListenerSet", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha2"], "tlsroutes", "TLSRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha2"], "tcproutes", "TCPRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha2"], "udproutes", "UDPRoute", status=True, generation=True),
-    Kind(GATEWAY_GROUP, ["v1alpha3"], "backendtlspolicies", "BackendTLSPolicy", status=True,
-         generation=True, short=["btlspolicy"]),
-]
-
-
-def now_rfc3339() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, details: Optional[dict] = None):
-        super().__init__(message)
-        self.code, self.reason, self.message, self.details = code, reason, message, details
-
-    def status(self) -> dict:
-        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": self.message, "reason": self.reason, "code": self.code}
-        if self.details:
-            out["details"] = self.details
-        return out
-
-
-def merge_patch(target, patch):
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = merge_patch(out.get(key), value)
-    return out
-
-
-def _spec_part(obj: dict) -> dict:
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
-def _match_labels(selector: str, labels: dict) -> bool:
-    """Equality-based and existence label selectors (``a=b,c!=d,e,!f``) and set-based in/notin."""
-    parts, depth, cur = [], 0, ""
-    for ch in selector:
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-            continue
-        depth += ch == "("
-        depth -= ch == ")"
-        cur += ch
-    parts.append(cur)
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if " notin " in part or " in " in part:
-            neg = " notin " in part
-            key, values = part.split(" notin " if neg else " in ", 1)
-            values = {v.strip() for v in values.strip().strip("()").split(",")}
-            has = labels.get(key.strip()) in values
-            if has == neg:
-                return False
-        elif "!=" in part:
-            key, value = part.split("!=", 1)
-            if labels.get(key.strip()) == value.strip():
-                return False
-        elif "=" in part:
-            key, value = part.replace("==", "=").split("=", 1)
-            if labels.get(key.strip()) != value.strip():
-                return False
-        elif part.startswith("!"):
-            if part[1:].strip() in labels:
-                return False
-        elif part not in labels:
-            return False
-    return True
-
-
-def _field_value(obj: dict, field: str, kind: Kind):
-    if field == "metadata.name":
-        return obj["metadata"].get("name")
-    if field == "metadata.namespace" and kind.namespaced:
-        return obj["metadata"].get("namespace")
-    if field == "type" and kind.kind == "Secret":
-        return obj.get("type")
-    raise ApiError(400, "BadRequest", f'"{field}" is not a known field selector: only '
-                                      '"metadata.name", "metadata.namespace"')
-
-
-def _match_fields(selector: str, obj: dict, kind: Kind) -> bool:
-    for part in (p.strip() for p in selector.split(",")):
-        if not part:
-            continue
-        neg = "!=" in part
-        key, value = part.replace("==", "=").split("!=" if neg else "=", 1)
-        if (_field_value(obj, key.strip(), kind) == value.strip()) == neg:
-            return False
-    return True
-
-
-class _Watch:
-    def __init__(self, kind, namespace, label_selector, field_selector):
-        self.kind, self.namespace = kind, namespace
-        self.label_selector, self.field_selector = label_selector, field_selector
-        self.events: "queue.Queue" = queue.Queue()
-
-    def wants(self, kind: Kind, obj: dict) -> bool:
-        if kind is not self.kind:
-            return False
-        meta = obj["metadata"]
-        if self.namespace is not None and meta.get("namespace") != self.namespace:
-            return False
-        if self.label_selector and not _match_labels(self.label_selector, meta.get("labels") or {}):
-            return False
-        if self.field_selector and not _match_fields(self.field_selector, obj, kind):
-            return False
-        return True
-
-
-class Store:
-    """The objects, the resourceVersion counter, the event history and the open watches."""
-
-    def __init__(self, history: int = 1000):
-        self.lock = threading.RLock()
-        self.rv = 100  # etcd revisions do not start at 1 in a real cluster either
-        self.objects: Dict[Tuple[str, str], Dict[Tuple[str, str], dict]] = {}
-        self.history: List[Tuple[int, Kind, str, dict]] = []
-        self.history_limit = history
-        self.compacted = self.rv  # watches from an older resourceVersion get 410
-        self.watches: List[_Watch] = []
-        # counted per (API verb: list, watch, get, create, update, patch, delete; plural;
-        # subresource): what tests assert about the requests made
-        self.requests: Dict[Tuple[str, str, str], int] = {}
-
-    def _bucket(self, kind: Kind):
-        return self.objects.setdefault((kind.group, kind.plural), {})
-
-    def _record(self, kind: Kind, type_: str, obj: dict):
-        self.history.append((self.rv, kind, type_, copy.deepcopy(obj)))
-        if len(self.history) > self.history_limit:
-            drop = len(self.history) - self.history_limit
-            self.compacted = self.history[drop - 1][0]
-            del self.history[:drop]
-        for w in list(self.watches):
-            if w.wants(kind, obj):
-                w.events.put((type_, copy.deepcopy(obj)))
-
-    def compact(self):
-        """Forget the event history (etcd compaction): older resourceVersions answer 410."""
-        with self.lock:
-            self.history.clear()
-            self.compacted = self.rv
-
-    def next_rv(self) -> str:
-        self.rv += 1
-        return str(self.rv)
-
-    def list(self, kind: Kind, namespace, label_selector=None, field_selector=None):
-        with self.lock:
-            items = [copy.deepcopy(o) for (ns, _), o in sorted(self._bucket(kind).items())
-                     if (namespace is None or ns == namespace)
-                     and (not label_selector or _match_labels(label_selector, o["metadata"].get("labels") or {}))
-                     and (not field_selector or _match_fields(field_selector, o, kind))]
-            return items, str(self.rv)
-
-    def get(self, kind: Kind, namespace, name) -> dict:
-        with self.lock:
-            obj = self._bucket(kind).get((namespace or "", name))
-            if obj is None:
-                raise _not_found(kind, name)
-            return copy.deepcopy(obj)
-
-    def create(self, kind: Kind, namespace, obj: dict, dry_run=False) -> dict:
-        with self.lock:
-            meta = obj.setdefault("metadata", {})
-            if not meta.get("name") and meta.get("generateName"):
-                meta["name"] = meta["generateName"] + "".join(
-                    random.choice(string.ascii_lowercase + string.digits) for _ in range(5))
-            name = meta.get("name")
-            if not name:
-                raise ApiError(422, "Invalid", f"{kind.kind} is invalid: metadata.name: Required value: "
-                                               "name or generateName is required")
-            if kind.namespaced:
-                if meta.get("namespace") not in (None, namespace):
-                    raise ApiError(400, "BadRequest", "the namespace of the provided object does not "
-                                                      "match the namespace sent on the request")
-                meta["namespace"] = namespace
-            else:
-                meta.pop("namespace", None)
-            bucket = self._bucket(kind)
-            key = (namespace or "", name)
-            if key in bucket:
-                raise ApiError(409, "AlreadyExists", f'{kind.plural}{"." + kind.group if kind.group else ""} '
-                                                     f'"{name}" already exists',
-                               {"name": name, "group": kind.group, "kind": kind.plural})
-            if kind.status:
-                obj.pop("status", None)  # status is written through /status only
-            meta.pop("resourceVersion", None)
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = now_rfc3339()
-            if kind.generation:
-                meta["generation"] = 1
-            else:
-                meta.pop("generation", None)
-            if kind.kind == "Namespace":
-                meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-                obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-                obj["status"] = {"phase": "Active"}
-            if dry_run:
-                return obj
-            meta["resourceVersion"] = self.next_rv()
-            bucket[key] = obj
-            self._record(kind, "ADDED", obj)
-            return copy.deepcopy(obj)
-
-    def update(self, kind: Kind, namespace, name, obj: dict, subresource=None, dry_run=False) -> dict:
-        with self.lock:
-            bucket = self._bucket(kind)
-            key = (namespace or "", name)
-            old = bucket.get(key)
-            if old is None:
-                raise _not_found(kind, name)
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-            if meta.get("name") not in (None, name):
-                raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
-            rv = meta.get("resourceVersion")
-            if rv in (None, "") and not kind.builtin:
-                raise ApiError(422, "Invalid", f'{kind.kind}.{kind.group} "{name}" is invalid: '
-                                               "metadata.resourceVersion: Invalid value: 0x0: must be "
-                                               "specified for an update")
-            if rv not in (None, "") and rv != old["metadata"]["resourceVersion"]:
-                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind.plural}'
-                                                f'{"." + kind.group if kind.group else ""} "{name}": the '
-                                                "object has been modified; please apply your changes to "
-                                                "the latest version and try again",
-                               {"name": name, "group": kind.group, "kind": kind.plural})
-            if subresource == "status":
-                new = copy.deepcopy(old)
-                if "status" in obj:
-                    new["status"] = obj["status"]
-                else:
-                    new.pop("status", None)
-            else:
-                new = copy.deepcopy(obj)
-                new_meta = new.setdefault("metadata", {})
-                for fixed in ("uid", "creationTimestamp", "namespace", "name", "generation"):
-                    if fixed in old["metadata"]:
-                        new_meta[fixed] = old["metadata"][fixed]
-                    else:
-                        new_meta.pop(fixed, None)
-                new["apiVersion"], new["kind"] = old.get("apiVersion"), old.get("kind")
-                if kind.status:  # status written on the main resource is ignored
-                    if "status" in old:
-                        new["status"] = old["status"]
-                    else:
-                        new.pop("status", None)
-                if kind.generation and _spec_part(new) != _spec_part(old):
-                    new_meta["generation"] = old["metadata"].get("generation", 1) + 1
-            if new == old or (subresource != "status" and _same_but_rv(new, old)):
-                return copy.deepcopy(old)  # a no-op write changes nothing, not even the resourceVersion
-            if dry_run:
-                return new
-            new["metadata"]["resourceVersion"] = self.next_rv()
-            bucket[key] = new
-            self._record(kind, "MODIFIED", new)
-            return copy.deepcopy(new)
-
-    def delete(self, kind: Kind, namespace, name, dry_run=False) -> dict:
-        with self.lock:
-            bucket = self._bucket(kind)
-            key = (namespace or "", name)
-            if key not in bucket:
-                raise _not_found(kind, name)
-            if dry_run:
-                return copy.deepcopy(bucket[key])
-            obj = bucket.pop(key)
-            obj["metadata"]["resourceVersion"] = self.next_rv()
-            self._record(kind, "DELETED", obj)
-            return copy.deepcopy(obj)
-
-    def open_watch(self, kind, namespace, since: Optional[str], label_selector, field_selector):
-        """Register a watch; return (watch, initial events) or raise ApiError(410)."""
-        with self.lock:
-            w = _Watch(kind, namespace, label_selector, field_selector)
-            initial = []
-            if since in (None, "", "0"):
-                # "Get State and Start at Most Recent": synthetic ADDED for what exists now
-                items, _ = self.list(kind, namespace, label_selector, field_selector)
-                initial = [("ADDED", o) for o in items]
-            else:
-                try:
-                    start = int(since)
-                except ValueError:
-                    raise ApiError(400, "BadRequest", f"invalid resource version {since!r}") from None
-                if start < self.compacted:
-                    raise ApiError(410, "Expired", f"too old resource version: {start} ({self.compacted})")
-                initial = [(t, copy.deepcopy(o)) for rv, k, t, o in self.history
-                           if rv > start and w.wants(k, o)]
-            self.watches.append(w)
-            return w, initial
-
-    def close_watch(self, w):
-        with self.lock:
-            if w in self.watches:
-                self.watches.remove(w)
-
-
-def _same_but_rv(new, old) -> bool:
-    a, b = copy.deepcopy(new), copy.deepcopy(old)
-    a["metadata"].pop("resourceVersion", None)
-    b["metadata"].pop("resourceVersion", None)
-    a["metadata"].pop("managedFields", None)
-    b["metadata"].pop("managedFields", None)
-    return a == b
-
-
-def _not_found(kind: Kind, name: str) -> ApiError:
-    group = "." + kind.group if kind.group else ""
-    return ApiError(404, "NotFound", f'{kind.plural}{group} "{name}" not found',
-                    {"name": name, "group": kind.group, "kind": kind.plural})
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 class _Cut(Exception):
@@ -400,20 +57,50 @@ class KubeAPIServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # many watches connect at once; a short backlog drops SYNs (1 s retry)
 
-    def __init__(self, host="127.0.0.1", port=0, history=1000, bookmark_interval=1.0):
+    def __init__(self, host="127.0.0.1", port=0, history=1000, bookmark_interval=1.0, *,
+                 tls: bool = True, layout: str = DEFAULT_LAYOUT, tokens=("test-token",)):
         self.store = Store(history)
         self.bookmark_interval = bookmark_interval
         self.down_until = 0.0
         self.down_mode = "refuse"
         self.cut_generation = 0  # bumped by cut_watches(); streams of older generations end
         self._thread = None
+        self.kinds = LAYOUTS[layout]
+        # authentication: a bearer token of ``tokens`` or a client certificate of the cluster CA
+        self.tokens = set(tokens)
+        self.seen_tokens: Dict[str, int] = {}  # bearer token -> requests that presented it
+        self.tls = _tls.ServerTLS() if tls else None
         super().__init__((host, port), _Handler)
+
+    def serve_layout(self, layout: str):
+        """Serve another API layout from now on (as when other Gateway API CRDs are installed);
+        the stored objects stay."""
+        self.kinds = LAYOUTS[layout]
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is not None:  # the handshake happens in the handler thread, on first read
+            sock = self.tls.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        import sys
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):  # a client's bad handshake is its problem
+            super().handle_error(request, client_address)
 
     # --- controls for tests ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.server_address[0]}:{self.server_address[1]}"
+
+    def http_client(self, **kw):
+        """An httpx.Client for this server: its CA trusted, a valid token sent."""
+        import httpx
+        verify = self.tls.client_context() if self.tls is not None else True
+        headers = {"Authorization": f"Bearer {sorted(self.tokens)[0]}"} if self.tokens else {}
+        return httpx.Client(base_url=self.url, verify=verify, headers=headers, **kw)
 
     def start(self) -> "KubeAPIServer":
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
@@ -446,17 +133,37 @@ class KubeAPIServer(ThreadingHTTPServer):
     def compact(self):
         self.store.compact()
 
-    def write_kubeconfig(self, path: str, context: str = "kubeapi-test", namespace: str = "default") -> str:
+    def write_kubeconfig(self, path: str, context: str = "kubeapi-test", namespace: str = "default",
+                         auth: str = "token") -> str:
+        """A kubeconfig for this server: the cluster CA as ``certificate-authority-data`` and a
+        bearer token (``auth="token"``) or a client certificate and key (``auth="cert"``)."""
+        cluster = {"server": self.url}
+        if self.tls is not None:
+            cluster["certificate-authority-data"] = _b64(self.tls.ca_pem)
+        if auth == "cert":
+            cert, key = self.tls.client_cert("tester")
+            user = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
+        else:
+            user = {"token": sorted(self.tokens)[0]}
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": "kubeapi", "cluster": {"server": self.url}}],
-            "users": [{"name": "tester", "user": {"token": "test-token"}}],
+            "clusters": [{"name": "kubeapi", "cluster": cluster}],
+            "users": [{"name": "tester", "user": user}],
             "contexts": [{"name": context, "context": {"cluster": "kubeapi", "user": "tester",
                                                         "namespace": namespace}}],
         }
         with open(path, "w") as fh:
             json.dump(config, fh)
         return path
+
+    def authenticated(self, handler) -> bool:
+        auth = handler.headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer "):].strip()
+            with self.store.lock:
+                self.seen_tokens[token] = self.seen_tokens.get(token, 0) + 1
+            return token in self.tokens
+        return self.tls is not None and bool(handler.connection.getpeercert())
 
     def verify_request(self, request, client_address):
         if self.is_down() and self.down_mode == "refuse":
@@ -467,14 +174,14 @@ class KubeAPIServer(ThreadingHTTPServer):
             return False  # closed at once: the client sees a reset / disconnect
         return True
 
-    # convenience for tests: direct writes without HTTP
+    # convenience for tests: direct writes without HTTP (of any kind, served now or not)
     def kind(self, plural: str) -> Kind:
-        return next(k for k in KINDS if k.plural == plural)
+        return next(k for k in _kinds.ALL_KINDS if k.plural == plural)
 
     def apply(self, obj: dict) -> dict:
         """Create or update ``obj`` directly (no HTTP): tests set up the cluster state with it."""
         group, _, version = obj["apiVersion"].rpartition("/")
-        kind = next(k for k in KINDS if k.kind == obj["kind"] and k.group == group)
+        kind = next(k for k in _kinds.ALL_KINDS if k.kind == obj["kind"] and k.group == group)
         ns = obj["metadata"].get("namespace", "default") if kind.namespaced else None
         obj = copy.deepcopy(obj)
         try:
@@ -497,79 +204,6 @@ class KubeAPIServer(ThreadingHTTPServer):
     def count(self, verb: str, plural: str, subresource: str = "") -> int:
         """Requests made with this API verb (``update``, ``list``...) on ``plural[/subresource]``."""
         return self.store.requests.get((verb, plural, subresource), 0)
-
-
-def _discovery_resources(group: str, version: str) -> List[dict]:
-    out = []
-    for k in KINDS:
-        if k.group != group or version not in k.versions:
-            continue
-        entry = {"name": k.plural, "singularName": k.singular, "namespaced": k.namespaced,
-                 "kind": k.kind, "verbs": list(_VERBS), "storageVersionHash": ""}
-        if k.short:
-            entry["shortNames"] = k.short
-        if k.group == GATEWAY_GROUP:
-            entry["categories"] = ["gateway-api"]
-        out.append(entry)
-        if k.status:
-            out.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
-                        "kind": k.kind, "verbs": ["get", "patch", "update"]})
-    return out
-
-
-def _gv_path(group: str, version: str) -> str:
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def _openapi_root() -> dict:
-    """/openapi/v3: one document per group-version."""
-    gvs = [("", "v1")] + [(g, v) for g, vs in _groups().items() for v in vs]
-    return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=0"}
-                      for g, v in gvs}}
-
-
-def _openapi_gv(group: str, version: str) -> Optional[dict]:
-    """The paths of one group-version with their operations (no schemas: kubectl only reads
-    which query parameters a write operation takes, to use server-side field validation)."""
-    kinds = [k for k in KINDS if k.group == group and version in k.versions]
-    if not kinds:
-        return None
-    params = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
-              for n in ("dryRun", "fieldManager", "fieldValidation")]
-    paths = {}
-    for k in kinds:
-        gvk = {"group": group, "version": version, "kind": k.kind}
-        base = "/" + _gv_path(group, version) + ("/namespaces/{namespace}" if k.namespaced else "") + "/" + k.plural
-
-        def op(action):
-            return {"x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk,
-                    "parameters": params, "responses": {"200": {"description": "OK"}}}
-
-        paths[base] = {"get": op("list"), "post": op("post")}
-        paths[base + "/{name}"] = {"get": op("get"), "put": op("put"), "patch": op("patch"),
-                                   "delete": op("delete")}
-        if k.status:
-            paths[base + "/{name}/status"] = {"get": op("get"), "put": op("put"), "patch": op("patch")}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": {}}}
-
-
-def _groups() -> Dict[str, List[str]]:
-    groups: Dict[str, List[str]] = {}
-    for k in KINDS:
-        if k.group:
-            versions = groups.setdefault(k.group, [])
-            for v in k.versions:
-                if v not in versions:
-                    versions.append(v)
-    return groups
-
-
-def _preferred(versions: List[str]) -> str:
-    for stable in ("v1", "v1beta1", "v1alpha3", "v1alpha2"):
-        if stable in versions:
-            return stable
-    return versions[0]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -613,14 +247,32 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "the request body must be an object")
         return body
 
-    def _dispatch(self, verb: str):
+    def _read_body(self) -> bytes:
+        """The request body, by Content-Length or chunked (kubectl --raw streams its file)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after the chunk
         n = int(self.headers.get("Content-Length") or 0)
-        self._raw = self.rfile.read(n) if n else b""  # always read: the connection is kept alive
+        return self.rfile.read(n) if n else b""
+
+    def _dispatch(self, verb: str):
+        self._raw = self._read_body()  # always read: the connection is kept alive
         if self.server.is_down():
             # refused connections are closed in verify_request; this is the 503 mode (or a
             # keep-alive connection opened before the outage)
             self.close_connection = True
             self._error(ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request"))
+            return
+        if not self.server.authenticated(self):
+            self.close_connection = True
+            self._error(ApiError(401, "Unauthorized", "Unauthorized"))
             return
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -653,38 +305,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _discovery(self, parts) -> bool:
         host = f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        kinds = self.server.kinds
         if parts == ["version"]:
-            self._send_json(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0-kubeapi-test",
-                                  "platform": "linux/amd64"})
+            doc = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-kubeapi-test", "platform": "linux/amd64"}
         elif parts == ["openapi", "v3"]:
-            self._send_json(200, _openapi_root())
-        elif parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5 and _openapi_gv(parts[3], parts[4]):
-            self._send_json(200, _openapi_gv(parts[3], parts[4]))
-        elif parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4 and _openapi_gv("", parts[3]):
-            self._send_json(200, _openapi_gv("", parts[3]))
+            doc = _kinds.openapi_root(kinds)
+        elif parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
+            doc = _kinds.openapi_gv(kinds, parts[3], parts[4])
+        elif parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4:
+            doc = _kinds.openapi_gv(kinds, "", parts[3])
         elif parts == ["api"]:
-            self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]})
+            doc = {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
         elif parts == ["api", "v1"]:
-            self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
-                                  "resources": _discovery_resources("", "v1")})
+            doc = _kinds.resource_list(kinds, "", "v1")
         elif parts == ["apis"]:
-            groups = [{"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-                       "preferredVersion": {"groupVersion": f"{g}/{_preferred(vs)}", "version": _preferred(vs)}}
-                      for g, vs in _groups().items()]
-            self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-        elif len(parts) == 2 and parts[0] == "apis" and parts[1] in _groups():
-            vs = _groups()[parts[1]]
-            self._send_json(200, {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
-                                  "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in vs],
-                                  "preferredVersion": {"groupVersion": f"{parts[1]}/{_preferred(vs)}",
-                                                       "version": _preferred(vs)}})
-        elif len(parts) == 3 and parts[0] == "apis" and parts[2] in _groups().get(parts[1], ()):
-            self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1",
-                                  "groupVersion": f"{parts[1]}/{parts[2]}",
-                                  "resources": _discovery_resources(parts[1], parts[2])})
+            doc = _kinds.api_group_list(kinds)
+        elif len(parts) == 2 and parts[0] == "apis":
+            doc = _kinds.api_group(kinds, parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            doc = _kinds.resource_list(kinds, parts[1], parts[2])
         else:
             return False
+        if doc is None:
+            return False  # not served: the resource path answers 404
+        self._send_json(200, doc)
         return True
 
     # --- resources ----------------------------------------------------------------------------
@@ -702,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
             namespace, rest = rest[1], rest[2:]
         if not rest:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        kind = next((k for k in KINDS if k.group == group and k.plural == rest[0] and version in k.versions), None)
+        kind = _kinds.served(self.server.kinds, group, version, rest[0])
         if kind is None or len(rest) > 3:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if namespace is not None and not kind.namespaced:
@@ -732,6 +377,8 @@ class _Handler(BaseHTTPRequestHandler):
             "get" if name is not None else "watch" if query.get("watch") in ("1", "true") else "list")
         counted = (k8s_verb, kind.plural, sub or "")
         store.requests[counted] = store.requests.get(counted, 0) + 1
+        at = (kind.plural, version)
+        store.versions[at] = store.versions.get(at, 0) + 1
         dry = query.get("dryRun") == "All"
         if verb == "GET" and name is None:
             if query.get("watch") in ("1", "true"):
@@ -743,12 +390,12 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "GET":
             return self._send_json(200, self._out(kind, version, store.get(kind, namespace, name)))
         if verb == "POST" and name is None:
-            body = self._check_kind(kind, self._body())
+            body = self._check_kind(kind, version, self._body())
             return self._send_json(201, self._out(kind, version, store.create(kind, namespace, body, dry)))
         if name is None:
             raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
         if verb == "PUT":
-            body = self._check_kind(kind, self._body())
+            body = self._check_kind(kind, version, self._body())
             return self._send_json(200, self._out(kind, version, store.update(kind, namespace, name, body, sub, dry)))
         if verb == "PATCH":
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -774,7 +421,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(200, self._out(kind, version, out))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
-    def _check_kind(self, kind: Kind, body: dict) -> dict:
+    def _check_kind(self, kind: Kind, version: str, body: dict) -> dict:
+        if body.get("apiVersion") not in (None, kind.api_version(version)):
+            raise ApiError(400, "BadRequest", f"the API version in the data ({body.get('apiVersion')}) does "
+                                              f"not match the expected API version ({kind.api_version(version)})")
         if body.get("kind") not in (None, kind.kind):
             raise ApiError(400, "BadRequest", f"the kind {body.get('kind')!r} of the body does not match "
                                               f"the resource {kind.plural}")
