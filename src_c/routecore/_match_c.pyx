@@ -313,8 +313,8 @@ cdef class Table:
             i += 1
         return o.start + i
 
-    def route(self, method, path, headers=(), *, host=None, scheme=None, sni=None):
-        return self._decide(method, path, headers, host, scheme, sni, False)
+    # route(method, path, headers=(), *, host=None, scheme=None, sni=None): _route, installed
+    # below as a METH_FASTCALL method (_match_c_entry.pxi)
 
     cdef object _decide(self, object method, object path, object headers, object host,
                         object scheme, object sni, bint wsgi):
@@ -536,6 +536,7 @@ cdef str _asgi_target(bytes raw, bytes qs):
             PyMem_Free(out)
 
 
+include "_match_c_entry.pxi"
 include "_match_c_headers.pxi"
 include "_match_c_scan.pxi"
 include "_match_c_host.pxi"
