@@ -3,7 +3,7 @@
 Every Python-visible name of the extension module is declared here (tests/test_typing.py compares
 this stub with the built module); the public ones follow routecore.types.View and Decision.
 """
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -75,7 +75,7 @@ class Decision:
     def __eq__(self, other: object, /) -> bool: ...
     def __ne__(self, other: object, /) -> bool: ...
 
-@disjoint_base
+@final
 class Table:
     """The rule table of one view (Gateway port or mesh Service port), native twin."""
 

@@ -95,3 +95,51 @@ ENVIRONS = [
 def test_native_route_wsgi_matches_the_adapter(environ):
     view = make_router(EXTRA, True).gateway("edge", namespace="infra", port=8000)
     assert view.route_wsgi(environ).to_dict() == _adapters.route_wsgi(view, environ).to_dict()
+
+
+# route()'s arguments: the native entry point reads the common call itself (rc_route, keyword
+# names by identity) and every other call through the general reading; both must bind the
+# arguments as the pure twin's Python signature does
+_HOST = "hdr.example.com"
+CALLS = [
+    (("GET", "/x"), {}),
+    (("GET", "/x", [("x-env", "a,b")]), {"host": _HOST}),
+    (("GET", "/x"), {"host": _HOST, "scheme": "https", "sni": _HOST}),
+    (("GET",), {"path": "/x", "headers": [("x-env", "a,b")], "host": _HOST}),
+    ((), {"method": "GET", "path": "/x", "host": _HOST}),
+    (("GET", "/x", ()), {"".join(["ho", "st"]): _HOST}),                 # a name not interned
+    (("GET", "/x", ()), {"sni": _HOST, "host": _HOST, "scheme": "http"}),
+]
+BAD_CALLS = [
+    (("GET",), {}),
+    ((), {}),
+    (("GET", "/x", (), _HOST), {}),                                    # host is keyword-only
+    (("GET", "/x"), {"hots": _HOST}),
+    (("GET", "/x"), {"method": "GET"}),
+    (("GET", "/x", ()), {"headers": ()}),
+    (("GET", "/x"), {"".join(["ho", "sts"]): _HOST}),
+]
+
+
+@pytest.mark.parametrize("args,kwargs", CALLS, ids=range(len(CALLS)))
+def test_native_route_binds_arguments_as_the_pure_twin(args, kwargs):
+    native = make_router(EXTRA, True).gateway("edge", namespace="infra", port=8000)
+    pure = make_router(EXTRA, False).gateway("edge", namespace="infra", port=8000)
+    assert native.route(*args, **kwargs).to_dict() == pure.route(*args, **kwargs).to_dict()
+
+
+@pytest.mark.parametrize("args,kwargs", BAD_CALLS, ids=range(len(BAD_CALLS)))
+def test_native_route_refuses_what_the_signature_refuses(args, kwargs):
+    native = make_router(EXTRA, True).gateway("edge", namespace="infra", port=8000)
+    pure = make_router(EXTRA, False).gateway("edge", namespace="infra", port=8000)
+    with pytest.raises(TypeError):
+        pure.route(*args, **kwargs)
+    with pytest.raises(TypeError, match="route()"):
+        native.route(*args, **kwargs)
+
+
+def test_native_route_signature_is_the_pure_twins():
+    import inspect
+    native = make_router(EXTRA, True).gateway("edge", namespace="infra", port=8000)
+    pure = make_router(EXTRA, False).gateway("edge", namespace="infra", port=8000)
+    assert inspect.signature(native.route) == inspect.signature(pure.route)

@@ -1,6 +1,7 @@
 # Declarations of the native rule table (routecore._match_c); the pure twin is routecore/_match_py.py.
 # Layout rule: what one request reads sits in flat C arrays, one cache line per step where possible
 # (host slot, group, path slot, entry, choice), never behind chains of Python objects.
+cimport cython
 from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
 
@@ -50,6 +51,7 @@ cdef struct MapSlot:
     int count          # path maps: entries in the bucket
     const unsigned char* data  # the key's characters when one byte each, else NULL
 
+@cython.final
 cdef class _StrMap:
     # open addressing over MapSlots, keyed by (hash, tag, length), verified by comparison
     cdef MapSlot* slots
@@ -57,15 +59,21 @@ cdef class _StrMap:
     cdef dict wide             # slot index -> key, for keys wider than one byte per character
     cdef Py_ssize_t mask
     cdef Py_ssize_t count
-    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag)
+    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept
 
 cdef struct HostHash:
-    # a host key's hash, and those of its "." suffixes (positions decreasing)
+    # a host key s[:end] (_match_c_host.pxi): where its "." are (positions decreasing), and the
+    # hashes of the key and of its "." suffixes once asked for (hashed bit 1: full, bit 2: dhash)
+    PyObject* key              # s, borrowed: the caller keeps it alive
+    const unsigned char* data  # its characters when one byte each, else NULL
+    Py_ssize_t avail           # len(s)
+    Py_ssize_t end
+    int hashed
     uint64_t full
     Py_ssize_t nd
     Py_ssize_t dpos[32]
     uint64_t dhash[32]
-    bint overflow
+    bint overflow              # more than 32 "." (hashed one by one)
     bint empty_label           # ".a.example.com", "a..example.com": matches no wildcard
 
 cdef class _Group:
@@ -105,6 +113,7 @@ cdef struct Req:
     bint overflow              # more than 64 such boundaries: the rest are hashed on demand
     uint64_t full_hash
 
+@cython.final
 cdef class Table:
     cdef readonly object spec
     cdef CEntry* entries       # in bucket order: each bucket is a run of entries, by precedence
@@ -166,24 +175,12 @@ cdef class Table:
     cdef dict group_index
     cdef list host_dicts
 
-    cdef int _collect(self, object headers, PyObject** vals, int upto, bint wsgi) except -1
-    cdef int _collect_environ(self, dict environ, PyObject** vals, int upto) except -1
-    cdef int _collect_slow_environ(self, dict environ, PyObject** vals, int upto) except -1
     cdef object _decide(self, object method, object path, object headers, object host,
                         object scheme, object sni, bint wsgi)
-    cdef int _slot(self, PyObject* name) noexcept
-    cdef int _slot_general(self, object name) except -3
-    cdef int _put(self, PyObject** vals, int k, PyObject* value) except -1
     cdef int _cond(self, CCond* c, object v) except -2
     cdef int _check(self, CEntry* e, str method, Req* req) except -2
     cdef int _bucket(self, int start, int count, str method, Req* req) except -2
     cdef int _regexes(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2
     cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2
-    cdef void _hash_path(self, str path, Req* req)
-    cdef bint _scan(self, str target, Py_ssize_t* qpos, Req* req)
-    cdef PyObject** _hvals(self, Req* req) except NULL
-    cdef void _release(self, Req* req) noexcept
-    cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh)
-    cdef int _pick(self, const COut* o)
-    cdef bint _grpc_request(self, Req* req) except -1
-    cdef object _host_only(self, Req* req)
+    cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh) noexcept
+    cdef int _pick(self, const COut* o) noexcept

@@ -48,7 +48,7 @@ cdef class _StrMap:
     def __dealloc__(self):
         PyMem_Free(self.slots)
 
-    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag):
+    cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept:
         """The slot of (tag, s[start:end]), whose unmixed hash is h, or NULL."""
         cdef Py_ssize_t n = end - start, i
         cdef MapSlot* slot

@@ -1,0 +1,137 @@
+# The native twin's route() entry point (routecore._match_c.Table.route), included by
+# _match_c.pyx: a METH_FASTCALL | METH_KEYWORDS method (rc_route) whose arguments are read in C,
+# so that the common call ``view.route(method, target, headers, host=host)`` costs a few pointer
+# compares instead of Cython's generic keyword parser; any other call goes through _route.
+#
+# Invariant: the signature is route(method, path, headers=(), *, host=None, scheme=None,
+# sni=None), as routecore._match_py.Table.route's (its __text_signature__ says so to inspect);
+# any other call raises the TypeError a Python function with that signature would.
+
+cdef extern from *:
+    """
+    static PyMethodDef rc_route_def;
+    static const char rc_route_doc[] =
+        "route($self, method, path, headers=(), *, host=None, scheme=None, sni=None)\\n--\\n\\n"
+        "The decision for one request.";
+    typedef PyObject *(*rc_fastcall)(PyObject *, PyObject **, Py_ssize_t, PyObject *);
+    typedef PyObject *(*rc_decide6)(PyObject *, PyObject *, PyObject *, PyObject *, PyObject *,
+                                    PyObject *, PyObject *);
+    static rc_fastcall rc_route_general;  /* any call: full checks, Python's errors */
+    static rc_decide6 rc_route_decide;    /* the decision for the six arguments */
+    static PyObject *rc_route_names[6];   /* method, path, headers, host, scheme, sni (interned) */
+    static PyObject *rc_route_empty;      /* () */
+
+    /* route(): names matched by identity (a call site's keyword names are interned), else the
+       general reading */
+    static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames) {
+        PyObject *v[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+        Py_ssize_t k, nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        int j;
+        if (nargs < 2 || nargs > 3)
+            goto general;
+        for (k = 0; k < nargs; k++)
+            v[k] = args[k];
+        for (k = 0; k < nk; k++) {
+            PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+            for (j = 3; j < 6 && rc_route_names[j] != name; j++)
+                ;
+            if (j == 6 || v[j] != NULL)
+                goto general;
+            v[j] = args[nargs + k];
+        }
+        return rc_route_decide(self, v[0], v[1], v[2] ? v[2] : rc_route_empty,
+                               v[3] ? v[3] : Py_None, v[4] ? v[4] : Py_None,
+                               v[5] ? v[5] : Py_None);
+    general:
+        return rc_route_general(self, (PyObject **)args, nargs, kwnames);
+    }
+
+    /* Put rc_route in type tp as the method "route" (a method descriptor, METH_FASTCALL |
+       METH_KEYWORDS). */
+    static int rc_install_route(PyObject *tp, void *general, void *decide, PyObject *names,
+                                PyObject *empty) {
+        PyObject *d;
+        int r, k;
+        rc_route_general = (rc_fastcall)general;
+        rc_route_decide = (rc_decide6)decide;
+        for (k = 0; k < 6; k++) {
+            rc_route_names[k] = PyTuple_GET_ITEM(names, k);
+            Py_INCREF(rc_route_names[k]);
+        }
+        rc_route_empty = empty;
+        Py_INCREF(empty);
+        rc_route_def.ml_name = "route";
+        rc_route_def.ml_meth = (PyCFunction)(void (*)(void))rc_route;
+        rc_route_def.ml_flags = METH_FASTCALL | METH_KEYWORDS;
+        rc_route_def.ml_doc = rc_route_doc;
+        d = PyDescr_NewMethod((PyTypeObject *)tp, &rc_route_def);
+        if (d == NULL)
+            return -1;
+        r = PyDict_SetItemString(((PyTypeObject *)tp)->tp_dict, "route", d);
+        Py_DECREF(d);
+        PyType_Modified((PyTypeObject *)tp);
+        return r;
+    }
+    """
+    int _install_route "rc_install_route"(PyObject* tp, void* general, void* decide,
+                                          PyObject* names, PyObject* empty) except -1
+
+
+# route()'s parameter names, in order; host first among the keywords (the common one)
+cdef tuple _ROUTE_ARGS = ("method", "path", "headers", "host", "scheme", "sni")
+
+
+cdef inline Py_ssize_t _route_arg(PyObject* name) noexcept:
+    """The index in _ROUTE_ARGS of keyword ``name``: by identity (names at call sites are interned),
+    else by value; -1 when route() has no such parameter."""
+    cdef Py_ssize_t j
+    if name == PyTuple_GET_ITEM(_ROUTE_ARGS, 3):
+        return 3
+    for j in range(6):
+        if name == PyTuple_GET_ITEM(_ROUTE_ARGS, j):
+            return j
+    if not PyUnicode_CheckExact(<object>name):
+        return -1
+    for j in range(6):
+        if <object>name == <object>PyTuple_GET_ITEM(_ROUTE_ARGS, j):
+            return j
+    return -1
+
+
+cdef object _route(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwnames):
+    """Table.route for any call rc_route does not read itself: the arguments as CPython's
+    vectorcall hands them over (positional ones, then the values of the keywords named in
+    kwnames)."""
+    cdef PyObject* v[6]
+    cdef Py_ssize_t k, j, nk
+    if nargs > 3:
+        raise TypeError(f"route() takes from 2 to 3 positional arguments but {nargs} were given")
+    v[0] = v[1] = v[2] = v[3] = v[4] = v[5] = NULL
+    for k in range(nargs):
+        v[k] = args[k]
+    if kwnames != NULL:
+        nk = PyTuple_GET_SIZE(<object>kwnames)
+        for k in range(nk):
+            j = _route_arg(PyTuple_GET_ITEM(<object>kwnames, k))
+            if j < 0:
+                raise TypeError(f"route() got an unexpected keyword argument "
+                                f"'{<object>PyTuple_GET_ITEM(<object>kwnames, k)}'")
+            if v[j] != NULL:
+                raise TypeError(f"route() got multiple values for argument '{_ROUTE_ARGS[j]}'")
+            v[j] = args[nargs + k]
+    if v[0] == NULL or v[1] == NULL:
+        raise TypeError(f"route() missing required argument '{'method' if v[0] == NULL else 'path'}'")
+    return (<Table>self)._decide(<object>v[0], <object>v[1], <object>v[2] if v[2] != NULL else (),
+                                 <object>v[3] if v[3] != NULL else None,
+                                 <object>v[4] if v[4] != NULL else None,
+                                 <object>v[5] if v[5] != NULL else None, False)
+
+
+cdef object _route_decide(object self, object method, object path, object headers, object host,
+                          object scheme, object sni):
+    return (<Table>self)._decide(method, path, headers, host, scheme, sni, False)
+
+
+_install_route(<PyObject*>Table, <void*>_route, <void*>_route_decide, <PyObject*>_ROUTE_ARGS,
+               <PyObject*>())
