@@ -14,6 +14,8 @@ from test_proxy_rig import (CONFIG, Recorder, Serve, closed_by_peer, connect, ok
 def respond(msg):
     if msg.target.startswith(b"/hang"):
         return None
+    if msg.target.startswith(b"/drop"):  # the connection closes with no byte of a response
+        raise ConnectionAbortedError("dropped")
     return ok(msg)
 
 
@@ -84,6 +86,50 @@ def test_upstream_timeout_counts_from_each_request_on_a_pooled_connection(rig):
     s.sendall(b"POST /hang-pooled HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
     r = read_responses(s, timeout=5)
     assert r[0].status == 504 and 0.9 < time.monotonic() - t1 < 2.5
+
+
+def _warm(proxy):
+    """One answered request, so that the next one finds a pooled (reused) upstream connection."""
+    s = connect(proxy.port)
+    s.sendall(b"GET /quick HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert read_responses(s)[0].status == 200
+    return s
+
+
+def _received(upstream, target):
+    return [m for m in upstream.messages if m.target == target]
+
+
+def test_a_hung_upstream_is_never_asked_twice(rig):
+    """A timeout is not a closed pooled connection: the upstream may be working on the request,
+    so it is not sent again (504 after one upstream timeout, one copy upstream)."""
+    proxy, v1 = rig
+    s = _warm(proxy)
+    t1 = time.monotonic()
+    s.sendall(b"GET /hang-get-pooled HTTP/1.1\r\nHost: a\r\n\r\n")
+    r = read_responses(s, timeout=5)
+    assert r[0].status == 504 and 0.9 < time.monotonic() - t1 < 1.8
+    assert len(_received(v1, b"/hang-get-pooled")) == 1
+
+
+@pytest.mark.parametrize("method, extra, copies", [
+    (b"GET", b"", 2),                            # idempotent: once more on a new connection
+    (b"DELETE", b"", 2),
+    (b"POST", b"Content-Length: 0\r\n", 1),     # not idempotent: never twice
+    (b"PATCH", b"Content-Length: 0\r\n", 1),
+    (b"POST", b"Content-Length: 0\r\nIdempotency-Key: k1\r\n", 2),  # marked safe by the client
+])
+def test_a_pooled_connection_closed_with_no_answer_resends_only_what_is_safe_twice(
+        rig, method, extra, copies):
+    proxy, v1 = rig
+    s = _warm(proxy)
+    target = b"/drop-" + method.lower() + b"-" + str(len(extra)).encode()
+    s.sendall(method + b" " + target + b" HTTP/1.1\r\nHost: a\r\n" + extra + b"\r\n")
+    r = read_responses(s, timeout=5)
+    assert r[0].status == 502
+    assert wait_until(lambda: len(_received(v1, target)) >= copies)
+    time.sleep(0.2)
+    assert len(_received(v1, target)) == copies
 
 
 def test_stalled_body_gets_408_and_upstream_reset(rig):

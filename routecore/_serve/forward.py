@@ -32,6 +32,18 @@ FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-h
 _PLAIN = HOP_BY_HOP | FORWARDED | {b"expect"}
 
 
+# RFC 9110 9.2.2: a request may be sent again by itself only when its method is idempotent, or
+# when the client marked it so (the Idempotency-Key header of the IETF draft, and its X- form).
+IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+_IDEMPOTENCY_KEYS = (b"idempotency-key", b"x-idempotency-key")
+
+
+def replayable(req) -> bool:
+    """Whether ``req`` may go again on a new connection after a pooled one closed with no byte
+    back (the upstream may have read it before closing: only a request that is safe twice)."""
+    return req.method in IDEMPOTENT or any(k in req.names for k in _IDEMPOTENCY_KEYS)
+
+
 def _connection_tokens(headers) -> set:
     tokens = set()
     for name, value in headers:
@@ -199,7 +211,8 @@ class Forwarding:
             except UpstreamError as exc:
                 if req.failed:
                     return self._client_failed(conn, req, ex)
-                if exc.sent_nothing and up.reused and body is not None and stale_retry:
+                if (exc.sent_nothing and up.reused and body is not None and stale_retry
+                        and replayable(req)):
                     stale_retry = False  # the pooled connection was closed by the upstream
                     fresh = True
                     continue

@@ -208,10 +208,12 @@ class UpstreamConnection(Relay):
         if self.done is not None and not self.done.done():
             self.done.set_result(None)
 
-    def _fail(self, reason):
+    def _fail(self, reason, closed=True):
+        """Fail the exchange; ``closed``: the upstream ended the connection (not our watchdog),
+        so a request it sent no byte for may have found a pooled connection already closing."""
         for fut in (self.head, self.done):
             if fut is not None and not fut.done():
-                fut.set_exception(UpstreamError(reason, sent_nothing=not self._got_bytes))
+                fut.set_exception(UpstreamError(reason, sent_nothing=closed and not self._got_bytes))
                 fut.exception()  # whoever waits sees it; nobody waiting is no error to log
 
     # --- the watchdog: one deadline per exchange---------------------------------------------
@@ -238,7 +240,7 @@ class UpstreamConnection(Relay):
         if self._deadline is not None and self._deadline < limit:
             limit = self._deadline
         if now >= limit:
-            self._fail("upstream timeout")
+            self._fail("upstream timeout", closed=False)  # it may be working on it: never resent
             reset(self.transport)
             return
         timer = self._timer
