@@ -1,8 +1,10 @@
 """`routecore serve` beside nginx and HAProxy as reverse proxies, on the same static upstream
-(bench/test_bench_serve.py's), loaded by wrk: 1 thread, CONNECTIONS keep-alive connections, the
-same request. nginx runs one worker, HAProxy one thread; each proxy pools its upstream
-connections. A proxy or wrk that is not installed is skipped, and the skip says so (Debian:
-``apt-get install nginx haproxy wrk``).
+(nginx answering from memory when it is installed, else bench/test_bench_serve.py's Python
+server), loaded by wrk: 1 thread, CONNECTIONS keep-alive connections, the same request. nginx runs
+one worker, HAProxy one thread; each proxy pools its upstream connections. routecore runs twice:
+as it runs by default (one access-log line per request) and with ``--log-level warning`` (no
+access log, as the nginx here). A proxy or wrk that is not installed is skipped, and the skip says
+so (Debian: ``apt-get install nginx haproxy wrk``).
 
     pytest bench/test_bench_proxies.py --benchmark-only -s
 
@@ -84,10 +86,42 @@ def _need(binary):
     return path
 
 
+STATIC = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ default_type text/plain; return 200 "hello, world\\n"; }}
+    }}
+}}
+"""
+
+
 @pytest.fixture(scope="module")
-def upstream():
+def upstream(tmp_path_factory):
+    """The static upstream every proxy forwards to: nginx answering from memory (one worker) when
+    nginx is installed, else test_bench_serve's Python server (the printout says which)."""
     port = _free_port()
-    proc = _Proc([sys.executable, "-c", UPSTREAM, str(port)], port)
+    nginx = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if nginx:
+        tmp = tmp_path_factory.mktemp("static")
+        conf = tmp / "static.conf"
+        conf.write_text(textwrap.dedent(STATIC.format(tmp=tmp, port=port)))
+        proc = _Proc([nginx, "-p", str(tmp), "-c", str(conf)], port)
+    else:
+        proc = _Proc([sys.executable, "-c", UPSTREAM, str(port)], port)
+    print(f"\nupstream: {'nginx (static)' if nginx else 'Python (uvloop), nginx is not installed'}")
     yield port
     proc.stop()
 
@@ -109,9 +143,10 @@ def _start(name, up, tmp):
     if name == "routecore-baseline":  # run from DIR, so that DIR's routecore is imported
         base = os.path.abspath(BASELINE)
         popen = {"cwd": base, "env": {**os.environ, "PYTHONPATH": base}}
+    quiet = ["--log-level", "warning"] if name == "routecore-no-access-log" else []
     return _Proc([sys.executable, "-m", "routecore", "serve", str(config), "--gateway", "infra/gw:80",
                   "--upstream", f"shop/v1:80={url}", "--upstream", f"shop/v2:80={url}",
-                  "--listen", f"127.0.0.1:{port}"], port, **popen)
+                  "--listen", f"127.0.0.1:{port}", *quiet], port, **popen)
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -135,7 +170,7 @@ RESULTS = {}
 BASELINE = os.environ.get("ROUTECORE_BENCH_BASELINE")
 
 
-@pytest.mark.parametrize("proxy", ["nginx", "haproxy", "routecore"] + (
+@pytest.mark.parametrize("proxy", ["nginx", "haproxy", "routecore", "routecore-no-access-log"] + (
     ["routecore-baseline"] if BASELINE else []))
 def test_proxy_throughput(benchmark, upstream, tmp_path, proxy):
     _need("wrk")
@@ -153,4 +188,4 @@ def test_proxy_throughput(benchmark, upstream, tmp_path, proxy):
     benchmark.extra_info.update(proxy=proxy, requests_per_s=round(rps), p50_ms=p50, p99_ms=p99,
                                 connections=CONNECTIONS)
     share = f"  ({rps / RESULTS['nginx']:.1%} of nginx)" if "nginx" in RESULTS else ""
-    print(f"\n{proxy:>18}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{share}")
+    print(f"\n{proxy:>24}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{share}")
