@@ -48,3 +48,48 @@ def test_every_short_length_decides_as_the_pure_twin():
             assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route), (host, path)
             seen.add(native.kind)
     assert len(seen) > 1  # both routed and unrouted requests were met
+
+
+def _wild_config(tails):
+    """One Gateway listener; route i takes ``*.{tails[i]}`` (backend w{i})."""
+    docs = ["""apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: gc
+  listeners:
+  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""]
+    for i, tail in enumerate(tails):
+        docs.append(f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: w{i}, namespace: infra}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: ['*.{tail}']
+  rules: [{{backendRefs: [{{name: w{i}, port: 80}}]}}]""")
+    return "\n---\n".join(docs)
+
+
+def test_hosts_of_more_than_32_labels_take_the_longest_wildcard_as_the_pure_twin():
+    """Past 32 labels the native twin probes only the suffixes no longer than its longest
+    wildcard key (a Host of thousands of labels no longer costs quadratic time): the most
+    specific wildcard still wins, up to a 251-character one, as in the pure twin."""
+    long_tail = ".".join(["l"] * 120) + ".example.com"  # 251 characters, 122 labels
+    assert len(long_tail) == 251
+    tails = ["example.com", "b.example.com", ".".join(["b"] * 40) + ".example.com", long_tail]
+    cfg = routecore.load(_wild_config(tails))
+    views = [routecore.Router(cfg, native=native).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    cases = {
+        "x." + ".".join(["a"] * 50) + ".example.com": "w0",
+        ".".join(["a"] * 50) + ".b.example.com": "w1",
+        "a." * 500 + ".".join(["b"] * 40) + ".example.com": "w2",
+        "a." * 2000 + long_tail: "w3",
+        "a." * 2000 + "l." + long_tail: "w3",
+        "a." * 40 + "b.nomatch.org": None,
+    }
+    for host, want in cases.items():
+        native, pure = (v.route("GET", "/", host=host) for v in views)
+        got = native.backend.name if native.backend else None
+        assert got == want, (len(host), got, want)
+        assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route)

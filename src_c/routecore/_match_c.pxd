@@ -59,6 +59,7 @@ cdef class _StrMap:
     cdef dict wide             # slot index -> key, for keys wider than one byte per character
     cdef Py_ssize_t mask
     cdef Py_ssize_t count
+    cdef Py_ssize_t longest    # the longest key's length (no longer substring can be a key)
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept
 
 cdef struct HostHash:

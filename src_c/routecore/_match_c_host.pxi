@@ -116,8 +116,10 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     if wild.count == 0 or hh.empty_label:
         after[0] = end
         return -1
-    if hh.overflow:  # more than 32 labels: hash the suffixes one by one
-        for i in range(after[0] + 1, end):
+    if hh.overflow:  # more than 32 labels: hash the suffixes one by one, only those no longer
+        # than the map's longest key (else a Host of thousands of labels costs quadratic time)
+        i = end - wild.longest
+        for i in range(after[0] + 1 if after[0] + 1 > i else i, end):
             if s[i] == u'.':
                 slot = wild.get_at(s, i, end, _hash_suffix(s, i, end), 0)
                 if slot != NULL:
@@ -128,7 +130,7 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     _host_dots(hh)
     for k in range(hh.nd - 1, -1, -1):  # dpos is in decreasing order: longest suffix last
         i = hh.dpos[k]
-        if i <= after[0]:
+        if i <= after[0] or end - i > wild.longest:  # (no key is that long)
             continue
         slot = wild.get_at(s, i, end, hh.dhash[k], 0)
         if slot != NULL:

@@ -38,6 +38,8 @@ cdef class _StrMap:
             slot.tag = tag
             slot.value = value
             slot.count = count
+            if slot.len > self.longest:
+                self.longest = slot.len
             self.keys.append(key)
             if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
                 slot.data = <const unsigned char*>PyUnicode_DATA(key)

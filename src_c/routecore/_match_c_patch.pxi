@@ -36,6 +36,7 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
     m.slots = slots
     m.mask = size - 1
     m.count = old.count
+    m.longest = old.longest
     m.keys = list(old.keys)  # (the copied slots point into these keys)
     if size == old.mask + 1:
         memcpy(slots, old.slots, size * sizeof(MapSlot))
@@ -78,6 +79,8 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
                 slot.data = NULL
                 m.wide[i] = key
             m.count += 1
+            if n > m.longest:
+                m.longest = n
         slot.value = value
         slot.count = count
     return m
