@@ -283,7 +283,7 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
     access = logging.getLogger(ACCESS_LOGGER)
     for logger in (root, access):
         for h in [h for h in logger.handlers if getattr(h, "_routecore", False)]:
-            h.flush()  # the access lines it holds
+            h.write_batch()  # the access lines it holds
             logger.removeHandler(h)
     root.addHandler(_LineHandler(stream, TextFormatter()))
     root.setLevel(numeric)
@@ -326,12 +326,13 @@ class _LineHandler(logging.StreamHandler):
             if self._batch_loop is not loop:
                 if self._batch:  # scheduled on a loop that stopped before writing it
                     self._write_batch()
-                loop.call_soon(self._write_scheduled)
+                loop.call_soon(self.write_batch)
                 self._batch_loop = loop
             self._batch.append(text)
         return True
 
-    def _write_scheduled(self) -> None:
+    def write_batch(self) -> None:
+        """Write the access lines not written yet (a failing write is reported, not raised)."""
         with self.lock:
             self._write_batch()
 
@@ -392,7 +393,10 @@ def flush_logs() -> None:
     for logger in (logging.getLogger(), logging.getLogger(ACCESS_LOGGER)):
         for h in list(logger.handlers):
             if h.__class__ is _LineHandler:
-                h.flush()
+                try:
+                    h.flush()
+                except (OSError, ValueError):  # a closed stream: as logging.shutdown does
+                    pass
 
 
 # --- start-up and reload lines -------------------------------------------------------------------
