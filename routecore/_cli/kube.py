@@ -65,6 +65,7 @@ def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
     from ..kube import DEFAULT_CONTROLLER, KubeSource
     from .._serve.admin import Metrics, start_admin
     from .._serve.kube import KubeCollector, KubeServer, cluster_upstream, install_signals
+    from .._serve.ops import flush_logs
     from .._serve.proxy import Proxy, new_loop
 
     if args.path is not None:
@@ -135,5 +136,6 @@ def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
         print(f"routecore: {exc}", file=sys.stderr)
         return 1
     finally:
+        flush_logs()  # the access lines of the loop's last iteration
         loop.close()
     return 0

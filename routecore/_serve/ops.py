@@ -15,10 +15,17 @@ Invariants:
   target are words of the quoted request line). JSON form: ``json.dumps`` with ASCII only;
 - the text access-log line format is pinned (``routecore diff`` reads it); add fields only at the
   end;
-- every timestamp we write is UTC, RFC 3339 with milliseconds: ``2026-11-30T14:50:00.123Z``.
+- every timestamp we write is UTC, RFC 3339 with milliseconds: ``2026-11-30T14:50:00.123Z``;
+- while the logging configuration is the one ``configure_logging`` made (the access logger's
+  INFO records reach exactly one handler, ours, unchanged), an access line made on a running
+  event loop skips the record and goes to that handler's batch: the batch is written with one
+  write in the loop's next iteration, before any other record the handler emits, and when the
+  handler is flushed (``flush_logs``, ``logging.shutdown`` at exit). Each line is then exactly
+  what the standard path writes; any other configuration takes the standard path.
 """
 from __future__ import annotations
 
+import asyncio
 import difflib
 import io
 import json
@@ -150,7 +157,9 @@ class AccessLog:
                     self.stream_record(exchange), ensure_ascii=True, separators=(",", ":"))
             else:
                 line = self._format(exchange)
-            logger.handle(self._record(line))
+            handler = _direct_handler(logger)
+            if handler is None or not handler.write_soon(logger.name, line):
+                logger.handle(self._record(line))
 
     def _record(self, line: str) -> logging.LogRecord:
         """The INFO record of ``line``, as ``Logger.makeRecord`` makes it, but without its cost
@@ -274,11 +283,12 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
     access = logging.getLogger(ACCESS_LOGGER)
     for logger in (root, access):
         for h in [h for h in logger.handlers if getattr(h, "_routecore", False)]:
+            h.write_batch()  # the access lines it holds
             logger.removeHandler(h)
-    root.addHandler(_handler(stream, TextFormatter()))
+    root.addHandler(_LineHandler(stream, TextFormatter()))
     root.setLevel(numeric)
     if fmt == "json":
-        access.addHandler(_handler(stream, logging.Formatter("%(message)s")))
+        access.addHandler(_LineHandler(stream, logging.Formatter("%(message)s")))
         access.propagate = False
     else:
         access.propagate = True
@@ -288,23 +298,105 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
 
 
 class _LineHandler(logging.StreamHandler):
-    """A StreamHandler that does not flush a stream whose writes already reach its file: each
-    record is one write ending in a newline, and a line-buffered text stream, or one written
-    through to an unbuffered file (stderr when it is not a terminal), writes it out itself."""
+    """The StreamHandler ``configure_logging`` installs. It does not flush a stream whose writes
+    already reach its file: each record is one write ending in a newline, and a line-buffered
+    text stream, or one written through to an unbuffered file (stderr when it is not a
+    terminal), writes it out itself. It also takes access lines in batches (``write_soon``)."""
 
-    def flush(self):
+    def __init__(self, stream, formatter):
+        super().__init__(stream)
+        self.setFormatter(formatter)
+        self._routecore = True
+        self._own_formatter = formatter
+        self._prefixed = isinstance(formatter, TextFormatter)
+        self._batch: List[str] = []  # access lines not written yet, each ending in a newline
+        self._batch_loop = None  # the loop whose next iteration writes the batch
+
+    def write_soon(self, name: str, line: str) -> bool:
+        """Add the INFO line ``line`` of logger ``name``, formatted as this handler's formatter
+        would, to the batch written in the running loop's next iteration; False (nothing done)
+        when no loop runs in this thread: the caller takes the standard path."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        text = (f"{utc_timestamp(time.time())} INFO {name} {line}{self.terminator}"
+                if self._prefixed else f"{line}{self.terminator}")
+        with self.lock:
+            if self._batch_loop is not loop:
+                if self._batch:  # scheduled on a loop that stopped before writing it
+                    self._write_batch()
+                loop.call_soon(self.write_batch)
+                self._batch_loop = loop
+            self._batch.append(text)
+        return True
+
+    def write_batch(self) -> None:
+        """Write the access lines not written yet (a failing write is reported, not raised)."""
+        with self.lock:
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        """Write the batch in one write (the caller holds the lock)."""
+        batch, self._batch, self._batch_loop = self._batch, [], None
+        if batch:
+            try:
+                self.stream.write("".join(batch))
+                self._flush_stream()
+            except Exception:  # as Handler.emit does: reported on stderr, never raised
+                self.handleError(logging.makeLogRecord({"msg": batch[0].rstrip("\n")}))
+
+    def emit(self, record) -> None:
+        with self.lock:  # the lines before this record go first
+            self._write_batch()
+        super().emit(record)
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write_batch()
+            self._flush_stream()
+
+    def _flush_stream(self) -> None:
         stream = self.stream
         if not (getattr(stream, "line_buffering", False) or (
                 getattr(stream, "write_through", False)
                 and isinstance(getattr(stream, "buffer", None), io.RawIOBase))):
-            super().flush()
+            if stream and hasattr(stream, "flush"):
+                stream.flush()
 
 
-def _handler(stream, formatter) -> logging.Handler:
-    handler = _LineHandler(stream)
-    handler.setFormatter(formatter)
-    handler._routecore = True
-    return handler
+def _direct_handler(logger: logging.Logger) -> Optional[_LineHandler]:
+    """The handler ``configure_logging`` installed when it is the only one ``logger``'s INFO
+    records reach and it would write them unchanged (its own formatter, no filter anywhere, no
+    custom Logger class or record factory); else None."""
+    if (logger.filters or type(logger) is not logging.Logger
+            or logging.getLogRecordFactory() is not logging.LogRecord):
+        return None
+    found = None
+    c = logger
+    while c is not None:
+        for h in c.handlers:
+            if found is not None or h.__class__ is not _LineHandler:
+                return None
+            found = h
+        if not c.propagate:
+            break
+        c = c.parent
+    if (found is None or found.filters or found.level > logging.INFO
+            or found.formatter is not found._own_formatter):
+        return None
+    return found
+
+
+def flush_logs() -> None:
+    """Write every line ``configure_logging``'s handlers still hold (call before a loop closes)."""
+    for logger in (logging.getLogger(), logging.getLogger(ACCESS_LOGGER)):
+        for h in list(logger.handlers):
+            if h.__class__ is _LineHandler:
+                try:
+                    h.flush()
+                except (OSError, ValueError):  # a closed stream: as logging.shutdown does
+                    pass
 
 
 # --- start-up and reload lines -------------------------------------------------------------------

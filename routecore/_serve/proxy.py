@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from .._config.load import load
 from .server import ClientConnection, Exchange, Request, Settings
 from .._respond import REASONS, reply, to_bytes
-from .ops import AccessLog, log_reload, startup_line, upstream_warnings
+from .ops import AccessLog, flush_logs, log_reload, startup_line, upstream_warnings
 from .._router import Router
 from .._version import __version__
 from .frontend import bind, describe, describe_port
@@ -497,4 +497,5 @@ def serve(router, select: Callable, upstreams: Dict[str, str], host: str, port: 
         loop.run_until_complete(run(proxy, host, port, watch_path=watch_path,
                                     on_startup=on_startup, ready=ready, bindings=bindings))
     finally:
+        flush_logs()  # the access lines of the loop's last iteration
         loop.close()
