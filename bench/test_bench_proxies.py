@@ -34,7 +34,8 @@ SECONDS = 10
 PATH = "/api/items/42?x=1"
 HOST = "shop.example.com"
 
-NGINX = """
+# one nginx worker, no access log, its temporary files in the test's directory
+_NGINX_HTTP = """
 worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
@@ -47,6 +48,9 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
+"""
+
+NGINX = _NGINX_HTTP + """
     upstream up {{ server 127.0.0.1:{up}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{port};
@@ -86,20 +90,8 @@ def _need(binary):
     return path
 
 
-STATIC = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
+STATIC = _NGINX_HTTP + """
     keepalive_requests 10000000;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     server {{
         listen 127.0.0.1:{port};
         location / {{ default_type text/plain; return 200 "hello, world\\n"; }}

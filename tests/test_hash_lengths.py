@@ -13,14 +13,17 @@ HOSTS = ["a" * k + ".b" * (j % 3) + ".e" + "x" * j for k in (1, 2, 7, 8, 9, 15) 
 PATHS = ["/" + "p" * k + "/" + "q" * j for k in range(1, 17) for j in (0, 1, 7, 8, 9, 16)]
 
 
-def _config():
-    docs = ["""apiVersion: gateway.networking.k8s.io/v1
+GATEWAY = """apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: edge, namespace: infra}
 spec:
   gatewayClassName: gc
   listeners:
-  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""]
+  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""
+
+
+def _config():
+    docs = [GATEWAY]
     for i, host in enumerate(HOSTS):
         tail = host.split(".", 1)[1]
         rules = "\n".join(f"  - matches: [{{path: {{type: PathPrefix, value: '{p}'}}}}]\n"
@@ -52,13 +55,7 @@ def test_every_short_length_decides_as_the_pure_twin():
 
 def _wild_config(tails):
     """One Gateway listener; route i takes ``*.{tails[i]}`` (backend w{i})."""
-    docs = ["""apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: gc
-  listeners:
-  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""]
+    docs = [GATEWAY]
     for i, tail in enumerate(tails):
         docs.append(f"""apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
