@@ -78,3 +78,23 @@ def by_precedence(wl):
     """The workload's entries sorted by Gateway API precedence (no hostnames involved)."""
     from .workloads import precedence_key
     return sorted(wl.entries, key=precedence_key)
+
+
+def path_templates(e, rest):
+    """The templates a path-template router takes for an Exact or PathPrefix entry: the exact
+    path, or the prefix without its trailing "/" and the paths under it (``rest``: the
+    router's catch-all segment syntax)."""
+    if e.path_type == "Exact":
+        return (e.path,)
+    p = e.path.rstrip("/")
+    return (p or "/", f"{p}/{rest}")
+
+
+def path_loop(find, requests):
+    """The timed loop of a router that takes the path alone: ``find(path)`` per request."""
+    paths = [r.path for r in requests]
+
+    def run():
+        for path in paths:
+            find(path)
+    return run

@@ -5,7 +5,7 @@ added in Gateway API precedence. Paths only: falcon picks the responder by metho
 router, and has no hostnames, headers, query matches or regular-expression templates."""
 from falcon.routing import CompiledRouter
 
-from . import Contender, by_precedence
+from . import Contender, by_precedence, path_loop, path_templates
 
 NAME = "falcon"
 WHAT = "falcon `CompiledRouter` (templates compiled to Python source)"
@@ -36,22 +36,12 @@ class Falcon(Contender):
                 r.add_route(template, _Resource(e.rid))
 
         for e in by_precedence(wl):
-            if e.path_type == "Exact":
-                add(e.path, e)
-            else:
-                p = e.path.rstrip("/")
-                add(p or "/", e)
-                add(p + "/{rest:path}", e)
+            for template in path_templates(e, "{rest:path}"):
+                add(template, e)
         r.find("/")  # compile now, not in the first timed round
 
     def batch(self, requests):
-        find = self.router.find
-        paths = [r.path for r in requests]
-
-        def run():
-            for path in paths:
-                find(path)
-        return run
+        return path_loop(self.router.find, requests)
 
     def answers(self, requests):
         out = []

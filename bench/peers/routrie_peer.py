@@ -3,7 +3,7 @@
 hostnames, headers, query or regular expressions."""
 from routrie import Router
 
-from . import Contender, by_precedence
+from . import Contender, by_precedence, path_loop, path_templates
 
 NAME = "routrie"
 WHAT = "routrie (Rust path tree, viz-rs/path-tree)"
@@ -14,22 +14,12 @@ class Routrie(Contender):
     def __init__(self, wl):
         table = {}
         for e in by_precedence(wl):
-            if e.path_type == "Exact":
-                table.setdefault(e.path, e.rid)
-            else:
-                p = e.path.rstrip("/")
-                table.setdefault(p or "/", e.rid)
-                table.setdefault(p + "/*", e.rid)
+            for template in path_templates(e, "*"):
+                table.setdefault(template, e.rid)
         self.router = Router(table)
 
     def batch(self, requests):
-        find = self.router.find
-        paths = [r.path for r in requests]
-
-        def run():
-            for path in paths:
-                find(path)
-        return run
+        return path_loop(self.router.find, requests)
 
     def answers(self, requests):
         out = []

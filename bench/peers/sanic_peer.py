@@ -6,7 +6,7 @@ query matches or regular-expression paths across segments."""
 from sanic_routing import BaseRouter
 from sanic_routing.exceptions import NoMethod, NotFound
 
-from . import Contender, by_precedence
+from . import Contender, by_precedence, path_templates
 
 NAME = "sanic-routing"
 WHAT = "sanic-routing (sanic's router; source compiled at finalize)"
@@ -31,12 +31,8 @@ class Sanic(Contender):
                 r.add(path, lambda rid=e.rid: rid, methods=methods, name=f"r{len(taken)}")
 
         for e in by_precedence(wl):
-            if e.path_type == "Exact":
-                add(e.path, e)
-            else:
-                p = e.path.rstrip("/")
-                add(p or "/", e)
-                add(p + "/<rest:path>", e)
+            for template in path_templates(e, "<rest:path>"):
+                add(template, e)
         r.finalize()
 
     def _one(self, path, method):

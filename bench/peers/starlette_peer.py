@@ -9,7 +9,7 @@ Hostnames could be expressed (``Host``), header and query matches cannot."""
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route, Router
 
-from . import Contender, by_precedence
+from . import Contender, by_precedence, path_templates
 from .werkzeug_peer import _split_regex
 
 NAME = "starlette"
@@ -59,12 +59,9 @@ class Starlette(Contender):
                                     methods=[e.method] if e.method else None))
 
         for i, e in enumerate(by_precedence(wl)):
-            if e.path_type == "Exact":
-                add(e.path, e)
-            elif e.path_type == "PathPrefix":
-                p = e.path.rstrip("/")
-                add(p or "/", e)
-                add(p + "/{rest:path}", e)
+            if e.path_type != "RegularExpression":
+                for template in path_templates(e, "{rest:path}"):
+                    add(template, e)
             else:
                 head, tail = _split_regex(e.path)
                 name = f"bench_rx_{wl.n}_{i}"

@@ -6,7 +6,7 @@ Hostnames could be expressed (``host_matching``), header and query matches canno
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 
-from . import Contender, by_precedence
+from . import Contender, by_precedence, path_templates
 
 NAME = "werkzeug"
 WHAT = "werkzeug `Map` / `MapAdapter.match` (state machine)"
@@ -33,12 +33,9 @@ class Werkzeug(Contender):
                                   methods=[e.method] if e.method else None))
 
         for i, e in enumerate(by_precedence(wl)):
-            if e.path_type == "Exact":
-                add(e.path, e)
-            elif e.path_type == "PathPrefix":
-                p = e.path.rstrip("/")
-                add(p or "/", e)
-                add(p + "/<path:rest>", e)
+            if e.path_type != "RegularExpression":
+                for template in path_templates(e, "<path:rest>"):
+                    add(template, e)
             else:
                 head, tail = _split_regex(e.path)
                 name = f"rx{i}"
