@@ -36,20 +36,13 @@ def _decide(view, form, r):
 
 def _calls(view, form, requests):
     """The zero-argument function a round times: one call per request, as a server makes it."""
-    if form == "wsgi":
-        route_wsgi = view.route_wsgi
-        environs = [r.headers for r in requests]
+    if form in ("wsgi", "scope"):  # the environ or the scope alone
+        call = view.route_wsgi if form == "wsgi" else view.route_asgi
+        items = [r.headers for r in requests]
 
         def run():
-            for environ in environs:
-                route_wsgi(environ)
-    elif form == "scope":
-        route_asgi = view.route_asgi
-        scopes = [r.headers for r in requests]
-
-        def run():
-            for scope in scopes:
-                route_asgi(scope)
+            for item in items:
+                call(item)
     else:
         route = view.route
         args = [(r.method, r.target, r.headers) for r in requests]

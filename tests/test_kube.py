@@ -201,12 +201,17 @@ def test_status_conditions_and_observed_generation(api, start):
     assert backend(src) is None  # and routing agrees: the invalid backend's share is a 500
 
 
+def _other_controllers_entry(ref_key, status, reason):
+    """A status entry (``parentRef`` or ``ancestorRef``) written by another controller."""
+    return {ref_key: {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "x",
+                      "name": "mesh"}, "controllerName": "example.com/other",
+            "conditions": [{"type": "Accepted", "status": status, "reason": reason, "message": "m",
+                            "lastTransitionTime": "2020-01-01T00:00:00Z", "observedGeneration": 1}]}
+
+
 def test_other_controllers_entries_are_left_untouched(api, start):
     basic_cluster(api)
-    theirs = {"parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "x",
-                            "name": "mesh"}, "controllerName": "example.com/other",
-              "conditions": [{"type": "Accepted", "status": "False", "reason": "Theirs", "message": "m",
-                              "lastTransitionTime": "2020-01-01T00:00:00Z", "observedGeneration": 1}]}
+    theirs = _other_controllers_entry("parentRef", "False", "Theirs")
     obj = api.get("httproutes", "shop", "r0")
     obj["status"] = {"parents": [theirs]}
     api.apply(obj)
@@ -474,10 +479,7 @@ def test_listener_set_status_and_gateway_attached_listener_sets(api, start):
 def test_backend_tls_policy_ancestor_status_keeps_other_controllers_entries(api, start):
     basic_cluster(api)
     api.apply(backend_tls_policy("v1-tls", "v1"))
-    theirs = {"ancestorRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "x",
-                              "name": "mesh"}, "controllerName": "example.com/other",
-              "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "m",
-                              "lastTransitionTime": "2020-01-01T00:00:00Z", "observedGeneration": 1}]}
+    theirs = _other_controllers_entry("ancestorRef", "True", "Accepted")
     obj = api.get("backendtlspolicies", "shop", "v1-tls")
     obj["status"] = {"ancestors": [theirs]}
     api.apply(obj)
