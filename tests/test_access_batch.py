@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from routecore._serve.ops import AccessLog, configure_logging, flush_logs
+from routecore._serve.ops import AccessLog, _LineHandler, configure_logging, flush_logs
 
 from test_ops import exchange
 from test_proxy_rig import Recorder, Serve, ok, write_config
@@ -49,7 +49,7 @@ def configure(level, fmt, stream):
     another configuration)."""
     configure_logging(level, fmt, stream=stream)
     root = logging.getLogger()
-    root.handlers[:] = [h for h in root.handlers if getattr(h, "_routecore", False)]
+    root.handlers[:] = [h for h in root.handlers if h.__class__ is _LineHandler]
 
 
 def on_a_loop(*steps):

@@ -282,7 +282,7 @@ def configure_logging(level: str = "info", fmt: str = "text", *, stream=None) ->
     root = logging.getLogger()
     access = logging.getLogger(ACCESS_LOGGER)
     for logger in (root, access):
-        for h in [h for h in logger.handlers if getattr(h, "_routecore", False)]:
+        for h in [h for h in logger.handlers if h.__class__ is _LineHandler]:
             h.write_batch()  # the access lines it holds
             logger.removeHandler(h)
     root.addHandler(_LineHandler(stream, TextFormatter()))
@@ -306,7 +306,6 @@ class _LineHandler(logging.StreamHandler):
     def __init__(self, stream, formatter):
         super().__init__(stream)
         self.setFormatter(formatter)
-        self._routecore = True
         self._own_formatter = formatter
         self._prefixed = isinstance(formatter, TextFormatter)
         self._batch: List[str] = []  # access lines not written yet, each ending in a newline
