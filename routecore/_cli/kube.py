@@ -99,7 +99,8 @@ def serve_kubernetes(args, upstreams, settings, admin, access_log) -> int:
         retry_period=args.retry_period, seed=args.seed)
     metrics = Metrics()
     metrics.registry.register(KubeCollector(source))
-    observers = (access_log, metrics.observe)
+    # without --admin nothing can read the metrics: they are not counted (as in file serving)
+    observers = (access_log,) + ((metrics.observe,) if admin is not None else ())
 
     def make_proxy(key, select):
         return Proxy(source.router, select, upstreams, settings, observers=observers,
