@@ -2,10 +2,12 @@
 cleaned data and the same issues (texts, paths, hardness, tracked items, order) on valid and
 invalid objects, and the same Config or ConfigError from parse; valid objects take the fast path."""
 import copy
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import routecore
 import routecore.testing as rt
 from routecore._config import fast, parse as parse_mod, schema as s
 from routecore._config.sources import RawObject
@@ -176,3 +178,24 @@ def test_equal_strings_are_shared_and_forgotten_after_the_load():
     a, b = (r.rules[0].matches[0].headers[0].value for r in config.routes)
     assert a == "true" and a is b
     assert fast._SEEN and not any(fast._SEEN)
+
+
+# RFC 3986 path characters (pchar and "/"), written here independently of cel.py
+_PCHAR_PATH = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
+_NOT_PATH_CHARS = "contains characters not allowed in a path (percent-encode them)"
+
+
+@given(st.text(alphabet=st.sampled_from("/aZ09-._~!$&'()*+,;=:@%fF2 \t\"<>[]\\^`{|}?é\x00\x7f€"), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_path_match_characters_are_refused_exactly_as_rfc3986_says(tail):
+    value = "/" + tail
+    doc = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+           "metadata": {"name": "r", "namespace": "default"},
+           "spec": {"parentRefs": [{"name": "gw"}],
+                    "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": value}}]}]}}
+    try:
+        routecore.load([doc])
+        messages = []
+    except ConfigError as exc:
+        messages = [e.message for e in exc.errors]
+    assert (_NOT_PATH_CHARS in messages) == (_PCHAR_PATH.fullmatch(value) is None), (value, messages)

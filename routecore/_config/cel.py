@@ -33,7 +33,18 @@ HEADER_NAME_RE = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+"
 # upstream: ^[!-~]+([\t ]?[!-~]+)*$ -- the same language, without the ambiguous optional separator
 HEADER_VALUE_RE = r"[!-~]+(?:[\t ][!-~]+)*"
 _PATH_CHARS_RE = r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+"
-_path_chars = re.compile(_PATH_CHARS_RE).fullmatch
+_path_chars_re = re.compile(_PATH_CHARS_RE).fullmatch
+# the characters _PATH_CHARS_RE takes one by one (all but the "%XX" escapes)
+_PATH_PLAIN_CHARS = "-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._~!$&'()*+,;=:@"
+
+
+def _path_chars(value: str) -> bool:
+    """Whether ``value`` is made of _PATH_CHARS_RE's characters and escapes. Without a "%" (the
+    usual path) stripping the plain characters leaves nothing exactly when it is: one C pass
+    instead of the regex's, which costs several times as much."""
+    if "%" in value:
+        return _path_chars_re(value) is not None
+    return bool(value) and not value.strip(_PATH_PLAIN_CHARS)
 DURATION_RE = r"(?:[0-9]{1,5}(?:h|m|s|ms)){1,4}"
 PROTOCOL_RE = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?|" + PRECISE_HOSTNAME_RE + r"/[A-Za-z0-9]+"
 # an origin's host: reg-name characters (a leading "*" stands for labels) or an IPv6 literal
@@ -95,7 +106,7 @@ def _path_problems(value: str) -> List[str]:
         out = [f"must not contain '{bad}'" for bad in ("//", "/./", "/../", "%2f", "%2F", "%5c", "%5C", "#")
                if bad in value]
         out += [f"must not end with '{bad}'" for bad in ("/..", "/.") if value.endswith(bad)]
-    if _path_chars(value) is None:
+    if not _path_chars(value):
         out.append("contains characters not allowed in a path (percent-encode them)")
     return out
 
