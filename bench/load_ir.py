@@ -1,5 +1,6 @@
-"""Instructions per route of ``routecore.load`` under callgrind: a figure a busy machine does not
-disturb (wall-clock and CPU time on a shared machine vary by half).
+"""Instructions per N of ``routecore.load`` under callgrind (N: routes of the gateway workload,
+rules of mesh): a figure a busy machine does not disturb (wall-clock and CPU time on a shared
+machine vary by half).
 
     python bench/load_ir.py gateway 2000
 
@@ -42,7 +43,7 @@ def main(argv) -> None:
         child(argv[1], int(argv[2]), argv[3] == "1")
     workload, n = argv[0], int(argv[1])
     total = instructions(workload, n, True) - instructions(workload, n, False)
-    print(f"{workload} {n}: load {total:,} Ir, {total // n:,} Ir per route")
+    print(f"{workload} {n}: load {total:,} Ir, {total // n:,} Ir per N")
 
 
 if __name__ == "__main__":
