@@ -10,6 +10,7 @@ Invariants:
 """
 from __future__ import annotations
 
+from itertools import accumulate
 from operator import itemgetter
 from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .options import RouterOptions
 
 EXACT, PREFIX, REGEX = 0, 1, 2
+# the grpc-status of a Choice's status answered to a gRPC client: 12 UNIMPLEMENTED, 14
+# UNAVAILABLE, 3 INVALID_ARGUMENT (Builder.outcome makes that form of such a Choice)
+GRPC_STATUS = {404: 12, 500: 14, 400: 3}
 PATH_TYPES = {"Exact": EXACT, "PathPrefix": PREFIX, "RegularExpression": REGEX}
 
 
@@ -138,13 +142,14 @@ def view_repr(spec: Optional[TableSpec], native: bool) -> str:
     return f"<{'ServiceView' if spec.mesh else 'GatewayView'} rules={rules} {twin}>"
 
 
-_NEGATIVE: Dict[int, int] = {}
+# -n at index n: sort keys hold many equal path lengths, and CPython shares only the ints from
+# -5 to 256 (path values are at most 1024 characters: longer ones, which load refuses, get their own)
+_NEGATIVE = tuple(range(0, -1025, -1))
 
 
 def _negative(n: int) -> int:
-    """-n, one int object per value (sort keys hold many equal path lengths; CPython shares only
-    the ints from -5 to 256). Bounded: path values are at most 1024 characters."""
-    return _NEGATIVE.setdefault(n, -n)
+    """-n, one int object per value (see _NEGATIVE)."""
+    return _NEGATIVE[n] if n < 1025 else -n
 
 
 def normalize_prefix(value: str) -> str:
@@ -350,21 +355,12 @@ class Builder:
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
         start = len(self.choices)
+        self.choices.extend(choices)
+        grpc = self.grpc
         for c in choices:
-            self.choices.append(c)
-            grpc = None
-            if c.status == 404:
-                grpc = attrs.evolve(c, grpc_status=12)
-            elif c.status == 500:
-                grpc = attrs.evolve(c, grpc_status=14)
-            elif c.status == 400:
-                grpc = attrs.evolve(c, grpc_status=3)  # INVALID_ARGUMENT
-            self.grpc.append(grpc)
-        cum, total = [], 0
-        for w in weights:
-            total += w
-            cum.append(total)
-        cum = tuple(cum)
+            code = GRPC_STATUS.get(c.status)
+            grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
+        cum = tuple(accumulate(weights))
         self.outcomes.append((start, self._weights.setdefault(cum, cum)))
         return len(self.outcomes) - 1
 
@@ -379,11 +375,11 @@ class Builder:
         if route_key is None:
             route_key = route.key
         key = (route_key, resolved.rule, listener)
-        if key not in self._rule_outcomes:
-            choices, weights = self.rule_choices(route, resolved, rule, listener, port, scheme,
-                                                 route_key)
-            self._rule_outcomes[key] = self.outcome(choices, weights)
-        return self._rule_outcomes[key]
+        hit = self._rule_outcomes.get(key)
+        if hit is None:
+            hit = self._rule_outcomes[key] = self.outcome(*self.rule_choices(
+                route, resolved, rule, listener, port, scheme, route_key))
+        return hit
 
     def _extension_known(self, ext) -> bool:
         return (ext.group, ext.kind) in self.options.extensions
@@ -494,9 +490,11 @@ class Builder:
                     rx, literal = regex(value), required_literal(value)
                 else:
                     rx = literal = None
+                if headers or queries:
+                    headers = conds(headers, True) if headers else ()
+                    queries = conds(queries, False) if queries else ()
                 out.append(_new_entry(Entry, key + (
-                    ptype, path, rx, literal, method, conds(headers, True) if headers else (),
-                    conds(queries, False) if queries else (), outcome)))
+                    ptype, path, rx, literal, method, headers, queries, outcome)))
         return out
 
     def _conds(self, matches, header: bool) -> Tuple[Cond, ...]:
