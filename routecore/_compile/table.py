@@ -282,7 +282,10 @@ class CompileCache:
     costs a compile when a view using it is built again, never a wrong answer."""
 
     def __init__(self, regexes: Optional[Dict[str, object]] = None, limit: Optional[int] = None,
-                 previous: Optional[Dict[str, object]] = None):
+                 previous: Optional[Dict[str, object]] = None, new=None):
+        # routecore._match_c.new_frozen (when the extension is built; the Router passes it): makes
+        # the Choices three times faster than their __init__, same objects; None: __init__
+        self.new = new
         self._regexes: Dict[str, object] = {} if regexes is None else regexes
         self._limit = limit
         self._previous = previous  # the dropped cache, read while this one is filled
@@ -296,8 +299,8 @@ class CompileCache:
         if limit is None:
             limit = max(MAX_REGEXES, 2 * len(self._regexes))
         if len(self._regexes) > limit:
-            return CompileCache({}, limit, self._regexes)
-        return CompileCache(self._regexes, limit)
+            return CompileCache({}, limit, self._regexes, self.new)
+        return CompileCache(self._regexes, limit, new=self.new)
 
     def regex(self, pattern: str):
         rx = self._regexes.get(pattern)
@@ -316,23 +319,28 @@ class CompileCache:
         return hit[1]
 
 
-# Choice's fields in declaration order up to backend_tls: _choice passes them by position (a
-# keyword call costs twice as much, and rule_choices makes one Choice per rule and backendRef)
+# Choice's fields in declaration order: _choice passes them by position (a keyword call costs
+# twice as much, and rule_choices makes one Choice per rule and backendRef), or to
+# CompileCache.new, which sets them without calling __init__ (all it would do: no field has a
+# validator or a converter, and Choice has no __attrs_post_init__)
 _CHOICE_FIELDS = ("matched", "status", "backend", "route", "kind", "rule", "rule_name",
                   "listener", "mirrors", "timeouts", "retry", "session_persistence",
                   "request_headers", "response_headers", "redirect", "rewrite", "prefix", "port",
-                  "default_scheme", "grpc_status", "cors", "extensions", "backend_tls")
-if tuple(f.name for f in attrs.fields(Choice))[:len(_CHOICE_FIELDS)] != _CHOICE_FIELDS:
+                  "default_scheme", "grpc_status", "cors", "extensions", "backend_tls", "tls_mode")
+if tuple(f.name for f in attrs.fields(Choice)) != _CHOICE_FIELDS or any(
+        f.validator is not None or f.converter is not None for f in attrs.fields(Choice)) \
+        or hasattr(Choice, "__attrs_post_init__"):
     raise ImportError("routecore._outcome.Choice's fields changed: update _choice")  # pragma: no cover
 
 
-def _choice(head: tuple, tail: tuple, status, backend, request_headers, response_headers,
+def _choice(new, head: tuple, tail: tuple, status, backend, request_headers, response_headers,
             redirect, rewrite, extensions, backend_tls) -> Choice:
     """A matched rule's Choice: ``head`` = (route, kind, rule, rule_name, listener, mirrors,
     timeouts, retry, session_persistence), ``tail`` = (prefix, port, default_scheme,
-    grpc_status, cors), as rule_choices makes them once per rule."""
-    return Choice(True, status, backend, *head, request_headers, response_headers, redirect,
-                  rewrite, *tail, extensions, backend_tls)
+    grpc_status, cors), as rule_choices makes them once per rule; ``new``: CompileCache.new."""
+    values = (True, status, backend, *head, request_headers, response_headers, redirect,
+              rewrite, *tail, extensions, backend_tls, None)
+    return Choice(*values) if new is None else new(Choice, _CHOICE_FIELDS, values)
 
 
 class Builder:
@@ -403,11 +411,12 @@ class Builder:
         else:  # the same values, without scanning an empty tuple five times
             mirrors, cors, rule_ext = (), None, ()
         # a Choice's fields but the per-backendRef ones, in declaration order (see _choice)
+        new = self.cache.new
         head = (route_key, route.kind, index, rule.name, listener, mirrors, rule.timeouts,
                 rule.retry, rule.session_persistence)
         tail = (prefix, port, scheme, None, cors)
         if rule_ext and any(not self._extension_known(e) for e in rule_ext):
-            return [_choice(head, tail, 500, None, (), (), None, None, rule_ext, None)], [1]
+            return [_choice(new, head, tail, 500, None, (), (), None, None, rule_ext, None)], [1]
         if filters:
             req_ops = header_ops(filters, "RequestHeaderModifier")
             resp_ops = header_ops(filters, "ResponseHeaderModifier")
@@ -416,8 +425,8 @@ class Builder:
         else:
             req_ops, resp_ops, redirect, rewrite = (), (), None, None
         if redirect is not None:
-            return [_choice(head, tail, redirect.status_code, None, req_ops, resp_ops, redirect,
-                            None, rule_ext, None)], [1]
+            return [_choice(new, head, tail, redirect.status_code, None, req_ops, resp_ops,
+                            redirect, None, rule_ext, None)], [1]
         # the share of an invalid backendRef, and the answer when no backend can be chosen
         # (built when first needed; one object however many shares it answers)
         error = None
@@ -433,17 +442,17 @@ class Builder:
             if problem is not None or (tls is not None and not tls.policy) or (ref_ext and any(
                     not self._extension_known(e) for e in ref_ext)):
                 if error is None:
-                    error = _choice(head, tail, 500, None, req_ops, resp_ops, None, None,
+                    error = _choice(new, head, tail, 500, None, req_ops, resp_ops, None, None,
                                     rule_ext, None)
                 choices.append(error)
             elif not ref_filters:
-                choices.append(_choice(head, tail, None, backend(ref), req_ops, resp_ops, None,
-                                       rewrite, rule_ext, tls))
+                choices.append(_choice(new, head, tail, None, backend(ref), req_ops, resp_ops,
+                                       None, rewrite, rule_ext, tls))
             else:
                 b_redirect = next((f for f in ref_filters if isinstance(f, RequestRedirect)), None)
                 b_rewrite = next((f for f in ref_filters if isinstance(f, URLRewrite)), rewrite)
                 choices.append(_choice(
-                    head, tail, b_redirect.status_code if b_redirect else None,
+                    new, head, tail, b_redirect.status_code if b_redirect else None,
                     None if b_redirect else backend(ref),
                     req_ops + header_ops(ref_filters, "RequestHeaderModifier"),
                     resp_ops + header_ops(ref_filters, "ResponseHeaderModifier"),
@@ -451,7 +460,8 @@ class Builder:
             weights.append(ref.weight)
         if not choices:  # no backendRefs, or every weight is 0
             if error is None:
-                error = _choice(head, tail, 500, None, req_ops, resp_ops, None, None, rule_ext, None)
+                error = _choice(new, head, tail, 500, None, req_ops, resp_ops, None, None,
+                                rule_ext, None)
             return [error], [1]
         return choices, weights
 
