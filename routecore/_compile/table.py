@@ -357,7 +357,7 @@ class Builder:
         self.grpc: List[Optional[Choice]] = []
         self.outcomes: List[Tuple[int, Tuple[int, ...]]] = []
         self.header_names: Dict[str, None] = {}
-        self._rule_outcomes: Dict[tuple, int] = {}
+        self._rule_outcomes: Dict[tuple, int] = {}  # (kind, route key, rule index, listener)
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
         self._cond_tuples: Dict[tuple, Tuple[Cond, ...]] = {}  # see _conds
 
@@ -382,7 +382,7 @@ class Builder:
         has it (its Choices then share it)."""
         if route_key is None:
             route_key = route.key
-        key = (route_key, resolved.rule, listener)
+        key = (route.kind, route_key, resolved.rule, listener)
         hit = self._rule_outcomes.get(key)
         if hit is None:
             hit = self._rule_outcomes[key] = self.outcome(*self.rule_choices(
@@ -477,9 +477,10 @@ class Builder:
         conds = self._conds
         resolved_rules = self.attachments.rule_backends(route, self.mesh)
         rule_outcomes = self._rule_outcomes
+        kind = route.kind
         for rule, resolved in zip(route.rules, resolved_rules):
             index = resolved.rule
-            outcome = rule_outcomes.get((route_key, index, listener))
+            outcome = rule_outcomes.get((kind, route_key, index, listener))
             if outcome is None:
                 outcome = self.rule_outcome(route, rule, resolved, listener, port, scheme,
                                             route_key)
@@ -535,9 +536,9 @@ class Builder:
 
     def forget(self, route, listener: Optional[str]) -> None:
         """Build the outcomes of ``route`` (a route of that key) on ``listener`` anew next time."""
-        route_key = route.key
+        kind, route_key = route.kind, route.key
         for index in route.rule_indexes or range(len(route.rules)):
-            self._rule_outcomes.pop((route_key, index, listener), None)
+            self._rule_outcomes.pop((kind, route_key, index, listener), None)
 
     def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None,
              bad_request: Optional[int] = None, streams: tuple = ()) -> TableSpec:
