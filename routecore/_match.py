@@ -16,12 +16,13 @@ NO_EXTENSIONS = os.environ.get("ROUTECORE_NO_EXTENSIONS", "") not in ("", "0")
 NativeTable = None
 NativeDecision = None
 native_patched = None  # routecore._match_c.patched_table; the pure twin's: PyTable.patched
+new_frozen = None  # routecore._match_c.new_frozen (CompileCache.new), or None
 if not NO_EXTENSIONS:
     try:
-        from ._match_c import (Decision as NativeDecision, Table as NativeTable,
+        from ._match_c import (Decision as NativeDecision, Table as NativeTable, new_frozen,
                                patched_table as native_patched)
     except ImportError:  # not built: the pure twin serves (tests fail if it should have been built)
-        NativeTable = NativeDecision = native_patched = None
+        NativeTable = NativeDecision = native_patched = new_frozen = None
 
 NATIVE = NativeTable is not None
 for _cls in (PyDecision, NativeDecision):

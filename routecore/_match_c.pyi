@@ -3,7 +3,8 @@
 Every Python-visible name of the extension module is declared here (tests/test_typing.py compares
 this stub with the built module); the public ones follow routecore.types.View and Decision.
 """
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar,
+                    Union, final)
 
 from typing_extensions import disjoint_base
 
@@ -13,6 +14,8 @@ from ._config.models import ExtensionRef, Retry, SessionPersistence, Timeouts
 from ._outcome import Backend, BackendTLS, Choice, Mirror
 from ._compile.table import TableSpec
 from .types import Headers
+
+_T = TypeVar("_T")
 
 MIN_SET: int
 MAX_DEAD: int
@@ -96,4 +99,5 @@ class Table:
     def route_wsgi(self, environ: Mapping[str, Any]) -> Decision: ...
 
 
+def new_frozen(cls: Type[_T], names: Tuple[str, ...], values: Tuple[Any, ...]) -> _T: ...
 def patched_table(old: Table, spec: TableSpec, changes: List[Tuple[int, Optional[str], Dict[Tuple[int, Optional[str]], Tuple[Any, ...]]]]) -> Optional[Table]: ...

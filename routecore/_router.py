@@ -63,7 +63,7 @@ class Router:
         self._table_cls = _match.NativeTable if options.native else _match.PyTable
         # a view's table made from its previous one after an update (None: build it whole)
         self._patched = _match.native_patched if options.native else _match.PyTable.patched
-        self._cache = CompileCache()
+        self._cache = CompileCache(new=_match.new_frozen)
         self._attachments: Optional[Attachments] = None
         self._views: Dict[tuple, object] = {}
         # the view already compiled under a key (("gateway", ns, name, port) or ("service", ns,

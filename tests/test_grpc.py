@@ -686,3 +686,25 @@ def test_grpc_route_status_reasons():
         r.status("GRPCRoute", "app", "missing")
     with pytest.raises(LookupError):
         r.status("HTTPRoute", "app", "g")  # the kind is part of the identity
+
+
+def test_httproute_and_grpcroute_of_one_name_keep_their_own_outcomes(twin, make_router):
+    """An HTTPRoute and a GRPCRoute may share namespace/name; on one listener (different
+    hostnames) each answers with its own kind and backends, also after an update of one."""
+    objs = [gateway(), http_route(name="x", hostnames=["h.example.com"], backend="web"),
+            grpc_route([{"backendRefs": to("rpc")}], name="x", hostnames=["g.example.com"])]
+    router = make_router(objs, twin)
+
+    def both(r):
+        v = r.gateway("edge", "infra")
+        out = []
+        for host in ("h.example.com", "g.example.com"):
+            d = call(v, "/pkg.Svc/M", host=host)
+            out.append((d.kind, d.route, d.backend.name))
+        return out
+
+    assert both(router) == [("HTTPRoute", "app/x", "web"), ("GRPCRoute", "app/x", "rpc")]
+    changed = grpc_route([{"backendRefs": to("rpc2")}], name="x", hostnames=["g.example.com"])
+    after = both(router.update(changed=[changed]))
+    assert after == [("HTTPRoute", "app/x", "web"), ("GRPCRoute", "app/x", "rpc2")]
+    assert after == both(make_router([objs[0], objs[1], changed], twin))

@@ -72,3 +72,100 @@ def test_regex_before_prefix_ranks_between_exact_and_prefix():
 def test_router_rejects_an_unknown_regex_precedence():
     with pytest.raises(ValueError, match="regex_precedence"):
         routecore.Router(routecore.load([]), regex_precedence="first")
+
+
+_G = "gateway.networking.k8s.io"
+# rules of every shape rule_choices has: a plain backend, weighted backends with one that does not
+# resolve (the 500 share), a redirect, header modifiers on the rule and on a backendRef, a
+# rewrite, a backendRef redirect, an unknown ExtensionRef, no backendRef; and header/query matches
+_OBJECTS = [
+    {"apiVersion": f"{_G}/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "default"},
+     "spec": {"gatewayClassName": "x", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "default"},
+     "spec": {"ports": [{"port": 80}]}},
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "b", "namespace": "default"},
+     "spec": {"ports": [{"port": 80}]}},
+    {"apiVersion": f"{_G}/v1", "kind": "HTTPRoute", "metadata": {"name": "r", "namespace": "default"},
+     "spec": {"parentRefs": [{"name": "gw"}, {"group": "", "kind": "Service", "name": "a", "port": 80}],
+              "rules": [
+         {"matches": [{"path": {"type": "PathPrefix", "value": "/a/"},
+                       "headers": [{"name": "X-V", "value": "1"}]}],
+          "backendRefs": [{"name": "a", "port": 80}]},
+         {"matches": [{"path": {"type": "Exact", "value": "/w"}, "queryParams": [{"name": "q", "value": "1"}]}],
+          "backendRefs": [{"name": "a", "port": 80, "weight": 3}, {"name": "missing", "port": 80, "weight": 1}]},
+         {"matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
+          "filters": [{"type": "RequestRedirect", "requestRedirect": {"statusCode": 301, "hostname": "x.example"}}]},
+         {"matches": [{"path": {"type": "RegularExpression", "value": "/re/[0-9]+"}}],
+          "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "x-a", "value": "1"}]}},
+                      {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplaceFullPath", "replaceFullPath": "/x"}}}],
+          "backendRefs": [{"name": "a", "port": 80, "filters": [
+              {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [{"name": "x-b", "value": "2"}]}}]},
+                          {"name": "b", "port": 80, "filters": [
+              {"type": "RequestRedirect", "requestRedirect": {"statusCode": 302, "hostname": "y.example"}}]}]},
+         {"matches": [{"path": {"type": "PathPrefix", "value": "/ext"}}],
+          "filters": [{"type": "ExtensionRef", "extensionRef": {"group": "example.com", "kind": "Nope", "name": "n"}}],
+          "backendRefs": [{"name": "a", "port": 80}]},
+         {"matches": [{"path": {"type": "PathPrefix", "value": "/none"}}]},
+     ]}},
+]
+
+
+def _specs(new):
+    from routecore._compile.attach import Attachments
+    from routecore._compile.table import CompileCache
+    from routecore._compile.views import gateway_spec, service_spec
+
+    config = routecore.load(_OBJECTS)
+    options = routecore.Router(config).options
+    attachments = Attachments(config)
+    return (gateway_spec(attachments, options, CompileCache(new=new), "default", "gw", 80),
+            service_spec(attachments, options, CompileCache(new=new), "default", "a", 80, None))
+
+
+def test_choices_made_without_init_are_those_init_makes():
+    """CompileCache.new (the native twin's new_frozen) makes the same Choices as Choice.__init__,
+    every field set: equal, same hash, same fields."""
+    import attrs
+    from routecore import _match
+
+    if _match.new_frozen is None:
+        pytest.skip("the native extension is not built")
+    for plain, fast in zip(_specs(None), _specs(_match.new_frozen)):
+        assert len(plain.choices) == len(fast.choices) > 3
+        for a, b in zip(plain.choices, fast.choices):
+            assert attrs.asdict(a, recurse=False) == attrs.asdict(b, recurse=False)
+            assert a == b and hash(a) == hash(b)
+        assert plain.grpc_choices == fast.grpc_choices and plain.outcomes == fast.outcomes
+        # (each cache compiles its own RE2 programs: compared by pattern, as the entries hold it)
+        assert [e._replace(regex=None) for lis in plain.listeners for g in lis.groups for e in g.entries] \
+            == [e._replace(regex=None) for lis in fast.listeners for g in lis.groups for e in g.entries]
+
+
+def test_new_frozen_wants_a_value_per_name():
+    from routecore import _match
+    from routecore._outcome import Backend
+
+    if _match.new_frozen is None:
+        pytest.skip("the native extension is not built")
+    with pytest.raises(ValueError):
+        _match.new_frozen(Backend, ("namespace", "name"), ("ns",))
+
+
+def test_an_entry_is_its_sort_key_then_its_match():
+    """Entry.sort_key is the key sort_key() gives its match; the entries of a host group are
+    sorted by it."""
+    from routecore._compile.table import Entry
+
+    config = routecore.load(_OBJECTS)
+    route = config.routes[0]
+    spec, _ = _specs(None)
+    entries = [e for lis in spec.listeners for g in lis.groups for e in g.entries]
+    assert len(entries) == 6 and all(isinstance(e, Entry) for e in entries)
+    for e in entries:
+        m = route.rules[e.rule].matches[e.match]
+        assert e.sort_key == sort_key(route, e.rule, e.match, m, False)
+        assert (e.route, e.rule, e.match) == e.sort_key[-3:]
+    for lis in spec.listeners:
+        for g in lis.groups:
+            keys = [e.sort_key for e in g.entries]
+            assert keys == sorted(keys)

@@ -10,7 +10,9 @@ Invariants:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from itertools import accumulate
+from operator import itemgetter
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple
 
 import attrs
 from attrs import field, frozen
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from .options import RouterOptions
 
 EXACT, PREFIX, REGEX = 0, 1, 2
+# the grpc-status of a Choice's status answered to a gRPC client: 12 UNIMPLEMENTED, 14
+# UNAVAILABLE, 3 INVALID_ARGUMENT (Builder.outcome makes that form of such a Choice)
+GRPC_STATUS = {404: 12, 500: 14, 400: 3}
 PATH_TYPES = {"Exact": EXACT, "PathPrefix": PREFIX, "RegularExpression": REGEX}
 
 
@@ -39,9 +44,23 @@ class Cond:
     regex: object = None  # compiled RE2 program for RegularExpression, else None
 
 
-@frozen
-class Entry:
-    sort_key: tuple
+class Entry(NamedTuple):
+    """One match of one rule in a table: a tuple whose first nine items are its ``sort_key``
+    (one object per entry, the key's parts stored once; ``route``, ``rule`` and ``match`` are
+    the key's last three)."""
+
+    # the precedence key (see ``sort_key`` / ``grpc_sort_key``): class, path length, method,
+    # header and query-parameter counts (negated where more ranks first), route age, then
+    # "{ns}/{name}", rule index, match index
+    klass: int
+    length: int
+    method_rank: int
+    headers_rank: int
+    queries_rank: int
+    age: tuple
+    route: str
+    rule: int
+    match: int
     path_type: int
     path: str  # Exact: the path; PathPrefix: without trailing "/" ("/" is ""); regex: the pattern
     regex: object
@@ -50,9 +69,15 @@ class Entry:
     headers: Tuple[Cond, ...]
     queries: Tuple[Cond, ...]
     outcome: int
-    route: str
-    rule: int
-    match: int
+
+    @property
+    def sort_key(self) -> tuple:
+        return self[:KEY_LEN]
+
+
+KEY_LEN = 9  # the items of an Entry that are its sort_key
+entry_key = itemgetter(slice(0, KEY_LEN))  # Entry.sort_key, as a key function (C speed)
+_new_entry = tuple.__new__  # an Entry from its items in one tuple, without NamedTuple's __new__
 
 
 @frozen
@@ -117,13 +142,14 @@ def view_repr(spec: Optional[TableSpec], native: bool) -> str:
     return f"<{'ServiceView' if spec.mesh else 'GatewayView'} rules={rules} {twin}>"
 
 
-_NEGATIVE: Dict[int, int] = {}
+# -n at index n: sort keys hold many equal path lengths, and CPython shares only the ints from
+# -5 to 256 (path values are at most 1024 characters: longer ones, which load refuses, get their own)
+_NEGATIVE = tuple(range(0, -1025, -1))
 
 
 def _negative(n: int) -> int:
-    """-n, one int object per value (sort keys hold many equal path lengths; CPython shares only
-    the ints from -5 to 256). Bounded: path values are at most 1024 characters."""
-    return _NEGATIVE.setdefault(n, -n)
+    """-n, one int object per value (see _NEGATIVE)."""
+    return _NEGATIVE[n] if n < 1025 else -n
 
 
 def normalize_prefix(value: str) -> str:
@@ -135,17 +161,23 @@ def route_age(route) -> tuple:
     return (1, 0) if route.creation_timestamp is None else (0, route.creation_timestamp)
 
 
+def path_rank(ptype: int, value: str, regex_first: bool) -> Tuple[int, int, str]:
+    """(class, length part, table path) of an HTTPRoute path match: the first two parts of its
+    sort_key (Exact, then the longest prefix first, regexes after prefixes unless
+    ``regex_first``) and the path a table holds (a prefix without its trailing "/")."""
+    if ptype == EXACT:
+        return 0, 0, value
+    if ptype == PREFIX:
+        path = normalize_prefix(value)
+        return (2 if regex_first else 1), _negative(len(path)), path
+    return (1 if regex_first else 2), _negative(len(value)), value
+
+
 def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_first: bool,
              age: Optional[tuple] = None, route_key: Optional[str] = None):
     """``age`` and ``route_key``: route_age(route) and route.key, when the caller has them (the
     keys of one route then share those objects)."""
-    ptype = PATH_TYPES[m.path.type]
-    if ptype == EXACT:
-        klass, length = 0, 0
-    elif ptype == PREFIX:
-        klass, length = (2 if regex_first else 1), _negative(len(normalize_prefix(m.path.value)))
-    else:
-        klass, length = (1 if regex_first else 2), _negative(len(m.path.value))
+    klass, length, _ = path_rank(PATH_TYPES[m.path.type], m.path.value, regex_first)
     return (klass, length, 0 if m.method else 1, -len(m.headers), -len(m.query_params),
             route_age(route) if age is None else age, route.key if route_key is None else route_key,
             rule_index, match_index)
@@ -250,7 +282,10 @@ class CompileCache:
     costs a compile when a view using it is built again, never a wrong answer."""
 
     def __init__(self, regexes: Optional[Dict[str, object]] = None, limit: Optional[int] = None,
-                 previous: Optional[Dict[str, object]] = None):
+                 previous: Optional[Dict[str, object]] = None, new=None):
+        # routecore._match_c.new_frozen (when the extension is built; the Router passes it): makes
+        # the Choices three times faster than their __init__, same objects; None: __init__
+        self.new = new
         self._regexes: Dict[str, object] = {} if regexes is None else regexes
         self._limit = limit
         self._previous = previous  # the dropped cache, read while this one is filled
@@ -264,8 +299,8 @@ class CompileCache:
         if limit is None:
             limit = max(MAX_REGEXES, 2 * len(self._regexes))
         if len(self._regexes) > limit:
-            return CompileCache({}, limit, self._regexes)
-        return CompileCache(self._regexes, limit)
+            return CompileCache({}, limit, self._regexes, self.new)
+        return CompileCache(self._regexes, limit, new=self.new)
 
     def regex(self, pattern: str):
         rx = self._regexes.get(pattern)
@@ -284,6 +319,30 @@ class CompileCache:
         return hit[1]
 
 
+# Choice's fields in declaration order: _choice passes them by position (a keyword call costs
+# twice as much, and rule_choices makes one Choice per rule and backendRef), or to
+# CompileCache.new, which sets them without calling __init__ (all it would do: no field has a
+# validator or a converter, and Choice has no __attrs_post_init__)
+_CHOICE_FIELDS = ("matched", "status", "backend", "route", "kind", "rule", "rule_name",
+                  "listener", "mirrors", "timeouts", "retry", "session_persistence",
+                  "request_headers", "response_headers", "redirect", "rewrite", "prefix", "port",
+                  "default_scheme", "grpc_status", "cors", "extensions", "backend_tls", "tls_mode")
+if tuple(f.name for f in attrs.fields(Choice)) != _CHOICE_FIELDS or any(
+        f.validator is not None or f.converter is not None for f in attrs.fields(Choice)) \
+        or hasattr(Choice, "__attrs_post_init__"):
+    raise ImportError("routecore._outcome.Choice's fields changed: update _choice")  # pragma: no cover
+
+
+def _choice(new, head: tuple, tail: tuple, status, backend, request_headers, response_headers,
+            redirect, rewrite, extensions, backend_tls) -> Choice:
+    """A matched rule's Choice: ``head`` = (route, kind, rule, rule_name, listener, mirrors,
+    timeouts, retry, session_persistence), ``tail`` = (prefix, port, default_scheme,
+    grpc_status, cors), as rule_choices makes them once per rule; ``new``: CompileCache.new."""
+    values = (True, status, backend, *head, request_headers, response_headers, redirect,
+              rewrite, *tail, extensions, backend_tls, None)
+    return Choice(*values) if new is None else new(Choice, _CHOICE_FIELDS, values)
+
+
 class Builder:
     """Accumulates the choices, outcomes and header names of one table, from the attachment
     records (``routecore._compile.attach.Attachments``: the backends' resolution), the Router's
@@ -298,26 +357,18 @@ class Builder:
         self.grpc: List[Optional[Choice]] = []
         self.outcomes: List[Tuple[int, Tuple[int, ...]]] = []
         self.header_names: Dict[str, None] = {}
-        self._rule_outcomes: Dict[tuple, int] = {}
+        self._rule_outcomes: Dict[tuple, int] = {}  # (kind, route key, rule index, listener)
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
+        self._cond_tuples: Dict[tuple, Tuple[Cond, ...]] = {}  # see _conds
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
         start = len(self.choices)
+        self.choices.extend(choices)
+        grpc = self.grpc
         for c in choices:
-            self.choices.append(c)
-            grpc = None
-            if c.status == 404:
-                grpc = attrs.evolve(c, grpc_status=12)
-            elif c.status == 500:
-                grpc = attrs.evolve(c, grpc_status=14)
-            elif c.status == 400:
-                grpc = attrs.evolve(c, grpc_status=3)  # INVALID_ARGUMENT
-            self.grpc.append(grpc)
-        cum, total = [], 0
-        for w in weights:
-            total += w
-            cum.append(total)
-        cum = tuple(cum)
+            code = GRPC_STATUS.get(c.status)
+            grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
+        cum = tuple(accumulate(weights))
         self.outcomes.append((start, self._weights.setdefault(cum, cum)))
         return len(self.outcomes) - 1
 
@@ -331,12 +382,12 @@ class Builder:
         has it (its Choices then share it)."""
         if route_key is None:
             route_key = route.key
-        key = (route_key, resolved.rule, listener)
-        if key not in self._rule_outcomes:
-            choices, weights = self.rule_choices(route, resolved, rule, listener, port, scheme,
-                                                 route_key)
-            self._rule_outcomes[key] = self.outcome(choices, weights)
-        return self._rule_outcomes[key]
+        key = (route.kind, route_key, resolved.rule, listener)
+        hit = self._rule_outcomes.get(key)
+        if hit is None:
+            hit = self._rule_outcomes[key] = self.outcome(*self.rule_choices(
+                route, resolved, rule, listener, port, scheme, route_key))
+        return hit
 
     def _extension_known(self, ext) -> bool:
         return (ext.group, ext.kind) in self.options.extensions
@@ -359,13 +410,13 @@ class Builder:
             rule_ext = tuple(f for f in filters if isinstance(f, ExtensionRef))
         else:  # the same values, without scanning an empty tuple five times
             mirrors, cors, rule_ext = (), None, ()
-        base = dict(matched=True, route=route_key, kind=route.kind, rule=index,
-                    rule_name=rule.name, listener=listener, mirrors=mirrors,
-                    timeouts=rule.timeouts, retry=rule.retry,
-                    session_persistence=rule.session_persistence, prefix=prefix, port=port,
-                    default_scheme=scheme, cors=cors, extensions=rule_ext)
+        # a Choice's fields but the per-backendRef ones, in declaration order (see _choice)
+        new = self.cache.new
+        head = (route_key, route.kind, index, rule.name, listener, mirrors, rule.timeouts,
+                rule.retry, rule.session_persistence)
+        tail = (prefix, port, scheme, None, cors)
         if rule_ext and any(not self._extension_known(e) for e in rule_ext):
-            return [Choice(status=500, **base)], [1]
+            return [_choice(new, head, tail, 500, None, (), (), None, None, rule_ext, None)], [1]
         if filters:
             req_ops = header_ops(filters, "RequestHeaderModifier")
             resp_ops = header_ops(filters, "ResponseHeaderModifier")
@@ -374,8 +425,8 @@ class Builder:
         else:
             req_ops, resp_ops, redirect, rewrite = (), (), None, None
         if redirect is not None:
-            return [Choice(status=redirect.status_code, redirect=redirect,
-                           request_headers=req_ops, response_headers=resp_ops, **base)], [1]
+            return [_choice(new, head, tail, redirect.status_code, None, req_ops, resp_ops,
+                            redirect, None, rule_ext, None)], [1]
         # the share of an invalid backendRef, and the answer when no backend can be chosen
         # (built when first needed; one object however many shares it answers)
         error = None
@@ -391,27 +442,26 @@ class Builder:
             if problem is not None or (tls is not None and not tls.policy) or (ref_ext and any(
                     not self._extension_known(e) for e in ref_ext)):
                 if error is None:
-                    error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops,
-                                   **base)
+                    error = _choice(new, head, tail, 500, None, req_ops, resp_ops, None, None,
+                                    rule_ext, None)
                 choices.append(error)
             elif not ref_filters:
-                choices.append(Choice(
-                    status=None, backend=backend(ref), redirect=None, rewrite=rewrite,
-                    request_headers=req_ops, response_headers=resp_ops, backend_tls=tls, **base))
+                choices.append(_choice(new, head, tail, None, backend(ref), req_ops, resp_ops,
+                                       None, rewrite, rule_ext, tls))
             else:
                 b_redirect = next((f for f in ref_filters if isinstance(f, RequestRedirect)), None)
                 b_rewrite = next((f for f in ref_filters if isinstance(f, URLRewrite)), rewrite)
-                choices.append(Choice(
-                    status=b_redirect.status_code if b_redirect else None,
-                    backend=None if b_redirect else backend(ref),
-                    redirect=b_redirect, rewrite=b_rewrite, backend_tls=None if b_redirect else tls,
-                    request_headers=req_ops + header_ops(ref_filters, "RequestHeaderModifier"),
-                    response_headers=resp_ops + header_ops(ref_filters, "ResponseHeaderModifier"),
-                    **{**base, "extensions": rule_ext + ref_ext}))
+                choices.append(_choice(
+                    new, head, tail, b_redirect.status_code if b_redirect else None,
+                    None if b_redirect else backend(ref),
+                    req_ops + header_ops(ref_filters, "RequestHeaderModifier"),
+                    resp_ops + header_ops(ref_filters, "ResponseHeaderModifier"),
+                    b_redirect, b_rewrite, rule_ext + ref_ext, None if b_redirect else tls))
             weights.append(ref.weight)
         if not choices:  # no backendRefs, or every weight is 0
             if error is None:
-                error = Choice(status=500, request_headers=req_ops, response_headers=resp_ops, **base)
+                error = _choice(new, head, tail, 500, None, req_ops, resp_ops, None, None,
+                                rule_ext, None)
             return [error], [1]
         return choices, weights
 
@@ -424,12 +474,13 @@ class Builder:
         age = route_age(route)
         route_key = route.key
         regex = self.cache.regex
-        header_names = self.header_names
+        conds = self._conds
         resolved_rules = self.attachments.rule_backends(route, self.mesh)
         rule_outcomes = self._rule_outcomes
+        kind = route.kind
         for rule, resolved in zip(route.rules, resolved_rules):
             index = resolved.rule
-            outcome = rule_outcomes.get((route_key, index, listener))
+            outcome = rule_outcomes.get((kind, route_key, index, listener))
             if outcome is None:
                 outcome = self.rule_outcome(route, rule, resolved, listener, port, scheme,
                                             route_key)
@@ -437,28 +488,40 @@ class Builder:
                 if grpc:
                     ptype, value = grpc_path_match(m.method, regex_first)
                     key = grpc_sort_key(route, index, mi, m, regex_first)
-                    method, query_params = None, ()
+                    method, headers, queries = None, m.headers, ()
+                    path = normalize_prefix(value) if ptype == PREFIX else value
                 else:
-                    ptype, value = PATH_TYPES[m.path.type], m.path.value
-                    method, query_params = m.method, m.query_params
-                    key = sort_key(route, index, mi, m, regex_first, age, route_key)
-                path = normalize_prefix(value) if ptype == PREFIX else value
-                rx = regex(value) if ptype == REGEX else None
-                if m.headers:
-                    headers = tuple(Cond(h.name, h.value, regex(h.value)
-                                         if h.type == "RegularExpression" else None)
-                                    for h in m.headers)
-                    for h in headers:
-                        header_names.setdefault(h.name)
+                    mp = m.path
+                    ptype, value = PATH_TYPES[mp.type], mp.value
+                    method, headers, queries = m.method, m.headers, m.query_params
+                    klass, length, path = path_rank(ptype, value, regex_first)
+                    key = (klass, length, 0 if method else 1, -len(headers), -len(queries),
+                           age, route_key, index, mi)
+                if ptype == REGEX:
+                    rx, literal = regex(value), required_literal(value)
                 else:
-                    headers = ()
-                queries = tuple(Cond(q.name, q.value, regex(q.value)
-                                     if q.type == "RegularExpression" else None)
-                                for q in query_params) if query_params else ()
-                out.append(Entry(  # (positional: the fields in declaration order)
-                    key, ptype, path, rx, required_literal(value) if ptype == REGEX else None,
-                    method, headers, queries, outcome, route_key, index, mi))
+                    rx = literal = None
+                if headers or queries:
+                    headers = conds(headers, True) if headers else ()
+                    queries = conds(queries, False) if queries else ()
+                out.append(_new_entry(Entry, key + (
+                    ptype, path, rx, literal, method, headers, queries, outcome)))
         return out
+
+    def _conds(self, matches, header: bool) -> Tuple[Cond, ...]:
+        """The Conds of a match's header (``header``) or query-parameter matches: equal ones
+        share one tuple (many rules test the same header); the header names are recorded."""
+        key = (header,) + tuple([(c.name, c.value, c.type) for c in matches])
+        hit = self._cond_tuples.get(key)
+        if hit is None:
+            regex = self.cache.regex
+            hit = self._cond_tuples[key] = tuple(
+                Cond(c.name, c.value, regex(c.value) if c.type == "RegularExpression" else None)
+                for c in matches)
+        if header:  # (every time: the tuples are shared with the Builders carried from this one)
+            for c in hit:
+                self.header_names.setdefault(c.name)
+        return hit
 
     def carry(self, attachments, cache: CompileCache) -> "Builder":
         """A copy to go on building from, for another configuration's records and cache (the
@@ -468,13 +531,14 @@ class Builder:
         out.header_names = dict(self.header_names)
         out._rule_outcomes = dict(self._rule_outcomes)
         out._weights = self._weights
+        out._cond_tuples = self._cond_tuples
         return out
 
     def forget(self, route, listener: Optional[str]) -> None:
         """Build the outcomes of ``route`` (a route of that key) on ``listener`` anew next time."""
-        route_key = route.key
+        kind, route_key = route.kind, route.key
         for index in route.rule_indexes or range(len(route.rules)):
-            self._rule_outcomes.pop((route_key, index, listener), None)
+            self._rule_outcomes.pop((kind, route_key, index, listener), None)
 
     def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None,
              bad_request: Optional[int] = None, streams: tuple = ()) -> TableSpec:
@@ -489,7 +553,7 @@ class Builder:
 
 
 def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup, ...]:
-    groups = [HostGroup(h, tuple(sorted(es, key=lambda e: e.sort_key)))
+    groups = [HostGroup(h, tuple(sorted(es, key=entry_key)))
               for h, es in by_host.items()]
     return tuple(groups)
 

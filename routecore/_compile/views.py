@@ -18,7 +18,7 @@ from .attach import Attachments
 from .options import RouterOptions
 from .streams import stream_listener
 from .table import (REGEX, Builder, CompileCache, Entry, HostGroup, ListenerSpec, TableSpec,
-                    group_entries)
+                    entry_key, group_entries)
 
 
 def gateway_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,
@@ -26,14 +26,10 @@ def gateway_spec(attachments: Attachments, options: RouterOptions, cache: Compil
     return GatewayBuild.full(attachments, options, cache, namespace, name, port).spec()
 
 
-def _entry_key(entry):
-    return entry.sort_key
-
-
 def _remove_sorted(group: List[Entry], entries: List[Entry]) -> None:
     """Take ``entries`` (each there once) out of ``group``, sorted by sort_key (unique)."""
     for e in entries:
-        at = bisect_left(group, e.sort_key, key=_entry_key)
+        at = bisect_left(group, e.sort_key, key=entry_key)
         if at < len(group) and group[at] is e:
             del group[at]
         else:  # pragma: no cover - an invariant broken: fall back to a scan
@@ -114,7 +110,7 @@ class GatewayBuild:
                 for h in hosts:
                     groups.setdefault(h, []).extend(entries)
             for entries in groups.values():
-                entries.sort(key=_entry_key)
+                entries.sort(key=entry_key)
             no_match = b.static(Choice(matched=False, status=404, listener=lis.key))
             out.append(_ListenerBuild(lis, scheme, routes, groups, no_match))
         statics = (b.static(Choice(matched=False, status=404)),
@@ -178,12 +174,12 @@ class GatewayBuild:
                     group = groups[h]
                     hb = buckets[h]
                     for e in entries:
-                        insort(group, e, key=_entry_key)
+                        insort(group, e, key=entry_key)
                         k = bucket_key(e)
                         if k not in keys:
                             keys.add(k)
                             hb[k] = list(hb.get(k, ()))
-                        insort(hb[k], e, key=_entry_key)
+                        insort(hb[k], e, key=entry_key)
             for h, keys in touched.items():
                 patch.append((li, h, {k: tuple(buckets[h][k]) for k in keys}))
             out.append(nb)

@@ -6,6 +6,25 @@
 # another table, _match_c_patch.pxi); every array and map is complete before Table.ready is
 # set, and nothing here is called afterwards.
 
+from cpython.object cimport PyObject_GenericSetAttr
+
+
+def new_frozen(cls, tuple names, tuple values):
+    """An instance of the slotted class ``cls`` whose attribute ``names[i]`` is ``values[i]``,
+    set as object.__setattr__ sets it, without calling ``cls.__init__``: for the frozen attrs
+    classes a compile makes by the ten thousand (routecore._compile.table.CompileCache.new),
+    whose __init__ only sets each field (24 Python-level calls for a Choice). ``names`` must
+    cover every slot."""
+    cdef Py_ssize_t i
+    if PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(values):
+        raise ValueError("names and values differ in length")
+    obj = cls.__new__(cls)
+    for i in range(PyTuple_GET_SIZE(names)):
+        PyObject_GenericSetAttr(obj, <object>PyTuple_GET_ITEM(names, i),
+                                <object>PyTuple_GET_ITEM(values, i))
+    return obj
+
+
 # RE2 Sets hold many patterns in one program: give them more room than one user regex
 _SET_OPTIONS = re2.Options()
 _SET_OPTIONS.max_mem = 64 << 20
