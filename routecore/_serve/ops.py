@@ -209,8 +209,10 @@ class AccessLog:
 
     @staticmethod
     def text_line(x) -> str:
-        return _timed(x, f'{bare(x.client)} "{_word(x.method)} {token(x.target)} '
-                         f'HTTP/{_word(x.version)}" {int(x.status)} '
+        words = _WORDS  # (bare() and _word() of a word seen before, without their calls)
+        return _timed(x, f'{words.get(x.client) or bare(x.client)} '
+                         f'"{words.get(x.method) or _word(x.method)} {token(x.target)} '
+                         f'HTTP/{words.get(x.version) or _word(x.version)}" {int(x.status)} '
                          f"{_where(x.host, x.route, x.rule, x.backend)} "
                          f"bytes={int(x.bytes_sent)}")
 
