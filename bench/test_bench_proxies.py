@@ -10,6 +10,10 @@ so (Debian: ``apt-get install nginx haproxy wrk``).
 
 prints requests/s, p50 and p99 per proxy and routecore's throughput as a share of nginx's (the
 issue's target: at least 20 %, p99 at most 10 ms). Under --benchmark-disable each runs 1 s.
+It also prints the CPU time (user + system, the proxy's processes: nginx's worker included)
+per request: on a machine shared with other work, throughput and latency follow the scheduler,
+while the CPU a request costs is the proxy's own (``cpu share of nginx`` is nginx's CPU per
+request over the proxy's: the throughput share a core of its own would give).
 
 ``ROUTECORE_BENCH_BASELINE=DIR`` adds ``routecore-baseline``: the `routecore serve` of another
 checkout (DIR holds its importable ``routecore`` package, native extension built), measured in
@@ -144,6 +148,23 @@ def _start(name, up, tmp):
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
+def _cpu_seconds(pid):
+    """User + system CPU seconds of process ``pid`` and its live descendants (nginx's worker)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError):  # gone meanwhile
+            pass
+    return total
+
+
 def wrk(port, seconds):
     """(requests/s, p50 ms, p99 ms, non-2xx responses) of one wrk run."""
     out = subprocess.run([_need("wrk"), "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
@@ -157,6 +178,7 @@ def wrk(port, seconds):
 
 
 RESULTS = {}
+CPU = {}  # proxy: CPU seconds per request
 
 
 BASELINE = os.environ.get("ROUTECORE_BENCH_BASELINE")
@@ -171,13 +193,18 @@ def test_proxy_throughput(benchmark, upstream, tmp_path, proxy):
         seconds = 1 if benchmark.disabled else SECONDS
         wrk(proc.port, 1)  # warm up: connections, pools
         out = {}
+        cpu = _cpu_seconds(proc.proc.pid)
         benchmark.pedantic(lambda: out.update(r=wrk(proc.port, seconds)), rounds=1, iterations=1)
+        cpu = _cpu_seconds(proc.proc.pid) - cpu
     finally:
         proc.stop()
     rps, p50, p99, bad = out["r"]
     assert bad == 0, f"{proxy}: {bad} responses were not 2xx"
     RESULTS[proxy] = rps
+    CPU[proxy] = cpu / (rps * seconds)
     benchmark.extra_info.update(proxy=proxy, requests_per_s=round(rps), p50_ms=p50, p99_ms=p99,
-                                connections=CONNECTIONS)
-    share = f"  ({rps / RESULTS['nginx']:.1%} of nginx)" if "nginx" in RESULTS else ""
-    print(f"\n{proxy:>24}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{share}")
+                                connections=CONNECTIONS, cpu_us_per_request=CPU[proxy] * 1e6)
+    share = (f"  ({rps / RESULTS['nginx']:.1%} of nginx; cpu share of nginx "
+             f"{CPU['nginx'] / CPU[proxy]:.1%})" if "nginx" in RESULTS else "")
+    print(f"\n{proxy:>24}: {rps:9.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  "
+          f"cpu {CPU[proxy] * 1e6:6.1f} us/request{share}")

@@ -158,6 +158,8 @@ def test_interim_103_is_forwarded_and_100_continue_answered_by_the_proxy(rig):
     s.sendall(b"GET /early-hints HTTP/1.1\r\nHost: a\r\n\r\n")
     r = read_responses(s)[0]
     assert [i.status for i in r.interim] == [103] and r.status == 200
+    # the interim's headers go with it, never into the final response's list
+    assert r.interim[0].header(b"link") == [b"</s.css>; rel=preload"] and not r.header(b"link")
     s.sendall(b"POST /continue HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
     s.settimeout(5)
     assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"

@@ -44,20 +44,30 @@ def replayable(req) -> bool:
     return req.method in IDEMPOTENT or any(k in req.names for k in _IDEMPOTENCY_KEYS)
 
 
-def _connection_tokens(headers) -> set:
+_ONE_TOKEN = frozenset({b"keep-alive", b"close"})  # the usual Connection values
+
+
+def _connection_tokens(headers, names) -> set:
     tokens = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            tokens.update(t.strip().lower() for t in value.split(b","))
+    for low, (_, value) in zip(names, headers):
+        if low == b"connection":
+            value = value.lower()
+            if value in _ONE_TOKEN:
+                tokens.add(value)
+            else:
+                tokens.update(t.strip() for t in value.split(b","))
     return tokens
 
 
-def strip_hop_by_hop(headers, keep_chunked=True) -> list:
-    """``headers`` (bytes pairs) without hop-by-hop headers and those ``Connection`` lists."""
-    drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
+def strip_hop_by_hop(headers, keep_chunked=True, names=None) -> list:
+    """``headers`` (bytes pairs) without hop-by-hop headers and those ``Connection`` lists;
+    ``names``: their names in lower case, when the caller has them."""
+    if names is None:
+        names = [n.lower() for n, _ in headers]
+    drop = HOP_BY_HOP | (_connection_tokens(headers, names) - UNNOMINABLE)
     if not keep_chunked:
         drop = drop | {b"transfer-encoding"}
-    return [(n, v) for n, v in headers if n.lower() not in drop]
+    return [pair for low, pair in zip(names, headers) if low not in drop]
 
 
 def _apply(apply, headers) -> list:
@@ -121,7 +131,7 @@ class Forwarding:
         """The general case of ``_upstream_headers``: (the list without what is dropped,
         X-Forwarded-Proto, X-Forwarded-Host, Host); a trusted peer's X-Forwarded-For values are
         appended to ``xff``."""
-        drop = HOP_BY_HOP | (_connection_tokens(headers) - UNNOMINABLE)
+        drop = HOP_BY_HOP | (_connection_tokens(headers, names) - UNNOMINABLE)
         xfp, xfh, host = None, None, None
         out = []
         for low, pair in zip(names, headers):
@@ -292,7 +302,7 @@ class Forwarding:
         if HOP_BY_HOP.isdisjoint(names) and (client_chunked or b"transfer-encoding" not in names):
             out = response.headers.copy()  # nothing to strip
         else:
-            out = strip_hop_by_hop(response.headers, keep_chunked=client_chunked)
+            out = strip_hop_by_hop(response.headers, client_chunked, names)
         if decision is not None and decision.changes.response_headers:
             out = _apply(decision.apply_response_headers, out)
         no_body = req.method == "HEAD" or status in (204, 304)

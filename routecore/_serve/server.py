@@ -363,8 +363,9 @@ class ClientConnection(Relay):
         if not keep or not req.complete:
             self.transport.close()
             return
-        self.resume("pipeline")
-        self.resume("body")
+        if self._paused:
+            self.resume("pipeline")
+            self.resume("body")
         if self.queue:
             self._start(self.queue.popleft())
         elif self.error is not None:  # a bad request pipelined behind this one: its turn

@@ -99,7 +99,6 @@ class UpstreamConnection(Relay):
         self.on_resume: Optional[Callable] = None
         self._status_text = b""
         self._headers = []
-        self._names = []
         self._response = None
         self._no_body = False
         self._got_bytes = False
@@ -146,10 +145,7 @@ class UpstreamConnection(Relay):
 
     # --- httptools callbacks -----------------------------------------------------------------
 
-    def on_message_begin(self):
-        self._headers = []
-        self._names = []
-        self._status_text = b""
+    # (no on_message_begin: ``start`` and an interim response make a message's lists afresh)
 
     def on_status(self, text):
         self._status_text += text
@@ -157,16 +153,18 @@ class UpstreamConnection(Relay):
     def on_header(self, name, value):
         if self._response is None:  # trailers of a chunked response are dropped
             self._headers.append((name, value))
-            self._names.append(name.lower())
 
     def on_headers_complete(self):
         status = self.parser.get_status_code()
         if 100 <= status < 200:
             if status != 100 and self.on_interim is not None:  # 100 Continue: ours to give
                 self.on_interim(status, self._status_text, self._headers)
+            self._headers = []
+            self._status_text = b""
             return
         length, chunked = None, False
-        headers, names = self._headers, self._names
+        headers = self._headers
+        names = [name.lower() for name, _ in headers]
         if b"content-length" in names or b"transfer-encoding" in names:
             for low, (name, value) in zip(names, headers):
                 if low == b"content-length":
@@ -260,6 +258,8 @@ class UpstreamConnection(Relay):
         self.head = loop.create_future()
         self.done = loop.create_future()
         self._response = None
+        self._headers = []
+        self._status_text = b""
         self._early = []
         self._got_bytes = False
         self.last_read = loop.time()
