@@ -147,6 +147,7 @@ cdef class Table:
     cdef const unsigned char** snames
     cdef Py_ssize_t* slens
     cdef list snames_keep
+    cdef void* names           # rc_names (_match_c_headers.pxi) of the slot names when fast_names, else NULL
     cdef bint mesh
     cdef bint normalize
     cdef bint merge
