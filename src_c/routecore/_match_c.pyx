@@ -344,6 +344,7 @@ cdef class Table:
         req.headers = <PyObject*>headers
         req.wsgi = wsgi
         req.hv = NULL
+        req.host2[0] = req.host2[1] = NULL
         req.qstart = 0
         try:
             if _scan(self, target, &q, &req):  # the path and query stay inside target: no copies
@@ -376,7 +377,7 @@ cdef class Table:
                         r = self._group(lis.any_group, p, plen, m, &req)
                     o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
                 if host is None and _maybe_headers(headers):
-                    host = _host_only(self, &req)
+                    host = _mesh_host(self, &req)
                 if host is None:  # no Host: valid, and nothing to check
                     n = 0
                     if plen < 0:

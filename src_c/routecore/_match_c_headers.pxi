@@ -139,10 +139,7 @@ cdef extern from *:
        goes to vals[slot] (a new reference). Returns count, or the index of the first item left
        to the caller's general reading: not a 2-tuple, a name rc_name_of cannot decide, a value
        that is not an exact str or bytes, a slot already filled (a repeat: joined there). */
-    #if defined(__GNUC__) || defined(__clang__)
-    __attribute__((noinline))  /* its own registers: inlined into _collect, the loop spills */
-    #endif
-    static Py_ssize_t rc_walk_pairs(const rc_names *t, PyObject *const *items,
+    static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
                                            Py_ssize_t count, PyObject **vals, int upto) {
         Py_ssize_t j, n;
         for (j = 0; j < count; j++) {
@@ -177,6 +174,28 @@ cdef extern from *:
         }
         return count;
     }
+
+    /* rc_walk_pairs_in over a list or tuple of pairs for slots 0 and 1 (Host, :authority)
+       into two[0:2]: 1 when it read the whole of headers, else 0 (two may hold references). */
+    static inline int rc_walk_host(const rc_names *t, PyObject *headers, PyObject **two) {
+        Py_ssize_t count;
+        if (Py_IS_TYPE(headers, &PyList_Type))
+            count = PyList_GET_SIZE(headers);
+        else if (Py_IS_TYPE(headers, &PyTuple_Type))
+            count = PyTuple_GET_SIZE(headers);
+        else
+            return 0;
+        return rc_walk_pairs_in(t, PySequence_Fast_ITEMS(headers), count, two, 2) == count;
+    }
+
+    /* rc_walk_pairs_in as a function of its own: inlined into _collect, the loop spills */
+    #if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noinline))
+    #endif
+    static Py_ssize_t rc_walk_pairs(const rc_names *t, PyObject *const *items, Py_ssize_t count,
+                                    PyObject **vals, int upto) {
+        return rc_walk_pairs_in(t, items, count, vals, upto);
+    }
     """
     ctypedef struct rc_names:
         int nslots
@@ -186,6 +205,7 @@ cdef extern from *:
     int _slot_of "rc_slot_of"(const rc_names* t, const unsigned char* d, Py_ssize_t n) noexcept
     Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
                                            PyObject** vals, int upto) noexcept
+    bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
 
 
 cdef int _name_keys(Table self) except -1:
@@ -424,14 +444,39 @@ cdef PyObject** _hvals(Table self, Req* req) except NULL:
     return req.hv
 
 
-cdef void _release(Table self, Req* req) noexcept:
-    cdef Py_ssize_t k
+cdef inline void _release_host2(Req* req) noexcept:
+    Py_XDECREF(req.host2[0])
+    Py_XDECREF(req.host2[1])
+    req.host2[0] = req.host2[1] = NULL
+
+
+cdef inline void _release(Table self, Req* req) noexcept:
     if req.hv != NULL:
-        for k in range(self.nslots):
-            Py_XDECREF(req.hv[k])
-        if req.hv != req.hv_stack:
-            PyMem_Free(req.hv)
-        req.hv = NULL
+        _release_hv(self, req)
+    if req.host2[0] != NULL or req.host2[1] != NULL:
+        _release_host2(req)
+
+
+cdef void _release_hv(Table self, Req* req) noexcept:
+    cdef Py_ssize_t k
+    for k in range(self.nslots):
+        Py_XDECREF(req.hv[k])
+    if req.hv != req.hv_stack:
+        PyMem_Free(req.hv)
+    req.hv = NULL
+
+
+cdef inline object _mesh_host(Table self, Req* req):
+    """_host_only, for a mesh view (the Host is read after matching): a list or tuple that
+    rc_walk_pairs reads whole is read here for slots 0 and 1 alone, into Req.host2 (released
+    by _release)."""
+    if req.hv == NULL and self.names != NULL:
+        if _walk_host(<const rc_names*>self.names, req.headers, req.host2):
+            if req.host2[0] == NULL and req.host2[1] == NULL:
+                return None
+            return _header_host(req.host2)
+        _release_host2(req)
+    return _host_only(self, req)
 
 
 cdef object _host_only(Table self, Req* req):
