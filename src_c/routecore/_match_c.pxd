@@ -107,6 +107,7 @@ cdef struct Req:
     Py_ssize_t qstart
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
     PyObject* hv_stack[16]
+    PyObject* host2[2]         # a mesh view's Host and :authority when hv is NULL (_mesh_host)
     # the path's prefixes at "/" boundaries that some rule's length has: (length, hash)
     Py_ssize_t nb
     Py_ssize_t blen[64]
@@ -147,6 +148,7 @@ cdef class Table:
     cdef const unsigned char** snames
     cdef Py_ssize_t* slens
     cdef list snames_keep
+    cdef void* names           # rc_names (_match_c_headers.pxi) of the slot names when fast_names, else NULL
     cdef bint mesh
     cdef bint normalize
     cdef bint merge

@@ -145,8 +145,10 @@ cdef class Table:
         self.cchoices = NULL
         self.snames = NULL
         self.slens = NULL
+        self.names = NULL
 
     def __dealloc__(self):
+        PyMem_Free(self.names)
         PyMem_Free(self.snames)
         PyMem_Free(self.slens)
         PyMem_Free(self.entries)
@@ -176,14 +178,13 @@ cdef class Table:
     cdef int _check(self, CEntry* e, str method, Req* req) except -2:
         cdef int k
         cdef PyObject** hv
-        cdef PyObject* v
         if e.method >= 0 and <str>self.pool[e.method] != method:
             return 0
         if e.h_start < e.h_end:
             hv = _hvals(self, req)
             for k in range(e.h_start, e.h_end):
-                v = hv[self.conds[k].slot]
-                if v == NULL or not self._cond(&self.conds[k], <object>v):
+                if hv[self.conds[k].slot] == NULL or not self._cond(&self.conds[k],
+                                                                    _hv(hv, self.conds[k].slot)):
                     return 0
         if e.q_start < e.q_end:
             for k in range(e.q_start, e.q_end):
@@ -343,6 +344,7 @@ cdef class Table:
         req.headers = <PyObject*>headers
         req.wsgi = wsgi
         req.hv = NULL
+        req.host2[0] = req.host2[1] = NULL
         req.qstart = 0
         try:
             if _scan(self, target, &q, &req):  # the path and query stay inside target: no copies
@@ -374,9 +376,8 @@ cdef class Table:
                     if lis.any_group >= 0:
                         r = self._group(lis.any_group, p, plen, m, &req)
                     o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
-                if host is None and _maybe_headers(headers) and (
-                        req.hv != NULL or not _no_host_header(self, req.headers)):
-                    host = _host_only(self, &req)
+                if host is None and _maybe_headers(headers):
+                    host = _mesh_host(self, &req)
                 if host is None:  # no Host: valid, and nothing to check
                     n = 0
                     if plen < 0:

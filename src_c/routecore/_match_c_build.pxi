@@ -249,6 +249,7 @@ cdef _slots(Table self, spec):
         self.snames[i] = <const unsigned char*><char*>self.snames_keep[i]
         self.slens[i] = len(names[i])
         self.name_lens |= (<uint64_t>1) << (len(names[i]) if len(names[i]) < 63 else 63)
+    _name_keys(self)
 
 
 cdef tuple _regex_part(Table self, _Group G, CGroup* cg, list regex_list, int ei, int ci,

@@ -11,6 +11,7 @@ class _Uninitialised:
 
 
 _UNINITIALISED = _Uninitialised()
+cdef object _UNINIT = _UNINITIALISED  # (a C global: Decision.__cinit__ reads no module dict)
 
 
 @cython.freelist(16)
@@ -27,7 +28,7 @@ cdef class Decision:
     cdef readonly object _scheme
 
     def __cinit__(self):
-        self._choice = _UNINITIALISED  # Table.route replaces it; Decision.__new__ alone does not
+        self._choice = _UNINIT  # Table.route replaces it; Decision.__new__ alone does not
 
     @property
     def changes(self):

@@ -6,10 +6,216 @@
 # - the same values as routecore._match_py reads: names compared case-insensitively, values as
 #   text (bytes decoded as latin-1), repeated headers joined with ","; only referenced names are
 #   kept, each value once per request (Req.hv, released by Table._decide);
-# - slot 0 is "host", 1 ":authority", 2 "content-type" (_match_c_build.pxi); a list or tuple of
-#   (str or bytes, ...) pairs and a dict are walked through borrowed references, with names
-#   compared in C (rc_name_slot, rc_header_hits); any other form or name type takes the general
-#   reading (_slot_general), which gives the same answers or the same errors.
+# - a kept value is a str, or an exact bytes value kept as it came and decoded (latin-1) in place
+#   on its first read (_hv): values a decision never reads are never decoded. A join makes text;
+# - slot 0 is "host", 1 ":authority", 2 "content-type" (_match_c_build.pxi); when every slot name
+#   is lower-case ASCII (fast_names), Table.names (rc_names) holds them as 64-bit words: a header
+#   name is found by its length (one bucket per length) then one word compare per 8 bytes,
+#   (word | fold) & keep == key, fold setting bit 0x20 where the slot name has a letter (so A-Z
+#   match a-z and nothing else does). Words are read with one load each, the last one ending at
+#   the name's end (a str's or bytes' data has its object header before it: a name under 8
+#   bytes is read as the 8 bytes that end where it ends, keep masking the bytes before it);
+# - a list or tuple of (str or bytes, str or bytes) pairs is walked in C (rc_walk_pairs) through
+#   borrowed references; no Python code runs during the walk. The first item it cannot take
+#   (not a 2-tuple, a name that is not an exact compact-ASCII str nor bytes, another value type,
+#   a repeated name) and every later one are read by _collect's general loop, which gives the
+#   same answers or the same errors as routecore._match_py.
+
+cdef extern from *:
+    """
+    typedef struct {
+        Py_ssize_t off;   /* where the word is read, from the name's start (negative: before) */
+        uint64_t key, fold, keep;
+    } rc_word;
+
+    typedef struct {
+        const rc_word *w; /* the name's words: w[0:nw] */
+        int nw;
+        int next;         /* the next slot of the same length bucket, or -1 */
+        Py_ssize_t len;
+    } rc_slot;
+
+    typedef struct {
+        int nslots;
+        int first[64];    /* the first slot whose name has length L (63: 63 or more), or -1 */
+        rc_slot *slots;
+        rc_word *words;
+    } rc_names;
+
+    static inline uint64_t rc_word_at(const unsigned char *p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w;
+    }
+
+    /* rc_names of the lower-case ASCII names[0:nslots] (lens: their lengths), or NULL (no
+       memory); freed with PyMem_Free. */
+    static rc_names *rc_names_new(const unsigned char *const *names, const Py_ssize_t *lens,
+                                  int nslots) {
+        Py_ssize_t nw = 0, n, i, j, off;
+        int k, w, b;
+        size_t size;
+        char *block;
+        rc_names *t;
+        unsigned char kb[8], fb[8], mb[8];
+        for (k = 0; k < nslots; k++)
+            nw += lens[k] < 8 ? 1 : (lens[k] + 7) / 8;
+        size = sizeof(rc_names) + (size_t)nw * sizeof(rc_word) + (size_t)nslots * sizeof(rc_slot);
+        block = (char *)PyMem_Malloc(size);
+        if (block == NULL)
+            return NULL;
+        t = (rc_names *)block;
+        t->words = (rc_word *)(block + sizeof(rc_names));
+        t->slots = (rc_slot *)(t->words + nw);
+        t->nslots = nslots;
+        for (b = 0; b < 64; b++)
+            t->first[b] = -1;
+        w = 0;
+        for (k = nslots - 1; k >= 0; k--) {  /* buckets in slot order: each slot goes first */
+            b = lens[k] < 63 ? (int)lens[k] : 63;
+            t->slots[k].next = t->first[b];
+            t->first[b] = k;
+        }
+        for (k = 0; k < nslots; k++) {
+            n = lens[k];
+            t->slots[k].len = n;
+            t->slots[k].w = t->words + w;
+            t->slots[k].nw = n < 8 ? 1 : (int)((n + 7) / 8);
+            for (j = 0; j < (n < 8 ? 1 : (n + 7) / 8); j++) {
+                off = n < 8 ? n - 8 : (j * 8 + 8 <= n ? j * 8 : n - 8);
+                for (i = 0; i < 8; i++) {
+                    unsigned char c = (off + i >= 0) ? names[k][off + i] : 0;
+                    kb[i] = c;
+                    fb[i] = (off + i >= 0 && c >= 'a' && c <= 'z') ? 0x20 : 0;
+                    mb[i] = off + i >= 0 ? 0xFF : 0;
+                }
+                t->words[w].off = off;
+                memcpy(&t->words[w].key, kb, 8);
+                memcpy(&t->words[w].fold, fb, 8);
+                memcpy(&t->words[w].keep, mb, 8);
+                w++;
+            }
+        }
+        return t;
+    }
+
+    /* The slot among t's bucket k of the name d[0:n] (with 8 readable bytes before d), compared
+       with A-Z folded; -1 when none. */
+    static inline int rc_slot_in(const rc_names *t, int k, const unsigned char *d, Py_ssize_t n) {
+        for (; k >= 0; k = t->slots[k].next) {
+            const rc_slot *s = t->slots + k;
+            int i;
+            if (n >= 63 && s->len != n)
+                continue;
+            for (i = 0; i < s->nw; i++)
+                if (((rc_word_at(d + s->w[i].off) | s->w[i].fold) & s->w[i].keep) != s->w[i].key)
+                    break;
+            if (i == s->nw)
+                return k;
+        }
+        return -1;
+    }
+
+    static inline int rc_slot_of(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
+        int k = t->first[n < 63 ? n : 63];
+        return k < 0 ? -1 : rc_slot_in(t, k, d, n);
+    }
+
+    /* The slot of header name nm: -1 when none, -2 when nm is neither an exact str of compact
+       ASCII nor an exact bytes (the caller's general lookup decides). */
+    static inline int rc_name_of(const rc_names *t, PyObject *nm) {
+        if (Py_IS_TYPE(nm, &PyUnicode_Type)) {
+            if (!PyUnicode_IS_COMPACT_ASCII(nm))
+                return -2;
+            return rc_slot_of(t, (const unsigned char *)(((PyASCIIObject *)nm) + 1),
+                              ((PyASCIIObject *)nm)->length);
+        }
+        if (Py_IS_TYPE(nm, &PyBytes_Type))
+            return rc_slot_of(t, (const unsigned char *)PyBytes_AS_STRING(nm), PyBytes_GET_SIZE(nm));
+        return -2;
+    }
+
+    /* Walk the (name, value) pairs items[0:count]: the value of each name of a slot below upto
+       goes to vals[slot] (a new reference). Returns count, or the index of the first item left
+       to the caller's general reading: not a 2-tuple, a name rc_name_of cannot decide, a value
+       that is not an exact str or bytes, a slot already filled (a repeat: joined there). */
+    static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
+                                           Py_ssize_t count, PyObject **vals, int upto) {
+        Py_ssize_t j, n;
+        for (j = 0; j < count; j++) {
+            PyObject *it = items[j], *nm, *v;
+            const unsigned char *d;
+            int k;
+            if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2)
+                return j;
+            nm = PyTuple_GET_ITEM(it, 0);
+            if (Py_IS_TYPE(nm, &PyUnicode_Type)) {
+                if (!PyUnicode_IS_COMPACT_ASCII(nm))
+                    return j;
+                d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
+                n = ((PyASCIIObject *)nm)->length;
+            } else if (Py_IS_TYPE(nm, &PyBytes_Type)) {
+                d = (const unsigned char *)PyBytes_AS_STRING(nm);
+                n = PyBytes_GET_SIZE(nm);
+            } else {
+                return j;
+            }
+            k = t->first[n < 63 ? n : 63];
+            if (k < 0)  /* no slot name has this length: most names */
+                continue;
+            k = rc_slot_in(t, k, d, n);
+            if (k < 0 || k >= upto)
+                continue;
+            v = PyTuple_GET_ITEM(it, 1);
+            if (vals[k] != NULL || !(Py_IS_TYPE(v, &PyUnicode_Type) || Py_IS_TYPE(v, &PyBytes_Type)))
+                return j;
+            Py_INCREF(v);
+            vals[k] = v;
+        }
+        return count;
+    }
+
+    /* rc_walk_pairs_in over a list or tuple of pairs for slots 0 and 1 (Host, :authority)
+       into two[0:2]: 1 when it read the whole of headers, else 0 (two may hold references). */
+    static inline int rc_walk_host(const rc_names *t, PyObject *headers, PyObject **two) {
+        Py_ssize_t count;
+        if (Py_IS_TYPE(headers, &PyList_Type))
+            count = PyList_GET_SIZE(headers);
+        else if (Py_IS_TYPE(headers, &PyTuple_Type))
+            count = PyTuple_GET_SIZE(headers);
+        else
+            return 0;
+        return rc_walk_pairs_in(t, PySequence_Fast_ITEMS(headers), count, two, 2) == count;
+    }
+
+    /* rc_walk_pairs_in as a function of its own: inlined into _collect, the loop spills */
+    #if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noinline))
+    #endif
+    static Py_ssize_t rc_walk_pairs(const rc_names *t, PyObject *const *items, Py_ssize_t count,
+                                    PyObject **vals, int upto) {
+        return rc_walk_pairs_in(t, items, count, vals, upto);
+    }
+    """
+    ctypedef struct rc_names:
+        int nslots
+    rc_names* _names_new "rc_names_new"(const unsigned char* const* names, const Py_ssize_t* lens,
+                                        int nslots)
+    int _name_of "rc_name_of"(const rc_names* t, PyObject* nm) noexcept
+    int _slot_of "rc_slot_of"(const rc_names* t, const unsigned char* d, Py_ssize_t n) noexcept
+    Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
+                                           PyObject** vals, int upto) noexcept
+    bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
+
+
+cdef int _name_keys(Table self) except -1:
+    """Table.names from the slot names (_slots, _match_c_build.pxi), when they are all
+    lower-case ASCII."""
+    if self.fast_names:
+        self.names = <void*>_names_new(self.snames, self.slens, self.nslots)
+        if self.names == NULL:
+            raise MemoryError()
+    return 0
 
 
 cdef inline bint _ascii_lower(str s):
@@ -31,35 +237,26 @@ cdef inline bint _bytes_lower(bytes b):
     return True
 
 
-# the lengths of the names of slots 0 and 1, "host" and ":authority", as rc_name_slot's len_mask
-cdef uint64_t _HOST_LENS = (<uint64_t>1 << 4) | (<uint64_t>1 << 10)
-
-
-cdef inline bint _no_host_header(Table t, PyObject* headers) noexcept:
-    """True when ``headers`` is a list or tuple of pairs with certainly no "host" nor
-    ":authority" among the names (rc_header_hits over slots 0 and 1 alone); False when it has
-    one, or when only Table._host_only can say."""
-    cdef Py_ssize_t count
-    cdef Py_ssize_t hit_item[1]
-    cdef int hit_slot[1]
-    if not t.fast_names:
-        return False
-    if PyList_CheckExact(<object>headers):
-        count = PyList_GET_SIZE(<object>headers)
-    elif PyTuple_CheckExact(<object>headers):
-        count = PyTuple_GET_SIZE(<object>headers)
-    else:
-        return False
-    return _header_hits(PySequence_Fast_ITEMS(<object>headers), count, t.snames, t.slens, 2,
-                        _HOST_LENS, hit_item, hit_slot, 0) == 0
+cdef inline object _hv(PyObject** hv, int k):
+    """hv[k] as text, None when absent: a bytes value is decoded (latin-1) in place."""
+    cdef PyObject* v = hv[k]
+    cdef object s
+    if v == NULL:
+        return None
+    if PyBytes_CheckExact(<object>v):
+        s = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(<object>v), PyBytes_GET_SIZE(<object>v), NULL)
+        Py_INCREF(s)
+        hv[k] = <PyObject*>s
+        Py_XDECREF(v)
+    return <object>hv[k]
 
 
 cdef inline object _header_host(PyObject** hv):
     """The Host header, else :authority, else None (slots 0 and 1)."""
     if hv[0] != NULL:
-        return <object>hv[0]
+        return _hv(hv, 0)
     if hv[1] != NULL:
-        return <object>hv[1]
+        return _hv(hv, 1)
     return None
 
 
@@ -71,25 +268,31 @@ cdef inline bint _maybe_headers(object headers):
 
 cdef inline int _slot(Table self, PyObject* name) noexcept:
     """The slot of header name ``name`` (any case), -1 when the table does not reference it,
-    -2 when only _slot_general can say (rc_name_slot; slot names that are not lower-case
+    -2 when only _slot_general can say (rc_name_of; slot names that are not lower-case
     ASCII)."""
-    if not self.fast_names:
+    if self.names == NULL:
         return -2
-    return _name_slot(name, self.snames, self.slens, self.nslots, self.name_lens)
+    return _name_of(<const rc_names*>self.names, name)
 
 
 cdef int _put(Table self, PyObject** vals, int k, PyObject* value) except -1:
-    """Keep ``value`` (as text) for slot k, joined to an earlier one with ","."""
-    cdef object v
-    if PyUnicode_CheckExact(<object>value):
-        v = <object>value
-    elif PyBytes_CheckExact(<object>value):
-        v = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(<object>value),
-                                   PyBytes_GET_SIZE(<object>value), NULL)
+    """Keep ``value`` for slot k (an exact str or bytes as it is, anything else as text),
+    joined to an earlier one with "," (as text)."""
+    cdef object val, v
+    if vals[k] == NULL and (PyUnicode_CheckExact(<object>value)
+                            or PyBytes_CheckExact(<object>value)):
+        Py_INCREF(<object>value)
+        vals[k] = value
+        return 0
+    val = <object>value  # owned: str() below may run code that drops the caller's reference
+    if PyUnicode_CheckExact(val):
+        v = val
+    elif PyBytes_CheckExact(val):
+        v = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(val), PyBytes_GET_SIZE(val), NULL)
     else:
-        v = _text(<object>value)
+        v = _text(val)
     if vals[k] != NULL:
-        v = <object>vals[k] + "," + v
+        v = _hv(vals, k) + "," + v
         Py_XDECREF(vals[k])
     Py_INCREF(v)
     vals[k] = <PyObject*>v
@@ -99,22 +302,14 @@ cdef int _put(Table self, PyObject** vals, int k, PyObject* value) except -1:
 cdef int _collect(Table self, object headers, PyObject** vals, int upto, bint wsgi) except -1:
     """Values of the referenced headers of slots below ``upto`` into vals[slot] (new
     references, NULL when absent); repeated headers joined with ",". A list or tuple of
-    pairs and a dict are read through borrowed references; header names go through _slot."""
-    cdef object name, value
-    cdef PyObject* item
+    pairs is walked in C (rc_walk_pairs) up to an item it leaves to the loop here; a dict is
+    read through borrowed references; header names go through _slot."""
+    cdef object name, value, it
     cdef PyObject* pk
     cdef PyObject* pv
     cdef Py_ssize_t j, count, pos = 0
     cdef int k
     cdef bint is_list
-    cdef bint fast = self.fast_names
-    cdef const unsigned char** names = self.snames
-    cdef Py_ssize_t* lens = self.slens
-    cdef int nslots = self.nslots
-    cdef uint64_t mask = self.name_lens
-    cdef Py_ssize_t hit_item[32]
-    cdef int hit_slot[32]
-    cdef Py_ssize_t nh, h
     if headers is None:
         return 0
     if wsgi:
@@ -130,29 +325,21 @@ cdef int _collect(Table self, object headers, PyObject** vals, int upto, bint ws
     is_list = type(headers) is list
     if is_list or type(headers) is tuple:
         count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
-        nh = _header_hits(PySequence_Fast_ITEMS(headers), count, names, lens, nslots, mask,
-                          hit_item, hit_slot, 32) if fast else -1
-        if nh >= 0:  # the common list: names read in C, values kept here
-            for h in range(nh):
-                k = hit_slot[h]
-                j = hit_item[h]
-                if k >= upto or j >= (PyList_GET_SIZE(headers) if is_list else count):
-                    continue  # (a value's str() shortened the list: read what is left)
-                item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
-                if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
-                    _put(self, vals, k, PyTuple_GET_ITEM(<object>item, 1))
-            return 0
-        for j in range(count):
-            item = PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j)
-            if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
-                pk = PyTuple_GET_ITEM(<object>item, 0)
-                k = _name_slot(pk, names, lens, nslots, mask) if fast else -2
+        j = 0
+        if self.names != NULL:
+            j = _walk_pairs(<const rc_names*>self.names, PySequence_Fast_ITEMS(headers), count,
+                            vals, upto)
+        while j < (PyList_GET_SIZE(headers) if is_list else count):  # (a str() may shorten a list)
+            it = <object>(PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j))
+            j += 1
+            if PyTuple_CheckExact(it) and PyTuple_GET_SIZE(it) == 2:
+                k = _slot(self, PyTuple_GET_ITEM(it, 0))
                 if k == -2:
-                    k = _slot_general(self, <object>pk)
+                    k = _slot_general(self, <object>PyTuple_GET_ITEM(it, 0))
                 if 0 <= k < upto:
-                    _put(self, vals, k, PyTuple_GET_ITEM(<object>item, 1))
+                    _put(self, vals, k, PyTuple_GET_ITEM(it, 1))
                 continue
-            name, value = <object>item
+            name, value = it
             k = _slot_general(self, name)
             if 0 <= k < upto:
                 _put(self, vals, k, <PyObject*>value)
@@ -257,14 +444,39 @@ cdef PyObject** _hvals(Table self, Req* req) except NULL:
     return req.hv
 
 
-cdef void _release(Table self, Req* req) noexcept:
-    cdef Py_ssize_t k
+cdef inline void _release_host2(Req* req) noexcept:
+    Py_XDECREF(req.host2[0])
+    Py_XDECREF(req.host2[1])
+    req.host2[0] = req.host2[1] = NULL
+
+
+cdef inline void _release(Table self, Req* req) noexcept:
     if req.hv != NULL:
-        for k in range(self.nslots):
-            Py_XDECREF(req.hv[k])
-        if req.hv != req.hv_stack:
-            PyMem_Free(req.hv)
-        req.hv = NULL
+        _release_hv(self, req)
+    if req.host2[0] != NULL or req.host2[1] != NULL:
+        _release_host2(req)
+
+
+cdef void _release_hv(Table self, Req* req) noexcept:
+    cdef Py_ssize_t k
+    for k in range(self.nslots):
+        Py_XDECREF(req.hv[k])
+    if req.hv != req.hv_stack:
+        PyMem_Free(req.hv)
+    req.hv = NULL
+
+
+cdef inline object _mesh_host(Table self, Req* req):
+    """_host_only, for a mesh view (the Host is read after matching): a list or tuple that
+    rc_walk_pairs reads whole is read here for slots 0 and 1 alone, into Req.host2 (released
+    by _release)."""
+    if req.hv == NULL and self.names != NULL:
+        if _walk_host(<const rc_names*>self.names, req.headers, req.host2):
+            if req.host2[0] == NULL and req.host2[1] == NULL:
+                return None
+            return _header_host(req.host2)
+        _release_host2(req)
+    return _host_only(self, req)
 
 
 cdef object _host_only(Table self, Req* req):
@@ -278,7 +490,7 @@ cdef object _host_only(Table self, Req* req):
         return _header_host(_hvals(self, req))
     two[0] = two[1] = NULL
     try:
-        _collect(self, headers, two, 2, req.wsgi)
+        _collect(self, headers, two, 2, False)
         host = _header_host(two)
     finally:
         Py_XDECREF(two[0])
@@ -288,8 +500,8 @@ cdef object _host_only(Table self, Req* req):
 
 cdef bint _grpc_request(Table self, Req* req) except -1:
     """The request's content-type is application/grpc..."""
-    cdef PyObject* ct
+    cdef object ct
     if not _maybe_headers(<object>req.headers):
         return False
-    ct = _hvals(self, req)[2]
-    return ct != NULL and (<str>ct).startswith("application/grpc")
+    ct = _hv(_hvals(self, req), 2)
+    return ct is not None and (<str>ct).startswith("application/grpc")
