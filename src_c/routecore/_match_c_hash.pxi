@@ -112,6 +112,21 @@ cdef extern from *:
     #endif
     }
 
+    /* rc_path_masks of a whole block (p[0:16] readable). */
+    static inline void rc_path_masks16(const unsigned char *p, unsigned *slash, unsigned *qmark,
+                                       unsigned *other) {
+    #if defined(__SSE2__)
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        *slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+        *qmark = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
+        *other = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.')))));
+    #else
+        rc_path_masks(p, 16, 0, slash, qmark, other);
+    #endif
+    }
+
     /* Bytes of p[0:min(avail, 16)] by bit: the return value marks every byte that is not one of
        [a-z0-9.-] (a host's common characters), *dots the "."; before: as rc_path_masks */
     static inline unsigned rc_host_masks(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
