@@ -22,7 +22,8 @@ cdef extern from *:
         Py_ssize_t base, i, stop = n, k = 0;
         unsigned bad, dm, carry = 0, adj = 0;
         for (base = 0; base < n; base += 16) {
-            bad = rc_host_masks(d + base, n - base, base, &dm);
+            bad = n - base >= 16 ? rc_host_masks16(d + base, &dm)
+                                 : rc_host_masks(d + base, n - base, base, &dm);
             if (bad) {  /* the port: ":" then digits to the end */
                 i = base + rc_ctz(bad);
                 if (d[i] != ':')
@@ -74,9 +75,7 @@ cdef struct Bwd:
 cdef inline uint64_t _bwd_at(Bwd* b, Py_ssize_t i) noexcept:
     """The hash of data[i:end] (_hash_suffix), i at or before every position asked before."""
     cdef Py_ssize_t r
-    while b.e - i >= 8:
-        b.e -= 8
-        b.h = _step(b.h, _load64(b.data + b.e))
+    b.h = _back_words(b.h, b.data, &b.e, i)
     r = b.e - i
     if r:
         return _fin(_step(b.h, _loadpart(b.data + i, r, b.avail - i, i)), b.end - i)

@@ -49,6 +49,21 @@ cdef extern from *:
         unsigned carry;             /* the previous block ended with a "/" */
     } rc_pathscan;
 
+    /* Push the boundaries some rule's length has among the "/" at base + the bits of slash
+       (h: the hash of the words before base). */
+    static inline void rc_path_boundaries(rc_pathscan *s, Py_ssize_t base, uint64_t h,
+                                          uint32_t slash) {
+        Py_ssize_t i;
+        for (; slash; slash &= slash - 1) {
+            i = base + rc_ctz(slash);
+            if (i > s->last)
+                break;
+            if (s->lens[i])
+                rc_push_boundary(s->blen, s->bhash, s->nb, s->overflow, i,
+                                 rc_hash_from(h, s->d, base, i, s->n));
+        }
+    }
+
     /* The 16-byte block at base by its masks (rc_path_masks), h: the hash of the words before
        base. -1: the target needs the general path; 1: the path ends at the "?" at *q; 0: go on. */
     static inline int rc_path_block(rc_pathscan *s, Py_ssize_t base, uint64_t h, unsigned slash,
@@ -73,16 +88,8 @@ cdef extern from *:
         if (s->merge && (slash & ((slash << 1) | s->carry)))  /* "//": merged, the general path */
             return -1;
         s->carry = slash >> 15;
-        if (base <= s->last) {
-            for (bits = slash; bits; bits &= bits - 1) {
-                i = base + rc_ctz(bits);
-                if (i > s->last)
-                    break;
-                if (s->lens[i])
-                    rc_push_boundary(s->blen, s->bhash, s->nb, s->overflow, i,
-                                     rc_hash_from(h, s->d, base, i, s->n));
-            }
-        }
+        if (base <= s->last)
+            rc_path_boundaries(s, base, h, slash);
         if (qmark) {
             *q = base + rc_ctz(qmark);
             return 1;
@@ -107,7 +114,34 @@ cdef extern from *:
         s.blen = blen; s.nb = nb; s.bhash = bhash; s.overflow = overflow; s.carry = 0;
         *nb = 0;
         *overflow = 0;
-        for (; n - base >= 16; base += 16) {  /* whole blocks */
+        uint32_t slash32;
+        int rare, k;
+        while (n - base >= 32) {  /* 32 bytes at a time while no rare byte is met */
+            rc_path_masks32(d + base, &slash32, &rare);
+            if (rare) {  /* each block the general way */
+                for (k = 0; k < 2; k++, base += 16) {
+                    rc_path_masks16(d + base, &slash, &qmark, &other);
+                    r = rc_path_block(&s, base, h, slash, qmark, other, &q);
+                    if (r)
+                        goto done;
+                    h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+                }
+                continue;
+            }
+            if (slash32) {
+                if (merge && (slash32 & ((slash32 << 1) | s.carry)))  /* "//" */
+                    return 0;
+                s.carry = slash32 >> 31;
+                if (base <= last)
+                    rc_path_boundaries(&s, base, h, slash32);
+            } else {
+                s.carry = 0;
+            }
+            h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+            h = rc_step(rc_step(h, rc_load64(d + base + 16)), rc_load64(d + base + 24));
+            base += 32;
+        }
+        for (; n - base >= 16; base += 16) {  /* a last whole block */
             rc_path_masks16(d + base, &slash, &qmark, &other);
             if (slash | qmark | other) {
                 r = rc_path_block(&s, base, h, slash, qmark, other, &q);
@@ -118,6 +152,7 @@ cdef extern from *:
             }
             h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
         }
+    done:
         if (r < 0)
             return 0;
         if (r == 0 && base < n) {  /* the last, partial block */
