@@ -3,7 +3,7 @@
 # (host slot, group, path slot, entry, choice), never behind chains of Python objects.
 cimport cython
 from cpython.object cimport PyObject
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint32_t, uint64_t
 
 cdef struct COut:
     # one outcome: its choices are Table.choices[start:start + count], with cumulative weights
@@ -72,7 +72,7 @@ cdef struct HostHash:
     Py_ssize_t end
     bint hashed                # full is made
     uint64_t full
-    unsigned dots[16]          # bit j of dots[k]: a "." at 16 * k + j > 0 (keys up to 256 long)
+    uint32_t dots[8]           # bit j of dots[k]: a "." at 32 * k + j > 0 (keys up to 256 long)
     Py_ssize_t nblk            # the blocks of dots in use
     bint long_key              # longer than 256: no dots (the suffixes are found one by one)
     PyObject* dmap             # the wildcard map dpos / dhash were made for, or NULL

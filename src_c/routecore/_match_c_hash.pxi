@@ -46,9 +46,11 @@ cdef extern from *:
         return w;
     }
 
+    /* One word folded in: a multiply, then the halves swapped so that the next multiply
+       spreads the high bits too (rc_fin mixes once at the end). */
     static inline uint64_t rc_step(uint64_t h, uint64_t w) {
         h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-        return h ^ (h >> 32);
+        return (h << 32) | (h >> 32);
     }
 
     static inline uint64_t rc_fin(uint64_t h, Py_ssize_t n) {

@@ -4,7 +4,7 @@
 #
 # Invariants:
 # - checking a Host never hashes it and visits no "." one by one: HostHash records where the key
-#   ends and its "." as bit masks (16 bytes at a time, rc_host_scan); the key's hash is made on
+#   ends and its "." as bit masks (32 bytes at a time, rc_host_scan); the key's hash is made on
 #   the first exact probe (_host_full), the "." suffix hashes on the first probe of a wildcard
 #   map (_host_dots), only for the suffixes that map can hold (no longer than its longest key,
 #   of a length some key has). So a mesh view (the Host plays no part in matching) and an empty
@@ -14,16 +14,28 @@
 cdef extern from *:
     """
     /* The common Host d[0:n] (0 < n <= 256): [a-z0-9.-] with an optional ":port" of digits.
-       Returns the key's end (before the port), with dots[k] bit j: a "." at 16 * k + j > 0
-       for k < (end + 15) / 16, and *empty: the key has an empty label (a leading "." or two together);
-       -1 for anything else, an empty key or a trailing "." (the general reading decides). */
-    static Py_ssize_t rc_host_scan(const unsigned char *d, Py_ssize_t n, unsigned *dots,
+       Returns the key's end (before the port), with dots[k] bit j: a "." at 32 * k + j > 0
+       for k < (end + 31) / 32, and *empty: the key has an empty label (a leading "." or two
+       together); -1 for anything else, an empty key or a trailing "." (the general reading
+       decides). The bytes are looked at 32 at a time. */
+    static Py_ssize_t rc_host_scan(const unsigned char *d, Py_ssize_t n, uint32_t *dots,
                                    int *empty) {
         Py_ssize_t base, i, stop = n, k = 0;
-        unsigned bad, dm, carry = 0, adj = 0;
-        for (base = 0; base < n; base += 16) {
-            bad = n - base >= 16 ? rc_host_masks16(d + base, &dm)
-                                 : rc_host_masks(d + base, n - base, base, &dm);
+        uint32_t bad, dm, carry = 0, adj = 0;
+        unsigned b0, d0, b1 = 0, d1 = 0;
+        for (base = 0; base < n; base += 32) {
+            if (n - base >= 32) {
+                b0 = rc_host_masks16(d + base, &d0);
+                b1 = rc_host_masks16(d + base + 16, &d1);
+            } else if (n - base > 16) {
+                b0 = rc_host_masks16(d + base, &d0);
+                b1 = rc_host_masks(d + base + 16, n - base - 16, base + 16, &d1);
+            } else {
+                b0 = rc_host_masks(d + base, n - base, base, &d0);
+                b1 = d1 = 0;
+            }
+            bad = b0 | ((uint32_t)b1 << 16);
+            dm = d0 | ((uint32_t)d1 << 16);
             if (bad) {  /* the port: ":" then digits to the end */
                 i = base + rc_ctz(bad);
                 if (d[i] != ':')
@@ -31,10 +43,10 @@ cdef extern from *:
                 for (stop = i++; i < n; i++)
                     if (d[i] < '0' || d[i] > '9')
                         return -1;
-                dm &= (1u << (stop - base)) - 1;
+                dm &= (((uint32_t)1) << (stop - base)) - 1;
             }
             adj |= dm & ((dm << 1) | carry);
-            carry = dm >> 15;
+            carry = dm >> 31;
             dots[k++] = dm;
             if (bad)
                 break;
@@ -42,11 +54,11 @@ cdef extern from *:
         if (stop == 0 || d[stop - 1] == '.')
             return -1;
         *empty = adj != 0 || d[0] == '.';
-        dots[0] &= ~1u;  /* a "." at 0 starts no wildcard suffix */
+        dots[0] &= ~(uint32_t)1;  /* a "." at 0 starts no wildcard suffix */
         return stop;
     }
     """
-    Py_ssize_t _host_scan "rc_host_scan"(const unsigned char* d, Py_ssize_t n, unsigned* dots,
+    Py_ssize_t _host_scan "rc_host_scan"(const unsigned char* d, Py_ssize_t n, uint32_t* dots,
                                          bint* empty) nogil
 
 
@@ -111,7 +123,7 @@ cdef void _host_dots(HostHash* hh, _StrMap wild) noexcept:
     """The hashes of the key's "." suffixes that ``wild`` can hold (dpos, dhash: positions
     decreasing), in one backward pass that stops at the longest key; dover when more than 32."""
     cdef Py_ssize_t k, i, lo = hh.end - wild.longest
-    cdef unsigned bits
+    cdef uint32_t bits
     cdef Bwd b
     if hh.dmap == <PyObject*>wild:
         return
@@ -121,11 +133,11 @@ cdef void _host_dots(HostHash* hh, _StrMap wild) noexcept:
     if hh.data != NULL:
         _bwd_init(&b, hh)
     for k in range(hh.nblk - 1, -1, -1):
-        if 16 * k + 15 < lo:
+        if 32 * k + 31 < lo:
             break
         bits = hh.dots[k]
         while bits:
-            i = 16 * k + _top(bits)
+            i = 32 * k + _top(bits)
             bits &= ~(1u << _top(bits))
             if i < lo:
                 return
@@ -147,7 +159,7 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh) noexcept:
     _host_init(hh, s, end)
     hh.long_key = end > 256
     if not hh.long_key:
-        hh.nblk = (end + 15) >> 4
+        hh.nblk = (end + 31) >> 5
         for i in range(hh.nblk):
             hh.dots[i] = 0
     for i in range(end):
@@ -155,7 +167,7 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh) noexcept:
             if i == 0 or s[i - 1] == u'.':  # an empty label: no wildcard takes it
                 hh.empty_label = True
             if i >= 1 and not hh.long_key:
-                hh.dots[i >> 4] |= 1u << (i & 15)
+                hh.dots[i >> 5] |= (<uint32_t>1) << (i & 31)
 
 
 cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHash* hh,
@@ -218,7 +230,7 @@ cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint chec
                 stop = _host_scan(data, n, hh.dots, &empty)
                 if stop > 0:
                     _host_init(hh, h, stop)
-                    hh.nblk = (stop + 15) >> 4
+                    hh.nblk = (stop + 31) >> 5
                     hh.empty_label = empty
                     end[0] = stop
                     return h
