@@ -90,3 +90,44 @@ def test_hosts_of_more_than_32_labels_take_the_longest_wildcard_as_the_pure_twin
         got = native.backend.name if native.backend else None
         assert got == want, (len(host), got, want)
         assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route)
+
+
+def _exact_and_wild_config(exact, tails):
+    """_wild_config plus route e taking the exact ``exact`` hostnames (backend e)."""
+    return _wild_config(tails) + f"""
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: e, namespace: infra}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: {exact!r}
+  rules: [{{backendRefs: [{{name: e, port: 80}}]}}]"""
+
+
+def test_dots_found_16_bytes_at_a_time_decide_as_the_pure_twin():
+    """The Host check finds the "." as bit masks, 16 bytes at a time, and the wildcard lookup
+    hashes only the suffixes a wildcard key can be (no longer than the longest, of a length
+    some key has): an empty label on either side of a 16-byte boundary, a leading ".", a port
+    right after a boundary, Hosts of 250 to 260 characters and suffixes of every length around
+    the keys' lengths decide as in the pure twin."""
+    tails = ["b.example.com", "cc.b.example.com", ".".join(["d"] * 20) + ".example.com"]
+    exact = ["x" * 15 + ".b.example.com", "y" * 240 + ".example.com"]
+    cfg = routecore.load(_exact_and_wild_config(exact, tails))
+    views = [routecore.Router(cfg, native=native).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    hosts = exact + ["e" + h for h in exact] + [h[1:] for h in exact]
+    for pad in range(0, 40):
+        for tail in tails + ["b.example.com.", "c.b.example.com"]:
+            hosts += ["a" * pad + "." + tail, "a" * pad + ".." + tail, "." + "a" * pad + "." + tail,
+                      "a" * pad + "." + tail + ":8080", "a" * pad + "." + tail + ":",
+                      "a" * pad + "." + tail + ":80:80"]
+    for n in range(250, 261):
+        hosts += [("a" * (n - 14)) + ".b.example.com", "a." * ((n - 13) // 2) + "b.example.com"]
+        hosts += [h + ":443" for h in hosts[-2:]]
+    seen = set()
+    for host in hosts:
+        native, pure = (v.route("GET", "/", host=host) for v in views)
+        assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route), host
+        seen.add(native.backend.name if native.backend else native.kind)
+    assert {"w0", "w1", "w2", "e"} <= seen

@@ -3,7 +3,7 @@
 # (host slot, group, path slot, entry, choice), never behind chains of Python objects.
 cimport cython
 from cpython.object cimport PyObject
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint32_t, uint64_t
 
 cdef struct COut:
     # one outcome: its choices are Table.choices[start:start + count], with cumulative weights
@@ -60,21 +60,26 @@ cdef class _StrMap:
     cdef Py_ssize_t mask
     cdef Py_ssize_t count
     cdef Py_ssize_t longest    # the longest key's length (no longer substring can be a key)
+    cdef uint64_t lens         # bit L: some key has length L (bit 63: 63 or more)
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept
 
 cdef struct HostHash:
-    # a host key s[:end] (_match_c_host.pxi): where its "." are (positions decreasing), and the
-    # hashes of the key and of its "." suffixes once asked for (hashed bit 1: full, bit 2: dhash)
+    # a host key s[:end] (_match_c_host.pxi): where its "." are, and the hashes of the key and
+    # of the "." suffixes a wildcard map can have, once asked for
     PyObject* key              # s, borrowed: the caller keeps it alive
     const unsigned char* data  # its characters when one byte each, else NULL
     Py_ssize_t avail           # len(s)
     Py_ssize_t end
-    int hashed
+    bint hashed                # full is made
     uint64_t full
+    uint32_t dots[8]           # bit j of dots[k]: a "." at 32 * k + j > 0 (keys up to 256 long)
+    Py_ssize_t nblk            # the blocks of dots in use
+    bint long_key              # longer than 256: no dots (the suffixes are found one by one)
+    PyObject* dmap             # the wildcard map dpos / dhash were made for, or NULL
     Py_ssize_t nd
-    Py_ssize_t dpos[32]
+    Py_ssize_t dpos[32]        # the "." suffixes dmap can have, positions decreasing
     uint64_t dhash[32]
-    bint overflow              # more than 32 "." (hashed one by one)
+    bint dover                 # more than 32 of them: hashed one by one
     bint empty_label           # ".a.example.com", "a..example.com": matches no wildcard
 
 cdef class _Group:

@@ -46,9 +46,11 @@ cdef extern from *:
         return w;
     }
 
+    /* One word folded in: a multiply, then the halves swapped so that the next multiply
+       spreads the high bits too (rc_fin mixes once at the end). */
     static inline uint64_t rc_step(uint64_t h, uint64_t w) {
         h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-        return h ^ (h >> 32);
+        return (h << 32) | (h >> 32);
     }
 
     static inline uint64_t rc_fin(uint64_t h, Py_ssize_t n) {
@@ -112,6 +114,45 @@ cdef extern from *:
     #endif
     }
 
+    /* rc_path_masks of a whole block (p[0:16] readable). */
+    static inline void rc_path_masks16(const unsigned char *p, unsigned *slash, unsigned *qmark,
+                                       unsigned *other) {
+    #if defined(__SSE2__)
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        *slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+        *qmark = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
+        *other = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.')))));
+    #else
+        rc_path_masks(p, 16, 0, slash, qmark, other);
+    #endif
+    }
+
+    /* The "/" of p[0:32] by bit (*slash), and whether any of "?", "#", "%", backslash, "." is
+       there (*rare). */
+    static inline void rc_path_masks32(const unsigned char *p, uint32_t *slash, int *rare) {
+    #if defined(__SSE2__)
+        __m128i a = _mm_loadu_si128((const __m128i *)p), b = _mm_loadu_si128((const __m128i *)(p + 16));
+        __m128i s = _mm_set1_epi8('/'), q = _mm_set1_epi8('?'), h = _mm_set1_epi8('#'),
+                c = _mm_set1_epi8('%'), bs = _mm_set1_epi8('\\\\'), dot = _mm_set1_epi8('.');
+        __m128i ra = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, q), _mm_cmpeq_epi8(a, h)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(a, c), _mm_cmpeq_epi8(a, bs)));
+        __m128i rb = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, q), _mm_cmpeq_epi8(b, h)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(b, c), _mm_cmpeq_epi8(b, bs)));
+        ra = _mm_or_si128(_mm_or_si128(ra, _mm_cmpeq_epi8(a, dot)), _mm_or_si128(rb, _mm_cmpeq_epi8(b, dot)));
+        *rare = _mm_movemask_epi8(ra) != 0;
+        *slash = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, s))
+                 | ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, s)) << 16);
+    #else
+        unsigned s0, q0, o0, s1, q1, o1;
+        rc_path_masks16(p, &s0, &q0, &o0);
+        rc_path_masks16(p + 16, &s1, &q1, &o1);
+        *slash = s0 | (s1 << 16);
+        *rare = (q0 | o0 | q1 | o1) != 0;
+    #endif
+    }
+
     /* Bytes of p[0:min(avail, 16)] by bit: the return value marks every byte that is not one of
        [a-z0-9.-] (a host's common characters), *dots the "."; before: as rc_path_masks */
     static inline unsigned rc_host_masks(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
@@ -139,6 +180,37 @@ cdef extern from *:
         (void)keep; (void)before;
         return bad;
     #endif
+    }
+
+    /* rc_host_masks of a whole block (p[0:16] readable). */
+    static inline unsigned rc_host_masks16(const unsigned char *p, unsigned *dots) {
+    #if defined(__SSE2__)
+        __m128i v = _mm_loadu_si128((const __m128i *)p), ok;
+        /* ASCII only (the caller checked): a byte is in [lo, lo + k) when v + 128 - lo, as a
+           signed byte, is below k - 128 */
+        ok = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - 'a'))), _mm_set1_epi8((char)(26 - 128)));
+        ok = _mm_or_si128(ok, _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')),  /* [-./0-9] but "/" */
+            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '-'))), _mm_set1_epi8((char)(13 - 128)))));
+        *dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+        return (unsigned)_mm_movemask_epi8(ok) ^ 0xFFFFu;
+    #else
+        return rc_host_masks(p, 16, 0, dots);
+    #endif
+    }
+
+    /* Folds the words of d[i:*e] read backward from *e into h while 8 bytes are left (*e
+       moves down to where it stopped). */
+    static inline uint64_t rc_back_words(uint64_t h, const unsigned char *d, Py_ssize_t *e,
+                                         Py_ssize_t i) {
+        Py_ssize_t k = *e;
+        for (; k - i >= 16; k -= 16)
+            h = rc_step(rc_step(h, rc_load64(d + k - 8)), rc_load64(d + k - 16));
+        if (k - i >= 8) {
+            k -= 8;
+            h = rc_step(h, rc_load64(d + k));
+        }
+        *e = k;
+        return h;
     }
 
     /* The slot of header name nm among the lower-case ASCII names[0:nslots] (each followed by 8
@@ -223,6 +295,8 @@ cdef extern from *:
                                       Py_ssize_t before) nogil
     uint64_t _step "rc_step"(uint64_t h, uint64_t w) nogil
     uint64_t _fin "rc_fin"(uint64_t h, Py_ssize_t n) nogil
+    uint64_t _back_words "rc_back_words"(uint64_t h, const unsigned char* d, Py_ssize_t* e,
+                                         Py_ssize_t i) nogil
     int _ctz "rc_ctz"(unsigned m) nogil
     int _top "rc_top"(unsigned m) nogil
     void _path_masks "rc_path_masks"(const unsigned char* p, Py_ssize_t avail, Py_ssize_t before,
@@ -286,9 +360,11 @@ cdef uint64_t _hash_suffix(str s, Py_ssize_t i, Py_ssize_t end):
     cdef Py_ssize_t e = end, r
     cdef bint narrow = PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND
     cdef const unsigned char* d = <const unsigned char*>PyUnicode_DATA(s)
+    if narrow:
+        h = _back_words(h, d, &e, i)
     while e - i >= 8:
         e -= 8
-        h = _step(h, _load64(d + e) if narrow else _word_at(s, e, 8))
+        h = _step(h, _word_at(s, e, 8))
     r = e - i
     if r:
         h = _step(h, _loadpart(d + i, r, len(s) - i, i) if narrow else _word_at(s, i, r))

@@ -3,20 +3,63 @@
 # looked up in the host maps (exact name, then "*.suffix" wildcards longest first).
 #
 # Invariants:
-# - checking a Host never hashes it: HostHash records where the key is and where its "." are;
-#   the key's hash is made on the first exact probe (_host_full), the "." suffix hashes on the
-#   first wildcard probe (_host_dots), each once per request. So a mesh view (the Host plays no
-#   part in matching) and an empty map pay for no hash.
+# - checking a Host never hashes it and visits no "." one by one: HostHash records where the key
+#   ends and its "." as bit masks (32 bytes at a time, rc_host_scan); the key's hash is made on
+#   the first exact probe (_host_full), the "." suffix hashes on the first probe of a wildcard
+#   map (_host_dots), only for the suffixes that map can hold (no longer than its longest key,
+#   of a length some key has). So a mesh view (the Host plays no part in matching) and an empty
+#   map pay for no hash, and a Host's cost past the longest wildcard key is its check alone.
 # - the hashes are those of _match_c_hash.pxi's _hash_suffix, which the maps were built with.
 
-
-cdef inline void _push_dot(HostHash* hh, Py_ssize_t i) noexcept:
-    """Remember the "." at ``i`` (positions are pushed in decreasing order)."""
-    if hh.nd < 32:
-        hh.dpos[hh.nd] = i
-        hh.nd += 1
-    else:
-        hh.overflow = True
+cdef extern from *:
+    """
+    /* The common Host d[0:n] (0 < n <= 256): [a-z0-9.-] with an optional ":port" of digits.
+       Returns the key's end (before the port), with dots[k] bit j: a "." at 32 * k + j > 0
+       for k < (end + 31) / 32, and *empty: the key has an empty label (a leading "." or two
+       together); -1 for anything else, an empty key or a trailing "." (the general reading
+       decides). The bytes are looked at 32 at a time. */
+    static Py_ssize_t rc_host_scan(const unsigned char *d, Py_ssize_t n, uint32_t *dots,
+                                   int *empty) {
+        Py_ssize_t base, i, stop = n, k = 0;
+        uint32_t bad, dm, carry = 0, adj = 0;
+        unsigned b0, d0, b1 = 0, d1 = 0;
+        for (base = 0; base < n; base += 32) {
+            if (n - base >= 32) {
+                b0 = rc_host_masks16(d + base, &d0);
+                b1 = rc_host_masks16(d + base + 16, &d1);
+            } else if (n - base > 16) {
+                b0 = rc_host_masks16(d + base, &d0);
+                b1 = rc_host_masks(d + base + 16, n - base - 16, base + 16, &d1);
+            } else {
+                b0 = rc_host_masks(d + base, n - base, base, &d0);
+                b1 = d1 = 0;
+            }
+            bad = b0 | ((uint32_t)b1 << 16);
+            dm = d0 | ((uint32_t)d1 << 16);
+            if (bad) {  /* the port: ":" then digits to the end */
+                i = base + rc_ctz(bad);
+                if (d[i] != ':')
+                    return -1;
+                for (stop = i++; i < n; i++)
+                    if (d[i] < '0' || d[i] > '9')
+                        return -1;
+                dm &= (((uint32_t)1) << (stop - base)) - 1;
+            }
+            adj |= dm & ((dm << 1) | carry);
+            carry = dm >> 31;
+            dots[k++] = dm;
+            if (bad)
+                break;
+        }
+        if (stop == 0 || d[stop - 1] == '.')
+            return -1;
+        *empty = adj != 0 || d[0] == '.';
+        dots[0] &= ~(uint32_t)1;  /* a "." at 0 starts no wildcard suffix */
+        return stop;
+    }
+    """
+    Py_ssize_t _host_scan "rc_host_scan"(const unsigned char* d, Py_ssize_t n, uint32_t* dots,
+                                         bint* empty) nogil
 
 
 cdef inline void _host_init(HostHash* hh, str key, Py_ssize_t end) noexcept:
@@ -25,9 +68,10 @@ cdef inline void _host_init(HostHash* hh, str key, Py_ssize_t end) noexcept:
         if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND else NULL
     hh.avail = PyUnicode_GET_LENGTH(key)
     hh.end = end
-    hh.hashed = 0
-    hh.nd = 0
-    hh.overflow = False
+    hh.hashed = False
+    hh.nblk = 0
+    hh.long_key = False
+    hh.dmap = NULL
     hh.empty_label = False
 
 
@@ -43,48 +87,69 @@ cdef struct Bwd:
 cdef inline uint64_t _bwd_at(Bwd* b, Py_ssize_t i) noexcept:
     """The hash of data[i:end] (_hash_suffix), i at or before every position asked before."""
     cdef Py_ssize_t r
-    while b.e - i >= 8:
-        b.e -= 8
-        b.h = _step(b.h, _load64(b.data + b.e))
+    b.h = _back_words(b.h, b.data, &b.e, i)
     r = b.e - i
     if r:
         return _fin(_step(b.h, _loadpart(b.data + i, r, b.avail - i, i)), b.end - i)
     return _fin(b.h, b.end - i)
 
 
+cdef inline void _bwd_init(Bwd* b, HostHash* hh) noexcept:
+    b.data = hh.data
+    b.avail = hh.avail
+    b.end = b.e = hh.end
+    b.h = HASH_SEED
+
+
 cdef inline uint64_t _host_full(HostHash* hh) noexcept:
     """The hash of the key (made on first use)."""
     cdef Bwd b
-    if not hh.hashed & 1:
+    if not hh.hashed:
         if hh.data != NULL:
-            b.data = hh.data
-            b.avail = hh.avail
-            b.end = b.e = hh.end
-            b.h = HASH_SEED
+            _bwd_init(&b, hh)
             hh.full = _bwd_at(&b, 0)
         else:
             hh.full = _hash_suffix(<str>hh.key, 0, hh.end)
-        hh.hashed |= 1
+        hh.hashed = True
     return hh.full
 
 
-cdef void _host_dots(HostHash* hh) noexcept:
-    """The hashes of the key's suffixes at its "." (dhash, in dpos order), in one backward pass."""
-    cdef Py_ssize_t k
+cdef inline bint _may_hold(_StrMap m, Py_ssize_t n) noexcept:
+    """Some key of m has length n."""
+    return (m.lens >> (n if n < 63 else 63)) & 1
+
+
+cdef void _host_dots(HostHash* hh, _StrMap wild) noexcept:
+    """The hashes of the key's "." suffixes that ``wild`` can hold (dpos, dhash: positions
+    decreasing), in one backward pass that stops at the longest key; dover when more than 32."""
+    cdef Py_ssize_t k, i, lo = hh.end - wild.longest
+    cdef uint32_t bits
     cdef Bwd b
-    if hh.hashed & 2:
+    if hh.dmap == <PyObject*>wild:
         return
+    hh.dmap = <PyObject*>wild
+    hh.nd = 0
+    hh.dover = False
     if hh.data != NULL:
-        b.data = hh.data
-        b.avail = hh.avail
-        b.end = b.e = hh.end
-        b.h = HASH_SEED
-        for k in range(hh.nd):
-            hh.dhash[k] = _bwd_at(&b, hh.dpos[k])
-    else:
-        for k in range(hh.nd):
-            hh.dhash[k] = _hash_suffix(<str>hh.key, hh.dpos[k], hh.end)
-    hh.hashed |= 2
+        _bwd_init(&b, hh)
+    for k in range(hh.nblk - 1, -1, -1):
+        if 32 * k + 31 < lo:
+            break
+        bits = hh.dots[k]
+        while bits:
+            i = 32 * k + _top(bits)
+            bits &= ~(1u << _top(bits))
+            if i < lo:
+                return
+            if not _may_hold(wild, hh.end - i):
+                continue
+            if hh.nd == 32:
+                hh.dover = True
+                return
+            hh.dpos[hh.nd] = i
+            hh.dhash[hh.nd] = _bwd_at(&b, i) if hh.data != NULL \
+                else _hash_suffix(<str>hh.key, i, hh.end)
+            hh.nd += 1
 
 
 cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh) noexcept:
@@ -92,12 +157,17 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh) noexcept:
     keys of wildcard hostnames "*.x" are stored as ".x"), and whether it has an empty label."""
     cdef Py_ssize_t i
     _host_init(hh, s, end)
-    for i in range(end - 1, -1, -1):
+    hh.long_key = end > 256
+    if not hh.long_key:
+        hh.nblk = (end + 31) >> 5
+        for i in range(hh.nblk):
+            hh.dots[i] = 0
+    for i in range(end):
         if s[i] == u'.':
             if i == 0 or s[i - 1] == u'.':  # an empty label: no wildcard takes it
                 hh.empty_label = True
-            if i >= 1:
-                _push_dot(hh, i)
+            if i >= 1 and not hh.long_key:
+                hh.dots[i >> 5] |= (<uint32_t>1) << (i & 31)
 
 
 cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHash* hh,
@@ -109,28 +179,29 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     cdef MapSlot* slot
     if after[0] < 0:
         after[0] = 0
-        if exact.count:
+        if exact.count and _may_hold(exact, end):
             slot = exact.get_at(s, 0, end, _host_full(hh), 0)
             if slot != NULL:
                 return slot.value
     if wild.count == 0 or hh.empty_label:
         after[0] = end
         return -1
-    if hh.overflow:  # more than 32 labels: hash the suffixes one by one, only those no longer
-        # than the map's longest key (else a Host of thousands of labels costs quadratic time)
+    if not hh.long_key:
+        _host_dots(hh, wild)
+    if hh.long_key or hh.dover:  # hash the suffixes one by one, only those no longer than the
+        # map's longest key (else a Host of thousands of labels costs quadratic time)
         i = end - wild.longest
         for i in range(after[0] + 1 if after[0] + 1 > i else i, end):
-            if s[i] == u'.':
+            if s[i] == u'.' and _may_hold(wild, end - i):
                 slot = wild.get_at(s, i, end, _hash_suffix(s, i, end), 0)
                 if slot != NULL:
                     after[0] = i
                     return slot.value
         after[0] = end
         return -1
-    _host_dots(hh)
     for k in range(hh.nd - 1, -1, -1):  # dpos is in decreasing order: longest suffix last
         i = hh.dpos[k]
-        if i <= after[0] or end - i > wild.longest:  # (no key is that long)
+        if i <= after[0]:
             continue
         slot = wild.get_at(s, i, end, hh.dhash[k], 0)
         if slot != NULL:
@@ -140,62 +211,27 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
     return -1
 
 
-cdef Py_ssize_t _host_fast(str h, const unsigned char* data, Py_ssize_t n, HostHash* hh) noexcept:
-    """The common Host: lower-case ASCII letters, digits, "-" and "." with an optional ":port" of
-    digits, at most 256 bytes, no empty or trailing label. Returns the key's end (before the
-    port) with hh filled (the "." found 16 bytes at a time), or -1 for anything else
-    (routecore._paths.checked_host_key decides)."""
-    cdef unsigned bad
-    cdef unsigned dots[16]
-    cdef Py_ssize_t base, k, i, stop = n, nblocks = (n + 15) >> 4
-    if n > 256:
-        return -1
-    for k in range(nblocks):
-        base = k << 4
-        bad = _host_masks(data + base, n - base, base, &dots[k])
-        if bad:
-            i = base + _ctz(bad)
-            if data[i] != 58 or stop != n:  # not ":", or a second one
-                return -1
-            stop = i
-            for i in range(i + 1, n):
-                if not 48 <= data[i] <= 57:  # the port is digits
-                    return -1
-            dots[k] &= (1u << (stop - base)) - 1
-            nblocks = k + 1
-            break
-    if stop == 0 or data[stop - 1] == 46:  # no key, or a trailing "." (host_key drops it)
-        return -1
-    _host_init(hh, h, stop)
-    for k in range(nblocks - 1, -1, -1):
-        bad = dots[k]
-        while bad:
-            i = (k << 4) + _top(bad)
-            bad &= ~(1u << _top(bad))
-            if i == 0 or data[i - 1] == 46:  # an empty label: no wildcard takes it
-                hh.empty_label = True
-            if i >= 1:
-                _push_dot(hh, i)
-    return stop
-
-
 cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with HostHash
     ready for _host_lookup: returns a string whose first end[0] characters are the key (keep it
     alive while hh is used), or None when ``check`` and the Host is invalid. The common
-    lower-case "name[:port]" takes _host_fast (no copy); anything else goes through
-    checked_host_key / host_key."""
+    lower-case "name[:port]" of at most 256 characters takes rc_host_scan (no copy); anything
+    else goes through checked_host_key / host_key."""
     cdef str h, key
     cdef Py_ssize_t n, stop
     cdef const unsigned char* data
+    cdef bint empty
     if host is not None:
         h = <str>host
         n = len(h)
-        if n and PyUnicode_IS_ASCII(h):
+        if 0 < n <= 256 and PyUnicode_IS_ASCII(h):
             data = <const unsigned char*>PyUnicode_DATA(h)
             if data[0] != 91:  # "[": an IPv6 literal
-                stop = _host_fast(h, data, n, hh)
+                stop = _host_scan(data, n, hh.dots, &empty)
                 if stop > 0:
+                    _host_init(hh, h, stop)
+                    hh.nblk = (stop + 31) >> 5
+                    hh.empty_label = empty
                     end[0] = stop
                     return h
         if not check:

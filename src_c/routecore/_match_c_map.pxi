@@ -3,7 +3,13 @@
 # sliced out of the request.
 #
 # Invariant: open addressing in one flat array of 32-byte MapSlots, a power-of-two size at most
-# 3/4 full; a slot's key bytes stay alive in ``keys`` (``wide`` for keys wider than one byte).
+# 3/4 full; a slot's key bytes stay alive in ``keys`` (``wide`` for keys wider than one byte);
+# ``longest`` and ``lens`` cover every key (callers skip the substrings no key can be).
+
+cdef inline uint64_t _len_bit(Py_ssize_t n) noexcept:
+    """The bit of length n in _StrMap.lens (bit 63: 63 or more)."""
+    return (<uint64_t>1) << (n if n < 63 else 63)
+
 
 cdef class _StrMap:
     """(tag, str) -> (value, count), looked up by a hash the caller already computed (no
@@ -40,6 +46,7 @@ cdef class _StrMap:
             slot.count = count
             if slot.len > self.longest:
                 self.longest = slot.len
+            self.lens |= _len_bit(slot.len)
             self.keys.append(key)
             if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND:
                 slot.data = <const unsigned char*>PyUnicode_DATA(key)

@@ -37,6 +37,7 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
     m.mask = size - 1
     m.count = old.count
     m.longest = old.longest
+    m.lens = old.lens
     m.keys = list(old.keys)  # (the copied slots point into these keys)
     if size == old.mask + 1:
         memcpy(slots, old.slots, size * sizeof(MapSlot))
@@ -81,6 +82,7 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
             m.count += 1
             if n > m.longest:
                 m.longest = n
+            m.lens |= _len_bit(n)
         slot.value = value
         slot.count = count
     return m

@@ -3,19 +3,184 @@
 # some PathPrefix rule's length has (Req.bhash), in one forward pass.
 #
 # Invariants: the hashes are _match_c_hash.pxi's (_hash_prefix), which the path maps were built
-# with; the common origin-form target is read in place (_scan: no copy, the bytes looked at 16
-# at a time); anything _scan declines is split and normalised by routecore._paths first, then
-# hashed by _hash_path, so both give the same hashes for the same path.
+# with; the common origin-form target is read in place (rc_scan_path: no copy, the bytes looked
+# at 16 at a time, each 16-byte block's two words folded into the hash as the block is left, so
+# a boundary's hash starts from the state at its block); anything _scan declines is split and
+# normalised by routecore._paths first, then hashed by _hash_path, so both give the same hashes
+# for the same path.
+
+cdef extern from *:
+    """
+    /* Remember the hash h of the path's prefix of length len (a "/" boundary some rule has):
+       at most 64, then *overflow (the prefixes are hashed on demand). */
+    static inline void rc_push_boundary(Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb,
+                                        int *overflow, Py_ssize_t len, uint64_t h) {
+        if (*nb < 64) {
+            blen[*nb] = len;
+            bhash[*nb] = h;
+            (*nb)++;
+        } else {
+            *overflow = 1;
+        }
+    }
+
+    /* The hash of d[:i] (_hash_prefix) from h, the hash of the words of d[:base] (base a
+       multiple of 8, base <= i <= n; n: the string's length, no byte past it is read). */
+    static inline uint64_t rc_hash_from(uint64_t h, const unsigned char *d, Py_ssize_t base,
+                                        Py_ssize_t i, Py_ssize_t n) {
+        Py_ssize_t r;
+        for (; i - base >= 8; base += 8)
+            h = rc_step(h, rc_load64(d + base));
+        r = i - base;
+        if (r)
+            h = rc_step(h, rc_loadpart(d + base, r, n - base, base));
+        return rc_fin(h, i);
+    }
+
+    typedef struct {
+        const unsigned char *d;
+        Py_ssize_t n;
+        Py_ssize_t last;            /* the longest prefix length some rule has */
+        const unsigned char *lens;  /* lens[L]: some rule has a prefix of length L */
+        int merge, normalize;
+        Py_ssize_t *blen, *nb;
+        uint64_t *bhash;
+        int *overflow;
+        unsigned carry;             /* the previous block ended with a "/" */
+    } rc_pathscan;
+
+    /* Push the boundaries some rule's length has among the "/" at base + the bits of slash
+       (h: the hash of the words before base). */
+    static inline void rc_path_boundaries(rc_pathscan *s, Py_ssize_t base, uint64_t h,
+                                          uint32_t slash) {
+        Py_ssize_t i;
+        for (; slash; slash &= slash - 1) {
+            i = base + rc_ctz(slash);
+            if (i > s->last)
+                break;
+            if (s->lens[i])
+                rc_push_boundary(s->blen, s->bhash, s->nb, s->overflow, i,
+                                 rc_hash_from(h, s->d, base, i, s->n));
+        }
+    }
+
+    /* The 16-byte block at base by its masks (rc_path_masks), h: the hash of the words before
+       base. -1: the target needs the general path; 1: the path ends at the "?" at *q; 0: go on. */
+    static inline int rc_path_block(rc_pathscan *s, Py_ssize_t base, uint64_t h, unsigned slash,
+                                    unsigned qmark, unsigned other, Py_ssize_t *q) {
+        unsigned bits;
+        Py_ssize_t i;
+        if (qmark | other) {  /* the query, or one of the rare "#", "%", backslash, "." */
+            if (qmark) {  /* the path ends at the first "?" */
+                bits = (qmark & (0u - qmark)) - 1;
+                slash &= bits;
+                other &= bits;
+            }
+            for (bits = other; bits; bits &= bits - 1) {
+                i = base + rc_ctz(bits);
+                if (s->d[i] == '#')
+                    return -1;
+                /* "%", a backslash, "/.": normalised by the general path */
+                if (s->normalize && (s->d[i] != '.' || s->d[i - 1] == '/'))
+                    return -1;
+            }
+        }
+        if (s->merge && (slash & ((slash << 1) | s->carry)))  /* "//": merged, the general path */
+            return -1;
+        s->carry = slash >> 15;
+        if (base <= s->last)
+            rc_path_boundaries(s, base, h, slash);
+        if (qmark) {
+            *q = base + rc_ctz(qmark);
+            return 1;
+        }
+        return 0;
+    }
+
+    /* The pass over the origin-form target d[0:n] (d[0] == "/"): the "/" boundaries some rule's
+       length has with their hashes (blen, bhash, *nb, *overflow), the path's hash (*full) and
+       where the query starts (*qpos: the "?", or -1). Returns 0 when the target needs the
+       general path (a fragment; with normalize, escapes or dot-segments; with merge, "//"). */
+    static int rc_scan_path(const unsigned char *d, Py_ssize_t n, Py_ssize_t last,
+                            const unsigned char *lens, int merge, int normalize,
+                            Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb, int *overflow,
+                            uint64_t *full, Py_ssize_t *qpos) {
+        rc_pathscan s;
+        uint64_t h = RC_SEED;
+        Py_ssize_t base = 0, q = -1, plen;
+        unsigned slash, qmark, other;
+        int r = 0;
+        s.d = d; s.n = n; s.last = last; s.lens = lens; s.merge = merge; s.normalize = normalize;
+        s.blen = blen; s.nb = nb; s.bhash = bhash; s.overflow = overflow; s.carry = 0;
+        *nb = 0;
+        *overflow = 0;
+        uint32_t slash32;
+        int rare, k;
+        while (n - base >= 32) {  /* 32 bytes at a time while no rare byte is met */
+            rc_path_masks32(d + base, &slash32, &rare);
+            if (rare) {  /* each block the general way */
+                for (k = 0; k < 2; k++, base += 16) {
+                    rc_path_masks16(d + base, &slash, &qmark, &other);
+                    r = rc_path_block(&s, base, h, slash, qmark, other, &q);
+                    if (r)
+                        goto done;
+                    h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+                }
+                continue;
+            }
+            if (slash32) {
+                if (merge && (slash32 & ((slash32 << 1) | s.carry)))  /* "//" */
+                    return 0;
+                s.carry = slash32 >> 31;
+                if (base <= last)
+                    rc_path_boundaries(&s, base, h, slash32);
+            } else {
+                s.carry = 0;
+            }
+            h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+            h = rc_step(rc_step(h, rc_load64(d + base + 16)), rc_load64(d + base + 24));
+            base += 32;
+        }
+        for (; n - base >= 16; base += 16) {  /* a last whole block */
+            rc_path_masks16(d + base, &slash, &qmark, &other);
+            if (slash | qmark | other) {
+                r = rc_path_block(&s, base, h, slash, qmark, other, &q);
+                if (r)
+                    break;
+            } else {
+                s.carry = 0;
+            }
+            h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+        }
+    done:
+        if (r < 0)
+            return 0;
+        if (r == 0 && base < n) {  /* the last, partial block */
+            rc_path_masks(d + base, n - base, base, &slash, &qmark, &other);
+            if (rc_path_block(&s, base, h, slash, qmark, other, &q) < 0)
+                return 0;
+        }
+        plen = q < 0 ? n : q;
+        *full = rc_hash_from(h, d, base, plen, n);
+        if (plen <= last && lens[plen])
+            rc_push_boundary(blen, bhash, nb, overflow, plen, *full);
+        if (q >= 0 && memchr(d + q + 1, '#', (size_t)(n - q - 1)) != NULL)
+            return 0;
+        *qpos = q;
+        return 1;
+    }
+    """
+    void _push_boundary_c "rc_push_boundary"(Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
+                                              bint* overflow, Py_ssize_t length, uint64_t h) nogil
+    bint _scan_path "rc_scan_path"(const unsigned char* d, Py_ssize_t n, Py_ssize_t last,
+                                   const unsigned char* lens, bint merge, bint normalize,
+                                   Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
+                                   bint* overflow, uint64_t* full, Py_ssize_t* qpos) nogil
 
 
 cdef inline void _push_boundary(Req* req, Py_ssize_t length, uint64_t h) noexcept:
     """Remember the hash of the path's prefix of ``length`` (a "/" boundary some rule has)."""
-    if req.nb < 64:
-        req.blen[req.nb] = length
-        req.bhash[req.nb] = h
-        req.nb += 1
-    else:
-        req.overflow = True
+    _push_boundary_c(req.blen, req.bhash, &req.nb, &req.overflow, length, h)
 
 
 cdef void _hash_path(Table self, str path, Req* req) noexcept:
@@ -42,64 +207,17 @@ cdef void _hash_path(Table self, str path, Req* req) noexcept:
 
 cdef bint _scan(Table self, str target, Py_ssize_t* qpos, Req* req) noexcept:
     """The fast path for the common target: one pass over a 1-byte-per-character origin-form
-    target finds the query, hashes the path and its "/" boundaries. False when the target
-    needs the general path (not origin-form, a fragment, dot-segments or escapes to
-    normalise, wider characters). The bytes are looked at 16 at a time (_path_masks); only
-    "/", "?" and the rare "#", "%", "\\", "." are visited one by one."""
-    cdef Py_ssize_t n = len(target), i, base = 0, last = self.max_plen_all, q = -1, plen
+    target finds the query, hashes the path and its "/" boundaries (rc_scan_path). False when
+    the target needs the general path (not origin-form, a fragment, dot-segments or escapes to
+    normalise, wider characters)."""
+    cdef Py_ssize_t n = len(target)
     cdef const unsigned char* data
-    cdef const unsigned char* lens
-    cdef unsigned slash, qmark, other, bits, carry = 0
-    cdef unsigned char c
-    cdef Fwd f
     if n == 0 or PyUnicode_KIND(target) != PyUnicode_1BYTE_KIND:
         return False
     data = <const unsigned char*>PyUnicode_DATA(target)
     if data[0] != 47:  # "/"
         return False
-    lens = <const unsigned char*>PyByteArray_AS_STRING(self.plens_all)
-    f.data = data
-    f.avail = n
-    f.h = HASH_SEED
-    f.words = 0
-    req.nb = 0
-    req.overflow = False
-    while base < n:
-        _path_masks(data + base, n - base, base, &slash, &qmark, &other)
-        if qmark:  # the path ends at the first "?"
-            bits = (qmark & (0 - qmark)) - 1
-            slash &= bits
-            other &= bits
-        if self.merge and (slash & ((slash << 1) | carry)):  # "//": merged, the general path
-            return False
-        carry = (slash >> 15) & 1
-        if other:
-            bits = other
-            while bits:
-                i = base + _ctz(bits)
-                bits &= bits - 1
-                c = data[i]
-                if c == 35:  # "#"
-                    return False
-                if self.normalize and (c != 46 or data[i - 1] == 47):  # "%", "\\", "/."
-                    return False
-        bits = slash
-        while bits:
-            i = base + _ctz(bits)
-            bits &= bits - 1
-            if i > last:
-                break
-            if lens[i]:
-                _push_boundary(req, i, _fwd_at(&f, i))
-        if qmark:
-            q = base + _ctz(qmark)
-            break
-        base += 16
-    plen = n if q < 0 else q
-    req.full_hash = _fwd_at(&f, plen)
-    if plen <= last and lens[plen]:
-        _push_boundary(req, plen, req.full_hash)
-    if q >= 0 and memchr(data + q + 1, 35, n - q - 1) != NULL:
-        return False
-    qpos[0] = q
-    return True
+    return _scan_path(data, n, self.max_plen_all,
+                      <const unsigned char*>PyByteArray_AS_STRING(self.plens_all),
+                      self.merge, self.normalize, req.blen, req.bhash, &req.nb, &req.overflow,
+                      &req.full_hash, qpos)
