@@ -238,8 +238,7 @@ cdef _slots(Table self, spec):
     self.slots_str = {name: k for k, name in enumerate(names)}
     self.slots_bytes = {name.encode("latin-1"): k for k, name in enumerate(names)}
     self.fast_names = all(name.isascii() and name == name.lower() for name in names)
-    # (8 NUL bytes after each: rc_name_slot reads the names a word at a time)
-    self.snames_keep = [name.encode("ascii", "replace") + bytes(8) for name in names]
+    self.snames_keep = [name.encode("ascii", "replace") for name in names]
     self.snames = <const unsigned char**>PyMem_Malloc(len(names) * sizeof(char*))
     self.slens = <Py_ssize_t*>PyMem_Malloc(len(names) * sizeof(Py_ssize_t))
     if self.snames == NULL or self.slens == NULL:

@@ -9,8 +9,8 @@
 #   bytes left at i. So one pass yields the hash of every "/" boundary prefix (paths) or "."
 #   suffix (hosts) from the words already folded, and _hash_prefix / _hash_suffix give the same
 #   value for the same characters (the maps hash their keys with them).
-# - the passes find the bytes they must act on 16 at a time (SSE2 where the compiler has it, a
-#   byte loop otherwise) and look at no other byte one by one.
+# - the passes find the bytes they must act on 16 or 32 at a time (SSE2 where the compiler has
+#   it, a byte loop otherwise) and look at no other byte one by one.
 
 cdef extern from *:
     """
@@ -212,84 +212,7 @@ cdef extern from *:
         *e = k;
         return h;
     }
-
-    /* The slot of header name nm among the lower-case ASCII names[0:nslots] (each followed by 8
-       readable bytes; lens: their lengths; len_mask bit L: some name has length L, bit 63: 63 or more), compared with A-Z
-       folded: -1 when none, -2 when nm is neither an exact str nor bytes, or a str that is not
-       compact ASCII (the caller's general lookup decides). */
-    static inline int rc_name_slot(PyObject *nm, const unsigned char *const *names,
-                                   const Py_ssize_t *lens, int nslots, uint64_t len_mask) {
-        const unsigned char *d, *key;
-        Py_ssize_t n, j;
-        int k;
-        if (PyUnicode_CheckExact(nm)) {
-            if (!PyUnicode_IS_COMPACT_ASCII(nm))
-                return -2;
-            d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
-            n = ((PyASCIIObject *)nm)->length;
-        } else if (PyBytes_CheckExact(nm)) {
-            d = (const unsigned char *)PyBytes_AS_STRING(nm);
-            n = PyBytes_GET_SIZE(nm);
-        } else {
-            return -2;
-        }
-        if (!((len_mask >> (n < 63 ? n : 63)) & 1))
-            return -1;
-        for (k = 0; k < nslots; k++) {
-            if (lens[k] != n)
-                continue;
-            key = names[k];
-            for (j = 0; j < n; j += 8) {
-                Py_ssize_t r = n - j < 8 ? n - j : 8;
-                uint64_t w = r == 8 ? rc_load64(d + j) : rc_loadpart(d + j, r, n - j, j);
-                uint64_t low = w & 0x7F7F7F7F7F7F7F7FULL;
-                /* the bytes "A"-"Z" (0x41-0x5A; none with the high bit): 0x80 in each */
-                uint64_t upper = (low + 0x3F3F3F3F3F3F3F3FULL) & ~(low + 0x2525252525252525ULL)
-                                 & ~w & 0x8080808080808080ULL;
-                uint64_t kw = r == 8 ? rc_load64(key + j) : rc_loadpart(key + j, r, 8, j);
-                if ((w | (upper >> 2)) != kw)
-                    break;
-            }
-            if (j >= n)
-                return k;
-        }
-        return -1;
-    }
-
-    /* Walk the (name, value) pairs items[0:count] of a list or tuple: for each whose name is
-       referenced, hit_item[h] = its index and hit_slot[h] = its slot. Returns the number of
-       hits, or -1 when an item needs the general reading (not a 2-tuple, a name rc_name_slot
-       cannot decide, more than max hits). */
-    static inline Py_ssize_t rc_header_hits(PyObject *const *items, Py_ssize_t count,
-                                            const unsigned char *const *names,
-                                            const Py_ssize_t *lens, int nslots,
-                                            uint64_t len_mask, Py_ssize_t *hit_item,
-                                            int *hit_slot, Py_ssize_t max) {
-        Py_ssize_t j, nh = 0;
-        int k;
-        for (j = 0; j < count; j++) {
-            PyObject *it = items[j];
-            if (!PyTuple_CheckExact(it) || PyTuple_GET_SIZE(it) != 2)
-                return -1;
-            k = rc_name_slot(PyTuple_GET_ITEM(it, 0), names, lens, nslots, len_mask);
-            if (k == -1)
-                continue;
-            if (k < 0 || nh == max)
-                return -1;
-            hit_item[nh] = j;
-            hit_slot[nh] = k;
-            nh++;
-        }
-        return nh;
-    }
     """
-    Py_ssize_t _header_hits "rc_header_hits"(PyObject** items, Py_ssize_t count,
-                                             const unsigned char* const* names,
-                                             const Py_ssize_t* lens, int nslots,
-                                             uint64_t len_mask, Py_ssize_t* hit_item,
-                                             int* hit_slot, Py_ssize_t max) nogil
-    int _name_slot "rc_name_slot"(PyObject* nm, const unsigned char* const* names,
-                                  const Py_ssize_t* lens, int nslots, uint64_t len_mask) nogil
     uint64_t _load64 "rc_load64"(const unsigned char* p) nogil
     uint64_t _loadpart "rc_loadpart"(const unsigned char* p, Py_ssize_t r, Py_ssize_t avail,
                                       Py_ssize_t before) nogil
