@@ -27,10 +27,11 @@ from . import schema as s
 
 
 class Bail(Exception):
-    """The fast path met something it does not accept: the generic walker decides."""
+    """The fast path met something it does not accept: the generic walker decides.
 
-
-_BAIL = Bail()  # raised as is: no instance (and traceback chain) made per bail
+    Raised as the class, a new instance per bail: one shared instance would carry every bail's
+    traceback on one chain (raising an instance adds to its ``__traceback__``), keeping the
+    frames and the objects they were checking alive for the life of the process."""
 
 
 # Strings a Str node accepted during the current load (each node's own dict, value -> the first
@@ -79,7 +80,7 @@ class _Writer:
     """Writes the functions of one schema tree (and of the nodes under it not yet compiled)."""
 
     def __init__(self) -> None:
-        self.names: Dict[str, Any] = {"BAIL": _BAIL, "List": s.CleanList, "new": list.__new__, "copy": s.copied}
+        self.names: Dict[str, Any] = {"BAIL": Bail, "List": s.CleanList, "new": list.__new__, "copy": s.copied}
         self.sources: List[str] = []
         self.pending: List[Any] = []  # nodes whose function is named but not yet stored on them
 
