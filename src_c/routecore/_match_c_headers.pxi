@@ -10,11 +10,18 @@
 #   on its first read (_hv): values a decision never reads are never decoded. A join makes text;
 # - slot 0 is "host", 1 ":authority", 2 "content-type" (_match_c_build.pxi); when every slot name
 #   is lower-case ASCII (fast_names), Table.names (rc_names) holds them as 64-bit words: a header
-#   name is found by its length (one bucket per length) then one word compare per 8 bytes,
-#   (word | fold) & keep == key, fold setting bit 0x20 where the slot name has a letter (so A-Z
-#   match a-z and nothing else does). Words are read with one load each, the last one ending at
-#   the name's end (a str's or bytes' data has its object header before it: a name under 8
-#   bytes is read as the 8 bytes that end where it ends, keep masking the bytes before it);
+#   name is first tested by its length alone (rc_names.lens, bit L & 63: some slot name has
+#   length L; most real names stop there), then by the first word of its length's bucket, then
+#   one word compare per 8 bytes, (word | fold) & keep == key, fold setting bit 0x20 where the
+#   slot name has a letter (so A-Z match a-z and nothing else does). Words are read with one
+#   load each, the last one ending at the name's end (a str's or bytes' data has its object
+#   header before it: a name under 8 bytes is read as the 8 bytes that end where it ends, keep
+#   masking the bytes before it);
+# - a str's length is read before its kind: an exact str that is not compact ASCII can only
+#   lower-case to a slot name of its own length (of the non-ASCII characters only U+212A lowers
+#   to ASCII, one to one; U+0130 lowers to two characters, one not ASCII: tests/test_header_words.py
+#   checks this over every code point), and one not yet ready (a legacy str) has length 0,
+#   whose bit is always set;
 # - a list or tuple of (str or bytes, str or bytes) pairs is walked in C (rc_walk_pairs) through
 #   borrowed references; no Python code runs during the walk. The first item it cannot take
 #   (not a 2-tuple, a name that is not an exact compact-ASCII str nor bytes, another value type,
@@ -29,15 +36,27 @@ cdef extern from *:
     } rc_word;
 
     typedef struct {
-        const rc_word *w; /* the name's words: w[0:nw] */
-        int nw;
-        int next;         /* the next slot of the same length bucket, or -1 */
         Py_ssize_t len;
-    } rc_slot;
+        rc_word w0;       /* the name's first word */
+        const rc_word *w; /* its other words: w[0:nw] */
+        int nw;
+        int next;         /* the next slot of the same bucket (length & 63), or -1 */
+        char pad[64 - sizeof(Py_ssize_t) - sizeof(rc_word) - sizeof(void *) - 2 * sizeof(int)];
+    } rc_slot;            /* 64 bytes */
 
     typedef struct {
+        rc_word w0;       /* the first word of the bucket's first slot */
+        const rc_word *w; /* its other words: w[0:nw] */
+        Py_ssize_t len;   /* its name's length, -1 when the bucket is empty */
+        int first;        /* that slot, or -1 */
+        int nw;
+        int alone;        /* no other slot in the bucket */
+    } rc_bucket;
+
+    typedef struct {
+        uint64_t lens;    /* bit L & 63: some slot name has length L; bit 0 always */
         int nslots;
-        int first[64];    /* the first slot whose name has length L (63: 63 or more), or -1 */
+        rc_bucket b[64];  /* by a name's length & 63 */
         rc_slot *slots;
         rc_word *words;
     } rc_names;
@@ -48,18 +67,34 @@ cdef extern from *:
         return w;
     }
 
+    /* The word of the lower-case ASCII name[0:n] read at off (bytes before the name: 0, not
+       kept), with fold on its letters. */
+    static void rc_word_make(rc_word *w, const unsigned char *name, Py_ssize_t n, Py_ssize_t off) {
+        unsigned char kb[8], fb[8], mb[8];
+        int i;
+        for (i = 0; i < 8; i++) {
+            unsigned char c = (off + i >= 0) ? name[off + i] : 0;
+            kb[i] = c;
+            fb[i] = (off + i >= 0 && c >= 'a' && c <= 'z') ? 0x20 : 0;
+            mb[i] = off + i >= 0 ? 0xFF : 0;
+        }
+        w->off = off;
+        memcpy(&w->key, kb, 8);
+        memcpy(&w->fold, fb, 8);
+        memcpy(&w->keep, mb, 8);
+    }
+
     /* rc_names of the lower-case ASCII names[0:nslots] (lens: their lengths), or NULL (no
        memory); freed with PyMem_Free. */
     static rc_names *rc_names_new(const unsigned char *const *names, const Py_ssize_t *lens,
                                   int nslots) {
-        Py_ssize_t nw = 0, n, i, j, off;
+        Py_ssize_t nw = 0, n, j;
         int k, w, b;
         size_t size;
         char *block;
         rc_names *t;
-        unsigned char kb[8], fb[8], mb[8];
         for (k = 0; k < nslots; k++)
-            nw += lens[k] < 8 ? 1 : (lens[k] + 7) / 8;
+            nw += lens[k] <= 8 ? 0 : (lens[k] + 7) / 8 - 1;
         size = sizeof(rc_names) + (size_t)nw * sizeof(rc_word) + (size_t)nslots * sizeof(rc_slot);
         block = (char *)PyMem_Malloc(size);
         if (block == NULL)
@@ -68,57 +103,67 @@ cdef extern from *:
         t->words = (rc_word *)(block + sizeof(rc_names));
         t->slots = (rc_slot *)(t->words + nw);
         t->nslots = nslots;
-        for (b = 0; b < 64; b++)
-            t->first[b] = -1;
-        w = 0;
-        for (k = nslots - 1; k >= 0; k--) {  /* buckets in slot order: each slot goes first */
-            b = lens[k] < 63 ? (int)lens[k] : 63;
-            t->slots[k].next = t->first[b];
-            t->first[b] = k;
+        t->lens = 1;
+        memset(t->b, 0, sizeof(t->b));
+        for (b = 0; b < 64; b++) {
+            t->b[b].first = -1;
+            t->b[b].len = -1;
+            t->b[b].alone = 1;
         }
+        for (k = nslots - 1; k >= 0; k--) {  /* buckets in slot order: each slot goes first */
+            b = (int)(lens[k] & 63);
+            t->lens |= (uint64_t)1 << b;
+            t->slots[k].next = t->b[b].first;
+            t->b[b].first = k;
+        }
+        w = 0;
         for (k = 0; k < nslots; k++) {
             n = lens[k];
             t->slots[k].len = n;
+            rc_word_make(&t->slots[k].w0, names[k], n, n < 8 ? n - 8 : 0);
             t->slots[k].w = t->words + w;
-            t->slots[k].nw = n < 8 ? 1 : (int)((n + 7) / 8);
-            for (j = 0; j < (n < 8 ? 1 : (n + 7) / 8); j++) {
-                off = n < 8 ? n - 8 : (j * 8 + 8 <= n ? j * 8 : n - 8);
-                for (i = 0; i < 8; i++) {
-                    unsigned char c = (off + i >= 0) ? names[k][off + i] : 0;
-                    kb[i] = c;
-                    fb[i] = (off + i >= 0 && c >= 'a' && c <= 'z') ? 0x20 : 0;
-                    mb[i] = off + i >= 0 ? 0xFF : 0;
-                }
-                t->words[w].off = off;
-                memcpy(&t->words[w].key, kb, 8);
-                memcpy(&t->words[w].fold, fb, 8);
-                memcpy(&t->words[w].keep, mb, 8);
-                w++;
-            }
+            t->slots[k].nw = n <= 8 ? 0 : (int)((n + 7) / 8 - 1);
+            for (j = 1; j < (n <= 8 ? 1 : (n + 7) / 8); j++)
+                rc_word_make(&t->words[w++], names[k], n, j * 8 + 8 <= n ? j * 8 : n - 8);
+        }
+        for (b = 0; b < 64; b++) {
+            k = t->b[b].first;
+            if (k < 0)
+                continue;
+            t->b[b].w0 = t->slots[k].w0;
+            t->b[b].w = t->slots[k].w;
+            t->b[b].nw = t->slots[k].nw;
+            t->b[b].len = t->slots[k].len;
+            t->b[b].alone = t->slots[k].next < 0;
         }
         return t;
     }
 
-    /* The slot among t's bucket k of the name d[0:n] (with 8 readable bytes before d), compared
-       with A-Z folded; -1 when none. */
+    static inline int rc_word_is(const rc_word *w, const unsigned char *d) {
+        return ((rc_word_at(d + w->off) | w->fold) & w->keep) == w->key;
+    }
+
+    static inline int rc_words_are(const rc_word *w, int nw, const unsigned char *d) {
+        int i;
+        for (i = 0; i < nw; i++)
+            if (!rc_word_is(w + i, d))
+                return 0;
+        return 1;
+    }
+
+    /* The slot from t's slot k on (following next) of the name d[0:n] (with 8 readable bytes
+       before d), compared with A-Z folded: the first word, then the others; -1 when none. */
     static inline int rc_slot_in(const rc_names *t, int k, const unsigned char *d, Py_ssize_t n) {
         for (; k >= 0; k = t->slots[k].next) {
             const rc_slot *s = t->slots + k;
-            int i;
-            if (n >= 63 && s->len != n)
-                continue;
-            for (i = 0; i < s->nw; i++)
-                if (((rc_word_at(d + s->w[i].off) | s->w[i].fold) & s->w[i].keep) != s->w[i].key)
-                    break;
-            if (i == s->nw)
+            if (s->len == n && rc_word_is(&s->w0, d) && rc_words_are(s->w, s->nw, d))
                 return k;
         }
         return -1;
     }
 
     static inline int rc_slot_of(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
-        int k = t->first[n < 63 ? n : 63];
-        return k < 0 ? -1 : rc_slot_in(t, k, d, n);
+        return ((t->lens >> (n & 63)) & 1) ? rc_slot_in(t, t->b[n & 63].first, d, n) : -1;
     }
 
     /* The slot of header name nm: -1 when none, -2 when nm is neither an exact str of compact
@@ -135,57 +180,85 @@ cdef extern from *:
         return -2;
     }
 
+    #if defined(__GNUC__) || defined(__clang__)
+    #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+    #else
+    #define RC_LIKELY(x) (x)
+    #endif
+
     /* Walk the (name, value) pairs items[0:count]: the value of each name of a slot below upto
        goes to vals[slot] (a new reference). Returns count, or the index of the first item left
-       to the caller's general reading: not a 2-tuple, a name rc_name_of cannot decide, a value
-       that is not an exact str or bytes, a slot already filled (a repeat: joined there). */
+       to the caller's general reading: not a 2-tuple, a name that is neither an exact str nor
+       an exact bytes, a str name of a slot name's length that is not compact ASCII, a value
+       that is not an exact str or bytes, a slot already filled (a repeat: joined there).
+       A name is tested by its length alone first (t->lens), a str's before its kind (a str
+       that is not compact ASCII can only be a slot name's variant of the same length: see the
+       module's invariants), then by its length bucket's first word, then by rc_slot_in. */
     static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
-                                           Py_ssize_t count, PyObject **vals, int upto) {
-        Py_ssize_t j, n;
-        for (j = 0; j < count; j++) {
-            PyObject *it = items[j], *nm, *v;
+                                              Py_ssize_t count, PyObject **vals, int upto) {
+        const uint64_t lens = t->lens;
+        PyObject *const *p = items, *const *end = items + count;
+        for (; p != end; p++) {
+            PyObject *it = *p, *nm, *v;
             const unsigned char *d;
+            const rc_bucket *b;
+            Py_ssize_t n;
             int k;
             if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2)
-                return j;
+                break;
             nm = PyTuple_GET_ITEM(it, 0);
-            if (Py_IS_TYPE(nm, &PyUnicode_Type)) {
-                if (!PyUnicode_IS_COMPACT_ASCII(nm))
-                    return j;
-                d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
+            if (RC_LIKELY(Py_IS_TYPE(nm, &PyUnicode_Type))) {
                 n = ((PyASCIIObject *)nm)->length;
+                if (RC_LIKELY(!((lens >> (n & 63)) & 1)))  /* no slot name has this length */
+                    continue;
+                if (!PyUnicode_IS_COMPACT_ASCII(nm))
+                    break;
+                d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
             } else if (Py_IS_TYPE(nm, &PyBytes_Type)) {
-                d = (const unsigned char *)PyBytes_AS_STRING(nm);
                 n = PyBytes_GET_SIZE(nm);
+                if (RC_LIKELY(!((lens >> (n & 63)) & 1)))
+                    continue;
+                d = (const unsigned char *)PyBytes_AS_STRING(nm);
             } else {
-                return j;
+                break;
             }
-            k = t->first[n < 63 ? n : 63];
-            if (k < 0)  /* no slot name has this length: most names */
+            b = t->b + (n & 63);
+            if (b->len == n && rc_word_is(&b->w0, d) && rc_words_are(b->w, b->nw, d))
+                k = b->first;
+            else if (b->alone)
                 continue;
-            k = rc_slot_in(t, k, d, n);
+            else
+                k = rc_slot_in(t, t->slots[b->first].next, d, n);
             if (k < 0 || k >= upto)
                 continue;
             v = PyTuple_GET_ITEM(it, 1);
             if (vals[k] != NULL || !(Py_IS_TYPE(v, &PyUnicode_Type) || Py_IS_TYPE(v, &PyBytes_Type)))
-                return j;
+                break;
             Py_INCREF(v);
             vals[k] = v;
         }
-        return count;
+        return p - items;
+    }
+
+    /* The items of headers when it is a list or a tuple (count: how many), else NULL. */
+    static inline PyObject *const *rc_seq_items(PyObject *headers, Py_ssize_t *count) {
+        if (Py_IS_TYPE(headers, &PyList_Type)) {
+            *count = PyList_GET_SIZE(headers);
+            return ((PyListObject *)headers)->ob_item;
+        }
+        if (Py_IS_TYPE(headers, &PyTuple_Type)) {
+            *count = PyTuple_GET_SIZE(headers);
+            return ((PyTupleObject *)headers)->ob_item;
+        }
+        return NULL;
     }
 
     /* rc_walk_pairs_in over a list or tuple of pairs for slots 0 and 1 (Host, :authority)
        into two[0:2]: 1 when it read the whole of headers, else 0 (two may hold references). */
     static inline int rc_walk_host(const rc_names *t, PyObject *headers, PyObject **two) {
         Py_ssize_t count;
-        if (Py_IS_TYPE(headers, &PyList_Type))
-            count = PyList_GET_SIZE(headers);
-        else if (Py_IS_TYPE(headers, &PyTuple_Type))
-            count = PyTuple_GET_SIZE(headers);
-        else
-            return 0;
-        return rc_walk_pairs_in(t, PySequence_Fast_ITEMS(headers), count, two, 2) == count;
+        PyObject *const *items = rc_seq_items(headers, &count);
+        return items != NULL && rc_walk_pairs_in(t, items, count, two, 2) == count;
     }
 
     /* rc_walk_pairs_in as a function of its own: inlined into _collect, the loop spills */
@@ -195,6 +268,14 @@ cdef extern from *:
     static Py_ssize_t rc_walk_pairs(const rc_names *t, PyObject *const *items, Py_ssize_t count,
                                     PyObject **vals, int upto) {
         return rc_walk_pairs_in(t, items, count, vals, upto);
+    }
+
+    /* rc_walk_pairs over a list or tuple of pairs into vals[0:upto]: 1 when it read the whole
+       of headers, else 0 (vals may hold references). */
+    static inline int rc_walk_all(const rc_names *t, PyObject *headers, PyObject **vals, int upto) {
+        Py_ssize_t count;
+        PyObject *const *items = rc_seq_items(headers, &count);
+        return items != NULL && rc_walk_pairs(t, items, count, vals, upto) == count;
     }
     """
     ctypedef struct rc_names:
@@ -206,6 +287,8 @@ cdef extern from *:
     Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
                                            PyObject** vals, int upto) noexcept
     bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
+    bint _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
+                                 int upto) noexcept
 
 
 cdef int _name_keys(Table self) except -1:
@@ -429,7 +512,9 @@ cdef int _slot_general(Table self, object name) except -3:
 
 cdef PyObject** _hvals(Table self, Req* req) except NULL:
     """The request's referenced headers by slot (NULL: absent), read on first need into
-    ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them."""
+    ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them. A list or
+    tuple of pairs is read by rc_walk_all; one it does not read whole is read again from the
+    start by _collect."""
     cdef Py_ssize_t k
     if req.hv == NULL:
         if self.nslots <= 16:
@@ -440,6 +525,12 @@ cdef PyObject** _hvals(Table self, Req* req) except NULL:
                 raise MemoryError()
         for k in range(self.nslots):
             req.hv[k] = NULL
+        if self.names != NULL and not req.wsgi:
+            if _walk_all(<const rc_names*>self.names, req.headers, req.hv, self.nslots):
+                return req.hv
+            for k in range(self.nslots):
+                Py_XDECREF(req.hv[k])
+                req.hv[k] = NULL
         _collect(self, <object>req.headers, req.hv, self.nslots, req.wsgi)
     return req.hv
 
