@@ -66,6 +66,7 @@ cdef extern from "Python.h":
     int PyUnicode_1BYTE_KIND
     char* PyByteArray_AS_STRING(object)
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
 
 import ahocorasick
 import re2
@@ -480,34 +481,59 @@ cdef class Table:
 
     def route_asgi(self, scope):
         """routecore._adapters.route_asgi, natively for the common scope (a dict with bytes
-        raw_path and query_string): the target is made in one copy."""
-        cdef object raw, qs, scheme
+        raw_path and query_string): the scope's keys are found in one pass (_scope_items), the
+        target is made in one copy."""
+        cdef object raw, qs, scheme, headers
         if type(scope) is not dict:
             return _route_asgi(self, scope)
         raw = (<dict>scope).get("raw_path")
-        qs = (<dict>scope).get("query_string") or b""
-        if type(raw) is not bytes or not raw or type(qs) is not bytes:
+        qs = (<dict>scope).get("query_string")
+        if qs is None:
+            qs = b""
+        if type(raw) is not bytes or PyBytes_GET_SIZE(raw) == 0 or type(qs) is not bytes:
             return _route_asgi(self, scope)
         scheme = (<dict>scope).get("scheme")
-        if scheme == "ws":
-            scheme = "http"
-        elif scheme == "wss":
-            scheme = "https"
-        return self._decide((<dict>scope).get("method", "GET"), _asgi_target(raw, qs),
-                            (<dict>scope).get("headers") or (), None, scheme, None, False)
+        if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
+            if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
+                scheme = "http"
+            elif PyUnicode_GET_LENGTH(scheme) == 3 and <str>scheme == "wss":
+                scheme = "https"
+        elif scheme is not None:
+            if scheme == "ws":
+                scheme = "http"
+            elif scheme == "wss":
+                scheme = "https"
+        headers = (<dict>scope).get("headers")
+        if type(headers) is not list and type(headers) is not tuple and not headers:
+            headers = ()
+        return self._decide((<dict>scope).get("method", "GET"), _asgi_target(raw, qs), headers,
+                            None, scheme, None, False)
 
     def route_wsgi(self, environ):
         """routecore._adapters.route_wsgi, natively for an environ (a dict) with RAW_URI or
         REQUEST_URI: the headers are read from the environ in place (_collect)."""
-        cdef object target
+        cdef object target, host
         if type(environ) is not dict:
             return _route_wsgi(self, environ)
-        target = (<dict>environ).get("RAW_URI") or (<dict>environ).get("REQUEST_URI")
-        if not target:
-            return _route_wsgi(self, environ)
-        return self._decide((<dict>environ).get("REQUEST_METHOD", "GET"), target, environ,
-                            (<dict>environ).get("HTTP_HOST") or (<dict>environ).get("SERVER_NAME"),
+        target = (<dict>environ).get("RAW_URI")
+        if not _truthy(target):
+            target = (<dict>environ).get("REQUEST_URI")
+            if not _truthy(target):
+                return _route_wsgi(self, environ)
+        host = (<dict>environ).get("HTTP_HOST")
+        if not _truthy(host):
+            host = (<dict>environ).get("SERVER_NAME")
+        return self._decide((<dict>environ).get("REQUEST_METHOD", "GET"), target, environ, host,
                             (<dict>environ).get("wsgi.url_scheme"), None, True)
+
+
+cdef inline bint _truthy(object v) except -1:
+    """bool(v), without a call for a str or None."""
+    if type(v) is str:
+        return PyUnicode_GET_LENGTH(v) != 0
+    if v is None:
+        return False
+    return bool(v)
 
 
 cdef str _asgi_target(bytes raw, bytes qs):
@@ -518,11 +544,20 @@ cdef str _asgi_target(bytes raw, bytes qs):
     cdef const char* mark = <const char*>memchr(r, 63, n)
     cdef char buf[512]
     cdef char* out = buf
+    cdef object s
     if mark != NULL:
         n = mark - r
+    total = n + 1 + nq if nq else n
     if nq == 0:
-        return PyUnicode_DecodeLatin1(r, n, NULL)
-    total = n + 1 + nq
+        return _latin1(r, n)
+    if _ascii_bytes(<const unsigned char*>r, n) and _ascii_bytes(
+            <const unsigned char*>PyBytes_AS_STRING(qs), nq):  # straight into the new str
+        s = PyUnicode_New(total, 127)
+        out = <char*>PyUnicode_DATA(s)
+        memcpy(out, r, n)
+        out[n] = 63
+        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
+        return <str>s
     if total > 512:
         out = <char*>PyMem_Malloc(total)
         if out == NULL:

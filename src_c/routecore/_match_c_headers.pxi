@@ -320,6 +320,31 @@ cdef inline bint _bytes_lower(bytes b):
     return True
 
 
+cdef inline bint _ascii_bytes(const unsigned char* d, Py_ssize_t n) noexcept:
+    """d[0:n] is ASCII (a word at a time)."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t acc = 0, w
+    while i + 8 <= n:
+        memcpy(&w, d + i, 8)
+        acc |= w
+        i += 8
+    while i < n:
+        acc |= d[i]
+        i += 1
+    return (acc & <uint64_t>0x8080808080808080) == 0
+
+
+cdef str _latin1(const char* d, Py_ssize_t n):
+    """d[0:n] decoded as latin-1: ASCII is copied straight into a new str (PyUnicode_DecodeLatin1
+    first looks for its widest character, one byte at a time)."""
+    cdef object s
+    if not _ascii_bytes(<const unsigned char*>d, n):
+        return PyUnicode_DecodeLatin1(d, n, NULL)
+    s = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(s), d, n)
+    return <str>s
+
+
 cdef inline object _hv(PyObject** hv, int k):
     """hv[k] as text, None when absent: a bytes value is decoded (latin-1) in place."""
     cdef PyObject* v = hv[k]
@@ -327,7 +352,7 @@ cdef inline object _hv(PyObject** hv, int k):
     if v == NULL:
         return None
     if PyBytes_CheckExact(<object>v):
-        s = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(<object>v), PyBytes_GET_SIZE(<object>v), NULL)
+        s = _latin1(PyBytes_AS_STRING(<object>v), PyBytes_GET_SIZE(<object>v))
         Py_INCREF(s)
         hv[k] = <PyObject*>s
         Py_XDECREF(v)
@@ -454,11 +479,14 @@ cdef int _collect_environ(Table self, dict environ, PyObject** vals, int upto) e
             return _collect_slow_environ(self, environ, vals, upto)
         d = <const unsigned char*>PyUnicode_DATA(<object>pk)
         n = PyUnicode_GET_LENGTH(<object>pk)
-        if n > 5 and memcmp(d, b"HTTP_", 5) == 0:
+        if n > 5 and d[0] == 72 and memcmp(d, b"HTTP_", 5) == 0:  # ("H": no call for most)
             start = 5
-        elif (n == 12 and memcmp(d, b"CONTENT_TYPE", 12) == 0) or (
-                n == 14 and memcmp(d, b"CONTENT_LENGTH", 14) == 0):
-            if not <object>pv:
+        elif d[0] == 67 and ((n == 12 and memcmp(d, b"CONTENT_TYPE", 12) == 0) or (
+                n == 14 and memcmp(d, b"CONTENT_LENGTH", 14) == 0)):
+            if PyUnicode_CheckExact(<object>pv):  # (truth of a str: its length, no call)
+                if PyUnicode_GET_LENGTH(<object>pv) == 0:
+                    continue
+            elif not <object>pv:
                 continue
             start = 0
         else:
