@@ -4,6 +4,8 @@ the twins must agree on names of every length around the word size, on the chara
 differ from a referenced one by the case bit alone ("^" / "~", "`" / "@", "|" / "\\"), on
 near misses (one character changed, one more or less), on non-ASCII names whose lower case is a
 referenced name (the Kelvin sign), and on values as str, bytes, repeated or of another type."""
+import sys
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -14,7 +16,11 @@ from conftest import make_router
 pytestmark = pytest.mark.skipif(_match.NativeTable is None, reason="the native core is not built")
 
 NAMES = ["a", "x^y", "x~y", "x`z", "x|z", "abcdefg", "abcdefgh", "abcdefghi", "x-request-id",
-         "abcdefghijklmnop", "abcdefghijklmnopq", "x-" + "k" * 61, "x-" + "k" * 68]
+         "abcdefghijklmnop", "abcdefghijklmnopq", "x-" + "k" * 61, "x-" + "k" * 68,
+         # a name is tested by its length & 63 first, then by its bucket's first name's first
+         # word: two names of one bucket sharing that word ("abcdefghz" / "abcdefghi"), two
+         # lengths 64 apart in one bucket (6 / 70, 12 / 76), names of a real request's lengths
+         "abcdefghz", "abcdef", "x-" + "k" * 74, "user-agentzz", "cookie"]
 
 
 def _config():
@@ -41,9 +47,10 @@ _PARTNER = {"^": "~", "~": "^", "`": "@", "@": "`", "|": "\\", "\\": "|", "-": "
 
 @st.composite
 def names(draw):
-    name = draw(st.sampled_from(NAMES))
+    name = draw(st.sampled_from(NAMES + ["x-" + "k" * 4, "content-type", "host", ":authority",
+                                         "user-agent", "traceparent"]))
     how = draw(st.sampled_from(["same", "case", "partner", "change", "shorter", "longer",
-                                "kelvin", "bytes"]))
+                                "kelvin", "bytes", "longer64"]))
     if how == "case":
         name = "".join(c.upper() if draw(st.booleans()) else c for c in name)
     elif how == "partner":
@@ -56,6 +63,8 @@ def names(draw):
         name = name[:-1]
     elif how == "longer":
         name = name + draw(st.sampled_from(["a", "A", "-", "\x00"]))
+    elif how == "longer64":  # the same length & 63, another length
+        name = name + "k" * 64
     elif how == "kelvin":
         name = name.replace("k", "\u212a")
     elif how == "bytes":
@@ -96,3 +105,29 @@ def test_repeated_names_are_joined_in_order_whatever_the_value_types():
                           ([("x~y", b"v"), ("a", "v")], "b0")):
         assert native.route("GET", "/p", headers).backend.name == want, headers
         assert pure.route("GET", "/p", headers).backend.name == want, headers
+
+
+def test_only_the_kelvin_sign_lowers_to_ascii_and_only_one_to_one():
+    """The native walk reads a str name's length before its kind (_match_c_headers.pxi): a str
+    that is not ASCII may lower-case to a slot name (lower-case ASCII) only when it has that
+    name's length. True when the only non-ASCII character whose lower case is all ASCII is
+    U+212A (to "k"), and the only one whose lower case is longer, U+0130, lowers to a
+    non-ASCII pair; checked over every code point of this Python."""
+    to_ascii, longer = [], []
+    for i in range(128, sys.maxunicode + 1):
+        low = chr(i).lower()
+        if len(low) != 1:
+            longer.append((i, low))
+        elif ord(low) < 128:
+            to_ascii.append(i)
+    assert to_ascii == [0x212A]
+    assert all(not low.isascii() for _, low in longer), longer
+
+
+def test_names_of_a_slot_names_length_that_are_not_compact_ascii():
+    native, pure = VIEWS
+    for headers in ([("\u212aA", "v")], [("x-" + "\u212a" * 68, "v,w")], [("cooki\u00e9", "v")],
+                    [("x~\u00ff", "v")], [("a\u0130", "v")], [("\u0130", "v")],
+                    [("\U0001f600" * 3, "v")], [("ABCDEFGH\u212a", "v")]):
+        assert native.route("GET", "/p", headers).to_dict() == \
+            pure.route("GET", "/p", headers).to_dict(), headers

@@ -64,6 +64,22 @@ SCOPES = [
     asgi_scope("GET", "/api", scheme="wss", type_="websocket"),
     asgi_scope("GET", "/api", raw_path=b""),                       # no raw_path: the adapter
     dict(asgi_scope("GET", "/api"), query_string="v=2"),            # a str query: the adapter
+    # route_asgi's own readings (no truth tests, the scheme by length, ASCII decoded in place)
+    asgi_scope("GET", "/api", scheme="ws", type_="websocket"),
+    asgi_scope("GET", "/api", scheme=b"ws"),                        # not a str: compared as is
+    asgi_scope("GET", "/api", scheme="WS"),
+    asgi_scope("GET", "/api", scheme=None),
+    dict(asgi_scope("GET", "/api"), query_string=None),              # None reads as b""
+    {k: v for k, v in asgi_scope("GET", "/api", query=b"v=2").items() if k != "query_string"},
+    {k: v for k, v in asgi_scope("GET", "/api").items() if k not in ("scheme", "method")},
+    dict(asgi_scope("GET", "/api"), headers=None),
+    dict(asgi_scope("GET", "/api"), headers=[]),
+    dict(asgi_scope("GET", "/api"), headers=((b"host", b"shop.example.com:8000"),)),
+    asgi_scope("GET", "/caf\u00e9", raw_path="/caf\u00e9".encode("latin-1"), query=b"q=\xe9"),
+    asgi_scope("GET", "/api", query=b"q=\xe9&v=2"),                # only the query not ASCII
+    asgi_scope("GET", "/abcdefghijklmnop/q", query=b"abcdefgh"),    # whole words of ASCII
+    asgi_scope("GET", "/api", raw_path=b"/api?", query=b""),
+    asgi_scope("GET", "/api", headers=[(b"host", b"caf\xe9.example.com")]),  # a non-ASCII Host
 ]
 
 
@@ -88,6 +104,13 @@ ENVIRONS = [
     dict(_environ(path_info="/x", raw_uri="/x"), HTTP_x_env="a,b"),
     dict(_environ(path_info="/x", raw_uri="/x"), **{"HTTP_X_\u00c9NV": "1", "HTTP_X_ENV": "a,b"}),
     _environ(path_info="/x"),                                         # no RAW_URI: the adapter
+    # route_wsgi's own truth tests: an empty RAW_URI, REQUEST_URI instead, an empty HTTP_HOST
+    dict(_environ(path_info="/x", raw_uri=""), REQUEST_URI="/x?a=1"),
+    dict(_environ(path_info="/x", raw_uri="/x"), HTTP_HOST=""),
+    dict(_environ(path_info="/x", raw_uri="/x"), HTTP_HOST=None, SERVER_NAME="hdr.example.com"),
+    dict(_environ(path_info="/x", raw_uri="/x"), CONTENT_TYPE=b"text/x"),
+    dict(_environ(path_info="/x", raw_uri="/x"), CONTENT_TYPE=0, HTTP_X_ENV="a,b"),
+    dict(_environ(path_info="/x", raw_uri="/x"), HTTP_="x", H="y", C="", CONTENT="z"),
 ]
 
 
