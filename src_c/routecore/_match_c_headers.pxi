@@ -162,8 +162,19 @@ cdef extern from *:
         return -1;
     }
 
+    /* The slot of the name d[0:n] whose length has its bit in t->lens: its bucket's first
+       slot when that one's length and words match, else the bucket's other slots. */
+    static inline int rc_bucket_slot(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
+        const rc_bucket *b = t->b + (n & 63);
+        if (b->len == n && rc_word_is(&b->w0, d) && rc_words_are(b->w, b->nw, d))
+            return b->first;
+        if (b->alone)
+            return -1;
+        return rc_slot_in(t, t->slots[b->first].next, d, n);
+    }
+
     static inline int rc_slot_of(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
-        return ((t->lens >> (n & 63)) & 1) ? rc_slot_in(t, t->b[n & 63].first, d, n) : -1;
+        return ((t->lens >> (n & 63)) & 1) ? rc_bucket_slot(t, d, n) : -1;
     }
 
     /* The slot of header name nm: -1 when none, -2 when nm is neither an exact str of compact
@@ -201,7 +212,6 @@ cdef extern from *:
         for (; p != end; p++) {
             PyObject *it = *p, *nm, *v;
             const unsigned char *d;
-            const rc_bucket *b;
             Py_ssize_t n;
             int k;
             if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2)
@@ -222,13 +232,7 @@ cdef extern from *:
             } else {
                 break;
             }
-            b = t->b + (n & 63);
-            if (b->len == n && rc_word_is(&b->w0, d) && rc_words_are(b->w, b->nw, d))
-                k = b->first;
-            else if (b->alone)
-                continue;
-            else
-                k = rc_slot_in(t, t->slots[b->first].next, d, n);
+            k = rc_bucket_slot(t, d, n);
             if (k < 0 || k >= upto)
                 continue;
             v = PyTuple_GET_ITEM(it, 1);
@@ -271,11 +275,13 @@ cdef extern from *:
     }
 
     /* rc_walk_pairs over a list or tuple of pairs into vals[0:upto]: 1 when it read the whole
-       of headers, else 0 (vals may hold references). */
+       of headers, 0 when not (vals may hold references), -1 when headers is another type. */
     static inline int rc_walk_all(const rc_names *t, PyObject *headers, PyObject **vals, int upto) {
         Py_ssize_t count;
         PyObject *const *items = rc_seq_items(headers, &count);
-        return items != NULL && rc_walk_pairs(t, items, count, vals, upto) == count;
+        if (items == NULL)
+            return -1;
+        return rc_walk_pairs(t, items, count, vals, upto) == count;
     }
     """
     ctypedef struct rc_names:
@@ -287,8 +293,8 @@ cdef extern from *:
     Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
                                            PyObject** vals, int upto) noexcept
     bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
-    bint _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
-                                 int upto) noexcept
+    int _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
+                                int upto) noexcept
 
 
 cdef int _name_keys(Table self) except -1:
@@ -544,6 +550,7 @@ cdef PyObject** _hvals(Table self, Req* req) except NULL:
     tuple of pairs is read by rc_walk_all; one it does not read whole is read again from the
     start by _collect."""
     cdef Py_ssize_t k
+    cdef int whole
     if req.hv == NULL:
         if self.nslots <= 16:
             req.hv = req.hv_stack
@@ -554,11 +561,13 @@ cdef PyObject** _hvals(Table self, Req* req) except NULL:
         for k in range(self.nslots):
             req.hv[k] = NULL
         if self.names != NULL and not req.wsgi:
-            if _walk_all(<const rc_names*>self.names, req.headers, req.hv, self.nslots):
+            whole = _walk_all(<const rc_names*>self.names, req.headers, req.hv, self.nslots)
+            if whole == 1:
                 return req.hv
-            for k in range(self.nslots):
-                Py_XDECREF(req.hv[k])
-                req.hv[k] = NULL
+            if whole == 0:
+                for k in range(self.nslots):
+                    Py_XDECREF(req.hv[k])
+                    req.hv[k] = NULL
         _collect(self, <object>req.headers, req.hv, self.nslots, req.wsgi)
     return req.hv
 
