@@ -155,7 +155,6 @@ class GatewayBuild:
                 return touched[h]
             for rid in removed:
                 route, hosts, entries = routes.pop(rid)
-                b.forget(route, lis.key)
                 for h in hosts:
                     keys = touch(h)
                     _remove_sorted(groups[h], entries)
