@@ -7,22 +7,77 @@
 # set, and nothing here is called afterwards.
 
 from cpython.dict cimport PyDict_GetItem
-from cpython.object cimport PyObject_GenericSetAttr
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+import struct as _struct
+import types as _types
+
+cdef dict _slot_offsets = {}  # (cls, names) -> the slots' offsets (Py_ssize_t each, packed)
+cdef object _last_cls = None, _last_names = None, _last_offsets = None  # the last one asked
+
+
+cdef bytes _offsets(cls, tuple names):
+    """Where the objects of ``cls`` keep the attributes ``names``: the offsets of their slots,
+    checked to be plain object slots (the member descriptors ``__slots__`` makes, which
+    object.__setattr__ would call), each once."""
+    global _last_cls, _last_names, _last_offsets
+    if cls is _last_cls and names is _last_names:  # (a compile asks for one class at a time)
+        return _last_offsets
+    key = (cls, names)
+    hit = _slot_offsets.get(key)
+    if hit is None:
+        hit = _slot_offsets[key] = _slot_layout(cls, names)
+    _last_cls, _last_names, _last_offsets = cls, names, hit
+    return hit
+
+
+cdef bytes _slot_layout(cls, tuple names):
+    offsets = []
+    cdef PyMemberDef* m
+    for name in names:
+        descr = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
+        if type(descr) is not _types.MemberDescriptorType:
+            raise TypeError(f"{cls.__name__}.{name} is not a slot")
+        m = (<PyMemberDescrObject*><PyObject*>descr).d_member
+        if m.type != 16 or m.flags & 1:  # T_OBJECT_EX, not READONLY: what __slots__ makes
+            raise TypeError(f"{cls.__name__}.{name} is not a writable object slot")
+        offsets.append(m.offset)
+    if len(set(offsets)) != len(offsets):
+        raise ValueError("a slot is named twice")
+    return _struct.pack(f"{len(offsets)}n", *offsets)
 
 
 def new_frozen(cls, tuple names, tuple values):
     """An instance of the slotted class ``cls`` whose attribute ``names[i]`` is ``values[i]``,
-    set as object.__setattr__ sets it, without calling ``cls.__init__``: for the frozen attrs
-    classes a compile makes by the ten thousand (routecore._compile.table.CompileCache.new),
-    whose __init__ only sets each field (24 Python-level calls for a Choice). ``names`` must
-    cover every slot."""
+    set in its slot as object.__setattr__ would set it, without calling ``cls.__init__``: for
+    the frozen attrs classes a compile makes by the ten thousand
+    (routecore._compile.table.CompileCache.new), whose __init__ only sets each field (24
+    Python-level calls for a Choice). ``names`` must cover every slot. The slots' offsets are
+    read once per (cls, names) from their member descriptors (_offsets): a write is a store."""
     cdef Py_ssize_t i
+    cdef const Py_ssize_t* at
+    cdef PyObject** slot
     if PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(values):
         raise ValueError("names and values differ in length")
+    offsets = _offsets(cls, names)
+    at = <const Py_ssize_t*><const char*>offsets
     obj = cls.__new__(cls)
+    if not isinstance(obj, cls):
+        raise TypeError(f"{cls.__name__}.__new__ made another type")
     for i in range(PyTuple_GET_SIZE(names)):
-        PyObject_GenericSetAttr(obj, <object>PyTuple_GET_ITEM(names, i),
-                                <object>PyTuple_GET_ITEM(values, i))
+        slot = <PyObject**>((<char*><PyObject*>obj) + at[i])
+        v = <object>PyTuple_GET_ITEM(values, i)
+        Py_INCREF(v)
+        Py_XDECREF(slot[0])
+        slot[0] = <PyObject*>v
     return obj
 
 
