@@ -47,7 +47,9 @@ class Cond:
 class Entry(NamedTuple):
     """One match of one rule in a table: a tuple whose first nine items are its ``sort_key``
     (one object per entry, the key's parts stored once; ``route``, ``rule`` and ``match`` are
-    the key's last three)."""
+    the key's last three). The sort keys of the entries of a host group are unique (one route
+    of a key per listener), so entries compare as their keys do: a group is sorted as it is,
+    without a key function."""
 
     # the precedence key (see ``sort_key`` / ``grpc_sort_key``): class, path length, method,
     # header and query-parameter counts (negated where more ranks first), route age, then
@@ -359,6 +361,7 @@ class Builder:
         self.outcomes: List[Tuple[int, Tuple[int, ...]]] = []
         self.header_names: Dict[str, None] = {}
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
+        self._policies = None  # the attachments' BackendTLSPolicies, False when none (first use)
         self._cond_tuples: Dict[tuple, Tuple[Cond, ...]] = {}  # see _conds
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
@@ -394,7 +397,7 @@ class Builder:
         index = resolved.rule
         prefix = None
         if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
-                and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
+                and rule.matches[0].path.type == "PathPrefix":
             prefix = normalize_prefix(rule.matches[0].path.value)
         filters = rule.filters
         if filters:
@@ -427,13 +430,16 @@ class Builder:
         error = None
         choices, weights = [], []
         backend = self.cache.backend
-        policies = self.attachments.policies if self.attachments.config.backend_tls_policies else None
+        policies = self._policies
+        if policies is None:
+            policies = self._policies = self.attachments.policies \
+                if self.attachments.config.backend_tls_policies else False
         for ref, problem in zip(rule.backend_refs, resolved.problems):
             if ref.weight <= 0:
                 continue
             ref_filters = ref.filters
             ref_ext = tuple(f for f in ref_filters if isinstance(f, ExtensionRef)) if ref_filters else ()
-            tls = policies.for_backend(ref) if policies is not None else None
+            tls = policies.for_backend(ref) if policies is not False else None
             if problem is not None or (tls is not None and not tls.policy) or (ref_ext and any(
                     not self._extension_known(e) for e in ref_ext)):
                 if error is None:
@@ -564,7 +570,7 @@ class Builder:
 
 
 def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup, ...]:
-    groups = [HostGroup(h, tuple(sorted(es, key=entry_key)))
+    groups = [HostGroup(h, tuple(sorted(es)))  # (sort_key order: see Entry)
               for h, es in by_host.items()]
     return tuple(groups)
 
