@@ -609,7 +609,8 @@ def hostnames_intersect(a: List[Optional[str]], b: List[Optional[str]]) -> bool:
 
 
 def listener_routes(config: Config, gateway, listener: Listener, routes, refused: frozenset = frozenset()):
-    """The routes ``listener`` takes, as [(route, effective hostnames)] in ``routes`` order, and
+    """The routes ``listener`` takes, as [(route, effective hostnames)] in ``routes`` order (the
+    hostnames a tuple, one object per distinct value of ``route.hostnames``), and
     {(kind, "ns/name"): older route} of those refused because an older route of the other kind
     (HTTPRoute vs GRPCRoute) has an intersecting hostname on this listener (digest §10, GEP-1016
     "cross serving"). Routes are admitted oldest first; a refused route refuses nothing."""
@@ -618,7 +619,7 @@ def listener_routes(config: Config, gateway, listener: Listener, routes, refused
     # and values by the thousand, and the answers depend on nothing else)
     attaches: Dict[int, bool] = {}
     accepts: Dict[tuple, bool] = {}
-    effective: Dict[tuple, List[Optional[str]]] = {}
+    effective: Dict[tuple, Tuple[Optional[str], ...]] = {}  # (tuples: shared, never changed)
     append = candidates.append
     for route in routes:
         for ref in route.parent_refs:
@@ -637,7 +638,7 @@ def listener_routes(config: Config, gateway, listener: Listener, routes, refused
             continue
         hosts = effective.get(route.hostnames)
         if hosts is None:
-            hosts = effective[route.hostnames] = effective_hostnames(route, listener.hostname)
+            hosts = effective[route.hostnames] = tuple(effective_hostnames(route, listener.hostname))
         if hosts:
             append((route, hosts))
     kept: list = []
