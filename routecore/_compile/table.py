@@ -500,15 +500,15 @@ class Builder:
                 n = len(path)
                 method, headers, queries = m.method, m.headers, m.query_params
                 if headers or queries:
-                    key = (klass, 0 if ptype == EXACT else _NEGATIVE[n] if n < 1025 else -n,
-                           0 if method else 1, -len(headers), -len(queries))
+                    n_headers, n_queries = -len(headers), -len(queries)
                     headers = conds(headers, True) if headers else ()
                     queries = conds(queries, False) if queries else ()
                 else:
-                    key = (klass, 0 if ptype == EXACT else _NEGATIVE[n] if n < 1025 else -n,
-                           0 if method else 1, 0, 0)
-                append(_new_entry(Entry, key + (age, route_key, index, mi, ptype, path, rx,
-                                                literal, method, headers, queries, oc)))
+                    n_headers = n_queries = 0
+                append(_new_entry(Entry, (
+                    klass, 0 if ptype == EXACT else _NEGATIVE[n] if n < 1025 else -n,
+                    0 if method else 1, n_headers, n_queries, age, route_key, index, mi,
+                    ptype, path, rx, literal, method, headers, queries, oc)))
         return tuple(out)  # (kept per route by GatewayBuild: a tuple is the smaller)
 
     def _grpc_entries(self, route, listener: Optional[str], port: Optional[int],
