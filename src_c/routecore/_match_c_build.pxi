@@ -178,7 +178,9 @@ cdef object _build(Table self, spec):
             cg.plen_mask = 0
             cg.elen_mask = 0
             cg.max_plen = -1
-            exact_b, prefix_b = {}, {}   # path -> entries, in precedence order
+            # path -> its entries in precedence order: the entry alone while it is the only one
+            # (most paths have one), else a list of them
+            exact_b, prefix_b = {}, {}
             regex_list = []
             for e in group.entries:
                 pt = <object>PyTuple_GET_ITEM(e, _E_PATH_TYPE)
@@ -189,26 +191,22 @@ cdef object _build(Table self, spec):
                 b = exact_b if pt == 0 else prefix_b
                 es = b.get(path)
                 if es is None:
-                    b[path] = [e]
-                else:
+                    b[path] = e
+                elif type(es) is list:
                     es.append(e)
+                else:
+                    b[path] = [es, e]
             for path, es in exact_b.items():
-                exact_items.append((path, gi, ei, len(es)))
                 cg.elen_mask |= (<uint64_t>1) << min(len(path), 63)
-                for e in es:
-                    ci = _fill(self, ei, ci, e)
-                    ei += 1
+                ei, ci = _bucket_run(self, exact_items, path, gi, es, ei, ci)
             for path, es in prefix_b.items():
-                prefix_items.append((path, gi, ei, len(es)))
                 plen = len(path)
                 all_lens.add(plen)
                 if plen > cg.max_plen:
                     cg.max_plen = plen
                 if plen < 64:
                     cg.plen_mask |= (<uint64_t>1) << plen
-                for e in es:
-                    ci = _fill(self, ei, ci, e)
-                    ei += 1
+                ei, ci = _bucket_run(self, prefix_items, path, gi, es, ei, ci)
             G.plens = bytearray(cg.max_plen + 2)
             for path in prefix_b:
                 G.plens[len(path)] = 1
@@ -323,6 +321,21 @@ cdef _slots(Table self, spec):
         self.slens[i] = len(names[i])
         self.name_lens |= (<uint64_t>1) << (len(names[i]) if len(names[i]) < 63 else 63)
     _name_keys(self)
+
+
+cdef inline tuple _bucket_run(Table self, list items, path, int gi, es, int ei, int ci):
+    """Lay out the bucket ``path`` of group gi from entries[ei] (conds from ci), its map item
+    appended to ``items``; ``es``: its one entry, or a list of them. The next (ei, ci)."""
+    if type(es) is list:
+        items.append((path, gi, ei, len(<list>es)))
+        for e in <list>es:
+            ci = _fill(self, ei, ci, e)
+            ei += 1
+    else:
+        items.append((path, gi, ei, 1))
+        ci = _fill(self, ei, ci, es)
+        ei += 1
+    return ei, ci
 
 
 cdef tuple _regex_part(Table self, _Group G, CGroup* cg, list regex_list, int ei, int ci):
