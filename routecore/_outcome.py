@@ -128,7 +128,8 @@ def _new_path(modifier: Optional[PathModifier], path: str, prefix: Optional[str]
 def is_fixed(choice: Choice) -> bool:
     """True when a decision with this choice carries nothing from the request: it answers with a
     status that is neither a redirect nor a CORS preflight (404, 421, 500, ...). Tables build such
-    decisions once and return the same object for every request."""
+    decisions once and return the same object for every request. False when ``status`` is None
+    (the native table's build skips the call then, as for ``needs_host``)."""
     return choice.status is not None and choice.status not in REDIRECT_CODES and choice.cors is None
 
 

@@ -151,6 +151,42 @@ def test_new_frozen_wants_a_value_per_name():
         _match.new_frozen(Backend, ("namespace", "name"), ("ns",))
 
 
+def test_new_frozen_writes_only_object_slots():
+    """new_frozen stores values straight into the slots of the class's member descriptors: a
+    name that is not such a slot (a property, a plain class attribute, an instance __dict__
+    name, a read-only member) or a slot named twice is refused, never written past the object;
+    values are held (reference counts), and a later write of the same slot releases the old."""
+    import sys
+
+    from routecore import _match
+    from routecore._outcome import Backend
+
+    if _match.new_frozen is None:
+        pytest.skip("the native extension is not built")
+
+    class Plain:  # no __slots__: attributes live in __dict__
+        x = None
+
+    with pytest.raises(TypeError, match="not a slot"):
+        _match.new_frozen(Plain, ("x",), (1,))
+    with pytest.raises(TypeError, match="not a slot"):
+        _match.new_frozen(Backend, ("namespace", "name", "port", "group", "kind", "__str__"),
+                          ("a", "b", 1, "", "Service", 1))
+    with pytest.raises(TypeError, match="not a writable object slot"):  # a C member, read-only
+        _match.new_frozen(type(slice(0)), ("start",), (1,))
+    with pytest.raises(ValueError, match="twice"):
+        _match.new_frozen(Backend, ("namespace",) * 6, ("a",) * 6)
+    name = "".join(["svc", "-only-here"])  # (a str object nothing else holds)
+    before = sys.getrefcount(name)
+    b = _match.new_frozen(Backend, ("namespace", "name", "port", "group", "kind", "weight"),
+                          ("ns", name, 80, "", "Service", 1))
+    held = sys.getrefcount(name)  # (before the assertions: pytest keeps their operands)
+    assert held == before + 1
+    assert b == Backend("ns", name, 80, "", "Service", 1)
+    del b
+    assert sys.getrefcount(name) == before
+
+
 def test_an_entry_is_its_sort_key_then_its_match():
     """Entry.sort_key is the key sort_key() gives its match; the entries of a host group are
     sorted by it."""

@@ -174,6 +174,7 @@ class Attachments:
         self._kept: Dict[tuple, tuple] = {}  # see _port_routes
         # [mesh][id(route)] -> rule_backends(route, mesh)
         self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
+        self._rules_shared: Dict[tuple, tuple] = {}  # equal values of _rule_backends, one object
         self._records: Optional[Tuple[Attachment, ...]] = None  # see records
         self._of_route: Dict[tuple, List[Attachment]] = {}  # see of_route
         self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
@@ -340,18 +341,28 @@ class Attachments:
         hit = cache.get(id(route))  # (the Config keeps the route, so its id stays its own)
         if hit is None:
             problem = self.backend_problem
+            services = self.services
+            namespace = route.namespace
             out = []
             for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
-                refs = rule.backend_refs
-                problems = tuple([problem(route, b, mesh) for b in refs]) if refs else ()
+                problems = []
+                for b in rule.backend_refs:  # (backend_problem's None, inline: the usual answer)
+                    if b.kind == "Service" and b.group == CORE_GROUP \
+                            and (b.namespace == namespace or mesh) \
+                            and (services is None or (b.namespace, b.name) in services):
+                        problems.append(None)
+                    else:
+                        problems.append(problem(route, b, mesh))
                 mirrors = tuple([problem(route, f.backend_ref, mesh)
                                  for f in mirror_filters(rule)]) if rule.filters else ()
-                key = (index, problems, mirrors)
+                key = (index, tuple(problems), mirrors)
                 shared = _SHARED.get(key)
                 if shared is None:
-                    shared = _SHARED[key] = RuleBackends(index, problems, mirrors)
+                    shared = _SHARED[key] = RuleBackends(*key)
                 out.append(shared)
-            hit = cache[id(route)] = tuple(out)
+            # (equal tuples of the shared RuleBackends are shared too: most routes have one)
+            hit = tuple(out)
+            hit = cache[id(route)] = self._rules_shared.setdefault(hit, hit)
         return hit
 
     def backend_problem(self, route, ref, mesh: bool) -> Optional[str]:

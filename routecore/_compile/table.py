@@ -47,7 +47,9 @@ class Cond:
 class Entry(NamedTuple):
     """One match of one rule in a table: a tuple whose first nine items are its ``sort_key``
     (one object per entry, the key's parts stored once; ``route``, ``rule`` and ``match`` are
-    the key's last three)."""
+    the key's last three). The sort keys of the entries of a host group are unique (one route
+    of a key per listener), so entries compare as their keys do: a group is sorted as it is,
+    without a key function."""
 
     # the precedence key (see ``sort_key`` / ``grpc_sort_key``): class, path length, method,
     # header and query-parameter counts (negated where more ranks first), route age, then
@@ -78,6 +80,7 @@ class Entry(NamedTuple):
 KEY_LEN = 9  # the items of an Entry that are its sort_key
 entry_key = itemgetter(slice(0, KEY_LEN))  # Entry.sort_key, as a key function (C speed)
 _new_entry = tuple.__new__  # an Entry from its items in one tuple, without NamedTuple's __new__
+_ONE = (1,)  # the cumulative weights of a one-choice outcome
 
 
 @frozen
@@ -357,8 +360,8 @@ class Builder:
         self.grpc: List[Optional[Choice]] = []
         self.outcomes: List[Tuple[int, Tuple[int, ...]]] = []
         self.header_names: Dict[str, None] = {}
-        self._rule_outcomes: Dict[tuple, int] = {}  # (kind, route key, rule index, listener)
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
+        self._policies = None  # the attachments' BackendTLSPolicies, False when none (first use)
         self._cond_tuples: Dict[tuple, Tuple[Cond, ...]] = {}  # see _conds
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
@@ -366,9 +369,9 @@ class Builder:
         self.choices.extend(choices)
         grpc = self.grpc
         for c in choices:
-            code = GRPC_STATUS.get(c.status)
+            code = None if c.status is None else GRPC_STATUS.get(c.status)
             grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
-        cum = tuple(accumulate(weights))
+        cum = _ONE if weights == [1] else tuple(accumulate(weights))
         self.outcomes.append((start, self._weights.setdefault(cum, cum)))
         return len(self.outcomes) - 1
 
@@ -378,16 +381,11 @@ class Builder:
     def rule_outcome(self, route: HTTPRoute, rule: Rule, resolved,
                      listener: Optional[str], port: Optional[int], scheme: str,
                      route_key: Optional[str] = None) -> int:
-        """``resolved``: the rule's RuleBackends; ``route_key``: ``route.key`` when the caller
-        has it (its Choices then share it)."""
-        if route_key is None:
-            route_key = route.key
-        key = (route.kind, route_key, resolved.rule, listener)
-        hit = self._rule_outcomes.get(key)
-        if hit is None:
-            hit = self._rule_outcomes[key] = self.outcome(*self.rule_choices(
-                route, resolved, rule, listener, port, scheme, route_key))
-        return hit
+        """A new outcome of one rule on ``listener``: ``resolved`` is the rule's RuleBackends;
+        ``route_key``: ``route.key`` when the caller has it (its Choices then share it). A
+        build enters each route once per listener, so an outcome is never asked for twice."""
+        return self.outcome(*self.rule_choices(route, resolved, rule, listener, port, scheme,
+                                               route.key if route_key is None else route_key))
 
     def _extension_known(self, ext) -> bool:
         return (ext.group, ext.kind) in self.options.extensions
@@ -399,7 +397,7 @@ class Builder:
         index = resolved.rule
         prefix = None
         if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
-                and PATH_TYPES[rule.matches[0].path.type] == PREFIX:
+                and rule.matches[0].path.type == "PathPrefix":
             prefix = normalize_prefix(rule.matches[0].path.value)
         filters = rule.filters
         if filters:
@@ -432,13 +430,16 @@ class Builder:
         error = None
         choices, weights = [], []
         backend = self.cache.backend
-        policies = self.attachments.policies if self.attachments.config.backend_tls_policies else None
+        policies = self._policies
+        if policies is None:
+            policies = self._policies = self.attachments.policies \
+                if self.attachments.config.backend_tls_policies else False
         for ref, problem in zip(rule.backend_refs, resolved.problems):
             if ref.weight <= 0:
                 continue
             ref_filters = ref.filters
             ref_ext = tuple(f for f in ref_filters if isinstance(f, ExtensionRef)) if ref_filters else ()
-            tls = policies.for_backend(ref) if policies is not None else None
+            tls = policies.for_backend(ref) if policies is not False else None
             if problem is not None or (tls is not None and not tls.policy) or (ref_ext and any(
                     not self._extension_known(e) for e in ref_ext)):
                 if error is None:
@@ -466,47 +467,70 @@ class Builder:
         return choices, weights
 
     def entries(self, route: HTTPRoute, listener: Optional[str], port: Optional[int],
-                scheme: str) -> List[Entry]:
+                scheme: str) -> Tuple[Entry, ...]:
+        """The entries of every match of ``route`` on ``listener``, each rule's outcome made."""
+        if route.kind == "GRPCRoute":
+            return self._grpc_entries(route, listener, port, scheme)
         out = []
         regex_first = self.options.regex_first
-        grpc = route.kind == "GRPCRoute"
+        prefix_class, regex_class = (2, 1) if regex_first else (1, 2)
         # the parts of ``sort_key`` that are the same for every match of the route
         age = route_age(route)
         route_key = route.key
         regex = self.cache.regex
         conds = self._conds
-        resolved_rules = self.attachments.rule_backends(route, self.mesh)
-        rule_outcomes = self._rule_outcomes
-        kind = route.kind
-        for rule, resolved in zip(route.rules, resolved_rules):
+        outcome, rule_choices = self.outcome, self.rule_choices
+        append = out.append
+        for rule, resolved in zip(route.rules, self.attachments.rule_backends(route, self.mesh)):
             index = resolved.rule
-            outcome = rule_outcomes.get((kind, route_key, index, listener))
-            if outcome is None:
-                outcome = self.rule_outcome(route, rule, resolved, listener, port, scheme,
-                                            route_key)
+            oc = outcome(*rule_choices(route, resolved, rule, listener, port, scheme, route_key))
             for mi, m in enumerate(rule.matches):
-                if grpc:
-                    ptype, value = grpc_path_match(m.method, regex_first)
-                    key = grpc_sort_key(route, index, mi, m, regex_first)
-                    method, headers, queries = None, m.headers, ()
-                    path = normalize_prefix(value) if ptype == PREFIX else value
-                else:
-                    mp = m.path
-                    ptype, value = PATH_TYPES[mp.type], mp.value
-                    method, headers, queries = m.method, m.headers, m.query_params
-                    klass, length, path = path_rank(ptype, value, regex_first)
-                    key = (klass, length, 0 if method else 1, -len(headers), -len(queries),
-                           age, route_key, index, mi)
-                if ptype == REGEX:
-                    rx, literal = regex(value), required_literal(value)
-                else:
+                mp = m.path
+                ptype, path = mp.type, mp.value
+                # (path_rank, inline: one call less per match)
+                if ptype == "PathPrefix":
+                    ptype, klass, path = PREFIX, prefix_class, path.rstrip("/")
                     rx = literal = None
+                elif ptype == "Exact":
+                    ptype = klass = EXACT
+                    rx = literal = None
+                else:
+                    ptype, klass = REGEX, regex_class
+                    rx, literal = regex(path), required_literal(path)
+                n = len(path)
+                method, headers, queries = m.method, m.headers, m.query_params
                 if headers or queries:
+                    n_headers, n_queries = -len(headers), -len(queries)
                     headers = conds(headers, True) if headers else ()
                     queries = conds(queries, False) if queries else ()
-                out.append(_new_entry(Entry, key + (
-                    ptype, path, rx, literal, method, headers, queries, outcome)))
-        return out
+                else:
+                    n_headers = n_queries = 0
+                append(_new_entry(Entry, (
+                    klass, 0 if ptype == EXACT else _NEGATIVE[n] if n < 1025 else -n,
+                    0 if method else 1, n_headers, n_queries, age, route_key, index, mi,
+                    ptype, path, rx, literal, method, headers, queries, oc)))
+        return tuple(out)  # (kept per route by GatewayBuild: a tuple is the smaller)
+
+    def _grpc_entries(self, route, listener: Optional[str], port: Optional[int],
+                      scheme: str) -> Tuple[Entry, ...]:
+        out = []
+        regex_first = self.options.regex_first
+        route_key = route.key
+        for rule, resolved in zip(route.rules, self.attachments.rule_backends(route, self.mesh)):
+            index = resolved.rule
+            oc = self.outcome(*self.rule_choices(route, resolved, rule, listener, port, scheme,
+                                                 route_key))
+            for mi, m in enumerate(rule.matches):
+                ptype, value = grpc_path_match(m.method, regex_first)
+                path = normalize_prefix(value) if ptype == PREFIX else value
+                if ptype == REGEX:
+                    rx, literal = self.cache.regex(value), required_literal(value)
+                else:
+                    rx = literal = None
+                headers = self._conds(m.headers, True) if m.headers else ()
+                out.append(_new_entry(Entry, grpc_sort_key(route, index, mi, m, regex_first) + (
+                    ptype, path, rx, literal, None, headers, (), oc)))
+        return tuple(out)
 
     def _conds(self, matches, header: bool) -> Tuple[Cond, ...]:
         """The Conds of a match's header (``header``) or query-parameter matches: equal ones
@@ -529,16 +553,9 @@ class Builder:
         out = Builder(attachments, self.options, cache, self.mesh)
         out.choices, out.grpc, out.outcomes = list(self.choices), list(self.grpc), list(self.outcomes)
         out.header_names = dict(self.header_names)
-        out._rule_outcomes = dict(self._rule_outcomes)
         out._weights = self._weights
         out._cond_tuples = self._cond_tuples
         return out
-
-    def forget(self, route, listener: Optional[str]) -> None:
-        """Build the outcomes of ``route`` (a route of that key) on ``listener`` anew next time."""
-        kind, route_key = route.kind, route.key
-        for index in route.rule_indexes or range(len(route.rules)):
-            self._rule_outcomes.pop((kind, route_key, index, listener), None)
 
     def spec(self, listeners, no_listener: int, misdirected: Optional[int] = None,
              bad_request: Optional[int] = None, streams: tuple = ()) -> TableSpec:
@@ -553,7 +570,7 @@ class Builder:
 
 
 def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup, ...]:
-    groups = [HostGroup(h, tuple(sorted(es, key=entry_key)))
+    groups = [HostGroup(h, tuple(sorted(es)))  # (sort_key order: see Entry)
               for h, es in by_host.items()]
     return tuple(groups)
 
@@ -592,19 +609,38 @@ def hostnames_intersect(a: List[Optional[str]], b: List[Optional[str]]) -> bool:
 
 
 def listener_routes(config: Config, gateway, listener: Listener, routes, refused: frozenset = frozenset()):
-    """The routes ``listener`` takes, as [(route, effective hostnames)] in ``routes`` order, and
+    """The routes ``listener`` takes, as [(route, effective hostnames)] in ``routes`` order (the
+    hostnames a tuple, one object per distinct value of ``route.hostnames``), and
     {(kind, "ns/name"): older route} of those refused because an older route of the other kind
     (HTTPRoute vs GRPCRoute) has an intersecting hostname on this listener (digest §10, GEP-1016
     "cross serving"). Routes are admitted oldest first; a refused route refuses nothing."""
     candidates = []
+    # (per parentRef object, (kind, namespace) and hostnames value: routes share these objects
+    # and values by the thousand, and the answers depend on nothing else)
+    attaches: Dict[int, bool] = {}
+    accepts: Dict[tuple, bool] = {}
+    effective: Dict[tuple, Tuple[Optional[str], ...]] = {}  # (tuples: shared, never changed)
+    append = candidates.append
     for route in routes:
-        if not any(attaches_to_listener(ref, gateway, listener) for ref in route.parent_refs):
+        for ref in route.parent_refs:
+            hit = attaches.get(id(ref))
+            if hit is None:  # (route.parent_refs keeps ref, and so its id, for the loop)
+                hit = attaches[id(ref)] = attaches_to_listener(ref, gateway, listener)
+            if hit:
+                break
+        else:
             continue
-        if not listener_accepts(config, gateway, listener, route, refused):
+        who = (route.kind, route.namespace)
+        ok = accepts.get(who)
+        if ok is None:
+            ok = accepts[who] = listener_accepts(config, gateway, listener, route, refused)
+        if not ok:
             continue
-        hosts = effective_hostnames(route, listener.hostname)
+        hosts = effective.get(route.hostnames)
+        if hosts is None:
+            hosts = effective[route.hostnames] = tuple(effective_hostnames(route, listener.hostname))
         if hosts:
-            candidates.append((route, hosts))
+            append((route, hosts))
     kept: list = []
     refused: Dict[tuple, object] = {}
     if len({r.kind for r, _ in candidates}) > 1:

@@ -104,13 +104,18 @@ class GatewayBuild:
             scheme = "https" if lis.protocol == "HTTPS" else "http"
             routes: Dict[int, tuple] = {}
             groups: Dict[Optional[str], List[Entry]] = {}
+            key, port = lis.key, lis.port
             for route, hosts in attachments.listener_routes(gw, lis):
-                entries = b.entries(route, lis.key, lis.port, scheme)
+                entries = b.entries(route, key, port, scheme)
                 routes[id(route)] = (route, hosts, entries)
                 for h in hosts:
-                    groups.setdefault(h, []).extend(entries)
+                    group = groups.get(h)
+                    if group is None:
+                        groups[h] = list(entries)
+                    else:
+                        group += entries
             for entries in groups.values():
-                entries.sort(key=entry_key)
+                entries.sort()  # (by sort_key: an Entry starts with it, and it is unique there)
             no_match = b.static(Choice(matched=False, status=404, listener=lis.key))
             out.append(_ListenerBuild(lis, scheme, routes, groups, no_match))
         statics = (b.static(Choice(matched=False, status=404)),
@@ -155,7 +160,6 @@ class GatewayBuild:
                 return touched[h]
             for rid in removed:
                 route, hosts, entries = routes.pop(rid)
-                b.forget(route, lis.key)
                 for h in hosts:
                     keys = touch(h)
                     _remove_sorted(groups[h], entries)

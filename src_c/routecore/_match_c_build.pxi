@@ -6,22 +6,78 @@
 # another table, _match_c_patch.pxi); every array and map is complete before Table.ready is
 # set, and nothing here is called afterwards.
 
-from cpython.object cimport PyObject_GenericSetAttr
+from cpython.dict cimport PyDict_GetItem
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+import struct as _struct
+import types as _types
+
+cdef dict _slot_offsets = {}  # (cls, names) -> the slots' offsets (Py_ssize_t each, packed)
+cdef object _last_cls = None, _last_names = None, _last_offsets = None  # the last one asked
+
+
+cdef bytes _offsets(cls, tuple names):
+    """Where the objects of ``cls`` keep the attributes ``names``: the offsets of their slots,
+    checked to be plain object slots (the member descriptors ``__slots__`` makes, which
+    object.__setattr__ would call), each once."""
+    global _last_cls, _last_names, _last_offsets
+    if cls is _last_cls and names is _last_names:  # (a compile asks for one class at a time)
+        return _last_offsets
+    key = (cls, names)
+    hit = _slot_offsets.get(key)
+    if hit is None:
+        hit = _slot_offsets[key] = _slot_layout(cls, names)
+    _last_cls, _last_names, _last_offsets = cls, names, hit
+    return hit
+
+
+cdef bytes _slot_layout(cls, tuple names):
+    offsets = []
+    cdef PyMemberDef* m
+    for name in names:
+        descr = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
+        if type(descr) is not _types.MemberDescriptorType:
+            raise TypeError(f"{cls.__name__}.{name} is not a slot")
+        m = (<PyMemberDescrObject*><PyObject*>descr).d_member
+        if m.type != 16 or m.flags & 1:  # T_OBJECT_EX, not READONLY: what __slots__ makes
+            raise TypeError(f"{cls.__name__}.{name} is not a writable object slot")
+        offsets.append(m.offset)
+    if len(set(offsets)) != len(offsets):
+        raise ValueError("a slot is named twice")
+    return _struct.pack(f"{len(offsets)}n", *offsets)
 
 
 def new_frozen(cls, tuple names, tuple values):
     """An instance of the slotted class ``cls`` whose attribute ``names[i]`` is ``values[i]``,
-    set as object.__setattr__ sets it, without calling ``cls.__init__``: for the frozen attrs
-    classes a compile makes by the ten thousand (routecore._compile.table.CompileCache.new),
-    whose __init__ only sets each field (24 Python-level calls for a Choice). ``names`` must
-    cover every slot."""
+    set in its slot as object.__setattr__ would set it, without calling ``cls.__init__``: for
+    the frozen attrs classes a compile makes by the ten thousand
+    (routecore._compile.table.CompileCache.new), whose __init__ only sets each field (24
+    Python-level calls for a Choice). ``names`` must cover every slot. The slots' offsets are
+    read once per (cls, names) from their member descriptors (_offsets): a write is a store."""
     cdef Py_ssize_t i
+    cdef const Py_ssize_t* at
+    cdef PyObject** slot
     if PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(values):
         raise ValueError("names and values differ in length")
+    offsets = _offsets(cls, names)
+    at = <const Py_ssize_t*><const char*>offsets
     obj = cls.__new__(cls)
+    if not isinstance(obj, cls):
+        raise TypeError(f"{cls.__name__}.__new__ made another type")
     for i in range(PyTuple_GET_SIZE(names)):
-        PyObject_GenericSetAttr(obj, <object>PyTuple_GET_ITEM(names, i),
-                                <object>PyTuple_GET_ITEM(values, i))
+        slot = <PyObject**>((<char*><PyObject*>obj) + at[i])
+        v = <object>PyTuple_GET_ITEM(values, i)
+        Py_INCREF(v)
+        Py_XDECREF(slot[0])
+        slot[0] = <PyObject*>v
     return obj
 
 
@@ -53,7 +109,7 @@ def _regex_set(patterns):
 
 
 cdef object _build(Table self, spec):
-    cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices
+    cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices, plen
     cdef int ei = 0, ci = 0, gi
     cdef CEntry* ce
     cdef CGroup* cg
@@ -69,7 +125,6 @@ cdef object _build(Table self, spec):
     self.regexes = []
     self.pool_index = {}
     self.regex_index = {}
-    intern, regex = _interners(self)
 
     # choices and outcomes
     self.choices = list(spec.choices)
@@ -92,9 +147,10 @@ cdef object _build(Table self, spec):
     for lis in spec.listeners:
         n_groups += len(lis.groups)
         for group in lis.groups:
-            n_entries += len(group.entries)
-            for e in group.entries:
-                n_conds += len(e.headers) + len(e.queries)
+            es = group.entries
+            n_entries += len(es)
+            for e in es:
+                n_conds += _entry_conds(e)
     self.entries = <CEntry*>PyMem_Malloc(max(n_entries, 1) * sizeof(CEntry))
     self.conds = <CCond*>PyMem_Malloc(max(n_conds, 1) * sizeof(CCond))
     self.groups = <CGroup*>PyMem_Malloc(max(n_groups, 1) * sizeof(CGroup))
@@ -122,33 +178,39 @@ cdef object _build(Table self, spec):
             cg.plen_mask = 0
             cg.elen_mask = 0
             cg.max_plen = -1
-            buckets = {}   # ("e"|"p", path) -> entries, in precedence order
+            # path -> its entries in precedence order: the entry alone while it is the only one
+            # (most paths have one), else a list of them
+            exact_b, prefix_b = {}, {}
             regex_list = []
             for e in group.entries:
-                if e.path_type == 0:
-                    buckets.setdefault(("e", e.path), []).append(e)
-                elif e.path_type == 1:
-                    buckets.setdefault(("p", e.path), []).append(e)
-                else:
+                pt = <object>PyTuple_GET_ITEM(e, _E_PATH_TYPE)
+                if pt == 2:
                     regex_list.append(e)
-            for (kind, path), es in buckets.items():
-                (exact_items if kind == "e" else prefix_items).append((path, gi, ei, len(es)))
-                if kind == "e":
-                    cg.elen_mask |= (<uint64_t>1) << min(len(path), 63)
-                if kind == "p":
-                    all_lens.add(len(path))
-                    if len(path) > cg.max_plen:
-                        cg.max_plen = len(path)
-                    if len(path) < 64:
-                        cg.plen_mask |= (<uint64_t>1) << len(path)
-                for e in es:
-                    ci = _fill(self, ei, ci, e, intern, regex)
-                    ei += 1
+                    continue
+                path = <object>PyTuple_GET_ITEM(e, _E_PATH)
+                b = exact_b if pt == 0 else prefix_b
+                es = b.get(path)
+                if es is None:
+                    b[path] = e
+                elif type(es) is list:
+                    es.append(e)
+                else:
+                    b[path] = [es, e]
+            for path, es in exact_b.items():
+                cg.elen_mask |= (<uint64_t>1) << min(len(path), 63)
+                ei, ci = _bucket_run(self, exact_items, path, gi, es, ei, ci)
+            for path, es in prefix_b.items():
+                plen = len(path)
+                all_lens.add(plen)
+                if plen > cg.max_plen:
+                    cg.max_plen = plen
+                if plen < 64:
+                    cg.plen_mask |= (<uint64_t>1) << plen
+                ei, ci = _bucket_run(self, prefix_items, path, gi, es, ei, ci)
             G.plens = bytearray(cg.max_plen + 2)
-            for kind, path in buckets:
-                if kind == "p":
-                    G.plens[len(path)] = 1
-            ei, ci = _regex_part(self, G, cg, regex_list, ei, ci, intern, regex)
+            for path in prefix_b:
+                G.plens[len(path)] = 1
+            ei, ci = _regex_part(self, G, cg, regex_list, ei, ci)
             self.group_objs.append(G)
             h = group.hostname
             self.group_index[(li, h)] = gi
@@ -183,38 +245,48 @@ cdef object _build(Table self, spec):
     self.n_entries, self.n_conds, self.n_groups, self.dead = ei, ci, gi, 0
 
 
-cdef tuple _interners(Table self):
-    """intern(str) -> index in self.pool, regex(program) -> index in self.regexes (adding it)."""
-    pool, pool_index, regexes, regex_index = self.pool, self.pool_index, self.regexes, self.regex_index
+cdef int _intern(Table self, object s) except -1:
+    """The index of ``s`` in self.pool (added when new)."""
+    cdef PyObject* j = PyDict_GetItem(self.pool_index, s)
+    if j != NULL:
+        return <int><object>j
+    n = len(self.pool)
+    self.pool_index[s] = n
+    self.pool.append(s)
+    return n
 
-    def intern(s):
-        j = pool_index.get(s)
-        if j is None:
-            j = pool_index[s] = len(pool)
-            pool.append(s)
-        return j
 
-    def regex(rx):
-        j = regex_index.get(id(rx))
-        if j is None:
-            j = regex_index[id(rx)] = len(regexes)
-            regexes.append(rx)
-        return j
-    return intern, regex
+cdef int _regex_index(Table self, object rx) except -1:
+    """The index of the program ``rx`` in self.regexes (added when new)."""
+    key = id(rx)  # (self.regexes keeps rx, and so its id)
+    cdef PyObject* j = PyDict_GetItem(self.regex_index, key)
+    if j != NULL:
+        return <int><object>j
+    n = len(self.regexes)
+    self.regex_index[key] = n
+    self.regexes.append(rx)
+    return n
 
 
 cdef _fill_choices(Table self, spec, Py_ssize_t first_choice, Py_ssize_t first_out):
     """Fill cchoices from ``first_choice`` on and outs (with their cum) from ``first_out`` on:
     the earlier ones are there already (a patched table copied them)."""
     cdef Py_ssize_t i, pos
+    cdef CChoice* cc
     for i in range(first_choice, len(self.choices)):
-        self.cchoices[i].choice = <PyObject*>self.choices[i]
+        choice = self.choices[i]
         grpc = self.grpc_choices[i]
-        self.cchoices[i].grpc = NULL if grpc is None else <PyObject*>grpc
-        self.cchoices[i].cors = self.choices[i].cors is not None
-        self.cchoices[i].needs_host = _outcome.needs_host(self.choices[i])
-        self.cchoices[i].fixed = _fixed(self, self.choices[i])
-        self.cchoices[i].grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
+        cc = &self.cchoices[i]
+        cc.choice = <PyObject*>choice
+        cc.grpc = NULL if grpc is None else <PyObject*>grpc
+        cc.cors = choice.cors is not None
+        if choice.status is None:  # (a backend: neither a redirect nor fixed, no gRPC form)
+            cc.needs_host = False
+            cc.fixed = NULL
+        else:
+            cc.needs_host = _outcome.needs_host(choice)
+            cc.fixed = _fixed(self, choice)
+        cc.grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
     pos = self.outs[first_out - 1].cum_off + self.outs[first_out - 1].count if first_out else 0
     for i in range(first_out, len(spec.outcomes)):
         start, cum = spec.outcomes[i]
@@ -251,14 +323,28 @@ cdef _slots(Table self, spec):
     _name_keys(self)
 
 
-cdef tuple _regex_part(Table self, _Group G, CGroup* cg, list regex_list, int ei, int ci,
-                       object intern, object regex):
+cdef inline tuple _bucket_run(Table self, list items, path, int gi, es, int ei, int ci):
+    """Lay out the bucket ``path`` of group gi from entries[ei] (conds from ci), its map item
+    appended to ``items``; ``es``: its one entry, or a list of them. The next (ei, ci)."""
+    if type(es) is list:
+        items.append((path, gi, ei, len(<list>es)))
+        for e in <list>es:
+            ci = _fill(self, ei, ci, e)
+            ei += 1
+    else:
+        items.append((path, gi, ei, 1))
+        ci = _fill(self, ei, ci, es)
+        ei += 1
+    return ei, ci
+
+
+cdef tuple _regex_part(Table self, _Group G, CGroup* cg, list regex_list, int ei, int ci):
     """Lay out a group's regex entries from entries[ei] (conds from ci) with their prefilter
     and RE2 Set in G: the next (ei, ci)."""
     cg.regex_start = ei
     cg.regex_count = len(regex_list)
     for e in regex_list:
-        ci = _fill(self, ei, ci, e, intern, regex)
+        ci = _fill(self, ei, ci, e)
         ei += 1
     literals = [e.literal for e in regex_list]
     G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
@@ -292,25 +378,68 @@ cdef PyObject* _fixed(Table self, object choice):
     self.fixed.append(d)  # keeps it alive
     return <PyObject*>d
 
-cdef int _fill(Table self, int ei, int ci, object e, object intern, object regex) except -1:
+# the items of a routecore._compile.table.Entry that _fill reads (an Entry is a tuple: read by
+# position, once _entry_conds has checked its shape)
+cdef enum:
+    _E_PATH_TYPE = 9
+    _E_PATH = 10
+    _E_REGEX = 11
+    _E_METHOD = 13
+    _E_HEADERS = 14
+    _E_QUERIES = 15
+    _E_OUTCOME = 16
+    _E_LEN = 17
+
+
+def _entry_layout(entry_type):
+    """Check the positions above against Entry's fields (at import: a moved field is an
+    ImportError, never a table read from the wrong items)."""
+    for name, at in (("path_type", _E_PATH_TYPE), ("path", _E_PATH), ("regex", _E_REGEX),
+                     ("method", _E_METHOD), ("headers", _E_HEADERS), ("queries", _E_QUERIES),
+                     ("outcome", _E_OUTCOME)):
+        if entry_type._fields.index(name) != at or len(entry_type._fields) != _E_LEN:
+            raise ImportError(f"routecore._compile.table.Entry.{name} moved: update _match_c_build.pxi")
+
+
+from routecore._compile.table import Entry as _Entry
+_entry_layout(_Entry)
+
+
+cdef Py_ssize_t _entry_conds(object e) except -1:
+    """The conditions of entry ``e`` (headers and query parameters), its shape checked: every
+    entry a table lays out passes here first."""
+    if not isinstance(e, _Entry) or PyTuple_GET_SIZE(e) != _E_LEN \
+            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(e, _E_HEADERS)) \
+            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(e, _E_QUERIES)):
+        raise TypeError(f"a table entry must be a routecore._compile.table.Entry, got {e!r}")
+    return PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(e, _E_HEADERS)) \
+        + PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(e, _E_QUERIES))
+
+
+cdef int _fill(Table self, int ei, int ci, object e) except -1:
     """Write entry e at entries[ei] and its conditions from conds[ci]: the next ci."""
     cdef CEntry* ce = &self.entries[ei]
-    ce.path_type = e.path_type
-    ce.method = intern(e.method) if e.method is not None else -1
-    ce.regex = regex(e.regex) if e.regex is not None else -1
-    ce.out = self.outs[e.outcome]
+    cdef CCond* cc
+    ce.path_type = <object>PyTuple_GET_ITEM(e, _E_PATH_TYPE)
+    method = <object>PyTuple_GET_ITEM(e, _E_METHOD)
+    ce.method = _intern(self, method) if method is not None else -1
+    rx = <object>PyTuple_GET_ITEM(e, _E_REGEX)
+    ce.regex = _regex_index(self, rx) if rx is not None else -1
+    ce.out = self.outs[<Py_ssize_t><object>PyTuple_GET_ITEM(e, _E_OUTCOME)]
     ce.h_start = ci
-    for c in e.headers:
-        self.conds[ci].slot = self.slots_str[c.name]
-        self.conds[ci].value = intern(c.value)
-        self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
+    for c in <tuple>PyTuple_GET_ITEM(e, _E_HEADERS):
+        cc = &self.conds[ci]
+        cc.slot = self.slots_str[c.name]
+        cc.value = _intern(self, c.value)
+        cc.regex = _regex_index(self, c.regex) if c.regex is not None else -1
         ci += 1
     ce.h_end = ci
     ce.q_start = ci
-    for c in e.queries:
-        self.conds[ci].slot = intern(c.name)
-        self.conds[ci].value = intern(c.value)
-        self.conds[ci].regex = regex(c.regex) if c.regex is not None else -1
+    for c in <tuple>PyTuple_GET_ITEM(e, _E_QUERIES):
+        cc = &self.conds[ci]
+        cc.slot = _intern(self, c.name)
+        cc.value = _intern(self, c.value)
+        cc.regex = _regex_index(self, c.regex) if c.regex is not None else -1
         ci += 1
     ce.q_end = ci
     return ci

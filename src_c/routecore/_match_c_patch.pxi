@@ -144,7 +144,7 @@ def patched_table(Table old, spec, changes):
         for es in buckets.values():
             add_e += len(es)
             for e in es:
-                add_c += len(e.headers) + len(e.queries)
+                add_c += _entry_conds(e)
     t = Table.__new__(Table)
     t.spec = spec
     t.mesh = spec.mesh
@@ -156,7 +156,6 @@ def patched_table(Table old, spec, changes):
     t.pool_index = dict(old.pool_index)
     t.regexes = list(old.regexes)
     t.regex_index = dict(old.regex_index)
-    intern, regex = _interners(t)
 
     # choices and outcomes: old's, then the spec's new ones
     t.choices = list(spec.choices)
@@ -218,7 +217,7 @@ def patched_table(Table old, spec, changes):
         for (ptype, path), es in buckets.items():
             if ptype == 2:  # the group's regex entries, whole
                 t.dead += cg.regex_count
-                ei, ci = _regex_part(t, G, cg, list(es), ei, ci, intern, regex)
+                ei, ci = _regex_part(t, G, cg, list(es), ei, ci)
                 continue
             plen = len(path)
             slot = (old.exact if ptype == 0 else old.prefix).get_at(path, 0, plen, _hash_prefix(path, plen), g)
@@ -240,7 +239,7 @@ def patched_table(Table old, spec, changes):
                     t.max_plen_all = plen
                 plens_all[plen] = 1
             for e in es:
-                ci = _fill(t, ei, ci, e, intern, regex)
+                ci = _fill(t, ei, ci, e)
                 ei += 1
     t.exact = _map_with(old.exact, exact_items, False) if exact_items else old.exact
     t.prefix = _map_with(old.prefix, prefix_items, False) if prefix_items else old.prefix
