@@ -19,16 +19,36 @@ cdef object _UNINIT = _UNINITIALISED  # (a C global: Decision.__cinit__ reads no
 cdef class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
-    cdef object _choice
-    cdef object _pstr          # a str whose first _plen characters are the request path, or None
+    # The fields are references owned by the Decision (set once by _decision, released by
+    # __dealloc__), as raw pointers so that making one costs no None stores: NULL is None, but
+    # for _choice, where NULL is a Decision made by ``Decision.__new__`` alone (_UNINIT).
+    cdef PyObject* _choice_p
+    cdef PyObject* _pstr       # a str whose first _plen characters are the request path, or NULL
     cdef Py_ssize_t _plen
-    cdef object _qstr          # a str whose characters from _qstart on are the query, or None
+    cdef PyObject* _qstr       # a str whose characters from _qstart on are the query, or NULL
     cdef Py_ssize_t _qstart
-    cdef readonly object _host   # the request's Host (valid, or None)
-    cdef readonly object _scheme
+    cdef PyObject* _host_p     # the request's Host (valid), or NULL
+    cdef PyObject* _scheme_p
 
-    def __cinit__(self):
-        self._choice = _UNINIT  # Table.route replaces it; Decision.__new__ alone does not
+    def __dealloc__(self):
+        Py_XDECREF(self._choice_p)
+        Py_XDECREF(self._pstr)
+        Py_XDECREF(self._qstr)
+        Py_XDECREF(self._host_p)
+        Py_XDECREF(self._scheme_p)
+
+    @property
+    def _choice(self):
+        return <object>self._choice_p if self._choice_p != NULL else _UNINIT
+
+    @property
+    def _host(self):
+        """The request's Host (valid, or None)."""
+        return <object>self._host_p if self._host_p != NULL else None
+
+    @property
+    def _scheme(self):
+        return <object>self._scheme_p if self._scheme_p != NULL else None
 
     @property
     def changes(self):
@@ -38,14 +58,18 @@ cdef class Decision:
     @property
     def request_path(self):
         """The request path as matched (None for a decision that carries nothing from the request)."""
-        if self._pstr is None or self._plen == len(<str>self._pstr):
-            return self._pstr
+        if self._pstr == NULL:
+            return None
+        if self._plen == PyUnicode_GET_LENGTH(<object>self._pstr):
+            return <object>self._pstr
         return (<str>self._pstr)[:self._plen]
 
     @property
     def _query(self):
-        if self._qstr is None or self._qstart == 0:
-            return self._qstr
+        if self._qstr == NULL:
+            return None
+        if self._qstart == 0:
+            return <object>self._qstr
         return (<str>self._qstr)[self._qstart:]
 
     @property
@@ -147,3 +171,26 @@ cdef class Decision:
 
     def __repr__(self):
         return _outcome.decision_repr(self)
+
+
+cdef inline PyObject* _ref(PyObject* v) noexcept:
+    """v, referenced (NULL for None)."""
+    if v == <PyObject*>None:
+        return NULL
+    Py_INCREF(<object>v)
+    return v
+
+
+cdef Decision _decision(PyObject* choice, PyObject* pstr, Py_ssize_t plen, PyObject* qstr,
+                        Py_ssize_t qstart, PyObject* scheme, PyObject* host):
+    """A new Decision (the references are borrowed: the Decision takes its own)."""
+    cdef Decision d = Decision.__new__(Decision)
+    Py_INCREF(<object>choice)
+    d._choice_p = choice
+    d._pstr = _ref(pstr)
+    d._plen = plen
+    d._qstr = _ref(qstr)
+    d._qstart = qstart
+    d._scheme_p = _ref(scheme)
+    d._host_p = _ref(host)
+    return d
