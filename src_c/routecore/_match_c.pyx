@@ -179,8 +179,11 @@ cdef class Table:
     cdef int _check(self, CEntry* e, str method, Req* req) except -2:
         cdef int k
         cdef PyObject** hv
-        if e.method >= 0 and <str>self.pool[e.method] != method:
-            return 0
+        cdef PyObject* want
+        if e.method >= 0:
+            want = _list_item(<PyObject*>self.pool, e.method)
+            if want != <PyObject*>method and <str>want != method:
+                return 0
         if e.h_start < e.h_end:
             hv = _hvals(self, req)
             for k in range(e.h_start, e.h_end):
@@ -196,8 +199,12 @@ cdef class Table:
     cdef int _bucket(self, int start, int count, str method, Req* req) except -2:
         """The first entry of entries[start:start + count] whose conditions pass, or -1."""
         cdef int j
+        cdef CEntry* e
         for j in range(start, start + count):
-            if self._check(&self.entries[j], method, req):
+            e = &self.entries[j]
+            if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
+                return j  # no condition: taken as it is
+            if self._check(e, method, req):
                 return j
         return -1
 

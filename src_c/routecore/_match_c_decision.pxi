@@ -14,13 +14,12 @@ _UNINITIALISED = _Uninitialised()
 cdef object _UNINIT = _UNINITIALISED  # (a C global: Decision.__cinit__ reads no module dict)
 
 
-@cython.freelist(16)
 @cython.no_gc
 cdef class Decision:
     """Where one request goes. Frozen; built by a rule table, never by users."""
 
     # The fields are references owned by the Decision (set once by _decision, released by
-    # __dealloc__), as raw pointers so that making one costs no None stores: NULL is None, but
+    # _decision_dealloc), as raw pointers so that making one costs no None stores: NULL is None, but
     # for _choice, where NULL is a Decision made by ``Decision.__new__`` alone (_UNINIT).
     cdef PyObject* _choice_p
     cdef PyObject* _pstr       # a str whose first _plen characters are the request path, or NULL
@@ -29,13 +28,6 @@ cdef class Decision:
     cdef Py_ssize_t _qstart
     cdef PyObject* _host_p     # the request's Host (valid), or NULL
     cdef PyObject* _scheme_p
-
-    def __dealloc__(self):
-        Py_XDECREF(self._choice_p)
-        Py_XDECREF(self._pstr)
-        Py_XDECREF(self._qstr)
-        Py_XDECREF(self._host_p)
-        Py_XDECREF(self._scheme_p)
 
     @property
     def _choice(self):
@@ -173,6 +165,65 @@ cdef class Decision:
         return _outcome.decision_repr(self)
 
 
+cdef extern from *:
+    """
+    /* A Decision taken from the free list: alive again with one reference (as _Py_NewReference
+       does, which is not public API; a Py_TRACE_REFS build takes the public PyObject_Init). */
+    static inline PyObject *rc_revive(PyObject *o) {
+    #ifdef Py_TRACE_REFS
+        return PyObject_Init(o, Py_TYPE(o));
+    #else
+        Py_SET_REFCNT(o, 1);
+        return o;
+    #endif
+    }
+    #define rc_steal(o) (o)
+    """
+    PyObject* _revive "rc_revive"(PyObject* o) noexcept
+    Decision _steal_decision "rc_steal"(PyObject* o)  # takes the reference o holds
+    ctypedef void (*destructor)(PyObject*) noexcept
+    ctypedef PyObject* (*allocfunc)(PyTypeObject*, Py_ssize_t) noexcept
+    ctypedef void (*freefunc)(void*) noexcept
+    ctypedef struct PyTypeObject:
+        destructor tp_dealloc
+        allocfunc tp_alloc
+        freefunc tp_free
+        unsigned long tp_flags
+    PyTypeObject* Py_TYPE(PyObject* o) nogil
+    unsigned long Py_TPFLAGS_HEAPTYPE
+    void Py_DECREF_type "Py_DECREF"(PyTypeObject* t)
+
+
+# Decisions are kept for reuse when dropped (the free list): making one takes it back with
+# its fields set at once (_decision), with no zeroing and no None stores
+cdef enum:
+    _FREE_MAX = 64
+cdef PyObject* _free[_FREE_MAX]
+cdef int _nfree = 0
+
+
+cdef void _decision_dealloc(PyObject* o) noexcept:
+    """Decision's tp_dealloc: its references released, kept in the free list (a subclass's
+    instance is freed)."""
+    global _nfree
+    cdef PyTypeObject* tp = Py_TYPE(o)
+    Py_XDECREF((<Decision>o)._choice_p)
+    Py_XDECREF((<Decision>o)._pstr)
+    Py_XDECREF((<Decision>o)._qstr)
+    Py_XDECREF((<Decision>o)._host_p)
+    Py_XDECREF((<Decision>o)._scheme_p)
+    if tp == <PyTypeObject*>Decision and _nfree < _FREE_MAX:
+        _free[_nfree] = o
+        _nfree += 1
+        return
+    tp.tp_free(o)
+    if tp.tp_flags & Py_TPFLAGS_HEAPTYPE:
+        Py_DECREF_type(tp)
+
+
+(<PyTypeObject*>Decision).tp_dealloc = _decision_dealloc
+
+
 cdef inline PyObject* _ref(PyObject* v) noexcept:
     """v, referenced (NULL for None)."""
     if v == <PyObject*>None:
@@ -184,7 +235,17 @@ cdef inline PyObject* _ref(PyObject* v) noexcept:
 cdef Decision _decision(PyObject* choice, PyObject* pstr, Py_ssize_t plen, PyObject* qstr,
                         Py_ssize_t qstart, PyObject* scheme, PyObject* host):
     """A new Decision (the references are borrowed: the Decision takes its own)."""
-    cdef Decision d = Decision.__new__(Decision)
+    global _nfree
+    cdef PyObject* o
+    cdef Decision d
+    if _nfree > 0:
+        _nfree -= 1
+        o = _revive(_free[_nfree])
+    else:
+        o = (<PyTypeObject*>Decision).tp_alloc(<PyTypeObject*>Decision, 0)
+        if o == NULL:
+            raise MemoryError()
+    d = _steal_decision(o)
     Py_INCREF(<object>choice)
     d._choice_p = choice
     d._pstr = _ref(pstr)

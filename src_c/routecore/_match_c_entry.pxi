@@ -26,10 +26,17 @@ cdef extern from *:
     static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames) {
         PyObject *v[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-        Py_ssize_t k, nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        Py_ssize_t k, nk;
         int j;
         if (nargs < 2 || nargs > 3)
             goto general;
+        if (kwnames == NULL)  /* route(method, path[, headers]) */
+            return rc_route_decide(self, args[0], args[1], nargs == 3 ? args[2] : rc_route_empty,
+                                   Py_None, Py_None, Py_None);
+        nk = PyTuple_GET_SIZE(kwnames);
+        if (nk == 1 && nargs == 3 && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3])
+            /* route(method, path, headers, host=host) */
+            return rc_route_decide(self, args[0], args[1], args[2], args[3], Py_None, Py_None);
         for (k = 0; k < nargs; k++)
             v[k] = args[k];
         for (k = 0; k < nk; k++) {
