@@ -29,8 +29,7 @@ cdef class Decision:
     cdef PyObject* _host_p     # the request's Host (valid), or NULL
     cdef PyObject* _scheme_p
 
-    @property
-    def _choice(self):
+    cdef inline object _choice(self):
         return <object>self._choice_p if self._choice_p != NULL else _UNINIT
 
     @property
@@ -45,7 +44,7 @@ cdef class Decision:
     @property
     def changes(self):
         """The rule's changes (routecore._decision: the middleware's fast path)."""
-        return self._choice
+        return self._choice()
 
     @property
     def request_path(self):
@@ -66,86 +65,86 @@ cdef class Decision:
 
     @property
     def matched(self):
-        return self._choice.matched
+        return self._choice().matched
 
     @property
     def status(self):
-        return self._choice.status
+        return self._choice().status
 
     @property
     def grpc_status(self):
-        return self._choice.grpc_status
+        return self._choice().grpc_status
 
     @property
     def backend(self):
-        return self._choice.backend
+        return self._choice().backend
 
     @property
     def route(self):
-        return self._choice.route
+        return self._choice().route
 
     @property
     def kind(self):
-        return self._choice.kind
+        return self._choice().kind
 
     @property
     def rule(self):
-        return self._choice.rule
+        return self._choice().rule
 
     @property
     def rule_name(self):
-        return self._choice.rule_name
+        return self._choice().rule_name
 
     @property
     def listener(self):
-        return self._choice.listener
+        return self._choice().listener
 
     @property
     def mirrors(self):
-        return self._choice.mirrors
+        return self._choice().mirrors
 
     @property
     def timeouts(self):
-        return self._choice.timeouts
+        return self._choice().timeouts
 
     @property
     def retry(self):
-        return self._choice.retry
+        return self._choice().retry
 
     @property
     def session_persistence(self):
-        return self._choice.session_persistence
+        return self._choice().session_persistence
 
     @property
     def extensions(self):
-        return self._choice.extensions
+        return self._choice().extensions
 
     @property
     def backend_tls(self):
-        return self._choice.backend_tls
+        return self._choice().backend_tls
 
     @property
     def tls_mode(self):
-        return self._choice.tls_mode
+        return self._choice().tls_mode
 
     @property
     def location(self):
-        return _outcome.location(self._choice, self.request_path, self._query, self._host,
+        return _outcome.location(self._choice(), self.request_path, self._query, self._host,
                                  self._scheme)
 
     @property
     def upstream_path(self):
-        return _outcome.upstream_path(self._choice, self.request_path, self._query)
+        return _outcome.upstream_path(self._choice(), self.request_path, self._query)
 
     @property
     def upstream_host(self):
-        return _outcome.upstream_host(self._choice, self._host)
+        return _outcome.upstream_host(self._choice(), self._host)
 
     def apply_request_headers(self, headers):
-        return _outcome.apply_headers(self._choice.request_headers, headers)
+        return _outcome.apply_headers(self._choice().request_headers, headers)
 
     def apply_response_headers(self, headers):
-        return _outcome.apply_headers(self._choice.response_headers, headers)
+        return _outcome.apply_headers(self._choice().response_headers, headers)
 
     def to_dict(self):
         return _outcome.decision_dict(self)
