@@ -216,8 +216,9 @@ cdef void _decision_dealloc(PyObject* o) noexcept:
         _nfree += 1
         return
     tp.tp_free(o)
-    if tp.tp_flags & Py_TPFLAGS_HEAPTYPE:
-        Py_DECREF_type(tp)
+    if (<PyTypeObject*>Decision).tp_flags & Py_TPFLAGS_HEAPTYPE:
+        Py_DECREF_type(tp)  # an instance of a heap type holds its type (a subclass's
+        # subtype_dealloc releases it when the base, Decision, is a static type)
 
 
 (<PyTypeObject*>Decision).tp_dealloc = _decision_dealloc
