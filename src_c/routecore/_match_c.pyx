@@ -10,7 +10,10 @@ Invariants:
   same as the pure twin's "best of all that match";
 - the request's path and query are never copied: maps are probed with (string, start, end) and
   the Decision keeps the target; a decision that needs nothing from the request is prebuilt;
-- error texts and Decision attributes are those of the pure twin.
+- error texts and Decision attributes are those of the pure twin;
+- the common request (Table._decide) takes no reference to its arguments: the caller's method,
+  target and Host go down as borrowed pointers (they outlive the call); what the decision keeps
+  is referenced by the Decision itself (_decision).
 
 One module, several files: this one is the Table and its per-request decision; the .pxi files
 are included textually, so the twin stays one module boundary (``routecore._match_c``, declared
@@ -338,10 +341,10 @@ cdef class Table:
             raise TypeError("this Table is not initialised: tables come from router.gateway() "
                             "or router.service()")
         if not (type(path) is str and type(method) is str and (host is None or type(host) is str)):
-            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi)
+            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi, False)
         _req_init(&req, headers, wsgi)
         if not _scan(self, <str>path, &q, &req):
-            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi)
+            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi, True)
         if q >= 0:  # the path and query stay inside the target: no copies
             plen = q
             req.query = <PyObject*>path
@@ -464,9 +467,10 @@ cdef inline void _req_init(Req* req, object headers, bint wsgi) noexcept:
 
 
 cdef object _decide_general(Table self, object method, object path, object headers, object host,
-                            object scheme, object sni, bint wsgi):
+                            object scheme, object sni, bint wsgi, bint unscannable):
     """Table._decide for any request: the method, target and Host made text, the target split
-    and its path normalised when _scan cannot read it as it is."""
+    and its path normalised when _scan cannot read it as it is (``unscannable``: _scan has
+    already said so of this target)."""
     cdef str target = path if type(path) is str else _text(path)
     cdef str p, m
     cdef object query = None, authority = None
@@ -474,7 +478,7 @@ cdef object _decide_general(Table self, object method, object path, object heade
     cdef Req req
     _req_init(&req, headers, wsgi)
     try:
-        if _scan(self, target, &q, &req):
+        if not unscannable and _scan(self, target, &q, &req):
             p = target
             if q >= 0:
                 plen = q

@@ -177,7 +177,14 @@ cdef extern from *:
     #endif
     }
     #define rc_steal(o) (o)
+    /* the free list needs the GIL: a free-threaded build keeps none */
+    #ifdef Py_GIL_DISABLED
+    #define RC_DECISION_FREE 0
+    #else
+    #define RC_DECISION_FREE 64
+    #endif
     """
+    int _FREE_CAP "RC_DECISION_FREE"
     PyObject* _revive "rc_revive"(PyObject* o) noexcept
     Decision _steal_decision "rc_steal"(PyObject* o)  # takes the reference o holds
     ctypedef void (*destructor)(PyObject*) noexcept
@@ -193,11 +200,9 @@ cdef extern from *:
     void Py_DECREF_type "Py_DECREF"(PyTypeObject* t)
 
 
-# Decisions are kept for reuse when dropped (the free list): making one takes it back with
-# its fields set at once (_decision), with no zeroing and no None stores
-cdef enum:
-    _FREE_MAX = 64
-cdef PyObject* _free[_FREE_MAX]
+# Decisions are kept for reuse when dropped (the free list, under the GIL): making one takes
+# it back with its fields set at once (_decision), with no zeroing and no None stores
+cdef PyObject* _free[64]
 cdef int _nfree = 0
 
 
@@ -211,7 +216,7 @@ cdef void _decision_dealloc(PyObject* o) noexcept:
     Py_XDECREF((<Decision>o)._qstr)
     Py_XDECREF((<Decision>o)._host_p)
     Py_XDECREF((<Decision>o)._scheme_p)
-    if tp == <PyTypeObject*>Decision and _nfree < _FREE_MAX:
+    if tp == <PyTypeObject*>Decision and _nfree < _FREE_CAP:
         _free[_nfree] = o
         _nfree += 1
         return
