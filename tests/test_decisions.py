@@ -644,3 +644,52 @@ def test_native_forwarded_decisions_copy_nothing_from_the_request():
     d = view.route("GET", requests[0][0], host=requests[0][1])
     assert _traced_peak(view.route, requests) <= sys.getsizeof(d)
     assert d.upstream_path == "/ok/page?id=7" and d.upstream_host == "a.example.com"
+
+
+def test_reused_decisions_carry_only_their_own_request(twin):
+    """Decisions are reused when dropped (the native free list): each new one has its own
+    path, query, Host and scheme, none left over from the one before."""
+    view = _alloc_view(twin)
+    for i in range(300):
+        query = f"x={i}" if i % 2 else None
+        host = "a.example.com" if i % 3 else "a.example.com:80"
+        scheme = "https" if i % 5 else None
+        d = view.route("GET", f"/ok/{i}" + (f"?{query}" if query else ""), host=host, scheme=scheme)
+        assert (d.request_path, d._query, d._host, d._scheme) == (f"/ok/{i}", query, host, scheme)
+        assert d.upstream_path == f"/ok/{i}" + (f"?{query}" if query else "")
+        del d
+
+
+def test_native_dropped_decisions_keep_nothing_alive():
+    """A Decision holds the request's target while alive and lets it go when dropped, whether
+    it goes back to the free list or is freed (more are dropped than the list keeps)."""
+    if _match.NativeTable is None:
+        pytest.skip("native extension not available")
+    import sys
+    view = _alloc_view(True)
+    target = "".join(["/ok/page", "?id=7"])  # a string of its own, not interned
+    host = "".join(["a.example", ".com"])
+    base = (sys.getrefcount(target), sys.getrefcount(host))
+    kept = [view.route("GET", target, host=host) for _ in range(200)]
+    assert sys.getrefcount(target) == base[0] + 2 * 200  # the path and the query
+    assert sys.getrefcount(host) == base[1] + 200
+    del kept
+    assert (sys.getrefcount(target), sys.getrefcount(host)) == base
+
+
+def test_native_decision_subclass_is_freed_as_itself():
+    """A subclass's instance is never kept for reuse as a Decision (its own type frees it)."""
+    if _match.NativeTable is None:
+        pytest.skip("native extension not available")
+    from routecore._match_c import Decision
+
+    class Sub(Decision):
+        pass
+
+    for _ in range(100):
+        s = Sub.__new__(Sub)
+        with pytest.raises(TypeError, match="not initialised"):
+            s.status
+        del s
+    view = _alloc_view(True)
+    assert type(view.route("GET", "/ok/1", host="a.example.com")) is Decision

@@ -10,7 +10,10 @@ Invariants:
   same as the pure twin's "best of all that match";
 - the request's path and query are never copied: maps are probed with (string, start, end) and
   the Decision keeps the target; a decision that needs nothing from the request is prebuilt;
-- error texts and Decision attributes are those of the pure twin.
+- error texts and Decision attributes are those of the pure twin;
+- the common request (Table._decide) takes no reference to its arguments: the caller's method,
+  target and Host go down as borrowed pointers (they outlive the call); what the decision keeps
+  is referenced by the Decision itself (_decision).
 
 One module, several files: this one is the Table and its per-request decision; the .pxi files
 are included textually, so the twin stays one module boundary (``routecore._match_c``, declared
@@ -65,6 +68,7 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object)
     int PyUnicode_1BYTE_KIND
     char* PyByteArray_AS_STRING(object)
+    PyObject* _list_item "PyList_GET_ITEM"(PyObject* lst, Py_ssize_t i)  # borrowed, no references taken
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
 
@@ -179,8 +183,11 @@ cdef class Table:
     cdef int _check(self, CEntry* e, str method, Req* req) except -2:
         cdef int k
         cdef PyObject** hv
-        if e.method >= 0 and <str>self.pool[e.method] != method:
-            return 0
+        cdef PyObject* want
+        if e.method >= 0:
+            want = _list_item(<PyObject*>self.pool, e.method)
+            if want != <PyObject*>method and <str>want != method:
+                return 0
         if e.h_start < e.h_end:
             hv = _hvals(self, req)
             for k in range(e.h_start, e.h_end):
@@ -196,8 +203,12 @@ cdef class Table:
     cdef int _bucket(self, int start, int count, str method, Req* req) except -2:
         """The first entry of entries[start:start + count] whose conditions pass, or -1."""
         cdef int j
+        cdef CEntry* e
         for j in range(start, start + count):
-            if self._check(&self.entries[j], method, req):
+            e = &self.entries[j]
+            if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
+                return j  # no condition: taken as it is
+            if self._check(e, method, req):
                 return j
         return -1
 
@@ -322,119 +333,28 @@ cdef class Table:
                         object scheme, object sni, bint wsgi):
         """route(), for route_wsgi too: ``wsgi`` says that ``headers`` is a WSGI environ (its
         HTTP_* keys and CONTENT_TYPE / CONTENT_LENGTH are the headers, as
-        routecore._adapters.wsgi_headers reads them)."""
-        cdef str target
-        cdef str p, m
-        cdef object query = None, authority = None
-        cdef Py_ssize_t n, i, q = -1, plen
+        routecore._adapters.wsgi_headers reads them). The common request (text method, target
+        and Host, an origin-form target _scan reads whole) makes no object but the Decision;
+        anything else goes through _decide_general."""
         cdef Req req
-        cdef int r = -1
-        cdef const COut* o = NULL
-        cdef CChoice* cc
-        cdef PyObject* fixed
-        cdef _Listener lis
-        cdef object hk
-        cdef str sk
-        cdef HostHash hh, sh
-        cdef Py_ssize_t sn, after
-        cdef int gi
+        cdef Py_ssize_t q = -1, plen
         if not self.ready:
             raise TypeError("this Table is not initialised: tables come from router.gateway() "
                             "or router.service()")
-        target = path if type(path) is str else _text(path)
-        req.headers = <PyObject*>headers
-        req.wsgi = wsgi
-        req.hv = NULL
-        req.host2[0] = req.host2[1] = NULL
-        req.qstart = 0
+        if not (type(path) is str and type(method) is str and (host is None or type(host) is str)):
+            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi, False)
+        _req_init(&req, headers, wsgi)
+        if not _scan(self, <str>path, &q, &req):
+            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi, True)
+        if q >= 0:  # the path and query stay inside the target: no copies
+            plen = q
+            req.query = <PyObject*>path
+            req.qstart = q + 1
+        else:
+            plen = PyUnicode_GET_LENGTH(path)
         try:
-            if _scan(self, target, &q, &req):  # the path and query stay inside target: no copies
-                p = target
-                if q >= 0:
-                    plen = q
-                    query = target
-                    req.qstart = q + 1
-                else:
-                    plen = len(target)
-            else:
-                p, query, authority = split_target(target)
-                p = request_path(p, self.normalize, self.merge, self.escaped)
-                if p is None:  # refused (a malformed escape, an escaped slash, "..;"): 400
-                    p = ""
-                    plen = -1
-                else:
-                    plen = len(p)
-                    _hash_path(self, p, &req)
-            req.query = <PyObject*>query
-            m = method if type(method) is str else _text(method)
-            if host is None:
-                host = authority
-            elif type(host) is not str:
-                host = _text(host)
-            if self.mesh:  # the Host plays no part in matching: read after, if nothing read it
-                if plen >= 0:
-                    lis = <_Listener>self.listeners[0]
-                    if lis.any_group >= 0:
-                        r = self._group(lis.any_group, p, plen, m, &req)
-                    o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
-                if host is None and _maybe_headers(headers):
-                    host = _mesh_host(self, &req)
-                if host is None:  # no Host: valid, and nothing to check
-                    n = 0
-                    if plen < 0:
-                        o = &self.outs[self.bad_request]
-                else:
-                    hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
-                    if plen < 0 or hk is None:
-                        o = &self.outs[self.bad_request]
-            else:
-                if host is None and _maybe_headers(headers):
-                    host = _header_host(_hvals(self, &req))
-                hk = _host_key_hash(host, &n, &hh, True)  # None: an invalid Host
-                if plen < 0 or hk is None:
-                    o = &self.outs[self.bad_request]
-                else:
-                    i = self._listener_for(<str>hk, n, &hh)
-                    if i >= 0 and sni is not None:
-                        sk = _host_key_hash(_text(sni), &sn, &sh, False)
-                        if self._listener_for(sk, sn, &sh) != i:
-                            i = -2  # the TLS connection belongs to another listener
-                    if i == -1:
-                        o = &self.outs[self.no_listener]
-                    elif i == -2:
-                        o = &self.outs[self.misdirected]
-                    else:
-                        lis = <_Listener>self.listeners[i]
-                        after = -1
-                        while r < 0:  # the exact host's group, then wildcards longest first
-                            gi = _host_lookup(lis.exact_hosts, lis.wild_hosts, <str>hk, n, &hh, &after)
-                            if gi < 0:
-                                break
-                            r = self._group(gi, p, plen, m, &req)
-                        if r < 0 and lis.any_group >= 0:
-                            r = self._group(lis.any_group, p, plen, m, &req)
-                        o = &self.entries[r].out if r >= 0 else &self.outs[lis.no_match]
-            cc = &self.cchoices[self._pick(o)]
-            choice = <object>cc.choice
-            fixed = cc.fixed
-            if cc.needs_host and n == 0:  # a redirect to the request's host, and there is none
-                choice = _outcome.without_host(choice, _grpc_request(self, &req))
-            elif cc.grpc != NULL and _grpc_request(self, &req):
-                choice = <object>cc.grpc
-                fixed = cc.grpc_fixed
-            if fixed != NULL:  # nothing from the request: the same object every time
-                return <object>fixed
-            if cc.cors:
-                choice = _outcome.cors_choice(choice, m, _wsgi_headers(headers) if wsgi else headers)
-            d = <Decision>Decision.__new__(Decision)
-            d._choice = choice
-            d._pstr = p
-            d._plen = plen
-            d._qstr = query
-            d._qstart = req.qstart
-            d._scheme = scheme
-            d._host = host
-            return d
+            return _decide_at(self, <PyObject*>method, <PyObject*>path, plen, <PyObject*>host,
+                              headers, scheme, sni, &req)
         finally:
             _release(self, &req)
 
@@ -570,6 +490,138 @@ cdef str _asgi_target(bytes raw, bytes qs):
     finally:
         if out != buf:
             PyMem_Free(out)
+
+
+cdef inline void _req_init(Req* req, object headers, bint wsgi) noexcept:
+    req.headers = <PyObject*>headers
+    req.wsgi = wsgi
+    req.hv = NULL
+    req.host2[0] = req.host2[1] = NULL
+    req.query = <PyObject*>None
+    req.qstart = 0
+
+
+cdef object _decide_general(Table self, object method, object path, object headers, object host,
+                            object scheme, object sni, bint wsgi, bint unscannable):
+    """Table._decide for any request: the method, target and Host made text, the target split
+    and its path normalised when _scan cannot read it as it is (``unscannable``: _scan has
+    already said so of this target)."""
+    cdef str target = path if type(path) is str else _text(path)
+    cdef str p, m
+    cdef object query = None, authority = None
+    cdef Py_ssize_t q = -1, plen
+    cdef Req req
+    _req_init(&req, headers, wsgi)
+    try:
+        if not unscannable and _scan(self, target, &q, &req):
+            p = target
+            if q >= 0:
+                plen = q
+                query = target
+                req.qstart = q + 1
+            else:
+                plen = len(target)
+        else:
+            p, query, authority = split_target(target)
+            p = request_path(p, self.normalize, self.merge, self.escaped)
+            if p is None:  # refused (a malformed escape, an escaped slash, "..;"): 400
+                p = ""
+                plen = -1
+            else:
+                plen = len(p)
+                _hash_path(self, p, &req)
+        req.query = <PyObject*>query
+        m = method if type(method) is str else _text(method)
+        if host is None:
+            host = authority
+        elif type(host) is not str:
+            host = _text(host)
+        return _decide_at(self, <PyObject*>m, <PyObject*>p, plen, <PyObject*>host, headers, scheme,
+                          sni, &req)
+    finally:
+        _release(self, &req)
+
+
+cdef object _decide_at(Table self, PyObject* method, PyObject* path, Py_ssize_t plen,
+                       PyObject* host, object headers, object scheme, object sni, Req* req):
+    """The decision for text method, path path[:plen] (plen -1: a refused path), the Host
+    (a str or None) and the target's query in req; the references are the caller's, and so is
+    releasing req."""
+    cdef Py_ssize_t n, i, sn, after
+    cdef int r = -1, gi
+    cdef const COut* o = NULL
+    cdef CChoice* cc
+    cdef PyObject* fixed
+    cdef PyObject* choice
+    cdef PyObject* lis
+    cdef object hown, hk, made
+    cdef str sk
+    cdef HostHash hh, sh
+    if self.mesh:  # the Host plays no part in matching: read after, if nothing read it
+        if plen >= 0:
+            lis = _list_item(<PyObject*>self.listeners, 0)
+            if (<_Listener>lis).any_group >= 0:
+                r = self._group((<_Listener>lis).any_group, <str>path, plen, <str>method, req)
+            o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
+        if host == <PyObject*>None and _maybe_headers(headers):
+            hown = _mesh_host(self, req)
+            host = <PyObject*>hown
+        if host == <PyObject*>None:  # no Host: valid, and nothing to check
+            n = 0
+            if plen < 0:
+                o = &self.outs[self.bad_request]
+        else:
+            hk = _host_key_hash(<object>host, &n, &hh, True)  # None: an invalid Host
+            if plen < 0 or hk is None:
+                o = &self.outs[self.bad_request]
+    else:
+        if host == <PyObject*>None and _maybe_headers(headers):
+            hown = _header_host(_hvals(self, req))
+            host = <PyObject*>hown
+        hk = _host_key_hash(<object>host, &n, &hh, True)  # None: an invalid Host
+        if plen < 0 or hk is None:
+            o = &self.outs[self.bad_request]
+        else:
+            if self.listener_exact.count == 0 and self.listener_wild.count == 0:
+                i = self.listener_any  # no listener has a hostname: every Host is its
+            else:
+                i = self._listener_for(<str>hk, n, &hh)
+            if i >= 0 and sni is not None:
+                sk = _host_key_hash(_text(sni), &sn, &sh, False)
+                if self._listener_for(sk, sn, &sh) != i:
+                    i = -2  # the TLS connection belongs to another listener
+            if i == -1:
+                o = &self.outs[self.no_listener]
+            elif i == -2:
+                o = &self.outs[self.misdirected]
+            else:
+                lis = _list_item(<PyObject*>self.listeners, i)
+                after = -1
+                while r < 0:  # the exact host's group, then wildcards longest first
+                    gi = _host_lookup((<_Listener>lis).exact_hosts, (<_Listener>lis).wild_hosts,
+                                      <str>hk, n, &hh, &after)
+                    if gi < 0:
+                        break
+                    r = self._group(gi, <str>path, plen, <str>method, req)
+                if r < 0 and (<_Listener>lis).any_group >= 0:
+                    r = self._group((<_Listener>lis).any_group, <str>path, plen, <str>method, req)
+                o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
+    cc = &self.cchoices[self._pick(o)]
+    choice = cc.choice
+    fixed = cc.fixed
+    if cc.needs_host and n == 0:  # a redirect to the request's host, and there is none
+        made = _outcome.without_host(<object>choice, _grpc_request(self, req))
+        choice = <PyObject*>made
+    elif cc.grpc != NULL and _grpc_request(self, req):
+        choice = cc.grpc
+        fixed = cc.grpc_fixed
+    if fixed != NULL:  # nothing from the request: the same object every time
+        return <object>fixed
+    if cc.cors:
+        made = _outcome.cors_choice(<object>choice, <object>method,
+                                    _wsgi_headers(headers) if req.wsgi else headers)
+        choice = <PyObject*>made
+    return _decision(choice, path, plen, req.query, req.qstart, <PyObject*>scheme, host)
 
 
 include "_match_c_entry.pxi"

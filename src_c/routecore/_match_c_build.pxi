@@ -373,8 +373,8 @@ cdef PyObject* _fixed(Table self, object choice):
     cdef Decision d
     if not _outcome.is_fixed(choice):
         return NULL
-    d = <Decision>Decision.__new__(Decision)
-    d._choice = choice
+    d = _decision(<PyObject*>choice, <PyObject*>None, 0, <PyObject*>None, 0, <PyObject*>None,
+                  <PyObject*>None)
     self.fixed.append(d)  # keeps it alive
     return <PyObject*>d
 

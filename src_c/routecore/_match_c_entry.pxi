@@ -14,8 +14,10 @@ cdef extern from *:
         "route($self, method, path, headers=(), *, host=None, scheme=None, sni=None)\\n--\\n\\n"
         "The decision for one request.";
     typedef PyObject *(*rc_fastcall)(PyObject *, PyObject **, Py_ssize_t, PyObject *);
+    /* Table._decide (a cdef method of a final class: a plain C function whose self is the
+       Table's struct pointer, passed here as a PyObject *), wsgi false */
     typedef PyObject *(*rc_decide6)(PyObject *, PyObject *, PyObject *, PyObject *, PyObject *,
-                                    PyObject *, PyObject *);
+                                    PyObject *, PyObject *, int);
     static rc_fastcall rc_route_general;  /* any call: full checks, Python's errors */
     static rc_decide6 rc_route_decide;    /* the decision for the six arguments */
     static PyObject *rc_route_names[6];   /* method, path, headers, host, scheme, sni (interned) */
@@ -26,10 +28,17 @@ cdef extern from *:
     static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames) {
         PyObject *v[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-        Py_ssize_t k, nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        Py_ssize_t k, nk;
         int j;
         if (nargs < 2 || nargs > 3)
             goto general;
+        if (kwnames == NULL)  /* route(method, path[, headers]) */
+            return rc_route_decide(self, args[0], args[1], nargs == 3 ? args[2] : rc_route_empty,
+                                   Py_None, Py_None, Py_None, 0);
+        nk = PyTuple_GET_SIZE(kwnames);
+        if (nk == 1 && nargs == 3 && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3])
+            /* route(method, path, headers, host=host) */
+            return rc_route_decide(self, args[0], args[1], args[2], args[3], Py_None, Py_None, 0);
         for (k = 0; k < nargs; k++)
             v[k] = args[k];
         for (k = 0; k < nk; k++) {
@@ -42,7 +51,7 @@ cdef extern from *:
         }
         return rc_route_decide(self, v[0], v[1], v[2] ? v[2] : rc_route_empty,
                                v[3] ? v[3] : Py_None, v[4] ? v[4] : Py_None,
-                               v[5] ? v[5] : Py_None);
+                               v[5] ? v[5] : Py_None, 0);
     general:
         return rc_route_general(self, (PyObject **)args, nargs, kwnames);
     }
@@ -128,10 +137,5 @@ cdef object _route(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwn
                                  <object>v[5] if v[5] != NULL else None, False)
 
 
-cdef object _route_decide(object self, object method, object path, object headers, object host,
-                          object scheme, object sni):
-    return (<Table>self)._decide(method, path, headers, host, scheme, sni, False)
-
-
-_install_route(<PyObject*>Table, <void*>_route, <void*>_route_decide, <PyObject*>_ROUTE_ARGS,
+_install_route(<PyObject*>Table, <void*>_route, <void*>Table._decide, <PyObject*>_ROUTE_ARGS,
                <PyObject*>())

@@ -69,18 +69,10 @@ cdef int _stream_outcome(Table self, object protocol) except -2:
 cdef object _stream_decision(Table self, int outcome):
     """The Decision of one outcome: its pick, prebuilt when it needs nothing from a request."""
     cdef CChoice* cc = &self.cchoices[self._pick(&self.outs[outcome])]
-    cdef Decision d
     if cc.fixed != NULL:
         return <object>cc.fixed
-    d = <Decision>Decision.__new__(Decision)
-    d._choice = <object>cc.choice
-    d._pstr = None
-    d._plen = 0
-    d._qstr = None
-    d._qstart = 0
-    d._scheme = None
-    d._host = None
-    return d
+    return _decision(cc.choice, <PyObject*>None, 0, <PyObject*>None, 0, <PyObject*>None,
+                     <PyObject*>None)
 
 
 cdef int _tls_outcome(Table self, object sni) except -2:
