@@ -4,9 +4,9 @@
 #
 # Invariants: the hashes are _match_c_hash.pxi's (_hash_prefix), which the path maps were built
 # with; the common origin-form target is read in place (rc_scan_path: no copy, the bytes looked
-# at 32 at a time, a target under 32 bytes in one step with no loop set-up; the hash's words
-# are folded once each, when a boundary or the path's end first needs them, so a boundary's
-# hash starts from the words already folded); anything _scan declines is split and
+# at 16 or 32 at a time, each block's words folded into the hash as the block is left, so a
+# boundary's hash starts from the state at its block; a target under 32 bytes in one step
+# of one or two 16-byte loads, without the block loops); anything _scan declines is split and
 # normalised by routecore._paths first, then hashed by _hash_path, so both give the same hashes
 # for the same path.
 
@@ -25,30 +25,49 @@ cdef extern from *:
         }
     }
 
-    /* The hash of d[:i] (_hash_prefix), from *h, the hash of the words of d[:*w] (*w a
-       multiple of 8, *w <= i <= n; n: the string's length, no byte past it is read): the
-       words up to i are folded into *h as they are passed (each word once per pass). */
-    static inline uint64_t rc_fwd(uint64_t *h, Py_ssize_t *w, const unsigned char *d,
-                                  Py_ssize_t i, Py_ssize_t n) {
-        uint64_t g = *h;
-        Py_ssize_t k = *w, r;
-        for (; i - k >= 16; k += 16)
-            g = rc_step(rc_step(g, rc_load64(d + k)), rc_load64(d + k + 8));
-        if (i - k >= 8) {
-            g = rc_step(g, rc_load64(d + k));
-            k += 8;
-        }
-        *h = g;
-        *w = k;
-        r = i - k;
+    /* The hash of d[:i] (_hash_prefix) from h, the hash of the words of d[:base] (base a
+       multiple of 8, base <= i <= n; n: the string's length, no byte past it is read). */
+    static inline uint64_t rc_hash_from(uint64_t h, const unsigned char *d, Py_ssize_t base,
+                                        Py_ssize_t i, Py_ssize_t n) {
+        Py_ssize_t r;
+        for (; i - base >= 8; base += 8)
+            h = rc_step(h, rc_load64(d + base));
+        r = i - base;
         if (r)
-            g = rc_step(g, rc_loadpart(d + k, r, n - k, k));
-        return rc_fin(g, i);
+            h = rc_step(h, rc_loadpart(d + base, r, n - base, base));
+        return rc_fin(h, i);
+    }
+
+    typedef struct {
+        const unsigned char *d;
+        Py_ssize_t n;
+        Py_ssize_t last;            /* the longest prefix length some rule has */
+        const unsigned char *lens;  /* lens[L]: some rule has a prefix of length L */
+        int merge, normalize;
+        Py_ssize_t *blen, *nb;
+        uint64_t *bhash;
+        int *overflow;
+        unsigned carry;             /* the previous block ended with a "/" */
+    } rc_pathscan;
+
+    /* Push the boundaries some rule's length has among the "/" at base + the bits of slash
+       (h: the hash of the words before base). */
+    static inline void rc_path_boundaries(rc_pathscan *s, Py_ssize_t base, uint64_t h,
+                                          uint32_t slash) {
+        Py_ssize_t i;
+        for (; slash; slash &= slash - 1) {
+            i = base + rc_ctz(slash);
+            if (i > s->last)
+                break;
+            if (s->lens[i])
+                rc_push_boundary(s->blen, s->bhash, s->nb, s->overflow, i,
+                                 rc_hash_from(h, s->d, base, i, s->n));
+        }
     }
 
     /* rc_path_masks of p[0:min(avail, 32)] as 32-bit masks (before: as rc_path_masks). */
     static inline void rc_path_masks32n(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
-                                        uint32_t *slash, uint32_t *qmark, uint32_t *other) {
+                                        uint32_t *slash, unsigned *qmark, unsigned *other) {
         unsigned s0, q0, o0, s1 = 0, q1 = 0, o1 = 0;
         if (avail >= 16) {
             rc_path_masks16(p, &s0, &q0, &o0);
@@ -57,72 +76,128 @@ cdef extern from *:
         } else {
             rc_path_masks(p, avail, before, &s0, &q0, &o0);
         }
-        *slash = s0 | ((uint32_t)s1 << 16);
-        *qmark = q0 | ((uint32_t)q1 << 16);
-        *other = o0 | ((uint32_t)o1 << 16);
+        *slash = s0 | (s1 << 16);
+        *qmark = q0 | (q1 << 16);
+        *other = o0 | (o1 << 16);
     }
 
-    /* The pass over the origin-form target d[0:n] (d[0] == "/"), 32 bytes at a time (a short
-       target: one step of one or two 16-byte loads): the "/" boundaries some rule's length has
-       with their hashes (blen, bhash, *nb, *overflow), the path's hash (*full) and where the
-       query starts (*qpos: the "?", or -1). Returns 0 when the target needs the general path
-       (a fragment; with normalize, escapes or dot-segments; with merge, "//"). The hash words
-       are folded only when a boundary or the end asks for them (rc_fwd). */
-    static int rc_scan_path(const unsigned char *d, Py_ssize_t n, Py_ssize_t last,
+    /* The block of 16 bytes at base by its masks (rc_path_masks; or of a whole target under 32
+       bytes, base 0, its masks 32 bits wide), h: the hash of the words before base. -1: the
+       target needs the general path; 1: the path ends at the "?" at *q; 0: go on. */
+    static inline int rc_path_block(rc_pathscan *s, Py_ssize_t base, uint64_t h, unsigned slash,
+                                    unsigned qmark, unsigned other, Py_ssize_t *q) {
+        unsigned bits;
+        Py_ssize_t i;
+        if (qmark | other) {  /* the query, or one of the rare "#", "%", backslash, "." */
+            if (qmark) {  /* the path ends at the first "?" */
+                bits = (qmark & (0u - qmark)) - 1;
+                slash &= bits;
+                other &= bits;
+            }
+            for (bits = other; bits; bits &= bits - 1) {
+                i = base + rc_ctz(bits);
+                if (s->d[i] == '#')
+                    return -1;
+                /* "%", a backslash, "/.": normalised by the general path */
+                if (s->normalize && (s->d[i] != '.' || s->d[i - 1] == '/'))
+                    return -1;
+            }
+        }
+        if (s->merge && (slash & ((slash << 1) | s->carry)))  /* "//": merged, the general path */
+            return -1;
+        s->carry = slash >> 15;
+        if (base <= s->last)
+            rc_path_boundaries(s, base, h, slash);
+        if (qmark) {
+            *q = base + rc_ctz(qmark);
+            return 1;
+        }
+        return 0;
+    }
+
+    /* The pass over the origin-form target d[0:n] (d[0] == "/"): the "/" boundaries some rule's
+       length has with their hashes (blen, bhash, *nb, *overflow), the path's hash (*full) and
+       where the query starts (*qpos: the "?", or -1). Returns 0 when the target needs the
+       general path (a fragment; with normalize, escapes or dot-segments; with merge, "//"). */
+    static RC_NOINLINE int rc_scan_path(const unsigned char *d, Py_ssize_t n, Py_ssize_t last,
                             const unsigned char *lens, int merge, int normalize,
                             Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb, int *overflow,
                             uint64_t *full, Py_ssize_t *qpos) {
+        rc_pathscan s;
         uint64_t h = RC_SEED;
-        Py_ssize_t w = 0, base, q = -1, i, plen;
-        uint32_t slash, qmark = 0, other = 0, carry = 0, bits, cut;
-        int rare;
+        Py_ssize_t base = 0, q = -1, plen;
+        unsigned slash, qmark, other;
+        int r = 0;
+        s.d = d; s.n = n; s.last = last; s.lens = lens; s.merge = merge; s.normalize = normalize;
+        s.blen = blen; s.nb = nb; s.bhash = bhash; s.overflow = overflow; s.carry = 0;
         *nb = 0;
         *overflow = 0;
-        for (base = 0; base < n; base += 32) {
-            if (n - base >= 32) {  /* a whole chunk: the detail only when a rare byte is there */
-                rc_path_masks32(d + base, &slash, &rare);
-                if (rare)
-                    rc_path_masks32n(d + base, 32, base, &slash, &qmark, &other);
-            } else {
-                rc_path_masks32n(d + base, n - base, base, &slash, &qmark, &other);
-            }
-            if (qmark | other) {  /* the query, or one of the rare "#", "%", backslash, "." */
-                cut = qmark ? (qmark & (0u - qmark)) - 1 : ~(uint32_t)0;
-                slash &= cut;  /* the path ends at the first "?" */
-                for (bits = other & cut; bits; bits &= bits - 1) {
-                    i = base + rc_ctz(bits);
-                    if (d[i] == '#')
+        uint32_t slash32, bits;
+        int rare, k;
+        if (n < 32) {  /* the common short target: one step, masks 32 bits wide, no loops */
+            rc_path_masks32n(d, n, 0, &slash32, &qmark, &other);
+            if (qmark)  /* a fragment after the query, from the masks (no memchr) */
+                for (bits = other & (0u - (qmark & (0u - qmark))); bits; bits &= bits - 1)
+                    if (d[rc_ctz(bits)] == '#')
                         return 0;
-                    /* "%", a backslash, "/.": normalised by the general path */
-                    if (normalize && (d[i] != '.' || d[i - 1] == '/'))
-                        return 0;
-                }
-                if (qmark) {
-                    q = base + rc_ctz(qmark);
-                    for (bits = other & ~cut; bits; bits &= bits - 1)  /* a fragment after it */
-                        if (d[base + rc_ctz(bits)] == '#')
-                            return 0;
-                }
-            }
-            if (merge && (slash & ((slash << 1) | carry)))  /* "//": merged, the general path */
+            if (rc_path_block(&s, 0, h, slash32, qmark, other, &q) < 0)
                 return 0;
-            carry = slash >> 31;
-            for (; slash && base <= last; slash &= slash - 1) {
-                i = base + rc_ctz(slash);
-                if (i > last)
-                    break;
-                if (lens[i])
-                    rc_push_boundary(blen, bhash, nb, overflow, i, rc_fwd(&h, &w, d, i, n));
+            plen = q < 0 ? n : q;
+            *full = rc_hash_from(h, d, 0, plen, n);
+            if (plen <= last && lens[plen])
+                rc_push_boundary(blen, bhash, nb, overflow, plen, *full);
+            *qpos = q;
+            return 1;
+        }
+        while (n - base >= 32) {  /* 32 bytes at a time while no rare byte is met */
+            rc_path_masks32(d + base, &slash32, &rare);
+            if (rare) {  /* each block the general way */
+                for (k = 0; k < 2; k++, base += 16) {
+                    rc_path_masks16(d + base, &slash, &qmark, &other);
+                    r = rc_path_block(&s, base, h, slash, qmark, other, &q);
+                    if (r)
+                        goto done;
+                    h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+                }
+                continue;
             }
-            if (q >= 0)
-                break;
-            qmark = other = 0;
+            if (slash32) {
+                if (merge && (slash32 & ((slash32 << 1) | s.carry)))  /* "//" */
+                    return 0;
+                s.carry = slash32 >> 31;
+                if (base <= last)
+                    rc_path_boundaries(&s, base, h, slash32);
+            } else {
+                s.carry = 0;
+            }
+            h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+            h = rc_step(rc_step(h, rc_load64(d + base + 16)), rc_load64(d + base + 24));
+            base += 32;
+        }
+        for (; n - base >= 16; base += 16) {  /* a last whole block */
+            rc_path_masks16(d + base, &slash, &qmark, &other);
+            if (slash | qmark | other) {
+                r = rc_path_block(&s, base, h, slash, qmark, other, &q);
+                if (r)
+                    break;
+            } else {
+                s.carry = 0;
+            }
+            h = rc_step(rc_step(h, rc_load64(d + base)), rc_load64(d + base + 8));
+        }
+    done:
+        if (r < 0)
+            return 0;
+        if (r == 0 && base < n) {  /* the last, partial block */
+            rc_path_masks(d + base, n - base, base, &slash, &qmark, &other);
+            if (rc_path_block(&s, base, h, slash, qmark, other, &q) < 0)
+                return 0;
         }
         plen = q < 0 ? n : q;
-        *full = rc_fwd(&h, &w, d, plen, n);
+        *full = rc_hash_from(h, d, base, plen, n);
         if (plen <= last && lens[plen])
             rc_push_boundary(blen, bhash, nb, overflow, plen, *full);
-        if (q >= 0 && base + 32 < n && memchr(d + base + 32, '#', (size_t)(n - base - 32)) != NULL)
+        if (q >= 0 && memchr(d + q + 1, '#', (size_t)(n - q - 1)) != NULL)
             return 0;
         *qpos = q;
         return 1;
