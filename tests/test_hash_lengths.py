@@ -131,3 +131,44 @@ def test_dots_found_16_bytes_at_a_time_decide_as_the_pure_twin():
         assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route), host
         seen.add(native.backend.name if native.backend else native.kind)
     assert {"w0", "w1", "w2", "e"} <= seen
+
+
+BASE = "/abcdefg/abcdefg/abcdefga/bc/defghijklmno/pq"  # "/" at 8, 16, 28 and 41
+
+
+def _targets_around_32():
+    """Targets of 1 to 45 bytes (the short one-step pass is under 32) with each thing the
+    pass must act on at every position: a query, a fragment after the query or before it,
+    "//", an escape, a dot-segment, a plain "."."""
+    out = []
+    for n in range(1, len(BASE) + 1):
+        base = BASE[:n]
+        for k in range(1, n + 1):
+            for piece in ("?q=1", "?q#f", "#f", "//x", "%41", "/./x", "/../y", ".x", "?a//b#", "?a%#"):
+                out.append(base[:k] + piece + base[k:])
+    return out
+
+
+PREFIX_CONFIG = GATEWAY + "\n---\n" + """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: p, namespace: infra}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+""" + "\n".join(f"  - matches: [{{path: {{type: PathPrefix, value: '{p}'}}}}]\n"
+               f"    backendRefs: [{{name: p{i}, port: 80}}]"
+               for i, p in enumerate(["/", BASE[:8], BASE[:16], BASE[:28], BASE[:41]]))
+
+
+@pytest.mark.parametrize("options", [{}, {"merge_slashes": True}, {"normalize_path": False}])
+def test_targets_around_one_step_decide_as_the_pure_twin(options):
+    cfg = routecore.load(PREFIX_CONFIG)
+    views = [routecore.Router(cfg, native=native, seed=3, **options).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    seen = set()
+    for path in _targets_around_32():
+        native, pure = (v.route("GET", path, host="h.example.com") for v in views)
+        assert (native.kind, native.status, native.backend, native.request_path, native._query) == \
+            (pure.kind, pure.status, pure.backend, pure.request_path, pure._query), (path, options)
+        seen.add(native.backend.name if native.backend else native.status)
+    assert {"p0", "p1", "p2", "p3", "p4"} <= seen

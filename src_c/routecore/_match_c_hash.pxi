@@ -20,6 +20,11 @@ cdef extern from *:
     #include <emmintrin.h>
     #endif
     #define RC_SEED 0x243F6A8885A308D3ULL
+    #if defined(__GNUC__) || defined(__clang__)
+    #define RC_NOINLINE __attribute__((noinline))
+    #else
+    #define RC_NOINLINE
+    #endif
 
     static inline uint64_t rc_load64(const unsigned char *p) {
         uint64_t w;

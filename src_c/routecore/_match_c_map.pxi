@@ -2,13 +2,96 @@
 # built once per table, probed per request with (string, start, end, hash) so that no key is ever
 # sliced out of the request.
 #
-# Invariant: open addressing in one flat array of 32-byte MapSlots, a power-of-two size at most
-# 3/4 full; a slot's key bytes stay alive in ``keys`` (``wide`` for keys wider than one byte);
-# ``longest`` and ``lens`` cover every key (callers skip the substrings no key can be).
+# Invariant: open addressing (linear probing) in one flat array of 32-byte MapSlots, a
+# power-of-two size (_map_size) at most half full, so that a hit is found in 1.5 probes and a
+# miss in 2.5 on average; a slot's key bytes stay alive in ``keys`` (``wide`` for keys wider
+# than one byte); ``longest`` and ``lens`` cover every key (callers skip the substrings no key
+# can be). A probe compares the stored hash first; only an equal hash, length and tag compare
+# the characters (rc_same_bytes: word compares up to 32 bytes, no call).
+
+cdef extern from *:
+    """
+    /* a[0:n] == b[0:n] (one byte per character): overlapping word loads up to 32 bytes,
+       memcmp past that. */
+    static inline int rc_same_bytes(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
+        uint32_t x, y, u, v;
+        uint16_t s, t, w, z;
+        if (n >= 8) {
+            if (n <= 16)
+                return ((rc_load64(a) ^ rc_load64(b))
+                        | (rc_load64(a + n - 8) ^ rc_load64(b + n - 8))) == 0;
+            if (n <= 32)
+                return ((rc_load64(a) ^ rc_load64(b)) | (rc_load64(a + 8) ^ rc_load64(b + 8))
+                        | (rc_load64(a + n - 16) ^ rc_load64(b + n - 16))
+                        | (rc_load64(a + n - 8) ^ rc_load64(b + n - 8))) == 0;
+            return memcmp(a, b, (size_t)n) == 0;
+        }
+        if (n >= 4) {
+            memcpy(&x, a, 4); memcpy(&y, b, 4);
+            memcpy(&u, a + n - 4, 4); memcpy(&v, b + n - 4, 4);
+            return ((x ^ y) | (u ^ v)) == 0;
+        }
+        if (n >= 2) {
+            memcpy(&s, a, 2); memcpy(&t, b, 2);
+            memcpy(&w, a + n - 2, 2); memcpy(&z, b + n - 2, 2);
+            return ((s ^ t) | (w ^ z)) == 0;
+        }
+        return n == 0 || a[0] == b[0];
+    }
+    """
+    bint _same_bytes "rc_same_bytes"(const unsigned char* a, const unsigned char* b,
+                                     Py_ssize_t n) nogil
+
+
+cdef inline Py_ssize_t _map_size(Py_ssize_t count) noexcept:
+    """The slots of a map of ``count`` keys: a power of two, at least 8, at most half full."""
+    cdef Py_ssize_t size = 8
+    while size < 2 * count:
+        size *= 2
+    return size
 
 cdef inline uint64_t _len_bit(Py_ssize_t n) noexcept:
     """The bit of length n in _StrMap.lens (bit 63: 63 or more)."""
     return (<uint64_t>1) << (n if n < 63 else 63)
+
+
+cdef inline MapSlot* _probe(_StrMap m, const unsigned char* d, Py_ssize_t n, uint64_t h,
+                           int tag) noexcept:
+    """The slot of (tag, d[0:n]) (one byte per character), whose unmixed hash is h, or NULL.
+    A key wider than one byte (data NULL) never equals such a string."""
+    cdef MapSlot* slots = m.slots
+    cdef Py_ssize_t mask = m.mask, i
+    cdef MapSlot* slot
+    h = _mix(h, tag)
+    i = h & mask
+    while True:
+        slot = &slots[i]
+        if slot.hash == h and slot.len == n and slot.tag == tag and slot.data != NULL \
+                and _same_bytes(d, slot.data, n):
+            return slot
+        if slot.len < 0:
+            return NULL
+        i = (i + 1) & mask
+
+
+cdef MapSlot* _probe_wide(_StrMap m, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h,
+                          int tag) noexcept:
+    """_probe for s wider than one byte per character (s[start:end] may still be narrow)."""
+    cdef Py_ssize_t i
+    cdef MapSlot* slot
+    h = _mix(h, tag)
+    i = h & m.mask
+    while True:
+        slot = &m.slots[i]
+        if slot.len < 0:
+            return NULL
+        if slot.hash == h and slot.len == end - start and slot.tag == tag:
+            if slot.data != NULL:
+                if _same(s, start, end, slot.data):
+                    return slot
+            elif PyUnicode_Tailmatch(s, m.wide[i], start, end, -1) == 1:
+                return slot
+        i = (i + 1) & m.mask
 
 
 cdef class _StrMap:
@@ -18,12 +101,11 @@ cdef class _StrMap:
 
     def __cinit__(self, items, bint reverse=False):
         """items: (key, tag, value, count) tuples, keys unique per tag."""
-        cdef Py_ssize_t size = 8, i
+        cdef Py_ssize_t size, i
         cdef uint64_t h
         cdef MapSlot* slot
         items = list(items)
-        while 3 * size < 4 * len(items) + 1:  # at most 3/4 full
-            size *= 2
+        size = _map_size(len(items))
         self.mask = size - 1
         self.count = len(items)
         self.slots = <MapSlot*>PyMem_Malloc(size * sizeof(MapSlot))
@@ -33,6 +115,7 @@ cdef class _StrMap:
         self.wide = {}
         for i in range(size):
             self.slots[i].len = -1
+            self.slots[i].hash = 0
         for key, tag, value, count in items:
             h = _mix(_hash_suffix(key, 0, len(key)) if reverse else _hash_prefix(key, len(key)), tag)
             i = h & self.mask
@@ -59,20 +142,18 @@ cdef class _StrMap:
 
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept:
         """The slot of (tag, s[start:end]), whose unmixed hash is h, or NULL."""
-        cdef Py_ssize_t n = end - start, i
+        if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
+            return _probe(self, <const unsigned char*>PyUnicode_DATA(s) + start, end - start, h, tag)
+        return _probe_wide(self, s, start, end, h, tag)
+
+    def find(self, str s, int tag=0, bint reverse=False, str like=None, Py_ssize_t start=0):
+        """The (value, count) of (tag, s[start:]), or None: get_at from Python, for tests
+        (reverse: a host map). With ``like``, the probe carries like's hash instead (a forced
+        collision when both have the same length)."""
         cdef MapSlot* slot
-        if self.count == 0:
-            return NULL
-        h = _mix(h, tag)
-        i = h & self.mask
-        while True:
-            slot = &self.slots[i]
-            if slot.len < 0:
-                return NULL
-            if slot.hash == h and slot.len == n and slot.tag == tag:
-                if slot.data != NULL:
-                    if _same(s, start, end, slot.data):
-                        return slot
-                elif PyUnicode_Tailmatch(s, self.wide[i], start, end, -1) == 1:
-                    return slot
-            i = (i + 1) & self.mask
+        cdef str k = s[start:] if like is None else like
+        if not 0 <= start <= len(s):
+            raise IndexError(start)
+        slot = self.get_at(s, start, len(s), _hash_suffix(k, 0, len(k)) if reverse
+                           else _hash_prefix(k, len(k)), tag)
+        return None if slot == NULL else (slot.value, slot.count)

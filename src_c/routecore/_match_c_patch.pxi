@@ -23,12 +23,12 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
     """A copy of ``old`` with the (key, tag, value, count) ``items`` put in: a key there (same
     tag) takes the new value and count, the others are added."""
     cdef _StrMap m = _StrMap.__new__(_StrMap, ())
-    cdef Py_ssize_t size = old.mask + 1, i, j, n
+    cdef Py_ssize_t size = _map_size(old.count + len(items)), i, j, n
     cdef uint64_t h
     cdef MapSlot* slots
     cdef MapSlot* slot
-    while 3 * size < 4 * (old.count + len(items)) + 1:
-        size *= 2
+    if size < old.mask + 1:
+        size = old.mask + 1
     slots = <MapSlot*>PyMem_Malloc(size * sizeof(MapSlot))
     if slots == NULL:
         raise MemoryError()
@@ -46,6 +46,7 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
         m.wide = {}
         for i in range(size):
             slots[i].len = -1
+            slots[i].hash = 0
         for j in range(old.mask + 1):
             if old.slots[j].len >= 0:
                 i = old.slots[j].hash & m.mask

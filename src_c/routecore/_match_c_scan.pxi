@@ -4,8 +4,9 @@
 #
 # Invariants: the hashes are _match_c_hash.pxi's (_hash_prefix), which the path maps were built
 # with; the common origin-form target is read in place (rc_scan_path: no copy, the bytes looked
-# at 16 at a time, each 16-byte block's two words folded into the hash as the block is left, so
-# a boundary's hash starts from the state at its block); anything _scan declines is split and
+# at 16 or 32 at a time, each block's words folded into the hash as the block is left, so a
+# boundary's hash starts from the state at its block; a target under 32 bytes in one step
+# of one or two 16-byte loads, without the block loops); anything _scan declines is split and
 # normalised by routecore._paths first, then hashed by _hash_path, so both give the same hashes
 # for the same path.
 
@@ -64,8 +65,25 @@ cdef extern from *:
         }
     }
 
-    /* The 16-byte block at base by its masks (rc_path_masks), h: the hash of the words before
-       base. -1: the target needs the general path; 1: the path ends at the "?" at *q; 0: go on. */
+    /* rc_path_masks of p[0:min(avail, 32)] as 32-bit masks (before: as rc_path_masks). */
+    static inline void rc_path_masks32n(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
+                                        uint32_t *slash, unsigned *qmark, unsigned *other) {
+        unsigned s0, q0, o0, s1 = 0, q1 = 0, o1 = 0;
+        if (avail >= 16) {
+            rc_path_masks16(p, &s0, &q0, &o0);
+            if (avail > 16)
+                rc_path_masks(p + 16, avail - 16, before + 16, &s1, &q1, &o1);
+        } else {
+            rc_path_masks(p, avail, before, &s0, &q0, &o0);
+        }
+        *slash = s0 | (s1 << 16);
+        *qmark = q0 | (q1 << 16);
+        *other = o0 | (o1 << 16);
+    }
+
+    /* The block of 16 bytes at base by its masks (rc_path_masks; or of a whole target under 32
+       bytes, base 0, its masks 32 bits wide), h: the hash of the words before base. -1: the
+       target needs the general path; 1: the path ends at the "?" at *q; 0: go on. */
     static inline int rc_path_block(rc_pathscan *s, Py_ssize_t base, uint64_t h, unsigned slash,
                                     unsigned qmark, unsigned other, Py_ssize_t *q) {
         unsigned bits;
@@ -101,7 +119,7 @@ cdef extern from *:
        length has with their hashes (blen, bhash, *nb, *overflow), the path's hash (*full) and
        where the query starts (*qpos: the "?", or -1). Returns 0 when the target needs the
        general path (a fragment; with normalize, escapes or dot-segments; with merge, "//"). */
-    static int rc_scan_path(const unsigned char *d, Py_ssize_t n, Py_ssize_t last,
+    static RC_NOINLINE int rc_scan_path(const unsigned char *d, Py_ssize_t n, Py_ssize_t last,
                             const unsigned char *lens, int merge, int normalize,
                             Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb, int *overflow,
                             uint64_t *full, Py_ssize_t *qpos) {
@@ -114,8 +132,23 @@ cdef extern from *:
         s.blen = blen; s.nb = nb; s.bhash = bhash; s.overflow = overflow; s.carry = 0;
         *nb = 0;
         *overflow = 0;
-        uint32_t slash32;
+        uint32_t slash32, bits;
         int rare, k;
+        if (n < 32) {  /* the common short target: one step, masks 32 bits wide, no loops */
+            rc_path_masks32n(d, n, 0, &slash32, &qmark, &other);
+            if (qmark)  /* a fragment after the query, from the masks (no memchr) */
+                for (bits = other & (0u - (qmark & (0u - qmark))); bits; bits &= bits - 1)
+                    if (d[rc_ctz(bits)] == '#')
+                        return 0;
+            if (rc_path_block(&s, 0, h, slash32, qmark, other, &q) < 0)
+                return 0;
+            plen = q < 0 ? n : q;
+            *full = rc_hash_from(h, d, 0, plen, n);
+            if (plen <= last && lens[plen])
+                rc_push_boundary(blen, bhash, nb, overflow, plen, *full);
+            *qpos = q;
+            return 1;
+        }
         while (n - base >= 32) {  /* 32 bytes at a time while no rare byte is met */
             rc_path_masks32(d + base, &slash32, &rare);
             if (rare) {  /* each block the general way */
