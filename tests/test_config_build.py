@@ -5,10 +5,10 @@ import gc
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import routecore.testing as rt
-from routecore._config import models as m, parse as parse_mod, schema as s
+from routecore._config import cel, models as m, parse as parse_mod, schema as s
 from routecore._config.sources import RawObject
 
 _SLOW_DRAWS = settings(deadline=None, max_examples=60,
@@ -76,3 +76,40 @@ def test_a_model_with_more_than_stores_is_called():
     assert obj.build({"value": "a"}, s.BuildEnv("default")) == Checked("a")
     with pytest.raises(TypeError):
         obj.build({"value": 1}, s.BuildEnv("default"))
+
+
+# --- sure passes of checks (schema.Obj ``check.passes``): true only where the check is silent ---
+
+_PATH_ALPHABET = "/.%#?a-Z09~!$&'()*+,;=:@_ \\\x00é"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["Exact", "PathPrefix", "RegularExpression", None]),
+       st.text(alphabet=_PATH_ALPHABET, max_size=12) | st.sampled_from(["/", "/a/", "/.well-known", "//a", "/a/.."]))
+def test_a_path_match_sure_pass_is_a_pass(typ, value):
+    obj = {"value": value} if typ is None else {"type": typ, "value": value}
+    ctx = s.Ctx()
+    cel.check_path_match(obj, "", ctx)
+    if cel.check_path_match.passes(obj):
+        assert ctx.issues == []
+
+
+def test_a_path_match_sure_pass_takes_plain_paths():
+    for value in ("/", "/a", "/app1/api", "/a/b/", "/a.b/c-d_e~f"):
+        assert cel.check_path_match.passes({"type": "PathPrefix", "value": value})
+    for value in ("", "a", "//", "/a//b", "/./a", "/a/..", "/%41", "/a#b", "/a b", "/.well-known"):
+        assert not cel.check_path_match.passes({"type": "Exact", "value": value})
+
+
+@_SLOW_DRAWS
+@given(rt.httproutes(parent="gateway", max_rules=3))
+def test_a_rule_sure_pass_is_a_pass(route):
+    cleaned = s.Ctx()
+    spec = parse_mod.KINDS["HTTPRoute"][1].walk(route, "", cleaned)["spec"]
+    for rule in spec["rules"]:
+        ctx = s.Ctx()
+        cel.check_rule(rule, "", ctx)
+        if cel.check_rule.passes(rule):
+            assert ctx.issues == []
+        assert cel.check_rule.passes(rule) == (not rule.get("filters") and not any(
+            b.get("filters") for b in rule.get("backendRefs", ())))

@@ -123,6 +123,20 @@ def check_path_match(obj, path, ctx):
         _check_regex(value, where, ctx)
 
 
+# paths check_path_match surely passes: "/" alone, or segments that each start with a path
+# character other than "." (no "//", no dot-segment) and hold path characters only (no "%", "#"),
+# optionally ending in "/"
+_PLAIN_PATH = re.compile(r"/|(?:/[-A-Za-z0-9_~!$&'()*+,;=:@][-A-Za-z0-9._~!$&'()*+,;=:@]*)+/?").fullmatch
+
+
+def _path_match_passes(obj) -> bool:
+    return obj.get("type") in ("Exact", "PathPrefix") and type(value := obj.get("value")) is str \
+        and _PLAIN_PATH(value) is not None
+
+
+check_path_match.passes = _path_match_passes  # type: ignore[attr-defined]  # (see schema.Obj)
+
+
 def _check_regex(value, where, ctx):
     try:
         compile_regex(value)
@@ -275,6 +289,19 @@ def check_rule(rule, path, ctx):
         if not ok:
             for where in prefix_users:
                 ctx.add(where, "ReplacePrefixMatch requires the rule to have exactly one match, of type PathPrefix")
+
+
+def _rule_passes(rule) -> bool:
+    """check_rule has nothing to say about a rule without filters (its own and its backendRefs')."""
+    if rule.get("filters"):
+        return False
+    for ref in rule.get("backendRefs", ()):
+        if ref.get("filters"):
+            return False
+    return True
+
+
+check_rule.passes = _rule_passes  # type: ignore[attr-defined]  # (see schema.Obj)
 
 
 def check_grpc_filter(obj, path, ctx):

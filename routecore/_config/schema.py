@@ -338,6 +338,9 @@ class Field:
 class Obj:
     """An object: its fields, its checks and, optionally, the model it builds.
 
+    ``checks``: functions ``check(data, path, ctx)`` run on the cleaned data; one may carry a
+    *sure pass*, ``check.passes(data)``: a cheaper test, true only where the check would report
+    nothing (False says nothing): the fast path (fast.py) asks it first.
     ``model``: the class that ``build`` makes from cleaned data, with the ``attr`` of each field
     that is present and ``derived`` attributes (``{attr: fn(data, env)}``); ``share(data, env)``
     gives a key under which equal models are shared within one load (None: not shared).
