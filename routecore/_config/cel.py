@@ -454,11 +454,17 @@ def _epoch(value) -> int:
 def check_route_spec(spec: dict, route_ns: str, ctx: Ctx) -> None:
     rules = spec.get("rules")
     if isinstance(rules, list):
-        total = sum(len(r["matches"]) for r in rules if isinstance(r, dict) and isinstance(r.get("matches"), list))
+        total, named = 0, False
+        for r in rules:
+            if isinstance(r, dict):
+                matches = r.get("matches")
+                if isinstance(matches, list):
+                    total += len(matches)
+                named = named or "name" in r
         if total > 128:
             ctx.add("spec.rules", f"total number of matches across all rules must not exceed 128, got {total}")
         names: Dict[str, int] = {}
-        for i, r in enumerate(rules):
+        for i, r in enumerate(rules if named else ()):  # (no rule named: no name to compare)
             name = r.get("name") if isinstance(r, dict) else None
             if isinstance(name, str):
                 if name in names:
