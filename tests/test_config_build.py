@@ -113,3 +113,13 @@ def test_a_rule_sure_pass_is_a_pass(route):
             assert ctx.issues == []
         assert cel.check_rule.passes(rule) == (not rule.get("filters") and not any(
             b.get("filters") for b in rule.get("backendRefs", ())))
+
+
+def test_objects_read_are_plain_raw_objects():
+    from routecore._config.sources import read_source
+    objs = [{"kind": "Namespace", "metadata": {"name": "a"}}, {"kind": "NamespaceList", "items": [{"kind": "X"}]}]
+    raws = read_source(objs)
+    assert [type(r) for r in raws] == [RawObject, RawObject]
+    assert raws == [RawObject(objs[0], None, ()), RawObject({"kind": "X"}, None, ())]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        raws[0].obj = None
