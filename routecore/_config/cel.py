@@ -123,6 +123,20 @@ def check_path_match(obj, path, ctx):
         _check_regex(value, where, ctx)
 
 
+# paths check_path_match surely passes: "/" alone, or segments that each start with a path
+# character other than "." (no "//", no dot-segment) and hold path characters only (no "%", "#"),
+# optionally ending in "/"
+_PLAIN_PATH = re.compile(r"/|(?:/[-A-Za-z0-9_~!$&'()*+,;=:@][-A-Za-z0-9._~!$&'()*+,;=:@]*)+/?").fullmatch
+
+
+def _path_match_passes(obj) -> bool:
+    return obj.get("type") in ("Exact", "PathPrefix") and type(value := obj.get("value")) is str \
+        and _PLAIN_PATH(value) is not None
+
+
+check_path_match.passes = _path_match_passes  # type: ignore[attr-defined]  # (see schema.Obj)
+
+
 def _check_regex(value, where, ctx):
     try:
         compile_regex(value)
@@ -277,6 +291,19 @@ def check_rule(rule, path, ctx):
                 ctx.add(where, "ReplacePrefixMatch requires the rule to have exactly one match, of type PathPrefix")
 
 
+def _rule_passes(rule) -> bool:
+    """check_rule has nothing to say about a rule without filters (its own and its backendRefs')."""
+    if rule.get("filters"):
+        return False
+    for ref in rule.get("backendRefs", ()):
+        if ref.get("filters"):
+            return False
+    return True
+
+
+check_rule.passes = _rule_passes  # type: ignore[attr-defined]  # (see schema.Obj)
+
+
 def check_grpc_filter(obj, path, ctx):
     if obj.get("type") in GRPC_FILTER_TYPES:  # another type: refused by the enum already
         check_filter(obj, path, ctx)
@@ -427,11 +454,17 @@ def _epoch(value) -> int:
 def check_route_spec(spec: dict, route_ns: str, ctx: Ctx) -> None:
     rules = spec.get("rules")
     if isinstance(rules, list):
-        total = sum(len(r["matches"]) for r in rules if isinstance(r, dict) and isinstance(r.get("matches"), list))
+        total, named = 0, False
+        for r in rules:
+            if isinstance(r, dict):
+                matches = r.get("matches")
+                if isinstance(matches, list):
+                    total += len(matches)
+                named = named or "name" in r
         if total > 128:
             ctx.add("spec.rules", f"total number of matches across all rules must not exceed 128, got {total}")
         names: Dict[str, int] = {}
-        for i, r in enumerate(rules):
+        for i, r in enumerate(rules if named else ()):  # (no rule named: no name to compare)
             name = r.get("name") if isinstance(r, dict) else None
             if isinstance(name, str):
                 if name in names:

@@ -17,7 +17,8 @@ Invariants:
 - a cleaned value is built the way the walker builds it: the input's key order, then the
   defaults in declaration order (the same copies walked the same way), lists as ``CleanList`` with
   every index; the checks run on it (with a scratch Ctx: their issues mean "bail") exactly as
-  the walker runs them.
+  the walker runs them, but for a check that declares a sure pass (``check.passes(data)``, true
+  only where the check reports nothing, see schema.Obj), which is asked first.
 """
 from __future__ import annotations
 
@@ -198,7 +199,9 @@ class _Writer:
             if empty_default:
                 out.append(f"    elif out[{key!r}] == []: out[{key!r}] = {default}")
         for check in node.checks:
-            out.append(f"    {self.const(check)}(out, '', ctx)")
+            call = f"{self.const(check)}(out, '', ctx)"
+            passes = getattr(check, "passes", None)  # (see schema.Obj: a sure pass skips the check)
+            out.append(f"    if not {self.const(passes)}(out): {call}" if passes is not None else f"    {call}")
         out.append("    return out\n")
         return "\n".join(out)
 

@@ -338,6 +338,9 @@ class Field:
 class Obj:
     """An object: its fields, its checks and, optionally, the model it builds.
 
+    ``checks``: functions ``check(data, path, ctx)`` run on the cleaned data; one may carry a
+    *sure pass*, ``check.passes(data)``: a cheaper test, true only where the check would report
+    nothing (False says nothing): the fast path (fast.py) asks it first.
     ``model``: the class that ``build`` makes from cleaned data, with the ``attr`` of each field
     that is present and ``derived`` attributes (``{attr: fn(data, env)}``); ``share(data, env)``
     gives a key under which equal models are shared within one load (None: not shared).
@@ -519,9 +522,50 @@ def _maker(obj: "Obj") -> Callable:
             args.append(f"{attr}=f{n}({data}, env)")
 
     emit(obj, "data")
-    source = f"def make(data, env):\n{''.join(lines)}    return model({', '.join(_positional(obj.model, args, names))})\n"
+    given = dict(arg.split("=", 1) for arg in args)
+    fill = filler(obj.model)
+    if fill is None or any(a.name not in given and a.default is attrs.NOTHING for a in attrs.fields(obj.model)):
+        # pragma: no cover - the models are plain, and every attribute without a default is mapped
+        body = f"    return model({', '.join(_positional(obj.model, args, names))})\n"
+    else:  # stores into an instance of the filler, which then becomes a model (see _filler)
+        names.update(new=object.__new__, fill=fill)
+        stores = []
+        for a in attrs.fields(obj.model):
+            if a.name not in given:
+                names[f"a_{a.name}"] = a.default
+            stores.append(f"    o.{a.name} = {given.get(a.name, f'a_{a.name}')}\n")
+        body = f"    o = new(fill)\n{''.join(stores)}    o.__class__ = model\n    return o\n"
+    source = f"def make(data, env):\n{''.join(lines)}{body}"
     exec(compile(source, f"<build {obj.model.__name__}>", "exec"), names)
     return names["make"]
+
+
+_FILLERS: Dict[type, Optional[type]] = {}
+
+
+def filler(model) -> Optional[type]:
+    """A subclass of the frozen, slotted attrs class ``model`` that adds nothing but the plain
+    attribute stores of ``object`` (no slot, no method, no ``__dict__``): an instance of it made
+    with ``object.__new__``, given every attribute and then the class ``model``
+    (``__class__`` assignment: the same layout) is what ``model(...)`` makes, for about a quarter
+    of the instructions (attrs' frozen ``__init__`` calls ``object.__setattr__`` per attribute;
+    here each store is one specialised bytecode). Only an instance that got every attribute is
+    ever given the model's class: one whose making fails is dropped half-filled, as a filler.
+    None (call the model) where ``__init__`` does more than store its arguments: a validator, a
+    converter, a factory, a post-init hook, a field left out of ``__init__``."""
+    if model in _FILLERS:
+        return _FILLERS[model]
+    plain = ("__slots__" in model.__dict__ and "__dict__" not in model.__slots__
+             and not hasattr(model, "__attrs_post_init__") and not hasattr(model, "__attrs_pre_init__")
+             and all(a.init and a.validator is None and a.converter is None and a.alias == a.name
+                     and not isinstance(a.default, attrs.Factory) for a in attrs.fields(model)))
+    fill = None
+    if plain:
+        fill = type(f"_Filled{model.__name__}", (model,),
+                    {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__,
+                     "__module__": __name__})
+    _FILLERS[model] = fill
+    return fill
 
 
 def _positional(model, args: List[str], names: Dict[str, Any]) -> List[str]:

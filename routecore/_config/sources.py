@@ -31,6 +31,7 @@ import yaml
 from attrs import frozen
 
 from .._errors import ConfigError, ConfigIssue
+from .schema import filler
 
 _EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -389,10 +390,24 @@ def _expand(data: Any, origin: Optional[str], problems: tuple = ()) -> List[RawO
         items = data.get("items")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
             return _expand_items(items, origin, problems, "items")
-        return [RawObject(data, origin, tuple(problems))]
+        return [_raw(data, origin, tuple(problems))]
     if isinstance(data, (list, tuple)):
         return _expand_items(data, origin, problems, "")
-    return [RawObject(data, origin, tuple(problems))]
+    return [_raw(data, origin, tuple(problems))]
+
+
+_FILLED_RAW = filler(RawObject)
+
+
+def _raw(obj, origin, problems) -> RawObject:
+    """``RawObject(obj, origin, problems)``, one per object read, made without attrs' frozen
+    ``__init__`` (see schema.filler)."""
+    if _FILLED_RAW is None:  # pragma: no cover - RawObject is a plain frozen class
+        return RawObject(obj, origin, problems)
+    raw = object.__new__(_FILLED_RAW)
+    raw.obj, raw.origin, raw.problems = obj, origin, problems
+    raw.__class__ = RawObject
+    return raw
 
 
 def _expand_items(items, origin, problems, field) -> List[RawObject]:
