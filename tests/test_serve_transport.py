@@ -469,3 +469,44 @@ def test_passthrough_forwards_a_large_fragmented_hello_byte_for_byte():
         echo.close()
     assert (records[0].sni, records[0].status, records[0].bytes_received) == (
         "big.example.com", 200, len(wire))
+
+
+def test_bytes_and_a_half_close_arriving_while_the_upstream_connects_keep_their_order(monkeypatch):
+    """The upstream's transport exists (its protocol's connection_made) one loop step before the
+    splice is linked. Bytes and a half-close the client sends in that step are passed on after
+    what came before them, not ahead of it (they used to be written at once, and the half-close
+    before the held ClientHello, which was then lost). The step is made to carry them by
+    delivering them from connection_made itself; the sockets, proxy and echo are real."""
+    import struct
+
+    from routecore._serve import stream
+
+    name = b"late.example.com"
+    sni = b"\x00\x00" + struct.pack("!H", len(name) + 5) + struct.pack("!H", len(name) + 3) \
+        + b"\x00" + struct.pack("!H", len(name)) + name
+    body = (b"\x03\x03" + b"\x07" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+            + struct.pack("!H", len(sni)) + sni)
+    message = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    hello = b"\x16\x03\x01" + struct.pack("!H", len(message)) + message
+    made = stream._Upstream.connection_made
+
+    def connection_made(self, transport):
+        made(self, transport)
+        self.splice.data_received(b"late bytes")   # as if they arrived in that loop step
+        self.splice.eof_received()
+
+    monkeypatch.setattr(stream._Upstream, "connection_made", connection_made)
+    echo = TCPEcho()
+    proxy = stream_proxy({443: Table({"late.example.com": to("echo")})}, {"ns/echo:1": echo.url})
+    running = Running(proxy, [Binding(PortPlan(443, "tls-passthrough", ()), "127.0.0.1", 0)])
+    try:
+        with socket.create_connection(("127.0.0.1", running.ports[(443, "tls-passthrough")]),
+                                      timeout=10) as s:
+            s.sendall(hello)
+            assert read_all(s) == hello + b"late bytes"  # in order, and the half-close came back
+        records = running.wait_records(1)
+    finally:
+        running.close()
+        echo.close()
+    assert (records[0].status, records[0].error, records[0].bytes_sent) == (
+        200, None, len(hello) + len(b"late bytes"))

@@ -15,6 +15,10 @@ Invariants:
 - the bytes are relayed as they come, in order, with nothing added or removed; a half-close
   (EOF) is passed on where the transport can (plain TCP), and the splice ends when both
   directions ended, either side failed, or nothing moved for ``stream_idle_timeout`` seconds;
+- nothing crosses before the splice is linked (``_connect`` finished: the upstream connected and,
+  with backend TLS, verified): bytes and a half-close from either side that arrive while the
+  upstream connection is being made are held and passed on, in order, when it is linked (the
+  upstream's transport exists before ``_connect`` resumes: it is not the sign);
 - read-ahead is bounded both ways: a side whose write buffer is full stops the other side's
   reading; before the upstream is connected at most ``_EARLY_MAX`` bytes are held, or the
   ClientHello (``sni.MAX_HELLO`` plus its record headers), and reading pauses beyond that;
@@ -138,6 +142,8 @@ class StreamConnection(asyncio.Protocol):
         self.last = self.loop.time()
         self._timer = None
         self._task = None          # connecting to the upstream
+        self.linked = False        # _connect finished: bytes cross both ways
+        self.held = []             # the upstream's bytes before that
         self._paused_client = False
 
     # --- client side ---------------------------------------------------------------------------
@@ -158,9 +164,8 @@ class StreamConnection(asyncio.Protocol):
     def data_received(self, data):
         self.last = self.loop.time()
         self.record.bytes_received += len(data)
-        up = self.upstream
-        if up is not None and up.transport is not None:
-            up.transport.write(data)
+        if self.linked:
+            self.upstream.transport.write(data)
             return
         self.early.append(data)
         self.early_size += len(data)
@@ -282,11 +287,17 @@ class StreamConnection(asyncio.Protocol):
             transport.close()
             return
         self.record.status = 200
+        self.linked = True
         early, self.early, self.early_size = self.early, [], 0
         if early:
             transport.writelines(early)
-        if "client" in self.ended:
-            self._write_eof(transport)
+        held, self.held = self.held, []
+        for data in held:
+            self.from_upstream(data)
+        for side in ("client", "upstream"):  # a half-close that came while connecting
+            if side in self.ended and not self.closed:
+                self.ended.discard(side)
+                self.eof(side)
         self.resume_client()
 
     def _refuse(self, status: int, error: str):
@@ -301,6 +312,9 @@ class StreamConnection(asyncio.Protocol):
 
     def from_upstream(self, data):
         self.last = self.loop.time()
+        if not self.linked:
+            self.held.append(data)
+            return
         self.record.bytes_sent += len(data)
         if not self.closed:
             self.transport.write(data)
@@ -313,12 +327,9 @@ class StreamConnection(asyncio.Protocol):
             self.loop.call_soon(self._refuse, 400, "bad request: the client closed before its "
                                 "ClientHello was whole")
             return False
-        if side == "client":
-            other = self.upstream.transport if self.upstream is not None else None
-            if other is None:
-                return True  # passed on once connected
-        else:
-            other = self.transport
+        if not self.linked:
+            return True  # passed on once linked (_connect)
+        other = self.upstream.transport if side == "client" else self.transport
         if len(self.ended) == 2 or not self._write_eof(other):
             self.loop.call_soon(self._close)
             return False
