@@ -1,5 +1,6 @@
 """routecore.load's pause of the cycle collector (load.bulk_build): what it leaves behind."""
 import gc
+import sys
 
 import routecore
 from routecore._config.load import bulk_build
@@ -7,9 +8,9 @@ from routecore._config.load import bulk_build
 from builders import be, httproute, prefix, rule, svc_ref
 
 
-def _objects():
+def _objects(n=50):
     return [httproute(f"r{i}", [svc_ref("svc", port=80)], [rule(be("b"), matches=[prefix(f"/p{i}")])])
-            for i in range(50)]
+            for i in range(n)]
 
 
 def collections_during(fn):
@@ -76,3 +77,25 @@ def test_a_build_leaves_a_disabled_collector_disabled():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_allocation_as_the_collector_resumes_walks_nothing():
+    """Between resuming the collector and settling the build, an allocation (a profiler's, as
+    cProfile makes at every call, or another thread's) would start a collection of the young
+    generation, which then holds every object the build made."""
+    objects = _objects(500)  # (far more new objects than the young generation's threshold)
+    sys_profile = sys.getprofile()
+
+    def allocating(frame, event, arg):
+        [event]  # a new tracked object at every call and return, C functions included
+
+    def profiled_load():
+        sys.setprofile(allocating)
+        try:
+            return routecore.load(objects)
+        finally:
+            sys.setprofile(sys_profile)
+
+    config, collections = collections_during(profiled_load)
+    assert collections == []
+    assert any(o is config.routes[0] for o in gc.get_objects(generation=2))

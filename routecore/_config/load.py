@@ -50,29 +50,36 @@ def bulk_build():
         with _gc_lock:
             _gc_depth -= 1
             resume = _gc_depth == 0 and _gc_resume
+            settled = True
             if resume:
                 _gc_resume = False
-                gc.enable()
-        if resume:
-            _settle()
+                settled = _settle()
+                gc.enable()  # (after settling: see _settle)
+        if resume and not settled:
+            gc.collect(1)
 
 
-def _settle() -> None:
-    """Put the objects a build made (and every other young object) in the oldest generation.
+def _settle() -> bool:
+    """Put the objects a build made (and every other young object) in the oldest generation,
+    while the collector is still paused; False where only a collection can do it.
 
     They are long-lived, so a collection of the young generations would walk them all (one visit
     per object: about 7 % of a load) only to find them alive and move them there. ``gc.freeze()``
     then ``gc.unfreeze()`` moves them there without visiting one (two list splices); the young
-    counters start again from zero, as after a collection. A cycle of garbage among them waits for
-    the next full collection instead. Where the program keeps objects frozen itself
-    (``gc.freeze()``, e.g. before forking workers), unfreezing would release those too: there the
-    young generations are collected as before (``gc.collect(1)``).
+    counter starts again from zero, as after a collection. A cycle of garbage among them waits for
+    the next full collection instead. This happens before the collector resumes: the young
+    counter has counted every allocation of the build, so with the collector running, the first
+    allocation (another thread's, a profiler's) would start that very collection. Where the
+    program keeps objects frozen itself (``gc.freeze()``, e.g. before forking workers),
+    unfreezing would release those too: there the young generations are collected as before
+    (``gc.collect(1)``, by the caller once the collector runs again, outside the lock: finalizers
+    may start builds).
     """
     if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
-    else:
-        gc.collect(1)
+        return True
+    return False
 
 
 def locate_issues(issues: Iterable[ConfigIssue]) -> List[ConfigIssue]:
