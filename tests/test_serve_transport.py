@@ -433,6 +433,19 @@ def test_hello_timeout_idle_timeout_and_an_oversized_hello():
         (408, "client hello timeout")]
 
 
+def _client_hello(name: bytes, extensions: bytes = b"") -> bytes:
+    """A TLS 1.3 ClientHello handshake message for SNI ``name``, with ``extensions`` after the
+    server_name one (no record framing)."""
+    import struct
+
+    sni = b"\x00\x00" + struct.pack("!H", len(name) + 5) + struct.pack("!H", len(name) + 3) \
+        + b"\x00" + struct.pack("!H", len(name)) + name
+    exts = sni + extensions
+    body = (b"\x03\x03" + b"\x07" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+            + struct.pack("!H", len(exts)) + exts)
+    return b"\x01" + struct.pack("!I", len(body))[1:] + body
+
+
 def test_passthrough_forwards_a_large_fragmented_hello_byte_for_byte():
     """A ClientHello just under the 64 KiB limit (a padding extension) in 100-byte records
     (more than 64 KiB on the wire, the read-ahead limit of a decided connection), and bytes
@@ -440,14 +453,8 @@ def test_passthrough_forwards_a_large_fragmented_hello_byte_for_byte():
     backend (an echo) gets exactly what the client sent, so the client reads it all back."""
     import struct
 
-    name = b"big.example.com"
-    sni = b"\x00\x00" + struct.pack("!H", len(name) + 5) + struct.pack("!H", len(name) + 3) \
-        + b"\x00" + struct.pack("!H", len(name)) + name
     padding = b"\x00\x15" + struct.pack("!H", 65400) + b"\x00" * 65400
-    exts = sni + padding
-    body = (b"\x03\x03" + b"\x07" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
-            + struct.pack("!H", len(exts)) + exts)
-    message = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    message = _client_hello(b"big.example.com", padding)
     wire = b"".join(b"\x16\x03\x01" + struct.pack("!H", len(message[i:i + 100]))
                     + message[i:i + 100] for i in range(0, len(message), 100))
     assert len(wire) > 65536 and len(message) - 4 <= 65536
@@ -481,12 +488,7 @@ def test_bytes_and_a_half_close_arriving_while_the_upstream_connects_keep_their_
 
     from routecore._serve import stream
 
-    name = b"late.example.com"
-    sni = b"\x00\x00" + struct.pack("!H", len(name) + 5) + struct.pack("!H", len(name) + 3) \
-        + b"\x00" + struct.pack("!H", len(name)) + name
-    body = (b"\x03\x03" + b"\x07" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
-            + struct.pack("!H", len(sni)) + sni)
-    message = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    message = _client_hello(b"late.example.com")
     hello = b"\x16\x03\x01" + struct.pack("!H", len(message)) + message
     made = stream._Upstream.connection_made
 
