@@ -560,11 +560,17 @@ cdef int _slot_general(Table self, object name) except -3:
     return -1 if slot is None else <int>slot
 
 
-cdef PyObject** _hvals(Table self, Req* req) except NULL:
+cdef inline PyObject** _hvals(Table self, Req* req) except NULL:
     """The request's referenced headers by slot (NULL: absent), read on first need into
-    ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them. A list or
-    tuple of pairs is read by rc_walk_all; one it does not read whole is read again from the
-    start by _collect."""
+    ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them."""
+    if req.hv != NULL:  # (read already: no call)
+        return req.hv
+    return _hvals_read(self, req)
+
+
+cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
+    """_hvals' first reading. A list or tuple of pairs is read by rc_walk_all; one it does not
+    read whole is read again from the start by _collect."""
     cdef Py_ssize_t k
     cdef int whole
     if req.hv == NULL:
