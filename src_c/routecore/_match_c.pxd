@@ -104,21 +104,29 @@ cdef class _TLSListener:
     cdef int no_match          # outcome index
 
 cdef struct Req:
-    # what one request brought, on the C stack of Table.route; references are borrowed but for
-    # those in hv, which route owns (hv is NULL until a candidate needs the headers)
+    # what one request brought, on the C stack of Table._decide: the decision's functions take
+    # this one pointer, not the request's parts as arguments. References are borrowed (the
+    # caller's, or a local of _decide_at that outlives every use) but for those in hv and
+    # host2, which _release drops (hv is NULL until a candidate needs the headers)
+    PyObject* method           # a str
+    PyObject* path             # a str whose first plen characters are the path (plen -1: refused)
+    Py_ssize_t plen
+    uint64_t full_hash         # the hash of path[:plen]
+    PyObject* host             # a str or None
     PyObject* headers
+    PyObject* scheme
+    PyObject* sni
     bint wsgi                  # headers is a WSGI environ (Table.route_wsgi)
-    PyObject* query            # a str whose characters from qstart on are the query, or NULL
+    PyObject* query            # a str whose characters from qstart on are the query, or None
     Py_ssize_t qstart
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
-    PyObject* hv_stack[16]
     PyObject* host2[2]         # a mesh view's Host and :authority when hv is NULL (_mesh_host)
+    PyObject* hv_stack[16]
     # the path's prefixes at "/" boundaries that some rule's length has: (length, hash)
     Py_ssize_t nb
+    bint overflow              # more than 64 such boundaries: the rest are hashed on demand
     Py_ssize_t blen[64]
     uint64_t bhash[64]
-    bint overflow              # more than 64 such boundaries: the rest are hashed on demand
-    uint64_t full_hash
 
 @cython.final
 cdef class Table:
@@ -186,9 +194,9 @@ cdef class Table:
     cdef object _decide(self, object method, object path, object headers, object host,
                         object scheme, object sni, bint wsgi)
     cdef int _cond(self, CCond* c, object v) except -2
-    cdef int _check(self, CEntry* e, str method, Req* req) except -2
-    cdef int _bucket(self, int start, int count, str method, Req* req) except -2
-    cdef int _regexes(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2
-    cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2
+    cdef int _check(self, CEntry* e, Req* req) except -2
+    cdef int _bucket(self, int start, int count, Req* req) except -2
+    cdef int _regexes(self, int gi, Req* req) except -2
+    cdef int _group(self, int gi, Req* req) except -2
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh) noexcept
     cdef int _pick(self, const COut* o) noexcept

@@ -38,7 +38,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SI
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport uint64_t
-from libc.string cimport memchr, memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, memset
 
 from routecore import _explain, _explain_stream, _outcome
 from routecore._adapters import (route_asgi as _route_asgi, route_wsgi as _route_wsgi,
@@ -71,6 +71,7 @@ cdef extern from "Python.h":
     PyObject* _list_item "PyList_GET_ITEM"(PyObject* lst, Py_ssize_t i)  # borrowed, no references taken
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    Py_ssize_t _ob_size "Py_SIZE"(PyObject* o)  # a list's or tuple's length, read in place
 
 import ahocorasick
 import re2
@@ -180,13 +181,13 @@ cdef class Table:
             return self.regexes[c.regex].fullmatch(v) is not None
         return <str>v == <str>self.pool[c.value]
 
-    cdef int _check(self, CEntry* e, str method, Req* req) except -2:
+    cdef int _check(self, CEntry* e, Req* req) except -2:
         cdef int k
         cdef PyObject** hv
         cdef PyObject* want
         if e.method >= 0:
             want = _list_item(<PyObject*>self.pool, e.method)
-            if want != <PyObject*>method and <str>want != method:
+            if want != req.method and <str>want != <str>req.method:
                 return 0
         if e.h_start < e.h_end:
             hv = _hvals(self, req)
@@ -200,7 +201,7 @@ cdef class Table:
                     return 0
         return 1
 
-    cdef int _bucket(self, int start, int count, str method, Req* req) except -2:
+    cdef int _bucket(self, int start, int count, Req* req) except -2:
         """The first entry of entries[start:start + count] whose conditions pass, or -1."""
         cdef int j
         cdef CEntry* e
@@ -208,16 +209,18 @@ cdef class Table:
             e = &self.entries[j]
             if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
                 return j  # no condition: taken as it is
-            if self._check(e, method, req):
+            if self._check(e, req):
                 return j
         return -1
 
-    cdef int _regexes(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2:
+    cdef int _regexes(self, int gi, Req* req) except -2:
         cdef int start = self.groups[gi].regex_start
         cdef int count = self.groups[gi].regex_count
         cdef int i, j
         cdef bytearray live
         cdef _Group g
+        cdef str path = <str>req.path
+        cdef Py_ssize_t n = req.plen
         if count == 0 or n == 0 or path[0] != u'/':  # "*", authority-form: no path rule matches
             return -1
         if n != len(path):
@@ -235,7 +238,7 @@ cdef class Table:
                 for i in g.regex_members[sid]:
                     live[i] = 1
             for i in range(count):
-                if live[i] and self._check(&self.entries[start + i], method, req):
+                if live[i] and self._check(&self.entries[start + i], req):
                     return start + i
             return -1
         live = bytearray(g.regex_always)
@@ -248,26 +251,27 @@ cdef class Table:
                 j = start + i
                 if self.regexes[self.entries[j].regex].fullmatch(path) is None:
                     continue
-                if self._check(&self.entries[j], method, req):
+                if self._check(&self.entries[j], req):
                     return j
         return -1
 
-    cdef int _group(self, int gi, str path, Py_ssize_t n, str method, Req* req) except -2:
-        """The winning entry of group gi for the path path[:n], or -1: its exact path, then
-        regexes when they rank first, then prefixes longest first, then regexes."""
+    cdef int _group(self, int gi, Req* req) except -2:
+        """The winning entry of group gi for the request's path (req.path[:req.plen]), or -1:
+        its exact path, then regexes when they rank first, then prefixes longest first, then
+        regexes. (The path is read through req: a local would take a reference.)"""
         cdef int r
-        cdef Py_ssize_t k, p
+        cdef Py_ssize_t k, p, n = req.plen
         cdef CGroup* cg = &self.groups[gi]
         cdef MapSlot* slot = NULL
         cdef bytearray plens
         if (cg.elen_mask >> (n if n < 63 else 63)) & 1:  # some exact path has this length
-            slot = self.exact.get_at(path, 0, n, req.full_hash, gi)
+            slot = self.exact.get_at(<str>req.path, 0, n, req.full_hash, gi)
         if slot != NULL:
-            r = self._bucket(slot.value, slot.count, method, req)
+            r = self._bucket(slot.value, slot.count, req)
             if r >= 0:
                 return r
         if self.regex_first:
-            r = self._regexes(gi, path, n, method, req)
+            r = self._regexes(gi, req)
             if r >= 0:
                 return r
         if cg.max_plen >= 0:
@@ -275,10 +279,11 @@ cdef class Table:
                 plens = (<_Group>self.group_objs[gi]).plens
                 p = n if n <= cg.max_plen else cg.max_plen
                 while p >= 0:
-                    if plens[p] and (p == n or path[p] == u'/'):
-                        slot = self.prefix.get_at(path, 0, p, _hash_prefix(path, p), gi)
+                    if plens[p] and (p == n or (<str>req.path)[p] == u'/'):
+                        slot = self.prefix.get_at(<str>req.path, 0, p,
+                                                  _hash_prefix(<str>req.path, p), gi)
                         if slot != NULL:
-                            r = self._bucket(slot.value, slot.count, method, req)
+                            r = self._bucket(slot.value, slot.count, req)
                             if r >= 0:
                                 return r
                     p -= 1
@@ -292,13 +297,13 @@ cdef class Table:
                             continue
                     elif not (<_Group>self.group_objs[gi]).plens[p]:
                         continue
-                    slot = self.prefix.get_at(path, 0, p, req.bhash[k], gi)
+                    slot = self.prefix.get_at(<str>req.path, 0, p, req.bhash[k], gi)
                     if slot != NULL:
-                        r = self._bucket(slot.value, slot.count, method, req)
+                        r = self._bucket(slot.value, slot.count, req)
                         if r >= 0:
                             return r
         if not self.regex_first:
-            return self._regexes(gi, path, n, method, req)
+            return self._regexes(gi, req)
         return -1
 
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh) noexcept:
@@ -337,24 +342,23 @@ cdef class Table:
         and Host, an origin-form target _scan reads whole) makes no object but the Decision;
         anything else goes through _decide_general."""
         cdef Req req
-        cdef Py_ssize_t q = -1, plen
+        cdef Py_ssize_t q = -1
         if not self.ready:
             raise TypeError("this Table is not initialised: tables come from router.gateway() "
                             "or router.service()")
-        if not (type(path) is str and type(method) is str and (host is None or type(host) is str)):
-            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi, False)
-        _req_init(&req, headers, wsgi)
-        if not _scan(self, <str>path, &q, &req):
-            return _decide_general(self, method, path, headers, host, scheme, sni, wsgi, True)
-        if q >= 0:  # the path and query stay inside the target: no copies
-            plen = q
-            req.query = <PyObject*>path
-            req.qstart = q + 1
-        else:
-            plen = PyUnicode_GET_LENGTH(path)
+        _req_init(&req, method, path, headers, host, scheme, sni, wsgi)
         try:
-            return _decide_at(self, <PyObject*>method, <PyObject*>path, plen, <PyObject*>host,
-                              headers, scheme, sni, &req)
+            if not (type(path) is str and type(method) is str and (host is None or type(host) is str)):
+                return _decide_general(self, &req, False)
+            if not _scan(self, <str>path, &q, &req):
+                return _decide_general(self, &req, True)
+            if q >= 0:  # the path and query stay inside the target: no copies
+                req.plen = q
+                req.query = <PyObject*>path
+                req.qstart = q + 1
+            else:
+                req.plen = PyUnicode_GET_LENGTH(path)
+            return _decide_at(self, &req)
         finally:
             _release(self, &req)
 
@@ -492,8 +496,15 @@ cdef str _asgi_target(bytes raw, bytes qs):
             PyMem_Free(out)
 
 
-cdef inline void _req_init(Req* req, object headers, bint wsgi) noexcept:
+cdef inline void _req_init(Req* req, object method, object path, object headers, object host,
+                           object scheme, object sni, bint wsgi) noexcept:
+    """req as route() was called (method, path and host not yet known to be text)."""
+    req.method = <PyObject*>method
+    req.path = <PyObject*>path
+    req.host = <PyObject*>host
     req.headers = <PyObject*>headers
+    req.scheme = <PyObject*>scheme
+    req.sni = <PyObject*>sni
     req.wsgi = wsgi
     req.hv = NULL
     req.host2[0] = req.host2[1] = NULL
@@ -501,52 +512,51 @@ cdef inline void _req_init(Req* req, object headers, bint wsgi) noexcept:
     req.qstart = 0
 
 
-cdef object _decide_general(Table self, object method, object path, object headers, object host,
-                            object scheme, object sni, bint wsgi, bint unscannable):
+cdef object _decide_general(Table self, Req* req, bint unscannable):
     """Table._decide for any request: the method, target and Host made text, the target split
     and its path normalised when _scan cannot read it as it is (``unscannable``: _scan has
-    already said so of this target)."""
-    cdef str target = path if type(path) is str else _text(path)
-    cdef str p, m
-    cdef object query = None, authority = None
-    cdef Py_ssize_t q = -1, plen
-    cdef Req req
-    _req_init(&req, headers, wsgi)
-    try:
-        if not unscannable and _scan(self, target, &q, &req):
-            p = target
-            if q >= 0:
-                plen = q
-                query = target
-                req.qstart = q + 1
-            else:
-                plen = len(target)
+    already said so of this target). The text made here is referenced by the locals while
+    _decide_at reads it through req; the caller releases req."""
+    cdef str target = (<str>req.path if type(<object>req.path) is str
+                       else _text(<object>req.path))
+    cdef str p
+    cdef str m = (<str>req.method if type(<object>req.method) is str
+                  else _text(<object>req.method))
+    cdef object query = None, authority = None, host
+    cdef Py_ssize_t q = -1
+    if not unscannable and _scan(self, target, &q, req):
+        p = target
+        if q >= 0:
+            req.plen = q
+            query = target
+            req.qstart = q + 1
         else:
-            p, query, authority = split_target(target)
-            p = request_path(p, self.normalize, self.merge, self.escaped)
-            if p is None:  # refused (a malformed escape, an escaped slash, "..;"): 400
-                p = ""
-                plen = -1
-            else:
-                plen = len(p)
-                _hash_path(self, p, &req)
-        req.query = <PyObject*>query
-        m = method if type(method) is str else _text(method)
-        if host is None:
-            host = authority
-        elif type(host) is not str:
-            host = _text(host)
-        return _decide_at(self, <PyObject*>m, <PyObject*>p, plen, <PyObject*>host, headers, scheme,
-                          sni, &req)
-    finally:
-        _release(self, &req)
+            req.plen = len(target)
+    else:
+        p, query, authority = split_target(target)
+        p = request_path(p, self.normalize, self.merge, self.escaped)
+        if p is None:  # refused (a malformed escape, an escaped slash, "..;"): 400
+            p = ""
+            req.plen = -1
+        else:
+            req.plen = len(p)
+            _hash_path(self, p, req)
+    req.query = <PyObject*>query
+    req.path = <PyObject*>p
+    req.method = <PyObject*>m
+    host = <object>req.host
+    if host is None:
+        host = authority
+    elif type(host) is not str:
+        host = _text(host)
+    req.host = <PyObject*>host
+    return _decide_at(self, req)
 
 
-cdef object _decide_at(Table self, PyObject* method, PyObject* path, Py_ssize_t plen,
-                       PyObject* host, object headers, object scheme, object sni, Req* req):
-    """The decision for text method, path path[:plen] (plen -1: a refused path), the Host
-    (a str or None) and the target's query in req; the references are the caller's, and so is
-    releasing req."""
+cdef object _decide_at(Table self, Req* req):
+    """The decision for the text method, path req.path[:req.plen] (plen -1: a refused path),
+    the Host (a str or None) and the target's query in req; the references are the caller's,
+    and so is releasing req."""
     cdef Py_ssize_t n, i, sn, after
     cdef int r = -1, gi
     cdef const COut* o = NULL
@@ -558,36 +568,36 @@ cdef object _decide_at(Table self, PyObject* method, PyObject* path, Py_ssize_t 
     cdef str sk
     cdef HostHash hh, sh
     if self.mesh:  # the Host plays no part in matching: read after, if nothing read it
-        if plen >= 0:
+        if req.plen >= 0:
             lis = _list_item(<PyObject*>self.listeners, 0)
             if (<_Listener>lis).any_group >= 0:
-                r = self._group((<_Listener>lis).any_group, <str>path, plen, <str>method, req)
+                r = self._group((<_Listener>lis).any_group, req)
             o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
-        if host == <PyObject*>None and _maybe_headers(headers):
+        if req.host == <PyObject*>None and _maybe_headers(req.headers):
             hown = _mesh_host(self, req)
-            host = <PyObject*>hown
-        if host == <PyObject*>None:  # no Host: valid, and nothing to check
+            req.host = <PyObject*>hown
+        if req.host == <PyObject*>None:  # no Host: valid, and nothing to check
             n = 0
-            if plen < 0:
+            if req.plen < 0:
                 o = &self.outs[self.bad_request]
         else:
-            hk = _host_key_hash(<object>host, &n, &hh, True)  # None: an invalid Host
-            if plen < 0 or hk is None:
+            hk = _host_key_hash(<object>req.host, &n, &hh, True)  # None: an invalid Host
+            if req.plen < 0 or hk is None:
                 o = &self.outs[self.bad_request]
     else:
-        if host == <PyObject*>None and _maybe_headers(headers):
+        if req.host == <PyObject*>None and _maybe_headers(req.headers):
             hown = _header_host(_hvals(self, req))
-            host = <PyObject*>hown
-        hk = _host_key_hash(<object>host, &n, &hh, True)  # None: an invalid Host
-        if plen < 0 or hk is None:
+            req.host = <PyObject*>hown
+        hk = _host_key_hash(<object>req.host, &n, &hh, True)  # None: an invalid Host
+        if req.plen < 0 or hk is None:
             o = &self.outs[self.bad_request]
         else:
             if self.listener_exact.count == 0 and self.listener_wild.count == 0:
                 i = self.listener_any  # no listener has a hostname: every Host is its
             else:
                 i = self._listener_for(<str>hk, n, &hh)
-            if i >= 0 and sni is not None:
-                sk = _host_key_hash(_text(sni), &sn, &sh, False)
+            if i >= 0 and req.sni != <PyObject*>None:
+                sk = _host_key_hash(_text(<object>req.sni), &sn, &sh, False)
                 if self._listener_for(sk, sn, &sh) != i:
                     i = -2  # the TLS connection belongs to another listener
             if i == -1:
@@ -602,9 +612,9 @@ cdef object _decide_at(Table self, PyObject* method, PyObject* path, Py_ssize_t 
                                       <str>hk, n, &hh, &after)
                     if gi < 0:
                         break
-                    r = self._group(gi, <str>path, plen, <str>method, req)
+                    r = self._group(gi, req)
                 if r < 0 and (<_Listener>lis).any_group >= 0:
-                    r = self._group((<_Listener>lis).any_group, <str>path, plen, <str>method, req)
+                    r = self._group((<_Listener>lis).any_group, req)
                 o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
     cc = &self.cchoices[self._pick(o)]
     choice = cc.choice
@@ -618,10 +628,11 @@ cdef object _decide_at(Table self, PyObject* method, PyObject* path, Py_ssize_t 
     if fixed != NULL:  # nothing from the request: the same object every time
         return <object>fixed
     if cc.cors:
-        made = _outcome.cors_choice(<object>choice, <object>method,
-                                    _wsgi_headers(headers) if req.wsgi else headers)
+        made = _outcome.cors_choice(<object>choice, <object>req.method,
+                                    _wsgi_headers(<object>req.headers) if req.wsgi
+                                    else <object>req.headers)
         choice = <PyObject*>made
-    return _decision(choice, path, plen, req.query, req.qstart, <PyObject*>scheme, host)
+    return _decision(choice, req.path, req.plen, req.query, req.qstart, req.scheme, req.host)
 
 
 include "_match_c_entry.pxi"

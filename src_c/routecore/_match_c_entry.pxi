@@ -27,7 +27,7 @@ cdef extern from *:
        general reading */
     static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames) {
-        PyObject *v[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+        PyObject *v[6];
         Py_ssize_t k, nk;
         int j;
         if (nargs < 2 || nargs > 3)
@@ -39,8 +39,8 @@ cdef extern from *:
         if (nk == 1 && nargs == 3 && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3])
             /* route(method, path, headers, host=host) */
             return rc_route_decide(self, args[0], args[1], args[2], args[3], Py_None, Py_None, 0);
-        for (k = 0; k < nargs; k++)
-            v[k] = args[k];
+        for (k = 0; k < 6; k++)  /* (cleared here, not at entry: the common calls above skip it) */
+            v[k] = k < nargs ? args[k] : NULL;
         for (k = 0; k < nk; k++) {
             PyObject *name = PyTuple_GET_ITEM(kwnames, k);
             for (j = 3; j < 6 && rc_route_names[j] != name; j++)

@@ -283,6 +283,19 @@ cdef extern from *:
             return -1;
         return rc_walk_pairs(t, items, count, vals, upto) == count;
     }
+
+    /* p[0:16] = NULL in eight 16-byte stores (a loop or a memset of 16 pointers compiles to a
+       memset call or a rep stos) */
+    static inline void rc_clear16(PyObject **p) {
+    #if defined(__GNUC__) || defined(__clang__)
+        typedef long long rc_v2 __attribute__((vector_size(16), aligned(8), may_alias));
+        rc_v2 z = {0, 0};
+        rc_v2 *v = (rc_v2 *)p;
+        v[0] = z; v[1] = z; v[2] = z; v[3] = z; v[4] = z; v[5] = z; v[6] = z; v[7] = z;
+    #else
+        memset(p, 0, 16 * sizeof(PyObject *));
+    #endif
+    }
     """
     ctypedef struct rc_names:
         int nslots
@@ -293,6 +306,7 @@ cdef extern from *:
     Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
                                            PyObject** vals, int upto) noexcept
     bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
+    void _clear16 "rc_clear16"(PyObject** p) noexcept
     int _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
                                 int upto) noexcept
 
@@ -374,10 +388,12 @@ cdef inline object _header_host(PyObject** hv):
     return None
 
 
-cdef inline bint _maybe_headers(object headers):
-    """False when headers is certainly empty (no need to read it)."""
-    return headers is not None and not ((type(headers) is tuple or type(headers) is list)
-                                        and len(headers) == 0)
+cdef inline bint _maybe_headers(PyObject* headers) noexcept:
+    """False when headers is certainly empty (no need to read it): None, or an empty list or
+    tuple (its size read in place, no call)."""
+    if type(<object>headers) is tuple or type(<object>headers) is list:
+        return _ob_size(headers) != 0
+    return headers != <PyObject*>None
 
 
 cdef inline int _slot(Table self, PyObject* name) noexcept:
@@ -544,22 +560,28 @@ cdef int _slot_general(Table self, object name) except -3:
     return -1 if slot is None else <int>slot
 
 
-cdef PyObject** _hvals(Table self, Req* req) except NULL:
+cdef inline PyObject** _hvals(Table self, Req* req) except NULL:
     """The request's referenced headers by slot (NULL: absent), read on first need into
-    ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them. A list or
-    tuple of pairs is read by rc_walk_all; one it does not read whole is read again from the
-    start by _collect."""
+    ``req`` (a buffer on the C stack for up to 16 names); Table.route releases them."""
+    if req.hv != NULL:  # (read already: no call)
+        return req.hv
+    return _hvals_read(self, req)
+
+
+cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
+    """_hvals' first reading. A list or tuple of pairs is read by rc_walk_all; one it does not
+    read whole is read again from the start by _collect."""
     cdef Py_ssize_t k
     cdef int whole
     if req.hv == NULL:
         if self.nslots <= 16:
             req.hv = req.hv_stack
+            _clear16(req.hv_stack)
         else:
             req.hv = <PyObject**>PyMem_Malloc(self.nslots * sizeof(PyObject*))
             if req.hv == NULL:
                 raise MemoryError()
-        for k in range(self.nslots):
-            req.hv[k] = NULL
+            memset(req.hv, 0, self.nslots * sizeof(PyObject*))
         if self.names != NULL and not req.wsgi:
             whole = _walk_all(<const rc_names*>self.names, req.headers, req.hv, self.nslots)
             if whole == 1:
@@ -629,7 +651,7 @@ cdef object _host_only(Table self, Req* req):
 cdef bint _grpc_request(Table self, Req* req) except -1:
     """The request's content-type is application/grpc..."""
     cdef object ct
-    if not _maybe_headers(<object>req.headers):
+    if not _maybe_headers(req.headers):
         return False
     ct = _hv(_hvals(self, req), 2)
     return ct is not None and (<str>ct).startswith("application/grpc")
