@@ -172,3 +172,30 @@ def test_targets_around_one_step_decide_as_the_pure_twin(options):
             (pure.kind, pure.status, pure.backend, pure.request_path, pure._query), (path, options)
         seen.add(native.backend.name if native.backend else native.status)
     assert {"p0", "p1", "p2", "p3", "p4"} <= seen
+
+
+def test_host_maps_probed_in_place_decide_as_the_pure_twin():
+    """_host_lookup probes the host maps' slots directly (one byte per character) or through
+    _probe_wide (wider Hosts): an exact name, a wildcard after the exact probe missed, the
+    next shorter wildcard when a group has no rule for the path, upper case, a port, a
+    trailing ".", a non-Latin-1 Host and a bytes Host (ASGI pairs) decide as the pure twin."""
+    cfg = routecore.load(_exact_and_wild_config(["h1.example.com"],
+                                                ["example.com", "w3.example.com"]))
+    views = [routecore.Router(cfg, native=native).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    cases = {
+        "h1.example.com": "e", "H1.Example.COM:8080": "e", "h1.example.com.": "e",
+        "u7.w3.example.com": "w1", "u7.w3.example.com:80": "w1", "U7.W3.example.com.": "w1",
+        "h2.example.com": "w0", "ĳ.w3.example.com": "?", "é.example.com": "?",
+        "nobody.example.org": None, "a..w3.example.com": None,
+    }
+    for host, want in cases.items():
+        native, pure = (v.route("GET", "/", host=host) for v in views)
+        got = native.backend.name if native.backend else None
+        assert got == want or want == "?", (host, got, want)  # "?": as the pure twin says
+        assert (native.kind, native.backend, native.route) == (pure.kind, pure.backend, pure.route)
+        if host.isascii():
+            raw = [(b"host", host.encode("ascii")), (b"accept", b"*/*")]
+            native, pure = (v.route("GET", "/", raw) for v in views)
+            got = native.backend.name if native.backend else None
+            assert got == want, (host, "bytes", got, want)

@@ -309,7 +309,8 @@ cdef class Table:
     cdef int _listener_for(self, str s, Py_ssize_t end, HostHash* hh) noexcept:
         """Listener index for host key s[:end]: exact, longest wildcard, catch-all, or -1."""
         cdef Py_ssize_t after = -1
-        cdef int li = _host_lookup(self.listener_exact, self.listener_wild, s, end, hh, &after)
+        cdef int li = _host_lookup(<PyObject*>self.listener_exact, <PyObject*>self.listener_wild,
+                                   hh, &after)
         return li if li >= 0 else self.listener_any
 
     cdef int _pick(self, const COut* o) noexcept:
@@ -608,8 +609,8 @@ cdef object _decide_at(Table self, Req* req):
                 lis = _list_item(<PyObject*>self.listeners, i)
                 after = -1
                 while r < 0:  # the exact host's group, then wildcards longest first
-                    gi = _host_lookup((<_Listener>lis).exact_hosts, (<_Listener>lis).wild_hosts,
-                                      <str>hk, n, &hh, &after)
+                    gi = _host_lookup(<PyObject*>(<_Listener>lis).exact_hosts,
+                                      <PyObject*>(<_Listener>lis).wild_hosts, &hh, &after)
                     if gi < 0:
                         break
                     r = self._group(gi, req)

@@ -114,20 +114,22 @@ cdef inline uint64_t _host_full(HostHash* hh) noexcept:
     return hh.full
 
 
-cdef inline bint _may_hold(_StrMap m, Py_ssize_t n) noexcept:
-    """Some key of m has length n."""
-    return (m.lens >> (n if n < 63 else 63)) & 1
+cdef inline bint _may_hold(uint64_t lens, Py_ssize_t n) noexcept:
+    """Some key of a map whose _StrMap.lens is lens has length n."""
+    return (lens >> (n if n < 63 else 63)) & 1
 
 
-cdef void _host_dots(HostHash* hh, _StrMap wild) noexcept:
-    """The hashes of the key's "." suffixes that ``wild`` can hold (dpos, dhash: positions
-    decreasing), in one backward pass that stops at the longest key; dover when more than 32."""
-    cdef Py_ssize_t k, i, lo = hh.end - wild.longest
+cdef void _host_dots(HostHash* hh, PyObject* wild) noexcept:
+    """The hashes of the key's "." suffixes that ``wild`` (a _StrMap) can hold (dpos, dhash:
+    positions decreasing), in one backward pass that stops at the longest key; dover when more
+    than 32."""
+    cdef Py_ssize_t k, i, lo = hh.end - (<_StrMap>wild).longest
+    cdef uint64_t lens = (<_StrMap>wild).lens
     cdef uint32_t bits
     cdef Bwd b
-    if hh.dmap == <PyObject*>wild:
+    if hh.dmap == wild:
         return
-    hh.dmap = <PyObject*>wild
+    hh.dmap = wild
     hh.nd = 0
     hh.dover = False
     if hh.data != NULL:
@@ -141,7 +143,7 @@ cdef void _host_dots(HostHash* hh, _StrMap wild) noexcept:
             bits &= ~(1u << _top(bits))
             if i < lo:
                 return
-            if not _may_hold(wild, hh.end - i):
+            if not _may_hold(lens, hh.end - i):
                 continue
             if hh.nd == 32:
                 hh.dover = True
@@ -170,30 +172,39 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh) noexcept:
                 hh.dots[i >> 5] |= (<uint32_t>1) << (i & 31)
 
 
-cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHash* hh,
-                      Py_ssize_t* after) noexcept:
-    """The value for host s[:end]: the exact name, else the longest wildcard suffix starting
-    after position after[0] (pass -1 first; on return it is where the match was found, so the
-    next call yields the next shorter suffix). -1 when none is left."""
-    cdef Py_ssize_t k, i
+cdef inline MapSlot* _host_probe(PyObject* m, HostHash* hh, Py_ssize_t i, uint64_t h) noexcept:
+    """The slot of host map m (a _StrMap, borrowed) for the key's characters [i:end] with hash
+    h, or NULL: the map's slots probed in place (no call, no reference) when one byte each."""
+    if hh.data != NULL:
+        return _probe((<_StrMap>m).slots, (<_StrMap>m).mask, hh.data + i, hh.end - i, h, 0)
+    return _probe_wide(<_StrMap>m, <str>hh.key, i, hh.end, h, 0)
+
+
+cdef int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
+    """The value for the host key of hh (made by _host_key_hash) in the host maps exact and wild
+    (_StrMaps, borrowed: the caller keeps them alive): the exact name, else the longest wildcard
+    suffix starting after position after[0] (pass -1 first; on return it is where the match was
+    found, so the next call yields the next shorter suffix). -1 when none is left."""
+    cdef Py_ssize_t k, i, end = hh.end
     cdef MapSlot* slot
+    cdef uint64_t wlens = (<_StrMap>wild).lens
     if after[0] < 0:
         after[0] = 0
-        if exact.count and _may_hold(exact, end):
-            slot = exact.get_at(s, 0, end, _host_full(hh), 0)
+        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, end):
+            slot = _host_probe(exact, hh, 0, _host_full(hh))
             if slot != NULL:
                 return slot.value
-    if wild.count == 0 or hh.empty_label:
+    if (<_StrMap>wild).count == 0 or hh.empty_label:
         after[0] = end
         return -1
     if not hh.long_key:
         _host_dots(hh, wild)
     if hh.long_key or hh.dover:  # hash the suffixes one by one, only those no longer than the
         # map's longest key (else a Host of thousands of labels costs quadratic time)
-        i = end - wild.longest
+        i = end - (<_StrMap>wild).longest
         for i in range(after[0] + 1 if after[0] + 1 > i else i, end):
-            if s[i] == u'.' and _may_hold(wild, end - i):
-                slot = wild.get_at(s, i, end, _hash_suffix(s, i, end), 0)
+            if (<str>hh.key)[i] == u'.' and _may_hold(wlens, end - i):
+                slot = _host_probe(wild, hh, i, _hash_suffix(<str>hh.key, i, end))
                 if slot != NULL:
                     after[0] = i
                     return slot.value
@@ -203,7 +214,7 @@ cdef int _host_lookup(_StrMap exact, _StrMap wild, str s, Py_ssize_t end, HostHa
         i = hh.dpos[k]
         if i <= after[0]:
             continue
-        slot = wild.get_at(s, i, end, hh.dhash[k], 0)
+        slot = _host_probe(wild, hh, i, hh.dhash[k])
         if slot != NULL:
             after[0] = i
             return slot.value

@@ -55,12 +55,12 @@ cdef inline uint64_t _len_bit(Py_ssize_t n) noexcept:
     return (<uint64_t>1) << (n if n < 63 else 63)
 
 
-cdef inline MapSlot* _probe(_StrMap m, const unsigned char* d, Py_ssize_t n, uint64_t h,
-                           int tag) noexcept:
-    """The slot of (tag, d[0:n]) (one byte per character), whose unmixed hash is h, or NULL.
-    A key wider than one byte (data NULL) never equals such a string."""
-    cdef MapSlot* slots = m.slots
-    cdef Py_ssize_t mask = m.mask, i
+cdef inline MapSlot* _probe(MapSlot* slots, Py_ssize_t mask, const unsigned char* d,
+                           Py_ssize_t n, uint64_t h, int tag) noexcept:
+    """The slot of (tag, d[0:n]) (one byte per character), whose unmixed hash is h, among the
+    slots of a map (mask: their number - 1), or NULL. A key wider than one byte (data NULL)
+    never equals such a string. Takes the map's arrays, not the map: no reference is made."""
+    cdef Py_ssize_t i
     cdef MapSlot* slot
     h = _mix(h, tag)
     i = h & mask
@@ -143,7 +143,8 @@ cdef class _StrMap:
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept:
         """The slot of (tag, s[start:end]), whose unmixed hash is h, or NULL."""
         if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND:
-            return _probe(self, <const unsigned char*>PyUnicode_DATA(s) + start, end - start, h, tag)
+            return _probe(self.slots, self.mask, <const unsigned char*>PyUnicode_DATA(s) + start,
+                          end - start, h, tag)
         return _probe_wide(self, s, start, end, h, tag)
 
     def find(self, str s, int tag=0, bint reverse=False, str like=None, Py_ssize_t start=0):

@@ -83,14 +83,14 @@ cdef int _tls_outcome(Table self, object sni) except -2:
     cdef str key
     _ready(self)
     key = <str>_host_key_hash(None if sni is None else _text(sni), &n, &hh, False)
-    li = _host_lookup(self.tls_exact, self.tls_wild, key, n, &hh, &after)
+    li = _host_lookup(<PyObject*>self.tls_exact, <PyObject*>self.tls_wild, &hh, &after)
     if li < 0:
         li = self.tls_any
     if li < 0:
         return self.no_listener
     T = <_TLSListener>self.tls_listeners[li]
     after = -1
-    o = _host_lookup(T.exact_hosts, T.wild_hosts, key, n, &hh, &after)
+    o = _host_lookup(<PyObject*>T.exact_hosts, <PyObject*>T.wild_hosts, &hh, &after)
     if o < 0:
         o = T.any_outcome
     return o if o >= 0 else T.no_match
