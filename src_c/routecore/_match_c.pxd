@@ -139,6 +139,7 @@ cdef class Table:
     cdef _StrMap prefix        # (group, normalised prefix) -> bucket of PathPrefix entries
     cdef bytearray plens_all   # union of the groups' prefix lengths
     cdef Py_ssize_t max_plen_all
+    cdef uint64_t plen_mask_all  # bit L: plens_all[L], for L < 64 (_set_plens; read by _scan)
     cdef list pool
     cdef list regexes
     cdef list listeners

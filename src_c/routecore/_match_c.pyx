@@ -139,6 +139,18 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
 include "_match_c_decision.pxi"
 
 
+cdef inline int _slot_entry(Table self, MapSlot* slot, Req* req) except -2:
+    """Table._bucket of a path slot (NULL: -1); a first entry without conditions, the common
+    bucket, is taken without a call."""
+    cdef CEntry* e
+    if slot == NULL:
+        return -1
+    e = &self.entries[slot.value]
+    if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
+        return slot.value
+    return self._bucket(slot.value, slot.count, req)
+
+
 cdef class Table:
     """The rule table of one view (Gateway port or mesh Service port), native twin."""
 
@@ -258,16 +270,19 @@ cdef class Table:
     cdef int _group(self, int gi, Req* req) except -2:
         """The winning entry of group gi for the request's path (req.path[:req.plen]), or -1:
         its exact path, then regexes when they rank first, then prefixes longest first, then
-        regexes. (The path is read through req: a local would take a reference.)"""
+        regexes. A 1-byte path is probed in place (_probe: no call, no reference; the path is
+        read through req, a str local would take one), a wider one through get_at."""
         cdef int r
         cdef Py_ssize_t k, p, n = req.plen
         cdef CGroup* cg = &self.groups[gi]
-        cdef MapSlot* slot = NULL
+        cdef const unsigned char* d = NULL
         cdef bytearray plens
+        if _kind(req.path) == PyUnicode_1BYTE_KIND:
+            d = <const unsigned char*>_udata(req.path)
         if (cg.elen_mask >> (n if n < 63 else 63)) & 1:  # some exact path has this length
-            slot = self.exact.get_at(<str>req.path, 0, n, req.full_hash, gi)
-        if slot != NULL:
-            r = self._bucket(slot.value, slot.count, req)
+            r = _slot_entry(self, 
+                _probe(self.exact.slots, self.exact.mask, d, n, req.full_hash, gi) if d != NULL
+                else self.exact.get_at(<str>req.path, 0, n, req.full_hash, gi), req)
             if r >= 0:
                 return r
         if self.regex_first:
@@ -280,15 +295,13 @@ cdef class Table:
                 p = n if n <= cg.max_plen else cg.max_plen
                 while p >= 0:
                     if plens[p] and (p == n or (<str>req.path)[p] == u'/'):
-                        slot = self.prefix.get_at(<str>req.path, 0, p,
-                                                  _hash_prefix(<str>req.path, p), gi)
-                        if slot != NULL:
-                            r = self._bucket(slot.value, slot.count, req)
-                            if r >= 0:
-                                return r
+                        r = _slot_entry(self, self.prefix.get_at(
+                            <str>req.path, 0, p, _hash_prefix(<str>req.path, p), gi), req)
+                        if r >= 0:
+                            return r
                     p -= 1
             else:
-                for k in range(req.nb - 1, -1, -1):
+                for k in range(req.nb - 1, -1, -1):  # the boundaries, longest first
                     p = req.blen[k]
                     if p > cg.max_plen:
                         continue
@@ -297,11 +310,12 @@ cdef class Table:
                             continue
                     elif not (<_Group>self.group_objs[gi]).plens[p]:
                         continue
-                    slot = self.prefix.get_at(<str>req.path, 0, p, req.bhash[k], gi)
-                    if slot != NULL:
-                        r = self._bucket(slot.value, slot.count, req)
-                        if r >= 0:
-                            return r
+                    r = _slot_entry(self, 
+                        _probe(self.prefix.slots, self.prefix.mask, d, p, req.bhash[k], gi)
+                        if d != NULL else self.prefix.get_at(<str>req.path, 0, p, req.bhash[k], gi),
+                        req)
+                    if r >= 0:
+                        return r
         if not self.regex_first:
             return self._regexes(gi, req)
         return -1

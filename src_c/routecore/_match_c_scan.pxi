@@ -3,12 +3,17 @@
 # some PathPrefix rule's length has (Req.bhash), in one forward pass.
 #
 # Invariants: the hashes are _match_c_hash.pxi's (_hash_prefix), which the path maps were built
-# with; the common origin-form target is read in place (rc_scan_path: no copy, the bytes looked
-# at 16 or 32 at a time, each block's words folded into the hash as the block is left, so a
-# boundary's hash starts from the state at its block; a target under 32 bytes in one step
-# of one or two 16-byte loads, without the block loops); anything _scan declines is split and
-# normalised by routecore._paths first, then hashed by _hash_path, so both give the same hashes
-# for the same path.
+# with; the common origin-form target is read in place, never copied:
+# - under 64 characters (rc_scan_short; a compact str, whose object header puts at least
+#   RC_BEFORE readable bytes before its first character): the whole target's "/" and rare bytes
+#   ("?", "#", "%", backslash, ".") as two 64-bit masks from two or four 16-byte loads that end
+#   at the target's end (no byte past it is read), the boundaries some rule's length has picked
+#   by one AND with Table.plen_mask_all, then each boundary's hash and the path's from one
+#   running state (a partial word is the 8 bytes that end at the boundary, shifted);
+# - longer (rc_scan_path): 16 or 32 bytes at a time, each block's words folded into the hash as
+#   the block is left, so a boundary's hash starts from the state at its block;
+# anything both decline is split and normalised by routecore._paths first, then hashed by
+# _hash_path, so all three give the same hashes for the same path.
 
 cdef extern from *:
     """
@@ -65,25 +70,9 @@ cdef extern from *:
         }
     }
 
-    /* rc_path_masks of p[0:min(avail, 32)] as 32-bit masks (before: as rc_path_masks). */
-    static inline void rc_path_masks32n(const unsigned char *p, Py_ssize_t avail, Py_ssize_t before,
-                                        uint32_t *slash, unsigned *qmark, unsigned *other) {
-        unsigned s0, q0, o0, s1 = 0, q1 = 0, o1 = 0;
-        if (avail >= 16) {
-            rc_path_masks16(p, &s0, &q0, &o0);
-            if (avail > 16)
-                rc_path_masks(p + 16, avail - 16, before + 16, &s1, &q1, &o1);
-        } else {
-            rc_path_masks(p, avail, before, &s0, &q0, &o0);
-        }
-        *slash = s0 | (s1 << 16);
-        *qmark = q0 | (q1 << 16);
-        *other = o0 | (o1 << 16);
-    }
-
-    /* The block of 16 bytes at base by its masks (rc_path_masks; or of a whole target under 32
-       bytes, base 0, its masks 32 bits wide), h: the hash of the words before base. -1: the
-       target needs the general path; 1: the path ends at the "?" at *q; 0: go on. */
+    /* The block of 16 bytes at base by its masks (rc_path_masks), h: the hash of the words
+       before base. -1: the target needs the general path; 1: the path ends at the "?" at *q;
+       0: go on. */
     static inline int rc_path_block(rc_pathscan *s, Py_ssize_t base, uint64_t h, unsigned slash,
                                     unsigned qmark, unsigned other, Py_ssize_t *q) {
         unsigned bits;
@@ -132,23 +121,8 @@ cdef extern from *:
         s.blen = blen; s.nb = nb; s.bhash = bhash; s.overflow = overflow; s.carry = 0;
         *nb = 0;
         *overflow = 0;
-        uint32_t slash32, bits;
+        uint32_t slash32;
         int rare, k;
-        if (n < 32) {  /* the common short target: one step, masks 32 bits wide, no loops */
-            rc_path_masks32n(d, n, 0, &slash32, &qmark, &other);
-            if (qmark)  /* a fragment after the query, from the masks (no memchr) */
-                for (bits = other & (0u - (qmark & (0u - qmark))); bits; bits &= bits - 1)
-                    if (d[rc_ctz(bits)] == '#')
-                        return 0;
-            if (rc_path_block(&s, 0, h, slash32, qmark, other, &q) < 0)
-                return 0;
-            plen = q < 0 ? n : q;
-            *full = rc_hash_from(h, d, 0, plen, n);
-            if (plen <= last && lens[plen])
-                rc_push_boundary(blen, bhash, nb, overflow, plen, *full);
-            *qpos = q;
-            return 1;
-        }
         while (n - base >= 32) {  /* 32 bytes at a time while no rare byte is met */
             rc_path_masks32(d + base, &slash32, &rare);
             if (rare) {  /* each block the general way */
@@ -202,6 +176,117 @@ cdef extern from *:
         *qpos = q;
         return 1;
     }
+
+    /* The bytes a load may read before a compact str's first character: its object header. */
+    #define RC_BEFORE 32
+    typedef char rc_header_holds_before[sizeof(PyASCIIObject) >= RC_BEFORE ? 1 : -1];
+
+    static inline int rc_ctz64(uint64_t m) { return __builtin_ctzll(m); }
+
+    #if defined(__SSE2__)
+    /* Bytes of the 16 at p by bit: "/" in *slash, any of "?", "#", "%", backslash, "." in *rare. */
+    static inline void rc_masks16(const unsigned char *p, unsigned *slash, unsigned *rare) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i r = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\\\'))));
+        r = _mm_or_si128(r, _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+        *slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+        *rare = (unsigned)_mm_movemask_epi8(r);
+    }
+    #endif
+
+    /* rc_masks16 of d[0:n] as 64-bit masks, 0 < n < 64, RC_BEFORE bytes readable before d:
+       n <= 16, the 16 bytes that end at d + n; n <= 32, those and d[0:16]; else d[0:32] and the
+       32 that end at d + n. Overlapping loads give the same bits for the same bytes. */
+    static inline void rc_masks64(const unsigned char *d, Py_ssize_t n, uint64_t *slash,
+                                  uint64_t *rare) {
+    #if defined(__SSE2__)
+        unsigned s0, r0, s1, r1, s2, r2, s3, r3;
+        if (n <= 16) {
+            rc_masks16(d + n - 16, &s0, &r0);
+            *slash = s0 >> (16 - n);
+            *rare = r0 >> (16 - n);
+        } else if (n <= 32) {
+            rc_masks16(d, &s0, &r0);
+            rc_masks16(d + n - 16, &s1, &r1);
+            *slash = s0 | ((uint64_t)s1 << (n - 16));
+            *rare = r0 | ((uint64_t)r1 << (n - 16));
+        } else {
+            rc_masks16(d, &s0, &r0);
+            rc_masks16(d + 16, &s1, &r1);
+            rc_masks16(d + n - 32, &s2, &r2);
+            rc_masks16(d + n - 16, &s3, &r3);
+            *slash = (s0 | (s1 << 16)) | ((uint64_t)(s2 | (s3 << 16)) << (n - 32));
+            *rare = (r0 | (r1 << 16)) | ((uint64_t)(r2 | (r3 << 16)) << (n - 32));
+        }
+    #else
+        Py_ssize_t k;
+        unsigned char c;
+        *slash = *rare = 0;
+        for (k = 0; k < n; k++) {
+            c = d[k];
+            if (c == '/')
+                *slash |= (uint64_t)1 << k;
+            else if (c == '?' || c == '#' || c == '%' || c == '\\\\' || c == '.')
+                *rare |= (uint64_t)1 << k;
+        }
+    #endif
+    }
+
+    /* The hash of d[:i] (_hash_prefix) from h, the hash of the words of d[:*w] (*w a multiple
+       of 8, *w <= i, RC_BEFORE bytes readable before d): the whole words up to i are folded into
+       h (*w moves on), the i - *w bytes left are the word that ends at d + i, shifted down. */
+    static inline uint64_t rc_hash_on(uint64_t *h, const unsigned char *d, Py_ssize_t *w,
+                                      Py_ssize_t i) {
+        Py_ssize_t r;
+        for (; *w + 8 <= i; *w += 8)
+            *h = rc_step(*h, rc_load64(d + *w));
+        r = i - *w;
+        return rc_fin(r ? rc_step(*h, rc_load64(d + i - 8) >> (8 * (8 - r))) : *h, i);
+    }
+
+    /* rc_scan_path for a target of fewer than 64 bytes (0 < n < 64, d[0] == "/", RC_BEFORE
+       bytes readable before d), with lmask, bit L: some rule has a prefix of length L (every
+       boundary is under 64, so at most 64 of them: no overflow). The rare bytes are visited in
+       order up to the first "?"; past it only a "#" matters (a fragment: the general path). */
+    static inline int rc_scan_short(const unsigned char *d, Py_ssize_t n, uint64_t lmask,
+                                    int merge, int normalize, Py_ssize_t *blen, uint64_t *bhash,
+                                    Py_ssize_t *nb, uint64_t *full, Py_ssize_t *qpos) {
+        uint64_t slash, rare, cand, h = RC_SEED;
+        Py_ssize_t i, plen = n, w = 0, k = 0;
+        unsigned char c;
+        rc_masks64(d, n, &slash, &rare);
+        for (; rare; rare &= rare - 1) {
+            i = rc_ctz64(rare);
+            c = d[i];
+            if (c == '?') {
+                plen = i;
+                for (rare &= rare - 1; rare; rare &= rare - 1)
+                    if (d[rc_ctz64(rare)] == '#')
+                        return 0;
+                slash &= (((uint64_t)1) << i) - 1;
+                break;
+            }
+            if (c == '#')
+                return 0;
+            /* "%", a backslash, "/.": normalised by the general path */
+            if (normalize && (c != '.' || d[i - 1] == '/'))
+                return 0;
+        }
+        if (merge && (slash & (slash << 1)))  /* "//": merged, the general path */
+            return 0;
+        for (cand = (slash | (((uint64_t)1) << plen)) & lmask; cand; cand &= cand - 1) {
+            i = rc_ctz64(cand);
+            blen[k] = i;
+            bhash[k++] = rc_hash_on(&h, d, &w, i);
+        }
+        /* the path itself: the last boundary's hash when it is one */
+        *full = (k && blen[k - 1] == plen) ? bhash[k - 1] : rc_hash_on(&h, d, &w, plen);
+        *nb = k;
+        *qpos = plen < n ? plen : -1;
+        return 1;
+    }
     """
     void _push_boundary_c "rc_push_boundary"(Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
                                               bint* overflow, Py_ssize_t length, uint64_t h) nogil
@@ -209,6 +294,15 @@ cdef extern from *:
                                    const unsigned char* lens, bint merge, bint normalize,
                                    Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
                                    bint* overflow, uint64_t* full, Py_ssize_t* qpos) nogil
+    bint _scan_short "rc_scan_short"(const unsigned char* d, Py_ssize_t n, uint64_t lmask,
+                                     bint merge, bint normalize, Py_ssize_t* blen,
+                                     uint64_t* bhash, Py_ssize_t* nb, uint64_t* full,
+                                     Py_ssize_t* qpos) nogil
+    bint _compact "PyUnicode_IS_COMPACT"(PyObject* s) nogil
+    int _kind "PyUnicode_KIND"(PyObject* s) nogil
+    void* _udata "PyUnicode_DATA"(PyObject* s) nogil
+    Py_ssize_t _ulen "PyUnicode_GET_LENGTH"(PyObject* s) nogil
+    char* _bytearray_data "PyByteArray_AS_STRING"(PyObject* b) nogil
 
 
 cdef inline void _push_boundary(Req* req, Py_ssize_t length, uint64_t h) noexcept:
@@ -238,19 +332,38 @@ cdef void _hash_path(Table self, str path, Req* req) noexcept:
         _push_boundary(req, n, req.full_hash)
 
 
+cdef void _set_plens(Table t, bytearray lens, Py_ssize_t longest) noexcept:
+    """Table.plens_all = lens (lens[L] == 1: some PathPrefix rule has normalised length L, up to
+    longest, the table's max_plen_all) and plen_mask_all, its bits under 64, which _scan
+    reads: table construction and patching set the three through this one function."""
+    cdef Py_ssize_t i
+    t.plens_all = lens
+    t.max_plen_all = longest
+    t.plen_mask_all = 0
+    for i in range(min(longest + 1, 64)):
+        if lens[i]:
+            t.plen_mask_all |= (<uint64_t>1) << i
+
+
 cdef bint _scan(Table self, str target, Py_ssize_t* qpos, Req* req) noexcept:
     """The fast path for the common target: one pass over a 1-byte-per-character origin-form
-    target finds the query, hashes the path and its "/" boundaries (rc_scan_path). False when
-    the target needs the general path (not origin-form, a fragment, dot-segments or escapes to
-    normalise, wider characters)."""
-    cdef Py_ssize_t n = len(target)
+    target finds the query, hashes the path and its "/" boundaries (rc_scan_short under 64
+    characters, else rc_scan_path). False when the target needs the general path (not
+    origin-form, a fragment, dot-segments or escapes to normalise, wider characters). The
+    target is read through a borrowed pointer (no reference taken)."""
+    cdef PyObject* t = <PyObject*>target
+    cdef Py_ssize_t n = _ulen(t)
     cdef const unsigned char* data
-    if n == 0 or PyUnicode_KIND(target) != PyUnicode_1BYTE_KIND:
+    if n == 0 or _kind(t) != PyUnicode_1BYTE_KIND:
         return False
-    data = <const unsigned char*>PyUnicode_DATA(target)
+    data = <const unsigned char*>_udata(t)
     if data[0] != 47:  # "/"
         return False
+    req.overflow = False
+    if n < 64 and _compact(t):
+        return _scan_short(data, n, self.plen_mask_all, self.merge, self.normalize, req.blen,
+                           req.bhash, &req.nb, &req.full_hash, qpos)
     return _scan_path(data, n, self.max_plen_all,
-                      <const unsigned char*>PyByteArray_AS_STRING(self.plens_all),
+                      <const unsigned char*>_bytearray_data(<PyObject*>self.plens_all),
                       self.merge, self.normalize, req.blen, req.bhash, &req.nb, &req.overflow,
                       &req.full_hash, qpos)
