@@ -111,7 +111,7 @@ cdef struct Req:
     PyObject* method           # a str
     PyObject* path             # a str whose first plen characters are the path (plen -1: refused)
     Py_ssize_t plen
-    uint64_t full_hash         # the hash of path[:plen]
+    uint64_t full_hash         # the hash of path[:plen]; 0: not made yet (_match_c_scan.pxi)
     PyObject* host             # a str or None
     PyObject* headers
     PyObject* scheme
@@ -122,7 +122,10 @@ cdef struct Req:
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
     PyObject* host2[2]         # a mesh view's Host and :authority when hv is NULL (_mesh_host)
     PyObject* hv_stack[16]
-    # the path's prefixes at "/" boundaries that some rule's length has: (length, hash)
+    # the path's prefixes at "/" boundaries (and the path itself): bmask bit L, L < 64, the
+    # prefix of length L (hashed when a group has that length); longer ones that some rule's
+    # length has: (length, hash), hashed by the pass over the target
+    uint64_t bmask
     Py_ssize_t nb
     bint overflow              # more than 64 such boundaries: the rest are hashed on demand
     Py_ssize_t blen[64]
@@ -139,7 +142,6 @@ cdef class Table:
     cdef _StrMap prefix        # (group, normalised prefix) -> bucket of PathPrefix entries
     cdef bytearray plens_all   # union of the groups' prefix lengths
     cdef Py_ssize_t max_plen_all
-    cdef uint64_t plen_mask_all  # bit L: plens_all[L], for L < 64 (_set_plens; read by _scan)
     cdef list pool
     cdef list regexes
     cdef list listeners

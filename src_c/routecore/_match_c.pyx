@@ -270,19 +270,20 @@ cdef class Table:
     cdef int _group(self, int gi, Req* req) except -2:
         """The winning entry of group gi for the request's path (req.path[:req.plen]), or -1:
         its exact path, then regexes when they rank first, then prefixes longest first, then
-        regexes. A 1-byte path is probed in place (_probe: no call, no reference; the path is
-        read through req, a str local would take one), a wider one through get_at."""
+        regexes. Only the lengths the group has are hashed and probed (_match_c_scan.pxi's
+        invariants); a compact 1-byte path is hashed and probed in place. (The path is read
+        through req: a str local would take a reference.)"""
         cdef int r
         cdef Py_ssize_t k, p, n = req.plen
         cdef CGroup* cg = &self.groups[gi]
-        cdef const unsigned char* d = NULL
+        cdef const unsigned char* d = _compact_narrow(req.path)
+        cdef uint64_t m
         cdef bytearray plens
-        if _kind(req.path) == PyUnicode_1BYTE_KIND:
-            d = <const unsigned char*>_udata(req.path)
         if (cg.elen_mask >> (n if n < 63 else 63)) & 1:  # some exact path has this length
-            r = _slot_entry(self, 
-                _probe(self.exact.slots, self.exact.mask, d, n, req.full_hash, gi) if d != NULL
-                else self.exact.get_at(<str>req.path, 0, n, req.full_hash, gi), req)
+            if req.full_hash == 0:
+                req.full_hash = _prefix_hash(req, d, n)
+            r = _slot_entry(self, _path_probe(<PyObject*>self.exact, req, d, n, req.full_hash, gi),
+                            req)
             if r >= 0:
                 return r
         if self.regex_first:
@@ -300,22 +301,24 @@ cdef class Table:
                         if r >= 0:
                             return r
                     p -= 1
+                m = 0
             else:
-                for k in range(req.nb - 1, -1, -1):  # the boundaries, longest first
+                for k in range(req.nb - 1, -1, -1):  # 64 or longer, hashed by the pass
                     p = req.blen[k]
-                    if p > cg.max_plen:
+                    if p > cg.max_plen or not (<_Group>self.group_objs[gi]).plens[p]:
                         continue
-                    if p < 64:
-                        if not (cg.plen_mask >> p) & 1:
-                            continue
-                    elif not (<_Group>self.group_objs[gi]).plens[p]:
-                        continue
-                    r = _slot_entry(self, 
-                        _probe(self.prefix.slots, self.prefix.mask, d, p, req.bhash[k], gi)
-                        if d != NULL else self.prefix.get_at(<str>req.path, 0, p, req.bhash[k], gi),
-                        req)
+                    r = _slot_entry(self, _path_probe(<PyObject*>self.prefix, req, d, p,
+                                                      req.bhash[k], gi), req)
                     if r >= 0:
                         return r
+                m = req.bmask & cg.plen_mask
+            while m:  # under 64: the lengths the group has, longest first, hashed here
+                p = _top64(m)
+                m ^= (<uint64_t>1) << p
+                r = _slot_entry(self, _path_probe(<PyObject*>self.prefix, req, d, p,
+                                                  _prefix_hash(req, d, p), gi), req)
+                if r >= 0:
+                    return r
         if not self.regex_first:
             return self._regexes(gi, req)
         return -1

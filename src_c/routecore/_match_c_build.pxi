@@ -238,10 +238,10 @@ cdef object _build(Table self, spec):
     self.misdirected = spec.misdirected
     self.bad_request = spec.bad_request
     self.escaped = spec.escaped_slashes
-    lens = bytearray(max(all_lens) + 2 if all_lens else 1)
+    self.max_plen_all = max(all_lens) if all_lens else -1
+    self.plens_all = bytearray(self.max_plen_all + 2)
     for n in all_lens:
-        lens[n] = 1
-    _set_plens(self, lens, max(all_lens) if all_lens else -1)
+        self.plens_all[n] = 1
     self.n_entries, self.n_conds, self.n_groups, self.dead = ei, ci, gi, 0
 
 

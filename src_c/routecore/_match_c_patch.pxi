@@ -244,7 +244,7 @@ def patched_table(Table old, spec, changes):
                 ei += 1
     t.exact = _map_with(old.exact, exact_items, False) if exact_items else old.exact
     t.prefix = _map_with(old.prefix, prefix_items, False) if prefix_items else old.prefix
-    _set_plens(t, plens_all, t.max_plen_all)
+    t.plens_all = plens_all
     t.listener_exact = old.listener_exact
     t.listener_wild = old.listener_wild
     t.listener_any = old.listener_any

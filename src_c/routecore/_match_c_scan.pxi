@@ -1,19 +1,23 @@
 # The native twin's pass over a request target (routecore._match_c), included by _match_c.pyx:
-# where the path ends, the hash of the path and of each of its prefixes at a "/" boundary that
-# some PathPrefix rule's length has (Req.bhash), in one forward pass.
+# where the path ends, its "/" boundaries (Req.bmask, Req.blen), and the hashes the path maps
+# are probed with, made only when a probe needs them.
 #
-# Invariants: the hashes are _match_c_hash.pxi's (_hash_prefix), which the path maps were built
-# with; the common origin-form target is read in place, never copied:
-# - under 64 characters (rc_scan_short; a compact str, whose object header puts at least
-#   RC_BEFORE readable bytes before its first character): the whole target's "/" and rare bytes
-#   ("?", "#", "%", backslash, ".") as two 64-bit masks from two or four 16-byte loads that end
-#   at the target's end (no byte past it is read), the boundaries some rule's length has picked
-#   by one AND with Table.plen_mask_all, then each boundary's hash and the path's from one
-#   running state (a partial word is the 8 bytes that end at the boundary, shifted);
-# - longer (rc_scan_path): 16 or 32 bytes at a time, each block's words folded into the hash as
-#   the block is left, so a boundary's hash starts from the state at its block;
-# anything both decline is split and normalised by routecore._paths first, then hashed by
-# _hash_path, so all three give the same hashes for the same path.
+# Invariants:
+# - the hashes are _match_c_hash.pxi's (_hash_prefix), which the path maps were built with;
+# - Req.bmask bit L (L < 64): the path has a "/" at L, or ends there (L == plen); such a prefix
+#   is hashed by Table._group (_prefix_hash) only when the group has a PathPrefix of length L.
+#   Boundaries of 64 or more that some rule's length has are in Req.blen with their hash
+#   (Req.bhash), made by the pass. Req.full_hash 0: the path's hash is not made yet (a hash that
+#   is 0 is made again at each use: still right);
+# - the common origin-form target is read in place, never copied: under 64 characters
+#   (rc_scan_short; a compact str, whose object header puts at least RC_BEFORE readable bytes
+#   before its first character) as two 64-bit masks, its "/" and its rare bytes ("?", "#",
+#   "%", backslash, "."), from two or four 16-byte loads that end at the target's end (no byte
+#   past it is read), and nothing hashed; longer (rc_scan_path) 16 or 32 bytes at a time, each
+#   block's words folded into the path's hash as the block is left, so a long boundary's hash
+#   starts from the state at its block; anything both decline is split and normalised by
+#   routecore._paths first, then read by _hash_path, so all three give the same boundaries
+#   and hashes for the same path.
 
 cdef extern from *:
     """
@@ -52,19 +56,24 @@ cdef extern from *:
         Py_ssize_t *blen, *nb;
         uint64_t *bhash;
         int *overflow;
+        uint64_t *bmask;            /* the boundaries under 64 (Req.bmask) */
+        Py_ssize_t upto;            /* the last boundary looked at: last, at least 63 */
         unsigned carry;             /* the previous block ended with a "/" */
     } rc_pathscan;
 
-    /* Push the boundaries some rule's length has among the "/" at base + the bits of slash
-       (h: the hash of the words before base). */
+    /* The boundaries among the "/" at base + the bits of slash: under 64 in *bmask, the longer
+       ones some rule's length has pushed with their hash (h: the hash of the words before
+       base). */
     static inline void rc_path_boundaries(rc_pathscan *s, Py_ssize_t base, uint64_t h,
                                           uint32_t slash) {
         Py_ssize_t i;
         for (; slash; slash &= slash - 1) {
             i = base + rc_ctz(slash);
-            if (i > s->last)
+            if (i > s->upto)
                 break;
-            if (s->lens[i])
+            if (i < 64)
+                *s->bmask |= ((uint64_t)1) << i;
+            else if (s->lens[i])
                 rc_push_boundary(s->blen, s->bhash, s->nb, s->overflow, i,
                                  rc_hash_from(h, s->d, base, i, s->n));
         }
@@ -95,7 +104,7 @@ cdef extern from *:
         if (s->merge && (slash & ((slash << 1) | s->carry)))  /* "//": merged, the general path */
             return -1;
         s->carry = slash >> 15;
-        if (base <= s->last)
+        if (base <= s->upto)
             rc_path_boundaries(s, base, h, slash);
         if (qmark) {
             *q = base + rc_ctz(qmark);
@@ -104,14 +113,15 @@ cdef extern from *:
         return 0;
     }
 
-    /* The pass over the origin-form target d[0:n] (d[0] == "/"): the "/" boundaries some rule's
-       length has with their hashes (blen, bhash, *nb, *overflow), the path's hash (*full) and
-       where the query starts (*qpos: the "?", or -1). Returns 0 when the target needs the
-       general path (a fragment; with normalize, escapes or dot-segments; with merge, "//"). */
+    /* The pass over the origin-form target d[0:n] (d[0] == "/"): the path's "/" boundaries
+       and its end (under 64 in *bmask; longer ones some rule's length has with their hashes
+       in blen, bhash, *nb, *overflow), the path's hash (*full) and where the query starts
+       (*qpos: the "?", or -1). Returns 0 when the target needs the general path (a fragment;
+       with normalize, escapes or dot-segments; with merge, "//"). */
     static RC_NOINLINE int rc_scan_path(const unsigned char *d, Py_ssize_t n, Py_ssize_t last,
                             const unsigned char *lens, int merge, int normalize,
                             Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb, int *overflow,
-                            uint64_t *full, Py_ssize_t *qpos) {
+                            uint64_t *bmask, uint64_t *full, Py_ssize_t *qpos) {
         rc_pathscan s;
         uint64_t h = RC_SEED;
         Py_ssize_t base = 0, q = -1, plen;
@@ -119,8 +129,10 @@ cdef extern from *:
         int r = 0;
         s.d = d; s.n = n; s.last = last; s.lens = lens; s.merge = merge; s.normalize = normalize;
         s.blen = blen; s.nb = nb; s.bhash = bhash; s.overflow = overflow; s.carry = 0;
+        s.bmask = bmask; s.upto = last > 63 ? last : 63;
         *nb = 0;
         *overflow = 0;
+        *bmask = 0;
         uint32_t slash32;
         int rare, k;
         while (n - base >= 32) {  /* 32 bytes at a time while no rare byte is met */
@@ -139,7 +151,7 @@ cdef extern from *:
                 if (merge && (slash32 & ((slash32 << 1) | s.carry)))  /* "//" */
                     return 0;
                 s.carry = slash32 >> 31;
-                if (base <= last)
+                if (base <= s.upto)
                     rc_path_boundaries(&s, base, h, slash32);
             } else {
                 s.carry = 0;
@@ -169,7 +181,9 @@ cdef extern from *:
         }
         plen = q < 0 ? n : q;
         *full = rc_hash_from(h, d, base, plen, n);
-        if (plen <= last && lens[plen])
+        if (plen < 64)
+            *bmask |= ((uint64_t)1) << plen;
+        else if (plen <= last && lens[plen])
             rc_push_boundary(blen, bhash, nb, overflow, plen, *full);
         if (q >= 0 && memchr(d + q + 1, '#', (size_t)(n - q - 1)) != NULL)
             return 0;
@@ -181,7 +195,28 @@ cdef extern from *:
     #define RC_BEFORE 32
     typedef char rc_header_holds_before[sizeof(PyASCIIObject) >= RC_BEFORE ? 1 : -1];
 
+    /* The characters of s when it is a compact str of one byte per character (RC_BEFORE
+       readable bytes before them), else NULL. */
+    static inline const unsigned char *rc_compact_narrow(PyObject *s) {
+        if (!PyUnicode_IS_COMPACT(s) || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND)
+            return NULL;
+        return (const unsigned char *)PyUnicode_DATA(s);
+    }
+
+    /* The hash of d[:p] (_hash_prefix), RC_BEFORE bytes readable before d: the whole words,
+       then the p % 8 bytes left as the word that ends at d + p, shifted down. */
+    static inline uint64_t rc_hash_head(const unsigned char *d, Py_ssize_t p) {
+        uint64_t h = RC_SEED;
+        Py_ssize_t w, r = p & 7;
+        for (w = 0; w + 8 <= p; w += 8)
+            h = rc_step(h, rc_load64(d + w));
+        if (r)
+            h = rc_step(h, rc_load64(d + p - 8) >> (8 * (8 - r)));
+        return rc_fin(h, p);
+    }
+
     static inline int rc_ctz64(uint64_t m) { return __builtin_ctzll(m); }
+    static inline int rc_top64(uint64_t m) { return 63 - __builtin_clzll(m); }
 
     #if defined(__SSE2__)
     /* Bytes of the 16 at p by bit: "/" in *slash, any of "?", "#", "%", backslash, "." in *rare. */
@@ -234,27 +269,15 @@ cdef extern from *:
     #endif
     }
 
-    /* The hash of d[:i] (_hash_prefix) from h, the hash of the words of d[:*w] (*w a multiple
-       of 8, *w <= i, RC_BEFORE bytes readable before d): the whole words up to i are folded into
-       h (*w moves on), the i - *w bytes left are the word that ends at d + i, shifted down. */
-    static inline uint64_t rc_hash_on(uint64_t *h, const unsigned char *d, Py_ssize_t *w,
-                                      Py_ssize_t i) {
-        Py_ssize_t r;
-        for (; *w + 8 <= i; *w += 8)
-            *h = rc_step(*h, rc_load64(d + *w));
-        r = i - *w;
-        return rc_fin(r ? rc_step(*h, rc_load64(d + i - 8) >> (8 * (8 - r))) : *h, i);
-    }
-
     /* rc_scan_path for a target of fewer than 64 bytes (0 < n < 64, d[0] == "/", RC_BEFORE
-       bytes readable before d), with lmask, bit L: some rule has a prefix of length L (every
-       boundary is under 64, so at most 64 of them: no overflow). The rare bytes are visited in
-       order up to the first "?"; past it only a "#" matters (a fragment: the general path). */
-    static inline int rc_scan_short(const unsigned char *d, Py_ssize_t n, uint64_t lmask,
-                                    int merge, int normalize, Py_ssize_t *blen, uint64_t *bhash,
-                                    Py_ssize_t *nb, uint64_t *full, Py_ssize_t *qpos) {
-        uint64_t slash, rare, cand, h = RC_SEED;
-        Py_ssize_t i, plen = n, w = 0, k = 0;
+       bytes readable before d): every boundary is under 64, so *bmask holds them all and
+       nothing is hashed (*full = 0: not made yet). The rare bytes are visited in order up to
+       the first "?"; past it only a "#" matters (a fragment: the general path). */
+    static inline int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
+                                    int normalize, uint64_t *bmask, Py_ssize_t *nb,
+                                    uint64_t *full, Py_ssize_t *qpos) {
+        uint64_t slash, rare;
+        Py_ssize_t i, plen = n;
         unsigned char c;
         rc_masks64(d, n, &slash, &rare);
         for (; rare; rare &= rare - 1) {
@@ -276,28 +299,26 @@ cdef extern from *:
         }
         if (merge && (slash & (slash << 1)))  /* "//": merged, the general path */
             return 0;
-        for (cand = (slash | (((uint64_t)1) << plen)) & lmask; cand; cand &= cand - 1) {
-            i = rc_ctz64(cand);
-            blen[k] = i;
-            bhash[k++] = rc_hash_on(&h, d, &w, i);
-        }
-        /* the path itself: the last boundary's hash when it is one */
-        *full = (k && blen[k - 1] == plen) ? bhash[k - 1] : rc_hash_on(&h, d, &w, plen);
-        *nb = k;
+        *bmask = slash | (((uint64_t)1) << plen);
+        *nb = 0;
+        *full = 0;
         *qpos = plen < n ? plen : -1;
         return 1;
     }
     """
     void _push_boundary_c "rc_push_boundary"(Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
                                               bint* overflow, Py_ssize_t length, uint64_t h) nogil
+    uint64_t _hash_head "rc_hash_head"(const unsigned char* d, Py_ssize_t p) nogil
+    const unsigned char* _compact_narrow "rc_compact_narrow"(PyObject* s) nogil
     bint _scan_path "rc_scan_path"(const unsigned char* d, Py_ssize_t n, Py_ssize_t last,
                                    const unsigned char* lens, bint merge, bint normalize,
                                    Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
-                                   bint* overflow, uint64_t* full, Py_ssize_t* qpos) nogil
-    bint _scan_short "rc_scan_short"(const unsigned char* d, Py_ssize_t n, uint64_t lmask,
-                                     bint merge, bint normalize, Py_ssize_t* blen,
-                                     uint64_t* bhash, Py_ssize_t* nb, uint64_t* full,
-                                     Py_ssize_t* qpos) nogil
+                                   bint* overflow, uint64_t* bmask, uint64_t* full,
+                                   Py_ssize_t* qpos) nogil
+    bint _scan_short "rc_scan_short"(const unsigned char* d, Py_ssize_t n, bint merge,
+                                     bint normalize, uint64_t* bmask, Py_ssize_t* nb,
+                                     uint64_t* full, Py_ssize_t* qpos) nogil
+    int _top64 "rc_top64"(uint64_t m) nogil
     bint _compact "PyUnicode_IS_COMPACT"(PyObject* s) nogil
     int _kind "PyUnicode_KIND"(PyObject* s) nogil
     void* _udata "PyUnicode_DATA"(PyObject* s) nogil
@@ -311,10 +332,11 @@ cdef inline void _push_boundary(Req* req, Py_ssize_t length, uint64_t h) noexcep
 
 
 cdef void _hash_path(Table self, str path, Req* req) noexcept:
-    """The path's full hash, and the hash of every prefix that ends at a "/" boundary (or the
-    end) and has a length some PathPrefix rule has (the general path: _scan does this for
-    the common target)."""
-    cdef Py_ssize_t i, n = len(path), last = n if n <= self.max_plen_all else self.max_plen_all
+    """The path's full hash and its "/" boundaries (and its end): under 64 in req.bmask, the
+    longer ones that have a length some PathPrefix rule has with their hash (the general
+    path: _scan does this for the common target)."""
+    cdef Py_ssize_t i, n = len(path), last = self.max_plen_all
+    cdef Py_ssize_t upto = min(n, max(last + 1, 64))
     cdef bytearray lens = self.plens_all
     cdef Fwd f
     cdef bint narrow = PyUnicode_KIND(path) == PyUnicode_1BYTE_KIND
@@ -324,46 +346,58 @@ cdef void _hash_path(Table self, str path, Req* req) noexcept:
     f.words = 0
     req.nb = 0
     req.overflow = False
-    for i in range(last + 1 if last < n else n):
-        if path[i] == u'/' and lens[i]:
-            _push_boundary(req, i, _fwd_at(&f, i) if narrow else _hash_prefix(path, i))
+    req.bmask = 0
+    for i in range(upto):
+        if path[i] == u'/':
+            if i < 64:
+                req.bmask |= (<uint64_t>1) << i
+            elif lens[i]:
+                _push_boundary(req, i, _fwd_at(&f, i) if narrow else _hash_prefix(path, i))
     req.full_hash = _fwd_at(&f, n) if narrow else _hash_prefix(path, n)
-    if n <= last and lens[n]:
+    if n < 64:
+        req.bmask |= (<uint64_t>1) << n
+    elif n <= last and lens[n]:
         _push_boundary(req, n, req.full_hash)
 
 
-cdef void _set_plens(Table t, bytearray lens, Py_ssize_t longest) noexcept:
-    """Table.plens_all = lens (lens[L] == 1: some PathPrefix rule has normalised length L, up to
-    longest, the table's max_plen_all) and plen_mask_all, its bits under 64, which _scan
-    reads: table construction and patching set the three through this one function."""
-    cdef Py_ssize_t i
-    t.plens_all = lens
-    t.max_plen_all = longest
-    t.plen_mask_all = 0
-    for i in range(min(longest + 1, 64)):
-        if lens[i]:
-            t.plen_mask_all |= (<uint64_t>1) << i
+cdef inline uint64_t _prefix_hash(Req* req, const unsigned char* d, Py_ssize_t p) noexcept:
+    """The hash of req.path[:p] (d: _compact_narrow of the path), for a boundary of req.bmask
+    or the path itself (req.full_hash 0), when a probe needs it."""
+    if d != NULL:
+        return _hash_head(d, p)
+    return _hash_prefix(<str>req.path, p)
+
+
+cdef inline MapSlot* _path_probe(PyObject* m, Req* req, const unsigned char* d, Py_ssize_t p,
+                                 uint64_t h, int gi) noexcept:
+    """The slot of (gi, req.path[:p]) in the path map m, whose hash is h: probed in place
+    (_probe: no call, no reference) when d (_compact_narrow of the path) is not NULL."""
+    if d != NULL:
+        return _probe((<_StrMap>m).slots, (<_StrMap>m).mask, d, p, h, gi)
+    return (<_StrMap>m).get_at(<str>req.path, 0, p, h, gi)
 
 
 cdef bint _scan(Table self, str target, Py_ssize_t* qpos, Req* req) noexcept:
     """The fast path for the common target: one pass over a 1-byte-per-character origin-form
-    target finds the query, hashes the path and its "/" boundaries (rc_scan_short under 64
-    characters, else rc_scan_path). False when the target needs the general path (not
-    origin-form, a fragment, dot-segments or escapes to normalise, wider characters). The
-    target is read through a borrowed pointer (no reference taken)."""
+    target finds the query and the path's "/" boundaries (rc_scan_short under 64 characters,
+    else rc_scan_path). False when the target needs the general path (not origin-form, a
+    fragment, dot-segments or escapes to normalise, wider characters). The target is read
+    through a borrowed pointer (no reference taken)."""
     cdef PyObject* t = <PyObject*>target
     cdef Py_ssize_t n = _ulen(t)
-    cdef const unsigned char* data
-    if n == 0 or _kind(t) != PyUnicode_1BYTE_KIND:
+    cdef const unsigned char* data = _compact_narrow(t)
+    if n == 0:
+        return False
+    req.overflow = False
+    if data != NULL and n < 64:
+        return data[0] == 47 and _scan_short(data, n, self.merge, self.normalize, &req.bmask,
+                                             &req.nb, &req.full_hash, qpos)
+    if _kind(t) != PyUnicode_1BYTE_KIND:
         return False
     data = <const unsigned char*>_udata(t)
     if data[0] != 47:  # "/"
         return False
-    req.overflow = False
-    if n < 64 and _compact(t):
-        return _scan_short(data, n, self.plen_mask_all, self.merge, self.normalize, req.blen,
-                           req.bhash, &req.nb, &req.full_hash, qpos)
     return _scan_path(data, n, self.max_plen_all,
                       <const unsigned char*>_bytearray_data(<PyObject*>self.plens_all),
                       self.merge, self.normalize, req.blen, req.bhash, &req.nb, &req.overflow,
-                      &req.full_hash, qpos)
+                      &req.bmask, &req.full_hash, qpos)
