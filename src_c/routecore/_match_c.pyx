@@ -151,6 +151,34 @@ cdef inline int _slot_entry(Table self, MapSlot* slot, Req* req) except -2:
     return self._bucket(slot.value, slot.count, req)
 
 
+cdef int _long_prefixes(Table self, int gi, Req* req, const unsigned char* d) except -2:
+    """Table._group's prefixes of 64 characters or more (req.blen, hashed by the pass), longest
+    first; with req.overflow (a hostile path with very many "/"), every prefix the group has,
+    each hashed on demand. The winning entry, or -1."""
+    cdef int r
+    cdef Py_ssize_t k, p, n = req.plen
+    cdef CGroup* cg = &self.groups[gi]
+    cdef bytearray plens = (<_Group>self.group_objs[gi]).plens
+    if req.overflow:
+        p = n if n <= cg.max_plen else cg.max_plen
+        while p >= 0:
+            if plens[p] and (p == n or (<str>req.path)[p] == u'/'):
+                r = _slot_entry(self, self.prefix.get_at(
+                    <str>req.path, 0, p, _hash_prefix(<str>req.path, p), gi), req)
+                if r >= 0:
+                    return r
+            p -= 1
+        return -1
+    for k in range(req.nb - 1, -1, -1):
+        p = req.blen[k]
+        if p <= cg.max_plen and plens[p]:
+            r = _slot_entry(self, _path_probe(<PyObject*>self.prefix, req, d, p, req.bhash[k], gi),
+                            req)
+            if r >= 0:
+                return r
+    return -1
+
+
 cdef class Table:
     """The rule table of one view (Gateway port or mesh Service port), native twin."""
 
@@ -274,11 +302,10 @@ cdef class Table:
         invariants); a compact 1-byte path is hashed and probed in place. (The path is read
         through req: a str local would take a reference.)"""
         cdef int r
-        cdef Py_ssize_t k, p, n = req.plen
+        cdef Py_ssize_t p, n = req.plen
         cdef CGroup* cg = &self.groups[gi]
         cdef const unsigned char* d = _compact_narrow(req.path)
         cdef uint64_t m
-        cdef bytearray plens
         if (cg.elen_mask >> (n if n < 63 else 63)) & 1:  # some exact path has this length
             if req.full_hash == 0:
                 req.full_hash = _prefix_hash(req, d, n)
@@ -291,27 +318,11 @@ cdef class Table:
             if r >= 0:
                 return r
         if cg.max_plen >= 0:
-            if req.overflow:  # a hostile path with very many "/": hash each candidate prefix
-                plens = (<_Group>self.group_objs[gi]).plens
-                p = n if n <= cg.max_plen else cg.max_plen
-                while p >= 0:
-                    if plens[p] and (p == n or (<str>req.path)[p] == u'/'):
-                        r = _slot_entry(self, self.prefix.get_at(
-                            <str>req.path, 0, p, _hash_prefix(<str>req.path, p), gi), req)
-                        if r >= 0:
-                            return r
-                    p -= 1
-                m = 0
-            else:
-                for k in range(req.nb - 1, -1, -1):  # 64 or longer, hashed by the pass
-                    p = req.blen[k]
-                    if p > cg.max_plen or not (<_Group>self.group_objs[gi]).plens[p]:
-                        continue
-                    r = _slot_entry(self, _path_probe(<PyObject*>self.prefix, req, d, p,
-                                                      req.bhash[k], gi), req)
-                    if r >= 0:
-                        return r
-                m = req.bmask & cg.plen_mask
+            if req.nb or req.overflow:  # boundaries of 64 or more: a call of their own
+                r = _long_prefixes(self, gi, req, d)
+                if r >= 0:
+                    return r
+            m = 0 if req.overflow else req.bmask & cg.plen_mask
             while m:  # under 64: the lengths the group has, longest first, hashed here
                 p = _top64(m)
                 m ^= (<uint64_t>1) << p
