@@ -199,3 +199,73 @@ def test_host_maps_probed_in_place_decide_as_the_pure_twin():
             native, pure = (v.route("GET", "/", raw) for v in views)
             got = native.backend.name if native.backend else None
             assert got == want, (host, "bytes", got, want)
+
+
+CUTS = (6, 15, 17, 31, 33, 47, 62, 64, 66, 72)  # LONG_BASE has a "/" at each of these
+LONG_BASE = "".join("/" if i == 0 or i in CUTS else "abcdefghijklmnopqrstuvwxyz"[i % 26]
+                    for i in range(90))
+LONG_PIECES = ("?q=1", "?q#f", "#f", "//x", "%41", "/./x", "/../y", ".x", "?a//b#", "?a%#", "?", "/")
+
+
+def _paths_route(name, hostnames, matches):
+    rules = "\n".join(f"  - matches: [{{path: {{type: {kind}, value: '{value}'}}}}]\n"
+                      f"    backendRefs: [{{name: {name}-{i}, port: 80}}]"
+                      for i, (kind, value) in enumerate(matches))
+    return f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}, namespace: infra}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: {hostnames!r}
+  rules:
+{rules}"""
+
+
+def _cuts_config():
+    """Host a.example.com: prefixes at every cut but two (its group lacks 17 and 62), exact
+    paths of lengths 16, 63, 64 and 65; *.example.com (the next group a.example.com's misses
+    fall to): "/", the prefixes a.example.com lacks, an exact path of length 33."""
+    own = [c for c in CUTS if c not in (17, 62)]
+    exact = [LONG_BASE[:16], LONG_BASE[:63], LONG_BASE[:64], LONG_BASE[:65]]
+    return "\n---\n".join([
+        GATEWAY,
+        _paths_route("a", ["a.example.com"], [("PathPrefix", LONG_BASE[:c]) for c in own]
+                     + [("Exact", p) for p in exact]),
+        _paths_route("w", ["*.example.com"], [("PathPrefix", "/"), ("PathPrefix", LONG_BASE[:17]),
+                                              ("PathPrefix", LONG_BASE[:62]),
+                                              ("Exact", LONG_BASE[:33])]),
+    ])
+
+
+def _targets_to_90():
+    out = []
+    for n in range(1, len(LONG_BASE) + 1):
+        base = LONG_BASE[:n]
+        out += [base, base + "/"]
+        for k in sorted({1, n // 2, n - 1, n} - {0}):
+            out += [base[:k] + piece + base[k:] for piece in LONG_PIECES]
+    return out
+
+
+@pytest.mark.parametrize("options", [{}, {"merge_slashes": True}, {"normalize_path": False}])
+def test_targets_of_every_length_to_90_decide_as_the_pure_twin(options):
+    """The native pass over a target under 64 characters (rc_scan_short) reads it as two
+    64-bit masks from loads that end at the target's end and leaves the hashing to the probes
+    (Req.bmask, Req.full_hash 0); longer targets take rc_scan_path, which hashes the boundaries
+    of 64 or more (Req.blen). Targets of every length from 1 to 90, with "/" boundaries where
+    the loads and masks change (around 16, 32 and 64), each thing the pass acts on at several
+    positions, and rules whose prefixes and exact paths have those lengths, decide as the pure
+    twin does, whatever the path options."""
+    cfg = routecore.load(_cuts_config())
+    views = [routecore.Router(cfg, native=native, seed=3, **options).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    seen = set()
+    for target in _targets_to_90():
+        for host in ("a.example.com", "b.example.com"):
+            native, pure = (v.route("GET", target, host=host) for v in views)
+            assert (native.kind, native.status, native.backend, native.request_path, native._query) == \
+                (pure.kind, pure.status, pure.backend, pure.request_path, pure._query), (target, host, options)
+            seen.add(native.backend.name if native.backend else native.status)
+    # every rule of a.example.com and *.example.com was the answer for some target
+    assert {f"a-{i}" for i in range(len(CUTS) - 2 + 4)} | {f"w-{i}" for i in range(4)} <= seen, seen
+
