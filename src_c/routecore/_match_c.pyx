@@ -141,9 +141,10 @@ include "_match_c_decision.pxi"
 
 cdef inline int _slot_entry(Table self, MapSlot* slot, Req* req) except -2:
     """Table._bucket of a path slot (NULL: -1); a first entry without conditions, the common
-    bucket, is taken without a call."""
+    bucket, is taken without a call. A slot's bucket may be empty (count 0: a patched table's
+    key whose rules were all removed): then its value points to no entry of its own."""
     cdef CEntry* e
-    if slot == NULL:
+    if slot == NULL or slot.count == 0:
         return -1
     e = &self.entries[slot.value]
     if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
