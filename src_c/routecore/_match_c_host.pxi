@@ -258,30 +258,20 @@ cdef inline MapSlot* _host_probe(PyObject* m, HostHash* hh, Py_ssize_t i, uint64
     return _probe_wide(<_StrMap>m, <str>hh.key, i, hh.end, h, 0)
 
 
-cdef inline int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh,
-                             Py_ssize_t* after) noexcept:
+cdef int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
     """The value for the host key of hh (made by _host_key_hash) in the host maps exact and wild
     (_StrMaps, borrowed: the caller keeps them alive): the exact name, else the longest wildcard
     suffix starting after position after[0] (pass -1 first; on return it is where the match was
-    found, so the next call yields the next shorter suffix). -1 when none is left. The exact
-    probe is inline (most requests end there); the wildcards are _host_wild's."""
-    cdef MapSlot* slot
-    if after[0] < 0:
-        after[0] = 0
-        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, hh.end):
-            slot = _host_probe(exact, hh, 0, _host_full(hh))
-            if slot != NULL:
-                return slot.value
-    return _host_wild(wild, hh, after)
-
-
-cdef int _host_wild(PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
-    """_host_lookup past the exact name: the longest "." suffix of the key starting after
-    after[0] that the wildcard map holds (after[0] set to where it starts), or -1 (after[0]:
-    the key's end)."""
+    found, so the next call yields the next shorter suffix). -1 when none is left."""
     cdef Py_ssize_t k, i, end = hh.end
     cdef MapSlot* slot
     cdef uint64_t wlens = (<_StrMap>wild).lens
+    if after[0] < 0:
+        after[0] = 0
+        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, end):
+            slot = _host_probe(exact, hh, 0, _host_full(hh))
+            if slot != NULL:
+                return slot.value
     if (<_StrMap>wild).count == 0 or hh.empty_label:
         after[0] = end
         return -1
