@@ -10,6 +10,11 @@
 #   of a length some key has). So a mesh view (the Host plays no part in matching) and an empty
 #   map pay for no hash, and a Host's cost past the longest wildcard key is its check alone.
 # - the hashes are those of _match_c_hash.pxi's _hash_suffix, which the maps were built with.
+# - a Host of up to 32 characters (a compact ASCII str) is checked by rc_host_scan32 in two
+#   16-byte loads and no loop; it may read up to 15 bytes before the characters, which are the
+#   str's own header (never outside the object), and masks those bits out. Anything it does not
+#   accept goes to rc_host_scan or the general reading, so it may only decline, never decide
+#   otherwise than routecore._paths.checked_host_key.
 
 cdef extern from *:
     """
