@@ -10,9 +10,86 @@
 #   of a length some key has). So a mesh view (the Host plays no part in matching) and an empty
 #   map pay for no hash, and a Host's cost past the longest wildcard key is its check alone.
 # - the hashes are those of _match_c_hash.pxi's _hash_suffix, which the maps were built with.
+# - a Host of up to 32 characters (a compact ASCII str) is checked by rc_host_scan32 in two
+#   16-byte loads and no loop; it may read up to 15 bytes before the characters, which are the
+#   str's own header (never outside the object), and masks those bits out. Anything it does not
+#   accept goes to rc_host_scan or the general reading, so it may only decline, never decide
+#   otherwise than routecore._paths.checked_host_key.
 
 cdef extern from *:
     """
+    /* Bytes of one 16-byte block by bit: the return value marks every byte that is not one of
+       [a-z0-9.-], *dots the ".", *digits the [0-9] (p[0:16] readable, ASCII). */
+    static inline unsigned rc_host_classify16(const unsigned char *p, unsigned *dots,
+                                              unsigned *digits) {
+    #if defined(__SSE2__)
+        __m128i v = _mm_loadu_si128((const __m128i *)p), ok, dig;
+        /* ASCII only: a byte is in [lo, lo + k) when v + 128 - lo, as a signed byte, is below
+           k - 128 */
+        dig = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '0'))), _mm_set1_epi8((char)(10 - 128)));
+        ok = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - 'a'))), _mm_set1_epi8((char)(26 - 128)));
+        ok = _mm_or_si128(_mm_or_si128(ok, dig), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+        *dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+        *digits = (unsigned)_mm_movemask_epi8(dig);
+        return ((unsigned)_mm_movemask_epi8(ok) | *dots) ^ 0xFFFFu;
+    #else
+        unsigned bad = 0, d = 0, g = 0, k;
+        for (k = 0; k < 16; k++) {
+            unsigned char c = p[k];
+            if (c == '.') d |= 1u << k;
+            else if (c >= '0' && c <= '9') g |= 1u << k;
+            else if (!((c >= 'a' && c <= 'z') || c == '-')) bad |= 1u << k;
+        }
+        *dots = d;
+        *digits = g;
+        return bad;
+    #endif
+    }
+
+    /* rc_host_scan for 0 < n <= 32, d the characters of a compact ASCII str: no loop, no
+       partial load. The block is read as the 16 bytes at d and the 16 ending at d + n (they
+       overlap when n < 32; their masks agree on the bytes both hold); when n < 16, the 16
+       ending at d + n start inside the str's header (a compact ASCII str's characters follow
+       its PyASCIIObject, at least 16 bytes: asserted below), and those bits are shifted out.
+       The port is checked by masks too: after the first byte that is not [a-z0-9.-], which
+       must be a ":", every byte is a digit. */
+    static inline Py_ssize_t rc_host_scan32(const unsigned char *d, Py_ssize_t n, uint32_t *dots,
+                                            int *empty) {
+        unsigned da, db, ga, gb, ba, bb;
+        uint32_t bad, dm, dig, tail;
+        Py_ssize_t i, stop = n;
+        if (n >= 16) {
+            ba = rc_host_classify16(d, &da, &ga);
+            bb = rc_host_classify16(d + n - 16, &db, &gb);
+            bad = ba | ((uint32_t)bb << (n - 16));
+            dm = da | ((uint32_t)db << (n - 16));
+            dig = ga | ((uint32_t)gb << (n - 16));
+        } else {
+            bad = rc_host_classify16(d + n - 16, &da, &ga) >> (16 - n);
+            dm = da >> (16 - n);
+            dig = ga >> (16 - n);
+        }
+        if (bad) {
+            i = rc_ctz(bad);
+            if (bad != ((uint32_t)1 << i) || d[i] != ':')
+                return -1;
+            /* the bytes after the ":" (i < n <= 32: 2u << 31 wraps to 0, an empty tail) */
+            tail = (n == 32 ? 0xFFFFFFFFu : (((uint32_t)1 << n) - 1)) & ~(((uint32_t)2 << i) - 1);
+            if ((dig & tail) != tail)
+                return -1;
+            stop = i;
+            dm &= ((uint32_t)1 << i) - 1;
+        }
+        if (stop == 0 || d[stop - 1] == '.')
+            return -1;
+        *empty = (dm & ((dm << 1) | 1u)) != 0;  /* two "." together, or one at 0 */
+        dots[0] = dm & ~(uint32_t)1;  /* a "." at 0 starts no wildcard suffix */
+        return stop;
+    }
+    #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+    _Static_assert(sizeof(PyASCIIObject) >= 16, "rc_host_scan32 reads up to 15 bytes before a str's characters");
+    #endif
+
     /* The common Host d[0:n] (0 < n <= 256): [a-z0-9.-] with an optional ":port" of digits.
        Returns the key's end (before the port), with dots[k] bit j: a "." at 32 * k + j > 0
        for k < (end + 31) / 32, and *empty: the key has an empty label (a leading "." or two
@@ -60,19 +137,22 @@ cdef extern from *:
     """
     Py_ssize_t _host_scan "rc_host_scan"(const unsigned char* d, Py_ssize_t n, uint32_t* dots,
                                          bint* empty) nogil
+    Py_ssize_t _host_scan32 "rc_host_scan32"(const unsigned char* d, Py_ssize_t n,
+                                             uint32_t* dots, bint* empty) nogil
+    bint PyUnicode_IS_COMPACT_ASCII(object)
 
 
-cdef inline void _host_init(HostHash* hh, str key, Py_ssize_t end) noexcept:
-    hh.key = <PyObject*>key
-    hh.data = <const unsigned char*>PyUnicode_DATA(key) \
-        if PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND else NULL
-    hh.avail = PyUnicode_GET_LENGTH(key)
+cdef inline void _host_init(HostHash* hh, PyObject* key, const unsigned char* data,
+                            Py_ssize_t avail, Py_ssize_t end) noexcept:
+    """hh for the key s[:end] of s (``key``, of length avail; data: its characters when one
+    byte each, else NULL), nothing hashed yet; the caller sets dots, nblk, empty_label."""
+    hh.key = key
+    hh.data = data
+    hh.avail = avail
     hh.end = end
     hh.hashed = False
-    hh.nblk = 0
     hh.long_key = False
     hh.dmap = NULL
-    hh.empty_label = False
 
 
 cdef struct Bwd:
@@ -158,7 +238,10 @@ cdef void _host_hash(str s, Py_ssize_t end, HostHash* hh) noexcept:
     """HostHash of the host key s[:end] (any characters): its "." after the first character (the
     keys of wildcard hostnames "*.x" are stored as ".x"), and whether it has an empty label."""
     cdef Py_ssize_t i
-    _host_init(hh, s, end)
+    _host_init(hh, <PyObject*>s, <const unsigned char*>PyUnicode_DATA(s)
+               if PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND else NULL, len(s), end)
+    hh.nblk = 0
+    hh.empty_label = False
     hh.long_key = end > 256
     if not hh.long_key:
         hh.nblk = (end + 31) >> 5
@@ -226,29 +309,31 @@ cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint chec
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with HostHash
     ready for _host_lookup: returns a string whose first end[0] characters are the key (keep it
     alive while hh is used), or None when ``check`` and the Host is invalid. The common
-    lower-case "name[:port]" of at most 256 characters takes rc_host_scan (no copy); anything
-    else goes through checked_host_key / host_key."""
-    cdef str h, key
-    cdef Py_ssize_t n, stop
+    lower-case "name[:port]" of at most 256 characters takes rc_host_scan32 (up to 32) or
+    rc_host_scan (no copy, no reference but the one returned); anything else goes through
+    checked_host_key / host_key."""
+    cdef str key
+    cdef Py_ssize_t n, stop = -1
     cdef const unsigned char* data
     cdef bint empty
     if host is not None:
-        h = <str>host
-        n = len(h)
-        if 0 < n <= 256 and PyUnicode_IS_ASCII(h):
-            data = <const unsigned char*>PyUnicode_DATA(h)
+        n = PyUnicode_GET_LENGTH(host)
+        if 0 < n <= 32 and PyUnicode_IS_COMPACT_ASCII(host):
+            stop = _host_scan32(<const unsigned char*>PyUnicode_DATA(host), n, hh.dots, &empty)
+        elif 32 < n <= 256 and PyUnicode_IS_ASCII(host):
+            data = <const unsigned char*>PyUnicode_DATA(host)
             if data[0] != 91:  # "[": an IPv6 literal
                 stop = _host_scan(data, n, hh.dots, &empty)
-                if stop > 0:
-                    _host_init(hh, h, stop)
-                    hh.nblk = (stop + 31) >> 5
-                    hh.empty_label = empty
-                    end[0] = stop
-                    return h
+        if stop > 0:
+            _host_init(hh, <PyObject*>host, <const unsigned char*>PyUnicode_DATA(host), n, stop)
+            hh.nblk = (stop + 31) >> 5
+            hh.empty_label = empty
+            end[0] = stop
+            return host
         if not check:
-            key = _py_host_key(h)
+            key = _py_host_key(host)
         else:
-            key = _py_checked_host_key(h)
+            key = _py_checked_host_key(host)
             if key is None:
                 end[0] = 0
                 return None

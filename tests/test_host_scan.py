@@ -1,0 +1,107 @@
+"""The native Host check of up to 32 characters (rc_host_scan32 in _match_c_host.pxi) reads two
+overlapping 16-byte blocks (or, under 16, the 16 bytes that end at the Host's end, starting in
+the str's header) and checks a ":port" by masks. Each edge below must decide as the pure twin:
+every length 1-34 (around the 16 and 32 block sizes), a "." at every position, an invalid or
+upper-case character, a ":" at every position, ports that are empty, not digits or doubled, a
+trailing or doubled ".". A wrong mask would take a bad Host as valid (400 missed), cut the key
+at the wrong place, or misplace a "." (the wrong wildcard, or one where an empty label forbids
+it)."""
+import pytest
+
+import routecore
+from routecore import _match
+
+pytestmark = pytest.mark.skipif(not _match.NATIVE, reason="the native extension is not built")
+
+GATEWAY = """apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: gc
+  listeners:
+  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _name(n, step):
+    """A valid host name of n characters with a "." after every step characters (none first
+    or last)."""
+    chars = [LETTERS[i % len(LETTERS)] for i in range(n)]
+    for i in range(step, n - 1, step + 1):
+        chars[i] = "."
+    return "".join(chars)
+
+
+NAMES = sorted({_name(n, step) for n in range(1, 35) for step in (1, 3, 7)})
+
+
+def _route(i, hostnames):
+    return f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: r{i}, namespace: infra}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: {hostnames!r}
+  rules:
+  - backendRefs: [{{name: b{i}, port: 80}}]"""
+
+
+def _config():
+    """Every other name as an exact hostname; for every name with a ".", a wildcard of the
+    suffix after its first "." (so a Host one label longer than a name routes by wildcard)."""
+    docs = [GATEWAY]
+    for i, name in enumerate(NAMES):
+        hostnames = [name] if i % 2 == 0 else []
+        if "." in name:
+            hostnames.append("*." + name.split(".", 1)[1])
+        if hostnames:
+            docs.append(_route(i, hostnames))
+    return "\n---\n".join(docs)
+
+
+def _hosts(name):
+    yield from (name, name + ":80", name + ":", name + ":8x", name + "::80", name + ":80:1",
+                name + ":8080" + "0" * 20, name.upper(), "x" + name, "x." + name, name[1:],
+                name + ".", "." + name, "[" + name, name + "]", name + " ")
+    for i in range(len(name)):
+        for c in (".", ":", "_", "A", "/", "-", "\x7f"):
+            yield name[:i] + c + name[i + 1:]
+        yield name[:i] + ".." + name[i + 1:]
+        yield name[:i] + ":" + "9" * (len(name) - i)  # a port in place of the name's end
+
+
+def test_hosts_up_to_34_characters_decide_as_the_pure_twin():
+    cfg = routecore.load(_config())
+    views = [routecore.Router(cfg, native=native).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    kinds = set()
+    routes = set()
+    for name in NAMES:
+        for host in _hosts(name):
+            native, pure = (v.route("GET", "/", host=host) for v in views)
+            got = (native.status, native.backend, native.route)
+            assert got == (pure.status, pure.backend, pure.route), (host, got)
+            # the Host in the headers (bytes, as ASGI sends it) goes the same way
+            native = views[0].route("GET", "/", [(b"host", host.encode("latin-1"))])
+            assert (native.status, native.backend, native.route) == got, (host, "bytes")
+            kinds.add(native.status)
+            routes.add(native.route)
+    # invalid Hosts (400), unknown ones (404) and both exact and wildcard routes were all met
+    assert {None, 400, 404} <= kinds, kinds  # None: routed (forwarded)
+    assert len(routes) > len(NAMES) // 2
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 31, 32, 33])
+def test_a_port_of_digits_after_one_colon_is_cut_at_every_length(n):
+    """A ":port" cut where the digits start right after the ":" (tail mask bounds at n = 32)."""
+    name = _name(n, 3)
+    cfg = routecore.load("\n---\n".join([GATEWAY, _route(0, [name])]))
+    views = [routecore.Router(cfg, native=native).gateway("edge", namespace="infra", port=80)
+             for native in (True, False)]
+    for host, routed in ((name, True), (name + ":1", True), (name + ":", True),
+                         (name + ":1a", False), (name + ":a1", False), (name + "::1", False),
+                         (name[:-1] + ":1", False)):
+        native, pure = (v.route("GET", "/", host=host) for v in views)
+        assert (native.status, native.route) == (pure.status, pure.route), host
+        assert (native.route is not None) is routed, (host, native.status)
