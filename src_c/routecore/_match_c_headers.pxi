@@ -30,6 +30,14 @@
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+    #define RC_INLINE static inline __attribute__((always_inline))  /* (the walks' steps) */
+    #else
+    #define RC_LIKELY(x) (x)
+    #define RC_INLINE static inline
+    #endif
+
     typedef struct {
         Py_ssize_t off;   /* where the word is read, from the name's start (negative: before) */
         uint64_t key, fold, keep;
@@ -139,11 +147,11 @@ cdef extern from *:
         return t;
     }
 
-    static inline int rc_word_is(const rc_word *w, const unsigned char *d) {
+    RC_INLINE int rc_word_is(const rc_word *w, const unsigned char *d) {
         return ((rc_word_at(d + w->off) | w->fold) & w->keep) == w->key;
     }
 
-    static inline int rc_words_are(const rc_word *w, int nw, const unsigned char *d) {
+    RC_INLINE int rc_words_are(const rc_word *w, int nw, const unsigned char *d) {
         int i;
         for (i = 0; i < nw; i++)
             if (!rc_word_is(w + i, d))
@@ -164,7 +172,7 @@ cdef extern from *:
 
     /* The slot of the name d[0:n] whose length has its bit in t->lens: its bucket's first
        slot when that one's length and words match, else the bucket's other slots. */
-    static inline int rc_bucket_slot(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
+    RC_INLINE int rc_bucket_slot(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
         const rc_bucket *b = t->b + (n & 63);
         if (b->len == n && rc_word_is(&b->w0, d) && rc_words_are(b->w, b->nw, d))
             return b->first;
@@ -191,18 +199,12 @@ cdef extern from *:
         return -2;
     }
 
-    #if defined(__GNUC__) || defined(__clang__)
-    #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
-    #else
-    #define RC_LIKELY(x) (x)
-    #endif
 
-    /* The pair kv[0:2] = (name, value) into vals (see rc_walk_pairs_in): 0 when taken or when
-       no slot below upto has that name, 1 when the caller's general reading must take it. A
-       name is tested by its length alone first (lens = t->lens), a str's before its kind (a
-       str that is not compact ASCII can only be a slot name's variant of the same length: see
-       the module's invariants), then by its length bucket's first word, then by rc_slot_in. */
-    static inline int rc_take(const rc_names *t, uint64_t lens, PyObject *const *kv,
+    /* The entry kv[0:2] = (name, value) of a dict into vals, as rc_walk_pairs_in takes a
+       pair's: 0 when taken or when no slot below upto has that name, 1 when the caller's
+       general reading must take it. (rc_walk_pairs_in keeps its own copy of these steps: made
+       one function, gcc laid out the pair walks worse, +5 to +40 instructions a decision.) */
+    RC_INLINE int rc_take(const rc_names *t, uint64_t lens, PyObject *const *kv,
                               PyObject **vals, int upto) {
         PyObject *nm = kv[0], *v;
         const unsigned char *d;
@@ -238,16 +240,45 @@ cdef extern from *:
        goes to vals[slot] (a new reference). Returns count, or the index of the first item left
        to the caller's general reading: not a 2-tuple, a name that is neither an exact str nor
        an exact bytes, a str name of a slot name's length that is not compact ASCII, a value
-       that is not an exact str or bytes, a slot already filled (a repeat: joined there). */
+       that is not an exact str or bytes, a slot already filled (a repeat: joined there).
+       A name is tested by its length alone first (t->lens), a str's before its kind (a str
+       that is not compact ASCII can only be a slot name's variant of the same length: see the
+       module's invariants), then by its length bucket's first word, then by rc_slot_in. */
     static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
                                               Py_ssize_t count, PyObject **vals, int upto) {
         const uint64_t lens = t->lens;
         PyObject *const *p = items, *const *end = items + count;
         for (; p != end; p++) {
-            PyObject *it = *p;
-            if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2
-                    || rc_take(t, lens, ((PyTupleObject *)it)->ob_item, vals, upto))
+            PyObject *it = *p, *nm, *v;
+            const unsigned char *d;
+            Py_ssize_t n;
+            int k;
+            if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2)
                 break;
+            nm = PyTuple_GET_ITEM(it, 0);
+            if (RC_LIKELY(Py_IS_TYPE(nm, &PyUnicode_Type))) {
+                n = ((PyASCIIObject *)nm)->length;
+                if (RC_LIKELY(!((lens >> (n & 63)) & 1)))  /* no slot name has this length */
+                    continue;
+                if (!PyUnicode_IS_COMPACT_ASCII(nm))
+                    break;
+                d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
+            } else if (Py_IS_TYPE(nm, &PyBytes_Type)) {
+                n = PyBytes_GET_SIZE(nm);
+                if (RC_LIKELY(!((lens >> (n & 63)) & 1)))
+                    continue;
+                d = (const unsigned char *)PyBytes_AS_STRING(nm);
+            } else {
+                break;
+            }
+            k = rc_bucket_slot(t, d, n);
+            if (k < 0 || k >= upto)
+                continue;
+            v = PyTuple_GET_ITEM(it, 1);
+            if (vals[k] != NULL || !(Py_IS_TYPE(v, &PyUnicode_Type) || Py_IS_TYPE(v, &PyBytes_Type)))
+                break;
+            Py_INCREF(v);
+            vals[k] = v;
         }
         return p - items;
     }
@@ -294,9 +325,10 @@ cdef extern from *:
                             PyObject **vals, int upto) {
         const uint64_t lens = t->lens;
         PyObject *const *end = e + 2 * count;
-        for (; e != end; e += 2)
-            if (e[1] != NULL && rc_take(t, lens, e, vals, upto))
+        for (; e != end; e += 2) {
+            if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
                 return 0;
+        }
         return 1;
     }
 
