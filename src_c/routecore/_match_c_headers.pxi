@@ -30,6 +30,14 @@
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+    #define RC_INLINE static inline __attribute__((always_inline))  /* (the walks' steps) */
+    #else
+    #define RC_LIKELY(x) (x)
+    #define RC_INLINE static inline
+    #endif
+
     typedef struct {
         Py_ssize_t off;   /* where the word is read, from the name's start (negative: before) */
         uint64_t key, fold, keep;
@@ -139,11 +147,11 @@ cdef extern from *:
         return t;
     }
 
-    static inline int rc_word_is(const rc_word *w, const unsigned char *d) {
+    RC_INLINE int rc_word_is(const rc_word *w, const unsigned char *d) {
         return ((rc_word_at(d + w->off) | w->fold) & w->keep) == w->key;
     }
 
-    static inline int rc_words_are(const rc_word *w, int nw, const unsigned char *d) {
+    RC_INLINE int rc_words_are(const rc_word *w, int nw, const unsigned char *d) {
         int i;
         for (i = 0; i < nw; i++)
             if (!rc_word_is(w + i, d))
@@ -164,7 +172,7 @@ cdef extern from *:
 
     /* The slot of the name d[0:n] whose length has its bit in t->lens: its bucket's first
        slot when that one's length and words match, else the bucket's other slots. */
-    static inline int rc_bucket_slot(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
+    RC_INLINE int rc_bucket_slot(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
         const rc_bucket *b = t->b + (n & 63);
         if (b->len == n && rc_word_is(&b->w0, d) && rc_words_are(b->w, b->nw, d))
             return b->first;
@@ -191,11 +199,42 @@ cdef extern from *:
         return -2;
     }
 
-    #if defined(__GNUC__) || defined(__clang__)
-    #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
-    #else
-    #define RC_LIKELY(x) (x)
-    #endif
+
+    /* The entry kv[0:2] = (name, value) of a dict into vals, as rc_walk_pairs_in takes a
+       pair's: 0 when taken or when no slot below upto has that name, 1 when the caller's
+       general reading must take it. (rc_walk_pairs_in keeps its own copy of these steps: made
+       one function, gcc laid out the pair walks worse, +5 to +40 instructions a decision.) */
+    RC_INLINE int rc_take(const rc_names *t, uint64_t lens, PyObject *const *kv,
+                              PyObject **vals, int upto) {
+        PyObject *nm = kv[0], *v;
+        const unsigned char *d;
+        Py_ssize_t n;
+        int k;
+        if (RC_LIKELY(Py_IS_TYPE(nm, &PyUnicode_Type))) {
+            n = ((PyASCIIObject *)nm)->length;
+            if (RC_LIKELY(!((lens >> (n & 63)) & 1)))  /* no slot name has this length */
+                return 0;
+            if (!PyUnicode_IS_COMPACT_ASCII(nm))
+                return 1;
+            d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
+        } else if (Py_IS_TYPE(nm, &PyBytes_Type)) {
+            n = PyBytes_GET_SIZE(nm);
+            if (RC_LIKELY(!((lens >> (n & 63)) & 1)))
+                return 0;
+            d = (const unsigned char *)PyBytes_AS_STRING(nm);
+        } else {
+            return 1;
+        }
+        k = rc_bucket_slot(t, d, n);
+        if (k < 0 || k >= upto)
+            return 0;
+        v = kv[1];
+        if (vals[k] != NULL || !(Py_IS_TYPE(v, &PyUnicode_Type) || Py_IS_TYPE(v, &PyBytes_Type)))
+            return 1;
+        Py_INCREF(v);
+        vals[k] = v;
+        return 0;
+    }
 
     /* Walk the (name, value) pairs items[0:count]: the value of each name of a slot below upto
        goes to vals[slot] (a new reference). Returns count, or the index of the first item left
@@ -244,6 +283,94 @@ cdef extern from *:
         return p - items;
     }
 
+    /* An exact dict's entries read in place (CPython 3.11 to 3.13 without free threading,
+       whose dict keys start as rc_dictkeys below, Include/internal/pycore_dict.h): a combined
+       table of str keys (kind 1, "unicode") is an array of {key, value} after the index table,
+       a removed entry having a NULL value. rc_dict_ok is set once at import by rc_dict_check,
+       which walks probe dicts both this way and by PyDict_Next and compares: on a build where
+       the layout differs the walk is never used (every dict goes through PyDict_Next). */
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+    #define RC_DICT_WALK 1
+    typedef struct {
+        Py_ssize_t dk_refcnt;
+        uint8_t dk_log2_size, dk_log2_index_bytes, dk_kind;
+        uint32_t dk_version;
+        Py_ssize_t dk_usable, dk_nentries;
+        char dk_indices[];
+    } rc_dictkeys;
+    #else
+    #define RC_DICT_WALK 0
+    #endif
+    static int rc_dict_ok = 0;
+
+    /* The {key, value} entries of the exact dict d (*count: how many, removed ones included),
+       or NULL when d's table is not a combined one of str keys (or the walk is off). */
+    static inline PyObject *const *rc_dict_items(PyObject *d, Py_ssize_t *count) {
+    #if RC_DICT_WALK
+        const rc_dictkeys *keys = (const rc_dictkeys *)((PyDictObject *)d)->ma_keys;
+        if (!rc_dict_ok || ((PyDictObject *)d)->ma_values != NULL || keys->dk_kind != 1)
+            return NULL;
+        *count = keys->dk_nentries;
+        return (PyObject *const *)(keys->dk_indices + ((size_t)1 << keys->dk_log2_index_bytes));
+    #else
+        (void)d; (void)count;
+        return NULL;
+    #endif
+    }
+
+    /* rc_take over the entries e[0:2 * count] of rc_dict_items (removed ones skipped): 1 when
+       it took every entry, 0 when one is left to the caller's general reading (vals may hold
+       references). */
+    static int rc_walk_dict(const rc_names *t, PyObject *const *e, Py_ssize_t count,
+                            PyObject **vals, int upto) {
+        const uint64_t lens = t->lens;
+        PyObject *const *end = e + 2 * count;
+        for (; e != end; e += 2) {
+            if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
+                return 0;
+        }
+        return 1;
+    }
+
+    /* Sets rc_dict_ok when dicts of 1 to 40 str keys, one in three removed, give the same
+       (key, value) sequence walked in place as by PyDict_Next; -1 on a Python error. */
+    static int rc_dict_check(void) {
+    #if RC_DICT_WALK
+        PyObject *d, *k, *v, *const *e;
+        Py_ssize_t n, i, pos, count, j;
+        int same = 1;
+        rc_dict_ok = 1;
+        for (n = 1; n <= 40 && same; n++) {
+            if ((d = PyDict_New()) == NULL)
+                return -1;
+            for (i = 0; i < n; i++) {
+                k = PyUnicode_FromFormat("k%zd", i);
+                if (k == NULL || PyDict_SetItem(d, k, k) < 0 || (i % 3 == 1 && PyDict_DelItem(d, k) < 0)) {
+                    Py_XDECREF(k);
+                    Py_DECREF(d);
+                    return -1;
+                }
+                Py_DECREF(k);
+            }
+            e = rc_dict_items(d, &count);
+            pos = 0;
+            j = 0;
+            while (same && PyDict_Next(d, &pos, &k, &v)) {
+                while (e != NULL && j < count && e[2 * j + 1] == NULL)
+                    j++;
+                same = e != NULL && j < count && e[2 * j] == k && e[2 * j + 1] == v;
+                j++;
+            }
+            while (same && j < count && e[2 * j + 1] == NULL)
+                j++;
+            same = same && j == count;
+            Py_DECREF(d);
+        }
+        rc_dict_ok = same;
+    #endif
+        return 0;
+    }
+
     /* The items of headers when it is a list or a tuple (count: how many), else NULL. */
     static inline PyObject *const *rc_seq_items(PyObject *headers, Py_ssize_t *count) {
         if (Py_IS_TYPE(headers, &PyList_Type)) {
@@ -274,14 +401,17 @@ cdef extern from *:
         return rc_walk_pairs_in(t, items, count, vals, upto);
     }
 
-    /* rc_walk_pairs over a list or tuple of pairs into vals[0:upto]: 1 when it read the whole
-       of headers, 0 when not (vals may hold references), -1 when headers is another type. */
+    /* rc_walk_pairs over a list or tuple of pairs, or rc_walk_dict over an exact dict that
+       rc_dict_items reads, into vals[0:upto]: 1 when it read the whole of headers, 0 when not
+       (vals may hold references), -1 when headers is another type or another dict. */
     static inline int rc_walk_all(const rc_names *t, PyObject *headers, PyObject **vals, int upto) {
         Py_ssize_t count;
         PyObject *const *items = rc_seq_items(headers, &count);
-        if (items == NULL)
-            return -1;
-        return rc_walk_pairs(t, items, count, vals, upto) == count;
+        if (items != NULL)
+            return rc_walk_pairs(t, items, count, vals, upto) == count;
+        if (Py_IS_TYPE(headers, &PyDict_Type) && (items = rc_dict_items(headers, &count)) != NULL)
+            return rc_walk_dict(t, items, count, vals, upto);
+        return -1;
     }
 
     /* p[0:16] = NULL in eight 16-byte stores (a loop or a memset of 16 pointers compiles to a
@@ -309,6 +439,8 @@ cdef extern from *:
     void _clear16 "rc_clear16"(PyObject** p) noexcept
     int _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
                                 int upto) noexcept
+    int _dict_check "rc_dict_check"() except -1
+    bint _dict_walk_on "rc_dict_ok"
 
 
 cdef int _name_keys(Table self) except -1:
@@ -594,17 +726,18 @@ cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
     return req.hv
 
 
-cdef inline void _release_host2(Req* req) noexcept:
-    Py_XDECREF(req.host2[0])
-    Py_XDECREF(req.host2[1])
-    req.host2[0] = req.host2[1] = NULL
+cdef inline void _release_host2(PyObject** two) noexcept:
+    """two[0:2] released and cleared."""
+    Py_XDECREF(two[0])
+    Py_XDECREF(two[1])
+    two[0] = two[1] = NULL
 
 
 cdef inline void _release(Table self, Req* req) noexcept:
     if req.hv != NULL:
         _release_hv(self, req)
     if req.host2[0] != NULL or req.host2[1] != NULL:
-        _release_host2(req)
+        _release_host2(req.host2)
 
 
 cdef void _release_hv(Table self, Req* req) noexcept:
@@ -625,7 +758,7 @@ cdef inline object _mesh_host(Table self, Req* req):
             if req.host2[0] == NULL and req.host2[1] == NULL:
                 return None
             return _header_host(req.host2)
-        _release_host2(req)
+        _release_host2(req.host2)
     return _host_only(self, req)
 
 
@@ -640,7 +773,9 @@ cdef object _host_only(Table self, Req* req):
         return _header_host(_hvals(self, req))
     two[0] = two[1] = NULL
     try:
-        _collect(self, headers, two, 2, False)
+        if self.names == NULL or _walk_all(<const rc_names*>self.names, req.headers, two, 2) != 1:
+            _release_host2(two)  # (a walk that stopped early: read again from the start)
+            _collect(self, headers, two, 2, False)
         host = _header_host(two)
     finally:
         Py_XDECREF(two[0])
@@ -655,3 +790,7 @@ cdef bint _grpc_request(Table self, Req* req) except -1:
         return False
     ct = _hv(_hvals(self, req), 2)
     return ct is not None and (<str>ct).startswith("application/grpc")
+
+
+_dict_check()
+_DICT_WALK = _dict_walk_on  # exact dicts read in place (rc_walk_dict; tests/test_header_dicts.py)
