@@ -62,6 +62,10 @@ def _scopes():
     d["query_string"] = b""
     d["method"] = "GET"
     yield d
+    # keys whose values have the types the readings accept, swapped in place: a value read at
+    # a stale position would be taken as it is (the method as the scheme, root_path as path)
+    swap = {"method": "scheme", "scheme": "method", "path": "root_path", "root_path": "path"}
+    yield {swap.get(k, k): base[swap.get(k, k)] for k in keys}
     yield base                                                          # the first layout again
 
 
