@@ -26,6 +26,7 @@ taking the Table, called directly):
 - ``_match_c_host.pxi``: the Host checked, reduced to its key and looked up in the host maps;
 - ``_match_c_headers.pxi``: the referenced request headers, read once;
 - ``_match_c_decision.pxi``: Decision;
+- ``_match_c_entry.pxi``: route()'s arguments; ``_match_c_adapt.pxi``: route_asgi, route_wsgi;
 - ``_match_c_build.pxi``: table construction; ``_match_c_stream.pxi``: TLS / TCP / UDP.
 """
 cimport cython
@@ -434,96 +435,16 @@ cdef class Table:
         return out
 
     def route_asgi(self, scope):
-        """routecore._adapters.route_asgi, natively for the common scope (a dict with bytes
-        raw_path and query_string): the scope's keys are found in one pass (_scope_items), the
-        target is made in one copy."""
-        cdef object raw, qs, scheme, headers
+        """routecore._adapters.route_asgi, natively for a dict scope (_match_c_adapt.pxi)."""
         if type(scope) is not dict:
             return _route_asgi(self, scope)
-        raw = (<dict>scope).get("raw_path")
-        qs = (<dict>scope).get("query_string")
-        if qs is None:
-            qs = b""
-        if type(raw) is not bytes or PyBytes_GET_SIZE(raw) == 0 or type(qs) is not bytes:
-            return _route_asgi(self, scope)
-        scheme = (<dict>scope).get("scheme")
-        if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
-            if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
-                scheme = "http"
-            elif PyUnicode_GET_LENGTH(scheme) == 3 and <str>scheme == "wss":
-                scheme = "https"
-        elif scheme is not None:
-            if scheme == "ws":
-                scheme = "http"
-            elif scheme == "wss":
-                scheme = "https"
-        headers = (<dict>scope).get("headers")
-        if type(headers) is not list and type(headers) is not tuple and not headers:
-            headers = ()
-        return self._decide((<dict>scope).get("method", "GET"), _asgi_target(raw, qs), headers,
-                            None, scheme, None, False)
+        return _route_scope(self, <dict>scope)
 
     def route_wsgi(self, environ):
-        """routecore._adapters.route_wsgi, natively for an environ (a dict) with RAW_URI or
-        REQUEST_URI: the headers are read from the environ in place (_collect)."""
-        cdef object target, host
+        """routecore._adapters.route_wsgi, natively for a dict environ (_match_c_adapt.pxi)."""
         if type(environ) is not dict:
             return _route_wsgi(self, environ)
-        target = (<dict>environ).get("RAW_URI")
-        if not _truthy(target):
-            target = (<dict>environ).get("REQUEST_URI")
-            if not _truthy(target):
-                return _route_wsgi(self, environ)
-        host = (<dict>environ).get("HTTP_HOST")
-        if not _truthy(host):
-            host = (<dict>environ).get("SERVER_NAME")
-        return self._decide((<dict>environ).get("REQUEST_METHOD", "GET"), target, environ, host,
-                            (<dict>environ).get("wsgi.url_scheme"), None, True)
-
-
-cdef inline bint _truthy(object v) except -1:
-    """bool(v), without a call for a str or None."""
-    if type(v) is str:
-        return PyUnicode_GET_LENGTH(v) != 0
-    if v is None:
-        return False
-    return bool(v)
-
-
-cdef str _asgi_target(bytes raw, bytes qs):
-    """The target of an ASGI scope: raw_path up to a "?", then "?" and query_string if any,
-    decoded as latin-1 in one copy."""
-    cdef const char* r = PyBytes_AS_STRING(raw)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(raw), nq = PyBytes_GET_SIZE(qs), total
-    cdef const char* mark = <const char*>memchr(r, 63, n)
-    cdef char buf[512]
-    cdef char* out = buf
-    cdef object s
-    if mark != NULL:
-        n = mark - r
-    total = n + 1 + nq if nq else n
-    if nq == 0:
-        return _latin1(r, n)
-    if _ascii_bytes(<const unsigned char*>r, n) and _ascii_bytes(
-            <const unsigned char*>PyBytes_AS_STRING(qs), nq):  # straight into the new str
-        s = PyUnicode_New(total, 127)
-        out = <char*>PyUnicode_DATA(s)
-        memcpy(out, r, n)
-        out[n] = 63
-        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
-        return <str>s
-    if total > 512:
-        out = <char*>PyMem_Malloc(total)
-        if out == NULL:
-            raise MemoryError()
-    try:
-        memcpy(out, r, n)
-        out[n] = 63
-        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
-        return PyUnicode_DecodeLatin1(out, total, NULL)
-    finally:
-        if out != buf:
-            PyMem_Free(out)
+        return _route_environ(self, <dict>environ)
 
 
 cdef inline void _req_init(Req* req, object method, object path, object headers, object host,
@@ -666,6 +587,7 @@ cdef object _decide_at(Table self, Req* req):
 
 
 include "_match_c_entry.pxi"
+include "_match_c_adapt.pxi"
 include "_match_c_headers.pxi"
 include "_match_c_scan.pxi"
 include "_match_c_host.pxi"
