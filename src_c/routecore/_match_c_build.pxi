@@ -135,7 +135,7 @@ cdef object _build(Table self, spec):
     n_choices = len(self.choices)
     self.cchoices = <CChoice*>PyMem_Malloc(max(n_choices, 1) * sizeof(CChoice))
     n_out = len(spec.outcomes)
-    for start, cum in spec.outcomes:
+    for cum in spec.outcomes.weights:  # (routecore._compile.outcomes.Outcomes: read its lists)
         n_cum += len(cum)
     self.outs = <COut*>PyMem_Malloc(max(n_out, 1) * sizeof(COut))
     self.cum = <uint64_t*>PyMem_Malloc(max(n_cum, 1) * sizeof(uint64_t))
@@ -303,8 +303,9 @@ cdef _fill_choices(Table self, spec, Py_ssize_t first_choice, Py_ssize_t first_o
             cc.fixed = _fixed(self, choice)
         cc.grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
     pos = self.outs[first_out - 1].cum_off + self.outs[first_out - 1].count if first_out else 0
-    for i in range(first_out, len(spec.outcomes)):
-        start, cum = spec.outcomes[i]
+    firsts, weights = spec.outcomes.firsts, spec.outcomes.weights
+    for i in range(first_out, len(weights)):
+        start, cum = firsts[i], weights[i]
         self.outs[i].start = start
         self.outs[i].count = len(cum)
         self.outs[i].cum_off = pos
