@@ -303,10 +303,14 @@ cdef _fill_choices(Table self, spec, Py_ssize_t first_choice, Py_ssize_t first_o
             cc.fixed = _fixed(self, choice)
         cc.grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
     pos = self.outs[first_out - 1].cum_off + self.outs[first_out - 1].count if first_out else 0
-    firsts, weights = spec.outcomes.firsts, spec.outcomes.weights
+    # (routecore._compile.outcomes.Outcomes: the firsts read through the array's buffer)
+    cdef const long long[:] firsts = spec.outcomes.firsts
+    cdef list weights = spec.outcomes.weights
+    if firsts.shape[0] != len(weights):
+        raise ValueError("an Outcomes store whose firsts and weights differ in length")
     for i in range(first_out, len(weights)):
-        start, cum = firsts[i], weights[i]
-        self.outs[i].start = start
+        cum = <object>PyList_GET_ITEM(weights, i)
+        self.outs[i].start = <int>firsts[i]
         self.outs[i].count = len(cum)
         self.outs[i].cum_off = pos
         for w in cum:
