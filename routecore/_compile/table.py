@@ -24,6 +24,7 @@ from .._outcome import Backend, Choice, HeaderOps, Mirror
 from .._paths import hostname_matches
 from .._config.regex import compile_regex, required_literal
 from .listeners import supported_kinds
+from .outcomes import Outcomes
 
 if TYPE_CHECKING:
     from .options import RouterOptions
@@ -102,7 +103,7 @@ class TableSpec:
     listeners: Tuple[ListenerSpec, ...]
     choices: Tuple[Choice, ...]
     grpc_choices: Tuple[Optional[Choice], ...]  # the same choice answered to a gRPC client
-    outcomes: Tuple[Tuple[int, Tuple[int, ...]], ...]  # (first choice, cumulative weights)
+    outcomes: Outcomes  # outcomes[i]: (first choice, cumulative weights)
     no_listener: int
     misdirected: int  # HTTPS: the SNI selects another listener than the Host does (421)
     header_names: Tuple[str, ...]
@@ -358,7 +359,7 @@ class Builder:
         self.mesh = mesh
         self.choices: List[Choice] = []
         self.grpc: List[Optional[Choice]] = []
-        self.outcomes: List[Tuple[int, Tuple[int, ...]]] = []
+        self.outcomes = Outcomes()
         self.header_names: Dict[str, None] = {}
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
         self._policies = None  # the attachments' BackendTLSPolicies, False when none (first use)
@@ -372,8 +373,11 @@ class Builder:
             code = None if c.status is None else GRPC_STATUS.get(c.status)
             grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
         cum = _ONE if weights == [1] else tuple(accumulate(weights))
-        self.outcomes.append((start, self._weights.setdefault(cum, cum)))
-        return len(self.outcomes) - 1
+        outs = self.outcomes  # (Outcomes.append, inline: one call less per rule)
+        outs.firsts.append(start)
+        weights = outs.weights
+        weights.append(self._weights.setdefault(cum, cum))
+        return len(weights) - 1
 
     def static(self, choice: Choice) -> int:
         return self.outcome([choice], [1])
@@ -551,7 +555,7 @@ class Builder:
         """A copy to go on building from, for another configuration's records and cache (the
         outcomes built so far keep their indexes)."""
         out = Builder(attachments, self.options, cache, self.mesh)
-        out.choices, out.grpc, out.outcomes = list(self.choices), list(self.grpc), list(self.outcomes)
+        out.choices, out.grpc, out.outcomes = list(self.choices), list(self.grpc), self.outcomes.copy()
         out.header_names = dict(self.header_names)
         out._weights = self._weights
         out._cond_tuples = self._cond_tuples
@@ -563,7 +567,7 @@ class Builder:
             bad_request = self.static(Choice(matched=False, status=400))
         return TableSpec(bad_request=bad_request, listeners=tuple(listeners), streams=streams,
                          choices=tuple(self.choices),
-                         grpc_choices=tuple(self.grpc), outcomes=tuple(self.outcomes),
+                         grpc_choices=tuple(self.grpc), outcomes=self.outcomes.copy(),
                          no_listener=no_listener, header_names=tuple(self.header_names),
                          misdirected=no_listener if misdirected is None else misdirected,
                          mesh=self.mesh, options=self.options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from operator import itemgetter
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from attrs import define, field
 
@@ -48,7 +48,9 @@ class _ListenerBuild:
     scheme: str
     # id(route) -> (route, its entries): the routes the listener routes
     routes: Dict[int, tuple]
-    groups: Dict[Optional[str], List[Entry]]  # host -> entries sorted by sort_key
+    # host -> entries sorted by sort_key: a tuple after a full build, a list once an update
+    # touched the host (never changed in place after a spec was made from it)
+    groups: Dict[Optional[str], Sequence[Entry]]
     no_match: int
     # host -> {bucket_key: entries sorted by sort_key}: the groups cut into the buckets a table
     # is made of, for the hosts an update touched so far (made on a host's first update)
@@ -114,8 +116,12 @@ class GatewayBuild:
                         groups[h] = list(entries)
                     else:
                         group += entries
-            for entries in groups.values():
+            for h, entries in groups.items():
                 entries.sort()  # (by sort_key: an Entry starts with it, and it is unique there)
+                # a tuple, which spec() hands on as it is (tuple() of a tuple is that tuple):
+                # one array of the entries per host, not two; an update copies a host's entries
+                # into a list before it changes them (touch, in ``updated``)
+                groups[h] = tuple(entries)
             no_match = b.static(Choice(matched=False, status=404, listener=lis.key))
             out.append(_ListenerBuild(lis, scheme, routes, groups, no_match))
         statics = (b.static(Choice(matched=False, status=404)),
@@ -147,22 +153,23 @@ class GatewayBuild:
             lis = lb.listener
             routes = dict(lb.routes)
             removed, added = _route_changes(attachments, gw, lis, routes, dirty)
-            groups = dict(lb.groups)  # (a host's list is copied when the host is touched)
+            groups = dict(lb.groups)  # (a host's entries are copied when the host is touched)
             buckets = dict(lb.buckets)
             nb = _ListenerBuild(lis, lb.scheme, routes, groups, lb.no_match, buckets)
             touched: Dict[Optional[str], Set[tuple]] = {}
+            lists: Dict[Optional[str], List[Entry]] = {}  # the touched hosts' (new) groups
 
             def touch(h):
                 if h not in touched:
                     touched[h] = set()
-                    groups[h] = list(groups.get(h, ()))
+                    groups[h] = lists[h] = list(groups.get(h, ()))
                     buckets[h] = dict(lb.host_buckets(h))
                 return touched[h]
             for rid in removed:
                 route, hosts, entries = routes.pop(rid)
                 for h in hosts:
                     keys = touch(h)
-                    _remove_sorted(groups[h], entries)
+                    _remove_sorted(lists[h], entries)
                     hb = buckets[h]
                     for e in entries:
                         k = bucket_key(e)
@@ -175,7 +182,7 @@ class GatewayBuild:
                 routes[rid] = (route, hosts, entries)
                 for h in hosts:
                     keys = touch(h)
-                    group = groups[h]
+                    group = lists[h]
                     hb = buckets[h]
                     for e in entries:
                         insort(group, e, key=entry_key)

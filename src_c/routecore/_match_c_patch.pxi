@@ -124,7 +124,9 @@ def patched_table(Table old, spec, changes):
     updated from (routecore._compile.views.GatewayBuild.updated); ``changes``: that build's
     ``patch``, [(listener index, host, {(path type, path or None): entries})]. None when a full
     build is due (the spec does not extend old's choices and outcomes, or too many entries are
-    dead)."""
+    dead). The spec extends old's when old's last choice is the same object in both (every
+    outcome adds a choice, and a Builder makes its own Choices: only a Builder carried from
+    old's shares them) and old's last outcome is equal (Outcomes pairs are made when read)."""
     cdef Table t
     cdef Py_ssize_t n_old_choices = len(old.choices), n_old_outs = len(old.spec.outcomes)
     cdef Py_ssize_t n_cum, add_e = 0, add_c = 0, new_groups = 0, plen
@@ -137,7 +139,7 @@ def patched_table(Table old, spec, changes):
             or len(spec.listeners) != len(old.spec.listeners) \
             or len(spec.choices) < n_old_choices or len(spec.outcomes) < n_old_outs \
             or (n_old_choices and spec.choices[n_old_choices - 1] is not old.choices[n_old_choices - 1]) \
-            or (n_old_outs and spec.outcomes[n_old_outs - 1] is not old.spec.outcomes[n_old_outs - 1]):
+            or (n_old_outs and spec.outcomes[n_old_outs - 1] != old.spec.outcomes[n_old_outs - 1]):
         return None
     for li, host, buckets in changes:
         if (li, host) not in old.group_index:
@@ -164,7 +166,7 @@ def patched_table(Table old, spec, changes):
     t.fixed = list(old.fixed)
     n_cum = old.n_cum
     for i in range(n_old_outs, len(spec.outcomes)):
-        n_cum += len(spec.outcomes[i][1])
+        n_cum += len(spec.outcomes.weights[i])
     t.cchoices = <CChoice*>_grown(old.cchoices, n_old_choices, len(t.choices), sizeof(CChoice))
     t.outs = <COut*>_grown(old.outs, n_old_outs, len(spec.outcomes), sizeof(COut))
     t.cum = <uint64_t*>_grown(old.cum, old.n_cum, n_cum, sizeof(uint64_t))
