@@ -43,6 +43,12 @@ _SEEN_MAX = 4096  # strings kept per node
 _SEEN_LEN = 256  # longest string kept
 
 
+# ``indexes`` of a valid cleaned list of n items is [0, ..., n-1]: one shared list per n (no list
+# made per cleaned list). Nothing writes to a cleaned list's ``indexes`` once it is made (the
+# walker appends only to the fresh list of its own CleanList.empty).
+_INDEXES = tuple(list(range(n)) for n in range(64))
+
+
 def _seen(node) -> Dict[str, str]:
     seen = node.__dict__.get("_seen")
     if seen is None:
@@ -58,14 +64,19 @@ def forget() -> None:
 
 
 def walk(schema, value, ctx: s.Ctx):
-    """``schema.walk(value, "", ctx)``, the fast way when ``value`` is valid (see the module)."""
-    probe = s.Ctx()
+    """``schema.walk(value, "", ctx)``, the fast way when ``value`` is valid (see the module).
+
+    The compiled code reports to ``ctx`` itself (no scratch Ctx per object): whatever it added is
+    taken back before the walker runs, so ``ctx`` ends as the walker leaves it."""
+    issues, hard = ctx.issues, ctx.hard_paths
+    n, h = len(issues), len(hard)
     try:
-        cleaned = compiled(schema)(value, probe)
-        if not probe.issues:
+        cleaned = compiled(schema)(value, ctx)
+        if len(issues) == n:
             return cleaned
     except Bail:
         pass
+    del issues[n:], hard[h:]
     return schema.walk(value, "", ctx)
 
 
@@ -81,7 +92,8 @@ class _Writer:
     """Writes the functions of one schema tree (and of the nodes under it not yet compiled)."""
 
     def __init__(self) -> None:
-        self.names: Dict[str, Any] = {"BAIL": Bail, "List": s.CleanList, "new": list.__new__, "copy": s.copied}
+        self.names: Dict[str, Any] = {"BAIL": Bail, "List": s.CleanList, "new": list.__new__, "copy": s.copied,
+                                      "INDEXES": _INDEXES}
         self.sources: List[str] = []
         self.pending: List[Any] = []  # nodes whose function is named but not yet stored on them
 
@@ -233,9 +245,9 @@ class _Writer:
             out += ["    if n > 1:",
                     "        keys = [x for x in items if isinstance(x, (str, int))]",
                     "        if len(set(keys)) != len(keys): raise BAIL"]
-        out += ["    items.indexes = list(range(n))",  # (what CleanList(items) sets, without its __init__)
-            "    items.total = n",
-            "    return items\n"]
+        out += ["    items.indexes = INDEXES[n] if n < 64 else list(range(n))",  # (see _INDEXES)
+                "    items.total = n",
+                "    return items\n"]
         return "\n".join(out)
 
     def _strmap(self, node: s.StrMap, name: str) -> str:
