@@ -59,3 +59,32 @@ def _generic_parse(objects):
 def test_load_builds_what_the_generic_path_builds(objects):
     fast_config = parse_mod.parse([RawObject(copy.deepcopy(o), None) for o in objects], strict=False)
     assert fast_config == _generic_parse(objects)
+
+
+def _walk_after_an_earlier_issue(walker, schema, obj):
+    ctx = s.Ctx()
+    ctx.add("apiVersion", "an issue parse found before the walk")
+    cleaned = walker(schema, copy.deepcopy(obj), ctx)
+    return cleaned, ctx.issues, ctx.hard_paths
+
+
+@_SLOW_DRAWS
+@given(st.one_of(rt.invalid_httproutes(), rt.injected_httproutes()))
+def test_the_compiled_code_reports_to_the_callers_ctx_and_takes_it_back(bad):
+    """fast.walk on a Ctx that already holds an issue: what the compiled code reported before it
+    bailed is taken back, and the Ctx ends exactly as the walker leaves it."""
+    schema = parse_mod.KINDS[bad.obj["kind"]][1]
+    generic = _walk_after_an_earlier_issue(lambda sc, v, c: sc.walk(v, "", c), schema, bad.obj)
+    assert _walk_after_an_earlier_issue(fast.walk, schema, bad.obj) == generic
+
+
+def test_a_subclassed_node_after_an_earlier_issue():
+    """A node the compiled code runs through its own walk (Secret data) reports to the caller's
+    Ctx: an issue found before the walk is not one of its own."""
+    schema = parse_mod.KINDS["Secret"][1]
+    for data, problems in (({"k": "YQ=="}, 1), ({"k": "!!"}, 2)):
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": data}
+        cleaned, issues, _ = _walk_after_an_earlier_issue(fast.walk, schema, secret)
+        assert len(issues) == problems, issues
+        assert (cleaned, issues) == _walk_after_an_earlier_issue(lambda sc, v, c: sc.walk(v, "", c),
+                                                                 schema, secret)[:2]

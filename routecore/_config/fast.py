@@ -13,10 +13,11 @@ Invariants:
 - the compiled code is stricter than the walker, never looser: it accepts exactly ``str``,
   ``int``, ``bool``, ``dict``, ``list``/``tuple`` (subclasses bail) and bails on whatever it is
   unsure of; a node type it does not know (a subclass declared elsewhere) runs its own ``walk``
-  on a scratch Ctx and bails if that reports anything;
+  and bails if that reports anything;
 - a cleaned value is built the way the walker builds it: the input's key order, then the
   defaults in declaration order (the same copies walked the same way), lists as ``CleanList`` with
-  every index; the checks run on it (with a scratch Ctx: their issues mean "bail") exactly as
+  every index (a valid list's ``indexes`` shared per length, see _INDEXES); the checks run on it
+  (on the caller's Ctx: anything they report means "bail", and ``walk`` takes it back) exactly as
   the walker runs them, but for a check that declares a sure pass (``check.passes(data)``, true
   only where the check reports nothing, see schema.Obj), which is asked first.
 """
@@ -131,7 +132,8 @@ class _Writer:
             body = self._scalar(node, "v", "    ")
             if body is None:
                 self.names[f"g{key}"] = node.walk
-                body = [f"    v = g{key}(v, '', ctx)", "    if ctx.issues or v is BAD: raise BAIL"]
+                body = ["    n = len(ctx.issues)", f"    v = g{key}(v, '', ctx)",
+                        "    if len(ctx.issues) != n or v is BAD: raise BAIL"]
                 self.names["BAD"] = s.BAD
             self.sources.append("\n".join([f"def {key}(v, ctx):"] + body + ["    return v\n"]))
         return key
