@@ -13,10 +13,11 @@ Invariants:
 - the compiled code is stricter than the walker, never looser: it accepts exactly ``str``,
   ``int``, ``bool``, ``dict``, ``list``/``tuple`` (subclasses bail) and bails on whatever it is
   unsure of; a node type it does not know (a subclass declared elsewhere) runs its own ``walk``
-  on a scratch Ctx and bails if that reports anything;
+  and bails if that reports anything;
 - a cleaned value is built the way the walker builds it: the input's key order, then the
   defaults in declaration order (the same copies walked the same way), lists as ``CleanList`` with
-  every index; the checks run on it (with a scratch Ctx: their issues mean "bail") exactly as
+  every index (a valid list's ``indexes`` shared per length, see _INDEXES); the checks run on it
+  (on the caller's Ctx: anything they report means "bail", and ``walk`` takes it back) exactly as
   the walker runs them, but for a check that declares a sure pass (``check.passes(data)``, true
   only where the check reports nothing, see schema.Obj), which is asked first.
 """
@@ -43,6 +44,12 @@ _SEEN_MAX = 4096  # strings kept per node
 _SEEN_LEN = 256  # longest string kept
 
 
+# ``indexes`` of a valid cleaned list of n items is [0, ..., n-1]: one shared list per n (no list
+# made per cleaned list). Nothing writes to a cleaned list's ``indexes`` once it is made (the
+# walker appends only to the fresh list of its own CleanList.empty).
+_INDEXES = tuple(list(range(n)) for n in range(64))
+
+
 def _seen(node) -> Dict[str, str]:
     seen = node.__dict__.get("_seen")
     if seen is None:
@@ -58,14 +65,19 @@ def forget() -> None:
 
 
 def walk(schema, value, ctx: s.Ctx):
-    """``schema.walk(value, "", ctx)``, the fast way when ``value`` is valid (see the module)."""
-    probe = s.Ctx()
+    """``schema.walk(value, "", ctx)``, the fast way when ``value`` is valid (see the module).
+
+    The compiled code reports to ``ctx`` itself (no scratch Ctx per object): whatever it added is
+    taken back before the walker runs, so ``ctx`` ends as the walker leaves it."""
+    issues, hard = ctx.issues, ctx.hard_paths
+    n, h = len(issues), len(hard)
     try:
-        cleaned = compiled(schema)(value, probe)
-        if not probe.issues:
+        cleaned = compiled(schema)(value, ctx)
+        if len(issues) == n:
             return cleaned
     except Bail:
         pass
+    del issues[n:], hard[h:]
     return schema.walk(value, "", ctx)
 
 
@@ -81,7 +93,8 @@ class _Writer:
     """Writes the functions of one schema tree (and of the nodes under it not yet compiled)."""
 
     def __init__(self) -> None:
-        self.names: Dict[str, Any] = {"BAIL": Bail, "List": s.CleanList, "new": list.__new__, "copy": s.copied}
+        self.names: Dict[str, Any] = {"BAIL": Bail, "List": s.CleanList, "new": list.__new__, "copy": s.copied,
+                                      "INDEXES": _INDEXES}
         self.sources: List[str] = []
         self.pending: List[Any] = []  # nodes whose function is named but not yet stored on them
 
@@ -119,7 +132,8 @@ class _Writer:
             body = self._scalar(node, "v", "    ")
             if body is None:
                 self.names[f"g{key}"] = node.walk
-                body = [f"    v = g{key}(v, '', ctx)", "    if ctx.issues or v is BAD: raise BAIL"]
+                body = ["    n = len(ctx.issues)", f"    v = g{key}(v, '', ctx)",
+                        "    if len(ctx.issues) != n or v is BAD: raise BAIL"]
                 self.names["BAD"] = s.BAD
             self.sources.append("\n".join([f"def {key}(v, ctx):"] + body + ["    return v\n"]))
         return key
@@ -233,9 +247,9 @@ class _Writer:
             out += ["    if n > 1:",
                     "        keys = [x for x in items if isinstance(x, (str, int))]",
                     "        if len(set(keys)) != len(keys): raise BAIL"]
-        out += ["    items.indexes = list(range(n))",  # (what CleanList(items) sets, without its __init__)
-            "    items.total = n",
-            "    return items\n"]
+        out += ["    items.indexes = INDEXES[n] if n < 64 else list(range(n))",  # (see _INDEXES)
+                "    items.total = n",
+                "    return items\n"]
         return "\n".join(out)
 
     def _strmap(self, node: s.StrMap, name: str) -> str:

@@ -28,7 +28,10 @@ from .kinds import KINDS as HTTP_KINDS, PARENT_REF
 
 KINDS = dict(HTTP_KINDS, **kinds_l4.KINDS)
 KINDS_FOLDED = {k.lower(): k for k in KINDS}
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute") + kinds_l4.STREAM_KINDS
+ROUTE_KINDS = frozenset(("HTTPRoute", "GRPCRoute") + kinds_l4.STREAM_KINDS)
+
+
+_NO_RULES: frozenset = frozenset()  # (no rule left out: the usual object)
 
 
 def identity(obj: dict) -> Tuple[Optional[str], Optional[str]]:
@@ -81,7 +84,8 @@ def _parse(raws: List[RawObject], strict: bool) -> m.Config:
             continue
         versions, schema = KINDS[kind]
         api = obj.get("apiVersion")
-        schema = kinds_l4.ALPHA2.get((kind, api), schema)
+        if kind in kinds_l4.STREAM_KINDS:  # (the only kinds with a schema per version)
+            schema = kinds_l4.ALPHA2.get((kind, api), schema)
         namespaced = kind != "Namespace"
         ctx = Ctx()
         if name is not None:
@@ -97,23 +101,26 @@ def _parse(raws: List[RawObject], strict: bool) -> m.Config:
             ctx.add("apiVersion", f"Expected one of {', '.join(f'`{v}`' for v in versions)} for kind {kind}, "
                                   f"got `{api}`" if api is not None else "missing required field `apiVersion`")
         cleaned = fast.walk(schema, obj, ctx)  # = schema.walk(obj, "", ctx), compiled for valid data
-        if kind in ROUTE_KINDS and isinstance(cleaned.get("spec"), dict):
+        is_route = kind in ROUTE_KINDS
+        if is_route and isinstance(cleaned.get("spec"), dict):
             check_route_spec(cleaned["spec"], ns, ctx)
 
+        issues = []
         issue_ns = ns if namespaced and name is not None else None
-        issues = [ConfigIssue(kind, issue_ns, name, p, msg, raw.origin) for p, msg, _, _ in ctx.issues]
-        all_issues.extend(issues)
+        if ctx.issues:
+            issues = [ConfigIssue(kind, issue_ns, name, p, msg, raw.origin) for p, msg, _, _ in ctx.issues]
+            all_issues.extend(issues)
         if kind == "Service":
             saw_service = True
         if strict and (issues or all_issues):
             continue  # nothing will be returned; keep collecting problems only
 
-        bad_rules = set()
-        if issues and kind in ROUTE_KINDS and name is not None:
+        bad_rules = _NO_RULES
+        if issues and is_route and name is not None:
             # kept even when the route is left out, so that its status can say why
             rejected_refs = _lenient_parent_refs(cleaned, ns, ctx)
         if issues:
-            if kind not in ROUTE_KINDS or name is None:
+            if not is_route or name is None:
                 continue
             # the rule each issue lies in was recorded while validating (kinds: track="rule")
             bad_rules = {where["rule"] for _, _, _, where in ctx.issues if "rule" in where}

@@ -351,7 +351,10 @@ class Obj:
                  model=None, derived: Optional[Dict[str, Callable]] = None, share=None, build=None):
         self.fields, self.checks, self.open = fields, checks, open
         self.model, self.derived, self.share = model, tuple((derived or {}).items()), share
-        self._mapped = tuple((key, f.attr, f.to, f.schema) for key, f in fields.items() if f.attr)
+        # (key, attr, to, schema, always): ``always``, the field is in every cleaned object that
+        # reaches build (required, or defaulted by walk)
+        self._mapped = tuple((key, f.attr, f.to, f.schema, f.required or f.default is not MISSING)
+                             for key, f in fields.items() if f.attr)
         self._inline = tuple((key, f.schema) for key, f in fields.items() if f.inline)
         self._made: Optional[Callable] = None  # see maker()
         if build is not None:
@@ -493,24 +496,30 @@ def _maker(obj: "Obj") -> Callable:
             var = f"s{len(lines)}"
             lines.append(f"    {var} = {data}.get({key!r}) or EMPTY\n")
             emit(schema, var)
-        for key, attr, to, schema in node._mapped:
+        for key, attr, to, schema, always in node._mapped:
             n = counter[0] = counter[0] + 1
             item = schema.item if type(schema) is Arr else None
             build = schema.builder() if type(schema) is Obj else None
             item_build = item.builder() if type(item) is Obj else None
+            # the field's value: read directly where it is always there (a missing key would be a
+            # validation gap: a KeyError, which load reports), else via the model's default
+            v = f"{data}[{key!r}]" if always else "v"
             if to is not None:
                 names[f"to{n}"] = to
-                value = f"to{n}(v, env)"
+                value = f"to{n}({v}, env)"
             elif build is not None:
                 names[f"b{n}"] = build
-                value = f"b{n}(v, env)"
+                value = f"b{n}({v}, env)"
             elif item_build is not None:
                 names[f"b{n}"] = item_build
-                value = f"tuple([b{n}(x, env) for x in v])"
+                value = f"tuple([b{n}(x, env) for x in {v}])"
             elif item is not None:
-                value = "tuple(v)"
+                value = f"tuple({v})"
             else:
-                value = "v"
+                value = v
+            if always:
+                args.append(f"{attr}={value}")
+                continue
             default = defaults[attr]
             if isinstance(default, attrs.Factory):  # pragma: no cover - the models use plain defaults
                 raise TypeError(f"{obj.model.__name__}.{attr}: a factory default cannot be written out")
