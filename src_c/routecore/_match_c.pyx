@@ -587,8 +587,8 @@ cdef object _decide_at(Table self, Req* req):
 
 
 include "_match_c_entry.pxi"
-include "_match_c_adapt.pxi"
 include "_match_c_headers.pxi"
+include "_match_c_adapt.pxi"
 include "_match_c_scan.pxi"
 include "_match_c_host.pxi"
 include "_match_c_build.pxi"

@@ -33,43 +33,21 @@ cdef extern from *:
             && memcmp((PyASCIIObject *)k + 1, (PyASCIIObject *)key + 1, (size_t)n) == 0;
     }
 
-    /* CPython 3.11's dict layout (its own internal header, so the layout is the compiler's to
-       check): the entry at a hint is read in place. Any other build steps with PyDict_Next. */
-    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && defined(CYTHON_COMPILING_IN_CPYTHON) && CYTHON_COMPILING_IN_CPYTHON && !defined(Py_LIMITED_API)
-    #define RC_DICT_INPLACE 1
-    #ifndef Py_BUILD_CORE
-    #define Py_BUILD_CORE 1
-    #define RC_UNDEF_BUILD_CORE 1
-    #endif
-    #include "internal/pycore_dict.h"
-    #ifdef RC_UNDEF_BUILD_CORE
-    #undef Py_BUILD_CORE
-    #undef RC_UNDEF_BUILD_CORE
-    #endif
-    #else
-    #define RC_DICT_INPLACE 0
-    #endif
-
-    /* The value of d's entry number i (PyDict_Next's order) when its key is key, else NULL. */
+    /* The value of d's entry number i (PyDict_Next's order) when its key is key, else NULL:
+       read in place where _match_c_headers.pxi's rc_dict_items knows the layout (a combined
+       table of str keys, the layout checked at import), else by PyDict_Next from i. */
     static inline PyObject *rc_dict_at(PyObject *d, Py_ssize_t i, PyObject *key) {
-    #if RC_DICT_INPLACE
-        PyDictObject *mp = (PyDictObject *)d;
-        PyDictKeysObject *dk = mp->ma_keys;
+        Py_ssize_t count;
         PyObject *k, *v;
-        if (mp->ma_values != NULL || i < 0 || i >= dk->dk_nentries)
-            return NULL;  /* a split table (an instance's __dict__), or past the entries */
-        if (DK_IS_UNICODE(dk)) {
-            k = DK_UNICODE_ENTRIES(dk)[i].me_key;
-            v = DK_UNICODE_ENTRIES(dk)[i].me_value;
-        } else {
-            k = DK_ENTRIES(dk)[i].me_key;
-            v = DK_ENTRIES(dk)[i].me_value;
+        PyObject *const *e = rc_dict_items(d, &count);
+        if (e != NULL) {
+            if (i < 0 || i >= count)
+                return NULL;
+            k = e[2 * i];
+            v = e[2 * i + 1];
+            return (v != NULL && rc_key_is(k, key)) ? v : NULL;  /* (NULL: a removed entry) */
         }
-        return (v != NULL && k != NULL && rc_key_is(k, key)) ? v : NULL;  /* (NULL: deleted) */
-    #else
-        PyObject *k, *v;
-        return (PyDict_Next(d, &i, &k, &v) && rc_key_is(k, key)) ? v : NULL;
-    #endif
+        return (i >= 0 && PyDict_Next(d, &i, &k, &v) && rc_key_is(k, key)) ? v : NULL;
     }
 
     /* d[key] (borrowed), NULL when absent or on an error (set: the lookup's own, from a key
