@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from ._adapters import route_asgi as _route_asgi
 from ._respond import (DECISION_KEY, MESSAGES, REASONS, MiddlewareBase, PortUnknown,
                        encode_headers, reply, to_bytes)
 
@@ -62,7 +61,7 @@ class RoutingMiddleware(MiddlewareBase):
             except LookupError as exc:  # the Gateway/listener/Service is gone after a reload
                 status = 500 if isinstance(exc, PortUnknown) else 404
                 return await self._local(kind, scope, receive, send, None, status)
-        decision = _route_asgi(view, scope)
+        decision = view.route_asgi(scope)
         if decision.status is not None:
             return await self._local(kind, scope, receive, send, decision, decision.status)
 

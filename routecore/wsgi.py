@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote_to_bytes
 
-from ._adapters import route_wsgi as _route_wsgi, wsgi_headers as _wsgi_headers
+from ._adapters import wsgi_headers as _wsgi_headers
 from ._respond import (DECISION_KEY, MiddlewareBase, PortUnknown, reply, status_line,
                        wsgi_str)
 
@@ -50,7 +50,7 @@ class RoutingMiddleware(MiddlewareBase):
             except LookupError as exc:  # the Gateway/listener/Service is gone after a reload
                 status = 500 if isinstance(exc, PortUnknown) else 404
                 return _answer(environ, start_response, None, status)
-        decision = _route_wsgi(view, environ)
+        decision = view.route_wsgi(environ)
         if decision.status is not None:
             return _answer(environ, start_response, decision, decision.status)
 
