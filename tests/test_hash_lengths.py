@@ -5,6 +5,7 @@ native twin decides as the pure one."""
 import pytest
 
 import routecore
+from builders import gateway_yaml
 from routecore import _match
 
 pytestmark = pytest.mark.skipif(not _match.NATIVE, reason="the native extension is not built")
@@ -13,13 +14,7 @@ HOSTS = ["a" * k + ".b" * (j % 3) + ".e" + "x" * j for k in (1, 2, 7, 8, 9, 15) 
 PATHS = ["/" + "p" * k + "/" + "q" * j for k in range(1, 17) for j in (0, 1, 7, 8, 9, 16)]
 
 
-GATEWAY = """apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: gc
-  listeners:
-  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""
+GATEWAY = gateway_yaml()  # Gateway infra/edge, one HTTP listener on port 80 open to all
 
 
 def _config():

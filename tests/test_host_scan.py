@@ -9,17 +9,12 @@ it)."""
 import pytest
 
 import routecore
+from builders import gateway_yaml
 from routecore import _match
 
 pytestmark = pytest.mark.skipif(not _match.NATIVE, reason="the native extension is not built")
 
-GATEWAY = """apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: infra}
-spec:
-  gatewayClassName: gc
-  listeners:
-  - {name: web, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}"""
+GATEWAY = gateway_yaml()  # Gateway infra/edge, one HTTP listener on port 80 open to all
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
