@@ -140,15 +140,18 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
 include "_match_c_decision.pxi"
 
 
+cdef inline bint _unconditional(const CEntry* e) noexcept:
+    """Entry e has no method, header or query condition: it matches as its path does."""
+    return e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end
+
+
 cdef inline int _slot_entry(Table self, MapSlot* slot, Req* req) except -2:
     """Table._bucket of a path slot (NULL: -1); a first entry without conditions, the common
     bucket, is taken without a call. A slot's bucket may be empty (count 0: a patched table's
     key whose rules were all removed): then its value points to no entry of its own."""
-    cdef CEntry* e
     if slot == NULL or slot.count == 0:
         return -1
-    e = &self.entries[slot.value]
-    if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
+    if _unconditional(&self.entries[slot.value]):
         return slot.value
     return self._bucket(slot.value, slot.count, req)
 
@@ -249,7 +252,7 @@ cdef class Table:
         cdef CEntry* e
         for j in range(start, start + count):
             e = &self.entries[j]
-            if e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end:
+            if _unconditional(e):
                 return j  # no condition: taken as it is
             if self._check(e, req):
                 return j
