@@ -373,11 +373,7 @@ class Builder:
             code = None if c.status is None else GRPC_STATUS.get(c.status)
             grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
         cum = _ONE if weights == [1] else tuple(accumulate(weights))
-        outs = self.outcomes  # (Outcomes.append, inline: one call less per rule)
-        outs.firsts.append(start)
-        weights = outs.weights
-        weights.append(self._weights.setdefault(cum, cum))
-        return len(weights) - 1
+        return self.outcomes.append(start, self._weights.setdefault(cum, cum))
 
     def static(self, choice: Choice) -> int:
         return self.outcome([choice], [1])
