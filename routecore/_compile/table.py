@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from itertools import accumulate
 from operator import itemgetter
-from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import attrs
 from attrs import field, frozen
@@ -350,15 +350,21 @@ def _choice(new, head: tuple, tail: tuple, status, backend, request_headers, res
 class Builder:
     """Accumulates the choices, outcomes and header names of one table, from the attachment
     records (``routecore._compile.attach.Attachments``: the backends' resolution), the Router's
-    options and the shared compile cache; it never calls back into the Router."""
+    options and the shared compile cache; it never calls back into the Router.
+
+    Invariant: ``spec()`` seals the Builder: its choices become the tuples the spec (and the
+    native table made from it) hold, its ``Outcomes`` the spec's own, so a built view keeps one
+    array of each, not three (the builder, the spec, the table); a sealed Builder takes no more
+    outcomes (``outcome`` raises): an update goes on from a ``carry()`` of it, which copies."""
 
     def __init__(self, attachments, options: "RouterOptions", cache: CompileCache, mesh: bool):
         self.attachments = attachments
         self.options = options
         self.cache = cache
         self.mesh = mesh
-        self.choices: List[Choice] = []
-        self.grpc: List[Optional[Choice]] = []
+        # lists while building; the spec's tuples once sealed (see the class docstring)
+        self.choices: Sequence[Choice] = []
+        self.grpc: Sequence[Optional[Choice]] = []
         self.outcomes = Outcomes()
         self.header_names: Dict[str, None] = {}
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
@@ -367,8 +373,10 @@ class Builder:
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
         start = len(self.choices)
-        self.choices.extend(choices)
-        grpc = self.grpc
+        own, grpc = self.choices, self.grpc
+        if not isinstance(own, list) or not isinstance(grpc, list):
+            raise RuntimeError("this Builder made a spec already: carry() it to add outcomes")
+        own.extend(choices)
         for c in choices:
             code = None if c.status is None else GRPC_STATUS.get(c.status)
             grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
@@ -561,9 +569,11 @@ class Builder:
              bad_request: Optional[int] = None, streams: tuple = ()) -> TableSpec:
         if bad_request is None:
             bad_request = self.static(Choice(matched=False, status=400))
+        # sealed (see the class docstring): a tuple of a tuple is that tuple, a second spec
+        # shares the first one's arrays
+        self.choices, self.grpc = tuple(self.choices), tuple(self.grpc)
         return TableSpec(bad_request=bad_request, listeners=tuple(listeners), streams=streams,
-                         choices=tuple(self.choices),
-                         grpc_choices=tuple(self.grpc), outcomes=self.outcomes.copy(),
+                         choices=self.choices, grpc_choices=self.grpc, outcomes=self.outcomes,
                          no_listener=no_listener, header_names=tuple(self.header_names),
                          misdirected=no_listener if misdirected is None else misdirected,
                          mesh=self.mesh, options=self.options)

@@ -173,8 +173,8 @@ cdef class Table:
     cdef uint64_t* cum
     cdef uint64_t state
     cdef CChoice* cchoices
-    cdef list choices
-    cdef list grpc_choices
+    cdef tuple choices         # spec.choices (kept alive by it; CChoice.choice borrows them)
+    cdef tuple grpc_choices    # spec.grpc_choices
     cdef list fixed            # the prebuilt Decisions that CChoice.fixed points to
     cdef list tls_listeners    # _TLSListener per TLS listener of spec.streams (_match_c_stream.pxi)
     cdef _StrMap tls_exact     # TLS listener hostname -> index in tls_listeners

@@ -130,8 +130,11 @@ cdef object _build(Table self, spec):
     self.regex_index = {}
 
     # choices and outcomes
-    self.choices = list(spec.choices)
-    self.grpc_choices = list(spec.grpc_choices)
+    # the spec's own tuples (a copy would cost a pointer per choice and twin, ~20 bytes a rule)
+    self.choices = spec.choices
+    self.grpc_choices = spec.grpc_choices
+    if len(self.grpc_choices) != len(self.choices):
+        raise ValueError("a TableSpec whose choices and grpc_choices differ in length")
     n_choices = len(self.choices)
     self.cchoices = <CChoice*>PyMem_Malloc(max(n_choices, 1) * sizeof(CChoice))
     n_out = len(spec.outcomes)

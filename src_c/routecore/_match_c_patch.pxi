@@ -161,8 +161,10 @@ def patched_table(Table old, spec, changes):
     t.regex_index = dict(old.regex_index)
 
     # choices and outcomes: old's, then the spec's new ones
-    t.choices = list(spec.choices)
-    t.grpc_choices = list(spec.grpc_choices)
+    t.choices = spec.choices  # (as _build: the spec's tuples)
+    t.grpc_choices = spec.grpc_choices
+    if len(t.grpc_choices) != len(t.choices):
+        raise ValueError("a TableSpec whose choices and grpc_choices differ in length")
     t.fixed = list(old.fixed)
     n_cum = old.n_cum
     for i in range(n_old_outs, len(spec.outcomes)):
