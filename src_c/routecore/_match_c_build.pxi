@@ -390,7 +390,9 @@ cdef tuple _regex_part(Table self, _Group G, CGroup* cg, list regex_list, int ei
     for e in regex_list:
         ci = _fill(self, ei, ci, e)
         ei += 1
-    literals = [e.literal for e in regex_list]
+    # (a substring every path matching the regex contains, or None: the prefilter's word;
+    # entries do not keep it, few are regexes)
+    literals = [_required_literal(<object>PyTuple_GET_ITEM(e, _E_PATH)) for e in regex_list]
     G.regex_always = bytearray(1 if lit is None else 0 for lit in literals)
     G.automaton = None
     if any(lit is not None for lit in literals):
@@ -425,14 +427,14 @@ cdef PyObject* _fixed(Table self, object choice):
 # the items of a routecore._compile.table.Entry that _fill reads (an Entry is a tuple: read by
 # position, once _entry_conds has checked its shape)
 cdef enum:
-    _E_PATH_TYPE = 9
-    _E_PATH = 10
-    _E_REGEX = 11
-    _E_METHOD = 13
-    _E_HEADERS = 14
-    _E_QUERIES = 15
-    _E_OUTCOME = 16
-    _E_LEN = 17
+    _E_PATH_TYPE = 5
+    _E_PATH = 6
+    _E_REGEX = 7
+    _E_METHOD = 8
+    _E_HEADERS = 9
+    _E_QUERIES = 10
+    _E_OUTCOME = 11
+    _E_LEN = 12
 
 
 def _entry_layout(entry_type):
@@ -446,6 +448,7 @@ def _entry_layout(entry_type):
 
 
 from routecore._compile.table import Entry as _Entry
+from routecore._config.regex import required_literal as _required_literal
 _entry_layout(_Entry)
 
 
