@@ -5,14 +5,17 @@ list of shared weight tuples), read as (first, weights) pairs; a full Gateway bu
 sorted host groups to the spec as they are (one tuple of entries per host, not a copy), and an
 update copies a host's entries before it changes them, so a view made before the update answers
 as it did; the native table, whose path maps are made after the layout from recorded buckets,
-finds every bucket of many host groups as the pure twin does.
+finds every bucket of many host groups as the pure twin does; a spec seals its Builder (the
+builder, the spec and the table hold one tuple of choices and one Outcomes); an Entry's rank is
+one tuple shared by the entries of that rank.
 """
 import pytest
 
 import routecore
 from routecore import Router, _match
 from routecore._compile.outcomes import Outcomes
-from routecore._compile.table import CompileCache
+from routecore._compile.table import KEY_LEN, CompileCache, Entry
+from routecore._outcome import Choice
 from routecore._compile.views import GatewayBuild
 
 from builders import INFRA, be, exact, gateway, gw_ref, hdr, httproute, listener, prefix, rule
@@ -62,6 +65,44 @@ def test_a_full_build_hands_its_host_groups_to_the_spec():
     (lb,) = build.listeners
     for group in spec.listeners[0].groups:
         assert type(group.entries) is tuple and group.entries is lb.groups[group.hostname]
+
+
+def test_a_spec_seals_its_builder():
+    """The spec holds the Builder's own choice tuples and Outcomes (one array of each per view,
+    not one per holder); a sealed Builder takes no outcome, one carried from it does and leaves
+    the spec as it was."""
+    router = Router(routecore.load(_objects(12)), native=False, seed=1)
+    build = _build(router)
+    b = build.builder
+    spec = build.spec()
+    assert type(spec.choices) is tuple and spec.choices is b.choices
+    assert spec.grpc_choices is b.grpc and spec.outcomes is b.outcomes
+    again = build.spec()
+    assert again.choices is spec.choices and again.outcomes is spec.outcomes
+    n, k = len(spec.outcomes), len(spec.choices)
+    with pytest.raises(RuntimeError, match="carry"):
+        b.static(Choice(matched=False, status=404))
+    assert (len(spec.outcomes), len(spec.choices), len(spec.grpc_choices)) == (n, k, k)
+    carried = b.carry(router.attachments, CompileCache())
+    assert carried.static(Choice(matched=False, status=404)) == n
+    assert len(carried.choices) == k + 1 and len(carried.outcomes) == n + 1
+    assert (len(spec.outcomes), len(spec.choices)) == (n, k)
+
+
+def test_entries_of_one_rank_share_it():
+    """An Entry is 12 items, its sort key the first 5: the rank (class, path length, method,
+    header and query counts) is one tuple per distinct rank; the groups sort as the ranks'
+    parts laid out flat would."""
+    router = Router(routecore.load(_objects(30)), native=False, seed=1)
+    spec = _build(router).spec()
+    entries = [e for g in spec.listeners[0].groups for e in g.entries]
+    assert len(Entry._fields) == 12 and KEY_LEN == 5 and len(entries) > 60
+    ranks = {}
+    for e in entries:
+        assert len(e.rank) == 5 and ranks.setdefault(e.rank, e.rank) is e.rank
+    assert len(ranks) == 3  # Exact; PathPrefix of length 7, with and without a header match
+    for g in spec.listeners[0].groups:
+        assert sorted(g.entries, key=lambda e: (*e.rank, *e[1:KEY_LEN])) == list(g.entries)
 
 
 def _answers(view, hosts=4):
