@@ -11,16 +11,16 @@ process ends with ``os._exit``, so freeing it is not counted; the cycle collecto
 the end of the build is (it is part of every compile).
 """
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from load_ir import instructions  # noqa: E402
 
 
 def child(workload: str, n: int, compile_: bool) -> None:
-    sys.path.insert(0, str(HERE))
     import routecore
     import workloads
     make = workloads.WORKLOADS[workload]
@@ -33,19 +33,11 @@ def child(workload: str, n: int, compile_: bool) -> None:
     os._exit(0 if view is not None or not compile_ else 1)
 
 
-def instructions(workload: str, n: int, compile_: bool) -> int:
-    out = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-         "--child", workload, str(n), "1" if compile_ else "0"],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"), check=True)
-    return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
-
-
 def main(argv) -> None:
     if argv[:1] == ["--child"]:
         child(argv[1], int(argv[2]), argv[3] == "1")
     workload, n = argv[0], int(argv[1])
-    total = instructions(workload, n, True) - instructions(workload, n, False)
+    total = instructions(workload, n, True, __file__) - instructions(workload, n, False, __file__)
     print(f"{workload} {n}: compile {total:,} Ir, {total // n:,} Ir per N")
 
 

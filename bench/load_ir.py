@@ -30,9 +30,11 @@ def child(workload: str, n: int, load: bool) -> None:
     os._exit(0 if config is not None or not load else 1)
 
 
-def instructions(workload: str, n: int, load: bool) -> int:
+def instructions(workload: str, n: int, load: bool, script: str = __file__) -> int:
+    """Instructions of ``script --child workload n 0|1`` under callgrind (bench/compile_ir.py
+    passes its own ``script``)."""
     out = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script,
          "--child", workload, str(n), "1" if load else "0"],
         capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"), check=True)
     return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
