@@ -140,3 +140,23 @@ def test_every_bucket_of_many_groups_is_found_by_both_twins():
                     assert got[0] == got[1], (h, path, headers)
                     if path != f"/r{k}/healthz":
                         assert got[0]["matched"], (h, path)
+
+
+@pytest.mark.skipif(_match.NativeTable is None, reason="the native extension is not built")
+@pytest.mark.parametrize("n", [2, 5])  # (fewer than 4 regexes: the literal prefilter; 4 or more: an RE2 Set)
+def test_regex_paths_with_and_without_literals_answer_alike(n):
+    """Entries no longer keep their regex's prefilter literal: the native table computes it
+    from the entry's path where it lays out the group. Paths that contain the literal, and
+    paths that match a regex without one, are found by both twins, the right route each."""
+    regexes = [f"/items{i}/[0-9]+/detail" for i in range(n - 1)] + ["/[a-z]+/[0-9]+"]
+    routes = [httproute(f"x{i}", [gw_ref("edge")],
+                        [rule(be(f"s{i}"), matches=[{"path": {"type": "RegularExpression", "value": p}}])])
+              for i, p in enumerate(regexes)]
+    source = [gateway("edge", listener("web", from_="All"))] + routes
+    views = [Router(routecore.load(source), native=native, seed=1).gateway("edge", namespace=INFRA)
+             for native in (False, True)]
+    for path, want in ([(f"/items{i}/42/detail", f"s{i}") for i in range(n - 1)]
+                       + [("/abc/7", f"s{n - 1}"), ("/items0/42/other", None), ("/items0/x/detail", None)]):
+        got = [v.route("GET", path, host="a.example.com").to_dict() for v in views]
+        assert got[0] == got[1], path
+        assert (got[0]["backend"]["name"] if got[0]["matched"] else None) == want, (path, got[0])
