@@ -372,29 +372,14 @@ cdef class Table:
                         object scheme, object sni, bint wsgi):
         """route(), for route_wsgi too: ``wsgi`` says that ``headers`` is a WSGI environ (its
         HTTP_* keys and CONTENT_TYPE / CONTENT_LENGTH are the headers, as
-        routecore._adapters.wsgi_headers reads them). The common request (text method, target
-        and Host, an origin-form target _scan reads whole) makes no object but the Decision;
-        anything else goes through _decide_general."""
-        cdef Req req
-        cdef Py_ssize_t q = -1
-        if not self.ready:
-            raise TypeError("this Table is not initialised: tables come from router.gateway() "
-                            "or router.service()")
-        _req_init(&req, method, path, headers, host, scheme, sni, wsgi)
-        try:
-            if not (type(path) is str and type(method) is str and (host is None or type(host) is str)):
-                return _decide_general(self, &req, False)
-            if not _scan(self, <str>path, &q, &req):
-                return _decide_general(self, &req, True)
-            if q >= 0:  # the path and query stay inside the target: no copies
-                req.plen = q
-                req.query = <PyObject*>path
-                req.qstart = q + 1
-            else:
-                req.plen = PyUnicode_GET_LENGTH(path)
-            return _decide_at(self, &req)
-        finally:
-            _release(self, &req)
+        routecore._adapters.wsgi_headers reads them). rc_route's common calls go to _decide_c
+        without it."""
+        cdef ReqMore more
+        more.scheme = <PyObject*>scheme
+        more.sni = <PyObject*>sni
+        more.wsgi = wsgi
+        return _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers,
+                         <PyObject*>host, &more)
 
     def __repr__(self):
         return view_repr(self.spec, True)
@@ -450,20 +435,53 @@ cdef class Table:
         return _route_environ(self, <dict>environ)
 
 
-cdef inline void _req_init(Req* req, object method, object path, object headers, object host,
-                           object scheme, object sni, bint wsgi) noexcept:
-    """req as route() was called (method, path and host not yet known to be text)."""
-    req.method = <PyObject*>method
-    req.path = <PyObject*>path
-    req.host = <PyObject*>host
-    req.headers = <PyObject*>headers
-    req.scheme = <PyObject*>scheme
-    req.sni = <PyObject*>sni
-    req.wsgi = wsgi
+cdef void _not_ready() except *:
+    raise TypeError("this Table is not initialised: tables come from router.gateway() "
+                    "or router.service()")
+
+
+cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* headers,
+                      PyObject* host, const ReqMore* more):
+    """route()'s decision (method, path and host not yet known to be text; the references stay
+    the caller's), with scheme, sni and wsgi from ``more``, or None, None and False when it is
+    NULL: rc_route (_match_c_entry.pxi) jumps here for its common calls (six arguments, all in
+    registers). The common request (text method, target and Host, an origin-form target _scan
+    reads whole) makes no object but the Decision; anything else goes through _decide_general.
+    Req's fields are set here and by _scan, each once: _decide_at reads them."""
+    cdef Req req
+    cdef Py_ssize_t q = -1
+    if not self.ready:
+        _not_ready()
+    req.method = method
+    req.path = path
+    req.host = host
+    req.headers = headers
+    if more == NULL:
+        req.scheme = req.sni = <PyObject*>None
+        req.wsgi = False
+    else:
+        req.scheme = more.scheme
+        req.sni = more.sni
+        req.wsgi = more.wsgi
     req.hv = NULL
     req.host2[0] = req.host2[1] = NULL
-    req.query = <PyObject*>None
-    req.qstart = 0
+    try:
+        if not (type(<object>path) is str and type(<object>method) is str
+                and (host == <PyObject*>None or type(<object>host) is str)):
+            return _decide_general(self, &req, False)
+        if not _scan(self, <str>path, &q, &req):
+            return _decide_general(self, &req, True)
+        if q >= 0:  # the path and query stay inside the target: no copies
+            req.plen = q
+            req.query = path
+            req.qstart = q + 1
+        else:
+            req.plen = _ulen(path)
+            req.query = <PyObject*>None
+            req.qstart = 0
+        return _decide_at(self, &req)
+    finally:
+        _release(self, &req)
 
 
 cdef object _decide_general(Table self, Req* req, bint unscannable):
@@ -478,6 +496,7 @@ cdef object _decide_general(Table self, Req* req, bint unscannable):
                   else _text(<object>req.method))
     cdef object query = None, authority = None, host
     cdef Py_ssize_t q = -1
+    req.qstart = 0
     if not unscannable and _scan(self, target, &q, req):
         p = target
         if q >= 0:
@@ -586,7 +605,7 @@ cdef object _decide_at(Table self, Req* req):
                                     _wsgi_headers(<object>req.headers) if req.wsgi
                                     else <object>req.headers)
         choice = <PyObject*>made
-    return _decision(choice, req.path, req.plen, req.query, req.qstart, req.scheme, req.host)
+    return _take(_made(choice, req.path, req.plen, req.query, req.qstart, req.scheme, req.host))
 
 
 include "_match_c_entry.pxi"
