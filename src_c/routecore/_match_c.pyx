@@ -446,9 +446,10 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
     the caller's), with scheme, sni and wsgi from ``more``, or None, None and False when it is
     NULL: rc_route (_match_c_entry.pxi) jumps here for its common calls (six arguments, all in
     registers). The common request (text method, target and Host, an origin-form target _scan
-    reads whole) makes no object but the Decision; anything else goes through _decide_general.
+    reads whole) makes no object but the Decision; anything else is made ready by _req_general.
     Req's fields are set here and by _scan, each once: _decide_at reads them."""
     cdef Req req
+    cdef PyObject* keep[4]  # what _req_general made (keep[0] NULL: nothing)
     cdef Py_ssize_t q = -1
     if not self.ready:
         _not_ready()
@@ -465,13 +466,14 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
         req.wsgi = more.wsgi
     req.hv = NULL
     req.host2[0] = req.host2[1] = NULL
+    keep[0] = NULL
     try:
         if not (type(<object>path) is str and type(<object>method) is str
                 and (host == <PyObject*>None or type(<object>host) is str)):
-            return _decide_general(self, &req, False)
-        if not _scan(self, <str>path, &q, &req):
-            return _decide_general(self, &req, True)
-        if q >= 0:  # the path and query stay inside the target: no copies
+            _req_general(self, &req, False, keep)
+        elif not _scan(self, <str>path, &q, &req):
+            _req_general(self, &req, True, keep)
+        elif q >= 0:  # the path and query stay inside the target: no copies
             req.plen = q
             req.query = path
             req.qstart = q + 1
@@ -479,16 +481,19 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
             req.plen = _ulen(path)
             req.query = <PyObject*>None
             req.qstart = 0
-        return _decide_at(self, &req)
+        return _decide_at(self, &req)  # (its only call: the compiler puts it inline)
     finally:
         _release(self, &req)
+        if keep[0] != NULL:
+            _drop4(keep)
 
 
-cdef object _decide_general(Table self, Req* req, bint unscannable):
-    """Table._decide for any request: the method, target and Host made text, the target split
-    and its path normalised when _scan cannot read it as it is (``unscannable``: _scan has
-    already said so of this target). The text made here is referenced by the locals while
-    _decide_at reads it through req; the caller releases req."""
+cdef int _req_general(Table self, Req* req, bint unscannable, PyObject** keep) except -1:
+    """req made ready for _decide_at for any request: the method, target and Host made text, the
+    target split and its path normalised when _scan cannot read it as it is (``unscannable``:
+    _scan has already said so of this target). The text req points to is referenced by
+    keep[0:4] (path, method, query, Host: set together at the end, when nothing can fail any
+    more), which _decide_c releases after the decision."""
     cdef str target = (<str>req.path if type(<object>req.path) is str
                        else _text(<object>req.path))
     cdef str p
@@ -523,7 +528,24 @@ cdef object _decide_general(Table self, Req* req, bint unscannable):
     elif type(host) is not str:
         host = _text(host)
     req.host = <PyObject*>host
-    return _decide_at(self, req)
+    keep[0] = _own(p)
+    keep[1] = _own(m)
+    keep[2] = _own(query)
+    keep[3] = _own(host)
+    return 0
+
+
+cdef inline PyObject* _own(object o) noexcept:
+    """o, with a reference of its own taken (dropped by _drop4)."""
+    Py_INCREF(o)
+    return <PyObject*>o
+
+
+cdef void _drop4(PyObject** keep) noexcept:
+    Py_XDECREF(keep[0])
+    Py_XDECREF(keep[1])
+    Py_XDECREF(keep[2])
+    Py_XDECREF(keep[3])
 
 
 cdef object _decide_at(Table self, Req* req):
