@@ -11,9 +11,10 @@ Invariants:
 - the request's path and query are never copied: maps are probed with (string, start, end) and
   the Decision keeps the target; a decision that needs nothing from the request is prebuilt;
 - error texts and Decision attributes are those of the pure twin;
-- the common request (Table._decide) takes no reference to its arguments: the caller's method,
+- the common request (_decide_c) takes no reference to its arguments: the caller's method,
   target and Host go down as borrowed pointers (they outlive the call); what the decision keeps
-  is referenced by the Decision itself (_decision).
+  is referenced by the Decision itself (_made); text made for any other request is referenced
+  by _decide_c's keep[] until the decision is made.
 
 One module, several files: this one is the Table and its per-request decision; the .pxi files
 are included textually, so the twin stays one module boundary (``routecore._match_c``, declared
