@@ -104,7 +104,7 @@ cdef class _TLSListener:
     cdef int no_match          # outcome index
 
 cdef struct Req:
-    # what one request brought, on the C stack of Table._decide: the decision's functions take
+    # what one request brought, on the C stack of _decide_c: the decision's functions take
     # this one pointer, not the request's parts as arguments. References are borrowed (the
     # caller's, or a local of _decide_at that outlives every use) but for those in hv and
     # host2, which _release drops (hv is NULL until a candidate needs the headers)
@@ -130,6 +130,12 @@ cdef struct Req:
     bint overflow              # more than 64 such boundaries: the rest are hashed on demand
     Py_ssize_t blen[64]
     uint64_t bhash[64]
+
+cdef struct ReqMore:
+    # what route() rarely has, for _decide_c (NULL: scheme and sni None, wsgi False)
+    PyObject* scheme
+    PyObject* sni
+    bint wsgi
 
 @cython.final
 cdef class Table:

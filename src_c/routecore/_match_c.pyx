@@ -11,9 +11,10 @@ Invariants:
 - the request's path and query are never copied: maps are probed with (string, start, end) and
   the Decision keeps the target; a decision that needs nothing from the request is prebuilt;
 - error texts and Decision attributes are those of the pure twin;
-- the common request (Table._decide) takes no reference to its arguments: the caller's method,
+- the common request (_decide_c) takes no reference to its arguments: the caller's method,
   target and Host go down as borrowed pointers (they outlive the call); what the decision keeps
-  is referenced by the Decision itself (_decision).
+  is referenced by the Decision itself (_made); text made for any other request is referenced
+  by _decide_c's keep[] until the decision is made.
 
 One module, several files: this one is the Table and its per-request decision; the .pxi files
 are included textually, so the twin stays one module boundary (``routecore._match_c``, declared
@@ -372,29 +373,14 @@ cdef class Table:
                         object scheme, object sni, bint wsgi):
         """route(), for route_wsgi too: ``wsgi`` says that ``headers`` is a WSGI environ (its
         HTTP_* keys and CONTENT_TYPE / CONTENT_LENGTH are the headers, as
-        routecore._adapters.wsgi_headers reads them). The common request (text method, target
-        and Host, an origin-form target _scan reads whole) makes no object but the Decision;
-        anything else goes through _decide_general."""
-        cdef Req req
-        cdef Py_ssize_t q = -1
-        if not self.ready:
-            raise TypeError("this Table is not initialised: tables come from router.gateway() "
-                            "or router.service()")
-        _req_init(&req, method, path, headers, host, scheme, sni, wsgi)
-        try:
-            if not (type(path) is str and type(method) is str and (host is None or type(host) is str)):
-                return _decide_general(self, &req, False)
-            if not _scan(self, <str>path, &q, &req):
-                return _decide_general(self, &req, True)
-            if q >= 0:  # the path and query stay inside the target: no copies
-                req.plen = q
-                req.query = <PyObject*>path
-                req.qstart = q + 1
-            else:
-                req.plen = PyUnicode_GET_LENGTH(path)
-            return _decide_at(self, &req)
-        finally:
-            _release(self, &req)
+        routecore._adapters.wsgi_headers reads them). rc_route's common calls go to _decide_c
+        without it."""
+        cdef ReqMore more
+        more.scheme = <PyObject*>scheme
+        more.sni = <PyObject*>sni
+        more.wsgi = wsgi
+        return _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers,
+                         <PyObject*>host, &more)
 
     def __repr__(self):
         return view_repr(self.spec, True)
@@ -450,27 +436,65 @@ cdef class Table:
         return _route_environ(self, <dict>environ)
 
 
-cdef inline void _req_init(Req* req, object method, object path, object headers, object host,
-                           object scheme, object sni, bint wsgi) noexcept:
-    """req as route() was called (method, path and host not yet known to be text)."""
-    req.method = <PyObject*>method
-    req.path = <PyObject*>path
-    req.host = <PyObject*>host
-    req.headers = <PyObject*>headers
-    req.scheme = <PyObject*>scheme
-    req.sni = <PyObject*>sni
-    req.wsgi = wsgi
+cdef void _not_ready() except *:
+    raise TypeError("this Table is not initialised: tables come from router.gateway() "
+                    "or router.service()")
+
+
+cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* headers,
+                      PyObject* host, const ReqMore* more):
+    """route()'s decision (method, path and host not yet known to be text; the references stay
+    the caller's), with scheme, sni and wsgi from ``more``, or None, None and False when it is
+    NULL: rc_route (_match_c_entry.pxi) jumps here for its common calls (six arguments, all in
+    registers). The common request (text method, target and Host, an origin-form target _scan
+    reads whole) makes no object but the Decision; anything else is made ready by _req_general.
+    Req's fields are set here and by _scan, each once: _decide_at reads them."""
+    cdef Req req
+    cdef PyObject* keep[4]  # what _req_general made (keep[0] NULL: nothing)
+    cdef Py_ssize_t q = -1
+    if not self.ready:
+        _not_ready()
+    req.method = method
+    req.path = path
+    req.host = host
+    req.headers = headers
+    if more == NULL:
+        req.scheme = req.sni = <PyObject*>None
+        req.wsgi = False
+    else:
+        req.scheme = more.scheme
+        req.sni = more.sni
+        req.wsgi = more.wsgi
     req.hv = NULL
     req.host2[0] = req.host2[1] = NULL
-    req.query = <PyObject*>None
-    req.qstart = 0
+    keep[0] = NULL
+    try:
+        if not (type(<object>path) is str and type(<object>method) is str
+                and (host == <PyObject*>None or type(<object>host) is str)):
+            _req_general(self, &req, False, keep)
+        elif not _scan(self, <str>path, &q, &req):
+            _req_general(self, &req, True, keep)
+        elif q >= 0:  # the path and query stay inside the target: no copies
+            req.plen = q
+            req.query = path
+            req.qstart = q + 1
+        else:
+            req.plen = _ulen(path)
+            req.query = <PyObject*>None
+            req.qstart = 0
+        return _decide_at(self, &req)  # (its only call: the compiler puts it inline)
+    finally:
+        _release(self, &req)
+        if keep[0] != NULL:
+            _drop4(keep)
 
 
-cdef object _decide_general(Table self, Req* req, bint unscannable):
-    """Table._decide for any request: the method, target and Host made text, the target split
-    and its path normalised when _scan cannot read it as it is (``unscannable``: _scan has
-    already said so of this target). The text made here is referenced by the locals while
-    _decide_at reads it through req; the caller releases req."""
+cdef int _req_general(Table self, Req* req, bint unscannable, PyObject** keep) except -1:
+    """req made ready for _decide_at for any request: the method, target and Host made text, the
+    target split and its path normalised when _scan cannot read it as it is (``unscannable``:
+    _scan has already said so of this target). The text req points to is referenced by
+    keep[0:4] (path, method, query, Host: set together at the end, when nothing can fail any
+    more), which _decide_c releases after the decision."""
     cdef str target = (<str>req.path if type(<object>req.path) is str
                        else _text(<object>req.path))
     cdef str p
@@ -478,6 +502,7 @@ cdef object _decide_general(Table self, Req* req, bint unscannable):
                   else _text(<object>req.method))
     cdef object query = None, authority = None, host
     cdef Py_ssize_t q = -1
+    req.qstart = 0
     if not unscannable and _scan(self, target, &q, req):
         p = target
         if q >= 0:
@@ -504,7 +529,24 @@ cdef object _decide_general(Table self, Req* req, bint unscannable):
     elif type(host) is not str:
         host = _text(host)
     req.host = <PyObject*>host
-    return _decide_at(self, req)
+    keep[0] = _own(p)
+    keep[1] = _own(m)
+    keep[2] = _own(query)
+    keep[3] = _own(host)
+    return 0
+
+
+cdef inline PyObject* _own(object o) noexcept:
+    """o, with a reference of its own taken (dropped by _drop4)."""
+    Py_INCREF(o)
+    return <PyObject*>o
+
+
+cdef void _drop4(PyObject** keep) noexcept:
+    Py_XDECREF(keep[0])
+    Py_XDECREF(keep[1])
+    Py_XDECREF(keep[2])
+    Py_XDECREF(keep[3])
 
 
 cdef object _decide_at(Table self, Req* req):
@@ -586,7 +628,7 @@ cdef object _decide_at(Table self, Req* req):
                                     _wsgi_headers(<object>req.headers) if req.wsgi
                                     else <object>req.headers)
         choice = <PyObject*>made
-    return _decision(choice, req.path, req.plen, req.query, req.qstart, req.scheme, req.host)
+    return _take(_made(choice, req.path, req.plen, req.query, req.qstart, req.scheme, req.host))
 
 
 include "_match_c_entry.pxi"

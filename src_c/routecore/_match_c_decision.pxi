@@ -187,6 +187,7 @@ cdef extern from *:
     int _FREE_CAP "RC_DECISION_FREE"
     PyObject* _revive "rc_revive"(PyObject* o) noexcept
     Decision _steal_decision "rc_steal"(PyObject* o)  # takes the reference o holds
+    object _take "rc_steal"(PyObject* o)  # the same, as an object
     ctypedef void (*destructor)(PyObject*) noexcept
     ctypedef PyObject* (*allocfunc)(PyTypeObject*, Py_ssize_t) noexcept
     ctypedef void (*freefunc)(void*) noexcept
@@ -237,26 +238,38 @@ cdef inline PyObject* _ref(PyObject* v) noexcept:
     return v
 
 
-cdef Decision _decision(PyObject* choice, PyObject* pstr, Py_ssize_t plen, PyObject* qstr,
-                        Py_ssize_t qstart, PyObject* scheme, PyObject* host):
-    """A new Decision (the references are borrowed: the Decision takes its own)."""
+cdef PyObject* _alloc_decision() except NULL:
+    """A Decision's memory when the free list is empty."""
+    cdef PyObject* o = (<PyTypeObject*>Decision).tp_alloc(<PyTypeObject*>Decision, 0)
+    if o == NULL:
+        raise MemoryError()
+    return o
+
+
+cdef inline PyObject* _made(PyObject* choice, PyObject* pstr, Py_ssize_t plen, PyObject* qstr,
+                            Py_ssize_t qstart, PyObject* scheme, PyObject* host) except NULL:
+    """A new Decision (the arguments are borrowed: the Decision takes its own references), as
+    a new reference: _take hands it to Cython as its own (no second reference to drop).
+    Inline: _decide_at makes one per request."""
     global _nfree
     cdef PyObject* o
-    cdef Decision d
     if _nfree > 0:
         _nfree -= 1
         o = _revive(_free[_nfree])
     else:
-        o = (<PyTypeObject*>Decision).tp_alloc(<PyTypeObject*>Decision, 0)
-        if o == NULL:
-            raise MemoryError()
-    d = _steal_decision(o)
+        o = _alloc_decision()
     Py_INCREF(<object>choice)
-    d._choice_p = choice
-    d._pstr = _ref(pstr)
-    d._plen = plen
-    d._qstr = _ref(qstr)
-    d._qstart = qstart
-    d._scheme_p = _ref(scheme)
-    d._host_p = _ref(host)
-    return d
+    (<Decision>o)._choice_p = choice
+    (<Decision>o)._pstr = _ref(pstr)
+    (<Decision>o)._plen = plen
+    (<Decision>o)._qstr = _ref(qstr)
+    (<Decision>o)._qstart = qstart
+    (<Decision>o)._scheme_p = _ref(scheme)
+    (<Decision>o)._host_p = _ref(host)
+    return o
+
+
+cdef Decision _decision(PyObject* choice, PyObject* pstr, Py_ssize_t plen, PyObject* qstr,
+                        Py_ssize_t qstart, PyObject* scheme, PyObject* host):
+    """A new Decision (the references are borrowed: the Decision takes its own)."""
+    return _steal_decision(_made(choice, pstr, plen, qstr, qstart, scheme, host))

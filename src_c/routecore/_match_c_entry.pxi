@@ -18,28 +18,28 @@ cdef extern from *:
        Table's struct pointer, passed here as a PyObject *), wsgi false */
     typedef PyObject *(*rc_decide6)(PyObject *, PyObject *, PyObject *, PyObject *, PyObject *,
                                     PyObject *, PyObject *, int);
+    /* _decide_c: (self, method, path, headers, host, more), more NULL here (scheme and sni None,
+       wsgi false). Six arguments, all in registers: rc_route's common calls end in a jump to
+       it (a sibling call, no frame of rc_route's) */
+    typedef PyObject *(*rc_decide4)(PyObject *, PyObject *, PyObject *, PyObject *, PyObject *,
+                                    void *);
     static rc_fastcall rc_route_general;  /* any call: full checks, Python's errors */
     static rc_decide6 rc_route_decide;    /* the decision for the six arguments */
+    static rc_decide4 rc_route_fast;      /* the decision for the common four */
     static PyObject *rc_route_names[6];   /* method, path, headers, host, scheme, sni (interned) */
     static PyObject *rc_route_empty;      /* () */
 
-    /* route(): names matched by identity (a call site's keyword names are interned), else the
-       general reading */
-    static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-                              PyObject *kwnames) {
+    /* route() with keywords other than one host=: names matched by identity (a call site's
+       keyword names are interned), else the general reading. A function of its own, so that
+       rc_route's common calls save no registers. */
+    static __attribute__((noinline)) PyObject *
+    rc_route_kw(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
         PyObject *v[6];
-        Py_ssize_t k, nk;
+        Py_ssize_t k, nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
         int j;
         if (nargs < 2 || nargs > 3)
             goto general;
-        if (kwnames == NULL)  /* route(method, path[, headers]) */
-            return rc_route_decide(self, args[0], args[1], nargs == 3 ? args[2] : rc_route_empty,
-                                   Py_None, Py_None, Py_None, 0);
-        nk = PyTuple_GET_SIZE(kwnames);
-        if (nk == 1 && nargs == 3 && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3])
-            /* route(method, path, headers, host=host) */
-            return rc_route_decide(self, args[0], args[1], args[2], args[3], Py_None, Py_None, 0);
-        for (k = 0; k < 6; k++)  /* (cleared here, not at entry: the common calls above skip it) */
+        for (k = 0; k < 6; k++)
             v[k] = k < nargs ? args[k] : NULL;
         for (k = 0; k < nk; k++) {
             PyObject *name = PyTuple_GET_ITEM(kwnames, k);
@@ -56,14 +56,30 @@ cdef extern from *:
         return rc_route_general(self, (PyObject **)args, nargs, kwnames);
     }
 
+    /* route(): route(method, path[, headers]) and route(method, path, headers, host=host) go
+       to _decide_c as they are; any other call to rc_route_kw */
+    static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames) {
+        if (kwnames == NULL) {
+            if (nargs == 2)
+                return rc_route_fast(self, args[0], args[1], rc_route_empty, Py_None, NULL);
+            if (nargs == 3)
+                return rc_route_fast(self, args[0], args[1], args[2], Py_None, NULL);
+        } else if (nargs == 3 && PyTuple_GET_SIZE(kwnames) == 1
+                   && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3])
+            return rc_route_fast(self, args[0], args[1], args[2], args[3], NULL);
+        return rc_route_kw(self, args, nargs, kwnames);
+    }
+
     /* Put rc_route in type tp as the method "route" (a method descriptor, METH_FASTCALL |
        METH_KEYWORDS). */
-    static int rc_install_route(PyObject *tp, void *general, void *decide, PyObject *names,
-                                PyObject *empty) {
+    static int rc_install_route(PyObject *tp, void *general, void *decide, void *fast,
+                                PyObject *names, PyObject *empty) {
         PyObject *d;
         int r, k;
         rc_route_general = (rc_fastcall)general;
         rc_route_decide = (rc_decide6)decide;
+        rc_route_fast = (rc_decide4)fast;
         for (k = 0; k < 6; k++) {
             rc_route_names[k] = PyTuple_GET_ITEM(names, k);
             Py_INCREF(rc_route_names[k]);
@@ -83,7 +99,7 @@ cdef extern from *:
         return r;
     }
     """
-    int _install_route "rc_install_route"(PyObject* tp, void* general, void* decide,
+    int _install_route "rc_install_route"(PyObject* tp, void* general, void* decide, void* fast,
                                           PyObject* names, PyObject* empty) except -1
 
 
@@ -137,5 +153,5 @@ cdef object _route(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwn
                                  <object>v[5] if v[5] != NULL else None, False)
 
 
-_install_route(<PyObject*>Table, <void*>_route, <void*>Table._decide, <PyObject*>_ROUTE_ARGS,
-               <PyObject*>())
+_install_route(<PyObject*>Table, <void*>_route, <void*>Table._decide, <void*>_decide_c,
+               <PyObject*>_ROUTE_ARGS, <PyObject*>())
