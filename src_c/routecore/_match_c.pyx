@@ -437,17 +437,16 @@ cdef class Table:
                 raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
         return out
 
+    # route_asgi(scope), route_wsgi(environ): these, for any call; the common call (one
+    # positional argument) goes through rc_route_asgi / rc_route_wsgi, installed below in
+    # their place (_match_c_adapt.pxi)
     def route_asgi(self, scope):
         """routecore._adapters.route_asgi, natively for a dict scope (_match_c_adapt.pxi)."""
-        if type(scope) is not dict:
-            return _route_asgi(self, scope)
-        return _route_scope(self, <dict>scope)
+        return _asgi_entry(self, scope)
 
     def route_wsgi(self, environ):
         """routecore._adapters.route_wsgi, natively for a dict environ (_match_c_adapt.pxi)."""
-        if type(environ) is not dict:
-            return _route_wsgi(self, environ)
-        return _route_environ(self, <dict>environ)
+        return _wsgi_entry(self, environ)
 
 
 cdef inline void _req_init(Req* req, object method, object path, object headers, object host,

@@ -22,14 +22,23 @@ cdef extern from *:
     /* where each key of RC_KEYS was last found (an entry index of PyDict_Next), a guess */
     static Py_ssize_t rc_hints[16];
 
-    /* k is key (an exact compact-ASCII str, at least RC_BEFORE bytes of object header before
-       its characters): the same object, or an exact compact-ASCII str with the same length,
-       hash (when both are made) and characters, compared as words (keys are short: a memcmp
-       call costs more); a word that would start before the characters is the one that ends
-       at the last character, shifted. */
+    /* a[0:n] == b[0:n], compared as words (short texts: a memcmp call costs more), at least 8
+       readable bytes before a and b (an object's header: a compact str's, a bytes'); a word
+       that would start before them is the one that ends at the last byte, shifted. */
+    RC_INLINE int rc_same_words(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
+        Py_ssize_t i;
+        if (n < 8)
+            return n == 0 || ((rc_load64(a + n - 8) ^ rc_load64(b + n - 8)) >> (8 * (8 - n))) == 0;
+        for (i = 0; i + 8 < n; i += 8)
+            if (rc_load64(a + i) != rc_load64(b + i))
+                return 0;
+        return rc_load64(a + n - 8) == rc_load64(b + n - 8);  /* the last word, overlapping */
+    }
+
+    /* k is key (an exact compact-ASCII str): the same object, or an exact compact-ASCII str
+       with the same length, hash (when both are made) and characters. */
     RC_INLINE int rc_key_is(PyObject *k, PyObject *key) {
-        Py_ssize_t n, i, hk, hkey;
-        const unsigned char *a, *b;
+        Py_ssize_t n, hk, hkey;
         if (k == key)
             return 1;
         if (!PyUnicode_CheckExact(k) || !PyUnicode_IS_COMPACT_ASCII(k))
@@ -39,14 +48,8 @@ cdef extern from *:
         hkey = ((PyASCIIObject *)key)->hash;
         if (n != ((PyASCIIObject *)key)->length || (hk != -1 && hkey != -1 && hk != hkey))
             return 0;
-        a = (const unsigned char *)((PyASCIIObject *)k + 1);
-        b = (const unsigned char *)((PyASCIIObject *)key + 1);
-        if (n < 8)
-            return n == 0 || ((rc_load64(a + n - 8) ^ rc_load64(b + n - 8)) >> (8 * (8 - n))) == 0;
-        for (i = 0; i + 8 < n; i += 8)
-            if (rc_load64(a + i) != rc_load64(b + i))
-                return 0;
-        return rc_load64(a + n - 8) == rc_load64(b + n - 8);  /* the last word, overlapping */
+        return rc_same_words((const unsigned char *)((PyASCIIObject *)k + 1),
+                             (const unsigned char *)((PyASCIIObject *)key + 1), n);
     }
 
     /* The entry number i of d (PyDict_Next's order) by PyDict_Next, when its key is key. */
@@ -110,6 +113,7 @@ cdef extern from *:
     # error reads as the key's absence (a key the adapter does not read). (In C: a Cython
     # inline function around the read was not inlined by the compiler.)
     object _dict_get "rc_dict_get_k"(dict d, str key, int k, object default, bint quiet)
+    bint _same_words "rc_same_words"(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept
     bint PyUnicode_IS_COMPACT_ASCII(object)
 
 
@@ -139,15 +143,16 @@ cdef inline bint _truthy(object v) except -1:
 
 
 cdef inline bint _same_text(object s, const char* r, Py_ssize_t n) noexcept:
-    """s is an exact compact-ASCII str whose characters are the bytes r[0:n]."""
+    """s is an exact compact-ASCII str whose characters are the bytes r[0:n] (r: a bytes')."""
     return (type(s) is str and PyUnicode_IS_COMPACT_ASCII(s) and PyUnicode_GET_LENGTH(s) == n
-            and memcmp(PyUnicode_DATA(s), r, n) == 0)
+            and _same_words(<const unsigned char*>PyUnicode_DATA(s), <const unsigned char*>r, n))
 
 
 cdef object _route_scope(Table self, dict scope):
-    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): the
-    target's path (raw_path up to a "?") and its query (query_string) are decoded apart, and
-    decided apart by _decide_split when it can, else joined into the target for _decide."""
+    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path
+    and query_string are decoded apart and decided apart by _decide_split when it can (raw_path
+    has no "?": _scan stops at one, and _decide_split declines), else joined into the target
+    (raw_path up to its first "?", then "?" and query_string when there is one) for _decide."""
     cdef object raw = _dict_get(scope, "raw_path", K_RAW_PATH, None, False)
     cdef object qs, scheme, headers, method, path, query = None, d
     cdef const char* r
@@ -162,11 +167,8 @@ cdef object _route_scope(Table self, dict scope):
         return _route_asgi(self, scope)
     r = PyBytes_AS_STRING(raw)
     n = PyBytes_GET_SIZE(raw)
-    mark = <const char*>memchr(r, 63, n)
-    if mark != NULL:  # what follows a "?" in raw_path is not the query: dropped
-        n = mark - r
     path = _dict_get(scope, "path", K_PATH, None, True)
-    if not _same_text(path, r, n):  # the scope's "path" is the path's text already, or made
+    if not _same_text(path, r, n):  # the scope's "path" is raw_path's text already, or made
         path = _latin1(r, n)
     nq = PyBytes_GET_SIZE(qs)
     if nq:
@@ -190,6 +192,9 @@ cdef object _route_scope(Table self, dict scope):
         d = _decide_split(self, <str>method, <str>path, query, headers, scheme)
         if d is not None:
             return d
+    mark = <const char*>memchr(r, 63, n)
+    if mark != NULL:  # what follows a "?" in raw_path is not the query: dropped
+        path = _latin1(r, mark - r)
     return self._decide(method, (<str>path + "?" + <str>query) if nq else path, headers, None,
                         scheme, None, False)
 
@@ -197,8 +202,8 @@ cdef object _route_scope(Table self, dict scope):
 cdef object _decide_split(Table self, str method, str path, object query, object headers,
                           object scheme):
     """Table._decide(method, path + "?" + query (path alone when query is None), headers,
-    scheme=scheme) without joining them, for a path without "?" and a query without "#";
-    None when _scan does not read the path whole (the caller then decides the joined target).
+    scheme=scheme) without joining them, for a query without "#"; None when _scan does not
+    read the path whole or finds a "?" in it (the caller then decides the joined target).
     Where _scan reads the path whole, it reads the joined target whole too, up to the same
     "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
     matters), so _decide would reach _decide_at with the same Req but for where the query
@@ -233,3 +238,96 @@ cdef object _route_environ(Table self, dict environ):
     return self._decide(_dict_get(environ, "REQUEST_METHOD", K_REQUEST_METHOD, "GET", False), target,
                         environ, host, _dict_get(environ, "wsgi.url_scheme", K_URL_SCHEME, None, False),
                         None, True)
+
+
+# Table.route_asgi / route_wsgi as called: METH_FASTCALL | METH_KEYWORDS methods (rc_route_asgi,
+# rc_route_wsgi) that take the common call, one positional argument, straight to _asgi_entry /
+# _wsgi_entry; any other call goes to the Cython methods of _match_c.pyx (which raise Python's
+# errors for a wrong call), bound to the Table. Their signature stays (``$self, scope`` /
+# ``$self, environ``: the pure twin's, keywords allowed).
+cdef extern from *:
+    """
+    typedef PyObject *(*rc_entry1)(PyObject *, PyObject *);
+    static rc_entry1 rc_adapt_fast[2];       /* _asgi_entry, _wsgi_entry */
+    static PyObject *rc_adapt_general[2];    /* the Cython methods (functions of the class) */
+    static PyMethodDef rc_adapt_defs[2];
+
+    /* any other call: the general method, bound to self */
+    static PyObject *rc_adapt_call(int which, PyObject *self, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames) {
+        PyObject *r, *bound = PyMethod_New(rc_adapt_general[which], self);
+        if (bound == NULL)
+            return NULL;
+        r = PyObject_Vectorcall(bound, args, (size_t)nargs, kwnames);
+        Py_DECREF(bound);
+        return r;
+    }
+
+    static PyObject *rc_route_asgi(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames) {
+        if (nargs == 1 && kwnames == NULL)
+            return rc_adapt_fast[0](self, args[0]);
+        return rc_adapt_call(0, self, args, nargs, kwnames);
+    }
+
+    static PyObject *rc_route_wsgi(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames) {
+        if (nargs == 1 && kwnames == NULL)
+            return rc_adapt_fast[1](self, args[0]);
+        return rc_adapt_call(1, self, args, nargs, kwnames);
+    }
+
+    /* Put rc_route_asgi and rc_route_wsgi in type tp in place of its methods route_asgi and
+       route_wsgi (kept as the general readings), with their signatures and docs. */
+    static int rc_install_adapters(PyObject *tp, void *asgi, void *wsgi) {
+        static const char *names[2] = {"route_asgi", "route_wsgi"};
+        static const char *docs[2] = {
+            "route_asgi($self, scope)\\n--\\n\\n"
+            "routecore._adapters.route_asgi, natively for a dict scope (_match_c_adapt.pxi).",
+            "route_wsgi($self, environ)\\n--\\n\\n"
+            "routecore._adapters.route_wsgi, natively for a dict environ (_match_c_adapt.pxi)."};
+        PyObject *dict = ((PyTypeObject *)tp)->tp_dict, *d;
+        int k, r;
+        rc_adapt_fast[0] = (rc_entry1)asgi;
+        rc_adapt_fast[1] = (rc_entry1)wsgi;
+        for (k = 0; k < 2; k++) {
+            rc_adapt_general[k] = PyDict_GetItemString(dict, names[k]);
+            if (rc_adapt_general[k] == NULL) {
+                PyErr_Format(PyExc_RuntimeError, "Table has no %s", names[k]);
+                return -1;
+            }
+            Py_INCREF(rc_adapt_general[k]);
+            rc_adapt_defs[k].ml_name = names[k];
+            rc_adapt_defs[k].ml_meth = (PyCFunction)(void (*)(void))(k ? rc_route_wsgi : rc_route_asgi);
+            rc_adapt_defs[k].ml_flags = METH_FASTCALL | METH_KEYWORDS;
+            rc_adapt_defs[k].ml_doc = docs[k];
+            d = PyDescr_NewMethod((PyTypeObject *)tp, &rc_adapt_defs[k]);
+            if (d == NULL)
+                return -1;
+            r = PyDict_SetItemString(dict, names[k], d);
+            Py_DECREF(d);
+            if (r < 0)
+                return -1;
+        }
+        PyType_Modified((PyTypeObject *)tp);
+        return 0;
+    }
+    """
+    int _install_adapters "rc_install_adapters"(PyObject* tp, void* asgi, void* wsgi) except -1
+
+
+cdef object _asgi_entry(object self, object scope):
+    """route_asgi(scope) (self: a Table, checked by the method's descriptor)."""
+    if type(scope) is not dict:
+        return _route_asgi(self, scope)
+    return _route_scope(<Table>self, <dict>scope)
+
+
+cdef object _wsgi_entry(object self, object environ):
+    """route_wsgi(environ) (self: a Table, checked by the method's descriptor)."""
+    if type(environ) is not dict:
+        return _route_wsgi(self, environ)
+    return _route_environ(<Table>self, <dict>environ)
+
+
+_install_adapters(<PyObject*>Table, <void*>_asgi_entry, <void*>_wsgi_entry)
