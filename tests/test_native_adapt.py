@@ -227,6 +227,14 @@ def test_scope_keys_read_by_value_when_not_the_same_object(views):
     for key in ("method", "query_string", "headers", "raw_path"):
         odd = {(k[:-1] + "X" if k == key else k): v for k, v in base.items()}
         assert native.route_asgi(odd).to_dict() == pure.route_asgi(odd).to_dict(), key
+    environ = dict(wsgi_environ("GET", "/x", raw_uri="/x?y=1"), HTTP_HOST="hdr.example.com",
+                   HTTP_X_ENV="a,b")
+    fresh = {_fresh(k): v for k, v in environ.items()}
+    for env in (environ, fresh, environ, fresh):
+        assert native.route_wsgi(env).to_dict() == pure.route_wsgi(env).to_dict()
+    for key in ("RAW_URI", "HTTP_HOST", "REQUEST_METHOD", "wsgi.url_scheme"):
+        odd = {(k[:-1] + "X" if k == key else k): v for k, v in fresh.items()}
+        assert native.route_wsgi(odd).to_dict() == pure.route_wsgi(odd).to_dict(), key
 
 
 def test_route_asgi_and_route_wsgi_take_their_argument_as_the_pure_twin(views):

@@ -1,5 +1,6 @@
 # The native twin's adapters (routecore._match_c.Table.route_asgi / route_wsgi), included by
-# _match_c.pyx: an ASGI scope or a WSGI environ read in place, then decided by Table._decide.
+# _match_c.pyx: an ASGI scope or a WSGI environ read in place, then decided by Table._decide
+# (route_asgi: by _decide_split, which takes the target's path and query apart, when it can).
 #
 # Invariants:
 # - the same answers (or errors) as routecore._adapters.route_asgi / route_wsgi for every scope
@@ -12,10 +13,10 @@
 #   always the lookup's) and, when the key is there, one pass that remembers its position. The
 #   positions (rc_hints) are only ever a guess: any value gives the lookup's answer;
 # - values read are referenced by locals while _decide runs (it may run Python code);
-# - an ASGI target's path is the scope's "path" when it is the same text as raw_path up to a
-#   "?" (the common request: no escapes), else raw_path's bytes decoded; its query, when there
-#   is one, query_string's bytes decoded; the two are not joined unless _decide_split cannot
-#   decide them apart.
+# - an ASGI target's path is the scope's "path" when it is raw_path's text (the common request:
+#   no escapes), else raw_path's bytes decoded; its query, when there is one, query_string's
+#   bytes decoded; the two are joined (raw_path cut at its first "?") only when _decide_split
+#   declines them (a "?" in the path, a "#" in the query, a path _scan does not read whole).
 
 cdef extern from *:
     """
