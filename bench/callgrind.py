@@ -38,6 +38,8 @@ def _symbol(so, method, cls):
     pat = re.compile(rf"\b(__pyx_pw_\w*_{len(cls)}{cls}_\d+{method})$", re.M)
     if cls == "Table" and method == "route":  # a METH_FASTCALL function (_match_c_entry.pxi)
         pat = re.compile(r"\b(rc_route)$", re.M)
+    if cls == "Table" and method in ("route_asgi", "route_wsgi"):  # (_match_c_adapt.pxi)
+        pat = re.compile(rf"\b(rc_{method})$", re.M)
     found = pat.findall(out)
     if len(found) != 1:
         raise SystemExit(f"{so}: expected one wrapper of {cls}.{method}, found {found}")

@@ -146,3 +146,113 @@ def test_environ_keys_found_wherever_they_are(views):
         want = pure.route_wsgi(environ).to_dict()
         assert native.route_wsgi(environ).to_dict() == want
         assert _adapters.route_wsgi(native, environ).to_dict() == want
+
+
+# route_asgi decides raw_path's path and query_string apart (_decide_split) when _scan reads the
+# path whole and the query has no "#"; anything else joins them into the target first. Each case
+# here gives a different answer if the split path took it (the canary needs x-env and v=2).
+SPLIT_CASES = [
+    asgi_scope("POST", "/api/v1", query=b"v=2", headers=[(b"x-env", b"canary")]),   # split
+    # a "#" in the query: the joined target's fragment is dropped (v=2 stays the query)
+    asgi_scope("POST", "/api/v1", query=b"v=2#x", headers=[(b"x-env", b"canary")]),
+    asgi_scope("POST", "/api/v1", query=b"v=3#v=2", headers=[(b"x-env", b"canary")]),
+    # a "?" in raw_path (scope["path"] the same text): the path ends there, query_string is the query
+    asgi_scope("POST", "/api/v1?v=2", raw_path=b"/api/v1?v=2", query=b"w=1",
+               headers=[(b"x-env", b"canary")]),
+    asgi_scope("POST", "/api/v1?v=3", raw_path=b"/api/v1?v=3", query=b"v=2",
+               headers=[(b"x-env", b"canary")]),
+    # paths _scan declines (dot-segments, escapes, "//"): normalised from the joined target
+    asgi_scope("POST", "/api/./v1", query=b"v=2", headers=[(b"x-env", b"canary")]),
+    asgi_scope("POST", "/x/../api", query=b"v=2", headers=[(b"x-env", b"canary")]),
+    asgi_scope("POST", "/ap%69/v1", raw_path=b"/ap%69/v1", query=b"v=2", headers=[(b"x-env", b"canary")]),
+    asgi_scope("POST", "//api", query=b"v=2", headers=[(b"x-env", b"canary")]),
+    # a method that is not a str: the joined target through _decide
+    dict(asgi_scope("POST", "/api/v1", query=b"v=2", headers=[(b"x-env", b"canary")]), method=b"POST"),
+    # no query, a query that is not ASCII, a long path (rc_scan_path), an empty path before "?"
+    asgi_scope("GET", "/api/v1", headers=[(b"x-env", b"canary")]),
+    asgi_scope("GET", "/api/v1", query=b"v=2&w=\xe9", headers=[(b"x-env", b"canary")]),
+    asgi_scope("GET", "/api/" + "x" * 70, query=b"v=2", headers=[(b"x-env", b"canary")]),
+    asgi_scope("GET", "/api", raw_path=b"?v=2", query=b"v=2", headers=[(b"x-env", b"canary")]),
+]
+
+
+@pytest.mark.parametrize("scope", SPLIT_CASES, ids=range(len(SPLIT_CASES)))
+def test_scope_path_and_query_decided_apart_as_joined(views, scope):
+    native, pure = views
+    want = pure.route_asgi(scope)
+    got = native.route_asgi(scope)
+    assert got.to_dict() == want.to_dict()
+    assert (got.request_path, got._query, got.upstream_path) == (want.request_path, want._query, want.upstream_path)
+    assert got.to_dict() == _adapters.route_asgi(native, scope).to_dict()
+
+
+def test_split_cases_differ_in_their_answers(views):
+    # the cases above test something: the split request is the canary, the others are not all it
+    _, pure = views
+    backends = [pure.route_asgi(s).to_dict()["backend"] for s in SPLIT_CASES]
+    assert "api-canary" in str(backends[0])
+    assert any("api-canary" not in str(b) for b in backends[1:])
+
+
+@pytest.mark.parametrize("n", [4, 5, 7, 8, 9, 15, 16, 17, 24, 31])
+def test_scope_path_compared_with_raw_path_at_every_byte(views, n):
+    # scope["path"] is taken only when it is raw_path's text: one character off at any place
+    # (the word-wise compare, its shifted word under 8 bytes, its overlapping last word)
+    native, pure = views
+    raw = ("/api/" + "abcdefghijklmnopqrstuvwxyz0123456789")[:n]  # (matched: a request_path)
+    for i in range(n):
+        text = raw[:i] + ("Z" if raw[i] != "Z" else "Y") + raw[i + 1:]
+        scope = asgi_scope("GET", text, raw_path=raw.encode("latin-1"))
+        got = native.route_asgi(scope)
+        assert got.to_dict() == pure.route_asgi(scope).to_dict()
+        assert got.request_path == raw, (n, i)
+    scope = asgi_scope("GET", raw, raw_path=raw.encode("latin-1"))
+    assert native.route_asgi(scope).request_path == raw
+
+
+def _fresh(key):
+    """key as a new str object (not the interned one): read by value, not by identity."""
+    return "".join(list(key))
+
+
+def test_scope_keys_read_by_value_when_not_the_same_object(views):
+    native, pure = views
+    base = asgi_scope("POST", "/api/v1", query=b"v=2", headers=[(b"x-env", b"canary")])
+    fresh = {_fresh(k): v for k, v in base.items()}
+    assert all(a is not b for a, b in zip(fresh, base) if len(a) > 1)
+    for scope in (base, fresh, base, fresh):
+        assert native.route_asgi(scope).to_dict() == pure.route_asgi(scope).to_dict()
+    assert "api-canary" in str(native.route_asgi(fresh).to_dict()["backend"])
+    # a key of the same length with another character, where the key was: not the key
+    for key in ("method", "query_string", "headers", "raw_path"):
+        odd = {(k[:-1] + "X" if k == key else k): v for k, v in base.items()}
+        assert native.route_asgi(odd).to_dict() == pure.route_asgi(odd).to_dict(), key
+    environ = dict(wsgi_environ("GET", "/x", raw_uri="/x?y=1"), HTTP_HOST="hdr.example.com",
+                   HTTP_X_ENV="a,b")
+    fresh = {_fresh(k): v for k, v in environ.items()}
+    for env in (environ, fresh, environ, fresh):
+        assert native.route_wsgi(env).to_dict() == pure.route_wsgi(env).to_dict()
+    for key in ("RAW_URI", "HTTP_HOST", "REQUEST_METHOD", "wsgi.url_scheme"):
+        odd = {(k[:-1] + "X" if k == key else k): v for k, v in fresh.items()}
+        assert native.route_wsgi(odd).to_dict() == pure.route_wsgi(odd).to_dict(), key
+
+
+def test_route_asgi_and_route_wsgi_take_their_argument_as_the_pure_twin(views):
+    # the common call is read in C (rc_route_asgi / rc_route_wsgi); any other goes to the
+    # general method, with Python's errors
+    import inspect
+    native, pure = views
+    scope = asgi_scope("POST", "/api/v1", query=b"v=2", headers=[(b"x-env", b"canary")])
+    environ = dict(wsgi_environ("GET", "/x", raw_uri="/x?y=1"), HTTP_HOST="hdr.example.com")
+    assert native.route_asgi(scope=scope).to_dict() == pure.route_asgi(scope).to_dict()
+    assert native.route_wsgi(environ=environ).to_dict() == pure.route_wsgi(environ).to_dict()
+    for view in (native, pure):
+        for call in (lambda: view.route_asgi(), lambda: view.route_asgi(scope, 1),
+                     lambda: view.route_asgi(scope, scope=scope), lambda: view.route_asgi(scop=scope),
+                     lambda: view.route_wsgi(), lambda: view.route_wsgi(environ, environ=environ)):
+            with pytest.raises(TypeError):
+                call()
+    for name in ("route_asgi", "route_wsgi"):
+        want = list(inspect.signature(getattr(pure, name)).parameters)
+        assert list(inspect.signature(getattr(native, name)).parameters) == want
+        assert getattr(type(native), name).__doc__

@@ -136,6 +136,7 @@ cdef struct ReqMore:
     PyObject* scheme
     PyObject* sni
     bint wsgi
+    PyObject* query  # route_asgi's query (str or None) decided apart from the path (NULL: not)
 
 @cython.final
 cdef class Table:

@@ -379,6 +379,7 @@ cdef class Table:
         more.scheme = <PyObject*>scheme
         more.sni = <PyObject*>sni
         more.wsgi = wsgi
+        more.query = NULL
         return _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers,
                          <PyObject*>host, &more)
 
@@ -423,22 +424,24 @@ cdef class Table:
                 raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
         return out
 
+    # route_asgi(scope), route_wsgi(environ): these, for any call; the common call (one
+    # positional argument) goes through rc_route_asgi / rc_route_wsgi, installed below in
+    # their place (_match_c_adapt.pxi)
     def route_asgi(self, scope):
         """routecore._adapters.route_asgi, natively for a dict scope (_match_c_adapt.pxi)."""
-        if type(scope) is not dict:
-            return _route_asgi(self, scope)
-        return _route_scope(self, <dict>scope)
+        return _asgi_entry(self, scope)
 
     def route_wsgi(self, environ):
         """routecore._adapters.route_wsgi, natively for a dict environ (_match_c_adapt.pxi)."""
-        if type(environ) is not dict:
-            return _route_wsgi(self, environ)
-        return _route_environ(self, <dict>environ)
+        return _wsgi_entry(self, environ)
 
 
 cdef void _not_ready() except *:
     raise TypeError("this Table is not initialised: tables come from router.gateway() "
                     "or router.service()")
+
+
+cdef object _DECLINED = object()  # _decide_c's "decide the joined target instead"
 
 
 cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* headers,
@@ -448,9 +451,12 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
     NULL: rc_route (_match_c_entry.pxi) jumps here for its common calls (six arguments, all in
     registers). The common request (text method, target and Host, an origin-form target _scan
     reads whole) makes no object but the Decision; anything else is made ready by _req_general.
-    Req's fields are set here and by _scan, each once: _decide_at reads them."""
+    Req's fields are set here and by _scan, each once: _decide_at reads them.
+    more.query not NULL (route_asgi's path and query apart, _decide_split; method and path
+    str, host None): _DECLINED unless _scan reads the path whole and finds no "?" in it."""
     cdef Req req
     cdef PyObject* keep[4]  # what _req_general made (keep[0] NULL: nothing)
+    cdef PyObject* split = NULL
     cdef Py_ssize_t q = -1
     if not self.ready:
         _not_ready()
@@ -465,11 +471,18 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
         req.scheme = more.scheme
         req.sni = more.sni
         req.wsgi = more.wsgi
+        split = more.query
     req.hv = NULL
     req.host2[0] = req.host2[1] = NULL
     keep[0] = NULL
     try:
-        if not (type(<object>path) is str and type(<object>method) is str
+        if split != NULL:
+            if not _scan(self, <str>path, &q, &req) or q >= 0:
+                return _DECLINED
+            req.plen = _ulen(path)
+            req.query = split
+            req.qstart = 0
+        elif not (type(<object>path) is str and type(<object>method) is str
                 and (host == <PyObject*>None or type(<object>host) is str)):
             _req_general(self, &req, False, keep)
         elif not _scan(self, <str>path, &q, &req):

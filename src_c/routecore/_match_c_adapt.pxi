@@ -1,5 +1,6 @@
 # The native twin's adapters (routecore._match_c.Table.route_asgi / route_wsgi), included by
-# _match_c.pyx: an ASGI scope or a WSGI environ read in place, then decided by Table._decide.
+# _match_c.pyx: an ASGI scope or a WSGI environ read in place, then decided by Table._decide
+# (route_asgi: by _decide_split, which takes the target's path and query apart, when it can).
 #
 # Invariants:
 # - the same answers (or errors) as routecore._adapters.route_asgi / route_wsgi for every scope
@@ -10,54 +11,74 @@
 #   entry's position repeats), compared by identity, then by value for an exact compact-ASCII
 #   str; only when that entry is not the key, a dict lookup (which decides, so the answer is
 #   always the lookup's) and, when the key is there, one pass that remembers its position. The
-#   positions (_HINTS) are only ever a guess: any value gives the lookup's answer;
+#   positions (rc_hints) are only ever a guess: any value gives the lookup's answer;
 # - values read are referenced by locals while _decide runs (it may run Python code);
-# - an ASGI target is made without a copy when the scope's "path" is the same text as raw_path
-#   (the common request: no escapes, no "?", no query_string), else in one copy (_asgi_target).
+# - an ASGI target's path is the scope's "path" when it is raw_path's text (the common request:
+#   no escapes), else raw_path's bytes decoded; its query, when there is one, query_string's
+#   bytes decoded; the two are joined (raw_path cut at its first "?") only when _decide_split
+#   declines them (a "?" in the path, a "#" in the query, a path _scan does not read whole).
 
 cdef extern from *:
     """
     /* where each key of RC_KEYS was last found (an entry index of PyDict_Next), a guess */
     static Py_ssize_t rc_hints[16];
 
+    /* a[0:n] == b[0:n], compared as words (short texts: a memcmp call costs more), at least 8
+       readable bytes before a and b (an object's header: a compact str's, a bytes'); a word
+       that would start before them is the one that ends at the last byte, shifted. */
+    RC_INLINE int rc_same_words(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
+        Py_ssize_t i;
+        if (n < 8)
+            return n == 0 || ((rc_load64(a + n - 8) ^ rc_load64(b + n - 8)) >> (8 * (8 - n))) == 0;
+        for (i = 0; i + 8 < n; i += 8)
+            if (rc_load64(a + i) != rc_load64(b + i))
+                return 0;
+        return rc_load64(a + n - 8) == rc_load64(b + n - 8);  /* the last word, overlapping */
+    }
+
     /* k is key (an exact compact-ASCII str): the same object, or an exact compact-ASCII str
-       with the same characters */
-    static inline int rc_key_is(PyObject *k, PyObject *key) {
-        Py_ssize_t n;
+       with the same length, hash (when both are made) and characters. */
+    RC_INLINE int rc_key_is(PyObject *k, PyObject *key) {
+        Py_ssize_t n, hk, hkey;
         if (k == key)
             return 1;
         if (!PyUnicode_CheckExact(k) || !PyUnicode_IS_COMPACT_ASCII(k))
             return 0;
         n = ((PyASCIIObject *)k)->length;
-        return n == ((PyASCIIObject *)key)->length
-            && memcmp((PyASCIIObject *)k + 1, (PyASCIIObject *)key + 1, (size_t)n) == 0;
+        hk = ((PyASCIIObject *)k)->hash;
+        hkey = ((PyASCIIObject *)key)->hash;
+        if (n != ((PyASCIIObject *)key)->length || (hk != -1 && hkey != -1 && hk != hkey))
+            return 0;
+        return rc_same_words((const unsigned char *)((PyASCIIObject *)k + 1),
+                             (const unsigned char *)((PyASCIIObject *)key + 1), n);
+    }
+
+    /* The entry number i of d (PyDict_Next's order) by PyDict_Next, when its key is key. */
+    static RC_NOINLINE PyObject *rc_dict_next_at(PyObject *d, Py_ssize_t i, PyObject *key) {
+        PyObject *k, *v;
+        return (i >= 0 && PyDict_Next(d, &i, &k, &v) && rc_key_is(k, key)) ? v : NULL;
     }
 
     /* The value of d's entry number i (PyDict_Next's order) when its key is key, else NULL:
        read in place where _match_c_headers.pxi's rc_dict_items knows the layout (a combined
        table of str keys, the layout checked at import), else by PyDict_Next from i. */
-    static inline PyObject *rc_dict_at(PyObject *d, Py_ssize_t i, PyObject *key) {
+    RC_INLINE PyObject *rc_dict_at(PyObject *d, Py_ssize_t i, PyObject *key) {
         Py_ssize_t count;
-        PyObject *k, *v;
         PyObject *const *e = rc_dict_items(d, &count);
-        if (e != NULL) {
-            if (i < 0 || i >= count)
-                return NULL;
-            k = e[2 * i];
-            v = e[2 * i + 1];
-            return (v != NULL && rc_key_is(k, key)) ? v : NULL;  /* (NULL: a removed entry) */
-        }
-        return (i >= 0 && PyDict_Next(d, &i, &k, &v) && rc_key_is(k, key)) ? v : NULL;
+        if (e == NULL)
+            return rc_dict_next_at(d, i, key);
+        if ((size_t)i >= (size_t)count || e[2 * i + 1] == NULL)  /* (NULL: a removed entry) */
+            return NULL;
+        return rc_key_is(e[2 * i], key) ? e[2 * i + 1] : NULL;
     }
 
-    /* d[key] (borrowed), NULL when absent or on an error (set: the lookup's own, from a key
-       whose __eq__ raised); key an exact compact-ASCII str, *hint where it was last found */
-    static PyObject *rc_dict_get(PyObject *d, PyObject *key, Py_ssize_t *hint) {
+    /* d.get(key, dflt) (borrowed) after rc_dict_at at *hint missed, NULL on an error (set: the
+       lookup's own, from a key whose __eq__ raised; quiet: cleared, and dflt); key an exact
+       compact-ASCII str, *hint moved to where it is when it is elsewhere. */
+    static RC_NOINLINE PyObject *rc_dict_miss(PyObject *d, PyObject *key, Py_ssize_t *hint,
+                                              PyObject *dflt, int quiet) {
         Py_ssize_t pos;
         PyObject *k, *v, *w;
-        v = rc_dict_at(d, *hint, key);
-        if (v != NULL)
-            return v;
         v = PyDict_GetItemWithError(d, key);
         if (v != NULL) {  /* there, elsewhere: remember where (an equal key of another type is
                              not found by the pass, and the lookup keeps answering) */
@@ -67,18 +88,37 @@ cdef extern from *:
                     *hint = pos - 1;
                     break;
                 }
+            return v;
         }
+        if (PyErr_Occurred()) {
+            if (!quiet)
+                return NULL;
+            PyErr_Clear();
+        }
+        return dflt;
+    }
+
+    /* d.get(key, dflt) as a new reference (NULL: an error, set), through *hint: the hit
+       inline in the caller, anything else in rc_dict_miss */
+    RC_INLINE PyObject *rc_dict_get(PyObject *d, PyObject *key, Py_ssize_t *hint,
+                                    PyObject *dflt, int quiet) {
+        PyObject *v = rc_dict_at(d, *hint, key);
+        if (v == NULL)
+            v = rc_dict_miss(d, key, hint, dflt, quiet);
+        Py_XINCREF(v);
         return v;
     }
+    #define rc_dict_get_k(d, key, k, dflt, quiet) rc_dict_get(d, key, &rc_hints[k], dflt, quiet)
     """
-    PyObject* _dict_get_c "rc_dict_get"(object d, PyObject* key, Py_ssize_t* hint)
-    Py_ssize_t* _HINTS "rc_hints"
-    PyObject* PyErr_Occurred()
+    # d.get(key, default) for an exact ASCII str key through rc_hints[k]; ``quiet``: a lookup's
+    # error reads as the key's absence (a key the adapter does not read). (In C: a Cython
+    # inline function around the read was not inlined by the compiler.)
+    object _dict_get "rc_dict_get_k"(dict d, str key, int k, object default, bint quiet)
+    bint _same_words "rc_same_words"(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept
     bint PyUnicode_IS_COMPACT_ASCII(object)
-    void PyErr_Clear()
 
 
-# the keys _dict_get reads, by their index in _HINTS
+# the keys _dict_get reads, by their index in rc_hints
 cdef enum:
     K_METHOD = 0
     K_RAW_PATH
@@ -94,25 +134,6 @@ cdef enum:
     K_URL_SCHEME
 
 
-cdef inline object _dict_get(dict d, str key, int k, object default, bint quiet):
-    """d.get(key, default) for an ASCII str key, through _HINTS[k] (the module's invariants);
-    ``quiet``: a lookup's error reads as the key's absence (a key the adapter does not read)."""
-    cdef PyObject* v = _dict_get_c(d, <PyObject*>key, &_HINTS[k])
-    if v == NULL:
-        if PyErr_Occurred() != NULL:
-            if quiet:
-                PyErr_Clear()
-            else:
-                _raise_current()
-        return default
-    return <object>v
-
-
-cdef int _raise_current() except -1:
-    """Propagate the exception already set."""
-    return -1
-
-
 cdef inline bint _truthy(object v) except -1:
     """bool(v), without a call for a str or None."""
     if type(v) is str:
@@ -123,53 +144,21 @@ cdef inline bint _truthy(object v) except -1:
 
 
 cdef inline bint _same_text(object s, const char* r, Py_ssize_t n) noexcept:
-    """s is an exact compact-ASCII str whose characters are the bytes r[0:n]."""
+    """s is an exact compact-ASCII str whose characters are the bytes r[0:n] (r: a bytes')."""
     return (type(s) is str and PyUnicode_IS_COMPACT_ASCII(s) and PyUnicode_GET_LENGTH(s) == n
-            and memcmp(PyUnicode_DATA(s), r, n) == 0)
-
-
-cdef str _asgi_target(bytes raw, bytes qs):
-    """The target of an ASGI scope: raw_path up to a "?", then "?" and query_string if any,
-    decoded as latin-1 in one copy."""
-    cdef const char* r = PyBytes_AS_STRING(raw)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(raw), nq = PyBytes_GET_SIZE(qs), total
-    cdef const char* mark = <const char*>memchr(r, 63, n)
-    cdef char buf[512]
-    cdef char* out = buf
-    cdef object s
-    if mark != NULL:
-        n = mark - r
-    total = n + 1 + nq if nq else n
-    if nq == 0:
-        return _latin1(r, n)
-    if _ascii_bytes(<const unsigned char*>r, n) and _ascii_bytes(
-            <const unsigned char*>PyBytes_AS_STRING(qs), nq):  # straight into the new str
-        s = PyUnicode_New(total, 127)
-        out = <char*>PyUnicode_DATA(s)
-        memcpy(out, r, n)
-        out[n] = 63
-        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
-        return <str>s
-    if total > 512:
-        out = <char*>PyMem_Malloc(total)
-        if out == NULL:
-            raise MemoryError()
-    try:
-        memcpy(out, r, n)
-        out[n] = 63
-        memcpy(out + n + 1, PyBytes_AS_STRING(qs), nq)
-        return PyUnicode_DecodeLatin1(out, total, NULL)
-    finally:
-        if out != buf:
-            PyMem_Free(out)
+            and _same_words(<const unsigned char*>PyUnicode_DATA(s), <const unsigned char*>r, n))
 
 
 cdef object _route_scope(Table self, dict scope):
-    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers)."""
+    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path
+    and query_string are decoded apart and decided apart by _decide_split when it can (raw_path
+    has no "?": _scan stops at one, and _decide_split declines), else joined into the target
+    (raw_path up to its first "?", then "?" and query_string when there is one) for _decide."""
     cdef object raw = _dict_get(scope, "raw_path", K_RAW_PATH, None, False)
-    cdef object qs, scheme, headers, target, path
+    cdef object qs, scheme, headers, method, path, query = None, d
     cdef const char* r
-    cdef Py_ssize_t n
+    cdef const char* mark
+    cdef Py_ssize_t n, nq
     if type(raw) is not bytes or PyBytes_GET_SIZE(raw) == 0:
         return _route_asgi(self, scope)
     qs = _dict_get(scope, "query_string", K_QUERY, None, False)
@@ -179,13 +168,12 @@ cdef object _route_scope(Table self, dict scope):
         return _route_asgi(self, scope)
     r = PyBytes_AS_STRING(raw)
     n = PyBytes_GET_SIZE(raw)
-    target = None
-    if PyBytes_GET_SIZE(qs) == 0 and memchr(r, 63, n) == NULL:  # the target is raw_path whole
-        path = _dict_get(scope, "path", K_PATH, None, True)
-        if _same_text(path, r, n):  # ... and the scope has it as text already
-            target = path
-    if target is None:
-        target = _asgi_target(<bytes>raw, <bytes>qs)
+    path = _dict_get(scope, "path", K_PATH, None, True)
+    if not _same_text(path, r, n):  # the scope's "path" is raw_path's text already, or made
+        path = _latin1(r, n)
+    nq = PyBytes_GET_SIZE(qs)
+    if nq:
+        query = _latin1(PyBytes_AS_STRING(qs), nq)
     scheme = _dict_get(scope, "scheme", K_SCHEME, None, False)
     if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
         if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
@@ -200,8 +188,35 @@ cdef object _route_scope(Table self, dict scope):
     headers = _dict_get(scope, "headers", K_HEADERS, None, False)
     if type(headers) is not list and type(headers) is not tuple and not headers:
         headers = ()
-    return self._decide(_dict_get(scope, "method", K_METHOD, "GET", False), target, headers, None,
+    method = _dict_get(scope, "method", K_METHOD, "GET", False)
+    if type(method) is str and (nq == 0 or memchr(PyBytes_AS_STRING(qs), 35, nq) == NULL):
+        d = _decide_split(self, <str>method, <str>path, query, headers, scheme)
+        if d is not None:
+            return d
+    mark = <const char*>memchr(r, 63, n)
+    if mark != NULL:  # what follows a "?" in raw_path is not the query: dropped
+        path = _latin1(r, mark - r)
+    return self._decide(method, (<str>path + "?" + <str>query) if nq else path, headers, None,
                         scheme, None, False)
+
+
+cdef object _decide_split(Table self, str method, str path, object query, object headers,
+                          object scheme):
+    """Table._decide(method, path + "?" + query (path alone when query is None), headers,
+    scheme=scheme) without joining them, for a query without "#"; None when _scan does not
+    read the path whole or finds a "?" in it (the caller then decides the joined target).
+    Where _scan reads the path whole, it reads the joined target whole too, up to the same
+    "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
+    matters), so _decide_c reaches _decide_at with the same Req but for where the query
+    lies (in its own str from 0 instead of the target's from q + 1: Decision and the query
+    matches read it through Req.query and Req.qstart alone)."""
+    cdef ReqMore more
+    more.scheme = <PyObject*>scheme
+    more.sni = <PyObject*>None
+    more.wsgi = False
+    more.query = <PyObject*>query
+    d = _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers, <PyObject*>None, &more)
+    return None if d is _DECLINED else d
 
 
 cdef object _route_environ(Table self, dict environ):
@@ -218,3 +233,96 @@ cdef object _route_environ(Table self, dict environ):
     return self._decide(_dict_get(environ, "REQUEST_METHOD", K_REQUEST_METHOD, "GET", False), target,
                         environ, host, _dict_get(environ, "wsgi.url_scheme", K_URL_SCHEME, None, False),
                         None, True)
+
+
+# Table.route_asgi / route_wsgi as called: METH_FASTCALL | METH_KEYWORDS methods (rc_route_asgi,
+# rc_route_wsgi) that take the common call, one positional argument, straight to _asgi_entry /
+# _wsgi_entry; any other call goes to the Cython methods of _match_c.pyx (which raise Python's
+# errors for a wrong call), bound to the Table. Their signature stays (``$self, scope`` /
+# ``$self, environ``: the pure twin's, keywords allowed).
+cdef extern from *:
+    """
+    typedef PyObject *(*rc_entry1)(PyObject *, PyObject *);
+    static rc_entry1 rc_adapt_fast[2];       /* _asgi_entry, _wsgi_entry */
+    static PyObject *rc_adapt_general[2];    /* the Cython methods (functions of the class) */
+    static PyMethodDef rc_adapt_defs[2];
+
+    /* any other call: the general method, bound to self */
+    static PyObject *rc_adapt_call(int which, PyObject *self, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames) {
+        PyObject *r, *bound = PyMethod_New(rc_adapt_general[which], self);
+        if (bound == NULL)
+            return NULL;
+        r = PyObject_Vectorcall(bound, args, (size_t)nargs, kwnames);
+        Py_DECREF(bound);
+        return r;
+    }
+
+    static PyObject *rc_route_asgi(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames) {
+        if (nargs == 1 && kwnames == NULL)
+            return rc_adapt_fast[0](self, args[0]);
+        return rc_adapt_call(0, self, args, nargs, kwnames);
+    }
+
+    static PyObject *rc_route_wsgi(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames) {
+        if (nargs == 1 && kwnames == NULL)
+            return rc_adapt_fast[1](self, args[0]);
+        return rc_adapt_call(1, self, args, nargs, kwnames);
+    }
+
+    /* Put rc_route_asgi and rc_route_wsgi in type tp in place of its methods route_asgi and
+       route_wsgi (kept as the general readings), with their signatures and docs. */
+    static int rc_install_adapters(PyObject *tp, void *asgi, void *wsgi) {
+        static const char *names[2] = {"route_asgi", "route_wsgi"};
+        static const char *docs[2] = {
+            "route_asgi($self, scope)\\n--\\n\\n"
+            "routecore._adapters.route_asgi, natively for a dict scope (_match_c_adapt.pxi).",
+            "route_wsgi($self, environ)\\n--\\n\\n"
+            "routecore._adapters.route_wsgi, natively for a dict environ (_match_c_adapt.pxi)."};
+        PyObject *dict = ((PyTypeObject *)tp)->tp_dict, *d;
+        int k, r;
+        rc_adapt_fast[0] = (rc_entry1)asgi;
+        rc_adapt_fast[1] = (rc_entry1)wsgi;
+        for (k = 0; k < 2; k++) {
+            rc_adapt_general[k] = PyDict_GetItemString(dict, names[k]);
+            if (rc_adapt_general[k] == NULL) {
+                PyErr_Format(PyExc_RuntimeError, "Table has no %s", names[k]);
+                return -1;
+            }
+            Py_INCREF(rc_adapt_general[k]);
+            rc_adapt_defs[k].ml_name = names[k];
+            rc_adapt_defs[k].ml_meth = (PyCFunction)(void (*)(void))(k ? rc_route_wsgi : rc_route_asgi);
+            rc_adapt_defs[k].ml_flags = METH_FASTCALL | METH_KEYWORDS;
+            rc_adapt_defs[k].ml_doc = docs[k];
+            d = PyDescr_NewMethod((PyTypeObject *)tp, &rc_adapt_defs[k]);
+            if (d == NULL)
+                return -1;
+            r = PyDict_SetItemString(dict, names[k], d);
+            Py_DECREF(d);
+            if (r < 0)
+                return -1;
+        }
+        PyType_Modified((PyTypeObject *)tp);
+        return 0;
+    }
+    """
+    int _install_adapters "rc_install_adapters"(PyObject* tp, void* asgi, void* wsgi) except -1
+
+
+cdef object _asgi_entry(object self, object scope):
+    """route_asgi(scope) (self: a Table, checked by the method's descriptor)."""
+    if type(scope) is not dict:
+        return _route_asgi(self, scope)
+    return _route_scope(<Table>self, <dict>scope)
+
+
+cdef object _wsgi_entry(object self, object environ):
+    """route_wsgi(environ) (self: a Table, checked by the method's descriptor)."""
+    if type(environ) is not dict:
+        return _route_wsgi(self, environ)
+    return _route_environ(<Table>self, <dict>environ)
+
+
+_install_adapters(<PyObject*>Table, <void*>_asgi_entry, <void*>_wsgi_entry)
