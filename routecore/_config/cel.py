@@ -131,10 +131,14 @@ def check_path_match(obj, path, ctx):
 _PLAIN_TYPES = frozenset(("Exact", "PathPrefix"))
 
 
+def plain_path(value: str) -> bool:
+    """Whether the path ``value`` is one check_path_match surely passes (see above)."""
+    return value[:1] == "/" and not value.strip(_PATH_PLAIN_CHARS) and "//" not in value and "/." not in value
+
+
 def _path_match_passes(obj) -> bool:
     value = obj.get("value")
-    return obj.get("type") in _PLAIN_TYPES and type(value) is str and value[:1] == "/" \
-        and not value.strip(_PATH_PLAIN_CHARS) and "//" not in value and "/." not in value
+    return obj.get("type") in _PLAIN_TYPES and type(value) is str and plain_path(value)
 
 
 check_path_match.passes = _path_match_passes  # type: ignore[attr-defined]  # (see schema.Obj)

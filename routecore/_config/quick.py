@@ -1,0 +1,375 @@
+# cython: annotation_typing=False
+"""One pass that checks an HTTPRoute of the common shape and builds its model directly (issue 15
+item 5: most of a load was the general path making a cleaned copy of every object, then the
+builders reading that copy back).
+
+Invariants:
+- ``http_route(obj, ns, memo)`` returns the HTTPRoute that parse's general path (fast.walk,
+  cel.check_route_spec, the declarations' builders) makes of ``obj`` when that path finds no
+  problem in it, or None. It returns None as soon as it meets anything invalid or anything it
+  does not handle; the caller then runs the general path from the start, which reports the exact
+  problems. It reports nothing itself and never changes ``obj``; the caller has checked
+  everything outside the object's fields (kind, apiVersion, duplicates, source problems);
+- handled (anything else means None): the top-level keys apiVersion, kind, metadata, spec,
+  status; metadata with name and namespace only (any other metadata: the declaration's compiled
+  validator, see _metadata); spec with parentRefs (at most one: no cross-reference rule to
+  apply), hostnames and rules; rules with matches and backendRefs only (no name, filter,
+  timeout, retry or session: none of the rule checks can apply); matches with a path whose
+  type is Exact or PathPrefix and whose value is a plain path (cel.plain_path), Exact header and
+  query-parameter matches, a method; backendRefs without filters. A null value means "not set": spec's fields read it
+  as absent; anywhere else it is left to the general path;
+- every scalar is checked by its declaration's own compiled check (fast.compiled: limits,
+  patterns, enums, refused values; the string shared as fast.py shares it), and defaults are
+  the declarations' (Field.constant_default, Field.default): nothing of kinds.py is restated
+  here. Limits on list sizes are read from the declarations' Arr nodes;
+- models are made as the builders make them (schema.filler: no attrs __init__ checks, the
+  values being checked already) and shared exactly as they share them: the same memo keys
+  (ParentRef, BackendRef, their tuples, hostnames, rule_indexes).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from . import models as m
+from .cel import plain_path
+from .fast import Bail, compiled
+from .kinds import KINDS
+from .schema import Ctx, filler
+
+_TOP = KINDS["HTTPRoute"][1]
+_META = _TOP.fields["metadata"].schema
+_SPEC = _TOP.fields["spec"].schema
+_PARENTS = _SPEC.fields["parentRefs"].schema
+_HOSTS = _SPEC.fields["hostnames"].schema
+_RULES = _SPEC.fields["rules"].schema
+_RULE = _RULES.item
+_MATCHES = _RULE.fields["matches"].schema
+_MATCH = _MATCHES.item
+_PATH = _MATCH.fields["path"].schema
+_HEADERS = _MATCH.fields["headers"].schema
+_QUERY = _MATCH.fields["queryParams"].schema
+_BACKENDS = _RULE.fields["backendRefs"].schema
+_PARENT = _PARENTS.item.fields
+_BACKEND = _BACKENDS.item.fields
+
+
+def _check(fields, key):
+    """The compiled check of field ``key``: ``check(value, None)`` is the cleaned scalar, or
+    raises Bail."""
+    return compiled(fields[key].schema)
+
+
+_TOP_AS_IS = frozenset(("apiVersion", "kind", "status"))  # checked by parse, or taken as is
+_NAME_AND_NS = frozenset(("name", "namespace"))
+_META_NAME, _META_NS = _check(_META.fields, "name"), _check(_META.fields, "namespace")
+_HOST = compiled(_HOSTS.item)
+_P_GROUP, _P_KIND, _P_NS, _P_NAME, _P_SECTION, _P_PORT = (
+    _check(_PARENT, k) for k in ("group", "kind", "namespace", "name", "sectionName", "port"))
+_P_DEFAULT_GROUP, _P_DEFAULT_KIND = _PARENT["group"].constant_default(), _PARENT["kind"].constant_default()
+_B_GROUP, _B_KIND, _B_NS, _B_NAME, _B_PORT, _B_WEIGHT = (
+    _check(_BACKEND, k) for k in ("group", "kind", "namespace", "name", "port", "weight"))
+_B_DEFAULTS = tuple(_BACKEND[k].constant_default() for k in ("group", "kind", "weight"))
+_PATH_TYPE, _PATH_VALUE = _check(_PATH.fields, "type"), _check(_PATH.fields, "value")
+_PATH_DEFAULTS = (_PATH.fields["type"].constant_default(), _PATH.fields["value"].constant_default())
+_DEFAULT_PATH = _MATCH.fields["path"].default  # (a dict: read, never changed)
+_DEFAULT_MATCHES = _RULE.fields["matches"].default  # (a list of dicts: read, never changed)
+_METHOD = _check(_MATCH.fields, "method")
+_H_TYPE, _H_NAME, _H_VALUE = (_check(_HEADERS.item.fields, k) for k in ("type", "name", "value"))
+_Q_TYPE, _Q_NAME, _Q_VALUE = (_check(_QUERY.item.fields, k) for k in ("type", "name", "value"))
+_EXACT = _HEADERS.item.fields["type"].constant_default()  # "Exact": the only type handled
+_PLAIN_PATH_TYPES = frozenset(("Exact", "PathPrefix"))  # (RegularExpression: the general path)
+_MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
+_RANGES = tuple(tuple(range(n)) for n in range(_RULES.max_items + 1))  # rule_indexes of n rules
+
+_new = object.__new__
+_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
+    filler(c) for c in (m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch,
+                        m.ParentRef, m.BackendRef))
+assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
+
+
+def _list(value, arr) -> int:
+    """The length of ``value``, a list or tuple within the limits of the Arr ``arr``; else Bail."""
+    if type(value) is not list and type(value) is not tuple:
+        raise Bail
+    n = len(value)
+    if n < arr.min_items or (arr.max_items is not None and n > arr.max_items):
+        raise Bail
+    return n
+
+
+def http_route(obj: dict, ns: str, memo: Dict[Any, Any]) -> Optional[m.HTTPRoute]:
+    """The model of the HTTPRoute ``obj`` (namespace ``ns``), or None (see the module)."""
+    if type(obj) is not dict:  # (as fast.py: a subclass is the general path's)
+        return None
+    try:
+        return _route(obj, ns, memo)
+    except Bail:
+        return None
+
+
+def _route(obj: dict, ns: str, memo: Dict[Any, Any]) -> m.HTTPRoute:
+    meta = spec = None
+    for key, v in obj.items():
+        if key == "spec":
+            spec = v
+        elif key == "metadata":
+            meta = v
+        elif key not in _TOP_AS_IS:
+            raise Bail
+    if type(meta) is not dict or type(spec) is not dict:
+        raise Bail
+    name, stamp = _metadata(meta)
+    refs = hosts = rules = None
+    for key, v in spec.items():
+        if key == "rules":
+            rules = v
+        elif key == "parentRefs":
+            refs = v
+        elif key == "hostnames":
+            hosts = v
+        else:
+            raise Bail
+    parent_refs: tuple = ()
+    if refs is not None and _list(refs, _PARENTS):
+        if len(refs) > 1:
+            raise Bail
+        ref = _parent(refs[0], ns, memo)
+        parent_refs = memo.setdefault(("parent_refs", id(ref)), (ref,))
+    hostnames: tuple = ()
+    if hosts is not None:
+        _list(hosts, _HOSTS)
+        hostnames = tuple([_HOST(h, None) for h in hosts])
+        hostnames = memo.setdefault(("hostnames",) + hostnames, hostnames)
+    if rules is None:
+        raise Bail  # (the default rule: rare, left to the general path)
+    n = _list(rules, _RULES)
+    built = []
+    total = 0
+    for r in rules:
+        rule, count = _rule(r, ns, memo)
+        built.append(rule)
+        total += count
+    if total > _MAX_MATCHES:
+        raise Bail
+    indexes = _RANGES[n]
+    o = _new(_F_ROUTE)
+    o.namespace = ns
+    o.name = name
+    o.parent_refs = parent_refs
+    o.hostnames = hostnames
+    o.rules = tuple(built)
+    o.creation_timestamp = stamp
+    o.rule_indexes = memo.setdefault(("rule_indexes",) + indexes, indexes)
+    o.kind = "HTTPRoute"
+    o.dropped_rules = ()
+    o.__class__ = m.HTTPRoute
+    return o
+
+
+def _metadata(meta: dict):
+    """(name, creation timestamp) of valid ``metadata``."""
+    if meta.keys() <= _NAME_AND_NS:
+        if "namespace" in meta:
+            _META_NS(meta["namespace"], None)
+        return _META_NAME(meta.get("name"), None), None
+    probe = Ctx()  # (its checks, such as the timestamp's, report here: any issue means Bail)
+    cleaned = compiled(_META)(meta, probe)
+    if probe.issues:
+        raise Bail
+    return cleaned["name"], cleaned.get("creationTimestamp")
+
+
+def _parent(p, ns: str, memo: Dict[Any, Any]) -> m.ParentRef:
+    if type(p) is not dict:
+        raise Bail
+    group, kind, pns, name, section, port = _P_DEFAULT_GROUP, _P_DEFAULT_KIND, None, None, None, None
+    for key, v in p.items():
+        if key == "name":
+            name = _P_NAME(v, None)
+        elif key == "namespace":
+            pns = _P_NS(v, None)
+        elif key == "group":
+            group = _P_GROUP(v, None)
+        elif key == "kind":
+            kind = _P_KIND(v, None)
+        elif key == "sectionName":
+            section = _P_SECTION(v, None)
+        elif key == "port":
+            port = _P_PORT(v, None)
+        else:
+            raise Bail
+    if name is None:
+        raise Bail
+    pns = pns or ns
+    key = ("ParentRef", group, kind, pns, name, section, port)
+    o = memo.get(key)
+    if o is None:
+        o = _new(_F_PARENT)
+        o.group, o.kind, o.namespace, o.name, o.section_name, o.port = group, kind, pns, name, section, port
+        o.__class__ = m.ParentRef
+        memo[key] = o
+    return o
+
+
+def _rule(r, ns: str, memo: Dict[Any, Any]):
+    """(the Rule of ``r``, its number of matches as written)."""
+    if type(r) is not dict:
+        raise Bail
+    matches = backends = None
+    for key, v in r.items():
+        if key == "matches":
+            matches = v
+        elif key == "backendRefs":
+            backends = v
+        else:
+            raise Bail
+    count = 0
+    if matches is not None:
+        count = _list(matches, _MATCHES)
+    built = tuple([_match(x) for x in (matches if count else _DEFAULT_MATCHES)])
+    refs: tuple = ()
+    if backends is not None and _list(backends, _BACKENDS):
+        refs = tuple([_backend(b, ns, memo) for b in backends])
+        refs = memo.setdefault(("backend_refs",) + tuple(map(id, refs)), refs)
+    o = _new(_F_RULE)
+    o.matches = built
+    o.filters = ()
+    o.backend_refs = refs
+    o.name = o.timeouts = o.retry = o.session_persistence = None
+    o.__class__ = m.Rule
+    return o, count
+
+
+def _match(x) -> m.RouteMatch:
+    if type(x) is not dict:
+        raise Bail
+    path = None
+    headers: tuple = ()
+    query: tuple = ()
+    method = None
+    for key, v in x.items():
+        if key == "path":
+            path = _path(v)
+        elif key == "headers":
+            headers = _headers(v)
+        elif key == "queryParams":
+            query = _query(v)
+        elif key == "method":
+            method = _METHOD(v, None)
+        else:
+            raise Bail
+    o = _new(_F_MATCH)
+    o.path = _path(_DEFAULT_PATH) if path is None else path
+    o.headers = headers
+    o.query_params = query
+    o.method = method
+    o.__class__ = m.RouteMatch
+    return o
+
+
+def _path(p) -> m.PathMatch:
+    if type(p) is not dict:
+        raise Bail
+    typ, value = _PATH_DEFAULTS
+    for key, v in p.items():
+        if key == "type":
+            typ = _PATH_TYPE(v, None)
+        elif key == "value":
+            value = _PATH_VALUE(v, None)
+        else:
+            raise Bail
+    if typ not in _PLAIN_PATH_TYPES or not plain_path(value):
+        raise Bail
+    o = _new(_F_PATH)
+    o.type, o.value = typ, value
+    o.__class__ = m.PathMatch
+    return o
+
+
+def _pair(x, check_type, check_name, check_value):
+    """(name, value) of an Exact header or query-parameter match."""
+    if type(x) is not dict:
+        raise Bail
+    typ, name, value = _EXACT, None, None
+    for key, v in x.items():
+        if key == "name":
+            name = check_name(v, None)
+        elif key == "value":
+            value = check_value(v, None)
+        elif key == "type":
+            typ = check_type(v, None)
+        else:
+            raise Bail
+    if typ != _EXACT or name is None or value is None:
+        raise Bail
+    return name, value
+
+
+def _headers(items) -> tuple:
+    """Header matches: names distinct as written (list-map key), the first per name in any case
+    kept, lower-cased (kinds._first_per_header)."""
+    _list(items, _HEADERS)
+    out, written, seen = [], set(), set()
+    for x in items:
+        name, value = _pair(x, _H_TYPE, _H_NAME, _H_VALUE)
+        if name in written:
+            raise Bail
+        written.add(name)
+        lower = name.lower()
+        if lower not in seen:
+            seen.add(lower)
+            o = _new(_F_HEADER)
+            o.type, o.name, o.value = _EXACT, lower, value
+            o.__class__ = m.HeaderMatch
+            out.append(o)
+    return tuple(out)
+
+
+def _query(items) -> tuple:
+    """Query-parameter matches: names distinct as written (list-map key)."""
+    _list(items, _QUERY)
+    out, written = [], set()
+    for x in items:
+        name, value = _pair(x, _Q_TYPE, _Q_NAME, _Q_VALUE)
+        if name in written:
+            raise Bail
+        written.add(name)
+        o = _new(_F_QUERY)
+        o.type, o.name, o.value = _EXACT, name, value
+        o.__class__ = m.QueryParamMatch
+        out.append(o)
+    return tuple(out)
+
+
+def _backend(b, ns: str, memo: Dict[Any, Any]) -> m.BackendRef:
+    if type(b) is not dict:
+        raise Bail
+    group, kind, weight = _B_DEFAULTS
+    bns = name = port = None
+    for key, v in b.items():
+        if key == "name":
+            name = _B_NAME(v, None)
+        elif key == "port":
+            port = _B_PORT(v, None)
+        elif key == "weight":
+            weight = _B_WEIGHT(v, None)
+        elif key == "namespace":
+            bns = _B_NS(v, None)
+        elif key == "group":
+            group = _B_GROUP(v, None)
+        elif key == "kind":
+            kind = _B_KIND(v, None)
+        else:
+            raise Bail  # (filters: the general path)
+    if name is None or (port is None and group == "" and kind == "Service"):  # (cel.check_backend_port)
+        raise Bail
+    bns = bns or ns
+    key = ("BackendRef", group, kind, bns, name, port, weight)
+    o = memo.get(key)
+    if o is None:
+        o = _new(_F_BACKEND)
+        o.group, o.kind, o.namespace, o.name, o.port, o.weight, o.filters = group, kind, bns, name, port, weight, ()
+        o.__class__ = m.BackendRef
+        memo[key] = o
+    return o
