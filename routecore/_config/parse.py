@@ -50,6 +50,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         return _parse(raws, strict)
     finally:
         fast.forget()  # (the strings the fast path remembered during this load)
+        quick.forget()  # (and the one pass)
 
 
 def _parse(raws: List[RawObject], strict: bool) -> m.Config:

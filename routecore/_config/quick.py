@@ -1,4 +1,4 @@
-# cython: annotation_typing=False
+# cython: annotation_typing=True
 """One pass that checks an HTTPRoute of the common shape and builds its model directly (issue 15
 item 5: most of a load was the general path making a cleaned copy of every object, then the
 builders reading that copy back).
@@ -18,10 +18,12 @@ Invariants:
   type is Exact or PathPrefix and whose value is a plain path (cel.plain_path), Exact header and
   query-parameter matches, a method; backendRefs without filters. A null value means "not set": spec's fields read it
   as absent; anywhere else it is left to the general path;
-- every scalar is checked by its declaration's own compiled check (fast.compiled: limits,
-  patterns, enums, refused values; the string shared as fast.py shares it), and defaults are
-  the declarations' (Field.constant_default, Field.default): nothing of kinds.py is restated
-  here. Limits on list sizes are read from the declarations' Arr nodes;
+- every string is checked by its declaration's own compiled check (fast.compiled: limits,
+  patterns, enums, refused values) the first time it is seen in a load, and remembered (_text:
+  exact ``str`` only, bounded, emptied by ``forget()`` when the load ends, which parse calls);
+  integers, list sizes and defaults are read from the declarations (Int bounds, Arr limits,
+  Field.constant_default, Field.default): nothing of kinds.py is restated here (the one
+  exception, a path's value, is asserted to be the plain Str it is);
 - models are made as the builders make them (schema.filler: no attrs __init__ checks, the
   values being checked already) and shared exactly as they share them: the same memo keys
   (ParentRef, BackendRef, their tuples, hostnames, rule_indexes).
@@ -34,7 +36,7 @@ from . import models as m
 from .cel import plain_path
 from .fast import Bail, compiled
 from .kinds import KINDS
-from .schema import Ctx, filler
+from .schema import Ctx, Str, filler
 
 _TOP = KINDS["HTTPRoute"][1]
 _META = _TOP.fields["metadata"].schema
@@ -53,33 +55,89 @@ _PARENT = _PARENTS.item.fields
 _BACKEND = _BACKENDS.item.fields
 
 
-def _check(fields, key):
-    """The compiled check of field ``key``: ``check(value, None)`` is the cleaned scalar, or
-    raises Bail."""
-    return compiled(fields[key].schema)
+_REMEMBERED = []  # the ``seen`` dict of every declared string type (see _text_type, forget)
+_SEEN_MAX = 4096  # strings kept per declared type
+_SEEN_LEN = 256  # longest string kept
+
+
+def _text_type(node):
+    """A declared string type: (its compiled check: ``check(value, None)`` is the accepted
+    string, or Bail; ``seen``: the strings it accepted during this load, each mapped to itself,
+    so that a repeated value costs one dict lookup, see _text; bounded, emptied by forget())."""
+    seen: dict = {}
+    _REMEMBERED.append(seen)
+    return compiled(node), seen
+
+
+def forget() -> None:
+    """Empty the strings remembered during a load (parse calls it when a load ends)."""
+    for seen in _REMEMBERED:
+        seen.clear()
+
+
+def _text(value, text: tuple):
+    """``value`` checked as the string type ``text`` (the string accepted first, shared), or Bail."""
+    if type(value) is not str:  # (also keeps an unhashable or a str subclass out of the dict)
+        raise Bail
+    seen: dict = text[1]
+    known = seen.get(value)
+    if known is not None:
+        return known
+    value = text[0](value, None)
+    if len(seen) < _SEEN_MAX and len(value) <= _SEEN_LEN:
+        seen[value] = value
+    return value
+
+
+def _bounds(fields, key: str):
+    """(min, max) of a declared Int."""
+    node = fields[key].schema
+    return node.min, node.max
+
+
+def _int(value, bounds: tuple) -> int:
+    """``value`` checked as a declared Int of ``bounds`` (both set), or Bail."""
+    if type(value) is not int or value < bounds[0] or value > bounds[1]:
+        raise Bail
+    return value
+
+
+def _limits(arr):
+    """(min, max) items of a declared Arr (at most 1,000,000 where it sets none)."""
+    return arr.min_items, 1_000_000 if arr.max_items is None else arr.max_items
 
 
 _TOP_AS_IS = frozenset(("apiVersion", "kind", "status"))  # checked by parse, or taken as is
-_NAME_AND_NS = frozenset(("name", "namespace"))
-_META_NAME, _META_NS = _check(_META.fields, "name"), _check(_META.fields, "namespace")
-_HOST = compiled(_HOSTS.item)
-_P_GROUP, _P_KIND, _P_NS, _P_NAME, _P_SECTION, _P_PORT = (
-    _check(_PARENT, k) for k in ("group", "kind", "namespace", "name", "sectionName", "port"))
+def _texts(fields, *keys):
+    return tuple(_text_type(fields[k].schema) for k in keys)
+
+
+_META_NAME, _META_NS = _texts(_META.fields, "name", "namespace")
+_PARENTS_N, _HOSTS_N, _RULES_N, _MATCHES_N, _HEADERS_N, _QUERY_N, _BACKENDS_N = (
+    _limits(a) for a in (_PARENTS, _HOSTS, _RULES, _MATCHES, _HEADERS, _QUERY, _BACKENDS))
+_HOST = _text_type(_HOSTS.item)
+_P_GROUP, _P_KIND, _P_NS, _P_NAME, _P_SECTION = _texts(_PARENT, "group", "kind", "namespace", "name", "sectionName")
+_P_PORT = _bounds(_PARENT, "port")
 _P_DEFAULT_GROUP, _P_DEFAULT_KIND = _PARENT["group"].constant_default(), _PARENT["kind"].constant_default()
-_B_GROUP, _B_KIND, _B_NS, _B_NAME, _B_PORT, _B_WEIGHT = (
-    _check(_BACKEND, k) for k in ("group", "kind", "namespace", "name", "port", "weight"))
+_B_GROUP, _B_KIND, _B_NS, _B_NAME = _texts(_BACKEND, "group", "kind", "namespace", "name")
+_B_PORT, _B_WEIGHT = _bounds(_BACKEND, "port"), _bounds(_BACKEND, "weight")
 _B_DEFAULTS = tuple(_BACKEND[k].constant_default() for k in ("group", "kind", "weight"))
-_PATH_TYPE, _PATH_VALUE = _check(_PATH.fields, "type"), _check(_PATH.fields, "value")
+_PATH_TYPE = _text_type(_PATH.fields["type"].schema)
+# a path's value: a Str with a maximum length and no other check of its own (cel.plain_path
+# checks the rest), written out here: paths are mostly unique, remembering them would not pay
+_PATH_VALUE = _PATH.fields["value"].schema
+assert type(_PATH_VALUE) is Str and (_PATH_VALUE.min_len, _PATH_VALUE.matcher, _PATH_VALUE.enum) == (0, None, None)
+_PATH_MAX = _PATH_VALUE.max_len
 _PATH_DEFAULTS = (_PATH.fields["type"].constant_default(), _PATH.fields["value"].constant_default())
 _DEFAULT_PATH = _MATCH.fields["path"].default  # (a dict: read, never changed)
 _DEFAULT_MATCHES = _RULE.fields["matches"].default  # (a list of dicts: read, never changed)
-_METHOD = _check(_MATCH.fields, "method")
-_H_TYPE, _H_NAME, _H_VALUE = (_check(_HEADERS.item.fields, k) for k in ("type", "name", "value"))
-_Q_TYPE, _Q_NAME, _Q_VALUE = (_check(_QUERY.item.fields, k) for k in ("type", "name", "value"))
+_METHOD = _text_type(_MATCH.fields["method"].schema)
+_H_TYPE, _H_NAME, _H_VALUE = _texts(_HEADERS.item.fields, "type", "name", "value")
+_Q_TYPE, _Q_NAME, _Q_VALUE = _texts(_QUERY.item.fields, "type", "name", "value")
 _EXACT = _HEADERS.item.fields["type"].constant_default()  # "Exact": the only type handled
 _PLAIN_PATH_TYPES = frozenset(("Exact", "PathPrefix"))  # (RegularExpression: the general path)
 _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
-_RANGES = tuple(tuple(range(n)) for n in range(_RULES.max_items + 1))  # rule_indexes of n rules
+_RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
 
 _new = object.__new__
 _F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
@@ -88,17 +146,17 @@ _F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND
 assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
 
 
-def _list(value, arr) -> int:
-    """The length of ``value``, a list or tuple within the limits of the Arr ``arr``; else Bail."""
+def _list(value, limits: tuple) -> int:
+    """The length of ``value``, a list or tuple of (min, max) ``limits`` items; else Bail."""
     if type(value) is not list and type(value) is not tuple:
         raise Bail
     n = len(value)
-    if n < arr.min_items or (arr.max_items is not None and n > arr.max_items):
+    if n < limits[0] or n > limits[1]:
         raise Bail
     return n
 
 
-def http_route(obj: dict, ns: str, memo: Dict[Any, Any]) -> Optional[m.HTTPRoute]:
+def http_route(obj, ns, memo) -> Optional[m.HTTPRoute]:
     """The model of the HTTPRoute ``obj`` (namespace ``ns``), or None (see the module)."""
     if type(obj) is not dict:  # (as fast.py: a subclass is the general path's)
         return None
@@ -108,7 +166,7 @@ def http_route(obj: dict, ns: str, memo: Dict[Any, Any]) -> Optional[m.HTTPRoute
         return None
 
 
-def _route(obj: dict, ns: str, memo: Dict[Any, Any]) -> m.HTTPRoute:
+def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
     meta = spec = None
     for key, v in obj.items():
         if key == "spec":
@@ -131,19 +189,19 @@ def _route(obj: dict, ns: str, memo: Dict[Any, Any]) -> m.HTTPRoute:
         else:
             raise Bail
     parent_refs: tuple = ()
-    if refs is not None and _list(refs, _PARENTS):
+    if refs is not None and _list(refs, _PARENTS_N):
         if len(refs) > 1:
             raise Bail
         ref = _parent(refs[0], ns, memo)
         parent_refs = memo.setdefault(("parent_refs", id(ref)), (ref,))
     hostnames: tuple = ()
     if hosts is not None:
-        _list(hosts, _HOSTS)
-        hostnames = tuple([_HOST(h, None) for h in hosts])
+        _list(hosts, _HOSTS_N)
+        hostnames = tuple([_text(h, _HOST) for h in hosts])
         hostnames = memo.setdefault(("hostnames",) + hostnames, hostnames)
     if rules is None:
         raise Bail  # (the default rule: rare, left to the general path)
-    n = _list(rules, _RULES)
+    n = _list(rules, _RULES_N)
     built = []
     total = 0
     for r in rules:
@@ -169,34 +227,40 @@ def _route(obj: dict, ns: str, memo: Dict[Any, Any]) -> m.HTTPRoute:
 
 def _metadata(meta: dict):
     """(name, creation timestamp) of valid ``metadata``."""
-    if meta.keys() <= _NAME_AND_NS:
-        if "namespace" in meta:
-            _META_NS(meta["namespace"], None)
-        return _META_NAME(meta.get("name"), None), None
-    probe = Ctx()  # (its checks, such as the timestamp's, report here: any issue means Bail)
-    cleaned = compiled(_META)(meta, probe)
-    if probe.issues:
+    name = None
+    for key, v in meta.items():
+        if key == "name":
+            name = _text(v, _META_NAME)
+        elif key == "namespace":
+            _text(v, _META_NS)
+        else:  # any other field: the declaration's compiled validator, its checks on ``probe``
+            probe = Ctx()
+            cleaned = compiled(_META)(meta, probe)
+            if probe.issues:
+                raise Bail
+            return cleaned["name"], cleaned.get("creationTimestamp")
+    if name is None:
         raise Bail
-    return cleaned["name"], cleaned.get("creationTimestamp")
+    return name, None
 
 
-def _parent(p, ns: str, memo: Dict[Any, Any]) -> m.ParentRef:
+def _parent(p, ns, memo: dict) -> m.ParentRef:
     if type(p) is not dict:
         raise Bail
     group, kind, pns, name, section, port = _P_DEFAULT_GROUP, _P_DEFAULT_KIND, None, None, None, None
     for key, v in p.items():
         if key == "name":
-            name = _P_NAME(v, None)
+            name = _text(v, _P_NAME)
         elif key == "namespace":
-            pns = _P_NS(v, None)
+            pns = _text(v, _P_NS)
         elif key == "group":
-            group = _P_GROUP(v, None)
+            group = _text(v, _P_GROUP)
         elif key == "kind":
-            kind = _P_KIND(v, None)
+            kind = _text(v, _P_KIND)
         elif key == "sectionName":
-            section = _P_SECTION(v, None)
+            section = _text(v, _P_SECTION)
         elif key == "port":
-            port = _P_PORT(v, None)
+            port = _int(v, _P_PORT)
         else:
             raise Bail
     if name is None:
@@ -212,7 +276,7 @@ def _parent(p, ns: str, memo: Dict[Any, Any]) -> m.ParentRef:
     return o
 
 
-def _rule(r, ns: str, memo: Dict[Any, Any]):
+def _rule(r, ns, memo: dict):
     """(the Rule of ``r``, its number of matches as written)."""
     if type(r) is not dict:
         raise Bail
@@ -226,10 +290,10 @@ def _rule(r, ns: str, memo: Dict[Any, Any]):
             raise Bail
     count = 0
     if matches is not None:
-        count = _list(matches, _MATCHES)
+        count = _list(matches, _MATCHES_N)
     built = tuple([_match(x) for x in (matches if count else _DEFAULT_MATCHES)])
     refs: tuple = ()
-    if backends is not None and _list(backends, _BACKENDS):
+    if backends is not None and _list(backends, _BACKENDS_N):
         refs = tuple([_backend(b, ns, memo) for b in backends])
         refs = memo.setdefault(("backend_refs",) + tuple(map(id, refs)), refs)
     o = _new(_F_RULE)
@@ -256,7 +320,7 @@ def _match(x) -> m.RouteMatch:
         elif key == "queryParams":
             query = _query(v)
         elif key == "method":
-            method = _METHOD(v, None)
+            method = _text(v, _METHOD)
         else:
             raise Bail
     o = _new(_F_MATCH)
@@ -274,9 +338,11 @@ def _path(p) -> m.PathMatch:
     typ, value = _PATH_DEFAULTS
     for key, v in p.items():
         if key == "type":
-            typ = _PATH_TYPE(v, None)
+            typ = _text(v, _PATH_TYPE)
         elif key == "value":
-            value = _PATH_VALUE(v, None)
+            if type(v) is not str or len(v) > _PATH_MAX:  # (the declared Str: see _PATH_MAX)
+                raise Bail
+            value = v
         else:
             raise Bail
     if typ not in _PLAIN_PATH_TYPES or not plain_path(value):
@@ -287,18 +353,18 @@ def _path(p) -> m.PathMatch:
     return o
 
 
-def _pair(x, check_type, check_name, check_value):
+def _pair(x, check_type: tuple, check_name: tuple, check_value: tuple):
     """(name, value) of an Exact header or query-parameter match."""
     if type(x) is not dict:
         raise Bail
     typ, name, value = _EXACT, None, None
     for key, v in x.items():
         if key == "name":
-            name = check_name(v, None)
+            name = _text(v, check_name)
         elif key == "value":
-            value = check_value(v, None)
+            value = _text(v, check_value)
         elif key == "type":
-            typ = check_type(v, None)
+            typ = _text(v, check_type)
         else:
             raise Bail
     if typ != _EXACT or name is None or value is None:
@@ -309,7 +375,7 @@ def _pair(x, check_type, check_name, check_value):
 def _headers(items) -> tuple:
     """Header matches: names distinct as written (list-map key), the first per name in any case
     kept, lower-cased (kinds._first_per_header)."""
-    _list(items, _HEADERS)
+    _list(items, _HEADERS_N)
     out, written, seen = [], set(), set()
     for x in items:
         name, value = _pair(x, _H_TYPE, _H_NAME, _H_VALUE)
@@ -328,7 +394,7 @@ def _headers(items) -> tuple:
 
 def _query(items) -> tuple:
     """Query-parameter matches: names distinct as written (list-map key)."""
-    _list(items, _QUERY)
+    _list(items, _QUERY_N)
     out, written = [], set()
     for x in items:
         name, value = _pair(x, _Q_TYPE, _Q_NAME, _Q_VALUE)
@@ -342,24 +408,24 @@ def _query(items) -> tuple:
     return tuple(out)
 
 
-def _backend(b, ns: str, memo: Dict[Any, Any]) -> m.BackendRef:
+def _backend(b, ns, memo: dict) -> m.BackendRef:
     if type(b) is not dict:
         raise Bail
     group, kind, weight = _B_DEFAULTS
     bns = name = port = None
     for key, v in b.items():
         if key == "name":
-            name = _B_NAME(v, None)
+            name = _text(v, _B_NAME)
         elif key == "port":
-            port = _B_PORT(v, None)
+            port = _int(v, _B_PORT)
         elif key == "weight":
-            weight = _B_WEIGHT(v, None)
+            weight = _int(v, _B_WEIGHT)
         elif key == "namespace":
-            bns = _B_NS(v, None)
+            bns = _text(v, _B_NS)
         elif key == "group":
-            group = _B_GROUP(v, None)
+            group = _text(v, _B_GROUP)
         elif key == "kind":
-            kind = _B_KIND(v, None)
+            kind = _text(v, _B_KIND)
         else:
             raise Bail  # (filters: the general path)
     if name is None or (port is None and group == "" and kind == "Service"):  # (cel.check_backend_port)
