@@ -8,12 +8,12 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import routecore
 import routecore.testing as rt
 from routecore import ConfigError
-from routecore._config import parse as parse_mod, quick
+from routecore._config import cel, quick
 
 _SOURCE = Path(quick.__file__).with_name("quick.py")
 
@@ -228,3 +228,14 @@ def test_objects_the_driver_checks_never_reach_the_pass(impl):
         impl.clear()
         assert _load(objects) == _general(objects)
         assert impl == [True] * (len(objects) - 1)
+
+
+@given(st.text(alphabet=st.sampled_from("/./a/Z9-_~!$&'()*+,;=:@%#?\\ \t\x00é"), max_size=14),
+       st.sampled_from(["Exact", "PathPrefix"]))
+@settings(max_examples=1500, deadline=None)
+def test_the_written_out_plain_path_is_cels(value, typ):
+    """quick.py writes cel.plain_path out: it builds a route with this path exactly when
+    cel.plain_path takes the path."""
+    route = _route({"rules": _rules({"path": {"type": typ, "value": value}})})
+    for one_pass in IMPLEMENTATIONS.values():
+        assert (one_pass(route, "ns", {}) is not None) == cel.plain_path(value), value

@@ -30,10 +30,16 @@ Invariants:
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from types import SimpleNamespace
+from typing import Optional
+
+try:
+    import cython  # (compiled: the helpers below become C functions, see the module)
+except ImportError:  # plain Python without Cython installed: the decorator changes nothing
+    cython = SimpleNamespace(cfunc=lambda f: f)
 
 from . import models as m
-from .cel import plain_path
+from .cel import PATH_PLAIN_CHARS
 from .fast import Bail, compiled
 from .kinds import KINDS
 from .schema import Ctx, Str, filler
@@ -75,6 +81,7 @@ def forget() -> None:
         seen.clear()
 
 
+@cython.cfunc
 def _text(value, text: tuple):
     """``value`` checked as the string type ``text`` (the string accepted first, shared), or Bail."""
     if type(value) is not str:  # (also keeps an unhashable or a str subclass out of the dict)
@@ -95,6 +102,7 @@ def _bounds(fields, key: str):
     return node.min, node.max
 
 
+@cython.cfunc
 def _int(value, bounds: tuple) -> int:
     """``value`` checked as a declared Int of ``bounds`` (both set), or Bail."""
     if type(value) is not int or value < bounds[0] or value > bounds[1]:
@@ -140,12 +148,15 @@ _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
 _RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
 
 _new = object.__new__
+_HTTPRoute, _Rule, _RouteMatch, _PathMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
+    m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
 _F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
     filler(c) for c in (m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch,
                         m.ParentRef, m.BackendRef))
 assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
 
 
+@cython.cfunc
 def _list(value, limits: tuple) -> int:
     """The length of ``value``, a list or tuple of (min, max) ``limits`` items; else Bail."""
     if type(value) is not list and type(value) is not tuple:
@@ -166,6 +177,7 @@ def http_route(obj, ns, memo) -> Optional[m.HTTPRoute]:
         return None
 
 
+@cython.cfunc
 def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
     meta = spec = None
     for key, v in obj.items():
@@ -221,10 +233,11 @@ def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
     o.rule_indexes = memo.setdefault(("rule_indexes",) + indexes, indexes)
     o.kind = "HTTPRoute"
     o.dropped_rules = ()
-    o.__class__ = m.HTTPRoute
+    o.__class__ = _HTTPRoute
     return o
 
 
+@cython.cfunc
 def _metadata(meta: dict):
     """(name, creation timestamp) of valid ``metadata``."""
     name = None
@@ -244,6 +257,7 @@ def _metadata(meta: dict):
     return name, None
 
 
+@cython.cfunc
 def _parent(p, ns, memo: dict) -> m.ParentRef:
     if type(p) is not dict:
         raise Bail
@@ -271,11 +285,12 @@ def _parent(p, ns, memo: dict) -> m.ParentRef:
     if o is None:
         o = _new(_F_PARENT)
         o.group, o.kind, o.namespace, o.name, o.section_name, o.port = group, kind, pns, name, section, port
-        o.__class__ = m.ParentRef
+        o.__class__ = _ParentRef
         memo[key] = o
     return o
 
 
+@cython.cfunc
 def _rule(r, ns, memo: dict):
     """(the Rule of ``r``, its number of matches as written)."""
     if type(r) is not dict:
@@ -301,10 +316,11 @@ def _rule(r, ns, memo: dict):
     o.filters = ()
     o.backend_refs = refs
     o.name = o.timeouts = o.retry = o.session_persistence = None
-    o.__class__ = m.Rule
+    o.__class__ = _Rule
     return o, count
 
 
+@cython.cfunc
 def _match(x) -> m.RouteMatch:
     if type(x) is not dict:
         raise Bail
@@ -328,10 +344,11 @@ def _match(x) -> m.RouteMatch:
     o.headers = headers
     o.query_params = query
     o.method = method
-    o.__class__ = m.RouteMatch
+    o.__class__ = _RouteMatch
     return o
 
 
+@cython.cfunc
 def _path(p) -> m.PathMatch:
     if type(p) is not dict:
         raise Bail
@@ -345,14 +362,19 @@ def _path(p) -> m.PathMatch:
             value = v
         else:
             raise Bail
-    if typ not in _PLAIN_PATH_TYPES or not plain_path(value):
+    if typ not in _PLAIN_PATH_TYPES:
+        raise Bail
+    # cel.plain_path written out (a Python call costs as much as the test): from "/", plain
+    # path characters only, neither "//" nor "/." (tests/test_load_quick.py pins the two as one)
+    if value[:1] != "/" or value.strip(PATH_PLAIN_CHARS) or "//" in value or "/." in value:
         raise Bail
     o = _new(_F_PATH)
     o.type, o.value = typ, value
-    o.__class__ = m.PathMatch
+    o.__class__ = _PathMatch
     return o
 
 
+@cython.cfunc
 def _pair(x, check_type: tuple, check_name: tuple, check_value: tuple):
     """(name, value) of an Exact header or query-parameter match."""
     if type(x) is not dict:
@@ -372,6 +394,7 @@ def _pair(x, check_type: tuple, check_name: tuple, check_value: tuple):
     return name, value
 
 
+@cython.cfunc
 def _headers(items) -> tuple:
     """Header matches: names distinct as written (list-map key), the first per name in any case
     kept, lower-cased (kinds._first_per_header)."""
@@ -387,11 +410,12 @@ def _headers(items) -> tuple:
             seen.add(lower)
             o = _new(_F_HEADER)
             o.type, o.name, o.value = _EXACT, lower, value
-            o.__class__ = m.HeaderMatch
+            o.__class__ = _HeaderMatch
             out.append(o)
     return tuple(out)
 
 
+@cython.cfunc
 def _query(items) -> tuple:
     """Query-parameter matches: names distinct as written (list-map key)."""
     _list(items, _QUERY_N)
@@ -403,11 +427,12 @@ def _query(items) -> tuple:
         written.add(name)
         o = _new(_F_QUERY)
         o.type, o.name, o.value = _EXACT, name, value
-        o.__class__ = m.QueryParamMatch
+        o.__class__ = _QueryParamMatch
         out.append(o)
     return tuple(out)
 
 
+@cython.cfunc
 def _backend(b, ns, memo: dict) -> m.BackendRef:
     if type(b) is not dict:
         raise Bail
@@ -436,6 +461,6 @@ def _backend(b, ns, memo: dict) -> m.BackendRef:
     if o is None:
         o = _new(_F_BACKEND)
         o.group, o.kind, o.namespace, o.name, o.port, o.weight, o.filters = group, kind, bns, name, port, weight, ()
-        o.__class__ = m.BackendRef
+        o.__class__ = _BackendRef
         memo[key] = o
     return o
