@@ -120,7 +120,7 @@ def _texts(fields, *keys):
     return tuple(_text_type(fields[k].schema) for k in keys)
 
 
-_META_NAME, _META_NS = _texts(_META.fields, "name", "namespace")
+_META_NAME, _META_NS = compiled(_META.fields["name"].schema), _text_type(_META.fields["namespace"].schema)
 _PARENTS_N, _HOSTS_N, _RULES_N, _MATCHES_N, _HEADERS_N, _QUERY_N, _BACKENDS_N = (
     _limits(a) for a in (_PARENTS, _HOSTS, _RULES, _MATCHES, _HEADERS, _QUERY, _BACKENDS))
 _HOST = _text_type(_HOSTS.item)
@@ -146,6 +146,7 @@ _EXACT = _HEADERS.item.fields["type"].constant_default()  # "Exact": the only ty
 _PLAIN_PATH_TYPES = frozenset(("Exact", "PathPrefix"))  # (RegularExpression: the general path)
 _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
 _RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
+_RANGE_KEYS = tuple(("rule_indexes",) + r for r in _RANGES)  # (their memo keys, see kinds._rule_indexes)
 
 _new = object.__new__
 _HTTPRoute, _Rule, _RouteMatch, _PathMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
@@ -222,7 +223,6 @@ def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
         total += count
     if total > _MAX_MATCHES:
         raise Bail
-    indexes = _RANGES[n]
     o = _new(_F_ROUTE)
     o.namespace = ns
     o.name = name
@@ -230,7 +230,7 @@ def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
     o.hostnames = hostnames
     o.rules = tuple(built)
     o.creation_timestamp = stamp
-    o.rule_indexes = memo.setdefault(("rule_indexes",) + indexes, indexes)
+    o.rule_indexes = memo.setdefault(_RANGE_KEYS[n], _RANGES[n])
     o.kind = "HTTPRoute"
     o.dropped_rules = ()
     o.__class__ = _HTTPRoute
@@ -243,7 +243,9 @@ def _metadata(meta: dict):
     name = None
     for key, v in meta.items():
         if key == "name":
-            name = _text(v, _META_NAME)
+            if type(v) is not str:
+                raise Bail
+            name = _META_NAME(v, None)  # (names are mostly unique: not remembered)
         elif key == "namespace":
             _text(v, _META_NS)
         else:  # any other field: the declaration's compiled validator, its checks on ``probe``
