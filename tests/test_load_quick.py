@@ -239,3 +239,29 @@ def test_the_written_out_plain_path_is_cels(value, typ):
     route = _route({"rules": _rules({"path": {"type": typ, "value": value}})})
     for one_pass in IMPLEMENTATIONS.values():
         assert (one_pass(route, "ns", {}) is not None) == cel.plain_path(value), value
+
+
+def _sharing(config):
+    """Which parts of the routes are the same object (ids numbered by first sight)."""
+    numbers = {}
+
+    def n(x):
+        return numbers.setdefault(id(x), len(numbers))
+
+    out = []
+    for r in config.routes:
+        out.append((n(r.parent_refs), tuple(map(n, r.parent_refs)), n(r.hostnames), n(r.rule_indexes),
+                    tuple((n(rule.backend_refs), tuple(map(n, rule.backend_refs))) for rule in r.rules)))
+    return out
+
+
+def test_the_pass_shares_what_the_general_path_shares(impl):
+    """Equal references, their tuples, hostnames and rule indexes are one object per load, as
+    the general path makes them (memory: comp4's figures count on it)."""
+    routes = [_route({"parentRefs": [_PARENT], "hostnames": ["a.example.com"],
+                      "rules": _rules({}, backends=[_BACKEND, dict(_BACKEND, weight=2)])}, name=f"r{i}")
+              for i in range(3)]
+    routes.append(_route({"parentRefs": [dict(_PARENT, port=80)], "rules": _rules({}) * 2}, name="other"))
+    impl.clear()
+    assert _sharing(_load(routes)) == _sharing(_general(routes))
+    assert impl == [True] * 4
