@@ -16,8 +16,8 @@ Invariants:
   apply), hostnames and rules; rules with matches and backendRefs only (no name, filter,
   timeout, retry or session: none of the rule checks can apply); matches with a path whose
   type is Exact or PathPrefix and whose value is a plain path (cel.plain_path), Exact header and
-  query-parameter matches, a method; backendRefs without filters. A null value means "not set": spec's fields read it
-  as absent; anywhere else it is left to the general path;
+  query-parameter matches, a method; backendRefs without filters. A null value means "not
+  set": spec's fields read it as absent; anywhere else it is left to the general path;
 - every string is checked by its declaration's own compiled check (fast.compiled: limits,
   patterns, enums, refused values) the first time it is seen in a load, and remembered (_text:
   exact ``str`` only, bounded, emptied by ``forget()`` when the load ends, which parse calls);
@@ -26,7 +26,11 @@ Invariants:
   exception, a path's value, is asserted to be the plain Str it is);
 - models are made as the builders make them (schema.filler: no attrs __init__ checks, the
   values being checked already) and shared exactly as they share them: the same memo keys
-  (ParentRef, BackendRef, their tuples, hostnames, rule_indexes).
+  (ParentRef, BackendRef, their tuples, hostnames, rule_indexes);
+- this file is the one source: setup.py compiles it as it is with Cython (the extension
+  ``routecore._config.quick``, imported in its place when built), where the helpers marked
+  ``cython.cfunc`` become C functions and the annotated dicts and tuples C-level ones; without
+  the extension it runs as plain Python, the same functions (tests/test_load_quick.py runs both).
 """
 from __future__ import annotations
 
