@@ -1,4 +1,5 @@
-"""Builds the native core (src_c/routecore/_match_c.pyx and the .pxi it includes) unless ROUTECORE_NO_EXTENSIONS is set."""
+"""Builds the native core (src_c/routecore/_match_c.pyx and the .pxi it includes) and the compiled
+HTTPRoute loader (routecore/_config/quick.py) unless ROUTECORE_NO_EXTENSIONS is set."""
 import os
 
 from setuptools import Extension, setup
@@ -10,7 +11,10 @@ if not NO_EXTENSIONS:
     from Cython.Build import cythonize
 
     ext_modules = cythonize(
-        [Extension("routecore._match_c", ["src_c/routecore/_match_c.pyx"], extra_compile_args=["-O3"])],
+        [Extension("routecore._match_c", ["src_c/routecore/_match_c.pyx"], extra_compile_args=["-O3"]),
+         # the one-pass HTTPRoute loader, its Python source compiled as it is (it runs as plain
+         # Python wherever the extension is not built: the .py stays the one source)
+         Extension("routecore._config.quick", ["routecore/_config/quick.py"], extra_compile_args=["-O3"])],
         compiler_directives={"language_level": "3"},
         include_path=["src_c"],
     )

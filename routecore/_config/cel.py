@@ -35,7 +35,7 @@ HEADER_VALUE_RE = r"[!-~]+(?:[\t ][!-~]+)*"
 _PATH_CHARS_RE = r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+"
 _path_chars_re = re.compile(_PATH_CHARS_RE).fullmatch
 # the characters _PATH_CHARS_RE takes one by one (all but the "%XX" escapes)
-_PATH_PLAIN_CHARS = "-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._~!$&'()*+,;=:@"
+PATH_PLAIN_CHARS = "-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._~!$&'()*+,;=:@"
 
 
 def _path_chars(value: str) -> bool:
@@ -44,7 +44,7 @@ def _path_chars(value: str) -> bool:
     instead of the regex's, which costs several times as much."""
     if "%" in value:
         return _path_chars_re(value) is not None
-    return bool(value) and not value.strip(_PATH_PLAIN_CHARS)
+    return bool(value) and not value.strip(PATH_PLAIN_CHARS)
 DURATION_RE = r"(?:[0-9]{1,5}(?:h|m|s|ms)){1,4}"
 PROTOCOL_RE = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?|" + PRECISE_HOSTNAME_RE + r"/[A-Za-z0-9]+"
 # an origin's host: reg-name characters (a leading "*" stands for labels) or an IPv6 literal
@@ -131,10 +131,15 @@ def check_path_match(obj, path, ctx):
 _PLAIN_TYPES = frozenset(("Exact", "PathPrefix"))
 
 
+def plain_path(value: str) -> bool:
+    """Whether the path ``value`` is one check_path_match surely passes (see above); quick.py
+    writes it out (tests/test_load_quick.py pins the two as one)."""
+    return value[:1] == "/" and not value.strip(PATH_PLAIN_CHARS) and "//" not in value and "/." not in value
+
+
 def _path_match_passes(obj) -> bool:
     value = obj.get("value")
-    return obj.get("type") in _PLAIN_TYPES and type(value) is str and value[:1] == "/" \
-        and not value.strip(_PATH_PLAIN_CHARS) and "//" not in value and "/." not in value
+    return obj.get("type") in _PLAIN_TYPES and type(value) is str and plain_path(value)
 
 
 check_path_match.passes = _path_match_passes  # type: ignore[attr-defined]  # (see schema.Obj)

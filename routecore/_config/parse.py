@@ -11,7 +11,10 @@ Invariants:
   issues are returned in Config.issues. Which rule an issue belongs to is recorded as an integer
   while validating (schema.Ctx ``where``), never read back from the issue's path;
 - models are built only from data that passed every check, each by its kind's declaration
-  (kinds.py; Gateways by build.py), so they never hold invalid values.
+  (kinds.py; Gateways by build.py), so they never hold invalid values;
+- an HTTPRoute of the common shape is checked and built in one pass instead (quick.py), which
+  builds exactly what the general path builds, or gives up on anything unusual or invalid: then
+  the general path runs from the start and reports the problems.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from . import models as m
 from .._errors import ConfigError, ConfigIssue
 from .sources import RawObject
 from .schema import BuildEnv, Ctx, expected, locate, type_name
-from . import fast
+from . import fast, quick
 from .cel import check_route_spec
 from . import kinds_l4
 from .kinds import KINDS as HTTP_KINDS, PARENT_REF
@@ -47,6 +50,7 @@ def parse(raws: List[RawObject], strict: bool = True) -> m.Config:
         return _parse(raws, strict)
     finally:
         fast.forget()  # (the strings the fast path remembered during this load)
+        quick.forget()  # (and the one pass)
 
 
 def _parse(raws: List[RawObject], strict: bool) -> m.Config:
@@ -87,14 +91,23 @@ def _parse(raws: List[RawObject], strict: bool) -> m.Config:
         if kind in kinds_l4.STREAM_KINDS:  # (the only kinds with a schema per version)
             schema = kinds_l4.ALPHA2.get((kind, api), schema)
         namespaced = kind != "Namespace"
-        ctx = Ctx()
+        earlier = False  # whether an object of the same kind, namespace and name came before
         if name is not None:
             ident = (kind, ns if namespaced else None, name)
-            if ident in seen_objects:
-                ctx.add("", "duplicate object: the same kind, namespace and name is also defined "
-                            + (f"at {seen_objects[ident]}" if seen_objects[ident] else "earlier in the source"))
-            else:
+            earlier = ident in seen_objects
+            if not earlier:
                 seen_objects[ident] = raw.origin
+        if kind == "HTTPRoute" and not earlier and not raw.problems and api in versions:
+            # the common shape, checked and built in one pass (None: unusual or invalid, see quick.py)
+            route = quick.http_route(obj, ns, memo)
+            if route is not None:
+                if not (strict and all_issues):
+                    routes.append(route)
+                continue
+        ctx = Ctx()
+        if earlier:
+            ctx.add("", "duplicate object: the same kind, namespace and name is also defined "
+                        + (f"at {seen_objects[ident]}" if seen_objects[ident] else "earlier in the source"))
         for path, message, segments in raw.problems:
             ctx.add(path, message, where=locate(schema, segments))
         if api not in versions:

@@ -505,7 +505,7 @@ def read_source(source) -> List[RawObject]:
         ) from None
     out: List[RawObject] = []
     for item in items:
-        if isinstance(item, os.PathLike):
+        if type(item) is not dict and isinstance(item, os.PathLike):  # (a dict, the usual item, is not)
             out.extend(read_path(item))
         elif item is not None:
             out.extend(_expand(item, None))
