@@ -11,7 +11,8 @@
 # - slot 0 is "host", 1 ":authority", 2 "content-type" (_match_c_build.pxi); when every slot name
 #   is lower-case ASCII (fast_names), Table.names (rc_names) holds them as 64-bit words: a header
 #   name is first tested by its length alone (rc_names.lens, bit L & 63: some slot name has
-#   length L; most real names stop there), then by the first word of its length's bucket, then
+#   length L; most real names stop there; hlens: the same for slots 0 and 1, in the walks that
+#   read the Host alone), then by the first word of its length's bucket, then
 #   one word compare per 8 bytes, (word | fold) & keep == key, fold setting bit 0x20 where the
 #   slot name has a letter (so A-Z match a-z and nothing else does). Words are read with one
 #   load each, the last one ending at the name's end (a str's or bytes' data has its object
@@ -63,6 +64,7 @@ cdef extern from *:
 
     typedef struct {
         uint64_t lens;    /* bit L & 63: some slot name has length L; bit 0 always */
+        uint64_t hlens;   /* the same for slots 0 and 1 alone (Host, :authority) */
         int nslots;
         rc_bucket b[64];  /* by a name's length & 63 */
         rc_slot *slots;
@@ -111,7 +113,7 @@ cdef extern from *:
         t->words = (rc_word *)(block + sizeof(rc_names));
         t->slots = (rc_slot *)(t->words + nw);
         t->nslots = nslots;
-        t->lens = 1;
+        t->lens = t->hlens = 1;
         memset(t->b, 0, sizeof(t->b));
         for (b = 0; b < 64; b++) {
             t->b[b].first = -1;
@@ -121,6 +123,8 @@ cdef extern from *:
         for (k = nslots - 1; k >= 0; k--) {  /* buckets in slot order: each slot goes first */
             b = (int)(lens[k] & 63);
             t->lens |= (uint64_t)1 << b;
+            if (k < 2)
+                t->hlens |= (uint64_t)1 << b;
             t->slots[k].next = t->b[b].first;
             t->b[b].first = k;
         }
@@ -179,6 +183,12 @@ cdef extern from *:
         if (b->alone)
             return -1;
         return rc_slot_in(t, t->slots[b->first].next, d, n);
+    }
+
+    /* The length filter of a walk for the slots below upto: every slot name's length (lens),
+       or Host's and :authority's alone (hlens) when those are all the walk keeps. */
+    static inline uint64_t rc_lens_upto(const rc_names *t, int upto) {
+        return upto <= 2 ? t->hlens : t->lens;
     }
 
     static inline int rc_slot_of(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
@@ -241,12 +251,12 @@ cdef extern from *:
        to the caller's general reading: not a 2-tuple, a name that is neither an exact str nor
        an exact bytes, a str name of a slot name's length that is not compact ASCII, a value
        that is not an exact str or bytes, a slot already filled (a repeat: joined there).
-       A name is tested by its length alone first (t->lens), a str's before its kind (a str
+       A name is tested by its length alone first (rc_lens_upto), a str's before its kind (a str
        that is not compact ASCII can only be a slot name's variant of the same length: see the
        module's invariants), then by its length bucket's first word, then by rc_slot_in. */
     static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
                                               Py_ssize_t count, PyObject **vals, int upto) {
-        const uint64_t lens = t->lens;
+        const uint64_t lens = rc_lens_upto(t, upto);
         PyObject *const *p = items, *const *end = items + count;
         for (; p != end; p++) {
             PyObject *it = *p, *nm, *v;
@@ -323,7 +333,7 @@ cdef extern from *:
        references). */
     static int rc_walk_dict(const rc_names *t, PyObject *const *e, Py_ssize_t count,
                             PyObject **vals, int upto) {
-        const uint64_t lens = t->lens;
+        const uint64_t lens = rc_lens_upto(t, upto);
         PyObject *const *end = e + 2 * count;
         for (; e != end; e += 2) {
             if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
@@ -616,66 +626,6 @@ cdef int _collect(Table self, object headers, PyObject** vals, int upto, bint ws
     return 0
 
 
-cdef int _collect_environ(Table self, dict environ, PyObject** vals, int upto) except -1:
-    """_collect of routecore._adapters.wsgi_headers(environ), read in place: an HTTP_NAME key
-    is the header "name" ("_" read as "-"), CONTENT_TYPE / CONTENT_LENGTH when not empty."""
-    cdef PyObject* pk
-    cdef PyObject* pv
-    cdef Py_ssize_t pos = 0, n, j, start
-    cdef const unsigned char* d
-    cdef const unsigned char* key
-    cdef unsigned char c
-    cdef int k
-    if not self.fast_names:
-        return _collect(self, _wsgi_headers(environ), vals, upto, False)
-    while PyDict_Next(environ, &pos, &pk, &pv):
-        if not PyUnicode_CheckExact(<object>pk) or not PyUnicode_IS_ASCII(<object>pk):
-            return _collect_slow_environ(self, environ, vals, upto)
-        d = <const unsigned char*>PyUnicode_DATA(<object>pk)
-        n = PyUnicode_GET_LENGTH(<object>pk)
-        if n > 5 and d[0] == 72 and memcmp(d, b"HTTP_", 5) == 0:  # ("H": no call for most)
-            start = 5
-        elif d[0] == 67 and ((n == 12 and memcmp(d, b"CONTENT_TYPE", 12) == 0) or (
-                n == 14 and memcmp(d, b"CONTENT_LENGTH", 14) == 0)):
-            if PyUnicode_CheckExact(<object>pv):  # (truth of a str: its length, no call)
-                if PyUnicode_GET_LENGTH(<object>pv) == 0:
-                    continue
-            elif not <object>pv:
-                continue
-            start = 0
-        else:
-            continue
-        n -= start
-        if not (self.name_lens >> (n if n < 63 else 63)) & 1:
-            continue
-        for k in range(upto):
-            if self.slens[k] != n:
-                continue
-            key = self.snames[k]
-            for j in range(n):
-                c = d[start + j]
-                if 65 <= c <= 90:
-                    c += 32
-                elif c == 95:  # "_"
-                    c = 45
-                if c != key[j]:
-                    break
-            else:
-                _put(self, vals, k, pv)
-                break
-    return 0
-
-
-cdef int _collect_slow_environ(Table self, dict environ, PyObject** vals, int upto) except -1:
-    """An environ with a key that is not an ASCII str: read as routecore._adapters reads it
-    (the same values, or the same error)."""
-    cdef int j
-    for j in range(upto):
-        Py_XDECREF(vals[j])
-        vals[j] = NULL
-    return _collect(self, _wsgi_headers(environ), vals, upto, False)
-
-
 cdef int _slot_general(Table self, object name) except -3:
     """_slot through the name dictionaries: any name type, any characters."""
     cdef object slot
@@ -750,9 +700,11 @@ cdef void _release_hv(Table self, Req* req) noexcept:
 
 
 cdef inline object _mesh_host(Table self, Req* req):
-    """_host_only, for a mesh view (the Host is read after matching): a list or tuple that
-    rc_walk_pairs reads whole is read here for slots 0 and 1 alone, into Req.host2 (released
-    by _release)."""
+    """The request's Host header, else :authority, else None, read alone when the headers are
+    not read yet (a mesh view reads it after matching, a gateway view before, and most requests
+    need no other header): a list or tuple that rc_walk_host reads whole is read for slots 0
+    and 1 alone (names tested by rc_names.hlens) into Req.host2 (released by _release); a
+    later _hvals reads the headers whole again. Anything else goes through _host_only."""
     if req.hv == NULL and self.names != NULL:
         if _walk_host(<const rc_names*>self.names, req.headers, req.host2):
             if req.host2[0] == NULL and req.host2[1] == NULL:
@@ -791,6 +743,8 @@ cdef bint _grpc_request(Table self, Req* req) except -1:
     ct = _hv(_hvals(self, req), 2)
     return ct is not None and (<str>ct).startswith("application/grpc")
 
+
+include "_match_c_environ.pxi"
 
 _dict_check()
 _DICT_WALK = _dict_walk_on  # exact dicts read in place (rc_walk_dict; tests/test_header_dicts.py)
