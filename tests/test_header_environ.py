@@ -24,6 +24,9 @@ def _config():
     rules = [{"matches": [{"path": {"type": "PathPrefix", "value": "/"},
                            "headers": [{"name": name, "value": "v,w" if i % 2 else "v"}]}],
               "backendRefs": [{"name": f"b{i}", "port": 80}]} for i, name in enumerate(NAMES)]
+    rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"}, "headers": [
+        {"type": "RegularExpression", "name": "content-length", "value": ".*"}]}],
+        "backendRefs": [{"name": "present", "port": 80}]})  # any value, "" too
     rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
                   "backendRefs": [{"name": "none", "port": 80}]})
     return [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
@@ -76,6 +79,9 @@ def _backend(environ):
     ([("CONTENT_TYPE", ""), ("HTTP_CONTENT_TYPE", "v")], "b0"),   # empty: not a header
     ([("CONTENT_TYPE", "v"), ("HTTP_CONTENT_TYPE", "w")], "none"),  # "v,w"
     ([("CONTENT_LENGTH", "v"), ("HTTP_CONTENT_LENGTH", "w")], "b1"),
+    ([("CONTENT_LENGTH", "")], "none"),
+    ([("CONTENT_LENGTH", "x")], "present"),
+    ([("CONTENT_LENGTH", "v"), ("HTTP_CONTENT_LENGTH", "")], "present"),  # "v,"
     ([("CONTENT_LENGTH", b"v,w")], "b1"),          # truth of bytes, 0, None: Python's
     ([("CONTENT_LENGTH", b""), ("HTTP_CONTENT_LENGTH", "v,w")], "b1"),
     ([("CONTENT_TYPE", 0), ("HTTP_CONTENT_TYPE", "v")], "b0"),
