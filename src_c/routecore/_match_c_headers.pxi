@@ -258,22 +258,28 @@ cdef extern from *:
                                               Py_ssize_t count, PyObject **vals, int upto) {
         const uint64_t lens = rc_lens_upto(t, upto);
         PyObject *const *p = items, *const *end = items + count;
+        /* the three types in registers: each test of a pair is then one compare with memory
+           (gcc otherwise loads &PyUnicode_Type from the GOT into a register on every pair) */
+        PyTypeObject *tuple_t = &PyTuple_Type, *str_t = &PyUnicode_Type, *bytes_t = &PyBytes_Type;
+    #if defined(__GNUC__) || defined(__clang__)
+        __asm__("" : "+r"(tuple_t), "+r"(str_t), "+r"(bytes_t));
+    #endif
         for (; p != end; p++) {
             PyObject *it = *p, *nm, *v;
             const unsigned char *d;
             Py_ssize_t n;
             int k;
-            if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2)
+            if (Py_TYPE(it) != tuple_t || Py_SIZE(it) != 2)
                 break;
             nm = PyTuple_GET_ITEM(it, 0);
-            if (RC_LIKELY(Py_IS_TYPE(nm, &PyUnicode_Type))) {
+            if (RC_LIKELY(Py_TYPE(nm) == str_t)) {
                 n = ((PyASCIIObject *)nm)->length;
                 if (RC_LIKELY(!((lens >> (n & 63)) & 1)))  /* no slot name has this length */
                     continue;
                 if (!PyUnicode_IS_COMPACT_ASCII(nm))
                     break;
                 d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
-            } else if (Py_IS_TYPE(nm, &PyBytes_Type)) {
+            } else if (Py_TYPE(nm) == bytes_t) {
                 n = PyBytes_GET_SIZE(nm);
                 if (RC_LIKELY(!((lens >> (n & 63)) & 1)))
                     continue;
@@ -282,10 +288,10 @@ cdef extern from *:
                 break;
             }
             k = rc_bucket_slot(t, d, n);
-            if (k < 0 || k >= upto)
+            if ((unsigned)k >= (unsigned)upto)  /* (-1: no slot) */
                 continue;
             v = PyTuple_GET_ITEM(it, 1);
-            if (vals[k] != NULL || !(Py_IS_TYPE(v, &PyUnicode_Type) || Py_IS_TYPE(v, &PyBytes_Type)))
+            if (vals[k] != NULL || !(Py_TYPE(v) == str_t || Py_TYPE(v) == bytes_t))
                 break;
             Py_INCREF(v);
             vals[k] = v;
