@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from routecore import _match
 
 from conftest import make_router
+from test_header_words import header_config
 
 pytestmark = pytest.mark.skipif(_match.NativeTable is None, reason="the native core is not built")
 
@@ -18,25 +19,12 @@ pytestmark = pytest.mark.skipif(_match.NativeTable is None, reason="the native c
 # an environ key ("_" reads as "-"); "a" and "x-y" are one byte past "HTTP_"
 NAMES = ["content-type", "content-length", "x-request-id", "x_y", "x-y", "a", "user-agent",
          "abcdefghi", "x-" + "k" * 61, "accept"]
-
-
-def _config():
-    rules = [{"matches": [{"path": {"type": "PathPrefix", "value": "/"},
-                           "headers": [{"name": name, "value": "v,w" if i % 2 else "v"}]}],
-              "backendRefs": [{"name": f"b{i}", "port": 80}]} for i, name in enumerate(NAMES)]
-    rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"}, "headers": [
-        {"type": "RegularExpression", "name": "content-length", "value": ".*"}]}],
-        "backendRefs": [{"name": "present", "port": 80}]})  # any value, "" too
-    rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                  "backendRefs": [{"name": "none", "port": 80}]})
-    return [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-             "metadata": {"name": f"r{k:02d}", "namespace": "default"},
-             "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "svc", "port": 80}],
-                      "rules": [rule]}}
-            for k, rule in enumerate(rules)]
-
-
-VIEWS = [make_router(_config(), twin).service("svc", namespace="default", port=80)
+# any value of content-length, "" too (an empty CONTENT_LENGTH is no header: absent)
+PRESENT = {"matches": [{"path": {"type": "PathPrefix", "value": "/"}, "headers": [
+    {"type": "RegularExpression", "name": "content-length", "value": ".*"}]}],
+    "backendRefs": [{"name": "present", "port": 80}]}
+VIEWS = [make_router(header_config(NAMES, [PRESENT]), twin).service("svc", namespace="default",
+                                                                   port=80)
          for twin in (True, False)]
 
 
