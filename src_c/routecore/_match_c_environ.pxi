@@ -11,7 +11,7 @@
 #   (its truth is Python's), a value to keep that is not an exact str or bytes, or a repeated
 #   name, and the environ is then read again from the start by _collect_environ's loop, which
 #   gives the same answers or the same errors as routecore._adapters.wsgi_headers;
-# - an HTTP_ key's name is tested by its length first (rc_lens_upto), then against the slots of
+# - an HTTP_ key's name is tested by its length first (rc_names.lens), then against the slots of
 #   its length's bucket byte by byte ("_" read as "-", A-Z as a-z: rc_env_is).
 
 
@@ -35,7 +35,7 @@ cdef extern from *:
        when one is left to the caller's general reading (vals may hold references). */
     static int rc_walk_environ(const rc_names *t, const unsigned char *const *names,
                                PyObject *const *e, Py_ssize_t count, PyObject **vals, int upto) {
-        const uint64_t lens = rc_lens_upto(t, upto);
+        const uint64_t lens = t->lens;
         PyObject *const *end = e + 2 * count;
         for (; e != end; e += 2) {
             PyObject *key = e[0], *v = e[1];

@@ -185,12 +185,6 @@ cdef extern from *:
         return rc_slot_in(t, t->slots[b->first].next, d, n);
     }
 
-    /* The length filter of a walk for the slots below upto: every slot name's length (lens),
-       or Host's and :authority's alone (hlens) when those are all the walk keeps. */
-    static inline uint64_t rc_lens_upto(const rc_names *t, int upto) {
-        return upto <= 2 ? t->hlens : t->lens;
-    }
-
     static inline int rc_slot_of(const rc_names *t, const unsigned char *d, Py_ssize_t n) {
         return ((t->lens >> (n & 63)) & 1) ? rc_bucket_slot(t, d, n) : -1;
     }
@@ -251,12 +245,13 @@ cdef extern from *:
        to the caller's general reading: not a 2-tuple, a name that is neither an exact str nor
        an exact bytes, a str name of a slot name's length that is not compact ASCII, a value
        that is not an exact str or bytes, a slot already filled (a repeat: joined there).
-       A name is tested by its length alone first (rc_lens_upto), a str's before its kind (a str
+       A name is tested by its length alone first (lens: t->lens, or t->hlens when upto is 2;
+       it must have the bit of every slot name below upto), a str's before its kind (a str
        that is not compact ASCII can only be a slot name's variant of the same length: see the
        module's invariants), then by its length bucket's first word, then by rc_slot_in. */
-    static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
-                                              Py_ssize_t count, PyObject **vals, int upto) {
-        const uint64_t lens = rc_lens_upto(t, upto);
+    static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, uint64_t lens,
+                                              PyObject *const *items, Py_ssize_t count,
+                                              PyObject **vals, int upto) {
         PyObject *const *p = items, *const *end = items + count;
         /* the three types in registers: each test of a pair is then one compare with memory
            (gcc otherwise loads &PyUnicode_Type from the GOT into a register on every pair) */
@@ -337,9 +332,8 @@ cdef extern from *:
     /* rc_take over the entries e[0:2 * count] of rc_dict_items (removed ones skipped): 1 when
        it took every entry, 0 when one is left to the caller's general reading (vals may hold
        references). */
-    static int rc_walk_dict(const rc_names *t, PyObject *const *e, Py_ssize_t count,
-                            PyObject **vals, int upto) {
-        const uint64_t lens = rc_lens_upto(t, upto);
+    static int rc_walk_dict(const rc_names *t, uint64_t lens, PyObject *const *e,
+                            Py_ssize_t count, PyObject **vals, int upto) {
         PyObject *const *end = e + 2 * count;
         for (; e != end; e += 2) {
             if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
@@ -405,29 +399,45 @@ cdef extern from *:
     static inline int rc_walk_host(const rc_names *t, PyObject *headers, PyObject **two) {
         Py_ssize_t count;
         PyObject *const *items = rc_seq_items(headers, &count);
-        return items != NULL && rc_walk_pairs_in(t, items, count, two, 2) == count;
+        return items != NULL && rc_walk_pairs_in(t, t->hlens, items, count, two, 2) == count;
     }
 
     /* rc_walk_pairs_in as a function of its own: inlined into _collect, the loop spills */
     #if defined(__GNUC__) || defined(__clang__)
     __attribute__((noinline))
     #endif
-    static Py_ssize_t rc_walk_pairs(const rc_names *t, PyObject *const *items, Py_ssize_t count,
-                                    PyObject **vals, int upto) {
-        return rc_walk_pairs_in(t, items, count, vals, upto);
+    static Py_ssize_t rc_walk_pairs(const rc_names *t, uint64_t lens, PyObject *const *items,
+                                    Py_ssize_t count, PyObject **vals, int upto) {
+        return rc_walk_pairs_in(t, lens, items, count, vals, upto);
+    }
+
+    /* rc_walk_pairs with every slot name's length (_collect) */
+    static inline Py_ssize_t rc_walk_pairs_all(const rc_names *t, PyObject *const *items,
+                                               Py_ssize_t count, PyObject **vals, int upto) {
+        return rc_walk_pairs(t, t->lens, items, count, vals, upto);
     }
 
     /* rc_walk_pairs over a list or tuple of pairs, or rc_walk_dict over an exact dict that
        rc_dict_items reads, into vals[0:upto]: 1 when it read the whole of headers, 0 when not
        (vals may hold references), -1 when headers is another type or another dict. */
-    static inline int rc_walk_all(const rc_names *t, PyObject *headers, PyObject **vals, int upto) {
+    static inline int rc_walk_all(const rc_names *t, uint64_t lens, PyObject *headers,
+                                  PyObject **vals, int upto) {
         Py_ssize_t count;
         PyObject *const *items = rc_seq_items(headers, &count);
         if (items != NULL)
-            return rc_walk_pairs(t, items, count, vals, upto) == count;
+            return rc_walk_pairs(t, lens, items, count, vals, upto) == count;
         if (Py_IS_TYPE(headers, &PyDict_Type) && (items = rc_dict_items(headers, &count)) != NULL)
-            return rc_walk_dict(t, items, count, vals, upto);
+            return rc_walk_dict(t, lens, items, count, vals, upto);
         return -1;
+    }
+
+    /* rc_walk_all for every slot (vals[0:t->nslots]), and for the Host's two (two[0:2]) */
+    static inline int rc_walk_every(const rc_names *t, PyObject *headers, PyObject **vals) {
+        return rc_walk_all(t, t->lens, headers, vals, t->nslots);
+    }
+
+    static inline int rc_walk_all_host(const rc_names *t, PyObject *headers, PyObject **two) {
+        return rc_walk_all(t, t->hlens, headers, two, 2);
     }
 
     /* p[0:16] = NULL in eight 16-byte stores (a loop or a memset of 16 pointers compiles to a
@@ -449,12 +459,12 @@ cdef extern from *:
                                         int nslots)
     int _name_of "rc_name_of"(const rc_names* t, PyObject* nm) noexcept
     int _slot_of "rc_slot_of"(const rc_names* t, const unsigned char* d, Py_ssize_t n) noexcept
-    Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
-                                           PyObject** vals, int upto) noexcept
+    Py_ssize_t _walk_pairs "rc_walk_pairs_all"(const rc_names* t, PyObject** items,
+                                               Py_ssize_t count, PyObject** vals, int upto) noexcept
     bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
     void _clear16 "rc_clear16"(PyObject** p) noexcept
-    int _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
-                                int upto) noexcept
+    int _walk_every "rc_walk_every"(const rc_names* t, PyObject* headers, PyObject** vals) noexcept
+    int _walk_all_host "rc_walk_all_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
     int _dict_check "rc_dict_check"() except -1
     bint _dict_walk_on "rc_dict_ok"
 
@@ -657,7 +667,7 @@ cdef inline PyObject** _hvals(Table self, Req* req) except NULL:
 
 
 cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
-    """_hvals' first reading. A list or tuple of pairs is read by rc_walk_all; one it does not
+    """_hvals' first reading. A list or tuple of pairs is read by rc_walk_every; one it does not
     read whole is read again from the start by _collect."""
     cdef Py_ssize_t k
     cdef int whole
@@ -671,7 +681,7 @@ cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
                 raise MemoryError()
             memset(req.hv, 0, self.nslots * sizeof(PyObject*))
         if self.names != NULL and not req.wsgi:
-            whole = _walk_all(<const rc_names*>self.names, req.headers, req.hv, self.nslots)
+            whole = _walk_every(<const rc_names*>self.names, req.headers, req.hv)
             if whole == 1:
                 return req.hv
             if whole == 0:
@@ -732,7 +742,7 @@ cdef object _host_only(Table self, Req* req):
         return _header_host(_hvals(self, req))
     two[0] = two[1] = NULL
     try:
-        if self.names == NULL or _walk_all(<const rc_names*>self.names, req.headers, two, 2) != 1:
+        if self.names == NULL or _walk_all_host(<const rc_names*>self.names, req.headers, two) != 1:
             _release_host2(two)  # (a walk that stopped early: read again from the start)
             _collect(self, headers, two, 2, False)
         host = _header_host(two)
