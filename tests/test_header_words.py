@@ -23,12 +23,16 @@ NAMES = ["a", "x^y", "x~y", "x`z", "x|z", "abcdefg", "abcdefgh", "abcdefghi", "x
          "abcdefghz", "abcdef", "x-" + "k" * 74, "user-agentzz", "cookie"]
 
 
-def _config():
+def header_config(names, more=()):
+    """One HTTPRoute per rule on Service svc:80, each path "/": rule i sends a request whose
+    header names[i] is "v" (i even) or "v,w" (i odd) to backend b<i>; then the rules ``more``,
+    then one without conditions (backend "none")."""
     rules = []
-    for i, name in enumerate(NAMES):
+    for i, name in enumerate(names):
         rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"},
                                    "headers": [{"name": name, "value": "v,w" if i % 2 else "v"}]}],
                       "backendRefs": [{"name": f"b{i}", "port": 80}]})
+    rules.extend(more)
     rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
                   "backendRefs": [{"name": "none", "port": 80}]})
     return [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
@@ -38,7 +42,7 @@ def _config():
             for k, rule in enumerate(rules)]
 
 
-VIEWS = [make_router(_config(), twin).service("svc", namespace="default", port=80)
+VIEWS = [make_router(header_config(NAMES), twin).service("svc", namespace="default", port=80)
          for twin in (True, False)]
 
 # one character and its case-bit partner, where neither is a letter: only one can be in a name

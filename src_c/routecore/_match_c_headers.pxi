@@ -11,7 +11,8 @@
 # - slot 0 is "host", 1 ":authority", 2 "content-type" (_match_c_build.pxi); when every slot name
 #   is lower-case ASCII (fast_names), Table.names (rc_names) holds them as 64-bit words: a header
 #   name is first tested by its length alone (rc_names.lens, bit L & 63: some slot name has
-#   length L; most real names stop there), then by the first word of its length's bucket, then
+#   length L; most real names stop there; hlens: the same for slots 0 and 1, in the walks that
+#   read the Host alone), then by the first word of its length's bucket, then
 #   one word compare per 8 bytes, (word | fold) & keep == key, fold setting bit 0x20 where the
 #   slot name has a letter (so A-Z match a-z and nothing else does). Words are read with one
 #   load each, the last one ending at the name's end (a str's or bytes' data has its object
@@ -63,6 +64,7 @@ cdef extern from *:
 
     typedef struct {
         uint64_t lens;    /* bit L & 63: some slot name has length L; bit 0 always */
+        uint64_t hlens;   /* the same for slots 0 and 1 alone (Host, :authority) */
         int nslots;
         rc_bucket b[64];  /* by a name's length & 63 */
         rc_slot *slots;
@@ -111,7 +113,7 @@ cdef extern from *:
         t->words = (rc_word *)(block + sizeof(rc_names));
         t->slots = (rc_slot *)(t->words + nw);
         t->nslots = nslots;
-        t->lens = 1;
+        t->lens = t->hlens = 1;
         memset(t->b, 0, sizeof(t->b));
         for (b = 0; b < 64; b++) {
             t->b[b].first = -1;
@@ -121,6 +123,8 @@ cdef extern from *:
         for (k = nslots - 1; k >= 0; k--) {  /* buckets in slot order: each slot goes first */
             b = (int)(lens[k] & 63);
             t->lens |= (uint64_t)1 << b;
+            if (k < 2)
+                t->hlens |= (uint64_t)1 << b;
             t->slots[k].next = t->b[b].first;
             t->b[b].first = k;
         }
@@ -241,29 +245,36 @@ cdef extern from *:
        to the caller's general reading: not a 2-tuple, a name that is neither an exact str nor
        an exact bytes, a str name of a slot name's length that is not compact ASCII, a value
        that is not an exact str or bytes, a slot already filled (a repeat: joined there).
-       A name is tested by its length alone first (t->lens), a str's before its kind (a str
+       A name is tested by its length alone first (lens: t->lens, or t->hlens when upto is 2;
+       it must have the bit of every slot name below upto), a str's before its kind (a str
        that is not compact ASCII can only be a slot name's variant of the same length: see the
        module's invariants), then by its length bucket's first word, then by rc_slot_in. */
-    static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, PyObject *const *items,
-                                              Py_ssize_t count, PyObject **vals, int upto) {
-        const uint64_t lens = t->lens;
+    static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, uint64_t lens,
+                                              PyObject *const *items, Py_ssize_t count,
+                                              PyObject **vals, int upto) {
         PyObject *const *p = items, *const *end = items + count;
+        /* the three types in registers: each test of a pair is then one compare with memory
+           (gcc otherwise loads &PyUnicode_Type from the GOT into a register on every pair) */
+        PyTypeObject *tuple_t = &PyTuple_Type, *str_t = &PyUnicode_Type, *bytes_t = &PyBytes_Type;
+    #if defined(__GNUC__) || defined(__clang__)
+        __asm__("" : "+r"(tuple_t), "+r"(str_t), "+r"(bytes_t));
+    #endif
         for (; p != end; p++) {
             PyObject *it = *p, *nm, *v;
             const unsigned char *d;
             Py_ssize_t n;
             int k;
-            if (!Py_IS_TYPE(it, &PyTuple_Type) || Py_SIZE(it) != 2)
+            if (Py_TYPE(it) != tuple_t || Py_SIZE(it) != 2)
                 break;
             nm = PyTuple_GET_ITEM(it, 0);
-            if (RC_LIKELY(Py_IS_TYPE(nm, &PyUnicode_Type))) {
+            if (RC_LIKELY(Py_TYPE(nm) == str_t)) {
                 n = ((PyASCIIObject *)nm)->length;
                 if (RC_LIKELY(!((lens >> (n & 63)) & 1)))  /* no slot name has this length */
                     continue;
                 if (!PyUnicode_IS_COMPACT_ASCII(nm))
                     break;
                 d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
-            } else if (Py_IS_TYPE(nm, &PyBytes_Type)) {
+            } else if (Py_TYPE(nm) == bytes_t) {
                 n = PyBytes_GET_SIZE(nm);
                 if (RC_LIKELY(!((lens >> (n & 63)) & 1)))
                     continue;
@@ -272,10 +283,10 @@ cdef extern from *:
                 break;
             }
             k = rc_bucket_slot(t, d, n);
-            if (k < 0 || k >= upto)
+            if ((unsigned)k >= (unsigned)upto)  /* (-1: no slot) */
                 continue;
             v = PyTuple_GET_ITEM(it, 1);
-            if (vals[k] != NULL || !(Py_IS_TYPE(v, &PyUnicode_Type) || Py_IS_TYPE(v, &PyBytes_Type)))
+            if (vals[k] != NULL || !(Py_TYPE(v) == str_t || Py_TYPE(v) == bytes_t))
                 break;
             Py_INCREF(v);
             vals[k] = v;
@@ -321,9 +332,8 @@ cdef extern from *:
     /* rc_take over the entries e[0:2 * count] of rc_dict_items (removed ones skipped): 1 when
        it took every entry, 0 when one is left to the caller's general reading (vals may hold
        references). */
-    static int rc_walk_dict(const rc_names *t, PyObject *const *e, Py_ssize_t count,
-                            PyObject **vals, int upto) {
-        const uint64_t lens = t->lens;
+    static int rc_walk_dict(const rc_names *t, uint64_t lens, PyObject *const *e,
+                            Py_ssize_t count, PyObject **vals, int upto) {
         PyObject *const *end = e + 2 * count;
         for (; e != end; e += 2) {
             if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
@@ -389,29 +399,45 @@ cdef extern from *:
     static inline int rc_walk_host(const rc_names *t, PyObject *headers, PyObject **two) {
         Py_ssize_t count;
         PyObject *const *items = rc_seq_items(headers, &count);
-        return items != NULL && rc_walk_pairs_in(t, items, count, two, 2) == count;
+        return items != NULL && rc_walk_pairs_in(t, t->hlens, items, count, two, 2) == count;
     }
 
     /* rc_walk_pairs_in as a function of its own: inlined into _collect, the loop spills */
     #if defined(__GNUC__) || defined(__clang__)
     __attribute__((noinline))
     #endif
-    static Py_ssize_t rc_walk_pairs(const rc_names *t, PyObject *const *items, Py_ssize_t count,
-                                    PyObject **vals, int upto) {
-        return rc_walk_pairs_in(t, items, count, vals, upto);
+    static Py_ssize_t rc_walk_pairs(const rc_names *t, uint64_t lens, PyObject *const *items,
+                                    Py_ssize_t count, PyObject **vals, int upto) {
+        return rc_walk_pairs_in(t, lens, items, count, vals, upto);
+    }
+
+    /* rc_walk_pairs with every slot name's length (_collect) */
+    static inline Py_ssize_t rc_walk_pairs_all(const rc_names *t, PyObject *const *items,
+                                               Py_ssize_t count, PyObject **vals, int upto) {
+        return rc_walk_pairs(t, t->lens, items, count, vals, upto);
     }
 
     /* rc_walk_pairs over a list or tuple of pairs, or rc_walk_dict over an exact dict that
        rc_dict_items reads, into vals[0:upto]: 1 when it read the whole of headers, 0 when not
        (vals may hold references), -1 when headers is another type or another dict. */
-    static inline int rc_walk_all(const rc_names *t, PyObject *headers, PyObject **vals, int upto) {
+    static inline int rc_walk_all(const rc_names *t, uint64_t lens, PyObject *headers,
+                                  PyObject **vals, int upto) {
         Py_ssize_t count;
         PyObject *const *items = rc_seq_items(headers, &count);
         if (items != NULL)
-            return rc_walk_pairs(t, items, count, vals, upto) == count;
+            return rc_walk_pairs(t, lens, items, count, vals, upto) == count;
         if (Py_IS_TYPE(headers, &PyDict_Type) && (items = rc_dict_items(headers, &count)) != NULL)
-            return rc_walk_dict(t, items, count, vals, upto);
+            return rc_walk_dict(t, lens, items, count, vals, upto);
         return -1;
+    }
+
+    /* rc_walk_all for every slot (vals[0:t->nslots]), and for the Host's two (two[0:2]) */
+    static inline int rc_walk_every(const rc_names *t, PyObject *headers, PyObject **vals) {
+        return rc_walk_all(t, t->lens, headers, vals, t->nslots);
+    }
+
+    static inline int rc_walk_all_host(const rc_names *t, PyObject *headers, PyObject **two) {
+        return rc_walk_all(t, t->hlens, headers, two, 2);
     }
 
     /* p[0:16] = NULL in eight 16-byte stores (a loop or a memset of 16 pointers compiles to a
@@ -433,12 +459,12 @@ cdef extern from *:
                                         int nslots)
     int _name_of "rc_name_of"(const rc_names* t, PyObject* nm) noexcept
     int _slot_of "rc_slot_of"(const rc_names* t, const unsigned char* d, Py_ssize_t n) noexcept
-    Py_ssize_t _walk_pairs "rc_walk_pairs"(const rc_names* t, PyObject** items, Py_ssize_t count,
-                                           PyObject** vals, int upto) noexcept
+    Py_ssize_t _walk_pairs "rc_walk_pairs_all"(const rc_names* t, PyObject** items,
+                                               Py_ssize_t count, PyObject** vals, int upto) noexcept
     bint _walk_host "rc_walk_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
     void _clear16 "rc_clear16"(PyObject** p) noexcept
-    int _walk_all "rc_walk_all"(const rc_names* t, PyObject* headers, PyObject** vals,
-                                int upto) noexcept
+    int _walk_every "rc_walk_every"(const rc_names* t, PyObject* headers, PyObject** vals) noexcept
+    int _walk_all_host "rc_walk_all_host"(const rc_names* t, PyObject* headers, PyObject** two) noexcept
     int _dict_check "rc_dict_check"() except -1
     bint _dict_walk_on "rc_dict_ok"
 
@@ -616,66 +642,6 @@ cdef int _collect(Table self, object headers, PyObject** vals, int upto, bint ws
     return 0
 
 
-cdef int _collect_environ(Table self, dict environ, PyObject** vals, int upto) except -1:
-    """_collect of routecore._adapters.wsgi_headers(environ), read in place: an HTTP_NAME key
-    is the header "name" ("_" read as "-"), CONTENT_TYPE / CONTENT_LENGTH when not empty."""
-    cdef PyObject* pk
-    cdef PyObject* pv
-    cdef Py_ssize_t pos = 0, n, j, start
-    cdef const unsigned char* d
-    cdef const unsigned char* key
-    cdef unsigned char c
-    cdef int k
-    if not self.fast_names:
-        return _collect(self, _wsgi_headers(environ), vals, upto, False)
-    while PyDict_Next(environ, &pos, &pk, &pv):
-        if not PyUnicode_CheckExact(<object>pk) or not PyUnicode_IS_ASCII(<object>pk):
-            return _collect_slow_environ(self, environ, vals, upto)
-        d = <const unsigned char*>PyUnicode_DATA(<object>pk)
-        n = PyUnicode_GET_LENGTH(<object>pk)
-        if n > 5 and d[0] == 72 and memcmp(d, b"HTTP_", 5) == 0:  # ("H": no call for most)
-            start = 5
-        elif d[0] == 67 and ((n == 12 and memcmp(d, b"CONTENT_TYPE", 12) == 0) or (
-                n == 14 and memcmp(d, b"CONTENT_LENGTH", 14) == 0)):
-            if PyUnicode_CheckExact(<object>pv):  # (truth of a str: its length, no call)
-                if PyUnicode_GET_LENGTH(<object>pv) == 0:
-                    continue
-            elif not <object>pv:
-                continue
-            start = 0
-        else:
-            continue
-        n -= start
-        if not (self.name_lens >> (n if n < 63 else 63)) & 1:
-            continue
-        for k in range(upto):
-            if self.slens[k] != n:
-                continue
-            key = self.snames[k]
-            for j in range(n):
-                c = d[start + j]
-                if 65 <= c <= 90:
-                    c += 32
-                elif c == 95:  # "_"
-                    c = 45
-                if c != key[j]:
-                    break
-            else:
-                _put(self, vals, k, pv)
-                break
-    return 0
-
-
-cdef int _collect_slow_environ(Table self, dict environ, PyObject** vals, int upto) except -1:
-    """An environ with a key that is not an ASCII str: read as routecore._adapters reads it
-    (the same values, or the same error)."""
-    cdef int j
-    for j in range(upto):
-        Py_XDECREF(vals[j])
-        vals[j] = NULL
-    return _collect(self, _wsgi_headers(environ), vals, upto, False)
-
-
 cdef int _slot_general(Table self, object name) except -3:
     """_slot through the name dictionaries: any name type, any characters."""
     cdef object slot
@@ -701,7 +667,7 @@ cdef inline PyObject** _hvals(Table self, Req* req) except NULL:
 
 
 cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
-    """_hvals' first reading. A list or tuple of pairs is read by rc_walk_all; one it does not
+    """_hvals' first reading. A list or tuple of pairs is read by rc_walk_every; one it does not
     read whole is read again from the start by _collect."""
     cdef Py_ssize_t k
     cdef int whole
@@ -715,7 +681,7 @@ cdef PyObject** _hvals_read(Table self, Req* req) except NULL:
                 raise MemoryError()
             memset(req.hv, 0, self.nslots * sizeof(PyObject*))
         if self.names != NULL and not req.wsgi:
-            whole = _walk_all(<const rc_names*>self.names, req.headers, req.hv, self.nslots)
+            whole = _walk_every(<const rc_names*>self.names, req.headers, req.hv)
             if whole == 1:
                 return req.hv
             if whole == 0:
@@ -750,9 +716,12 @@ cdef void _release_hv(Table self, Req* req) noexcept:
 
 
 cdef inline object _mesh_host(Table self, Req* req):
-    """_host_only, for a mesh view (the Host is read after matching): a list or tuple that
-    rc_walk_pairs reads whole is read here for slots 0 and 1 alone, into Req.host2 (released
-    by _release)."""
+    """The request's Host header, else :authority, else None, read alone when the headers are
+    not read yet (a mesh view reads it after matching; a gateway view, which reads it before,
+    can call it too: most requests need no other header): a list or tuple that rc_walk_host
+    reads whole is read for slots 0 and 1 alone (names tested by rc_names.hlens) into
+    Req.host2 (released by _release); a later _hvals reads the headers whole again. Anything
+    else goes through _host_only."""
     if req.hv == NULL and self.names != NULL:
         if _walk_host(<const rc_names*>self.names, req.headers, req.host2):
             if req.host2[0] == NULL and req.host2[1] == NULL:
@@ -773,7 +742,7 @@ cdef object _host_only(Table self, Req* req):
         return _header_host(_hvals(self, req))
     two[0] = two[1] = NULL
     try:
-        if self.names == NULL or _walk_all(<const rc_names*>self.names, req.headers, two, 2) != 1:
+        if self.names == NULL or _walk_all_host(<const rc_names*>self.names, req.headers, two) != 1:
             _release_host2(two)  # (a walk that stopped early: read again from the start)
             _collect(self, headers, two, 2, False)
         host = _header_host(two)
@@ -791,6 +760,8 @@ cdef bint _grpc_request(Table self, Req* req) except -1:
     ct = _hv(_hvals(self, req), 2)
     return ct is not None and (<str>ct).startswith("application/grpc")
 
+
+include "_match_c_environ.pxi"
 
 _dict_check()
 _DICT_WALK = _dict_walk_on  # exact dicts read in place (rc_walk_dict; tests/test_header_dicts.py)
