@@ -86,6 +86,10 @@ cdef extern from *:
         dots[0] = dm & ~(uint32_t)1;  /* a "." at 0 starts no wildcard suffix */
         return stop;
     }
+    /* the characters of a compact ASCII str (they follow its PyASCIIObject) */
+    static inline const unsigned char *rc_ascii_data(PyObject *s) {
+        return (const unsigned char *)(((PyASCIIObject *)s) + 1);
+    }
     #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
     _Static_assert(sizeof(PyASCIIObject) >= 16, "rc_host_scan32 reads up to 15 bytes before a str's characters");
     #endif
@@ -140,6 +144,7 @@ cdef extern from *:
     Py_ssize_t _host_scan32 "rc_host_scan32"(const unsigned char* d, Py_ssize_t n,
                                              uint32_t* dots, bint* empty) nogil
     bint PyUnicode_IS_COMPACT_ASCII(object)
+    const unsigned char* _ascii_data "rc_ascii_data"(object s)
 
 
 cdef inline void _host_init(HostHash* hh, PyObject* key, const unsigned char* data,
@@ -263,23 +268,31 @@ cdef inline MapSlot* _host_probe(PyObject* m, HostHash* hh, Py_ssize_t i, uint64
     return _probe_wide(<_StrMap>m, <str>hh.key, i, hh.end, h, 0)
 
 
-cdef int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
+cdef inline int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
     """The value for the host key of hh (made by _host_key_hash) in the host maps exact and wild
     (_StrMaps, borrowed: the caller keeps them alive): the exact name, else the longest wildcard
     suffix starting after position after[0] (pass -1 first; on return it is where the match was
-    found, so the next call yields the next shorter suffix). -1 when none is left."""
-    cdef Py_ssize_t k, i, end = hh.end
+    found, so the next call yields the next shorter suffix). -1 when none is left. Inline: the
+    exact probe (the common hit) makes no call; the wildcards are _host_wild's."""
     cdef MapSlot* slot
-    cdef uint64_t wlens = (<_StrMap>wild).lens
     if after[0] < 0:
         after[0] = 0
-        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, end):
+        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, hh.end):
             slot = _host_probe(exact, hh, 0, _host_full(hh))
             if slot != NULL:
                 return slot.value
     if (<_StrMap>wild).count == 0 or hh.empty_label:
-        after[0] = end
+        after[0] = hh.end
         return -1
+    return _host_wild(wild, hh, after)
+
+
+cdef int _host_wild(PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
+    """_host_lookup's wildcard part: the longest suffix of hh's key in ``wild`` (not empty)
+    starting after after[0]."""
+    cdef Py_ssize_t k, i, end = hh.end
+    cdef MapSlot* slot
+    cdef uint64_t wlens = (<_StrMap>wild).lens
     if not hh.long_key:
         _host_dots(hh, wild)
     if hh.long_key or hh.dover:  # hash the suffixes one by one, only those no longer than the
@@ -305,11 +318,38 @@ cdef int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t*
     return -1
 
 
-cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
+cdef inline object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with HostHash
     ready for _host_lookup: returns a string whose first end[0] characters are the key (keep it
-    alive while hh is used), or None when ``check`` and the Host is invalid. The common
-    lower-case "name[:port]" of at most 256 characters takes rc_host_scan32 (up to 32) or
+    alive while hh is used), or None when ``check`` and the Host is invalid. Inline: the common
+    compact ASCII "name[:port]" of up to 32 characters is checked by rc_host_scan32 and hh
+    filled here, with no call and no reference but the one returned; anything else (and
+    anything rc_host_scan32 declines) goes to _host_key_hash_any, which decides it whole."""
+    cdef Py_ssize_t n, stop
+    cdef const unsigned char* d
+    cdef bint empty
+    if host is not None and PyUnicode_IS_COMPACT_ASCII(host):
+        n = PyUnicode_GET_LENGTH(host)
+        if 0 < n <= 32:
+            d = _ascii_data(host)
+            stop = _host_scan32(d, n, hh.dots, &empty)
+            if stop > 0:
+                hh.key = <PyObject*>host
+                hh.data = d
+                hh.avail = n
+                hh.end = stop
+                hh.hashed = False
+                hh.long_key = False
+                hh.dmap = NULL
+                hh.nblk = 1  # stop <= 32
+                hh.empty_label = empty
+                end[0] = stop
+                return host
+    return _host_key_hash_any(host, end, hh, check)
+
+
+cdef object _host_key_hash_any(object host, Py_ssize_t* end, HostHash* hh, bint check):
+    """_host_key_hash for any Host: a lower-case "name[:port]" of at most 256 characters takes
     rc_host_scan (no copy, no reference but the one returned); anything else goes through
     checked_host_key / host_key."""
     cdef str key
