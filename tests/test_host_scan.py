@@ -100,3 +100,27 @@ def test_a_port_of_digits_after_one_colon_is_cut_at_every_length(n):
         native, pure = (v.route("GET", "/", host=host) for v in views)
         assert (native.status, native.route) == (pure.status, pure.route), host
         assert (native.route is not None) is routed, (host, native.status)
+
+
+def test_a_bytes_host_is_read_in_place_as_its_latin1_text():
+    """A Host given as bytes (a raw ASGI header value) is checked and hashed where it lies
+    (rc_host_scan32 over the bytes object's characters, no str made) when it is the common
+    "name[:port]" of up to 32 bytes, decoded otherwise: either way the key, its hash, its "."
+    mask and its empty-label flag are those of the latin-1 text, and the key is the pure
+    twin's checked_host_key."""
+    from routecore import _match_c
+    from routecore._paths import checked_host_key
+    seen = set()
+    for name in NAMES:
+        for host in list(_hosts(name)) + [name + "\xe9", "\xe9" + name[1:]]:
+            text = _match_c._host_key_for_tests(host)
+            raw = _match_c._host_key_for_tests(host.encode("latin-1"))
+            assert raw == text, host
+            key = checked_host_key(host)
+            assert (text is None) == (key is None), host
+            if text is not None:
+                assert text[0] == key, host
+            seen.add(text is None)
+    assert seen == {True, False}
+    assert _match_c._host_key_for_tests(b"") == _match_c._host_key_for_tests("")
+    assert _match_c._host_key_for_tests(b"") == _match_c._host_key_for_tests(None)

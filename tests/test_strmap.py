@@ -35,6 +35,21 @@ def test_each_length_is_found_and_a_one_byte_change_misses_even_with_the_same_ha
             assert m.find(other, 0, reverse, like=k) is None, (k, pos)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_shorter_or_longer_string_carrying_a_keys_hash_misses(reverse):
+    """Length and tag are compared as one word (rc_int_pair_at): a probe with a stored key's
+    hash and tag but another length must miss, even when its characters are the key's own
+    first (or last) ones, so that comparing only the common bytes would match."""
+    from routecore._match_c import _StrMap
+    keys = [_key(n) for n in LENGTHS if n]
+    m = _StrMap([(k, 3, i, 0) for i, k in enumerate(keys)], reverse)
+    for k in keys:
+        assert m.find(k, 3, reverse) is not None
+        for part in (k[:-1], k[1:]):
+            assert m.find(part, 3, reverse, like=k) is None, (k, part)
+        assert m.find(k + "a", 3, reverse, like=k) is None, k
+
+
 def test_a_crowded_map_finds_every_key_and_misses_the_others():
     from routecore._match_c import _StrMap
     keys = [f"/app{i}/api" for i in range(5000)]

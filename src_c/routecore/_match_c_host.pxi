@@ -14,7 +14,9 @@
 #   16-byte loads and no loop; it may read up to 15 bytes before the characters, which are the
 #   str's own header (never outside the object), and masks those bits out. Anything it does not
 #   accept goes to rc_host_scan or the general reading, so it may only decline, never decide
-#   otherwise than routecore._paths.checked_host_key.
+#   otherwise than routecore._paths.checked_host_key. A bytes Host (a raw header value) is read
+#   the same way in place (its characters follow a PyBytesObject header, also asserted to be
+#   16 bytes or more); what rc_host_scan32 declines is decoded (latin-1) and read as text.
 
 cdef extern from *:
     """
@@ -86,8 +88,20 @@ cdef extern from *:
         dots[0] = dm & ~(uint32_t)1;  /* a "." at 0 starts no wildcard suffix */
         return stop;
     }
+    /* the characters of a compact ASCII str (they follow its PyASCIIObject) */
+    static inline const unsigned char *rc_ascii_data(PyObject *s) {
+        return (const unsigned char *)(((PyASCIIObject *)s) + 1);
+    }
+    /* rc_host_scan32 as a call, for the uncommon callers (_host_key_hash_any): inlined in one
+       place only (_host_key_hash), it stays small enough to be inlined there in turn. */
+    static RC_NOINLINE Py_ssize_t rc_host_scan32_call(const unsigned char *d, Py_ssize_t n,
+                                                      uint32_t *dots, int *empty) {
+        return rc_host_scan32(d, n, dots, empty);
+    }
+
     #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
     _Static_assert(sizeof(PyASCIIObject) >= 16, "rc_host_scan32 reads up to 15 bytes before a str's characters");
+    _Static_assert(offsetof(PyBytesObject, ob_sval) >= 16, "rc_host_scan32 reads up to 15 bytes before a bytes' characters");
     #endif
 
     /* The common Host d[0:n] (0 < n <= 256): [a-z0-9.-] with an optional ":port" of digits.
@@ -139,7 +153,10 @@ cdef extern from *:
                                          bint* empty) nogil
     Py_ssize_t _host_scan32 "rc_host_scan32"(const unsigned char* d, Py_ssize_t n,
                                              uint32_t* dots, bint* empty) nogil
+    Py_ssize_t _host_scan32_call "rc_host_scan32_call"(const unsigned char* d, Py_ssize_t n,
+                                                       uint32_t* dots, bint* empty) nogil
     bint PyUnicode_IS_COMPACT_ASCII(object)
+    const unsigned char* _ascii_data "rc_ascii_data"(object s)
 
 
 cdef inline void _host_init(HostHash* hh, PyObject* key, const unsigned char* data,
@@ -263,23 +280,31 @@ cdef inline MapSlot* _host_probe(PyObject* m, HostHash* hh, Py_ssize_t i, uint64
     return _probe_wide(<_StrMap>m, <str>hh.key, i, hh.end, h, 0)
 
 
-cdef int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
+cdef inline int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
     """The value for the host key of hh (made by _host_key_hash) in the host maps exact and wild
     (_StrMaps, borrowed: the caller keeps them alive): the exact name, else the longest wildcard
     suffix starting after position after[0] (pass -1 first; on return it is where the match was
-    found, so the next call yields the next shorter suffix). -1 when none is left."""
-    cdef Py_ssize_t k, i, end = hh.end
+    found, so the next call yields the next shorter suffix). -1 when none is left. Inline: the
+    exact probe (the common hit) makes no call; the wildcards are _host_wild's."""
     cdef MapSlot* slot
-    cdef uint64_t wlens = (<_StrMap>wild).lens
     if after[0] < 0:
         after[0] = 0
-        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, end):
+        if (<_StrMap>exact).count and _may_hold((<_StrMap>exact).lens, hh.end):
             slot = _host_probe(exact, hh, 0, _host_full(hh))
             if slot != NULL:
                 return slot.value
     if (<_StrMap>wild).count == 0 or hh.empty_label:
-        after[0] = end
+        after[0] = hh.end
         return -1
+    return _host_wild(wild, hh, after)
+
+
+cdef int _host_wild(PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:
+    """_host_lookup's wildcard part: the longest suffix of hh's key in ``wild`` (not empty)
+    starting after after[0]."""
+    cdef Py_ssize_t k, i, end = hh.end
+    cdef MapSlot* slot
+    cdef uint64_t wlens = (<_StrMap>wild).lens
     if not hh.long_key:
         _host_dots(hh, wild)
     if hh.long_key or hh.dover:  # hash the suffixes one by one, only those no longer than the
@@ -305,21 +330,69 @@ cdef int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_ssize_t*
     return -1
 
 
-cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
+cdef inline object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint check):
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with HostHash
-    ready for _host_lookup: returns a string whose first end[0] characters are the key (keep it
-    alive while hh is used), or None when ``check`` and the Host is invalid. The common
-    lower-case "name[:port]" of at most 256 characters takes rc_host_scan32 (up to 32) or
-    rc_host_scan (no copy, no reference but the one returned); anything else goes through
-    checked_host_key / host_key."""
+    ready for _host_lookup: returns an object whose first end[0] characters are the key (keep it
+    alive while hh is used), or None when ``check`` and the Host is invalid. ``host`` is a str,
+    None, or bytes (a raw header value, read as latin-1). Inline: the common compact ASCII
+    "name[:port]" of up to 32 characters is checked by rc_host_scan32 and hh filled here, with
+    no call and no reference but the one returned; anything else (and anything rc_host_scan32
+    declines) goes to _host_key_hash_any, which decides it whole."""
+    cdef Py_ssize_t n, stop
+    cdef const unsigned char* d
+    cdef bint empty
+    if host is not None and type(host) is not bytes and PyUnicode_IS_COMPACT_ASCII(host):
+        n = PyUnicode_GET_LENGTH(host)
+        if 0 < n <= 32:
+            d = _ascii_data(host)
+            stop = _host_scan32(d, n, hh.dots, &empty)
+            if stop > 0:
+                _host_short(hh, host, d, n, stop, empty)
+                end[0] = stop
+                return host
+    return _host_key_hash_any(host, end, hh, check)
+
+
+cdef inline void _host_short(HostHash* hh, object host, const unsigned char* d, Py_ssize_t n,
+                             Py_ssize_t stop, bint empty) noexcept:
+    """hh for the key d[:stop] of ``host`` (n characters of one byte at d) that rc_host_scan32
+    accepted (its "." already in hh.dots[0])."""
+    hh.key = <PyObject*>host
+    hh.data = d
+    hh.avail = n
+    hh.end = stop
+    hh.hashed = False
+    hh.long_key = False
+    hh.dmap = NULL
+    hh.nblk = 1  # stop <= 32
+    hh.empty_label = empty
+
+
+cdef object _host_key_hash_any(object host, Py_ssize_t* end, HostHash* hh, bint check):
+    """_host_key_hash for any Host. Bytes of up to 32 take rc_host_scan32 in place (no str is
+    made: the key returned is then the bytes, so callers must not take it for a str; its
+    characters follow a PyBytesObject header of more than 16 bytes, asserted above); other
+    bytes are decoded (latin-1) and read as text. A lower-case "name[:port]" str of at most
+    256 characters takes rc_host_scan32 or rc_host_scan (no copy, no reference but the one
+    returned); anything else goes through checked_host_key / host_key."""
     cdef str key
     cdef Py_ssize_t n, stop = -1
     cdef const unsigned char* data
     cdef bint empty
+    if type(host) is bytes:
+        n = PyBytes_GET_SIZE(host)
+        if 0 < n <= 32:
+            data = <const unsigned char*>PyBytes_AS_STRING(host)
+            stop = _host_scan32_call(data, n, hh.dots, &empty)
+            if stop > 0:
+                _host_short(hh, host, data, n, stop, empty)
+                end[0] = stop
+                return host
+        host = _text(host)
     if host is not None:
         n = PyUnicode_GET_LENGTH(host)
         if 0 < n <= 32 and PyUnicode_IS_COMPACT_ASCII(host):
-            stop = _host_scan32(<const unsigned char*>PyUnicode_DATA(host), n, hh.dots, &empty)
+            stop = _host_scan32_call(<const unsigned char*>PyUnicode_DATA(host), n, hh.dots, &empty)
         elif 32 < n <= 256 and PyUnicode_IS_ASCII(host):
             data = <const unsigned char*>PyUnicode_DATA(host)
             if data[0] != 91:  # "[": an IPv6 literal
@@ -342,3 +415,16 @@ cdef object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bint chec
     end[0] = len(key)
     _host_hash(key, end[0], hh)
     return key
+
+
+def _host_key_for_tests(host, bint check=True):
+    """What _host_key_hash_any (where _host_key_hash sends bytes) makes of ``host`` (str, bytes
+    or None), for tests: None (invalid), else (the key as text, its hash, the "." bit mask of
+    its first 32 characters, whether it has an empty label). (Not _host_key_hash itself: one
+    more caller and the compiler stops inlining it into _decide_at.)"""
+    cdef HostHash hh
+    cdef Py_ssize_t n
+    cdef object k = _host_key_hash_any(host, &n, &hh, check)
+    if k is None:
+        return None
+    return (_text(k)[:n], _host_full(&hh), hh.dots[0] if hh.nblk else 0, bool(hh.empty_label))

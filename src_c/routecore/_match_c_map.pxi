@@ -7,7 +7,8 @@
 # miss in 2.5 on average; a slot's key bytes stay alive in ``keys`` (``wide`` for keys wider
 # than one byte); ``longest`` and ``lens`` cover every key (callers skip the substrings no key
 # can be). A probe compares the stored hash first; only an equal hash, length and tag compare
-# the characters (rc_same_bytes: word compares up to 32 bytes, no call).
+# the characters (rc_same_bytes: word compares up to 32 bytes, no call); length and tag are
+# compared as one word (rc_int_pair_at: MapSlot.len and .tag are adjacent ints).
 
 cdef extern from *:
     """
@@ -38,9 +39,27 @@ cdef extern from *:
         }
         return n == 0 || a[0] == b[0];
     }
+
+    /* The two ints at p (a MapSlot's len and tag, adjacent) as one word, and the word two
+       ints a, b make laid out the same way: a probe compares length and tag in one test. */
+    static inline uint64_t rc_int_pair_at(const int *p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w;
+    }
+    static inline uint64_t rc_int_pair(int a, int b) {
+        int two[2];
+        uint64_t w;
+        two[0] = a;
+        two[1] = b;
+        memcpy(&w, two, 8);
+        return w;
+    }
     """
     bint _same_bytes "rc_same_bytes"(const unsigned char* a, const unsigned char* b,
                                      Py_ssize_t n) nogil
+    uint64_t _int_pair_at "rc_int_pair_at"(const int* p) nogil
+    uint64_t _int_pair "rc_int_pair"(int a, int b) nogil
 
 
 cdef inline Py_ssize_t _map_size(Py_ssize_t count) noexcept:
@@ -62,11 +81,15 @@ cdef inline MapSlot* _probe(MapSlot* slots, Py_ssize_t mask, const unsigned char
     never equals such a string. Takes the map's arrays, not the map: no reference is made."""
     cdef Py_ssize_t i
     cdef MapSlot* slot
+    cdef uint64_t lt
+    if n > 0x7FFFFFFF:  # no key is that long (MapSlot.len is an int)
+        return NULL
+    lt = _int_pair(<int>n, tag)  # (len, tag) as MapSlot holds them
     h = _mix(h, tag)
     i = h & mask
     while True:
         slot = &slots[i]
-        if slot.hash == h and slot.len == n and slot.tag == tag and slot.data != NULL \
+        if slot.hash == h and _int_pair_at(&slot.len) == lt and slot.data != NULL \
                 and _same_bytes(d, slot.data, n):
             return slot
         if slot.len < 0:
