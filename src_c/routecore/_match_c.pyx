@@ -583,7 +583,7 @@ cdef object _decide_at(Table self, Req* req):
                 r = self._group((<_Listener>lis).any_group, req)
             o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
         if req.host == <PyObject*>None and _maybe_headers(req.headers):
-            hown = _mesh_host(self, req)
+            hown = _read_host(self, req)
             req.host = <PyObject*>hown
         if req.host == <PyObject*>None:  # no Host: valid, and nothing to check
             n = 0
@@ -595,7 +595,7 @@ cdef object _decide_at(Table self, Req* req):
                 o = &self.outs[self.bad_request]
     else:
         if req.host == <PyObject*>None and _maybe_headers(req.headers):
-            hown = _header_host(_hvals(self, req))
+            hown = _read_host(self, req)
             req.host = <PyObject*>hown
         hk = _host_key_hash(<object>req.host, &n, &hh, True)  # None: an invalid Host
         if req.plen < 0 or hk is None:

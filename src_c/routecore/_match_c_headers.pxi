@@ -715,13 +715,13 @@ cdef void _release_hv(Table self, Req* req) noexcept:
     req.hv = NULL
 
 
-cdef inline object _mesh_host(Table self, Req* req):
+cdef inline object _read_host(Table self, Req* req):
     """The request's Host header, else :authority, else None, read alone when the headers are
-    not read yet (a mesh view reads it after matching; a gateway view, which reads it before,
-    can call it too: most requests need no other header): a list or tuple that rc_walk_host
-    reads whole is read for slots 0 and 1 alone (names tested by rc_names.hlens) into
-    Req.host2 (released by _release); a later _hvals reads the headers whole again. Anything
-    else goes through _host_only."""
+    not read yet (a gateway view reads it before matching, a mesh view after; most requests
+    need no other header): a list or tuple that rc_walk_host reads whole is read for slots 0
+    and 1 alone (names tested by rc_names.hlens) into Req.host2 (released by _release); a later
+    _hvals, when a header condition, the gRPC check or CORS needs one, reads the headers whole
+    again. Anything else goes through _host_only."""
     if req.hv == NULL and self.names != NULL:
         if _walk_host(<const rc_names*>self.names, req.headers, req.host2):
             if req.host2[0] == NULL and req.host2[1] == NULL:
