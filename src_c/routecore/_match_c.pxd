@@ -155,6 +155,7 @@ cdef class Table:
     cdef _StrMap listener_exact   # listener hostname -> listener index
     cdef _StrMap listener_wild    # ".suffix" -> listener index
     cdef int listener_any
+    cdef bint hostless         # no listener has a hostname (both maps empty): every Host is listener_any's
     cdef int no_listener
     cdef int misdirected
     cdef int bad_request       # a refused path or an invalid Host: 400

@@ -601,7 +601,7 @@ cdef object _decide_at(Table self, Req* req):
         if req.plen < 0 or hk is None:
             o = &self.outs[self.bad_request]
         else:
-            if self.listener_exact.count == 0 and self.listener_wild.count == 0:
+            if self.hostless:
                 i = self.listener_any  # no listener has a hostname: every Host is its
             else:
                 i = self._listener_for(<str>hk, n, &hh)

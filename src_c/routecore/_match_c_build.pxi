@@ -252,6 +252,7 @@ cdef object _build(Table self, spec):
         PyMem_Free(pend_p)
     self.listener_exact = _StrMap([(k, 0, v, 0) for k, v in listener_exact.items()], True)
     self.listener_wild = _StrMap([(k, 0, v, 0) for k, v in listener_wild.items()], True)
+    self.hostless = not listener_exact and not listener_wild
     self.no_listener = spec.no_listener
     self.misdirected = spec.misdirected
     self.bad_request = spec.bad_request

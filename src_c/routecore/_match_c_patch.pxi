@@ -252,6 +252,7 @@ def patched_table(Table old, spec, changes):
     t.listener_exact = old.listener_exact
     t.listener_wild = old.listener_wild
     t.listener_any = old.listener_any
+    t.hostless = old.hostless
     t.no_listener = spec.no_listener
     t.misdirected = spec.misdirected
     t.bad_request = spec.bad_request
