@@ -573,6 +573,7 @@ cdef object _decide_at(Table self, Req* req):
     cdef PyObject* fixed
     cdef PyObject* choice
     cdef PyObject* lis
+    cdef PyObject* hkp
     cdef object hown, hk, made
     cdef str sk
     cdef HostHash hh, sh
@@ -590,21 +591,27 @@ cdef object _decide_at(Table self, Req* req):
             if req.plen < 0:
                 o = &self.outs[self.bad_request]
         else:
-            hk = _host_key_hash(<object>req.host, &n, &hh, True)  # None: an invalid Host
-            if req.plen < 0 or hk is None:
+            hkp = _host_key_short(req.host, &n, &hh)
+            if hkp == NULL:
+                hk = _host_key_hash_any(<object>req.host, &n, &hh, True)  # None: an invalid Host
+                hkp = <PyObject*>hk
+            if req.plen < 0 or hkp == <PyObject*>None:
                 o = &self.outs[self.bad_request]
     else:
         if req.host == <PyObject*>None and _maybe_headers(req.headers):
             hown = _read_host(self, req)
             req.host = <PyObject*>hown
-        hk = _host_key_hash(<object>req.host, &n, &hh, True)  # None: an invalid Host
-        if req.plen < 0 or hk is None:
+        hkp = _host_key_short(req.host, &n, &hh)  # (the common Host: no call, no reference)
+        if hkp == NULL:
+            hk = _host_key_hash_any(<object>req.host, &n, &hh, True)  # None: an invalid Host
+            hkp = <PyObject*>hk
+        if req.plen < 0 or hkp == <PyObject*>None:
             o = &self.outs[self.bad_request]
         else:
             if self.hostless:
                 i = self.listener_any  # no listener has a hostname: every Host is its
             else:
-                i = self._listener_for(<str>hk, n, &hh)
+                i = self._listener_for(<str>hkp, n, &hh)
             if i >= 0 and req.sni != <PyObject*>None:
                 sk = _host_key_hash(_text(<object>req.sni), &sn, &sh, False)
                 if self._listener_for(sk, sn, &sh) != i:

@@ -334,30 +334,41 @@ cdef inline object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bi
     """Native twin of routecore._paths.checked_host_key (``check``) or host_key, with HostHash
     ready for _host_lookup: returns an object whose first end[0] characters are the key (keep it
     alive while hh is used), or None when ``check`` and the Host is invalid. ``host`` is a str,
-    None, or bytes (a raw header value, read as latin-1). Inline: the common compact ASCII
-    "name[:port]" of up to 32 characters is checked by rc_host_scan32 and hh filled here, with
-    no call and no reference but the one returned; anything else (and anything rc_host_scan32
-    declines) goes to _host_key_hash_any, which decides it whole."""
+    None, or bytes (a raw header value, read as latin-1): _host_key_short, else
+    _host_key_hash_any, which decides it whole."""
+    cdef PyObject* k = _host_key_short(<PyObject*>host, end, hh)
+    if k != NULL:
+        return <object>k
+    return _host_key_hash_any(host, end, hh, check)
+
+
+cdef inline PyObject* _host_key_short(PyObject* host, Py_ssize_t* end, HostHash* hh) noexcept:
+    """_host_key_hash's common case, with no call and no reference: a compact ASCII
+    "name[:port]" of up to 32 characters, checked by rc_host_scan32 and hh filled here; the key
+    is ``host`` itself (returned, borrowed). NULL for anything else (and anything
+    rc_host_scan32 declines): _host_key_hash_any decides it. _decide_at calls it directly (no
+    temporary reference around the call, none returned)."""
     cdef Py_ssize_t n, stop
     cdef const unsigned char* d
     cdef bint empty
-    if host is not None and type(host) is not bytes and PyUnicode_IS_COMPACT_ASCII(host):
-        n = PyUnicode_GET_LENGTH(host)
+    if host != <PyObject*>None and PyUnicode_CheckExact(<object>host) \
+            and PyUnicode_IS_COMPACT_ASCII(<object>host):
+        n = PyUnicode_GET_LENGTH(<object>host)
         if 0 < n <= 32:
-            d = _ascii_data(host)
+            d = _ascii_data(<object>host)
             stop = _host_scan32(d, n, hh.dots, &empty)
             if stop > 0:
                 _host_short(hh, host, d, n, stop, empty)
                 end[0] = stop
                 return host
-    return _host_key_hash_any(host, end, hh, check)
+    return NULL
 
 
-cdef inline void _host_short(HostHash* hh, object host, const unsigned char* d, Py_ssize_t n,
+cdef inline void _host_short(HostHash* hh, PyObject* host, const unsigned char* d, Py_ssize_t n,
                              Py_ssize_t stop, bint empty) noexcept:
     """hh for the key d[:stop] of ``host`` (n characters of one byte at d) that rc_host_scan32
     accepted (its "." already in hh.dots[0])."""
-    hh.key = <PyObject*>host
+    hh.key = host
     hh.data = d
     hh.avail = n
     hh.end = stop
@@ -385,7 +396,7 @@ cdef object _host_key_hash_any(object host, Py_ssize_t* end, HostHash* hh, bint 
             data = <const unsigned char*>PyBytes_AS_STRING(host)
             stop = _host_scan32_call(data, n, hh.dots, &empty)
             if stop > 0:
-                _host_short(hh, host, data, n, stop, empty)
+                _host_short(hh, <PyObject*>host, data, n, stop, empty)
                 end[0] = stop
                 return host
         host = _text(host)
