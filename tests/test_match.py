@@ -1,4 +1,5 @@
 """Which twin is in use: the compiled core must be loaded unless explicitly disabled."""
+import importlib.machinery
 import importlib.util
 import os
 import subprocess
@@ -30,3 +31,12 @@ def test_no_extensions_env_zero_keeps_native():
                          env=env, capture_output=True, text=True, timeout=60, check=True)
     built = importlib.util.find_spec("routecore._match_c") is not None
     assert out.stdout.strip() == str(built)
+
+
+def test_compiled_loader_loaded_with_the_core():
+    # setup.py builds routecore._config.quick from its .py beside the core: where the core was
+    # built, the compiled loader must be what imports (a stale or missing build is a failure).
+    from routecore._config import quick
+    if importlib.util.find_spec("routecore._match_c") is None:
+        return
+    assert quick.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), quick.__file__
