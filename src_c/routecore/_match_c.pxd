@@ -120,7 +120,7 @@ cdef struct Req:
     PyObject* query            # a str whose characters from qstart on are the query, or None
     Py_ssize_t qstart
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
-    PyObject* host2[2]         # a mesh view's Host and :authority when hv is NULL (_mesh_host)
+    PyObject* host2[2]         # the Host and :authority read alone when hv is NULL (_read_host)
     PyObject* hv_stack[16]
     # the path's prefixes at "/" boundaries (and the path itself): bmask bit L, L < 64, the
     # prefix of length L (hashed when a group has that length); longer ones that some rule's

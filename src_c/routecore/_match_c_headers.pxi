@@ -5,7 +5,7 @@
 # Invariants:
 # - the same values as routecore._match_py reads: names compared case-insensitively, values as
 #   text (bytes decoded as latin-1), repeated headers joined with ","; only referenced names are
-#   kept, each value once per request (Req.hv, released by Table._decide);
+#   kept, each value once per request (Req.hv, released by _decide_c);
 # - a kept value is a str, or an exact bytes value kept as it came and decoded (latin-1) in place
 #   on its first read (_hv): values a decision never reads are never decoded. A join makes text;
 # - slot 0 is "host", 1 ":authority", 2 "content-type" (_match_c_build.pxi); when every slot name
