@@ -92,12 +92,16 @@ cdef extern from *:
     static inline const unsigned char *rc_ascii_data(PyObject *s) {
         return (const unsigned char *)(((PyASCIIObject *)s) + 1);
     }
-    /* rc_host_scan32 as a call, for the uncommon callers (_host_key_hash_any): inlined in one
-       place only (_host_key_hash), it stays small enough to be inlined there in turn. */
-    static RC_NOINLINE Py_ssize_t rc_host_scan32_call(const unsigned char *d, Py_ssize_t n,
-                                                      uint32_t *dots, int *empty) {
-        return rc_host_scan32(d, n, dots, empty);
-    }
+    /* _host_lookup (a Cython cdef inline function below) always inlined into its callers, so
+       that its exact probe, the common hit, is no call: the attribute is given here on a
+       prototype under the C name Cython makes for it (GCC and clang merge the attributes of
+       a function's declarations). tests/test_host_scan.py checks that the built module holds
+       no out-of-line copy of it. */
+    #if defined(__GNUC__) || defined(__clang__)
+    struct __pyx_t_9routecore_8_match_c_HostHash;
+    static inline __attribute__((always_inline)) int __pyx_f_9routecore_8_match_c__host_lookup(
+        PyObject *, PyObject *, struct __pyx_t_9routecore_8_match_c_HostHash *, Py_ssize_t *);
+    #endif
 
     #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
     _Static_assert(sizeof(PyASCIIObject) >= 16, "rc_host_scan32 reads up to 15 bytes before a str's characters");
@@ -153,8 +157,6 @@ cdef extern from *:
                                          bint* empty) nogil
     Py_ssize_t _host_scan32 "rc_host_scan32"(const unsigned char* d, Py_ssize_t n,
                                              uint32_t* dots, bint* empty) nogil
-    Py_ssize_t _host_scan32_call "rc_host_scan32_call"(const unsigned char* d, Py_ssize_t n,
-                                                       uint32_t* dots, bint* empty) nogil
     bint PyUnicode_IS_COMPACT_ASCII(object)
     const unsigned char* _ascii_data "rc_ascii_data"(object s)
 
@@ -343,24 +345,30 @@ cdef inline object _host_key_hash(object host, Py_ssize_t* end, HostHash* hh, bi
 
 
 cdef inline PyObject* _host_key_short(PyObject* host, Py_ssize_t* end, HostHash* hh) noexcept:
-    """_host_key_hash's common case, with no call and no reference: a compact ASCII
-    "name[:port]" of up to 32 characters, checked by rc_host_scan32 and hh filled here; the key
-    is ``host`` itself (returned, borrowed). NULL for anything else (and anything
-    rc_host_scan32 declines): _host_key_hash_any decides it. _decide_at calls it directly (no
-    temporary reference around the call, none returned)."""
+    """_host_key_hash's common case, with no call and no reference: a "name[:port]" of up to 32
+    characters, a compact ASCII str or an exact bytes (a raw header value, as ASGI hands it
+    over: its bytes are its latin-1 text, read in place, no str made), checked by
+    rc_host_scan32 and hh filled here; the key is ``host`` itself (returned, borrowed: callers
+    must not take it for a str). NULL for anything else (and anything rc_host_scan32
+    declines): _host_key_hash_any decides it. _decide_at calls it directly (no temporary
+    reference around the call, none returned)."""
     cdef Py_ssize_t n, stop
     cdef const unsigned char* d
     cdef bint empty
-    if host != <PyObject*>None and PyUnicode_CheckExact(<object>host) \
-            and PyUnicode_IS_COMPACT_ASCII(<object>host):
+    if PyUnicode_CheckExact(<object>host) and PyUnicode_IS_COMPACT_ASCII(<object>host):
         n = PyUnicode_GET_LENGTH(<object>host)
-        if 0 < n <= 32:
-            d = _ascii_data(<object>host)
-            stop = _host_scan32(d, n, hh.dots, &empty)
-            if stop > 0:
-                _host_short(hh, host, d, n, stop, empty)
-                end[0] = stop
-                return host
+        d = _ascii_data(<object>host)
+    elif PyBytes_CheckExact(<object>host):
+        n = PyBytes_GET_SIZE(<object>host)
+        d = <const unsigned char*>PyBytes_AS_STRING(<object>host)
+    else:
+        return NULL
+    if 0 < n <= 32:
+        stop = _host_scan32(d, n, hh.dots, &empty)
+        if stop > 0:
+            _host_short(hh, host, d, n, stop, empty)
+            end[0] = stop
+            return host
     return NULL
 
 
@@ -380,31 +388,19 @@ cdef inline void _host_short(HostHash* hh, PyObject* host, const unsigned char* 
 
 
 cdef object _host_key_hash_any(object host, Py_ssize_t* end, HostHash* hh, bint check):
-    """_host_key_hash for any Host. Bytes of up to 32 take rc_host_scan32 in place (no str is
-    made: the key returned is then the bytes, so callers must not take it for a str; its
-    characters follow a PyBytesObject header of more than 16 bytes, asserted above); other
-    bytes are decoded (latin-1) and read as text. A lower-case "name[:port]" str of at most
-    256 characters takes rc_host_scan32 or rc_host_scan (no copy, no reference but the one
-    returned); anything else goes through checked_host_key / host_key."""
+    """_host_key_hash for any Host _host_key_short declined (its callers try that first):
+    bytes are decoded (latin-1) and read as text; a lower-case "name[:port]" str of 33 to 256
+    characters takes rc_host_scan (no copy, no reference but the one returned); anything else
+    goes through checked_host_key / host_key."""
     cdef str key
     cdef Py_ssize_t n, stop = -1
     cdef const unsigned char* data
     cdef bint empty
     if type(host) is bytes:
-        n = PyBytes_GET_SIZE(host)
-        if 0 < n <= 32:
-            data = <const unsigned char*>PyBytes_AS_STRING(host)
-            stop = _host_scan32_call(data, n, hh.dots, &empty)
-            if stop > 0:
-                _host_short(hh, <PyObject*>host, data, n, stop, empty)
-                end[0] = stop
-                return host
         host = _text(host)
     if host is not None:
         n = PyUnicode_GET_LENGTH(host)
-        if 0 < n <= 32 and PyUnicode_IS_COMPACT_ASCII(host):
-            stop = _host_scan32_call(<const unsigned char*>PyUnicode_DATA(host), n, hh.dots, &empty)
-        elif 32 < n <= 256 and PyUnicode_IS_ASCII(host):
+        if 32 < n <= 256 and PyUnicode_IS_ASCII(host):
             data = <const unsigned char*>PyUnicode_DATA(host)
             if data[0] != 91:  # "[": an IPv6 literal
                 stop = _host_scan(data, n, hh.dots, &empty)
@@ -429,13 +425,15 @@ cdef object _host_key_hash_any(object host, Py_ssize_t* end, HostHash* hh, bint 
 
 
 def _host_key_for_tests(host, bint check=True):
-    """What _host_key_hash_any (where _host_key_hash sends bytes) makes of ``host`` (str, bytes
-    or None), for tests: None (invalid), else (the key as text, its hash, the "." bit mask of
-    its first 32 characters, whether it has an empty label). (Not _host_key_hash itself: one
-    more caller and the compiler stops inlining it into _decide_at.)"""
+    """What _host_key_short, else _host_key_hash_any (as _decide_at calls them) make of
+    ``host`` (str, bytes or None), for tests: None (invalid), else (the key as text, its
+    hash, the "." bit mask of its first 32 characters, whether it has an empty label, whether
+    it was read in place by _host_key_short)."""
     cdef HostHash hh
     cdef Py_ssize_t n
-    cdef object k = _host_key_hash_any(host, &n, &hh, check)
+    cdef PyObject* kp = _host_key_short(<PyObject*>host, &n, &hh)
+    cdef object k = <object>kp if kp != NULL else _host_key_hash_any(host, &n, &hh, check)
     if k is None:
         return None
-    return (_text(k)[:n], _host_full(&hh), hh.dots[0] if hh.nblk else 0, bool(hh.empty_label))
+    return (_text(k)[:n], _host_full(&hh), hh.dots[0] if hh.nblk else 0, bool(hh.empty_label),
+            kp != NULL)
