@@ -546,6 +546,16 @@ cdef inline object _header_host(PyObject** hv):
     return None
 
 
+cdef inline object _header_host_raw(PyObject** hv):
+    """_header_host as the value came (a str, or an exact bytes not decoded: _decide_at's Host
+    check reads bytes in place, and the Decision decodes its Host only when asked)."""
+    if hv[0] != NULL:
+        return <object>hv[0]
+    if hv[1] != NULL:
+        return <object>hv[1]
+    return None
+
+
 cdef inline bint _maybe_headers(PyObject* headers) noexcept:
     """False when headers is certainly empty (no need to read it): None, or an empty list or
     tuple (its size read in place, no call)."""
@@ -716,8 +726,8 @@ cdef void _release_hv(Table self, Req* req) noexcept:
 
 
 cdef inline object _read_host(Table self, Req* req):
-    """The request's Host header, else :authority, else None, read alone when the headers are
-    not read yet (a gateway view reads it before matching, a mesh view after; most requests
+    """The request's Host header, else :authority, else None (a str, or bytes as the pair
+    walk found it: _header_host_raw), read alone when the headers are not read yet (a gateway view reads it before matching, a mesh view after; most requests
     need no other header): a list or tuple that rc_walk_host reads whole is read for slots 0
     and 1 alone (names tested by rc_names.hlens) into Req.host2 (released by _release); a later
     _hvals, when a header condition, the gRPC check or CORS needs one, reads the headers whole
@@ -726,7 +736,7 @@ cdef inline object _read_host(Table self, Req* req):
         if _walk_host(<const rc_names*>self.names, req.headers, req.host2):
             if req.host2[0] == NULL and req.host2[1] == NULL:
                 return None
-            return _header_host(req.host2)
+            return _header_host_raw(req.host2)
         _release_host2(req.host2)
     return _host_only(self, req)
 
