@@ -112,7 +112,7 @@ cdef struct Req:
     PyObject* path             # a str whose first plen characters are the path (plen -1: refused)
     Py_ssize_t plen
     uint64_t full_hash         # the hash of path[:plen]; 0: not made yet (_match_c_scan.pxi)
-    PyObject* host             # a str or None
+    PyObject* host             # a str, bytes (a raw header value, read in place) or None
     PyObject* headers
     PyObject* scheme
     PyObject* sni

@@ -564,7 +564,7 @@ cdef void _drop4(PyObject** keep) noexcept:
 
 cdef object _decide_at(Table self, Req* req):
     """The decision for the text method, path req.path[:req.plen] (plen -1: a refused path),
-    the Host (a str or None) and the target's query in req; the references are the caller's,
+    the Host (a str, bytes from a header, read in place and kept so by the Decision, or None) and the target's query in req; the references are the caller's,
     and so is releasing req."""
     cdef Py_ssize_t n, i, sn, after
     cdef int r = -1, gi

@@ -26,7 +26,8 @@ cdef class Decision:
     cdef Py_ssize_t _plen
     cdef PyObject* _qstr       # a str whose characters from _qstart on are the query, or NULL
     cdef Py_ssize_t _qstart
-    cdef PyObject* _host_p     # the request's Host (valid), or NULL
+    cdef PyObject* _host_p     # the request's Host (valid): a str, or bytes (a raw header value
+                               # the decision read in place: _host decodes it), or NULL
     cdef PyObject* _scheme_p
 
     cdef inline object _choice(self):
@@ -34,8 +35,14 @@ cdef class Decision:
 
     @property
     def _host(self):
-        """The request's Host (valid, or None)."""
-        return <object>self._host_p if self._host_p != NULL else None
+        """The request's Host (valid, or None); a bytes Host as its latin-1 text, made here (as
+        the pure twin's request reading makes it)."""
+        if self._host_p == NULL:
+            return None
+        if PyBytes_CheckExact(<object>self._host_p):
+            return _latin1(PyBytes_AS_STRING(<object>self._host_p),
+                           PyBytes_GET_SIZE(<object>self._host_p))
+        return <object>self._host_p
 
     @property
     def _scheme(self):
