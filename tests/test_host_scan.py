@@ -124,3 +124,64 @@ def test_a_bytes_host_is_read_in_place_as_its_latin1_text():
     assert seen == {True, False}
     assert _match_c._host_key_for_tests(b"") == _match_c._host_key_for_tests("")
     assert _match_c._host_key_for_tests(b"") == _match_c._host_key_for_tests(None)
+
+
+REDIRECT = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: moved, namespace: infra}
+spec:
+  parentRefs: [{name: edge}]
+  hostnames: ["a.example.com", "*.w.example.com"]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /old}}]
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {scheme: https, statusCode: 301}
+  - backendRefs: [{name: b, port: 80}]"""
+
+
+def test_a_bytes_host_header_is_kept_as_it_came_and_decoded_only_when_asked():
+    """An ASGI Host header (bytes) is checked and looked up where it lies (_host_key_short), and
+    the Decision holds that very bytes object (one more reference to it, no str made); its
+    Host-bearing answers (location, upstream_host, _host) are the latin-1 text's, as the pure
+    twin's. Hosts the in-place reading declines (upper case, over 32 bytes, not ASCII, invalid)
+    decide as the pure twin too."""
+    import sys
+    from routecore import _match_c
+    cfg = routecore.load("\n---\n".join([GATEWAY, REDIRECT]))
+    native, pure = (routecore.Router(cfg, native=n).gateway("edge", namespace="infra", port=80)
+                    for n in (True, False))
+    long_host = "x" * 20 + ".w.example.com"  # 34 bytes: decoded, then the long scan
+    for text in ("a.example.com", "a.example.com:8080", "u1.w.example.com", "A.Example.com",
+                 long_host, long_host + ":1", "a.example.com\xe9", "a..w.example.com", "b.example",
+                 ":80", ""):
+        for path in ("/old/x?q=1", "/new"):
+            host = bytes(bytearray(text.encode("latin-1")))  # an object of its own
+            refs = sys.getrefcount(host)
+            got = native.route("GET", path, [(b"accept", b"*/*"), (b"host", host)])
+            want = pure.route("GET", path, [(b"accept", b"*/*"), (b"host", host)])
+            assert got.to_dict() == want.to_dict(), (text, path)
+            assert (got._host, got.location, got.upstream_host) == \
+                (want._host, want.location, want.upstream_host), (text, path)
+            assert got._host is None or type(got._host) is str
+            if got._host is not None and text.islower() and len(text) <= 32 and text.isascii():
+                # the common Host: the Decision holds the header's own bytes
+                assert sys.getrefcount(host) == refs + 1, text
+            del got
+            assert sys.getrefcount(host) == refs, text
+    assert _match_c._host_key_for_tests(b"a.example.com:80")[4] is True  # read in place
+    assert _match_c._host_key_for_tests(b"A.example.com")[4] is False
+
+
+def test_host_lookup_is_inlined_into_its_callers():
+    """_host_lookup's always_inline (given on a prototype under Cython's C name for it, in
+    _match_c_host.pxi) took: the built module holds no out-of-line copy. A renamed function
+    or a changed prototype would leave one (and the exact probe a call again)."""
+    import shutil
+    import subprocess
+    from routecore import _match_c
+    if shutil.which("nm") is None:
+        pytest.skip("nm is not installed")
+    out = subprocess.run(["nm", _match_c.__file__], capture_output=True, text=True).stdout
+    assert "_host_wild" in out  # (the symbols are there to be read)
+    assert "_8_match_c__host_lookup" not in out
