@@ -10,75 +10,47 @@
 #   of a length some key has). So a mesh view (the Host plays no part in matching) and an empty
 #   map pay for no hash, and a Host's cost past the longest wildcard key is its check alone.
 # - the hashes are those of _match_c_hash.pxi's _hash_suffix, which the maps were built with.
-# - a Host of up to 32 characters (a compact ASCII str) is checked by rc_host_scan32 in two
-#   16-byte loads and no loop; it may read up to 15 bytes before the characters, which are the
-#   str's own header (never outside the object), and masks those bits out. Anything it does not
-#   accept goes to rc_host_scan or the general reading, so it may only decline, never decide
-#   otherwise than routecore._paths.checked_host_key. A bytes Host (a raw header value) is read
-#   the same way in place (its characters follow a PyBytesObject header, also asserted to be
-#   16 bytes or more); what rc_host_scan32 declines is decoded (latin-1) and read as text.
+# - a Host of up to 32 characters (a compact ASCII str, or an exact bytes: a raw header value,
+#   whose bytes are its latin-1 text) is checked by rc_host_scan32 in two 16-byte loads, no loop
+#   over the name (a port's digits are checked one by one); it may read up to 15 bytes before
+#   the characters, which are the object's own header (never outside the object), and masks
+#   those bits out. Anything it does not accept goes to rc_host_scan or the general reading
+#   (bytes decoded as latin-1 first), so it may only decline, never decide otherwise than
+#   routecore._paths.checked_host_key. A bytes Host it accepts stays bytes: it is the key
+#   _host_key_short returns and what the Decision keeps (Decision._host decodes it when asked).
+# - the common exact hit makes no call: _host_lookup is always inlined into its callers and
+#   probes the exact map in place (_probe); the wildcards are _host_wild's.
 
 cdef extern from *:
     """
-    /* Bytes of one 16-byte block by bit: the return value marks every byte that is not one of
-       [a-z0-9.-], *dots the ".", *digits the [0-9] (p[0:16] readable, ASCII). */
-    static inline unsigned rc_host_classify16(const unsigned char *p, unsigned *dots,
-                                              unsigned *digits) {
-    #if defined(__SSE2__)
-        __m128i v = _mm_loadu_si128((const __m128i *)p), ok, dig;
-        /* ASCII only: a byte is in [lo, lo + k) when v + 128 - lo, as a signed byte, is below
-           k - 128 */
-        dig = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '0'))), _mm_set1_epi8((char)(10 - 128)));
-        ok = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - 'a'))), _mm_set1_epi8((char)(26 - 128)));
-        ok = _mm_or_si128(_mm_or_si128(ok, dig), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
-        *dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
-        *digits = (unsigned)_mm_movemask_epi8(dig);
-        return ((unsigned)_mm_movemask_epi8(ok) | *dots) ^ 0xFFFFu;
-    #else
-        unsigned bad = 0, d = 0, g = 0, k;
-        for (k = 0; k < 16; k++) {
-            unsigned char c = p[k];
-            if (c == '.') d |= 1u << k;
-            else if (c >= '0' && c <= '9') g |= 1u << k;
-            else if (!((c >= 'a' && c <= 'z') || c == '-')) bad |= 1u << k;
-        }
-        *dots = d;
-        *digits = g;
-        return bad;
-    #endif
-    }
-
-    /* rc_host_scan for 0 < n <= 32, d the characters of a compact ASCII str: no loop, no
-       partial load. The block is read as the 16 bytes at d and the 16 ending at d + n (they
-       overlap when n < 32; their masks agree on the bytes both hold); when n < 16, the 16
-       ending at d + n start inside the str's header (a compact ASCII str's characters follow
-       its PyASCIIObject, at least 16 bytes: asserted below), and those bits are shifted out.
-       The port is checked by masks too: after the first byte that is not [a-z0-9.-], which
-       must be a ":", every byte is a digit. */
+    /* rc_host_scan for 0 < n <= 32, d the characters of a compact ASCII str or of a bytes
+       object: no loop over the name, no partial load. The block is read as the 16 bytes at d
+       and the 16 ending at d + n (they overlap when n < 32; their masks agree on the bytes
+       both hold); when n < 16, the 16 ending at d + n start inside the object's header (the
+       characters follow a PyASCIIObject or PyBytesObject header of at least 16 bytes:
+       asserted below), and those bits are shifted out. rc_host_masks16 classifies any byte
+       (one of 128-255 is never in [a-z0-9.-]: its difference to 'a' or '-' modulo 256 is
+       past the range). The port: the only byte not in [a-z0-9.-] must be a ":", and every
+       byte after it a digit (a short loop, only for a Host with a port). */
     static inline Py_ssize_t rc_host_scan32(const unsigned char *d, Py_ssize_t n, uint32_t *dots,
                                             int *empty) {
-        unsigned da, db, ga, gb, ba, bb;
-        uint32_t bad, dm, dig, tail;
-        Py_ssize_t i, stop = n;
+        unsigned da, db;
+        uint32_t bad, dm;
+        Py_ssize_t i, k, stop = n;
         if (n >= 16) {
-            ba = rc_host_classify16(d, &da, &ga);
-            bb = rc_host_classify16(d + n - 16, &db, &gb);
-            bad = ba | ((uint32_t)bb << (n - 16));
+            bad = rc_host_masks16(d, &da) | ((uint32_t)rc_host_masks16(d + n - 16, &db) << (n - 16));
             dm = da | ((uint32_t)db << (n - 16));
-            dig = ga | ((uint32_t)gb << (n - 16));
         } else {
-            bad = rc_host_classify16(d + n - 16, &da, &ga) >> (16 - n);
+            bad = rc_host_masks16(d + n - 16, &da) >> (16 - n);
             dm = da >> (16 - n);
-            dig = ga >> (16 - n);
         }
         if (bad) {
             i = rc_ctz(bad);
             if (bad != ((uint32_t)1 << i) || d[i] != ':')
                 return -1;
-            /* the bytes after the ":" (i < n <= 32: 2u << 31 wraps to 0, an empty tail) */
-            tail = (n == 32 ? 0xFFFFFFFFu : (((uint32_t)1 << n) - 1)) & ~(((uint32_t)2 << i) - 1);
-            if ((dig & tail) != tail)
-                return -1;
+            for (k = i + 1; k < n; k++)
+                if ((unsigned)(d[k] - '0') > 9)
+                    return -1;
             stop = i;
             dm &= ((uint32_t)1 << i) - 1;
         }
@@ -218,7 +190,7 @@ cdef inline bint _may_hold(uint64_t lens, Py_ssize_t n) noexcept:
     return (lens >> (n if n < 63 else 63)) & 1
 
 
-cdef void _host_dots(HostHash* hh, PyObject* wild) noexcept:
+cdef inline void _host_dots(HostHash* hh, PyObject* wild) noexcept:
     """The hashes of the key's "." suffixes that ``wild`` (a _StrMap) can hold (dpos, dhash:
     positions decreasing), in one backward pass that stops at the longest key; dover when more
     than 32."""
