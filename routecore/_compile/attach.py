@@ -172,9 +172,9 @@ class Attachments:
         # computed per listener on first use
         self._listener_routes: Dict[tuple, tuple] = {}
         self._kept: Dict[tuple, tuple] = {}  # see _port_routes
-        # [mesh][id(route)] -> rule_backends(route, mesh)
-        self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
-        self._rules_shared: Dict[tuple, tuple] = {}  # equal values of _rule_backends, one object
+        # equal answers of rule_backends, one object (a few distinct values for 100,000s of
+        # routes; no per-route cache: a view asks once per route and listener, see rule_backends)
+        self._rules_shared: Dict[tuple, tuple] = {}
         self._records: Optional[Tuple[Attachment, ...]] = None  # see records
         self._of_route: Dict[tuple, List[Attachment]] = {}  # see of_route
         self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
@@ -239,10 +239,8 @@ class Attachments:
         self._affected = affected
         self._kept = {k: v for k, v in dict(previous._kept).items()
                       if k[:2] not in affected.services}
-        for old, new in zip(previous._rule_backends, self._rule_backends):
-            new.update(old)
-            for rid in affected.gone | affected.routes:
-                new.pop(rid, None)
+        # (the equal resolutions' shared objects: a value, whatever route it came from)
+        self._rules_shared = previous._rules_shared.copy()
 
     # --- what the compiler asks ------------------------------------------------------------------
 
@@ -336,34 +334,33 @@ class Attachments:
 
     def rule_backends(self, route, mesh: bool) -> Tuple[RuleBackends, ...]:
         """The resolution of every backendRef of ``route`` (one RuleBackends per kept rule) under
-        a mesh parent (``mesh``) or a Gateway one; computed once per route and kind of parent."""
-        cache = self._rule_backends[mesh]
-        hit = cache.get(id(route))  # (the Config keeps the route, so its id stays its own)
-        if hit is None:
-            problem = self.backend_problem
-            services = self.services
-            namespace = route.namespace
-            out = []
-            for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
-                problems = []
-                for b in rule.backend_refs:  # (backend_problem's None, inline: the usual answer)
-                    if b.kind == "Service" and b.group == CORE_GROUP \
-                            and (b.namespace == namespace or mesh) \
-                            and (services is None or (b.namespace, b.name) in services):
-                        problems.append(None)
-                    else:
-                        problems.append(problem(route, b, mesh))
-                mirrors = tuple([problem(route, f.backend_ref, mesh)
-                                 for f in mirror_filters(rule)]) if rule.filters else ()
-                key = (index, tuple(problems), mirrors)
-                shared = _SHARED.get(key)
-                if shared is None:
-                    shared = _SHARED[key] = RuleBackends(*key)
-                out.append(shared)
-            # (equal tuples of the shared RuleBackends are shared too: most routes have one)
-            hit = tuple(out)
-            hit = cache[id(route)] = self._rules_shared.setdefault(hit, hit)
-        return hit
+        a mesh parent (``mesh``) or a Gateway one. Worked out at each call, not cached per route
+        (a cache would keep an int and a dict slot per route, ~50 B per rule: issue 15 item 5):
+        a build asks once per route and listener, status once per parentRef; the answer is a
+        function of the route and this configuration, and equal answers are one object."""
+        problem = self.backend_problem
+        services = self.services
+        namespace = route.namespace
+        out = []
+        for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
+            problems = []
+            for b in rule.backend_refs:  # (backend_problem's None, inline: the usual answer)
+                if b.kind == "Service" and b.group == CORE_GROUP \
+                        and (b.namespace == namespace or mesh) \
+                        and (services is None or (b.namespace, b.name) in services):
+                    problems.append(None)
+                else:
+                    problems.append(problem(route, b, mesh))
+            mirrors = tuple([problem(route, f.backend_ref, mesh)
+                             for f in mirror_filters(rule)]) if rule.filters else ()
+            key = (index, tuple(problems), mirrors)
+            shared = _SHARED.get(key)
+            if shared is None:
+                shared = _SHARED[key] = RuleBackends(*key)
+            out.append(shared)
+        # (equal tuples of the shared RuleBackends are shared too: most routes have one)
+        hit = tuple(out)
+        return self._rules_shared.setdefault(hit, hit)
 
     def backend_problem(self, route, ref, mesh: bool) -> Optional[str]:
         """None when the backendRef resolves, else the ResolvedRefs reason."""
