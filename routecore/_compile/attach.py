@@ -26,6 +26,8 @@ Invariants:
 """
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from operator import attrgetter, itemgetter
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
@@ -118,6 +120,11 @@ class Attachment:
         return out
 
 
+def _route_id(pair: tuple) -> int:
+    """id() of the route of a (route, hosts) listener record (a sort key)."""
+    return id(pair[0])
+
+
 def mirror_filters(rule) -> list:
     return [f for f in rule.filters if isinstance(f, RequestMirror)] if rule.filters else []
 
@@ -176,10 +183,10 @@ class Attachments:
         # routes; no per-route cache: a view asks once per route and listener, see rule_backends)
         self._rules_shared: Dict[tuple, tuple] = {}
         self._records: Optional[Tuple[Attachment, ...]] = None  # see records
-        self._of_route: Dict[tuple, List[Attachment]] = {}  # see of_route
-        self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
-        # (gateway ns, name) -> {id(route): [(listener, effective hostnames)] that route it}
-        self._taken: Dict[tuple, Dict[int, list]] = {}
+        self._issues: Dict[tuple, list] = {}  # (kind, ns, name) -> its issues (see route)
+        self._routes: Optional[Dict[tuple, object]] = None  # (kind, ns, name) -> route (see route)
+        # (gateway ns, name) -> [(listener, ids, hosts)]: see _taken_by
+        self._taken: Dict[tuple, list] = {}
         # listener key -> the previous records of a listener whose Gateway changed only by its
         # routes (see _listener), and what changed
         self._routes_changed: Dict[tuple, tuple] = {}
@@ -383,31 +390,41 @@ class Attachments:
                                   for rec in self.of_route(route.kind, route.namespace, route.name))
         return self._records
 
-    def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
-        """The records of one route, in parentRefs order (none for a route not loaded), built on
-        first use: a route's records need only its parents' listener records."""
-        key = (kind, namespace, name)
-        hit = self._of_route.get(key)
-        if hit is None:
-            if self._issues is None:
-                self._issues = {}
-                for i in self.config.issues:
-                    self._issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
-                self._routes = {(r.kind, r.namespace, r.name): r for r in self.config.routes}
-            route = self._routes.get(key)
-            hit = self._of_route[key] = [] if route is None else [
-                self._record(route, ref, self._issues) for ref in route.parent_refs]
-        return hit
+    def route(self, kind: str, namespace: str, name: str):
+        """The loaded route of that kind, namespace and name, or None (one dict lookup: the
+        index is made on first use; a Config added up from several may hold a key twice: the
+        last one, whose records status reports)."""
+        routes = self._routes
+        if routes is None:
+            issues: Dict[tuple, list] = {}
+            for i in self.config.issues:
+                issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
+            self._issues = issues  # (before _routes: a thread that sees _routes sees it)
+            routes = self._routes = {(r.kind, r.namespace, r.name): r for r in self.config.routes}
+        return routes.get((kind, namespace, name))
 
-    def _taken_by(self, gw) -> Dict[int, list]:
-        """{id(route): [(listener, effective hostnames)] that route it} of one Gateway."""
+    def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
+        """The records of one route, in parentRefs order (none for a route not loaded), made at
+        each call from the parents' listener records (which are kept): not kept per route, as
+        a status pass over every route would keep ~230 B per route (issue 15 item 5)."""
+        route = self.route(kind, namespace, name)
+        if route is None:
+            return []
+        return [self._record(route, ref, self._issues) for ref in route.parent_refs]
+
+    def _taken_by(self, gw) -> list:
+        """[(listener, ids, hosts)] for each listener of one Gateway, in order: ``ids`` the
+        id() of the routes the listener routes, ascending (an array('Q'): 8 bytes a route, not
+        a dict of ints and lists per route), ``hosts[i]`` the effective hostnames there of the
+        route of ``ids[i]``; see _listener_hosts."""
         key = (gw.namespace, gw.name)
         hit = self._taken.get(key)
         if hit is None:
-            hit = self._taken[key] = {}
+            hit = []
             for lis in self.gateway_listeners(gw).listeners:
-                for route, hosts in self.listener_routes(gw, lis):
-                    hit.setdefault(id(route), []).append((lis, hosts))
+                pairs = sorted(self.listener_routes(gw, lis), key=_route_id)
+                hit.append((lis, array("Q", map(_route_id, pairs)), list(map(itemgetter(1), pairs))))
+            self._taken[key] = hit
         return hit
 
     def attached_routes(self, gateway, listener) -> int:
@@ -456,9 +473,11 @@ class Attachments:
             return (False, "NoMatchingParent", why), ()
         # accepted exactly when a listener this parentRef covers routes the route; else the
         # first check below that fails is the reason
-        taken = [AttachedListener(l.key, tuple(hosts))
-                 for l, hosts in self._taken_by(gw).get(id(route), ())
-                 if attaches_to_listener(ref, gw, l)]
+        rid = id(route)
+        taken = [AttachedListener(l.key, tuple(hosts[at]))
+                 for l, ids, hosts in self._taken_by(gw)
+                 for at in [bisect_left(ids, rid)]
+                 if at < len(ids) and ids[at] == rid and attaches_to_listener(ref, gw, l)]
         if taken:
             return ACCEPTED, tuple(taken)
         merged = self.gateway_listeners(gw)
