@@ -74,3 +74,37 @@ def test_records_are_made_again_equal_and_status_finds_each_route():
         router.status("HTTPRoute", APPS, "nope")
     with pytest.raises(LookupError):
         router.status("GRPCRoute", APPS, "r1")  # the kind is part of the key
+
+
+def _pairs(att, listener_key):
+    gw = att.gateway(INFRA, "gw")
+    [lis] = [l for l in att.gateway_listeners(gw).listeners if l.key == listener_key]
+    return [(r.name, hosts) for r, hosts in att.listener_routes(gw, lis)]
+
+
+def test_listener_records_patched_by_updates_answer_as_a_full_load():
+    """A listener keeps its routes and {hostnames: effective hostnames}, patched by each
+    update of routes alone; a stream of updates, each giving r0 a hostname never seen, reads
+    as a full load of the final objects and keeps that map bounded (values of routes gone are
+    dropped past twice the routes plus 64)."""
+    base = [gateway("gw", *LISTENERS)] + [
+        httproute(f"r{i}", [gw_ref("gw")], [rule(be("b"), matches=[prefix(f"/p{i}")])],
+                  hostnames=HOSTS[i % len(HOSTS)]) for i in range(1, 6)]
+    router = routecore.Router(routecore.load(base), seed=1, native=False)
+    router.gateway("gw", INFRA, 80)
+    sizes = []
+    for k in range(100):
+        host = f"h{k}.example.com"
+        r0 = httproute("r0", [gw_ref("gw")], [rule(be("b"), matches=[prefix("/p0")])],
+                       hostnames=[host])
+        router.update([r0])
+        view = router.gateway("gw", INFRA, 80)
+        assert view.route("GET", "/p0", host=host).matched
+        assert not view.route("GET", "/p0", host=f"h{k - 1}.example.com").matched
+        att = router.attachments
+        fresh = routecore.Router(routecore.load(base + [r0]), seed=1, native=False).attachments
+        for key in ("a", "w", "o", "any"):
+            assert _pairs(att, key) == _pairs(fresh, key)
+        assert att.of_route("HTTPRoute", APPS, "r0") == fresh.of_route("HTTPRoute", APPS, "r0")
+        sizes.append(len(att._listener_routes[(INFRA, "gw", "w")][1]))  # (its hostnames map)
+    assert max(sizes) <= 2 * 6 + 64 + 1

@@ -120,9 +120,7 @@ class Attachment:
         return out
 
 
-def _route_id(pair: tuple) -> int:
-    """id() of the route of a (route, hosts) listener record (a sort key)."""
-    return id(pair[0])
+_HOSTNAMES = attrgetter("hostnames")  # a route's spec.hostnames (a tuple)
 
 
 def mirror_filters(rule) -> list:
@@ -174,9 +172,9 @@ class Attachments:
             self._patch_buckets(previous, affected)
         else:
             self._bucket(config.routes)
-        # (gateway ns, name, listener name) -> ([(route, effective hostnames)] it routes,
-        # {(kind, route key): the older route of the other kind that took its hostnames}),
-        # computed per listener on first use
+        # (gateway ns, name, listener name) -> (the routes it routes, {route.hostnames: the
+        # effective hostnames there}, {(kind, route key): the older route of the other kind
+        # that took its hostnames}), computed per listener on first use: see _listener
         self._listener_routes: Dict[tuple, tuple] = {}
         self._kept: Dict[tuple, tuple] = {}  # see _port_routes
         # equal answers of rule_backends, one object (a few distinct values for 100,000s of
@@ -280,8 +278,10 @@ class Attachments:
         return self._policies
 
     def listener_routes(self, gateway, listener) -> list:
-        """[(route, effective hostnames)] the listener routes, in config order."""
-        return self._listener(gateway, listener)[0]
+        """[(route, effective hostnames)] the listener routes, in config order (a new list of
+        pairs at each call: the records keep no pair per route, see _listener)."""
+        routes, hosts, _ = self._listener(gateway, listener)
+        return [(r, hosts[r.hostnames]) for r in routes]
 
     def listener_delta(self, gateway, listener) -> Optional[tuple]:
         """How the listener's records differ from those of the previous Attachments, when they
@@ -292,23 +292,34 @@ class Attachments:
         return self._deltas.get((gateway.namespace, gateway.name, listener.key))
 
     def _listener(self, gateway, listener) -> tuple:
+        """The listener's records: (routes, hosts, refused). ``routes``: the routes it routes,
+        in config order; ``hosts``: {route.hostnames: the route's effective hostnames there},
+        which depend on nothing else (routecore._compile.table.listener_routes: one tuple per
+        distinct value), so a route's are ``hosts[route.hostnames]``: a list slot per route,
+        not a (route, hosts) pair (~60 B per rule at 100,000 routes, issue 15 item 5);
+        ``refused``: {(kind, route key): the older route of the other kind that took its
+        hostnames}."""
         key = (gateway.namespace, gateway.name, listener.key)
         hit = self._listener_routes.get(key)
         if hit is None:
             before = self._routes_changed.pop(key, None)
-            if before is not None and not before[1]:
-                hit = self._listener_patched(gateway, listener, before[0])
+            if before is not None and not before[2]:
+                hit = self._listener_patched(gateway, listener, before)
             if hit is None:
-                hit = listener_routes(self.config, gateway, listener,
-                                      self._by_gateway.get(key[:2], ()),
-                                      self.gateway_listeners(gateway).refused)
+                pairs, refused = listener_routes(self.config, gateway, listener,
+                                                 self._by_gateway.get(key[:2], ()),
+                                                 self.gateway_listeners(gateway).refused)
+                routes = list(map(itemgetter(0), pairs))
+                hit = (routes, dict(zip(map(_HOSTNAMES, routes), map(itemgetter(1), pairs))),
+                       refused)
             self._listener_routes[key] = hit
         return hit
 
-    def _listener_patched(self, gateway, listener, before: list) -> Optional[tuple]:
-        """The listener's records from its previous ones when only routes changed and no route
-        was refused for another kind's hostname (else None: work them out whole). The kept routes
-        keep their order and the changed and new routes come last: config order (_config.patch)."""
+    def _listener_patched(self, gateway, listener, before: tuple) -> Optional[tuple]:
+        """The listener's records from its previous ones (``before``, see _listener) when only
+        routes changed and no route was refused for another kind's hostname (else None: work
+        them out whole). The kept routes keep their order and the changed and new routes come
+        last: config order (_config.patch)."""
         gone = self._affected.gone
         gw = (gateway.namespace, gateway.name)
         sets = self.listener_sets
@@ -321,11 +332,18 @@ class Attachments:
                                 self.gateway_listeners(gateway).refused)
         if taken[1]:
             return None
-        out = without_ids(before, gone, itemgetter(0)) + taken[0]
-        if len(set(map(attrgetter("kind"), map(itemgetter(0), out)))) > 1:
+        out = without_ids(before[0], gone) + list(map(itemgetter(0), taken[0]))
+        if len(set(map(attrgetter("kind"), out))) > 1:
             return None  # cross serving (GEP-1016) decides between kinds: work it out whole
+        hosts = before[1]
+        if taken[0]:
+            hosts = dict(hosts)
+            hosts.update(zip(map(_HOSTNAMES, map(itemgetter(0), taken[0])),
+                             map(itemgetter(1), taken[0])))
+            if len(hosts) > 2 * len(out) + 64:  # (values of routes gone: not kept for ever)
+                hosts = {r.hostnames: hosts[r.hostnames] for r in out}
         self._deltas[(gateway.namespace, gateway.name, listener.key)] = (gone, taken[0])
-        return out, {}
+        return out, hosts, {}
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
                        client_namespace: Optional[str]) -> list:
@@ -422,13 +440,15 @@ class Attachments:
         if hit is None:
             hit = []
             for lis in self.gateway_listeners(gw).listeners:
-                pairs = sorted(self.listener_routes(gw, lis), key=_route_id)
-                hit.append((lis, array("Q", map(_route_id, pairs)), list(map(itemgetter(1), pairs))))
+                routes, hosts, _ = self._listener(gw, lis)
+                routes = sorted(routes, key=id)
+                hit.append((lis, array("Q", map(id, routes)),
+                            [hosts[h] for h in map(_HOSTNAMES, routes)]))
             self._taken[key] = hit
         return hit
 
     def attached_routes(self, gateway, listener) -> int:
-        return len(self.listener_routes(gateway, listener))
+        return len(self._listener(gateway, listener)[0])
 
     # --- one record ------------------------------------------------------------------------------
 
@@ -495,7 +515,7 @@ class Attachments:
             return (False, "NoMatchingListenerHostname",
                     "no route hostname intersects a listener hostname"), ()
         # GEP-1016 cross serving: an older route of the other kind took every usable listener
-        o = self._listener(gw, usable[0][0])[1][(route.kind, route.key)]
+        o = self._listener(gw, usable[0][0])[2][(route.kind, route.key)]
         return (False, "NotAllowedByListeners", (
             f"{o.kind} {o.key}, older, has a hostname that intersects this route's on "
             f"listener {usable[0][0].name}: an HTTPRoute and a GRPCRoute may not share a "
