@@ -109,9 +109,11 @@ class GatewayBuild:
             routes: Dict[int, tuple] = {}
             groups: Dict[Optional[str], List[Entry]] = {}
             key, port = lis.key, lis.port
-            for route, hosts in attachments.listener_routes(gw, lis):
+            taken, hosts_of = attachments.listener_hosts(gw, lis)
+            for route in taken:
+                hosts = hosts_of[route.hostnames]
                 entries = b.entries(route, key, port, scheme)
-                routes[id(route)] = (route, hosts, *entries)
+                routes[id(route)] = (route, hosts) + entries
                 for h in hosts:
                     group = groups.get(h)
                     if group is None:
@@ -181,7 +183,7 @@ class GatewayBuild:
                         _remove_sorted(hb[k], [e])
             for rid, (route, hosts) in added:
                 entries = b.entries(route, lis.key, lis.port, lb.scheme)
-                routes[rid] = (route, hosts, *entries)
+                routes[rid] = (route, hosts) + entries
                 for h in hosts:
                     keys = touch(h)
                     group = lists[h]
