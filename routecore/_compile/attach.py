@@ -26,6 +26,8 @@ Invariants:
 """
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from operator import attrgetter, itemgetter
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
@@ -118,6 +120,9 @@ class Attachment:
         return out
 
 
+_HOSTNAMES = attrgetter("hostnames")  # a route's spec.hostnames (a tuple)
+
+
 def mirror_filters(rule) -> list:
     return [f for f in rule.filters if isinstance(f, RequestMirror)] if rule.filters else []
 
@@ -167,19 +172,19 @@ class Attachments:
             self._patch_buckets(previous, affected)
         else:
             self._bucket(config.routes)
-        # (gateway ns, name, listener name) -> ([(route, effective hostnames)] it routes,
-        # {(kind, route key): the older route of the other kind that took its hostnames}),
-        # computed per listener on first use
+        # (gateway ns, name, listener name) -> (the routes it routes, {route.hostnames: the
+        # effective hostnames there}, {(kind, route key): the older route of the other kind
+        # that took its hostnames}), computed per listener on first use: see _listener
         self._listener_routes: Dict[tuple, tuple] = {}
         self._kept: Dict[tuple, tuple] = {}  # see _port_routes
-        # [mesh][id(route)] -> rule_backends(route, mesh)
-        self._rule_backends: Tuple[Dict[int, tuple], Dict[int, tuple]] = ({}, {})
-        self._rules_shared: Dict[tuple, tuple] = {}  # equal values of _rule_backends, one object
+        # equal answers of rule_backends, one object (a few distinct values for 100,000s of
+        # routes; no per-route cache: a view asks once per route and listener, see rule_backends)
+        self._rules_shared: Dict[tuple, tuple] = {}
         self._records: Optional[Tuple[Attachment, ...]] = None  # see records
-        self._of_route: Dict[tuple, List[Attachment]] = {}  # see of_route
-        self._issues: Optional[Dict[tuple, list]] = None  # (kind, ns, name) -> its issues
-        # (gateway ns, name) -> {id(route): [(listener, effective hostnames)] that route it}
-        self._taken: Dict[tuple, Dict[int, list]] = {}
+        self._issues: Dict[tuple, list] = {}  # (kind, ns, name) -> its issues (see route)
+        self._routes: Optional[Dict[tuple, object]] = None  # (kind, ns, name) -> route (see route)
+        # (gateway ns, name) -> [(listener, ids, hosts)]: see _taken_by
+        self._taken: Dict[tuple, list] = {}
         # listener key -> the previous records of a listener whose Gateway changed only by its
         # routes (see _listener), and what changed
         self._routes_changed: Dict[tuple, tuple] = {}
@@ -239,10 +244,8 @@ class Attachments:
         self._affected = affected
         self._kept = {k: v for k, v in dict(previous._kept).items()
                       if k[:2] not in affected.services}
-        for old, new in zip(previous._rule_backends, self._rule_backends):
-            new.update(old)
-            for rid in affected.gone | affected.routes:
-                new.pop(rid, None)
+        # (the equal resolutions' shared objects: a value, whatever route it came from)
+        self._rules_shared = previous._rules_shared.copy()
 
     # --- what the compiler asks ------------------------------------------------------------------
 
@@ -275,8 +278,16 @@ class Attachments:
         return self._policies
 
     def listener_routes(self, gateway, listener) -> list:
-        """[(route, effective hostnames)] the listener routes, in config order."""
-        return self._listener(gateway, listener)[0]
+        """[(route, effective hostnames)] the listener routes, in config order (a new list of
+        pairs at each call: the records keep no pair per route, see _listener)."""
+        routes, hosts, _ = self._listener(gateway, listener)
+        return [(r, hosts[r.hostnames]) for r in routes]
+
+    def listener_hosts(self, gateway, listener) -> Tuple[list, Dict[tuple, tuple]]:
+        """(the routes the listener routes, in config order; {route.hostnames: the route's
+        effective hostnames there}): ``listener_routes`` without making a pair per route."""
+        routes, hosts, _ = self._listener(gateway, listener)
+        return routes, hosts
 
     def listener_delta(self, gateway, listener) -> Optional[tuple]:
         """How the listener's records differ from those of the previous Attachments, when they
@@ -287,23 +298,34 @@ class Attachments:
         return self._deltas.get((gateway.namespace, gateway.name, listener.key))
 
     def _listener(self, gateway, listener) -> tuple:
+        """The listener's records: (routes, hosts, refused). ``routes``: the routes it routes,
+        in config order; ``hosts``: {route.hostnames: the route's effective hostnames there},
+        which depend on nothing else (routecore._compile.table.listener_routes: one tuple per
+        distinct value), so a route's are ``hosts[route.hostnames]``: a list slot per route,
+        not a (route, hosts) pair (~60 B per rule at 100,000 routes, issue 15 item 5);
+        ``refused``: {(kind, route key): the older route of the other kind that took its
+        hostnames}."""
         key = (gateway.namespace, gateway.name, listener.key)
         hit = self._listener_routes.get(key)
         if hit is None:
             before = self._routes_changed.pop(key, None)
-            if before is not None and not before[1]:
-                hit = self._listener_patched(gateway, listener, before[0])
+            if before is not None and not before[2]:
+                hit = self._listener_patched(gateway, listener, before)
             if hit is None:
-                hit = listener_routes(self.config, gateway, listener,
-                                      self._by_gateway.get(key[:2], ()),
-                                      self.gateway_listeners(gateway).refused)
+                pairs, refused = listener_routes(self.config, gateway, listener,
+                                                 self._by_gateway.get(key[:2], ()),
+                                                 self.gateway_listeners(gateway).refused)
+                routes = list(map(itemgetter(0), pairs))
+                hit = (routes, dict(zip(map(_HOSTNAMES, routes), map(itemgetter(1), pairs))),
+                       refused)
             self._listener_routes[key] = hit
         return hit
 
-    def _listener_patched(self, gateway, listener, before: list) -> Optional[tuple]:
-        """The listener's records from its previous ones when only routes changed and no route
-        was refused for another kind's hostname (else None: work them out whole). The kept routes
-        keep their order and the changed and new routes come last: config order (_config.patch)."""
+    def _listener_patched(self, gateway, listener, before: tuple) -> Optional[tuple]:
+        """The listener's records from its previous ones (``before``, see _listener) when only
+        routes changed and no route was refused for another kind's hostname (else None: work
+        them out whole). The kept routes keep their order and the changed and new routes come
+        last: config order (_config.patch)."""
         gone = self._affected.gone
         gw = (gateway.namespace, gateway.name)
         sets = self.listener_sets
@@ -316,11 +338,18 @@ class Attachments:
                                 self.gateway_listeners(gateway).refused)
         if taken[1]:
             return None
-        out = without_ids(before, gone, itemgetter(0)) + taken[0]
-        if len(set(map(attrgetter("kind"), map(itemgetter(0), out)))) > 1:
+        out = without_ids(before[0], gone) + list(map(itemgetter(0), taken[0]))
+        if len(set(map(attrgetter("kind"), out))) > 1:
             return None  # cross serving (GEP-1016) decides between kinds: work it out whole
+        hosts = before[1]
+        if taken[0]:
+            hosts = dict(hosts)
+            hosts.update(zip(map(_HOSTNAMES, map(itemgetter(0), taken[0])),
+                             map(itemgetter(1), taken[0])))
+            if len(hosts) > 2 * len(out) + 64:  # (values of routes gone: not kept for ever)
+                hosts = {r.hostnames: hosts[r.hostnames] for r in out}
         self._deltas[(gateway.namespace, gateway.name, listener.key)] = (gone, taken[0])
-        return out, {}
+        return out, hosts, {}
 
     def service_routes(self, namespace: str, name: str, port: int, port_name: Optional[str],
                        client_namespace: Optional[str]) -> list:
@@ -336,34 +365,33 @@ class Attachments:
 
     def rule_backends(self, route, mesh: bool) -> Tuple[RuleBackends, ...]:
         """The resolution of every backendRef of ``route`` (one RuleBackends per kept rule) under
-        a mesh parent (``mesh``) or a Gateway one; computed once per route and kind of parent."""
-        cache = self._rule_backends[mesh]
-        hit = cache.get(id(route))  # (the Config keeps the route, so its id stays its own)
-        if hit is None:
-            problem = self.backend_problem
-            services = self.services
-            namespace = route.namespace
-            out = []
-            for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
-                problems = []
-                for b in rule.backend_refs:  # (backend_problem's None, inline: the usual answer)
-                    if b.kind == "Service" and b.group == CORE_GROUP \
-                            and (b.namespace == namespace or mesh) \
-                            and (services is None or (b.namespace, b.name) in services):
-                        problems.append(None)
-                    else:
-                        problems.append(problem(route, b, mesh))
-                mirrors = tuple([problem(route, f.backend_ref, mesh)
-                                 for f in mirror_filters(rule)]) if rule.filters else ()
-                key = (index, tuple(problems), mirrors)
-                shared = _SHARED.get(key)
-                if shared is None:
-                    shared = _SHARED[key] = RuleBackends(*key)
-                out.append(shared)
-            # (equal tuples of the shared RuleBackends are shared too: most routes have one)
-            hit = tuple(out)
-            hit = cache[id(route)] = self._rules_shared.setdefault(hit, hit)
-        return hit
+        a mesh parent (``mesh``) or a Gateway one. Worked out at each call, not cached per route
+        (a cache would keep an int and a dict slot per route, ~50 B per rule: issue 15 item 5):
+        a build asks once per route and listener, status once per parentRef; the answer is a
+        function of the route and this configuration, and equal answers are one object."""
+        problem = self.backend_problem
+        services = self.services
+        namespace = route.namespace
+        out = []
+        for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules))):
+            problems = []
+            for b in rule.backend_refs:  # (backend_problem's None, inline: the usual answer)
+                if b.kind == "Service" and b.group == CORE_GROUP \
+                        and (b.namespace == namespace or mesh) \
+                        and (services is None or (b.namespace, b.name) in services):
+                    problems.append(None)
+                else:
+                    problems.append(problem(route, b, mesh))
+            mirrors = tuple([problem(route, f.backend_ref, mesh)
+                             for f in mirror_filters(rule)]) if rule.filters else ()
+            key = (index, tuple(problems), mirrors)
+            shared = _SHARED.get(key)
+            if shared is None:
+                shared = _SHARED[key] = RuleBackends(*key)
+            out.append(shared)
+        # (equal tuples of the shared RuleBackends are shared too: most routes have one)
+        hit = tuple(out)
+        return self._rules_shared.setdefault(hit, hit)
 
     def backend_problem(self, route, ref, mesh: bool) -> Optional[str]:
         """None when the backendRef resolves, else the ResolvedRefs reason."""
@@ -386,35 +414,47 @@ class Attachments:
                                   for rec in self.of_route(route.kind, route.namespace, route.name))
         return self._records
 
-    def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
-        """The records of one route, in parentRefs order (none for a route not loaded), built on
-        first use: a route's records need only its parents' listener records."""
-        key = (kind, namespace, name)
-        hit = self._of_route.get(key)
-        if hit is None:
-            if self._issues is None:
-                self._issues = {}
-                for i in self.config.issues:
-                    self._issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
-                self._routes = {(r.kind, r.namespace, r.name): r for r in self.config.routes}
-            route = self._routes.get(key)
-            hit = self._of_route[key] = [] if route is None else [
-                self._record(route, ref, self._issues) for ref in route.parent_refs]
-        return hit
+    def route(self, kind: str, namespace: str, name: str):
+        """The loaded route of that kind, namespace and name, or None (one dict lookup: the
+        index is made on first use; a Config added up from several may hold a key twice: the
+        last one, whose records status reports)."""
+        routes = self._routes
+        if routes is None:
+            issues: Dict[tuple, list] = {}
+            for i in self.config.issues:
+                issues.setdefault((i.kind, i.namespace, i.name), []).append(i)
+            self._issues = issues  # (before _routes: a thread that sees _routes sees it)
+            routes = self._routes = {(r.kind, r.namespace, r.name): r for r in self.config.routes}
+        return routes.get((kind, namespace, name))
 
-    def _taken_by(self, gw) -> Dict[int, list]:
-        """{id(route): [(listener, effective hostnames)] that route it} of one Gateway."""
+    def of_route(self, kind: str, namespace: str, name: str) -> List[Attachment]:
+        """The records of one route, in parentRefs order (none for a route not loaded), made at
+        each call from the parents' listener records (which are kept): not kept per route, as
+        a status pass over every route would keep ~230 B per route (issue 15 item 5)."""
+        route = self.route(kind, namespace, name)
+        if route is None:
+            return []
+        return [self._record(route, ref, self._issues) for ref in route.parent_refs]
+
+    def _taken_by(self, gw) -> list:
+        """[(listener, ids, hosts)] for each listener of one Gateway, in order: ``ids`` the
+        id() of the routes the listener routes, ascending (an array('Q'): 8 bytes a route, not
+        a dict of ints and lists per route), ``hosts[i]`` the effective hostnames there of the
+        route of ``ids[i]``; see _listener_hosts."""
         key = (gw.namespace, gw.name)
         hit = self._taken.get(key)
         if hit is None:
-            hit = self._taken[key] = {}
+            hit = []
             for lis in self.gateway_listeners(gw).listeners:
-                for route, hosts in self.listener_routes(gw, lis):
-                    hit.setdefault(id(route), []).append((lis, hosts))
+                routes, hosts, _ = self._listener(gw, lis)
+                routes = sorted(routes, key=id)
+                hit.append((lis, array("Q", map(id, routes)),
+                            [hosts[h] for h in map(_HOSTNAMES, routes)]))
+            self._taken[key] = hit
         return hit
 
     def attached_routes(self, gateway, listener) -> int:
-        return len(self.listener_routes(gateway, listener))
+        return len(self._listener(gateway, listener)[0])
 
     # --- one record ------------------------------------------------------------------------------
 
@@ -459,9 +499,11 @@ class Attachments:
             return (False, "NoMatchingParent", why), ()
         # accepted exactly when a listener this parentRef covers routes the route; else the
         # first check below that fails is the reason
-        taken = [AttachedListener(l.key, tuple(hosts))
-                 for l, hosts in self._taken_by(gw).get(id(route), ())
-                 if attaches_to_listener(ref, gw, l)]
+        rid = id(route)
+        taken = [AttachedListener(l.key, tuple(hosts[at]))
+                 for l, ids, hosts in self._taken_by(gw)
+                 for at in [bisect_left(ids, rid)]
+                 if at < len(ids) and ids[at] == rid and attaches_to_listener(ref, gw, l)]
         if taken:
             return ACCEPTED, tuple(taken)
         merged = self.gateway_listeners(gw)
@@ -479,7 +521,7 @@ class Attachments:
             return (False, "NoMatchingListenerHostname",
                     "no route hostname intersects a listener hostname"), ()
         # GEP-1016 cross serving: an older route of the other kind took every usable listener
-        o = self._listener(gw, usable[0][0])[1][(route.kind, route.key)]
+        o = self._listener(gw, usable[0][0])[2][(route.kind, route.key)]
         return (False, "NotAllowedByListeners", (
             f"{o.kind} {o.key}, older, has a hostname that intersects this route's on "
             f"listener {usable[0][0].name}: an HTTPRoute and a GRPCRoute may not share a "

@@ -30,9 +30,7 @@ def _parent_ref_dict(ref) -> dict:
 def route_status(attachments: Attachments, kind: str, namespace: str, name: str,
                  controller: str) -> dict:
     config = attachments.config
-    route = next((r for r in config.routes
-                  if r.kind == kind and r.namespace == namespace and r.name == name), None)
-    if route is None:
+    if attachments.route(kind, namespace, name) is None:  # (a dict lookup, not a scan)
         rejected = next((r for r in config.rejected
                          if r.kind == kind and r.namespace == namespace and r.name == name), None)
         if rejected is None:
