@@ -402,9 +402,11 @@ class Builder:
         backendRefs and mirror targets resolve."""
         index = resolved.rule
         prefix = None
-        if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
-                and rule.matches[0].path.type == "PathPrefix":
-            prefix = normalize_prefix(rule.matches[0].path.value)
+        matches = rule.matches
+        if len(matches) == 1 and route.kind == "HTTPRoute":
+            path = matches[0].path
+            if path.type == "PathPrefix":
+                prefix = normalize_prefix(path.value)
         filters = rule.filters
         if filters:
             mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent)
@@ -415,7 +417,8 @@ class Builder:
         else:  # the same values, without scanning an empty tuple five times
             mirrors, cors, rule_ext = (), None, ()
         # a Choice's fields but the per-backendRef ones, in declaration order (see _choice)
-        new = self.cache.new
+        cache = self.cache
+        new = cache.new
         head = (route_key, route.kind, index, rule.name, listener, mirrors, rule.timeouts,
                 rule.retry, rule.session_persistence)
         tail = (prefix, port, scheme, None, cors)
@@ -435,7 +438,7 @@ class Builder:
         # (built when first needed; one object however many shares it answers)
         error = None
         choices, weights = [], []
-        backend = self.cache.backend
+        backend = cache.backend
         policies = self._policies
         if policies is None:
             policies = self._policies = self.attachments.policies \
