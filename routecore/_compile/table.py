@@ -7,7 +7,11 @@ Invariants:
   so sorting entries by it and taking the first that matches is the spec's decision;
 - within a ``HostGroup`` entries are sorted by ``sort_key``; host groups of a listener are what a
   request host ranks (exact host first, then wildcards longest first, then no hostname);
-- every Choice a table can return exists in ``TableSpec.choices``: matching never builds one.
+- every Choice a table can return exists in ``TableSpec.choices``: matching never builds one;
+- this file is the one source: setup.py compiles it as it is with Cython (the extension
+  ``routecore._compile.table``, imported in its place when built; ``annotation_typing=False``:
+  the annotations are not enforced), the ``cython.cfunc`` helpers becoming C functions; without
+  the extension it runs as plain Python (tests/test_compile_source.py compares both).
 """
 from __future__ import annotations
 
