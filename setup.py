@@ -14,7 +14,9 @@ if not NO_EXTENSIONS:
         [Extension("routecore._match_c", ["src_c/routecore/_match_c.pyx"], extra_compile_args=["-O3"]),
          # the one-pass HTTPRoute loader, its Python source compiled as it is (it runs as plain
          # Python wherever the extension is not built: the .py stays the one source)
-         Extension("routecore._config.quick", ["routecore/_config/quick.py"], extra_compile_args=["-O3"])],
+         Extension("routecore._config.quick", ["routecore/_config/quick.py"], extra_compile_args=["-O3"]),
+         # the compile's precedence and Builder (entries, choices, outcomes), likewise as it is
+         Extension("routecore._compile.table", ["routecore/_compile/table.py"], extra_compile_args=["-O3"])],
         compiler_directives={"language_level": "3"},
         include_path=["src_c"],
     )

@@ -40,3 +40,12 @@ def test_compiled_loader_loaded_with_the_core():
     if importlib.util.find_spec("routecore._match_c") is None:
         return
     assert quick.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), quick.__file__
+
+
+def test_compiled_table_builder_loaded_with_the_core():
+    # setup.py builds routecore._compile.table (precedence, Builder) from its .py beside the
+    # core, as it does quick: where the core was built, the compiled module must be what imports.
+    from routecore._compile import table
+    if importlib.util.find_spec("routecore._match_c") is None:
+        return
+    assert table.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), table.__file__

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """Compilation: from models to per-view rule tables, with precedence computed once per match.
 
 Invariants:
@@ -6,12 +7,17 @@ Invariants:
   so sorting entries by it and taking the first that matches is the spec's decision;
 - within a ``HostGroup`` entries are sorted by ``sort_key``; host groups of a listener are what a
   request host ranks (exact host first, then wildcards longest first, then no hostname);
-- every Choice a table can return exists in ``TableSpec.choices``: matching never builds one.
+- every Choice a table can return exists in ``TableSpec.choices``: matching never builds one;
+- this file is the one source: setup.py compiles it as it is with Cython (the extension
+  ``routecore._compile.table``, imported in its place when built; ``annotation_typing=False``:
+  the annotations are not enforced), the ``cython.cfunc`` helpers becoming C functions; without
+  the extension it runs as plain Python (tests/test_compile_source.py compares both).
 """
 from __future__ import annotations
 
 from itertools import accumulate
 from operator import itemgetter
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import attrs
@@ -25,6 +31,11 @@ from .._paths import hostname_matches
 from .._config.regex import compile_regex
 from .listeners import supported_kinds
 from .outcomes import Outcomes
+
+try:
+    import cython  # (compiled: the cython.cfunc helpers below become C functions)
+except ImportError:  # pragma: no cover - plain Python without Cython: the decorator does nothing
+    cython = SimpleNamespace(cfunc=lambda f: f)
 
 if TYPE_CHECKING:
     from .options import RouterOptions
@@ -333,6 +344,7 @@ if tuple(f.name for f in attrs.fields(Choice)) != _CHOICE_FIELDS or any(
     raise ImportError("routecore._outcome.Choice's fields changed: update _choice")  # pragma: no cover
 
 
+@cython.cfunc
 def _choice(new, head: tuple, tail: tuple, status, backend, request_headers, response_headers,
             redirect, rewrite, extensions, backend_tls) -> Choice:
     """A matched rule's Choice: ``head`` = (route, kind, rule, rule_name, listener, mirrors,
@@ -371,16 +383,7 @@ class Builder:
         self._ranks: Dict[tuple, tuple] = {}
 
     def outcome(self, choices: List[Choice], weights: List[int]) -> int:
-        start = len(self.choices)
-        own, grpc = self.choices, self.grpc
-        if not isinstance(own, list) or not isinstance(grpc, list):
-            raise RuntimeError("this Builder made a spec already: carry() it to add outcomes")
-        own.extend(choices)
-        for c in choices:
-            code = None if c.status is None else GRPC_STATUS.get(c.status)
-            grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
-        cum = _ONE if weights == [1] else tuple(accumulate(weights))
-        return self.outcomes.append(start, self._weights.setdefault(cum, cum))
+        return _add_outcome(self, choices, weights)
 
     def static(self, choice: Choice) -> int:
         return self.outcome([choice], [1])
@@ -403,9 +406,11 @@ class Builder:
         backendRefs and mirror targets resolve."""
         index = resolved.rule
         prefix = None
-        if route.kind == "HTTPRoute" and len(rule.matches) == 1 \
-                and rule.matches[0].path.type == "PathPrefix":
-            prefix = normalize_prefix(rule.matches[0].path.value)
+        matches = rule.matches
+        if len(matches) == 1 and route.kind == "HTTPRoute":
+            path = matches[0].path
+            if path.type == "PathPrefix":
+                prefix = normalize_prefix(path.value)
         filters = rule.filters
         if filters:
             mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent)
@@ -416,7 +421,8 @@ class Builder:
         else:  # the same values, without scanning an empty tuple five times
             mirrors, cors, rule_ext = (), None, ()
         # a Choice's fields but the per-backendRef ones, in declaration order (see _choice)
-        new = self.cache.new
+        cache = self.cache
+        new = cache.new
         head = (route_key, route.kind, index, rule.name, listener, mirrors, rule.timeouts,
                 rule.retry, rule.session_persistence)
         tail = (prefix, port, scheme, None, cors)
@@ -436,7 +442,7 @@ class Builder:
         # (built when first needed; one object however many shares it answers)
         error = None
         choices, weights = [], []
-        backend = self.cache.backend
+        backend = cache.backend
         policies = self._policies
         if policies is None:
             policies = self._policies = self.attachments.policies \
@@ -487,11 +493,12 @@ class Builder:
         regex = self.cache.regex
         conds = self._conds
         ranks = self._ranks.setdefault
-        outcome, rule_choices = self.outcome, self.rule_choices
+        rule_choices = self.rule_choices
         append = out.append
         for rule, resolved in zip(route.rules, self.attachments.rule_backends(route, self.mesh)):
             index = resolved.rule
-            oc = outcome(*rule_choices(route, resolved, rule, listener, port, scheme, route_key))
+            choices, weights = rule_choices(route, resolved, rule, listener, port, scheme, route_key)
+            oc = _add_outcome(self, choices, weights)
             for mi, m in enumerate(rule.matches):
                 mp = m.path
                 ptype, path = mp.type, mp.value
@@ -579,6 +586,32 @@ class Builder:
                          mesh=self.mesh, options=self.options)
 
 
+@cython.cfunc
+def _add_outcome(b: Builder, choices: List[Choice], weights: List[int]) -> int:
+    """Builder.outcome (a C function where this module is compiled: entries calls it per rule):
+    the outcome's index; its choices appended to the Builder's, their gRPC forms to ``grpc``."""
+    own, grpc = b.choices, b.grpc
+    if type(own) is not list or type(grpc) is not list:
+        raise RuntimeError("this Builder made a spec already: carry() it to add outcomes")
+    start = len(own)
+    own.extend(choices)
+    for c in choices:
+        status = c.status
+        code = None if status is None else GRPC_STATUS.get(status)
+        grpc.append(None if code is None else attrs.evolve(c, grpc_status=code))
+    if len(weights) == 1 and weights[0] == 1:
+        cum = _ONE
+    else:
+        cum = tuple(accumulate(weights))
+        cum = b._weights.setdefault(cum, cum)
+    # (Outcomes.append, written out: one outcome per rule and listener)
+    outcomes = b.outcomes
+    outcomes.firsts.append(start)
+    weights_list = outcomes.weights
+    weights_list.append(cum)
+    return len(weights_list) - 1
+
+
 def group_entries(by_host: Dict[Optional[str], List[Entry]]) -> Tuple[HostGroup, ...]:
     groups = [HostGroup(h, tuple(sorted(es)))  # (sort_key order: see Entry)
               for h, es in by_host.items()]
@@ -652,7 +685,7 @@ def listener_routes(config: Config, gateway, listener: Listener, routes, refused
         if hosts:
             append((route, hosts))
     kept: list = []
-    refused: Dict[tuple, object] = {}
+    dropped: Dict[tuple, object] = {}
     if len({r.kind for r, _ in candidates}) > 1:
         for route, hosts in sorted(candidates, key=lambda rh: age_key(rh[0])):
             older = next((r for r, h in kept
@@ -660,8 +693,8 @@ def listener_routes(config: Config, gateway, listener: Listener, routes, refused
             if older is None:
                 kept.append((route, hosts))
             else:
-                refused[(route.kind, route.key)] = older
-    return [rh for rh in candidates if (rh[0].kind, rh[0].key) not in refused], refused
+                dropped[(route.kind, route.key)] = older
+    return [rh for rh in candidates if (rh[0].kind, rh[0].key) not in dropped], dropped
 
 
 def service_ref_covers(ref, namespace: str, name: str, port: Optional[int],
