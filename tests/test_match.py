@@ -36,7 +36,9 @@ def test_no_extensions_env_zero_keeps_native():
 def test_compiled_loader_loaded_with_the_core():
     # setup.py builds routecore._config.quick from its .py beside the core: where the core was
     # built, the compiled loader must be what imports (a stale or missing build is a failure).
-    from routecore._config import quick
+    # (the same for the load's driver, routecore._config.parse)
+    from routecore._config import parse, quick
     if importlib.util.find_spec("routecore._match_c") is None:
         return
-    assert quick.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), quick.__file__
+    for module in (quick, parse):
+        assert module.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), module.__file__

@@ -155,7 +155,6 @@ _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
 _RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
 _RANGE_KEYS = tuple(("rule_indexes",) + r for r in _RANGES)  # (their memo keys, see kinds._rule_indexes)
 
-_new = object.__new__
 _HTTPRoute, _Rule, _RouteMatch, _PathMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
     m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
 _F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
@@ -230,7 +229,7 @@ def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
         total += count
     if total > _MAX_MATCHES:
         raise Bail
-    o = _new(_F_ROUTE)
+    o = _F_ROUTE()
     o.namespace = ns
     o.name = name
     o.parent_refs = parent_refs
@@ -293,7 +292,7 @@ def _parent(p, ns, memo: dict) -> m.ParentRef:
     key = ("ParentRef", group, kind, pns, name, section, port)
     o = memo.get(key)
     if o is None:
-        o = _new(_F_PARENT)
+        o = _F_PARENT()
         o.group, o.kind, o.namespace, o.name, o.section_name, o.port = group, kind, pns, name, section, port
         o.__class__ = _ParentRef
         memo[key] = o
@@ -321,7 +320,7 @@ def _rule(r, ns, memo: dict):
     if backends is not None and _list(backends, _BACKENDS_N):
         refs = tuple([_backend(b, ns, memo) for b in backends])
         refs = memo.setdefault(("backend_refs",) + tuple(map(id, refs)), refs)
-    o = _new(_F_RULE)
+    o = _F_RULE()
     o.matches = built
     o.filters = ()
     o.backend_refs = refs
@@ -349,7 +348,7 @@ def _match(x) -> m.RouteMatch:
             method = _text(v, _METHOD)
         else:
             raise Bail
-    o = _new(_F_MATCH)
+    o = _F_MATCH()
     o.path = _path(_DEFAULT_PATH) if path is None else path
     o.headers = headers
     o.query_params = query
@@ -382,7 +381,7 @@ def _path(p) -> m.PathMatch:
             raise Bail
     elif value[:1] != "/" or value.strip(PATH_PLAIN_CHARS) or "//" in value or "/." in value:
         raise Bail
-    o = _new(_F_PATH)
+    o = _F_PATH()
     o.type, o.value = typ, value
     o.__class__ = _PathMatch
     return o
@@ -475,7 +474,7 @@ def _headers(items) -> tuple:
         lower = name.lower()
         if lower not in seen:
             seen.add(lower)
-            o = _new(_F_HEADER)
+            o = _F_HEADER()
             o.type, o.name, o.value = _EXACT, lower, value
             o.__class__ = _HeaderMatch
             out.append(o)
@@ -492,7 +491,7 @@ def _query(items) -> tuple:
         if name in written:
             raise Bail
         written.add(name)
-        o = _new(_F_QUERY)
+        o = _F_QUERY()
         o.type, o.name, o.value = _EXACT, name, value
         o.__class__ = _QueryParamMatch
         out.append(o)
@@ -526,7 +525,7 @@ def _backend(b, ns, memo: dict) -> m.BackendRef:
     key = ("BackendRef", group, kind, bns, name, port, weight)
     o = memo.get(key)
     if o is None:
-        o = _new(_F_BACKEND)
+        o = _F_BACKEND()
         o.group, o.kind, o.namespace, o.name, o.port, o.weight, o.filters = group, kind, bns, name, port, weight, ()
         o.__class__ = _BackendRef
         memo[key] = o

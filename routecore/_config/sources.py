@@ -404,7 +404,7 @@ def _raw(obj, origin, problems) -> RawObject:
     ``__init__`` (see schema.filler)."""
     if _FILLED_RAW is None:  # pragma: no cover - RawObject is a plain frozen class
         return RawObject(obj, origin, problems)
-    raw = object.__new__(_FILLED_RAW)
+    raw = _FILLED_RAW()
     raw.obj, raw.origin, raw.problems = obj, origin, problems
     raw.__class__ = RawObject
     return raw
