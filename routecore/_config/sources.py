@@ -505,7 +505,13 @@ def read_source(source) -> List[RawObject]:
         ) from None
     out: List[RawObject] = []
     for item in items:
-        if type(item) is not dict and isinstance(item, os.PathLike):  # (a dict, the usual item, is not)
+        if type(item) is dict:  # the usual item: one object, unless a ``kind: *List`` (_expand)
+            kind = item.get("kind")
+            if isinstance(kind, str) and kind.endswith("List"):
+                out.extend(_expand(item, None))
+            else:
+                out.append(_raw(item, None, ()))
+        elif isinstance(item, os.PathLike):
             out.extend(read_path(item))
         elif item is not None:
             out.extend(_expand(item, None))
