@@ -1,5 +1,6 @@
-"""Builds the native core (src_c/routecore/_match_c.pyx and the .pxi it includes) and the compiled
-HTTPRoute loader (routecore/_config/quick.py) unless ROUTECORE_NO_EXTENSIONS is set."""
+"""Builds the native core (src_c/routecore/_match_c.pyx and the .pxi it includes), the compiled
+HTTPRoute loader (routecore/_config/quick.py) and the load's compiled driver
+(routecore/_config/parse.py) unless ROUTECORE_NO_EXTENSIONS is set."""
 import os
 
 from setuptools import Extension, setup
@@ -16,7 +17,9 @@ if not NO_EXTENSIONS:
          # Python wherever the extension is not built: the .py stays the one source)
          Extension("routecore._config.quick", ["routecore/_config/quick.py"], extra_compile_args=["-O3"]),
          # the compile's precedence and Builder (entries, choices, outcomes), likewise as it is
-         Extension("routecore._compile.table", ["routecore/_compile/table.py"], extra_compile_args=["-O3"])],
+         Extension("routecore._compile.table", ["routecore/_compile/table.py"], extra_compile_args=["-O3"]),
+         # the load's per-object driver, compiled as it is too (its annotations are not C types)
+         Extension("routecore._config.parse", ["routecore/_config/parse.py"], extra_compile_args=["-O3"])],
         compiler_directives={"language_level": "3"},
         include_path=["src_c"],
     )

@@ -5,6 +5,7 @@ errors are the general path's. Run against the module as imported (the compiled 
 it is built) and against its Python source loaded on its own (the pure-Python install)."""
 import copy
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -240,6 +241,19 @@ def test_the_written_out_plain_path_is_cels(value, typ):
     for one_pass in IMPLEMENTATIONS.values():
         assert (one_pass(route, "ns", {}) is not None) == cel.plain_path(value), value
 
+
+
+@given(st.one_of(st.text(alphabet=st.sampled_from("ab0-.Z_é"), max_size=12),
+                 st.integers(250, 256).map(lambda n: "a" * n),
+                 st.lists(st.sampled_from(["a", "b9", "a-b", "-a", "a-", ""]), max_size=4).map(".".join)))
+@settings(max_examples=1500, deadline=None)
+def test_the_written_out_name_check_is_the_declared_one(name):
+    """quick.py writes the route name's check out (compiled): it builds a route with this name
+    exactly when the declared check (an RFC 1123 subdomain of 1 to 253 characters) takes it."""
+    route = _route({"rules": [{}]}, name=name)
+    declared = re.fullmatch(cel.PRECISE_HOSTNAME_RE, name) is not None and len(name) <= 253
+    for one_pass in IMPLEMENTATIONS.values():
+        assert (one_pass(route, "ns", {}) is not None) == declared, name
 
 def _sharing(config):
     """Which parts of the routes are the same object (ids numbered by first sight)."""

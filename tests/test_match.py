@@ -33,19 +33,14 @@ def test_no_extensions_env_zero_keeps_native():
     assert out.stdout.strip() == str(built)
 
 
-def test_compiled_loader_loaded_with_the_core():
-    # setup.py builds routecore._config.quick from its .py beside the core: where the core was
-    # built, the compiled loader must be what imports (a stale or missing build is a failure).
-    from routecore._config import quick
-    if importlib.util.find_spec("routecore._match_c") is None:
-        return
-    assert quick.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), quick.__file__
-
-
-def test_compiled_table_builder_loaded_with_the_core():
-    # setup.py builds routecore._compile.table (precedence, Builder) from its .py beside the
-    # core, as it does quick: where the core was built, the compiled module must be what imports.
+def test_compiled_python_modules_loaded_with_the_core():
+    # setup.py builds the load's one-pass HTTPRoute loader (routecore._config.quick), its driver
+    # (routecore._config.parse) and the compile's precedence and Builder (routecore._compile.table)
+    # from their .py beside the core: where the core was built, the compiled modules must be what
+    # imports (a stale or missing build is a failure).
     from routecore._compile import table
+    from routecore._config import parse, quick
     if importlib.util.find_spec("routecore._match_c") is None:
         return
-    assert table.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), table.__file__
+    for module in (quick, parse, table):
+        assert module.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), module.__file__

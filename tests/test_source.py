@@ -368,3 +368,16 @@ def test_text_without_anchors_is_not_walked_for_aliases(monkeypatch):
     assert walked == []
     read_source("kind: Namespace\nmetadata: &m {name: a}\nother: *m\n")
     assert len(walked) == 1
+
+
+def test_an_iterable_of_dicts_expands_its_lists_only():
+    """read_source's loop takes a dict as one object itself (a fast path), but a ``kind: *List``
+    with a list of items still expands, and with anything else stays one object."""
+    from routecore._config.sources import read_source
+
+    a, b, c = ({"kind": "Service", "metadata": {"name": n}} for n in "abc")
+    listed = {"kind": "List", "items": [b, None, c]}
+    odd = {"kind": "ServiceList", "items": "not a list"}
+    raws = read_source([a, listed, odd])
+    assert [r.obj for r in raws] == [a, b, c, odd]
+    assert all(r.origin is None and r.problems == () for r in raws)

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """Turns raw Kubernetes objects into validated, defaulted routecore models (a Config).
 
 Invariants:
@@ -14,7 +15,10 @@ Invariants:
   (kinds.py; Gateways by build.py), so they never hold invalid values;
 - an HTTPRoute of the common shape is checked and built in one pass instead (quick.py), which
   builds exactly what the general path builds, or gives up on anything unusual or invalid: then
-  the general path runs from the start and reports the problems.
+  the general path runs from the start and reports the problems;
+- this file is compiled by Cython as it is (setup.py: the extension ``routecore._config.parse``,
+  imported in its place when built; its annotations are not read as C types), and runs as
+  plain Python without it: nothing here may depend on which.
 """
 from __future__ import annotations
 

@@ -40,10 +40,10 @@ from typing import Optional
 try:
     import cython  # (compiled: the helpers below become C functions, see the module)
 except ImportError:  # plain Python without Cython installed: the decorator changes nothing
-    cython = SimpleNamespace(cfunc=lambda f: f)
+    cython = SimpleNamespace(cfunc=lambda f: f, compiled=False)
 
 from . import models as m
-from .cel import PATH_PLAIN_CHARS
+from .cel import PATH_PLAIN_CHARS, PRECISE_HOSTNAME_RE
 from .fast import Bail, compiled
 from .kinds import KINDS
 from .schema import Ctx, Str, filler
@@ -125,6 +125,9 @@ def _texts(fields, *keys):
 
 
 _META_NAME, _META_NS = compiled(_META.fields["name"].schema), _text_type(_META.fields["namespace"].schema)
+# the route's name: an RFC 1123 subdomain (_subdomain writes the pattern out for the compiled module)
+_NAME = _META.fields["name"].schema
+assert (type(_NAME), _NAME.pattern, _NAME.min_len, _NAME.max_len, _NAME.enum) == (Str, PRECISE_HOSTNAME_RE, 1, 253, None)
 _PARENTS_N, _HOSTS_N, _RULES_N, _MATCHES_N, _HEADERS_N, _QUERY_N, _BACKENDS_N = (
     _limits(a) for a in (_PARENTS, _HOSTS, _RULES, _MATCHES, _HEADERS, _QUERY, _BACKENDS))
 _HOST = _text_type(_HOSTS.item)
@@ -152,7 +155,6 @@ _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
 _RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
 _RANGE_KEYS = tuple(("rule_indexes",) + r for r in _RANGES)  # (their memo keys, see kinds._rule_indexes)
 
-_new = object.__new__
 _HTTPRoute, _Rule, _RouteMatch, _PathMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
     m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
 _F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
@@ -227,7 +229,7 @@ def _route(obj: dict, ns, memo: dict) -> m.HTTPRoute:
         total += count
     if total > _MAX_MATCHES:
         raise Bail
-    o = _new(_F_ROUTE)
+    o = _F_ROUTE()
     o.namespace = ns
     o.name = name
     o.parent_refs = parent_refs
@@ -249,7 +251,8 @@ def _metadata(meta: dict):
         if key == "name":
             if type(v) is not str:
                 raise Bail
-            name = _META_NAME(v, None)  # (names are mostly unique: not remembered)
+            # (names are mostly unique: not remembered; the loop is the declared check, for C)
+            name = v if cython.compiled and _subdomain(v) else _META_NAME(v, None)
         elif key == "namespace":
             _text(v, _META_NS)
         else:  # any other field: the declaration's compiled validator, its checks on ``probe``
@@ -289,7 +292,7 @@ def _parent(p, ns, memo: dict) -> m.ParentRef:
     key = ("ParentRef", group, kind, pns, name, section, port)
     o = memo.get(key)
     if o is None:
-        o = _new(_F_PARENT)
+        o = _F_PARENT()
         o.group, o.kind, o.namespace, o.name, o.section_name, o.port = group, kind, pns, name, section, port
         o.__class__ = _ParentRef
         memo[key] = o
@@ -317,7 +320,7 @@ def _rule(r, ns, memo: dict):
     if backends is not None and _list(backends, _BACKENDS_N):
         refs = tuple([_backend(b, ns, memo) for b in backends])
         refs = memo.setdefault(("backend_refs",) + tuple(map(id, refs)), refs)
-    o = _new(_F_RULE)
+    o = _F_RULE()
     o.matches = built
     o.filters = ()
     o.backend_refs = refs
@@ -345,7 +348,7 @@ def _match(x) -> m.RouteMatch:
             method = _text(v, _METHOD)
         else:
             raise Bail
-    o = _new(_F_MATCH)
+    o = _F_MATCH()
     o.path = _path(_DEFAULT_PATH) if path is None else path
     o.headers = headers
     o.query_params = query
@@ -371,13 +374,70 @@ def _path(p) -> m.PathMatch:
     if typ not in _PLAIN_PATH_TYPES:
         raise Bail
     # cel.plain_path written out (a Python call costs as much as the test): from "/", plain
-    # path characters only, neither "//" nor "/." (tests/test_load_quick.py pins the two as one)
-    if value[:1] != "/" or value.strip(PATH_PLAIN_CHARS) or "//" in value or "/." in value:
+    # path characters only, neither "//" nor "/." (tests/test_load_quick.py pins the two as one);
+    # compiled: one loop over the characters (str.strip looks every character up in the set)
+    if cython.compiled:
+        if not _plain_path(value):
+            raise Bail
+    elif value[:1] != "/" or value.strip(PATH_PLAIN_CHARS) or "//" in value or "/." in value:
         raise Bail
-    o = _new(_F_PATH)
+    o = _F_PATH()
     o.type, o.value = typ, value
     o.__class__ = _PathMatch
     return o
+
+
+# the plain path characters (all ASCII) as a bit set, two words: bit c of _PLAIN_LO (c < 64),
+# bit c - 64 of _PLAIN_HI (64 <= c < 128)
+assert max(map(ord, PATH_PLAIN_CHARS)) < 128
+# (written as binary numbers: compiled, ``1 << ord(c)`` would be a C int's shift)
+_PLAIN_LO, _PLAIN_HI = (int("".join("1" if chr(i) in PATH_PLAIN_CHARS else "0" for i in reversed(range(start, start + 64))), 2)
+                        for start in (0, 64))
+
+
+@cython.cfunc
+def _plain_path(value: str) -> cython.bint:
+    """cel.plain_path(value), one pass over the characters (for the compiled module)."""
+    c: cython.Py_UCS4
+    k: cython.uint  # (c as a number: a Py_UCS4 in an expression with a Python int is a str)
+    prev: cython.Py_UCS4 = 0
+    lo: cython.ulonglong = _PLAIN_LO
+    hi: cython.ulonglong = _PLAIN_HI
+    if len(value) == 0 or value[0] != "/":
+        return False
+    for c in value:
+        k = c
+        if k >= 128 or not ((lo >> k) & 1 if k < 64 else (hi >> (k - 64)) & 1):
+            return False
+        if prev == 47 and (c == 47 or c == 46):  # "//" or "/."
+            return False
+        prev = c
+    return True
+
+
+@cython.cfunc
+def _subdomain(value: str) -> cython.bint:
+    """Whether ``value`` passes the route name's declared check (PRECISE_HOSTNAME_RE, 1 to 253
+    characters; asserted above): labels of a-z, 0-9 and "-" that start and end with a letter or
+    digit, joined by "." (for the compiled module)."""
+    c: cython.Py_UCS4
+    prev: cython.Py_UCS4 = 46  # (as if after a ".": the first character must be a letter or digit)
+    n: cython.Py_ssize_t = len(value)
+    if n == 0 or n > 253:
+        return False
+    for c in value:
+        if (97 <= c <= 122) or (48 <= c <= 57):  # a-z, 0-9
+            pass
+        elif c == 45:  # "-": not first in a label
+            if prev == 46:
+                return False
+        elif c == 46:  # ".": after a letter or digit
+            if prev == 46 or prev == 45:
+                return False
+        else:
+            return False
+        prev = c
+    return prev != 45 and prev != 46  # (the last label ends with a letter or digit)
 
 
 @cython.cfunc
@@ -414,7 +474,7 @@ def _headers(items) -> tuple:
         lower = name.lower()
         if lower not in seen:
             seen.add(lower)
-            o = _new(_F_HEADER)
+            o = _F_HEADER()
             o.type, o.name, o.value = _EXACT, lower, value
             o.__class__ = _HeaderMatch
             out.append(o)
@@ -431,7 +491,7 @@ def _query(items) -> tuple:
         if name in written:
             raise Bail
         written.add(name)
-        o = _new(_F_QUERY)
+        o = _F_QUERY()
         o.type, o.name, o.value = _EXACT, name, value
         o.__class__ = _QueryParamMatch
         out.append(o)
@@ -465,7 +525,7 @@ def _backend(b, ns, memo: dict) -> m.BackendRef:
     key = ("BackendRef", group, kind, bns, name, port, weight)
     o = memo.get(key)
     if o is None:
-        o = _new(_F_BACKEND)
+        o = _F_BACKEND()
         o.group, o.kind, o.namespace, o.name, o.port, o.weight, o.filters = group, kind, bns, name, port, weight, ()
         o.__class__ = _BackendRef
         memo[key] = o

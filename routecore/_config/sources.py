@@ -404,7 +404,7 @@ def _raw(obj, origin, problems) -> RawObject:
     ``__init__`` (see schema.filler)."""
     if _FILLED_RAW is None:  # pragma: no cover - RawObject is a plain frozen class
         return RawObject(obj, origin, problems)
-    raw = object.__new__(_FILLED_RAW)
+    raw = _FILLED_RAW()
     raw.obj, raw.origin, raw.problems = obj, origin, problems
     raw.__class__ = RawObject
     return raw
@@ -505,7 +505,13 @@ def read_source(source) -> List[RawObject]:
         ) from None
     out: List[RawObject] = []
     for item in items:
-        if type(item) is not dict and isinstance(item, os.PathLike):  # (a dict, the usual item, is not)
+        if type(item) is dict:  # the usual item: one object, unless a ``kind: *List`` (_expand)
+            kind = item.get("kind")
+            if isinstance(kind, str) and kind.endswith("List"):
+                out.extend(_expand(item, None))
+            else:
+                out.append(_raw(item, None, ()))
+        elif isinstance(item, os.PathLike):
             out.extend(read_path(item))
         elif item is not None:
             out.extend(_expand(item, None))
