@@ -252,15 +252,16 @@ cdef extern from *:
     static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, uint64_t lens,
                                               PyObject *const *items, Py_ssize_t count,
                                               PyObject **vals, int upto) {
-        PyObject *const *p = items, *const *end = items + count;
+        PyObject *const *end = items + count;
+        Py_ssize_t i = -count;  /* end[i]: the pair; counts up to 0 (one add and one branch) */
         /* the three types in registers: each test of a pair is then one compare with memory
            (gcc otherwise loads &PyUnicode_Type from the GOT into a register on every pair) */
         PyTypeObject *tuple_t = &PyTuple_Type, *str_t = &PyUnicode_Type, *bytes_t = &PyBytes_Type;
     #if defined(__GNUC__) || defined(__clang__)
         __asm__("" : "+r"(tuple_t), "+r"(str_t), "+r"(bytes_t));
     #endif
-        for (; p != end; p++) {
-            PyObject *it = *p, *nm, *v;
+        for (; i != 0; i++) {
+            PyObject *it = end[i], *nm, *v;
             const unsigned char *d;
             Py_ssize_t n;
             int k;
@@ -291,7 +292,7 @@ cdef extern from *:
             Py_INCREF(v);
             vals[k] = v;
         }
-        return p - items;
+        return count + i;
     }
 
     /* An exact dict's entries read in place (CPython 3.11 to 3.13 without free threading,
