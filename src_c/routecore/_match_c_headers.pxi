@@ -346,8 +346,9 @@ cdef extern from *:
     static int rc_walk_dict(const rc_names *t, uint64_t lens, PyObject *const *e,
                             Py_ssize_t count, PyObject **vals, int upto) {
         PyObject *const *end = e + 2 * count;
-        for (; e != end; e += 2) {
-            if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
+        Py_ssize_t i = -2 * count;  /* end[i:i + 2]: the entry; counts up to 0 */
+        for (; i != 0; i += 2) {
+            if (end[i + 1] != NULL && rc_take(t, lens, end + i, vals, upto))  /* (NULL: removed) */
                 return 0;
         }
         return 1;
