@@ -249,18 +249,28 @@ cdef extern from *:
        it must have the bit of every slot name below upto), a str's before its kind (a str
        that is not compact ASCII can only be a slot name's variant of the same length: see the
        module's invariants), then by its length bucket's first word, then by rc_slot_in. */
+    /* Makes the compiler read *o's fields again after it (nothing is emitted): the test of a
+       name's type against str is then one compare with memory, the type being loaded again
+       for the bytes test (2 instructions a str pair, not 3) */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define rc_reload(o) __asm__("" : "+r"(o))
+    #else
+    #define rc_reload(o) ((void)0)
+    #endif
+
     static inline Py_ssize_t rc_walk_pairs_in(const rc_names *t, uint64_t lens,
                                               PyObject *const *items, Py_ssize_t count,
                                               PyObject **vals, int upto) {
-        PyObject *const *p = items, *const *end = items + count;
+        PyObject *const *end = items + count;
+        Py_ssize_t i = -count;  /* end[i]: the pair; counts up to 0 (one add and one branch) */
         /* the three types in registers: each test of a pair is then one compare with memory
            (gcc otherwise loads &PyUnicode_Type from the GOT into a register on every pair) */
         PyTypeObject *tuple_t = &PyTuple_Type, *str_t = &PyUnicode_Type, *bytes_t = &PyBytes_Type;
     #if defined(__GNUC__) || defined(__clang__)
         __asm__("" : "+r"(tuple_t), "+r"(str_t), "+r"(bytes_t));
     #endif
-        for (; p != end; p++) {
-            PyObject *it = *p, *nm, *v;
+        for (; i != 0; i++) {
+            PyObject *it = end[i], *nm, *v;
             const unsigned char *d;
             Py_ssize_t n;
             int k;
@@ -274,13 +284,14 @@ cdef extern from *:
                 if (!PyUnicode_IS_COMPACT_ASCII(nm))
                     break;
                 d = (const unsigned char *)(((PyASCIIObject *)nm) + 1);
-            } else if (Py_TYPE(nm) == bytes_t) {
+            } else {
+                rc_reload(nm);
+                if (Py_TYPE(nm) != bytes_t)
+                    break;
                 n = PyBytes_GET_SIZE(nm);
                 if (RC_LIKELY(!((lens >> (n & 63)) & 1)))
                     continue;
                 d = (const unsigned char *)PyBytes_AS_STRING(nm);
-            } else {
-                break;
             }
             k = rc_bucket_slot(t, d, n);
             if ((unsigned)k >= (unsigned)upto)  /* (-1: no slot) */
@@ -291,7 +302,7 @@ cdef extern from *:
             Py_INCREF(v);
             vals[k] = v;
         }
-        return p - items;
+        return count + i;
     }
 
     /* An exact dict's entries read in place (CPython 3.11 to 3.13 without free threading,
@@ -335,8 +346,9 @@ cdef extern from *:
     static int rc_walk_dict(const rc_names *t, uint64_t lens, PyObject *const *e,
                             Py_ssize_t count, PyObject **vals, int upto) {
         PyObject *const *end = e + 2 * count;
-        for (; e != end; e += 2) {
-            if (e[1] != NULL && rc_take(t, lens, e, vals, upto))  /* (NULL: removed) */
+        Py_ssize_t i = -2 * count;  /* end[i:i + 2]: the entry; counts up to 0 */
+        for (; i != 0; i += 2) {
+            if (end[i + 1] != NULL && rc_take(t, lens, end + i, vals, upto))  /* (NULL: removed) */
                 return 0;
         }
         return 1;
