@@ -111,6 +111,7 @@ cdef struct Req:
     PyObject* method           # a str
     PyObject* path             # a str whose first plen characters are the path (plen -1: refused)
     Py_ssize_t plen
+    const unsigned char* pdata # _compact_narrow(path), set with path's boundaries (_scan, _hash_path)
     uint64_t full_hash         # the hash of path[:plen]; 0: not made yet (_match_c_scan.pxi)
     PyObject* host             # a str, bytes (a raw header value, read in place) or None
     PyObject* headers

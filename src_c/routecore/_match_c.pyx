@@ -305,12 +305,12 @@ cdef class Table:
         """The winning entry of group gi for the request's path (req.path[:req.plen]), or -1:
         its exact path, then regexes when they rank first, then prefixes longest first, then
         regexes. Only the lengths the group has are hashed and probed (_match_c_scan.pxi's
-        invariants); a compact 1-byte path is hashed and probed in place. (The path is read
+        invariants); a compact 1-byte path (req.pdata not NULL) is hashed and probed in place. (The path is read
         through req: a str local would take a reference.)"""
         cdef int r
         cdef Py_ssize_t p, n = req.plen
         cdef CGroup* cg = &self.groups[gi]
-        cdef const unsigned char* d = _compact_narrow(req.path)
+        cdef const unsigned char* d = req.pdata
         cdef uint64_t m
         if (cg.elen_mask >> (n if n < 63 else 63)) & 1:  # some exact path has this length
             if req.full_hash == 0:
@@ -530,6 +530,7 @@ cdef int _req_general(Table self, Req* req, bint unscannable, PyObject** keep) e
         if p is None:  # refused (a malformed escape, an escaped slash, "..;"): 400
             p = ""
             req.plen = -1
+            req.pdata = NULL
         else:
             req.plen = len(p)
             _hash_path(self, p, req)
@@ -566,17 +567,14 @@ cdef object _decide_at(Table self, Req* req):
     """The decision for the text method, path req.path[:req.plen] (plen -1: a refused path),
     the Host (a str, bytes from a header, read in place and kept so by the Decision, or None) and the target's query in req; the references are the caller's,
     and so is releasing req."""
-    cdef Py_ssize_t n, i, sn, after
+    cdef Py_ssize_t n, i, after
     cdef int r = -1, gi
     cdef const COut* o = NULL
     cdef CChoice* cc
-    cdef PyObject* fixed
-    cdef PyObject* choice
     cdef PyObject* lis
     cdef PyObject* hkp
-    cdef object hown, hk, made
-    cdef str sk
-    cdef HostHash hh, sh
+    cdef object hown, hk
+    cdef HostHash hh
     if self.mesh:  # the Host plays no part in matching: read after, if nothing read it
         if req.plen >= 0:
             lis = _list_item(<PyObject*>self.listeners, 0)
@@ -612,10 +610,8 @@ cdef object _decide_at(Table self, Req* req):
                 i = self.listener_any  # no listener has a hostname: every Host is its
             else:
                 i = self._listener_for(<str>hkp, n, &hh)
-            if i >= 0 and req.sni != <PyObject*>None:
-                sk = _host_key_hash(_text(<object>req.sni), &sn, &sh, False)
-                if self._listener_for(sk, sn, &sh) != i:
-                    i = -2  # the TLS connection belongs to another listener
+            if i >= 0 and req.sni != <PyObject*>None and _sni_listener(self, req.sni) != i:
+                i = -2  # the TLS connection belongs to another listener
             if i == -1:
                 o = &self.outs[self.no_listener]
             elif i == -2:
@@ -633,8 +629,29 @@ cdef object _decide_at(Table self, Req* req):
                     r = self._group((<_Listener>lis).any_group, req)
                 o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
     cc = &self.cchoices[self._pick(o)]
-    choice = cc.choice
-    fixed = cc.fixed
+    if cc.needs_host or cc.grpc != NULL or cc.cors:  # (rare: no object local of their own here)
+        return _decide_choice(self, req, cc, n)
+    if cc.fixed != NULL:  # nothing from the request: the same object every time
+        return <object>cc.fixed
+    return _take(_made(cc.choice, req.path, req.plen, req.query, req.qstart, req.scheme,
+                       req.host))
+
+
+cdef int _sni_listener(Table self, PyObject* sni) except -3:
+    """The listener index of the TLS server name ``sni`` (as _listener_for: -1 none)."""
+    cdef Py_ssize_t sn
+    cdef HostHash sh
+    cdef str sk = _host_key_hash(_text(<object>sni), &sn, &sh, False)
+    return self._listener_for(sk, sn, &sh)
+
+
+cdef object _decide_choice(Table self, Req* req, const CChoice* cc, Py_ssize_t n):
+    """_decide_at's decision for choice cc when it may depend on more than the request's
+    path (a redirect to the request's host, a gRPC form, CORS); n: the Host key's length (0:
+    no Host)."""
+    cdef PyObject* choice = cc.choice
+    cdef PyObject* fixed = cc.fixed
+    cdef object made
     if cc.needs_host and n == 0:  # a redirect to the request's host, and there is none
         made = _outcome.without_host(<object>choice, _grpc_request(self, req))
         choice = <PyObject*>made

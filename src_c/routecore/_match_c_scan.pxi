@@ -340,6 +340,7 @@ cdef void _hash_path(Table self, str path, Req* req) noexcept:
     cdef bytearray lens = self.plens_all
     cdef Fwd f
     cdef bint narrow = PyUnicode_KIND(path) == PyUnicode_1BYTE_KIND
+    req.pdata = _compact_narrow(<PyObject*>path)
     f.data = <const unsigned char*>PyUnicode_DATA(path)
     f.avail = n
     f.h = HASH_SEED
@@ -386,6 +387,7 @@ cdef bint _scan(Table self, str target, Py_ssize_t* qpos, Req* req) noexcept:
     cdef PyObject* t = <PyObject*>target
     cdef Py_ssize_t n = _ulen(t)
     cdef const unsigned char* data = _compact_narrow(t)
+    req.pdata = data  # (for Table._group: set whatever the answer, as the boundaries are)
     if n == 0:
         return False
     req.overflow = False
