@@ -13,7 +13,8 @@ cdef struct COut:
     int cum_off
 
 cdef struct CEntry:
-    int path_type      # 0 Exact, 1 PathPrefix, 2 RegularExpression
+    int plain          # 1: no method, header or query condition (method -1, h_start == h_end,
+                       # q_start == q_end), set by _fill with them: the entry matches as its path does
     int method         # index into Table.pool, or -1 for any method
     int h_start        # header conditions: Table.conds[h_start:h_end]
     int h_end

@@ -129,7 +129,10 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
             if i > start:
                 if eq < 0:
                     eq = i
-                if eq - start == ln and PyUnicode_Tailmatch(q, name, start, eq, -1):
+                if eq - start == ln and (
+                        _same(q, start, eq, <const unsigned char*>PyUnicode_DATA(name))
+                        if PyUnicode_KIND(name) == PyUnicode_1BYTE_KIND  # (no call: the common name)
+                        else PyUnicode_Tailmatch(q, name, start, eq, -1)):
                     return q[eq + 1:i] if eq < i else ""
             start = i + 1
             eq = -1
@@ -142,8 +145,9 @@ include "_match_c_decision.pxi"
 
 
 cdef inline bint _unconditional(const CEntry* e) noexcept:
-    """Entry e has no method, header or query condition: it matches as its path does."""
-    return e.method < 0 and e.h_start == e.h_end and e.q_start == e.q_end
+    """Entry e has no method, header or query condition: it matches as its path does (one
+    field, e.plain, that _fill sets from the three)."""
+    return e.plain
 
 
 cdef inline int _slot_entry(Table self, MapSlot* slot, Req* req) except -2:

@@ -448,6 +448,13 @@ def _entry_layout(entry_type):
             raise ImportError(f"routecore._compile.table.Entry.{name} moved: update _match_c_build.pxi")
 
 
+def _entries_for_tests(Table t):
+    """(plain, method, h_start, h_end, q_start, q_end) of each of t's entries: tests check that
+    the flag agrees with the fields it stands for, after a build and after an update."""
+    return [(t.entries[i].plain, t.entries[i].method, t.entries[i].h_start, t.entries[i].h_end,
+             t.entries[i].q_start, t.entries[i].q_end) for i in range(t.n_entries)]
+
+
 from routecore._compile.table import Entry as _Entry
 from routecore._config.regex import required_literal as _required_literal
 _entry_layout(_Entry)
@@ -468,7 +475,6 @@ cdef int _fill(Table self, int ei, int ci, object e) except -1:
     """Write entry e at entries[ei] and its conditions from conds[ci]: the next ci."""
     cdef CEntry* ce = &self.entries[ei]
     cdef CCond* cc
-    ce.path_type = <object>PyTuple_GET_ITEM(e, _E_PATH_TYPE)
     method = <object>PyTuple_GET_ITEM(e, _E_METHOD)
     ce.method = _intern(self, method) if method is not None else -1
     rx = <object>PyTuple_GET_ITEM(e, _E_REGEX)
@@ -490,4 +496,5 @@ cdef int _fill(Table self, int ei, int ci, object e) except -1:
         cc.regex = _regex_index(self, c.regex) if c.regex is not None else -1
         ci += 1
     ce.q_end = ci
+    ce.plain = ce.method < 0 and ce.h_start == ce.h_end and ce.q_start == ce.q_end
     return ci
