@@ -1,4 +1,7 @@
 """Shared fixtures: every behavioural test runs on both twins (native Cython core, pure Python)."""
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 import routecore
@@ -31,6 +34,17 @@ def make_router(source, twin, **kw):
 @pytest.fixture(name="make_router")
 def make_router_fixture():
     return make_router
+
+
+def source_module(module):
+    """``module``'s .py source loaded as a module of its own: the pure-Python install of a module
+    setup.py compiles by Cython as it is (routecore._config.quick, routecore._compile.table)."""
+    package, _, name = module.__name__.rpartition(".")
+    path = Path(module.__file__).with_name(name + ".py")
+    spec = importlib.util.spec_from_file_location(f"{package}._{name}_source", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def both_twins(source, **kw):

@@ -2,7 +2,6 @@
 built: the module as imported (the extension there) and its Python source loaded on its own (the
 pure-Python install) must build the same tables: the same entries (every item, in order), the
 same choices, gRPC forms and outcomes, from the same attachment records."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,10 @@ from routecore._compile import table
 from routecore._compile.attach import Attachments
 from routecore._outcome import Choice
 
+from conftest import source_module
+
 _SOURCE = Path(table.__file__).with_name("table.py")
-
-
-def _source_module():
-    spec = importlib.util.spec_from_file_location("routecore._compile._table_source", _SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SOURCE = _source_module()
+SOURCE = source_module(table)
 
 
 def test_the_source_is_a_module_of_its_own():

@@ -4,7 +4,6 @@ builds exactly the model the general path builds, or gives up (None), and then l
 errors are the general path's. Run against the module as imported (the compiled extension when
 it is built) and against its Python source loaded on its own (the pure-Python install)."""
 import copy
-import importlib.util
 import re
 from pathlib import Path
 
@@ -16,17 +15,10 @@ import routecore.testing as rt
 from routecore import ConfigError
 from routecore._config import cel, quick
 
+from conftest import source_module
+
 _SOURCE = Path(quick.__file__).with_name("quick.py")
-
-
-def _pure():
-    spec = importlib.util.spec_from_file_location("routecore._config._quick_source", _SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_SOURCE_MODULE = _pure()
+_SOURCE_MODULE = source_module(quick)
 IMPLEMENTATIONS = {"imported": quick.http_route, "source": _SOURCE_MODULE.http_route}
 
 
