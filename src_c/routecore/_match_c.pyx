@@ -380,6 +380,8 @@ cdef class Table:
         routecore._adapters.wsgi_headers reads them). rc_route's common calls go to _decide_c
         without it."""
         cdef ReqMore more
+        if host is not None and not wsgi and not _all_pairs(<PyObject*>headers):
+            headers = _given_headers(headers)
         more.scheme = <PyObject*>scheme
         more.sni = <PyObject*>sni
         more.wsgi = wsgi

@@ -29,6 +29,24 @@ cdef extern from *:
     static PyObject *rc_route_names[6];   /* method, path, headers, host, scheme, sni (interned) */
     static PyObject *rc_route_empty;      /* () */
 
+    /* 1 when headers is None, a dict or a list or tuple of exact 2-tuples (no twin can fail to
+       read it), 0 otherwise (_given_headers reads it then) */
+    static inline int rc_all_pairs(PyObject *headers) {
+        PyTypeObject *t = Py_TYPE(headers);
+        PyObject **items;
+        Py_ssize_t n;
+        if (t == &PyList_Type)
+            items = ((PyListObject *)headers)->ob_item;
+        else if (t == &PyTuple_Type)
+            items = ((PyTupleObject *)headers)->ob_item;
+        else
+            return t == &PyDict_Type || headers == Py_None;
+        for (n = Py_SIZE(headers); n > 0; n--, items++)
+            if (Py_TYPE(*items) != &PyTuple_Type || Py_SIZE(*items) != 2)
+                return 0;
+        return 1;
+    }
+
     /* route() with keywords other than one host=: names matched by identity (a call site's
        keyword names are interned), else the general reading. A function of its own, so that
        rc_route's common calls save no registers. */
@@ -57,7 +75,8 @@ cdef extern from *:
     }
 
     /* route(): route(method, path[, headers]) and route(method, path, headers, host=host) go
-       to _decide_c as they are; any other call to rc_route_kw */
+       to _decide_c as they are (with a Host given, when rc_all_pairs vouches for the headers:
+       else Table._decide checks them, _given_headers); any other call to rc_route_kw */
     static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames) {
         if (kwnames == NULL) {
@@ -66,7 +85,8 @@ cdef extern from *:
             if (nargs == 3)
                 return rc_route_fast(self, args[0], args[1], args[2], Py_None, NULL);
         } else if (nargs == 3 && PyTuple_GET_SIZE(kwnames) == 1
-                   && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3])
+                   && PyTuple_GET_ITEM(kwnames, 0) == rc_route_names[3]
+                   && (args[3] == Py_None || rc_all_pairs(args[2])))
             return rc_route_fast(self, args[0], args[1], args[2], args[3], NULL);
         return rc_route_kw(self, args, nargs, kwnames);
     }
@@ -99,6 +119,7 @@ cdef extern from *:
         return r;
     }
     """
+    bint _all_pairs "rc_all_pairs"(PyObject* headers) noexcept
     int _install_route "rc_install_route"(PyObject* tp, void* general, void* decide, void* fast,
                                           PyObject* names, PyObject* empty) except -1
 
