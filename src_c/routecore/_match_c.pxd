@@ -119,7 +119,9 @@ cdef struct Req:
     PyObject* scheme
     PyObject* sni
     bint wsgi                  # headers is a WSGI environ (Table.route_wsgi)
-    PyObject* query            # a str whose characters from qstart on are the query, or None
+    PyObject* query            # a str whose characters from qstart on are the query, or None;
+                               # or (route_asgi, qstart 0) the scope's query_string, an exact
+                               # bytes read as latin-1 where it lies (_query_get, Decision._query)
     Py_ssize_t qstart
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
     PyObject* host2[2]         # the Host and :authority read alone when hv is NULL (_read_host)
@@ -138,7 +140,8 @@ cdef struct ReqMore:
     PyObject* scheme
     PyObject* sni
     bint wsgi
-    PyObject* query  # route_asgi's query (str or None) decided apart from the path (NULL: not)
+    PyObject* query  # route_asgi's query (a non-empty exact bytes, or None) decided apart from
+                     # the path (NULL: not)
 
 @cython.final
 cdef class Table:

@@ -122,6 +122,8 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
     cdef Py_ssize_t n, i, eq = -1, ln = len(name)
     if query is None:
         return None
+    if type(query) is bytes:  # route_asgi's query_string, read where it lies (_match_c_adapt.pxi)
+        return _query_get_raw(<bytes>query, start, name)
     q = <str>query
     n = len(q)
     for i in range(start, n + 1):

@@ -15,8 +15,11 @@
 # - values read are referenced by locals while _decide runs (it may run Python code);
 # - an ASGI target's path is the scope's "path" when it is raw_path's text (the common request:
 #   no escapes), else raw_path's bytes decoded; its query, when there is one, query_string's
-#   bytes decoded; the two are joined (raw_path cut at its first "?") only when _decide_split
-#   declines them (a "?" in the path, a "#" in the query, a path _scan does not read whole).
+#   bytes themselves (no str is made: Req.query, the query matches (_query_get_raw) and the
+#   Decision read them as latin-1 where they lie, Decision._query decodes them when asked); the
+#   two are joined (raw_path cut at its first "?", query_string decoded) only when
+#   _decide_split declines them (a "?" in the path, a "#" in the query, a path _scan does not
+#   read whole).
 
 cdef extern from *:
     """
@@ -150,10 +153,11 @@ cdef inline bint _same_text(object s, const char* r, Py_ssize_t n) noexcept:
 
 
 cdef object _route_scope(Table self, dict scope):
-    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path
-    and query_string are decoded apart and decided apart by _decide_split when it can (raw_path
-    has no "?": _scan stops at one, and _decide_split declines), else joined into the target
-    (raw_path up to its first "?", then "?" and query_string when there is one) for _decide."""
+    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path's
+    text and query_string's bytes are decided apart by _decide_split when it can (raw_path has
+    no "?": _scan stops at one, and _decide_split declines), else joined into the target
+    (raw_path up to its first "?", then "?" and query_string decoded when there is one) for
+    _decide."""
     cdef object raw = _dict_get(scope, "raw_path", K_RAW_PATH, None, False)
     cdef object qs, scheme, headers, method, path, query = None, d
     cdef const char* r
@@ -173,7 +177,7 @@ cdef object _route_scope(Table self, dict scope):
         path = _latin1(r, n)
     nq = PyBytes_GET_SIZE(qs)
     if nq:
-        query = _latin1(PyBytes_AS_STRING(qs), nq)
+        query = qs
     scheme = _dict_get(scope, "scheme", K_SCHEME, None, False)
     if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
         if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
@@ -196,20 +200,23 @@ cdef object _route_scope(Table self, dict scope):
     mark = <const char*>memchr(r, 63, n)
     if mark != NULL:  # what follows a "?" in raw_path is not the query: dropped
         path = _latin1(r, mark - r)
-    return self._decide(method, (<str>path + "?" + <str>query) if nq else path, headers, None,
-                        scheme, None, False)
+    if nq:
+        path = <str>path + "?" + _latin1(PyBytes_AS_STRING(qs), nq)
+    return self._decide(method, path, headers, None, scheme, None, False)
 
 
 cdef object _decide_split(Table self, str method, str path, object query, object headers,
                           object scheme):
-    """Table._decide(method, path + "?" + query (path alone when query is None), headers,
-    scheme=scheme) without joining them, for a query without "#"; None when _scan does not
+    """Table._decide(method, path + "?" + query.decode("latin-1") (path alone when query is
+    None; else a non-empty exact bytes), headers, scheme=scheme) without joining them or
+    decoding the query, for a query without "#"; None when _scan does not
     read the path whole or finds a "?" in it (the caller then decides the joined target).
     Where _scan reads the path whole, it reads the joined target whole too, up to the same
     "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
     matters), so _decide_c reaches _decide_at with the same Req but for where the query
     lies (in its own str from 0 instead of the target's from q + 1: Decision and the query
-    matches read it through Req.query and Req.qstart alone)."""
+    matches read it through Req.query and Req.qstart alone, and take a bytes query as its
+    latin-1 text)."""
     cdef ReqMore more
     more.scheme = <PyObject*>scheme
     more.sni = <PyObject*>None
@@ -217,6 +224,27 @@ cdef object _decide_split(Table self, str method, str path, object query, object
     more.query = <PyObject*>query
     d = _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers, <PyObject*>None, &more)
     return None if d is _DECLINED else d
+
+
+cdef object _query_get_raw(bytes query, Py_ssize_t start, str name):
+    """_query_get(query.decode("latin-1"), start, name) without decoding the query: the first
+    value of ``name`` (a name wider than latin-1 is in no latin-1 text), made text alone."""
+    cdef const unsigned char* q = <const unsigned char*>PyBytes_AS_STRING(query)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(query), i, eq = -1, ln = PyUnicode_GET_LENGTH(name)
+    if PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND:
+        return None
+    for i in range(start, n + 1):
+        if i == n or q[i] == 38:  # "&"
+            if i > start:
+                if eq < 0:
+                    eq = i
+                if eq - start == ln and memcmp(q + start, PyUnicode_DATA(name), ln) == 0:
+                    return _latin1(<const char*>q + eq + 1, i - eq - 1) if eq < i else ""
+            start = i + 1
+            eq = -1
+        elif eq < 0 and q[i] == 61:  # "="
+            eq = i
+    return None
 
 
 cdef object _route_environ(Table self, dict environ):

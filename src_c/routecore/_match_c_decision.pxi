@@ -24,7 +24,8 @@ cdef class Decision:
     cdef PyObject* _choice_p
     cdef PyObject* _pstr       # a str whose first _plen characters are the request path, or NULL
     cdef Py_ssize_t _plen
-    cdef PyObject* _qstr       # a str whose characters from _qstart on are the query, or NULL
+    cdef PyObject* _qstr       # a str whose characters from _qstart on are the query, or bytes
+                               # (route_asgi's query_string, _qstart 0: _query decodes it), or NULL
     cdef Py_ssize_t _qstart
     cdef PyObject* _host_p     # the request's Host (valid): a str, or bytes (a raw header value
                                # the decision read in place: _host decodes it), or NULL
@@ -64,8 +65,13 @@ cdef class Decision:
 
     @property
     def _query(self):
+        """The request's query (None: none); a bytes query as its latin-1 text, made here (as the
+        pure twin's route_asgi makes it)."""
         if self._qstr == NULL:
             return None
+        if PyBytes_CheckExact(<object>self._qstr):
+            return _latin1(PyBytes_AS_STRING(<object>self._qstr) + self._qstart,
+                           PyBytes_GET_SIZE(<object>self._qstr) - self._qstart)
         if self._qstart == 0:
             return <object>self._qstr
         return (<str>self._qstr)[self._qstart:]
