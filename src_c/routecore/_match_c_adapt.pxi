@@ -112,11 +112,40 @@ cdef extern from *:
         return v;
     }
     #define rc_dict_get_k(d, key, k, dflt, quiet) rc_dict_get(d, key, &rc_hints[k], dflt, quiet)
+
+    /* d's entries (rc_dict_items) for rc_dict_get_e, NULL when not readable in place */
+    static inline PyObject **rc_entries(PyObject *d, Py_ssize_t *count) {
+        return (PyObject **)rc_dict_items(d, count);
+    }
+
+    /* rc_dict_get with d's entries *e[0:2 * *count] read once by the caller (rc_entries): the
+       key at its entry of last time taken inline when it is the same object (a server's scope
+       keys are interned literals, as these are); anything else by rc_dict_get, after which *e
+       is read again (a lookup can run Python code, which can change d). */
+    RC_INLINE PyObject *rc_dict_get_e(PyObject ***e, Py_ssize_t *count, PyObject *d,
+                                      PyObject *key, Py_ssize_t *hint, PyObject *dflt, int quiet) {
+        PyObject *v;
+        Py_ssize_t i = *hint;
+        if (*e != NULL && (size_t)i < (size_t)*count && (*e)[2 * i] == key
+                && (v = (*e)[2 * i + 1]) != NULL) {
+            Py_INCREF(v);
+            return v;
+        }
+        v = rc_dict_get(d, key, hint, dflt, quiet);
+        *e = rc_entries(d, count);
+        return v;
+    }
+    #define rc_dict_get_ek(e, count, d, key, k, dflt, quiet) \
+        rc_dict_get_e(e, count, d, key, &rc_hints[k], dflt, quiet)
     """
     # d.get(key, default) for an exact ASCII str key through rc_hints[k]; ``quiet``: a lookup's
     # error reads as the key's absence (a key the adapter does not read). (In C: a Cython
     # inline function around the read was not inlined by the compiler.)
     object _dict_get "rc_dict_get_k"(dict d, str key, int k, object default, bint quiet)
+    # the same, through the entries read once (_entries) for several keys of one dict
+    PyObject** _entries "rc_entries"(dict d, Py_ssize_t* count)
+    object _dict_get_e "rc_dict_get_ek"(PyObject*** e, Py_ssize_t* count, dict d, str key, int k,
+                                         object default, bint quiet)
     bint _same_words "rc_same_words"(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept
     bint PyUnicode_IS_COMPACT_ASCII(object)
 
@@ -157,28 +186,25 @@ cdef object _route_scope(Table self, dict scope):
     text and query_string's bytes are decided apart by _decide_split when it can (raw_path has
     no "?": _scan stops at one, and _decide_split declines), else joined into the target
     (raw_path up to its first "?", then "?" and query_string decoded when there is one) for
-    _decide."""
-    cdef object raw = _dict_get(scope, "raw_path", K_RAW_PATH, None, False)
+    _decide. The keys are read in the pure adapter's order (raw_path, query_string, scheme,
+    method, headers; "path" quietly) through the entries read once (_dict_get_e), read again
+    after a comparison that can run Python code."""
+    cdef Py_ssize_t count = 0
+    cdef PyObject** e = _entries(scope, &count)
+    cdef object raw = _dict_get_e(&e, &count, scope, "raw_path", K_RAW_PATH, None, False)
     cdef object qs, scheme, headers, method, path, query = None, d
     cdef const char* r
     cdef const char* mark
     cdef Py_ssize_t n, nq
     if type(raw) is not bytes or PyBytes_GET_SIZE(raw) == 0:
         return _route_asgi(self, scope)
-    qs = _dict_get(scope, "query_string", K_QUERY, None, False)
+    qs = _dict_get_e(&e, &count, scope, "query_string", K_QUERY, None, False)
     if qs is None:
         qs = b""
     elif type(qs) is not bytes:
         return _route_asgi(self, scope)
-    r = PyBytes_AS_STRING(raw)
-    n = PyBytes_GET_SIZE(raw)
-    path = _dict_get(scope, "path", K_PATH, None, True)
-    if not _same_text(path, r, n):  # the scope's "path" is raw_path's text already, or made
-        path = _latin1(r, n)
-    nq = PyBytes_GET_SIZE(qs)
-    if nq:
-        query = qs
-    scheme = _dict_get(scope, "scheme", K_SCHEME, None, False)
+    path = _dict_get_e(&e, &count, scope, "path", K_PATH, None, True)
+    scheme = _dict_get_e(&e, &count, scope, "scheme", K_SCHEME, None, False)
     if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
         if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
             scheme = "http"
@@ -189,10 +215,18 @@ cdef object _route_scope(Table self, dict scope):
             scheme = "http"
         elif scheme == "wss":
             scheme = "https"
-    headers = _dict_get(scope, "headers", K_HEADERS, None, False)
+        e = _entries(scope, &count)  # (the comparisons can run Python code)
+    method = _dict_get_e(&e, &count, scope, "method", K_METHOD, "GET", False)
+    headers = _dict_get_e(&e, &count, scope, "headers", K_HEADERS, None, False)
     if type(headers) is not list and type(headers) is not tuple and not headers:
         headers = ()
-    method = _dict_get(scope, "method", K_METHOD, "GET", False)
+    r = PyBytes_AS_STRING(raw)
+    n = PyBytes_GET_SIZE(raw)
+    if not _same_text(path, r, n):  # the scope's "path" is raw_path's text already, or made
+        path = _latin1(r, n)
+    nq = PyBytes_GET_SIZE(qs)
+    if nq:
+        query = qs
     if type(method) is str and (nq == 0 or memchr(PyBytes_AS_STRING(qs), 35, nq) == NULL):
         d = _decide_split(self, <str>method, <str>path, query, headers, scheme)
         if d is not None:
