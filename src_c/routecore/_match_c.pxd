@@ -110,9 +110,12 @@ cdef struct Req:
     # caller's, or a local of _decide_at that outlives every use) but for those in hv and
     # host2, which _release drops (hv is NULL until a candidate needs the headers)
     PyObject* method           # a str
-    PyObject* path             # a str whose first plen characters are the path (plen -1: refused)
+    PyObject* path             # a str whose first plen characters are the path (plen -1: refused);
+                               # or (route_asgi, _scan_apart) raw_path's exact bytes, whose latin-1
+                               # text is the path (read by _regexes and Decision.request_path)
     Py_ssize_t plen
-    const unsigned char* pdata # _compact_narrow(path), set with path's boundaries (_scan, _hash_path)
+    const unsigned char* pdata # _compact_narrow(path) (bytes: their data), set with path's
+                               # boundaries (_scan, _scan_apart, _hash_path)
     uint64_t full_hash         # the hash of path[:plen]; 0: not made yet (_match_c_scan.pxi)
     PyObject* host             # a str, bytes (a raw header value, read in place) or None
     PyObject* headers
