@@ -13,13 +13,12 @@
 #   always the lookup's) and, when the key is there, one pass that remembers its position. The
 #   positions (rc_hints) are only ever a guess: any value gives the lookup's answer;
 # - values read are referenced by locals while _decide runs (it may run Python code);
-# - an ASGI target's path is the scope's "path" when it is raw_path's text (the common request:
-#   no escapes), else raw_path's bytes decoded; its query, when there is one, query_string's
-#   bytes themselves (no str is made: Req.query, the query matches (_query_get_raw) and the
-#   Decision read them as latin-1 where they lie, Decision._query decodes them when asked); the
-#   two are joined (raw_path cut at its first "?", query_string decoded) only when
-#   _decide_split declines them (a "?" in the path, a "#" in the query, a path _scan does not
-#   read whole).
+# - an ASGI target's path and query are raw_path's and query_string's bytes themselves (no str
+#   is made, the scope's "path" is not read: _scan_apart reads raw_path as Req.path, the query
+#   matches (_query_get_raw) read the query as latin-1 where it lies, the Decision keeps both
+#   and decodes them when asked, as _regexes does the path); the two are joined into a target
+#   (raw_path cut at its first "?", both decoded) only when _decide_split declines them (a "?"
+#   in the path, a "#" in the query, a path _scan_apart does not read whole).
 
 cdef extern from *:
     """
@@ -146,7 +145,6 @@ cdef extern from *:
     PyObject** _entries "rc_entries"(dict d, Py_ssize_t* count)
     object _dict_get_e "rc_dict_get_ek"(PyObject*** e, Py_ssize_t* count, dict d, str key, int k,
                                          object default, bint quiet)
-    bint _same_words "rc_same_words"(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept
     bint PyUnicode_IS_COMPACT_ASCII(object)
 
 
@@ -157,7 +155,6 @@ cdef enum:
     K_QUERY
     K_SCHEME
     K_HEADERS
-    K_PATH
     K_RAW_URI
     K_REQUEST_URI
     K_HTTP_HOST
@@ -175,20 +172,14 @@ cdef inline bint _truthy(object v) except -1:
     return bool(v)
 
 
-cdef inline bint _same_text(object s, const char* r, Py_ssize_t n) noexcept:
-    """s is an exact compact-ASCII str whose characters are the bytes r[0:n] (r: a bytes')."""
-    return (type(s) is str and PyUnicode_IS_COMPACT_ASCII(s) and PyUnicode_GET_LENGTH(s) == n
-            and _same_words(<const unsigned char*>PyUnicode_DATA(s), <const unsigned char*>r, n))
-
-
 cdef object _route_scope(Table self, dict scope):
     """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path's
-    text and query_string's bytes are decided apart by _decide_split when it can (raw_path has
-    no "?": _scan stops at one, and _decide_split declines), else joined into the target
-    (raw_path up to its first "?", then "?" and query_string decoded when there is one) for
+    and query_string's bytes are decided apart and where they lie by _decide_split when it can
+    (raw_path has no "?": _scan_apart stops at one, and _decide_split declines), else joined
+    into the target (raw_path up to its first "?", then "?" and query_string, decoded) for
     _decide. The keys are read in the pure adapter's order (raw_path, query_string, scheme,
-    method, headers; "path" quietly) through the entries read once (_dict_get_e), read again
-    after a comparison that can run Python code."""
+    method, headers) through the entries read once (_dict_get_e), read again after a
+    comparison that can run Python code."""
     cdef Py_ssize_t count = 0
     cdef PyObject** e = _entries(scope, &count)
     cdef object raw = _dict_get_e(&e, &count, scope, "raw_path", K_RAW_PATH, None, False)
@@ -203,7 +194,6 @@ cdef object _route_scope(Table self, dict scope):
         qs = b""
     elif type(qs) is not bytes:
         return _route_asgi(self, scope)
-    path = _dict_get_e(&e, &count, scope, "path", K_PATH, None, True)
     scheme = _dict_get_e(&e, &count, scope, "scheme", K_SCHEME, None, False)
     if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
         if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
@@ -220,43 +210,43 @@ cdef object _route_scope(Table self, dict scope):
     headers = _dict_get_e(&e, &count, scope, "headers", K_HEADERS, None, False)
     if type(headers) is not list and type(headers) is not tuple and not headers:
         headers = ()
-    r = PyBytes_AS_STRING(raw)
-    n = PyBytes_GET_SIZE(raw)
-    if not _same_text(path, r, n):  # the scope's "path" is raw_path's text already, or made
-        path = _latin1(r, n)
     nq = PyBytes_GET_SIZE(qs)
     if nq:
         query = qs
     if type(method) is str and (nq == 0 or memchr(PyBytes_AS_STRING(qs), 35, nq) == NULL):
-        d = _decide_split(self, <str>method, <str>path, query, headers, scheme)
+        d = _decide_split(self, <str>method, raw, query, headers, scheme)
         if d is not None:
             return d
+    r = PyBytes_AS_STRING(raw)
+    n = PyBytes_GET_SIZE(raw)
     mark = <const char*>memchr(r, 63, n)
     if mark != NULL:  # what follows a "?" in raw_path is not the query: dropped
-        path = _latin1(r, mark - r)
+        n = mark - r
+    path = _latin1(r, n)
     if nq:
         path = <str>path + "?" + _latin1(PyBytes_AS_STRING(qs), nq)
     return self._decide(method, path, headers, None, scheme, None, False)
 
 
-cdef object _decide_split(Table self, str method, str path, object query, object headers,
+cdef object _decide_split(Table self, str method, bytes raw, object query, object headers,
                           object scheme):
-    """Table._decide(method, path + "?" + query.decode("latin-1") (path alone when query is
-    None; else a non-empty exact bytes), headers, scheme=scheme) without joining them or
-    decoding the query, for a query without "#"; None when _scan does not
-    read the path whole or finds a "?" in it (the caller then decides the joined target).
-    Where _scan reads the path whole, it reads the joined target whole too, up to the same
-    "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
-    matters), so _decide_c reaches _decide_at with the same Req but for where the query
-    lies (in its own str from 0 instead of the target's from q + 1: Decision and the query
-    matches read it through Req.query and Req.qstart alone, and take a bytes query as its
-    latin-1 text)."""
+    """Table._decide(method, target, headers, scheme=scheme) for the target raw_path's text +
+    "?" + query's text (raw_path's alone when query is None; else a non-empty exact bytes)
+    without joining or decoding them, for a query without "#"; None when _scan_apart does not
+    read raw_path whole or finds a "?" in it (the caller then decides the joined target).
+    Where _scan_apart reads raw_path whole, _scan reads the joined target whole too, up to the
+    same "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
+    matters), so _decide_c reaches _decide_at with the same Req but for where the path and
+    query lie (raw_path's bytes, and the query's own bytes from 0, instead of the target's
+    text: _group reads the path through Req.pdata, _regexes and the Decision take the bytes as
+    their latin-1 text, the query matches and the Decision read the query through Req.query
+    and Req.qstart alone)."""
     cdef ReqMore more
     more.scheme = <PyObject*>scheme
     more.sni = <PyObject*>None
     more.wsgi = False
     more.query = <PyObject*>query
-    d = _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers, <PyObject*>None, &more)
+    d = _decide_c(self, <PyObject*>method, <PyObject*>raw, <PyObject*>headers, <PyObject*>None, &more)
     return None if d is _DECLINED else d
 
 
