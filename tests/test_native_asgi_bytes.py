@@ -34,6 +34,8 @@ spec:
     backendRefs: [{name: qwide, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /q}, queryParams: [{name: r, type: RegularExpression, value: "x.*"}]}]
     backendRefs: [{name: qre, port: 80}]
+  - matches: [{path: {type: RegularExpression, value: "/re/[a-z\u00e9]+"}}]
+    backendRefs: [{name: qregex, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /q}}]
     filters:
     - type: URLRewrite
@@ -52,13 +54,14 @@ def views():
 # bytes that change a reading: "?" and "#" (where the path and query end), "%" and "." (what
 # _scan declines), "&" and "=" (the query's pairs), latin-1 and UTF-8 bytes, letters of the
 # routes' names and values
-PIECES = [b"/", b"q", b"a", b"api", b"old", b"v1", b"?", b"#", b"%", b"%2F", b"%41", b".", b"..",
+PIECES = [b"/", b"q", b"a", b"re", b"api", b"old", b"v1", b"?", b"#", b"%", b"%2F", b"%41", b".", b"..",
           b"&", b"=", b"k", b"v", b"k=v", b"u=\xfc", b"w=\xc4\x81", b"r=x", b"v=2", b"\xe9",
           b"\xfc", b"\xc3\xa9", b" ", b"//"]
 QUERY_PIECES = [b"k=v", b"k=w", b"kk=v", b"k", b"=", b"v", b"&", b"#", b"?", b"u=\xfc", b"u=\xc3\xbc",
                 b"w=\xc4\x81", b"r=x", b"v=2", b"%41", b"\xe9", b"+"]
 RAW = st.lists(st.sampled_from(PIECES), max_size=8).map(b"".join)
-PATHS = st.sampled_from([b"/q", b"/q/", b"/q/a", b"/api", b"/api/v1", b"/old/x", b"/", b""])
+PATHS = st.sampled_from([b"/q", b"/q/", b"/q/a", b"/api", b"/api/v1", b"/old/x", b"/re/a", b"/re/",
+                         b"/", b""])
 RAW_PATHS = st.one_of(PATHS, st.builds(lambda a, b: a + b, PATHS, RAW), RAW,
                       st.sampled_from([None, "/q", bytearray(b"/q"), 7]))
 QUERIES = st.one_of(st.lists(st.sampled_from(QUERY_PIECES), max_size=6).map(b"".join), RAW,
@@ -131,3 +134,42 @@ def test_query_bytes_matched_as_their_latin1_text(views, qs, backend):
     assert got._query == qs.decode("latin-1").split("#")[0] == pure.route_asgi(scope)._query
     assert got.upstream_path == pure.route_asgi(scope).upstream_path
     assert got.upstream_path.endswith("?" + got._query)
+
+
+# prefixes of 66 to 220 characters: raw_path's boundaries past 64 hashed by the pass over its
+# bytes (rc_scan_path), and more than 64 of them (overflow: the joined target's text instead)
+LONG = "/a" * 33
+
+
+def _long_routes():
+    out = CONFIG
+    for first in range(33, 111, 16):  # (16 rules a route at most)
+        rules = "".join(f"""  - matches: [{{path: {{type: PathPrefix, value: "{"/a" * k}"}}}}]
+    backendRefs: [{{name: p{k}, port: 80}}]
+""" for k in range(first, min(first + 16, 111)))
+        out += f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: long{first}, namespace: store}}
+spec:
+  parentRefs: [{{name: edge, namespace: infra}}]
+  hostnames: ["shop.example.com"]
+  rules:
+{rules}"""
+    return out
+
+
+@pytest.mark.parametrize("raw", [b"/a" * 33, b"/a" * 40 + b"/b", b"/a" * 40 + b"b", b"/a" * 110,
+                                 b"/a" * 120 + b"/", b"/a" * 50 + b"%41", b"/a" * 40 + b"/\xe9",
+                                 b"/a" * 32 + b"/"])
+def test_long_raw_paths_as_their_text(raw):
+    native = make_router(_long_routes(), True).gateway("edge", namespace="infra", port=8000)
+    pure = make_router(_long_routes(), False).gateway("edge", namespace="infra", port=8000)
+    for qs in (b"", b"k=v"):
+        scope = asgi_scope("GET", "/", raw_path=raw, query=qs)
+        got = _answer(lambda: native.route_asgi(scope))
+        assert got == _answer(lambda: pure.route_asgi(scope))
+        target = raw.decode("latin-1") + ("?" + qs.decode() if qs else "")
+        assert got == _answer(lambda: native.route("GET", target, scope["headers"]))
+    if raw.startswith(b"/a" * 33) and raw[66:67] in (b"", b"/"):
+        assert got[-1] is not None and got[-1].name.startswith("p")  # a long prefix matched
