@@ -277,10 +277,11 @@ cdef extern from *:
     /* rc_scan_path for a target of fewer than 64 bytes (0 < n < 64, d[0] == "/", RC_BEFORE
        bytes readable before d): every boundary is under 64, so *bmask holds them all and
        nothing is hashed (*full = 0: not made yet). The rare bytes are visited in order up to
-       the first "?"; past it only a "#" matters (a fragment: the general path). */
-    static inline int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
-                                    int normalize, uint64_t *bmask, Py_ssize_t *nb,
-                                    uint64_t *full, Py_ssize_t *qpos) {
+       the first "?"; past it only a "#" matters (a fragment: the general path). Always inline
+       (two callers, _scan and _scan_apart: as a call of its own it costs route() ~28). */
+    RC_INLINE int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
+                                int normalize, uint64_t *bmask, Py_ssize_t *nb,
+                                uint64_t *full, Py_ssize_t *qpos) {
         uint64_t slash, rare;
         Py_ssize_t i, plen = n;
         unsigned char c;
