@@ -173,3 +173,17 @@ def test_long_raw_paths_as_their_text(raw):
         assert got == _answer(lambda: native.route("GET", target, scope["headers"]))
     if raw.startswith(b"/a" * 33) and raw[66:67] in (b"", b"/"):
         assert got[-1] is not None and got[-1].name.startswith("p")  # a long prefix matched
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 15, 16, 17, 31, 40])
+def test_query_fragment_found_at_every_byte(views, n):
+    # a "#" anywhere in query_string (rc_bytes_has: one load up to 16 bytes, memchr past them)
+    # sends the request to the joined target, whose fragment is dropped: the query stops there
+    native, pure = views
+    for i in range(n):
+        qs = (b"k=v&" + b"x" * n)[:n]
+        qs = qs[:i] + b"#" + qs[i + 1:]
+        scope = asgi_scope("GET", "/q/a", query=qs)
+        got = native.route_asgi(scope)
+        assert got._query == pure.route_asgi(scope)._query == qs.decode().split("#")[0], (n, i)
+        assert got.to_dict() == pure.route_asgi(scope).to_dict()

@@ -136,6 +136,18 @@ cdef extern from *:
     }
     #define rc_dict_get_ek(e, count, d, key, k, dflt, quiet) \
         rc_dict_get_e(e, count, d, key, &rc_hints[k], dflt, quiet)
+
+    /* b[0:n] holds the byte c (0 < n; b: an exact bytes' data, after 32 bytes of its object
+       header): up to 16 bytes, one load that ends at b + n (no call), else memchr. */
+    RC_INLINE int rc_bytes_has(const char *b, Py_ssize_t n, char c) {
+    #if defined(__SSE2__)
+        if (n <= 16)
+            return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                _mm_loadu_si128((const __m128i *)(b + n - 16)), _mm_set1_epi8(c))) >> (16 - n)) != 0;
+    #endif
+        return memchr(b, c, (size_t)n) != NULL;
+    }
+    typedef char rc_bytes_header_before[offsetof(PyBytesObject, ob_sval) >= 16 ? 1 : -1];
     """
     # d.get(key, default) for an exact ASCII str key through rc_hints[k]; ``quiet``: a lookup's
     # error reads as the key's absence (a key the adapter does not read). (In C: a Cython
@@ -146,6 +158,7 @@ cdef extern from *:
     object _dict_get_e "rc_dict_get_ek"(PyObject*** e, Py_ssize_t* count, dict d, str key, int k,
                                          object default, bint quiet)
     bint PyUnicode_IS_COMPACT_ASCII(object)
+    bint _bytes_has "rc_bytes_has"(const char* b, Py_ssize_t n, char c) noexcept
 
 
 # the keys _dict_get reads, by their index in rc_hints
@@ -213,7 +226,8 @@ cdef object _route_scope(Table self, dict scope):
     nq = PyBytes_GET_SIZE(qs)
     if nq:
         query = qs
-    if type(method) is str and (nq == 0 or memchr(PyBytes_AS_STRING(qs), 35, nq) == NULL):
+    # (35: "#")
+    if type(method) is str and (nq == 0 or not _bytes_has(PyBytes_AS_STRING(qs), nq, 35)):
         d = _decide_split(self, <str>method, raw, query, headers, scheme)
         if d is not None:
             return d
