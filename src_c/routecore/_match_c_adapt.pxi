@@ -142,8 +142,8 @@ cdef extern from *:
     RC_INLINE int rc_bytes_has(const char *b, Py_ssize_t n, char c) {
     #if defined(__SSE2__)
         if (n <= 16)
-            return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                _mm_loadu_si128((const __m128i *)(b + n - 16)), _mm_set1_epi8(c))) >> (16 - n)) != 0;
+            return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(
+                (const __m128i *)(b + n - 16)), _mm_set1_epi8(c))) >> (16 - n)) != 0;
     #endif
         return memchr(b, c, (size_t)n) != NULL;
     }
@@ -260,7 +260,8 @@ cdef object _decide_split(Table self, str method, bytes raw, object query, objec
     more.sni = <PyObject*>None
     more.wsgi = False
     more.query = <PyObject*>query
-    d = _decide_c(self, <PyObject*>method, <PyObject*>raw, <PyObject*>headers, <PyObject*>None, &more)
+    d = _decide_c(self, <PyObject*>method, <PyObject*>raw, <PyObject*>headers, <PyObject*>None,
+                  &more)
     return None if d is _DECLINED else d
 
 
