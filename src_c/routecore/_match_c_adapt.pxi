@@ -196,7 +196,8 @@ cdef object _route_scope(Table self, dict scope):
     cdef Py_ssize_t count = 0
     cdef PyObject** e = _entries(scope, &count)
     cdef object raw = _dict_get_e(&e, &count, scope, "raw_path", K_RAW_PATH, None, False)
-    cdef object qs, scheme, headers, method, path, query = None, d
+    cdef object qs, scheme, headers, method, path, d
+    cdef PyObject* query = <PyObject*>None  # (qs's, or None: no reference of its own)
     cdef const char* r
     cdef const char* mark
     cdef Py_ssize_t n, nq
@@ -225,7 +226,7 @@ cdef object _route_scope(Table self, dict scope):
         headers = ()
     nq = PyBytes_GET_SIZE(qs)
     if nq:
-        query = qs
+        query = <PyObject*>qs
     # (35: "#")
     if type(method) is str and (nq == 0 or not _bytes_has(PyBytes_AS_STRING(qs), nq, 35)):
         d = _decide_split(self, <str>method, raw, query, headers, scheme)
@@ -242,7 +243,7 @@ cdef object _route_scope(Table self, dict scope):
     return self._decide(method, path, headers, None, scheme, None, False)
 
 
-cdef object _decide_split(Table self, str method, bytes raw, object query, object headers,
+cdef object _decide_split(Table self, str method, bytes raw, PyObject* query, object headers,
                           object scheme):
     """Table._decide(method, target, headers, scheme=scheme) for the target raw_path's text +
     "?" + query's text (raw_path's alone when query is None; else a non-empty exact bytes)
@@ -259,7 +260,7 @@ cdef object _decide_split(Table self, str method, bytes raw, object query, objec
     more.scheme = <PyObject*>scheme
     more.sni = <PyObject*>None
     more.wsgi = False
-    more.query = <PyObject*>query
+    more.query = query
     d = _decide_c(self, <PyObject*>method, <PyObject*>raw, <PyObject*>headers, <PyObject*>None,
                   &more)
     return None if d is _DECLINED else d
