@@ -2,7 +2,8 @@
 against routecore._adapters and the pure twin: scope and environ keys read at the entry where
 they were found last time (the guess must never change an answer: keys moved, deleted, inserted
 before, of another str type, colliding keys whose __eq__ raises), and the ASGI target taken from
-scope["path"] only when it is raw_path's text."""
+raw_path whatever scope["path"] says (raw_path's bytes read in place:
+tests/test_native_asgi_bytes.py)."""
 import pytest
 
 from routecore import _adapters, _match

@@ -110,16 +110,21 @@ cdef struct Req:
     # caller's, or a local of _decide_at that outlives every use) but for those in hv and
     # host2, which _release drops (hv is NULL until a candidate needs the headers)
     PyObject* method           # a str
-    PyObject* path             # a str whose first plen characters are the path (plen -1: refused)
+    PyObject* path             # a str whose first plen characters are the path (plen -1: refused);
+                               # or (route_asgi, _scan_apart) raw_path's exact bytes, whose latin-1
+                               # text is the path (read by _regexes and Decision.request_path)
     Py_ssize_t plen
-    const unsigned char* pdata # _compact_narrow(path), set with path's boundaries (_scan, _hash_path)
+    const unsigned char* pdata # _compact_narrow(path) (bytes: their data), set with path's
+                               # boundaries (_scan, _scan_apart, _hash_path)
     uint64_t full_hash         # the hash of path[:plen]; 0: not made yet (_match_c_scan.pxi)
     PyObject* host             # a str, bytes (a raw header value, read in place) or None
     PyObject* headers
     PyObject* scheme
     PyObject* sni
     bint wsgi                  # headers is a WSGI environ (Table.route_wsgi)
-    PyObject* query            # a str whose characters from qstart on are the query, or None
+    PyObject* query            # a str whose characters from qstart on are the query, or None;
+                               # or (route_asgi, qstart 0) the scope's query_string, an exact
+                               # bytes read as latin-1 where it lies (_query_get, Decision._query)
     Py_ssize_t qstart
     PyObject** hv              # referenced header values by slot: hv_stack, or heap past 16 names
     PyObject* host2[2]         # the Host and :authority read alone when hv is NULL (_read_host)
@@ -138,7 +143,8 @@ cdef struct ReqMore:
     PyObject* scheme
     PyObject* sni
     bint wsgi
-    PyObject* query  # route_asgi's query (str or None) decided apart from the path (NULL: not)
+    PyObject* query  # route_asgi's query (a non-empty exact bytes, or None) decided apart from
+                     # the path (NULL: not)
 
 @cython.final
 cdef class Table:

@@ -122,6 +122,8 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
     cdef Py_ssize_t n, i, eq = -1, ln = len(name)
     if query is None:
         return None
+    if type(query) is bytes:  # route_asgi's query_string, read where it lies (_match_c_adapt.pxi)
+        return _query_get_raw(<bytes>query, start, name)
     q = <str>query
     n = len(q)
     for i in range(start, n + 1):
@@ -269,9 +271,15 @@ cdef class Table:
         cdef int i, j
         cdef bytearray live
         cdef _Group g
-        cdef str path = <str>req.path
+        cdef str path
         cdef Py_ssize_t n = req.plen
-        if count == 0 or n == 0 or path[0] != u'/':  # "*", authority-form: no path rule matches
+        if count == 0 or n == 0:
+            return -1
+        if type(<object>req.path) is bytes:  # route_asgi's raw_path (_scan_apart): its text
+            path = _latin1(PyBytes_AS_STRING(<object>req.path), n)
+        else:
+            path = <str>req.path
+        if path[0] != u'/':  # "*", authority-form: no path rule matches
             return -1
         if n != len(path):
             path = path[:n]
@@ -458,8 +466,9 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
     registers). The common request (text method, target and Host, an origin-form target _scan
     reads whole) makes no object but the Decision; anything else is made ready by _req_general.
     Req's fields are set here and by _scan, each once: _decide_at reads them.
-    more.query not NULL (route_asgi's path and query apart, _decide_split; method and path
-    str, host None): _DECLINED unless _scan reads the path whole and finds no "?" in it."""
+    more.query not NULL (route_asgi's path and query apart, _decide_split; method a str, path
+    raw_path's exact bytes, host None): _DECLINED unless _scan_apart reads the path whole and
+    finds no "?" in it."""
     cdef Req req
     cdef PyObject* keep[4]  # what _req_general made (keep[0] NULL: nothing)
     cdef PyObject* split = NULL
@@ -483,9 +492,8 @@ cdef object _decide_c(Table self, PyObject* method, PyObject* path, PyObject* he
     keep[0] = NULL
     try:
         if split != NULL:
-            if not _scan(self, <str>path, &q, &req) or q >= 0:
+            if not _scan_apart(self, path, &req):  # (raw_path's bytes, read in place)
                 return _DECLINED
-            req.plen = _ulen(path)
             req.query = split
             req.qstart = 0
         elif not (type(<object>path) is str and type(<object>method) is str

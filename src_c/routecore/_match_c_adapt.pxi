@@ -13,10 +13,12 @@
 #   always the lookup's) and, when the key is there, one pass that remembers its position. The
 #   positions (rc_hints) are only ever a guess: any value gives the lookup's answer;
 # - values read are referenced by locals while _decide runs (it may run Python code);
-# - an ASGI target's path is the scope's "path" when it is raw_path's text (the common request:
-#   no escapes), else raw_path's bytes decoded; its query, when there is one, query_string's
-#   bytes decoded; the two are joined (raw_path cut at its first "?") only when _decide_split
-#   declines them (a "?" in the path, a "#" in the query, a path _scan does not read whole).
+# - an ASGI target's path and query are raw_path's and query_string's bytes themselves (no str
+#   is made, the scope's "path" is not read: _scan_apart reads raw_path as Req.path, the query
+#   matches (_query_get_raw) read the query as latin-1 where it lies, the Decision keeps both
+#   and decodes them when asked, as _regexes does the path); the two are joined into a target
+#   (raw_path cut at its first "?", both decoded) only when _decide_split declines them (a "?"
+#   in the path, a "#" in the query, a path _scan_apart does not read whole).
 
 cdef extern from *:
     """
@@ -109,13 +111,54 @@ cdef extern from *:
         return v;
     }
     #define rc_dict_get_k(d, key, k, dflt, quiet) rc_dict_get(d, key, &rc_hints[k], dflt, quiet)
+
+    /* d's entries (rc_dict_items) for rc_dict_get_e, NULL when not readable in place */
+    static inline PyObject **rc_entries(PyObject *d, Py_ssize_t *count) {
+        return (PyObject **)rc_dict_items(d, count);
+    }
+
+    /* rc_dict_get with d's entries *e[0:2 * *count] read once by the caller (rc_entries): the
+       key at its entry of last time taken inline when it is the same object (a server's scope
+       keys are interned literals, as these are); anything else by rc_dict_get, after which *e
+       is read again (a lookup can run Python code, which can change d). */
+    RC_INLINE PyObject *rc_dict_get_e(PyObject ***e, Py_ssize_t *count, PyObject *d,
+                                      PyObject *key, Py_ssize_t *hint, PyObject *dflt, int quiet) {
+        PyObject *v;
+        Py_ssize_t i = *hint;
+        if (*e != NULL && (size_t)i < (size_t)*count && (*e)[2 * i] == key
+                && (v = (*e)[2 * i + 1]) != NULL) {
+            Py_INCREF(v);
+            return v;
+        }
+        v = rc_dict_get(d, key, hint, dflt, quiet);
+        *e = rc_entries(d, count);
+        return v;
+    }
+    #define rc_dict_get_ek(e, count, d, key, k, dflt, quiet) \
+        rc_dict_get_e(e, count, d, key, &rc_hints[k], dflt, quiet)
+
+    /* b[0:n] holds the byte c (0 < n; b: an exact bytes' data, after 32 bytes of its object
+       header): up to 16 bytes, one load that ends at b + n (no call), else memchr. */
+    RC_INLINE int rc_bytes_has(const char *b, Py_ssize_t n, char c) {
+    #if defined(__SSE2__)
+        if (n <= 16)
+            return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(
+                (const __m128i *)(b + n - 16)), _mm_set1_epi8(c))) >> (16 - n)) != 0;
+    #endif
+        return memchr(b, c, (size_t)n) != NULL;
+    }
+    typedef char rc_bytes_header_before[offsetof(PyBytesObject, ob_sval) >= 16 ? 1 : -1];
     """
     # d.get(key, default) for an exact ASCII str key through rc_hints[k]; ``quiet``: a lookup's
     # error reads as the key's absence (a key the adapter does not read). (In C: a Cython
     # inline function around the read was not inlined by the compiler.)
     object _dict_get "rc_dict_get_k"(dict d, str key, int k, object default, bint quiet)
-    bint _same_words "rc_same_words"(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept
+    # the same, through the entries read once (_entries) for several keys of one dict
+    PyObject** _entries "rc_entries"(dict d, Py_ssize_t* count)
+    object _dict_get_e "rc_dict_get_ek"(PyObject*** e, Py_ssize_t* count, dict d, str key, int k,
+                                         object default, bint quiet)
     bint PyUnicode_IS_COMPACT_ASCII(object)
+    bint _bytes_has "rc_bytes_has"(const char* b, Py_ssize_t n, char c) noexcept
 
 
 # the keys _dict_get reads, by their index in rc_hints
@@ -125,7 +168,6 @@ cdef enum:
     K_QUERY
     K_SCHEME
     K_HEADERS
-    K_PATH
     K_RAW_URI
     K_REQUEST_URI
     K_HTTP_HOST
@@ -143,38 +185,30 @@ cdef inline bint _truthy(object v) except -1:
     return bool(v)
 
 
-cdef inline bint _same_text(object s, const char* r, Py_ssize_t n) noexcept:
-    """s is an exact compact-ASCII str whose characters are the bytes r[0:n] (r: a bytes')."""
-    return (type(s) is str and PyUnicode_IS_COMPACT_ASCII(s) and PyUnicode_GET_LENGTH(s) == n
-            and _same_words(<const unsigned char*>PyUnicode_DATA(s), <const unsigned char*>r, n))
-
-
 cdef object _route_scope(Table self, dict scope):
-    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path
-    and query_string are decoded apart and decided apart by _decide_split when it can (raw_path
-    has no "?": _scan stops at one, and _decide_split declines), else joined into the target
-    (raw_path up to its first "?", then "?" and query_string when there is one) for _decide."""
-    cdef object raw = _dict_get(scope, "raw_path", K_RAW_PATH, None, False)
-    cdef object qs, scheme, headers, method, path, query = None, d
+    """Table.route_asgi for a dict scope (routecore._adapters.route_asgi's answers): raw_path's
+    and query_string's bytes are decided apart and where they lie by _decide_split when it can
+    (raw_path has no "?": _scan_apart stops at one, and _decide_split declines), else joined
+    into the target (raw_path up to its first "?", then "?" and query_string, decoded) for
+    _decide. The keys are read in the pure adapter's order (raw_path, query_string, scheme,
+    method, headers) through the entries read once (_dict_get_e), read again after a
+    comparison that can run Python code."""
+    cdef Py_ssize_t count = 0
+    cdef PyObject** e = _entries(scope, &count)
+    cdef object raw = _dict_get_e(&e, &count, scope, "raw_path", K_RAW_PATH, None, False)
+    cdef object qs, scheme, headers, method, path, d
+    cdef PyObject* query = <PyObject*>None  # (qs's, or None: no reference of its own)
     cdef const char* r
     cdef const char* mark
     cdef Py_ssize_t n, nq
     if type(raw) is not bytes or PyBytes_GET_SIZE(raw) == 0:
         return _route_asgi(self, scope)
-    qs = _dict_get(scope, "query_string", K_QUERY, None, False)
+    qs = _dict_get_e(&e, &count, scope, "query_string", K_QUERY, None, False)
     if qs is None:
         qs = b""
     elif type(qs) is not bytes:
         return _route_asgi(self, scope)
-    r = PyBytes_AS_STRING(raw)
-    n = PyBytes_GET_SIZE(raw)
-    path = _dict_get(scope, "path", K_PATH, None, True)
-    if not _same_text(path, r, n):  # the scope's "path" is raw_path's text already, or made
-        path = _latin1(r, n)
-    nq = PyBytes_GET_SIZE(qs)
-    if nq:
-        query = _latin1(PyBytes_AS_STRING(qs), nq)
-    scheme = _dict_get(scope, "scheme", K_SCHEME, None, False)
+    scheme = _dict_get_e(&e, &count, scope, "scheme", K_SCHEME, None, False)
     if type(scheme) is str:  # (a length test first: no compare for "http" / "https")
         if PyUnicode_GET_LENGTH(scheme) == 2 and <str>scheme == "ws":
             scheme = "http"
@@ -185,38 +219,72 @@ cdef object _route_scope(Table self, dict scope):
             scheme = "http"
         elif scheme == "wss":
             scheme = "https"
-    headers = _dict_get(scope, "headers", K_HEADERS, None, False)
+        e = _entries(scope, &count)  # (the comparisons can run Python code)
+    method = _dict_get_e(&e, &count, scope, "method", K_METHOD, "GET", False)
+    headers = _dict_get_e(&e, &count, scope, "headers", K_HEADERS, None, False)
     if type(headers) is not list and type(headers) is not tuple and not headers:
         headers = ()
-    method = _dict_get(scope, "method", K_METHOD, "GET", False)
-    if type(method) is str and (nq == 0 or memchr(PyBytes_AS_STRING(qs), 35, nq) == NULL):
-        d = _decide_split(self, <str>method, <str>path, query, headers, scheme)
+    nq = PyBytes_GET_SIZE(qs)
+    if nq:
+        query = <PyObject*>qs
+    # (35: "#")
+    if type(method) is str and (nq == 0 or not _bytes_has(PyBytes_AS_STRING(qs), nq, 35)):
+        d = _decide_split(self, <str>method, raw, query, headers, scheme)
         if d is not None:
             return d
+    r = PyBytes_AS_STRING(raw)
+    n = PyBytes_GET_SIZE(raw)
     mark = <const char*>memchr(r, 63, n)
     if mark != NULL:  # what follows a "?" in raw_path is not the query: dropped
-        path = _latin1(r, mark - r)
-    return self._decide(method, (<str>path + "?" + <str>query) if nq else path, headers, None,
-                        scheme, None, False)
+        n = mark - r
+    path = _latin1(r, n)
+    if nq:
+        path = <str>path + "?" + _latin1(PyBytes_AS_STRING(qs), nq)
+    return self._decide(method, path, headers, None, scheme, None, False)
 
 
-cdef object _decide_split(Table self, str method, str path, object query, object headers,
+cdef object _decide_split(Table self, str method, bytes raw, PyObject* query, object headers,
                           object scheme):
-    """Table._decide(method, path + "?" + query (path alone when query is None), headers,
-    scheme=scheme) without joining them, for a query without "#"; None when _scan does not
-    read the path whole or finds a "?" in it (the caller then decides the joined target).
-    Where _scan reads the path whole, it reads the joined target whole too, up to the same
-    "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
-    matters), so _decide_c reaches _decide_at with the same Req but for where the query
-    lies (in its own str from 0 instead of the target's from q + 1: Decision and the query
-    matches read it through Req.query and Req.qstart alone)."""
+    """Table._decide(method, target, headers, scheme=scheme) for the target raw_path's text +
+    "?" + query's text (raw_path's alone when query is None; else a non-empty exact bytes)
+    without joining or decoding them, for a query without "#"; None when _scan_apart does not
+    read raw_path whole or finds a "?" in it (the caller then decides the joined target).
+    Where _scan_apart reads raw_path whole, _scan reads the joined target whole too, up to the
+    same "?", with the same boundaries and hashes (_match_c_scan.pxi: past the "?" only a "#"
+    matters), so _decide_c reaches _decide_at with the same Req but for where the path and
+    query lie (raw_path's bytes, and the query's own bytes from 0, instead of the target's
+    text: _group reads the path through Req.pdata, _regexes and the Decision take the bytes as
+    their latin-1 text, the query matches and the Decision read the query through Req.query
+    and Req.qstart alone)."""
     cdef ReqMore more
     more.scheme = <PyObject*>scheme
     more.sni = <PyObject*>None
     more.wsgi = False
-    more.query = <PyObject*>query
-    d = _decide_c(self, <PyObject*>method, <PyObject*>path, <PyObject*>headers, <PyObject*>None, &more)
+    more.query = query
+    d = _decide_c(self, <PyObject*>method, <PyObject*>raw, <PyObject*>headers, <PyObject*>None,
+                  &more)
     return None if d is _DECLINED else d
+
+
+cdef object _query_get_raw(bytes query, Py_ssize_t start, str name):
+    """_query_get(query.decode("latin-1"), start, name) without decoding the query: the first
+    value of ``name`` (a name wider than latin-1 is in no latin-1 text), made text alone."""
+    cdef const unsigned char* q = <const unsigned char*>PyBytes_AS_STRING(query)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(query), i, eq = -1, ln = PyUnicode_GET_LENGTH(name)
+    if PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND:
+        return None
+    for i in range(start, n + 1):
+        if i == n or q[i] == 38:  # "&"
+            if i > start:
+                if eq < 0:
+                    eq = i
+                if eq - start == ln and memcmp(q + start, PyUnicode_DATA(name), ln) == 0:
+                    return _latin1(<const char*>q + eq + 1, i - eq - 1) if eq < i else ""
+            start = i + 1
+            eq = -1
+        elif eq < 0 and q[i] == 61:  # "="
+            eq = i
+    return None
 
 
 cdef object _route_environ(Table self, dict environ):

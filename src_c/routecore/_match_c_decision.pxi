@@ -22,9 +22,11 @@ cdef class Decision:
     # _decision_dealloc), as raw pointers so that making one costs no None stores: NULL is None, but
     # for _choice, where NULL is a Decision made by ``Decision.__new__`` alone (_UNINIT).
     cdef PyObject* _choice_p
-    cdef PyObject* _pstr       # a str whose first _plen characters are the request path, or NULL
+    cdef PyObject* _pstr       # a str whose first _plen characters are the request path, or bytes
+                               # (route_asgi's raw_path: request_path decodes it), or NULL
     cdef Py_ssize_t _plen
-    cdef PyObject* _qstr       # a str whose characters from _qstart on are the query, or NULL
+    cdef PyObject* _qstr       # a str whose characters from _qstart on are the query, or bytes
+                               # (route_asgi's query_string, _qstart 0: _query decodes it), or NULL
     cdef Py_ssize_t _qstart
     cdef PyObject* _host_p     # the request's Host (valid): a str, or bytes (a raw header value
                                # the decision read in place: _host decodes it), or NULL
@@ -58,14 +60,21 @@ cdef class Decision:
         """The request path as matched (None for a decision that carries nothing from the request)."""
         if self._pstr == NULL:
             return None
+        if PyBytes_CheckExact(<object>self._pstr):  # (route_asgi's raw_path: its latin-1 text)
+            return _latin1(PyBytes_AS_STRING(<object>self._pstr), self._plen)
         if self._plen == PyUnicode_GET_LENGTH(<object>self._pstr):
             return <object>self._pstr
         return (<str>self._pstr)[:self._plen]
 
     @property
     def _query(self):
+        """The request's query (None: none); a bytes query as its latin-1 text, made here (as the
+        pure twin's route_asgi makes it)."""
         if self._qstr == NULL:
             return None
+        if PyBytes_CheckExact(<object>self._qstr):
+            return _latin1(PyBytes_AS_STRING(<object>self._qstr) + self._qstart,
+                           PyBytes_GET_SIZE(<object>self._qstr) - self._qstart)
         if self._qstart == 0:
             return <object>self._qstr
         return (<str>self._qstr)[self._qstart:]

@@ -17,7 +17,12 @@
 #   block's words folded into the path's hash as the block is left, so a long boundary's hash
 #   starts from the state at its block; anything both decline is split and normalised by
 #   routecore._paths first, then read by _hash_path, so all three give the same boundaries
-#   and hashes for the same path.
+#   and hashes for the same path;
+# - route_asgi's raw_path is read as bytes where it lies (_scan_apart: an exact bytes has
+#   RC_BEFORE readable bytes of object header before its first byte, as a compact str does;
+#   its bytes are its latin-1 text's characters, one byte each): the same boundaries and hashes
+#   as its decoded text; a pass that would need the text (not read whole, a "?", the boundaries
+#   past 64 overflowing) declines it.
 
 cdef extern from *:
     """
@@ -272,10 +277,11 @@ cdef extern from *:
     /* rc_scan_path for a target of fewer than 64 bytes (0 < n < 64, d[0] == "/", RC_BEFORE
        bytes readable before d): every boundary is under 64, so *bmask holds them all and
        nothing is hashed (*full = 0: not made yet). The rare bytes are visited in order up to
-       the first "?"; past it only a "#" matters (a fragment: the general path). */
-    static inline int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
-                                    int normalize, uint64_t *bmask, Py_ssize_t *nb,
-                                    uint64_t *full, Py_ssize_t *qpos) {
+       the first "?"; past it only a "#" matters (a fragment: the general path). Always inline
+       (two callers, _scan and _scan_apart: as a call of its own it costs route() ~28). */
+    RC_INLINE int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
+                                int normalize, uint64_t *bmask, Py_ssize_t *nb,
+                                uint64_t *full, Py_ssize_t *qpos) {
         uint64_t slash, rare;
         Py_ssize_t i, plen = n;
         unsigned char c;
@@ -403,3 +409,30 @@ cdef bint _scan(Table self, str target, Py_ssize_t* qpos, Req* req) noexcept:
                       <const unsigned char*>_bytearray_data(<PyObject*>self.plens_all),
                       self.merge, self.normalize, req.blen, req.bhash, &req.nb, &req.overflow,
                       &req.bmask, &req.full_hash, qpos)
+
+
+cdef bint _scan_apart(Table self, PyObject* raw, Req* req) noexcept:
+    """_scan for route_asgi's raw_path (an exact bytes) decided apart from its query
+    (_decide_split), read where it lies as its latin-1 text (Req.path the bytes, Req.pdata
+    their data). True when the pass reads it whole and finds no "?" in it (req.plen set), else
+    False (the caller decides the joined target)."""
+    cdef Py_ssize_t q = -1
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(<object>raw)
+    cdef const unsigned char* data = <const unsigned char*>PyBytes_AS_STRING(<object>raw)
+    req.pdata = data
+    req.overflow = False
+    if n == 0 or data[0] != 47:  # "/"
+        return False
+    if n < 64:
+        if not _scan_short(data, n, self.merge, self.normalize, &req.bmask, &req.nb,
+                           &req.full_hash, &q):
+            return False
+    elif not _scan_path(data, n, self.max_plen_all,
+                        <const unsigned char*>_bytearray_data(<PyObject*>self.plens_all),
+                        self.merge, self.normalize, req.blen, req.bhash, &req.nb, &req.overflow,
+                        &req.bmask, &req.full_hash, &q) or req.overflow:
+        return False  # (overflow: _long_prefixes would read the path as text)
+    if q >= 0:
+        return False
+    req.plen = n
+    return True
