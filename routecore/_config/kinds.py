@@ -192,13 +192,12 @@ _FILTER = Obj(
     build=_filter_body,
 )
 
-_PATH_MATCH = Obj(
+_PATH_MATCH = Obj(  # (inline: a RouteMatch holds its path's type and value itself)
     {
-        "type": Field(Str(enum=("Exact", "PathPrefix", "RegularExpression")), default="PathPrefix", attr="type"),
-        "value": Field(Str(max_len=1024), default="/", attr="value"),
+        "type": Field(Str(enum=("Exact", "PathPrefix", "RegularExpression")), default="PathPrefix", attr="path_type"),
+        "value": Field(Str(max_len=1024), default="/", attr="path_value"),
     },
     checks=(check_path_match,),
-    model=m.PathMatch,
 )
 
 _HEADER_MATCH = Obj(
@@ -235,7 +234,7 @@ _QUERY_MATCH = Obj(
 
 _MATCH = Obj(
     {
-        "path": Field(_PATH_MATCH, default={"type": "PathPrefix", "value": "/"}, attr="path"),
+        "path": Field(_PATH_MATCH, default={"type": "PathPrefix", "value": "/"}, inline=True),
         "headers": Field(Arr(_HEADER_MATCH, max_items=16, key="name"), attr="headers", to=_first_per_header),
         "queryParams": Field(Arr(_QUERY_MATCH, max_items=16, key="name"), attr="query_params"),
         "method": Field(_METHOD, attr="method"),

@@ -155,12 +155,12 @@ _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
 _RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
 _RANGE_KEYS = tuple(("rule_indexes",) + r for r in _RANGES)  # (their memo keys, see kinds._rule_indexes)
 
-_HTTPRoute, _Rule, _RouteMatch, _PathMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
-    m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
-_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
-    filler(c) for c in (m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch,
+_HTTPRoute, _Rule, _RouteMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
+    m.HTTPRoute, m.Rule, m.RouteMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
+_F_ROUTE, _F_RULE, _F_MATCH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
+    filler(c) for c in (m.HTTPRoute, m.Rule, m.RouteMatch, m.HeaderMatch, m.QueryParamMatch,
                         m.ParentRef, m.BackendRef))
-assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
+assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
 
 
 @cython.cfunc
@@ -349,7 +349,7 @@ def _match(x) -> m.RouteMatch:
         else:
             raise Bail
     o = _F_MATCH()
-    o.path = _path(_DEFAULT_PATH) if path is None else path
+    o.path_type, o.path_value = _path(_DEFAULT_PATH) if path is None else path
     o.headers = headers
     o.query_params = query
     o.method = method
@@ -358,7 +358,8 @@ def _match(x) -> m.RouteMatch:
 
 
 @cython.cfunc
-def _path(p) -> m.PathMatch:
+def _path(p) -> tuple:
+    """(type, value) of a plain path match (a RouteMatch holds the two itself)."""
     if type(p) is not dict:
         raise Bail
     typ, value = _PATH_DEFAULTS
@@ -381,10 +382,7 @@ def _path(p) -> m.PathMatch:
             raise Bail
     elif value[:1] != "/" or value.strip(PATH_PLAIN_CHARS) or "//" in value or "/." in value:
         raise Bail
-    o = _F_PATH()
-    o.type, o.value = typ, value
-    o.__class__ = _PathMatch
-    return o
+    return typ, value
 
 
 # the plain path characters (all ASCII) as a bit set, two words: bit c of _PLAIN_LO (c < 64),
