@@ -88,3 +88,23 @@ def test_a_load_keeps_no_tuple_per_object_while_it_runs(monkeypatch):
     config = routecore.load(objects)
     assert len(calls) == n and len(config.routes) == n
     assert alive == []
+
+
+def test_equal_header_and_query_matches_are_one_object_per_load():
+    """The one pass (quick.py) and the general path share them under the same keys: equal header
+    matches (names lower-cased first) and query matches are one object each (their tuples are
+    not shared)."""
+    canary = {"headers": [{"name": "X-Canary", "value": "true"}], "queryParams": [{"name": "v", "value": "2"}]}
+    lower = {"headers": [{"type": "Exact", "name": "x-canary", "value": "true"}],
+             "queryParams": [{"name": "v", "value": "2"}]}
+    regex = {"type": "RegularExpression", "value": "/r[0-9]+"}  # (the general path's)
+    objects = [_route(0, None, canary), _route(1, None, lower), _route(2, regex, canary), _route(3, regex, lower),
+               _route(4, None, {"headers": [{"name": "x-canary", "value": "false"}]})]
+    first = [r.rules[0].matches[0] for r in routecore.load(objects).routes]
+    assert first[0].headers == (m.HeaderMatch("Exact", "x-canary", "true"),)
+    assert first[0].query_params == (m.QueryParamMatch("Exact", "v", "2"),)
+    for x in first[1:4]:
+        assert x.headers == first[0].headers and x.query_params == first[0].query_params
+        assert x.headers[0] is first[0].headers[0] and x.query_params[0] is first[0].query_params[0]
+    assert first[4].headers == (m.HeaderMatch("Exact", "x-canary", "false"),)
+    assert first[4].headers[0] is not first[0].headers[0] and first[4].query_params == ()

@@ -208,11 +208,13 @@ _HEADER_MATCH = Obj(
     },
     checks=(check_typed_value_regex,),
     model=m.HeaderMatch,
+    share=lambda d, env: ("HeaderMatch", d["type"], d["name"].lower(), d["value"]),
 )
 
 
 def _first_per_header(headers, env) -> tuple:
-    """Header matches; only the first entry for a header name (any case) counts."""
+    """Header matches; only the first entry for a header name (any case) counts. Equal header
+    matches are shared within a load (_HEADER_MATCH's key; quick.py shares them alike)."""
     out, seen = [], set()
     for h in headers:
         name = h["name"].lower()
@@ -230,6 +232,7 @@ _QUERY_MATCH = Obj(
     },
     checks=(check_typed_value_regex,),
     model=m.QueryParamMatch,
+    share=lambda d, env: ("QueryParamMatch", d["type"], d["name"], d["value"]),
 )
 
 _MATCH = Obj(

@@ -26,7 +26,7 @@ Invariants:
   exception, a path's value, is asserted to be the plain Str it is);
 - models are made as the builders make them (schema.filler: no attrs __init__ checks, the
   values being checked already) and shared exactly as they share them: the same memo keys
-  (ParentRef, BackendRef, their tuples, hostnames, rule_indexes);
+  (ParentRef, BackendRef, their tuples, HeaderMatch, QueryParamMatch, hostnames, rule_indexes);
 - this file is the one source: setup.py compiles it as it is with Cython (the extension
   ``routecore._config.quick``, imported in its place when built), where the helpers marked
   ``cython.cfunc`` become C functions and the annotated dicts and tuples C-level ones; without
@@ -315,7 +315,7 @@ def _rule(r, ns, memo: dict):
     count = 0
     if matches is not None:
         count = _list(matches, _MATCHES_N)
-    built = tuple([_match(x) for x in (matches if count else _DEFAULT_MATCHES)])
+    built = tuple([_match(x, memo) for x in (matches if count else _DEFAULT_MATCHES)])
     refs: tuple = ()
     if backends is not None and _list(backends, _BACKENDS_N):
         refs = tuple([_backend(b, ns, memo) for b in backends])
@@ -330,7 +330,7 @@ def _rule(r, ns, memo: dict):
 
 
 @cython.cfunc
-def _match(x) -> m.RouteMatch:
+def _match(x, memo: dict) -> m.RouteMatch:
     if type(x) is not dict:
         raise Bail
     path = None
@@ -341,9 +341,9 @@ def _match(x) -> m.RouteMatch:
         if key == "path":
             path = _path(v)
         elif key == "headers":
-            headers = _headers(v)
+            headers = _headers(v, memo)
         elif key == "queryParams":
-            query = _query(v)
+            query = _query(v, memo)
         elif key == "method":
             method = _text(v, _METHOD)
         else:
@@ -459,9 +459,10 @@ def _pair(x, check_type: tuple, check_name: tuple, check_value: tuple):
 
 
 @cython.cfunc
-def _headers(items) -> tuple:
+def _headers(items, memo: dict) -> tuple:
     """Header matches: names distinct as written (list-map key), the first per name in any case
-    kept, lower-cased (kinds._first_per_header)."""
+    kept, lower-cased (kinds._first_per_header); equal ones shared under the declaration's key (not
+    their tuples: a key of their ids cost more instructions than the 48 bytes it saves)."""
     _list(items, _HEADERS_N)
     out, written, seen = [], set(), set()
     for x in items:
@@ -472,16 +473,21 @@ def _headers(items) -> tuple:
         lower = name.lower()
         if lower not in seen:
             seen.add(lower)
-            o = _F_HEADER()
-            o.type, o.name, o.value = _EXACT, lower, value
-            o.__class__ = _HeaderMatch
+            key = ("HeaderMatch", _EXACT, lower, value)
+            o = memo.get(key)
+            if o is None:
+                o = _F_HEADER()
+                o.type, o.name, o.value = _EXACT, lower, value
+                o.__class__ = _HeaderMatch
+                memo[key] = o
             out.append(o)
     return tuple(out)
 
 
 @cython.cfunc
-def _query(items) -> tuple:
-    """Query-parameter matches: names distinct as written (list-map key)."""
+def _query(items, memo: dict) -> tuple:
+    """Query-parameter matches: names distinct as written (list-map key); equal ones shared as
+    header matches are."""
     _list(items, _QUERY_N)
     out, written = [], set()
     for x in items:
@@ -489,9 +495,13 @@ def _query(items) -> tuple:
         if name in written:
             raise Bail
         written.add(name)
-        o = _F_QUERY()
-        o.type, o.name, o.value = _EXACT, name, value
-        o.__class__ = _QueryParamMatch
+        key = ("QueryParamMatch", _EXACT, name, value)
+        o = memo.get(key)
+        if o is None:
+            o = _F_QUERY()
+            o.type, o.name, o.value = _EXACT, name, value
+            o.__class__ = _QueryParamMatch
+            memo[key] = o
         out.append(o)
     return tuple(out)
 
