@@ -27,14 +27,6 @@ class PathMatch:
     value: str
 
 
-class _FilledPath(PathMatch):
-    """An instance being filled in as a PathMatch (see schema.filler): RouteMatch.path."""
-
-    __slots__ = ()
-    __setattr__ = object.__setattr__
-    __init__ = object.__init__  # type: ignore[assignment]
-
-
 @frozen
 class HeaderMatch:
     type: str  # "Exact" | "RegularExpression"
@@ -81,10 +73,8 @@ class RouteMatch:
 
     @property
     def path(self) -> PathMatch:
-        p = _FilledPath()
-        p.type, p.value = self.path_type, self.path_value
-        p.__class__ = PathMatch
-        return p
+        """(routecore itself reads path_type and path_value)"""
+        return PathMatch(self.path_type, self.path_value)
 
     def __repr__(self) -> str:
         return (f"RouteMatch(path={self.path!r}, headers={self.headers!r}, "
