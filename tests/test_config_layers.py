@@ -76,7 +76,7 @@ def test_each_declared_model_attribute_comes_from_one_field_or_derivation():
     import attrs
     declared = _declared_models()
     assert {o.model.__name__ for o in declared} >= {
-        "Rule", "RouteMatch", "PathMatch", "HeaderMatch", "QueryParamMatch", "BackendRef", "HeaderModifier",
+        "Rule", "RouteMatch", "HeaderMatch", "QueryParamMatch", "BackendRef", "HeaderModifier",
         "PathModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "CORS", "ExtensionRef", "Timeouts",
         "Retry", "GRPCRouteMatch", "GRPCMethodMatch", "HTTPRoute", "GRPCRoute", "ParentRef", "LabelSelector",
         "LabelSelectorRequirement", "RouteGroupKind", "ReferenceGrant", "ReferenceGrantFrom", "ReferenceGrantTo",

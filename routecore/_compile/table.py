@@ -188,7 +188,7 @@ def sort_key(route: HTTPRoute, rule_index: int, match_index: int, m, regex_first
              age: Optional[tuple] = None, route_key: Optional[str] = None):
     """``age`` and ``route_key``: route_age(route) and route.key, when the caller has them (the
     keys of one route then share those objects)."""
-    klass, length, _ = path_rank(PATH_TYPES[m.path.type], m.path.value, regex_first)
+    klass, length, _ = path_rank(PATH_TYPES[m.path_type], m.path_value, regex_first)
     return ((klass, length, 0 if m.method else 1, -len(m.headers), -len(m.query_params)),
             route_age(route) if age is None else age, route.key if route_key is None else route_key,
             rule_index, match_index)
@@ -408,9 +408,9 @@ class Builder:
         prefix = None
         matches = rule.matches
         if len(matches) == 1 and route.kind == "HTTPRoute":
-            path = matches[0].path
-            if path.type == "PathPrefix":
-                prefix = normalize_prefix(path.value)
+            first = matches[0]
+            if first.path_type == "PathPrefix":
+                prefix = normalize_prefix(first.path_value)
         filters = rule.filters
         if filters:
             mirrors = tuple(Mirror(core_backend(f.backend_ref), f.percent)
@@ -500,8 +500,7 @@ class Builder:
             choices, weights = rule_choices(route, resolved, rule, listener, port, scheme, route_key)
             oc = _add_outcome(self, choices, weights)
             for mi, m in enumerate(rule.matches):
-                mp = m.path
-                ptype, path = mp.type, mp.value
+                ptype, path = m.path_type, m.path_value
                 # (path_rank, inline: one call less per match)
                 if ptype == "PathPrefix":
                     ptype, klass, path = PREFIX, prefix_class, path.rstrip("/")

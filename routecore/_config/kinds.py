@@ -192,13 +192,12 @@ _FILTER = Obj(
     build=_filter_body,
 )
 
-_PATH_MATCH = Obj(
+_PATH_MATCH = Obj(  # (inline: a RouteMatch holds its path's type and value itself)
     {
-        "type": Field(Str(enum=("Exact", "PathPrefix", "RegularExpression")), default="PathPrefix", attr="type"),
-        "value": Field(Str(max_len=1024), default="/", attr="value"),
+        "type": Field(Str(enum=("Exact", "PathPrefix", "RegularExpression")), default="PathPrefix", attr="path_type"),
+        "value": Field(Str(max_len=1024), default="/", attr="path_value"),
     },
     checks=(check_path_match,),
-    model=m.PathMatch,
 )
 
 _HEADER_MATCH = Obj(
@@ -209,11 +208,13 @@ _HEADER_MATCH = Obj(
     },
     checks=(check_typed_value_regex,),
     model=m.HeaderMatch,
+    share=lambda d, env: ("HeaderMatch", d["type"], d["name"].lower(), d["value"]),
 )
 
 
 def _first_per_header(headers, env) -> tuple:
-    """Header matches; only the first entry for a header name (any case) counts."""
+    """Header matches; only the first entry for a header name (any case) counts. Equal header
+    matches are shared within a load (_HEADER_MATCH's key; quick.py shares them alike)."""
     out, seen = [], set()
     for h in headers:
         name = h["name"].lower()
@@ -231,11 +232,12 @@ _QUERY_MATCH = Obj(
     },
     checks=(check_typed_value_regex,),
     model=m.QueryParamMatch,
+    share=lambda d, env: ("QueryParamMatch", d["type"], d["name"], d["value"]),
 )
 
 _MATCH = Obj(
     {
-        "path": Field(_PATH_MATCH, default={"type": "PathPrefix", "value": "/"}, attr="path"),
+        "path": Field(_PATH_MATCH, default={"type": "PathPrefix", "value": "/"}, inline=True),
         "headers": Field(Arr(_HEADER_MATCH, max_items=16, key="name"), attr="headers", to=_first_per_header),
         "queryParams": Field(Arr(_QUERY_MATCH, max_items=16, key="name"), attr="query_params"),
         "method": Field(_METHOD, attr="method"),

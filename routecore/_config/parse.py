@@ -63,7 +63,10 @@ def _parse(raws: List[RawObject], strict: bool) -> m.Config:
     rejected: List[m.RejectedRoute] = []
     all_issues: List[ConfigIssue] = []
     saw_service = False
-    seen_objects: Dict[tuple, Optional[str]] = {}
+    # (kind, namespace) -> {name: origin} of the objects seen so far: one small dict per kind and
+    # namespace instead of a (kind, namespace, name) tuple per object, which lived as long as the
+    # load among the models it makes and left as many free blocks among them when it ended
+    seen_objects: Dict[tuple, Dict[str, Optional[str]]] = {}
     memo: Dict[tuple, Any] = {}  # equal immutable parts of routes, shared (see schema.BuildEnv)
     built = {"HTTPRoute": routes, "GRPCRoute": routes, "Gateway": gateways, "ReferenceGrant": grants,
              "Service": services, "Namespace": namespaces, **more}
@@ -97,10 +100,12 @@ def _parse(raws: List[RawObject], strict: bool) -> m.Config:
         namespaced = kind != "Namespace"
         earlier = False  # whether an object of the same kind, namespace and name came before
         if name is not None:
-            ident = (kind, ns if namespaced else None, name)
-            earlier = ident in seen_objects
+            seen = seen_objects.get((kind, ns if namespaced else None))
+            if seen is None:
+                seen = seen_objects[(kind, ns if namespaced else None)] = {}
+            earlier = name in seen
             if not earlier:
-                seen_objects[ident] = raw.origin
+                seen[name] = raw.origin
         if kind == "HTTPRoute" and not earlier and not raw.problems and api in versions:
             # the common shape, checked and built in one pass (None: unusual or invalid, see quick.py)
             route = quick.http_route(obj, ns, memo)
@@ -111,7 +116,7 @@ def _parse(raws: List[RawObject], strict: bool) -> m.Config:
         ctx = Ctx()
         if earlier:
             ctx.add("", "duplicate object: the same kind, namespace and name is also defined "
-                        + (f"at {seen_objects[ident]}" if seen_objects[ident] else "earlier in the source"))
+                        + (f"at {seen[name]}" if seen[name] else "earlier in the source"))
         for path, message, segments in raw.problems:
             ctx.add(path, message, where=locate(schema, segments))
         if api not in versions:

@@ -26,7 +26,7 @@ Invariants:
   exception, a path's value, is asserted to be the plain Str it is);
 - models are made as the builders make them (schema.filler: no attrs __init__ checks, the
   values being checked already) and shared exactly as they share them: the same memo keys
-  (ParentRef, BackendRef, their tuples, hostnames, rule_indexes);
+  (ParentRef, BackendRef, their tuples, HeaderMatch, QueryParamMatch, hostnames, rule_indexes);
 - this file is the one source: setup.py compiles it as it is with Cython (the extension
   ``routecore._config.quick``, imported in its place when built), where the helpers marked
   ``cython.cfunc`` become C functions and the annotated dicts and tuples C-level ones; without
@@ -155,12 +155,12 @@ _MAX_MATCHES = 128  # across a route's rules (cel.check_route_spec)
 _RANGES = tuple(tuple(range(n)) for n in range(_RULES_N[1] + 1))  # rule_indexes of n rules
 _RANGE_KEYS = tuple(("rule_indexes",) + r for r in _RANGES)  # (their memo keys, see kinds._rule_indexes)
 
-_HTTPRoute, _Rule, _RouteMatch, _PathMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
-    m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
-_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
-    filler(c) for c in (m.HTTPRoute, m.Rule, m.RouteMatch, m.PathMatch, m.HeaderMatch, m.QueryParamMatch,
+_HTTPRoute, _Rule, _RouteMatch, _HeaderMatch, _QueryParamMatch, _ParentRef, _BackendRef = (
+    m.HTTPRoute, m.Rule, m.RouteMatch, m.HeaderMatch, m.QueryParamMatch, m.ParentRef, m.BackendRef)
+_F_ROUTE, _F_RULE, _F_MATCH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND = (
+    filler(c) for c in (m.HTTPRoute, m.Rule, m.RouteMatch, m.HeaderMatch, m.QueryParamMatch,
                         m.ParentRef, m.BackendRef))
-assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_PATH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
+assert None not in (_F_ROUTE, _F_RULE, _F_MATCH, _F_HEADER, _F_QUERY, _F_PARENT, _F_BACKEND)
 
 
 @cython.cfunc
@@ -315,7 +315,7 @@ def _rule(r, ns, memo: dict):
     count = 0
     if matches is not None:
         count = _list(matches, _MATCHES_N)
-    built = tuple([_match(x) for x in (matches if count else _DEFAULT_MATCHES)])
+    built = tuple([_match(x, memo) for x in (matches if count else _DEFAULT_MATCHES)])
     refs: tuple = ()
     if backends is not None and _list(backends, _BACKENDS_N):
         refs = tuple([_backend(b, ns, memo) for b in backends])
@@ -330,7 +330,7 @@ def _rule(r, ns, memo: dict):
 
 
 @cython.cfunc
-def _match(x) -> m.RouteMatch:
+def _match(x, memo: dict) -> m.RouteMatch:
     if type(x) is not dict:
         raise Bail
     path = None
@@ -341,15 +341,15 @@ def _match(x) -> m.RouteMatch:
         if key == "path":
             path = _path(v)
         elif key == "headers":
-            headers = _headers(v)
+            headers = _headers(v, memo)
         elif key == "queryParams":
-            query = _query(v)
+            query = _query(v, memo)
         elif key == "method":
             method = _text(v, _METHOD)
         else:
             raise Bail
     o = _F_MATCH()
-    o.path = _path(_DEFAULT_PATH) if path is None else path
+    o.path_type, o.path_value = _path(_DEFAULT_PATH) if path is None else path
     o.headers = headers
     o.query_params = query
     o.method = method
@@ -358,7 +358,8 @@ def _match(x) -> m.RouteMatch:
 
 
 @cython.cfunc
-def _path(p) -> m.PathMatch:
+def _path(p) -> tuple:
+    """(type, value) of a plain path match (a RouteMatch holds the two itself)."""
     if type(p) is not dict:
         raise Bail
     typ, value = _PATH_DEFAULTS
@@ -381,10 +382,7 @@ def _path(p) -> m.PathMatch:
             raise Bail
     elif value[:1] != "/" or value.strip(PATH_PLAIN_CHARS) or "//" in value or "/." in value:
         raise Bail
-    o = _F_PATH()
-    o.type, o.value = typ, value
-    o.__class__ = _PathMatch
-    return o
+    return typ, value
 
 
 # the plain path characters (all ASCII) as a bit set, two words: bit c of _PLAIN_LO (c < 64),
@@ -461,9 +459,10 @@ def _pair(x, check_type: tuple, check_name: tuple, check_value: tuple):
 
 
 @cython.cfunc
-def _headers(items) -> tuple:
+def _headers(items, memo: dict) -> tuple:
     """Header matches: names distinct as written (list-map key), the first per name in any case
-    kept, lower-cased (kinds._first_per_header)."""
+    kept, lower-cased (kinds._first_per_header); equal ones shared under the declaration's key (not
+    their tuples: a key of their ids cost more instructions than the 48 bytes it saves)."""
     _list(items, _HEADERS_N)
     out, written, seen = [], set(), set()
     for x in items:
@@ -474,16 +473,21 @@ def _headers(items) -> tuple:
         lower = name.lower()
         if lower not in seen:
             seen.add(lower)
-            o = _F_HEADER()
-            o.type, o.name, o.value = _EXACT, lower, value
-            o.__class__ = _HeaderMatch
+            key = ("HeaderMatch", _EXACT, lower, value)
+            o = memo.get(key)
+            if o is None:
+                o = _F_HEADER()
+                o.type, o.name, o.value = _EXACT, lower, value
+                o.__class__ = _HeaderMatch
+                memo[key] = o
             out.append(o)
     return tuple(out)
 
 
 @cython.cfunc
-def _query(items) -> tuple:
-    """Query-parameter matches: names distinct as written (list-map key)."""
+def _query(items, memo: dict) -> tuple:
+    """Query-parameter matches: names distinct as written (list-map key); equal ones shared as
+    header matches are."""
     _list(items, _QUERY_N)
     out, written = [], set()
     for x in items:
@@ -491,9 +495,13 @@ def _query(items) -> tuple:
         if name in written:
             raise Bail
         written.add(name)
-        o = _F_QUERY()
-        o.type, o.name, o.value = _EXACT, name, value
-        o.__class__ = _QueryParamMatch
+        key = ("QueryParamMatch", _EXACT, name, value)
+        o = memo.get(key)
+        if o is None:
+            o = _F_QUERY()
+            o.type, o.name, o.value = _EXACT, name, value
+            o.__class__ = _QueryParamMatch
+            memo[key] = o
         out.append(o)
     return tuple(out)
 
