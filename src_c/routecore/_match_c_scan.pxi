@@ -18,9 +18,16 @@
 #   starts from the state at its block; anything both decline is split and normalised by
 #   routecore._paths first, then read by _hash_path, so all three give the same boundaries
 #   and hashes for the same path.
+# - _scan and rc_scan_short are always inlined into their callers (no call for the common
+#   target: tests/test_native_group.py checks that no out-of-line copy is built).
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define RC_ALWAYS __attribute__((always_inline))
+    #else
+    #define RC_ALWAYS
+    #endif
     /* Remember the hash h of the path's prefix of length len (a "/" boundary some rule has):
        at most 64, then *overflow (the prefixes are hashed on demand). */
     static inline void rc_push_boundary(Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb,
@@ -273,7 +280,7 @@ cdef extern from *:
        bytes readable before d): every boundary is under 64, so *bmask holds them all and
        nothing is hashed (*full = 0: not made yet). The rare bytes are visited in order up to
        the first "?"; past it only a "#" matters (a fragment: the general path). */
-    static inline int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
+    static inline RC_ALWAYS int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
                                     int normalize, uint64_t *bmask, Py_ssize_t *nb,
                                     uint64_t *full, Py_ssize_t *qpos) {
         uint64_t slash, rare;
@@ -305,6 +312,17 @@ cdef extern from *:
         *qpos = plen < n ? plen : -1;
         return 1;
     }
+
+    /* _scan (a Cython cdef function below) always inlined into its callers (_decide_c's
+       common request: no call, no saved registers of its own), given on a prototype under the
+       C name Cython makes for it, as _match_c_host.pxi does for _host_lookup */
+    #if defined(__GNUC__) || defined(__clang__)
+    struct __pyx_obj_9routecore_8_match_c_Table;
+    struct __pyx_t_9routecore_8_match_c_Req;
+    static inline __attribute__((always_inline)) int __pyx_f_9routecore_8_match_c__scan(
+        struct __pyx_obj_9routecore_8_match_c_Table *, PyObject *, Py_ssize_t *,
+        struct __pyx_t_9routecore_8_match_c_Req *);
+    #endif
     """
     void _push_boundary_c "rc_push_boundary"(Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
                                               bint* overflow, Py_ssize_t length, uint64_t h) nogil
