@@ -62,6 +62,7 @@ cdef class _StrMap:
     cdef Py_ssize_t count
     cdef Py_ssize_t longest    # the longest key's length (no longer substring can be a key)
     cdef uint64_t lens         # bit L: some key has length L (bit 63: 63 or more)
+    cdef uint64_t rlens        # lens reversed (bit 63 - L: bit L of lens): _host_lookup's suffix test
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept
 
 cdef struct HostHash:
