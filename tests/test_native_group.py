@@ -54,9 +54,10 @@ def test_bytes_target_goes_through_the_general_reading():
 
 def test_scan_is_inlined_into_its_callers():
     """_scan's always_inline (given on a prototype under Cython's C name for it, in
-    _match_c_scan.pxi) and rc_scan_short's took: the built module holds no out-of-line copy of
-    either (the common target then costs no call and no saved registers). A renamed function
-    or a changed prototype would leave one."""
+    _match_c_scan.pxi) and those of the steps of a short target's pass (rc_scan_short,
+    rc_masks64, rc_masks16) took: the built module holds no out-of-line copy of any (the common
+    target then costs no call and no saved registers). A renamed function or a changed
+    prototype would leave one."""
     import shutil
     import subprocess
     from routecore import _match_c
@@ -65,4 +66,5 @@ def test_scan_is_inlined_into_its_callers():
     out = subprocess.run(["nm", _match_c.__file__], capture_output=True, text=True).stdout
     assert "rc_scan_path" in out  # (the symbols are there to be read)
     assert "_8_match_c__scan" not in out
-    assert "rc_scan_short" not in out
+    for name in ("rc_scan_short", "rc_masks64", "rc_masks16"):
+        assert name not in out

@@ -18,8 +18,9 @@
 #   starts from the state at its block; anything both decline is split and normalised by
 #   routecore._paths first, then read by _hash_path, so all three give the same boundaries
 #   and hashes for the same path.
-# - _scan and rc_scan_short are always inlined into their callers (no call for the common
-#   target: tests/test_native_group.py checks that no out-of-line copy is built).
+# - _scan and the steps of a short target's pass (rc_scan_short, rc_masks64, rc_masks16) are
+#   always inlined into their callers (no call for the common target: tests/test_native_group.py
+#   checks that no out-of-line copy is built).
 
 cdef extern from *:
     """
@@ -227,7 +228,7 @@ cdef extern from *:
 
     #if defined(__SSE2__)
     /* Bytes of the 16 at p by bit: "/" in *slash, any of "?", "#", "%", backslash, "." in *rare. */
-    static inline void rc_masks16(const unsigned char *p, unsigned *slash, unsigned *rare) {
+    static inline RC_ALWAYS void rc_masks16(const unsigned char *p, unsigned *slash, unsigned *rare) {
         __m128i v = _mm_loadu_si128((const __m128i *)p);
         __m128i r = _mm_or_si128(
             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
@@ -241,7 +242,7 @@ cdef extern from *:
     /* rc_masks16 of d[0:n] as 64-bit masks, 0 < n < 64, RC_BEFORE bytes readable before d:
        n <= 16, the 16 bytes that end at d + n; n <= 32, those and d[0:16]; else d[0:32] and the
        32 that end at d + n. Overlapping loads give the same bits for the same bytes. */
-    static inline void rc_masks64(const unsigned char *d, Py_ssize_t n, uint64_t *slash,
+    static inline RC_ALWAYS void rc_masks64(const unsigned char *d, Py_ssize_t n, uint64_t *slash,
                                   uint64_t *rare) {
     #if defined(__SSE2__)
         unsigned s0, r0, s1, r1, s2, r2, s3, r3;
