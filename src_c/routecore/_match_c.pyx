@@ -74,6 +74,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     Py_ssize_t _ob_size "Py_SIZE"(PyObject* o)  # a list's or tuple's length, read in place
+    Py_UCS4 _uread "PyUnicode_READ"(int kind, const void* data, Py_ssize_t i) nogil
 
 import ahocorasick
 import re2
@@ -117,15 +118,22 @@ cdef class _Group:
 
 cdef object _query_get(object query, Py_ssize_t start, str name):
     """Native twin of routecore._match_py.query_map(query[start:]).get(name): the first value,
-    raw."""
+    raw. The characters are read with the query's kind and data taken once (q[i] would take
+    them again for every character)."""
     cdef str q
     cdef Py_ssize_t n, i, eq = -1, ln = len(name)
+    cdef int kind
+    cdef const void* data
+    cdef Py_UCS4 c
     if query is None:
         return None
     q = <str>query
     n = len(q)
+    kind = PyUnicode_KIND(q)
+    data = PyUnicode_DATA(q)
     for i in range(start, n + 1):
-        if i == n or q[i] == u'&':
+        c = _uread(kind, data, i) if i < n else u'&'
+        if c == u'&':
             if i > start:
                 if eq < 0:
                     eq = i
@@ -136,7 +144,7 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
                     return q[eq + 1:i] if eq < i else ""
             start = i + 1
             eq = -1
-        elif eq < 0 and q[i] == u'=':
+        elif eq < 0 and c == u'=':
             eq = i
     return None
 
