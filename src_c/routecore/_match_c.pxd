@@ -41,6 +41,7 @@ cdef struct CChoice:
     PyObject* grpc     # borrowed from Table.grpc_choices (the gRPC form), or NULL
     int cors           # the rule has a CORS filter
     int needs_host     # a redirect whose Location takes the request's host (_outcome.needs_host)
+    int rare           # needs_host, grpc or cors: _decide_at tests this one field (_fill_choices)
     PyObject* fixed    # the prebuilt Decision of a choice that needs nothing from the request
     PyObject* grpc_fixed  # the same for the gRPC form, or NULL
 

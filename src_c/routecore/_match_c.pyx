@@ -641,7 +641,7 @@ cdef object _decide_at(Table self, Req* req):
                     r = self._group((<_Listener>lis).any_group, req)
                 o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
     cc = &self.cchoices[self._pick(o)]
-    if cc.needs_host or cc.grpc != NULL or cc.cors:  # (rare: no object local of their own here)
+    if cc.rare:  # needs_host, grpc or cors (no object local of their own here)
         return _decide_choice(self, req, cc, n)
     if cc.fixed != NULL:  # nothing from the request: the same object every time
         return <object>cc.fixed
