@@ -593,7 +593,7 @@ cdef object _decide_at(Table self, Req* req):
             if (<_Listener>lis).any_group >= 0:
                 r = self._group((<_Listener>lis).any_group, req)
             o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
-        if req.host == <PyObject*>None and _maybe_headers(req.headers):
+        if req.host == <PyObject*>None and req.headers != <PyObject*>None:
             hown = _read_host(self, req)
             req.host = <PyObject*>hown
         if req.host == <PyObject*>None:  # no Host: valid, and nothing to check
@@ -607,8 +607,8 @@ cdef object _decide_at(Table self, Req* req):
                 hkp = <PyObject*>hk
             if req.plen < 0 or hkp == <PyObject*>None:
                 o = &self.outs[self.bad_request]
-    else:
-        if req.host == <PyObject*>None and _maybe_headers(req.headers):
+    else:  # (an empty list or tuple of headers: _read_host's walk finds no Host in it)
+        if req.host == <PyObject*>None and req.headers != <PyObject*>None:
             hown = _read_host(self, req)
             req.host = <PyObject*>hown
         hkp = _host_key_short(req.host, &n, &hh)  # (the common Host: no call, no reference)
