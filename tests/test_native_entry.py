@@ -97,3 +97,27 @@ def test_an_uninitialised_table_refuses_every_entry():
     for args, kwargs in CALLS:
         with pytest.raises(TypeError, match="not initialised"):
             bare.route(*args, **kwargs)
+
+
+@pytest.mark.parametrize("headers", [[], (), None, [("accept", "*/*")], (("host", HOST),),
+                                     [("Host", "shop.example.com")], {}, {"host": HOST}],
+                         ids=str)
+@pytest.mark.parametrize("view", ["gateway", "mesh"])
+def test_the_host_read_from_empty_or_absent_headers(view, headers):
+    """_decide_at reads the Host from any headers but None (an empty list or tuple is walked
+    and holds none): each decides as the pure twin, a gateway's missing Host as no Host at all
+    (its listener's wildcard hostname takes none), and no reference is taken or dropped."""
+    twins = []
+    for twin in (True, False):
+        r = make_router(EXTRA, twin)
+        twins.append(r.gateway("edge", namespace="infra", port=8000) if view == "gateway"
+                     else r.service("svc", namespace="default", port=80))
+    native, pure = twins
+    for target in ("/api/x", "/items?id=7", "/a%20b", "/nothing"):
+        d = native.route("GET", target, headers)
+        assert d.to_dict() == pure.route("GET", target, headers).to_dict(), target
+    if headers is not None:  # (None's count moves with everything else)
+        refs = sys.getrefcount(headers)
+        for _ in range(20):
+            native.route("GET", "/api/x", headers)
+        assert sys.getrefcount(headers) == refs

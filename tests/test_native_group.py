@@ -50,3 +50,21 @@ def test_group_probes_the_path_decided(target, backend):
 def test_bytes_target_goes_through_the_general_reading():
     native, pure = (v.route(b"GET", b"/a/./b/c", host=b"example.com") for v in _views())
     assert outcome(native) == outcome(pure) == "exact"
+
+
+def test_scan_is_inlined_into_its_callers():
+    """_scan's always_inline (given on a prototype under Cython's C name for it, in
+    _match_c_scan.pxi) and those of the steps of a short target's pass (rc_scan_short,
+    rc_masks64, rc_masks16) took: the built module holds no out-of-line copy of any (the common
+    target then costs no call and no saved registers). A renamed function or a changed
+    prototype would leave one."""
+    import shutil
+    import subprocess
+    from routecore import _match_c
+    if shutil.which("nm") is None:
+        pytest.skip("nm is not installed")
+    out = subprocess.run(["nm", _match_c.__file__], capture_output=True, text=True).stdout
+    assert "rc_scan_path" in out  # (the symbols are there to be read)
+    assert "_8_match_c__scan" not in out
+    for name in ("rc_scan_short", "rc_masks64", "rc_masks16"):
+        assert name not in out

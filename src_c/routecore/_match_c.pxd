@@ -41,6 +41,7 @@ cdef struct CChoice:
     PyObject* grpc     # borrowed from Table.grpc_choices (the gRPC form), or NULL
     int cors           # the rule has a CORS filter
     int needs_host     # a redirect whose Location takes the request's host (_outcome.needs_host)
+    int rare           # needs_host, grpc or cors: _decide_at tests this one field (_fill_choices)
     PyObject* fixed    # the prebuilt Decision of a choice that needs nothing from the request
     PyObject* grpc_fixed  # the same for the gRPC form, or NULL
 
@@ -62,6 +63,7 @@ cdef class _StrMap:
     cdef Py_ssize_t count
     cdef Py_ssize_t longest    # the longest key's length (no longer substring can be a key)
     cdef uint64_t lens         # bit L: some key has length L (bit 63: 63 or more)
+    cdef uint64_t rlens        # lens reversed (bit 63 - L: bit L of lens): _host_lookup's suffix test
     cdef MapSlot* get_at(self, str s, Py_ssize_t start, Py_ssize_t end, uint64_t h, int tag) noexcept
 
 cdef struct HostHash:

@@ -74,6 +74,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_Tailmatch(object, object, Py_ssize_t, Py_ssize_t, int) except -1
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     Py_ssize_t _ob_size "Py_SIZE"(PyObject* o)  # a list's or tuple's length, read in place
+    Py_UCS4 _uread "PyUnicode_READ"(int kind, const void* data, Py_ssize_t i) nogil
 
 import ahocorasick
 import re2
@@ -117,17 +118,24 @@ cdef class _Group:
 
 cdef object _query_get(object query, Py_ssize_t start, str name):
     """Native twin of routecore._match_py.query_map(query[start:]).get(name): the first value,
-    raw."""
+    raw. The characters are read with the query's kind and data taken once (q[i] would take
+    them again for every character)."""
     cdef str q
     cdef Py_ssize_t n, i, eq = -1, ln = len(name)
+    cdef int kind
+    cdef const void* data
+    cdef Py_UCS4 c
     if query is None:
         return None
     if type(query) is bytes:  # route_asgi's query_string, read where it lies (_match_c_adapt.pxi)
         return _query_get_raw(<bytes>query, start, name)
     q = <str>query
     n = len(q)
+    kind = PyUnicode_KIND(q)
+    data = PyUnicode_DATA(q)
     for i in range(start, n + 1):
-        if i == n or q[i] == u'&':
+        c = _uread(kind, data, i) if i < n else u'&'
+        if c == u'&':
             if i > start:
                 if eq < 0:
                     eq = i
@@ -138,7 +146,7 @@ cdef object _query_get(object query, Py_ssize_t start, str name):
                     return q[eq + 1:i] if eq < i else ""
             start = i + 1
             eq = -1
-        elif eq < 0 and q[i] == u'=':
+        elif eq < 0 and c == u'=':
             eq = i
     return None
 
@@ -595,7 +603,7 @@ cdef object _decide_at(Table self, Req* req):
             if (<_Listener>lis).any_group >= 0:
                 r = self._group((<_Listener>lis).any_group, req)
             o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
-        if req.host == <PyObject*>None and _maybe_headers(req.headers):
+        if req.host == <PyObject*>None and req.headers != <PyObject*>None:
             hown = _read_host(self, req)
             req.host = <PyObject*>hown
         if req.host == <PyObject*>None:  # no Host: valid, and nothing to check
@@ -609,8 +617,8 @@ cdef object _decide_at(Table self, Req* req):
                 hkp = <PyObject*>hk
             if req.plen < 0 or hkp == <PyObject*>None:
                 o = &self.outs[self.bad_request]
-    else:
-        if req.host == <PyObject*>None and _maybe_headers(req.headers):
+    else:  # (an empty list or tuple of headers: _read_host's walk finds no Host in it)
+        if req.host == <PyObject*>None and req.headers != <PyObject*>None:
             hown = _read_host(self, req)
             req.host = <PyObject*>hown
         hkp = _host_key_short(req.host, &n, &hh)  # (the common Host: no call, no reference)
@@ -643,7 +651,7 @@ cdef object _decide_at(Table self, Req* req):
                     r = self._group((<_Listener>lis).any_group, req)
                 o = &self.entries[r].out if r >= 0 else &self.outs[(<_Listener>lis).no_match]
     cc = &self.cchoices[self._pick(o)]
-    if cc.needs_host or cc.grpc != NULL or cc.cors:  # (rare: no object local of their own here)
+    if cc.rare:  # needs_host, grpc or cors (no object local of their own here)
         return _decide_choice(self, req, cc, n)
     if cc.fixed != NULL:  # nothing from the request: the same object every time
         return <object>cc.fixed

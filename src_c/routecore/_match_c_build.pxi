@@ -306,6 +306,7 @@ cdef _fill_choices(Table self, spec, Py_ssize_t first_choice, Py_ssize_t first_o
             cc.needs_host = _outcome.needs_host(choice)
             cc.fixed = _fixed(self, choice)
         cc.grpc_fixed = NULL if grpc is None else _fixed(self, grpc)
+        cc.rare = cc.needs_host or cc.grpc != NULL or cc.cors
     pos = self.outs[first_out - 1].cum_off + self.outs[first_out - 1].count if first_out else 0
     # (routecore._compile.outcomes.Outcomes: the firsts read through the array's buffer)
     cdef const long long[:] firsts = spec.outcomes.firsts

@@ -19,7 +19,10 @@
 #   routecore._paths.checked_host_key. A bytes Host it accepts stays bytes: it is the key
 #   _host_key_short returns and what the Decision keeps (Decision._host decodes it when asked).
 # - the common exact hit makes no call: _host_lookup is always inlined into its callers and
-#   probes the exact map in place (_probe); the wildcards are _host_wild's.
+#   probes the exact map in place (_probe); the wildcards are _host_wild's, called only when
+#   some "." suffix of the key has a length a key of the wildcard map has (a key of up to 32
+#   characters: its "." mask against the map's reversed lengths, _StrMap.rlens; longer keys
+#   always call).
 
 cdef extern from *:
     """
@@ -267,10 +270,19 @@ cdef inline int _host_lookup(PyObject* exact, PyObject* wild, HostHash* hh, Py_s
             slot = _host_probe(exact, hh, 0, _host_full(hh))
             if slot != NULL:
                 return slot.value
-    if (<_StrMap>wild).count == 0 or hh.empty_label:
+    if (<_StrMap>wild).count == 0 or hh.empty_label or (
+            hh.nblk == 1 and not _suffix_may_hold(<_StrMap>wild, hh)):
         after[0] = hh.end
         return -1
     return _host_wild(wild, hh, after)
+
+
+cdef inline bint _suffix_may_hold(_StrMap wild, HostHash* hh) noexcept:
+    """Some "." suffix of a key of at most 32 characters (hh.nblk 1: its "." in hh.dots[0]) has
+    a length some key of ``wild`` has: a "." at i, the suffix's length end - i, is bit i of
+    rlens (bit 63 - L: lens' bit L) shifted down by 63 - end. (Bit 63 of lens, 63 or more,
+    shifts out: no suffix of 32 characters is that long.) Most hosts have none: no call."""
+    return (hh.dots[0] & (wild.rlens >> (63 - hh.end))) != 0
 
 
 cdef int _host_wild(PyObject* wild, HostHash* hh, Py_ssize_t* after) noexcept:

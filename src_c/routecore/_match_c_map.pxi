@@ -74,6 +74,16 @@ cdef inline uint64_t _len_bit(Py_ssize_t n) noexcept:
     return (<uint64_t>1) << (n if n < 63 else 63)
 
 
+cdef uint64_t _reversed64(uint64_t x) noexcept:
+    """x with its bits in reverse order (bit j to bit 63 - j): _StrMap.rlens from lens."""
+    cdef uint64_t r = 0
+    cdef int j
+    for j in range(64):
+        if (x >> j) & 1:
+            r |= (<uint64_t>1) << (63 - j)
+    return r
+
+
 cdef inline MapSlot* _probe(MapSlot* slots, Py_ssize_t mask, const unsigned char* d,
                            Py_ssize_t n, uint64_t h, int tag) noexcept:
     """The slot of (tag, d[0:n]) (one byte per character), whose unmixed hash is h, among the
@@ -159,6 +169,7 @@ cdef class _StrMap:
             else:
                 slot.data = NULL
                 self.wide[i] = key
+        self.rlens = _reversed64(self.lens)
 
     def __dealloc__(self):
         PyMem_Free(self.slots)

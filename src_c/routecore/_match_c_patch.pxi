@@ -86,6 +86,7 @@ cdef _StrMap _map_with(_StrMap old, list items, bint reverse):
             m.lens |= _len_bit(n)
         slot.value = value
         slot.count = count
+    m.rlens = _reversed64(m.lens)
     return m
 
 

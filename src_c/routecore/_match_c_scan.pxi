@@ -23,9 +23,17 @@
 #   its bytes are its latin-1 text's characters, one byte each): the same boundaries and hashes
 #   as its decoded text; a pass that would need the text (not read whole, a "?", the boundaries
 #   past 64 overflowing) declines it.
+# - _scan and the steps of a short target's pass (rc_scan_short, rc_masks64, rc_masks16) are
+#   always inlined into their callers (no call for the common target: tests/test_native_group.py
+#   checks that no out-of-line copy is built).
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define RC_ALWAYS __attribute__((always_inline))
+    #else
+    #define RC_ALWAYS
+    #endif
     /* Remember the hash h of the path's prefix of length len (a "/" boundary some rule has):
        at most 64, then *overflow (the prefixes are hashed on demand). */
     static inline void rc_push_boundary(Py_ssize_t *blen, uint64_t *bhash, Py_ssize_t *nb,
@@ -225,7 +233,7 @@ cdef extern from *:
 
     #if defined(__SSE2__)
     /* Bytes of the 16 at p by bit: "/" in *slash, any of "?", "#", "%", backslash, "." in *rare. */
-    static inline void rc_masks16(const unsigned char *p, unsigned *slash, unsigned *rare) {
+    static inline RC_ALWAYS void rc_masks16(const unsigned char *p, unsigned *slash, unsigned *rare) {
         __m128i v = _mm_loadu_si128((const __m128i *)p);
         __m128i r = _mm_or_si128(
             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
@@ -239,7 +247,7 @@ cdef extern from *:
     /* rc_masks16 of d[0:n] as 64-bit masks, 0 < n < 64, RC_BEFORE bytes readable before d:
        n <= 16, the 16 bytes that end at d + n; n <= 32, those and d[0:16]; else d[0:32] and the
        32 that end at d + n. Overlapping loads give the same bits for the same bytes. */
-    static inline void rc_masks64(const unsigned char *d, Py_ssize_t n, uint64_t *slash,
+    static inline RC_ALWAYS void rc_masks64(const unsigned char *d, Py_ssize_t n, uint64_t *slash,
                                   uint64_t *rare) {
     #if defined(__SSE2__)
         unsigned s0, r0, s1, r1, s2, r2, s3, r3;
@@ -279,9 +287,9 @@ cdef extern from *:
        nothing is hashed (*full = 0: not made yet). The rare bytes are visited in order up to
        the first "?"; past it only a "#" matters (a fragment: the general path). Always inline
        (two callers, _scan and _scan_apart: as a call of its own it costs route() ~28). */
-    RC_INLINE int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
-                                int normalize, uint64_t *bmask, Py_ssize_t *nb,
-                                uint64_t *full, Py_ssize_t *qpos) {
+    static inline RC_ALWAYS int rc_scan_short(const unsigned char *d, Py_ssize_t n, int merge,
+                                    int normalize, uint64_t *bmask, Py_ssize_t *nb,
+                                    uint64_t *full, Py_ssize_t *qpos) {
         uint64_t slash, rare;
         Py_ssize_t i, plen = n;
         unsigned char c;
@@ -311,6 +319,17 @@ cdef extern from *:
         *qpos = plen < n ? plen : -1;
         return 1;
     }
+
+    /* _scan (a Cython cdef function below) always inlined into its callers (_decide_c's
+       common request: no call, no saved registers of its own), given on a prototype under the
+       C name Cython makes for it, as _match_c_host.pxi does for _host_lookup */
+    #if defined(__GNUC__) || defined(__clang__)
+    struct __pyx_obj_9routecore_8_match_c_Table;
+    struct __pyx_t_9routecore_8_match_c_Req;
+    static inline __attribute__((always_inline)) int __pyx_f_9routecore_8_match_c__scan(
+        struct __pyx_obj_9routecore_8_match_c_Table *, PyObject *, Py_ssize_t *,
+        struct __pyx_t_9routecore_8_match_c_Req *);
+    #endif
     """
     void _push_boundary_c "rc_push_boundary"(Py_ssize_t* blen, uint64_t* bhash, Py_ssize_t* nb,
                                               bint* overflow, Py_ssize_t length, uint64_t h) nogil
