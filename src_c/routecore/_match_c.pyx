@@ -396,8 +396,6 @@ cdef class Table:
         routecore._adapters.wsgi_headers reads them). rc_route's common calls go to _decide_c
         without it."""
         cdef ReqMore more
-        if host is not None and not wsgi and not _all_pairs(<PyObject*>headers):
-            headers = _given_headers(headers)
         more.scheme = <PyObject*>scheme
         more.sni = <PyObject*>sni
         more.wsgi = wsgi
@@ -441,7 +439,8 @@ cdef class Table:
             elif n == 3:
                 out.append(self._decide(request[0], request[1], request[2], None, None, None, False))
             elif n == 4:
-                out.append(self._decide(request[0], request[1], request[2], request[3], None, None, False))
+                out.append(self._decide(request[0], request[1], _given(request[2], request[3]),
+                                        request[3], None, None, False))
             else:
                 raise ValueError(f"a request is (method, target[, headers[, host]]), got {n} items")
         return out

@@ -67,6 +67,8 @@ cdef extern from *:
                 goto general;
             v[j] = args[nargs + k];
         }
+        if (v[3] != NULL && v[3] != Py_None && v[2] != NULL && !rc_all_pairs(v[2]))
+            goto general;  /* (_route checks the headers: _given) */
         return rc_route_decide(self, v[0], v[1], v[2] ? v[2] : rc_route_empty,
                                v[3] ? v[3] : Py_None, v[4] ? v[4] : Py_None,
                                v[5] ? v[5] : Py_None, 0);
@@ -76,7 +78,7 @@ cdef extern from *:
 
     /* route(): route(method, path[, headers]) and route(method, path, headers, host=host) go
        to _decide_c as they are (with a Host given, when rc_all_pairs vouches for the headers:
-       else Table._decide checks them, _given_headers); any other call to rc_route_kw */
+       else _route checks them, _given); any other call to rc_route_kw */
     static PyObject *rc_route(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames) {
         if (kwnames == NULL) {
@@ -145,12 +147,21 @@ cdef inline Py_ssize_t _route_arg(PyObject* name) noexcept:
     return -1
 
 
+cdef inline object _given(object headers, object host):
+    """route()'s headers as _decide_c may take them: as they are unless a Host is given and
+    rc_all_pairs cannot vouch for them (_given_headers checks them then)."""
+    if host is None or _all_pairs(<PyObject*>headers):
+        return headers
+    return _given_headers(headers)
+
+
 cdef object _route(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwnames):
     """Table.route for any call rc_route does not read itself: the arguments as CPython's
     vectorcall hands them over (positional ones, then the values of the keywords named in
     kwnames)."""
     cdef PyObject* v[6]
     cdef Py_ssize_t k, j, nk
+    cdef object host
     if nargs > 3:
         raise TypeError(f"route() takes from 2 to 3 positional arguments but {nargs} were given")
     v[0] = v[1] = v[2] = v[3] = v[4] = v[5] = NULL
@@ -168,8 +179,9 @@ cdef object _route(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwn
             v[j] = args[nargs + k]
     if v[0] == NULL or v[1] == NULL:
         raise TypeError(f"route() missing required argument '{'method' if v[0] == NULL else 'path'}'")
-    return (<Table>self)._decide(<object>v[0], <object>v[1], <object>v[2] if v[2] != NULL else (),
-                                 <object>v[3] if v[3] != NULL else None,
+    host = <object>v[3] if v[3] != NULL else None
+    return (<Table>self)._decide(<object>v[0], <object>v[1],
+                                 _given(<object>v[2], host) if v[2] != NULL else (), host,
                                  <object>v[4] if v[4] != NULL else None,
                                  <object>v[5] if v[5] != NULL else None, False)
 

@@ -585,8 +585,8 @@ cdef inline bint _maybe_headers(PyObject* headers) noexcept:
 
 
 cdef object _given_headers(object headers):
-    """route(..., host=...)'s headers when rc_all_pairs cannot vouch for them (Table._decide;
-    rc_route sends such calls there): routecore._match_py reads every item, while this twin
+    """route(..., host=...)'s headers when rc_all_pairs cannot vouch for them (_given;
+    rc_route sends such calls to _route): routecore._match_py reads every item, while this twin
     reads the headers only when a header condition, the gRPC check or CORS needs them. So that
     an argument the pure twin cannot read raises the same error here whatever the rules read,
     each item of a list or tuple that is not a 2-tuple is unpacked (the error, if any, is the
