@@ -13,7 +13,8 @@ import pytest
 
 import routecore
 from routecore import Router
-from routecore._compile.table import CompileCache
+from routecore._compile.table import (EXACT, NO_CONDS, PATH_TYPES, CompileCache, Entry,
+                                      grpc_path_match)
 from routecore._compile.views import GatewayBuild, route_sort_keys
 
 from builders import (INFRA, be, exact, gateway, gw_ref, hdr, httproute, listener, prefix, qp,
@@ -131,3 +132,39 @@ def test_a_route_key_held_twice_builds_whole(native):
     assert router.gateway("edge", INFRA).route("GET", "/t", host="h").backend.name == "one"
     fresh = Router(routecore.load([gw, first]), native=native, seed=1)
     assert _groups(router.gateway("edge", INFRA)) == _groups(fresh.gateway("edge", INFRA))
+
+
+@pytest.mark.parametrize("precedence", ["after-prefix", "before-prefix"])
+def test_an_entry_is_ten_items_its_path_type_and_conditions_read_from_them(precedence):
+    """No path type item (the rank's class and the regex say it) and one shared (headers,
+    queries) pair: ten items, a 128-byte block (eleven or twelve are 144)."""
+    regex_first = precedence == "before-prefix"
+    config = routecore.load(_objects(), strict=False)
+    router = Router(config, native=False, regex_precedence=precedence, seed=1)
+    build = GatewayBuild.full(router.attachments, router.options, CompileCache(), INFRA, "edge", 80)
+    b = build.builder.carry(router.attachments, CompileCache())
+    lis = build.listeners[0].listener
+    assert len(Entry._fields) == 10
+    seen = set()
+    for route in config.routes:
+        matches = [m for rule in route.rules for m in rule.matches]
+        for e, m in zip(b.entries(route, lis.key, lis.port, "http"), matches):
+            if route.kind == "GRPCRoute":
+                want = grpc_path_match(m.method, regex_first)[0]
+                queries = ()
+            else:
+                want = PATH_TYPES[m.path.type]
+                queries = tuple((c.name, c.value) for c in m.query_params)
+            seen.add(want)
+            assert e.path_type == want and (e.regex is not None) == (want == 2)
+            assert [(c.name, c.value) for c in e.headers] == [(c.name.lower(), c.value) for c in m.headers]
+            assert tuple((c.name, c.value) for c in e.queries) == queries
+            assert e.conds == (e.headers, e.queries)
+            if not m.headers and not (route.kind == "HTTPRoute" and m.query_params):
+                assert e.conds is NO_CONDS
+    assert seen == {0, 1, 2}
+    # equal conditions: one pair
+    again = b.entries(config.routes[0], lis.key, lis.port, "http")
+    first = b.entries(config.routes[0], lis.key, lis.port, "http")
+    assert all(x.conds is y.conds for x, y in zip(again, first))
+    assert EXACT == 0
