@@ -397,7 +397,7 @@ class Builder:
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
         self._policies = None  # the attachments' BackendTLSPolicies, False when none (first use)
         self._cond_tuples: Dict[tuple, Tuple[Cond, ...]] = {}  # see _conds
-        self._cond_pairs: Dict[tuple, tuple] = {}  # see _cond_pair
+        self._cond_pairs: Dict[tuple, tuple] = {}  # see _match_conds
         # Entry.rank -> that tuple: the entries of one rank share it (a few hundred ranks
         # for ten thousands of entries: 4 items less per entry than the rank's parts inline)
         self._ranks: Dict[tuple, tuple] = {}
@@ -511,7 +511,7 @@ class Builder:
         age = route_age(route)
         route_key = route.key
         regex = self.cache.regex
-        make, pair = self._conds, self._cond_pair
+        match_conds = self._match_conds
         ranks = self._ranks.setdefault
         rule_choices = self.rule_choices
         append = out.append
@@ -536,8 +536,7 @@ class Builder:
                 method, headers, queries = m.method, m.headers, m.query_params
                 if headers or queries:
                     n_headers, n_queries = -len(headers), -len(queries)
-                    conds = pair(make(headers, True) if headers else (),
-                                 make(queries, False) if queries else ())
+                    conds = match_conds(headers, queries)
                 else:
                     n_headers = n_queries = 0
                     conds = NO_CONDS
@@ -561,7 +560,7 @@ class Builder:
                 ptype, value = grpc_path_match(m.method, regex_first)
                 path = normalize_prefix(value) if ptype == PREFIX else value
                 rx = self.cache.regex(value) if ptype == REGEX else None
-                conds = self._cond_pair(self._conds(m.headers, True), ()) if m.headers else NO_CONDS
+                conds = self._match_conds(m.headers, ()) if m.headers else NO_CONDS
                 rank, *key = grpc_sort_key(route, index, mi, m, regex_first)
                 out.append(_new_entry(Entry, (self._ranks.setdefault(rank, rank), *key,
                                               path, rx, None, conds, oc)))
@@ -582,13 +581,19 @@ class Builder:
                 self.header_names.setdefault(c.name)
         return hit
 
-    def _cond_pair(self, headers: tuple, queries: tuple) -> tuple:
-        """Entry.conds: (headers, queries), one pair per pair of the shared tuples ``_conds``
-        makes (keyed by their ids: the cache keeps them, and so their ids, alive)."""
-        key = (id(headers), id(queries))
+    def _match_conds(self, headers, queries) -> tuple:
+        """Entry.conds of a match: (the Conds of its header matches, of its query-parameter
+        matches); equal ones are one pair of shared tuples (see _conds); the header names are
+        recorded."""
+        key = (tuple([(c.name, c.value, c.type) for c in headers]) if headers else (),
+               tuple([(c.name, c.value, c.type) for c in queries]) if queries else ())
         hit = self._cond_pairs.get(key)
         if hit is None:
-            hit = self._cond_pairs[key] = (headers, queries)
+            hit = self._cond_pairs[key] = (self._conds(headers, True) if headers else (),
+                                           self._conds(queries, False) if queries else ())
+        else:  # (every time: the pairs are shared with the Builders carried from this one)
+            for c in hit[0]:
+                self.header_names.setdefault(c.name)
         return hit
 
     def carry(self, attachments, cache: CompileCache) -> "Builder":

@@ -110,7 +110,7 @@ def _regex_set(patterns):
 
 cdef object _build(Table self, spec):
     cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices, plen
-    cdef int ei = 0, ci = 0, gi
+    cdef int ei = 0, ci = 0, gi, pt
     cdef _Pending* pend_e
     cdef _Pending* pend_p
     cdef Py_ssize_t ne = 0, np = 0
