@@ -90,13 +90,13 @@ def test_a_spec_seals_its_builder():
 
 
 def test_entries_of_one_rank_share_it():
-    """An Entry is 12 items, its sort key the first 5: the rank (class, path length, method,
+    """An Entry is 10 items, its sort key the first 5: the rank (class, path length, method,
     header and query counts) is one tuple per distinct rank; the groups sort as the ranks'
     parts laid out flat would."""
     router = Router(routecore.load(_objects(30)), native=False, seed=1)
     spec = _build(router).spec()
     entries = [e for g in spec.listeners[0].groups for e in g.entries]
-    assert len(Entry._fields) == 12 and KEY_LEN == 5 and len(entries) > 60
+    assert len(Entry._fields) == 10 and KEY_LEN == 5 and len(entries) > 60
     ranks = {}
     for e in entries:
         assert len(e.rank) == 5 and ranks.setdefault(e.rank, e.rank) is e.rank

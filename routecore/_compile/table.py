@@ -5,6 +5,8 @@ Invariants:
 - ``Entry.sort_key`` is the whole of the spec's precedence after the hostname part (digest §4;
   §10 for GRPCRoute, whose method matches become path matches here: ``grpc_path_match``),
   so sorting entries by it and taking the first that matches is the spec's decision;
+- an Entry's path type is what its rank and regex say (``Entry.path_type``): rank class 0 is
+  Exact paths' alone, and only regex paths carry a program (both twins read it so);
 - within a ``HostGroup`` entries are sorted by ``sort_key``; host groups of a listener are what a
   request host ranks (exact host first, then wildcards longest first, then no hostname);
 - every Choice a table can return exists in ``TableSpec.choices``: matching never builds one;
@@ -61,7 +63,10 @@ class Entry(NamedTuple):
     (one object per entry, the key's parts stored once; ``route``, ``rule`` and ``match`` are
     the key's last three). The sort keys of the entries of a host group are unique (one route
     of a key per listener), so entries compare as their keys do: a group is sorted as it is,
-    without a key function."""
+    without a key function. Ten items (a tuple subclass of ten is a 128-byte block, of eleven
+    or twelve 144: issue 15 item 5): the path type is not one, it is what the rank's class and
+    the regex say (``path_type``); the header and query-parameter conditions are one pair
+    (``conds``, shared: ``NO_CONDS`` for most entries), read as ``headers`` and ``queries``."""
 
     # the precedence key (see ``sort_key`` / ``grpc_sort_key``): the rank (class, path length,
     # method, header and query-parameter counts, negated where more ranks first: one tuple,
@@ -72,23 +77,37 @@ class Entry(NamedTuple):
     route: str
     rule: int
     match: int
-    path_type: int
     path: str  # Exact: the path; PathPrefix: without trailing "/" ("/" is ""); regex: the pattern
     regex: object  # the compiled pattern of a regex path (its prefilter literal: the table's)
     method: Optional[str]
-    headers: Tuple[Cond, ...]
-    queries: Tuple[Cond, ...]
+    conds: Tuple[Tuple[Cond, ...], Tuple[Cond, ...]]  # (headers, queries)
     outcome: int
 
     @property
     def sort_key(self) -> tuple:
         return self[:KEY_LEN]
 
+    @property
+    def path_type(self) -> int:
+        """EXACT, PREFIX or REGEX: class 0 of a rank is Exact paths' alone (HTTPRoute and
+        GRPCRoute: ``sort_key``, ``grpc_sort_key``), and a regex entry alone has a program
+        (the native build reads it the same way: _match_c_build.pxi ``_path_type``)."""
+        return EXACT if self[0][0] == 0 else PREFIX if self[6] is None else REGEX
+
+    @property
+    def headers(self) -> Tuple[Cond, ...]:
+        return self[8][0]
+
+    @property
+    def queries(self) -> Tuple[Cond, ...]:
+        return self[8][1]
+
 
 KEY_LEN = 5  # the items of an Entry that are its sort_key
 entry_key = itemgetter(slice(0, KEY_LEN))  # Entry.sort_key, as a key function (C speed)
 _new_entry = tuple.__new__  # an Entry from its items in one tuple, without NamedTuple's __new__
 _ONE = (1,)  # the cumulative weights of a one-choice outcome
+NO_CONDS = ((), ())  # Entry.conds of an entry without header or query-parameter conditions
 
 
 @frozen
@@ -378,6 +397,7 @@ class Builder:
         self._weights: Dict[tuple, tuple] = {}  # equal cumulative weights share one tuple
         self._policies = None  # the attachments' BackendTLSPolicies, False when none (first use)
         self._cond_tuples: Dict[tuple, Tuple[Cond, ...]] = {}  # see _conds
+        self._cond_pairs: Dict[tuple, tuple] = {}  # see _match_conds
         # Entry.rank -> that tuple: the entries of one rank share it (a few hundred ranks
         # for ten thousands of entries: 4 items less per entry than the rank's parts inline)
         self._ranks: Dict[tuple, tuple] = {}
@@ -491,7 +511,9 @@ class Builder:
         age = route_age(route)
         route_key = route.key
         regex = self.cache.regex
-        conds = self._conds
+        match_conds, no_conds = self._match_conds, NO_CONDS
+        # (module globals read once: a global read costs more than a local's, per match)
+        new_entry, entry_type, negative = _new_entry, Entry, _NEGATIVE
         ranks = self._ranks.setdefault
         rule_choices = self.rule_choices
         append = out.append
@@ -501,30 +523,30 @@ class Builder:
             oc = _add_outcome(self, choices, weights)
             for mi, m in enumerate(rule.matches):
                 ptype, path = m.path_type, m.path_value
-                # (path_rank, inline: one call less per match)
+                # (path_rank, inline: one call less per match; the class and length part)
                 if ptype == "PathPrefix":
-                    ptype, klass, path = PREFIX, prefix_class, path.rstrip("/")
-                    rx = None
+                    klass, path, rx = prefix_class, path.rstrip("/"), None
+                    n = len(path)
+                    length = negative[n] if n < 1025 else -n
                 elif ptype == "Exact":
-                    ptype = klass = EXACT
+                    klass = length = 0
                     rx = None
                 else:
-                    ptype, klass = REGEX, regex_class
-                    rx = regex(path)
-                n = len(path)
+                    klass, rx = regex_class, regex(path)
+                    n = len(path)
+                    length = negative[n] if n < 1025 else -n
                 method, headers, queries = m.method, m.headers, m.query_params
                 if headers or queries:
                     n_headers, n_queries = -len(headers), -len(queries)
-                    headers = conds(headers, True) if headers else ()
-                    queries = conds(queries, False) if queries else ()
+                    conds = match_conds(headers, queries)
                 else:
                     n_headers = n_queries = 0
-                rank = (klass, 0 if ptype == EXACT else _NEGATIVE[n] if n < 1025 else -n,
-                        0 if method else 1, n_headers, n_queries)
-                append(_new_entry(Entry, (
+                    conds = no_conds
+                rank = (klass, length, 0 if method else 1, n_headers, n_queries)
+                append(new_entry(entry_type, (
                     ranks(rank, rank), age, route_key, index, mi,
-                    ptype, path, rx, method, headers, queries, oc)))
-        return tuple(out)  # (kept per route by GatewayBuild: a tuple is the smaller)
+                    path, rx, method, conds, oc)))
+        return tuple(out)
 
     def _grpc_entries(self, route, listener: Optional[str], port: Optional[int],
                       scheme: str) -> Tuple[Entry, ...]:
@@ -539,10 +561,10 @@ class Builder:
                 ptype, value = grpc_path_match(m.method, regex_first)
                 path = normalize_prefix(value) if ptype == PREFIX else value
                 rx = self.cache.regex(value) if ptype == REGEX else None
-                headers = self._conds(m.headers, True) if m.headers else ()
+                conds = self._match_conds(m.headers, ()) if m.headers else NO_CONDS
                 rank, *key = grpc_sort_key(route, index, mi, m, regex_first)
                 out.append(_new_entry(Entry, (self._ranks.setdefault(rank, rank), *key,
-                                              ptype, path, rx, None, headers, (), oc)))
+                                              path, rx, None, conds, oc)))
         return tuple(out)
 
     def _conds(self, matches, header: bool) -> Tuple[Cond, ...]:
@@ -560,6 +582,21 @@ class Builder:
                 self.header_names.setdefault(c.name)
         return hit
 
+    def _match_conds(self, headers, queries) -> tuple:
+        """Entry.conds of a match: (the Conds of its header matches, of its query-parameter
+        matches); equal ones are one pair of shared tuples (see _conds); the header names are
+        recorded."""
+        key = (tuple([(c.name, c.value, c.type) for c in headers]) if headers else (),
+               tuple([(c.name, c.value, c.type) for c in queries]) if queries else ())
+        hit = self._cond_pairs.get(key)
+        if hit is None:
+            hit = self._cond_pairs[key] = (self._conds(headers, True) if headers else (),
+                                           self._conds(queries, False) if queries else ())
+        else:  # (every time: the pairs are shared with the Builders carried from this one)
+            for c in hit[0]:
+                self.header_names.setdefault(c.name)
+        return hit
+
     def carry(self, attachments, cache: CompileCache) -> "Builder":
         """A copy to go on building from, for another configuration's records and cache (the
         outcomes built so far keep their indexes)."""
@@ -568,6 +605,7 @@ class Builder:
         out.header_names = dict(self.header_names)
         out._weights = self._weights
         out._cond_tuples = self._cond_tuples
+        out._cond_pairs = self._cond_pairs
         out._ranks = self._ranks
         return out
 

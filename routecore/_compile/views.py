@@ -18,12 +18,39 @@ from .attach import Attachments
 from .options import RouterOptions
 from .streams import stream_listener
 from .table import (REGEX, Builder, CompileCache, Entry, HostGroup, ListenerSpec, TableSpec,
-                    entry_key, group_entries)
+                    entry_key, group_entries, grpc_sort_key, route_age, sort_key)
 
 
 def gateway_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,
                  namespace: str, name: str, port: int) -> TableSpec:
     return GatewayBuild.full(attachments, options, cache, namespace, name, port).spec()
+
+
+def route_sort_keys(route, regex_first: bool) -> List[tuple]:
+    """The sort_key of each entry ``Builder.entries`` makes of ``route`` (any listener: a key
+    depends on the route and ``regex_first`` only), in the same order: what an update finds a
+    removed route's entries by, so that a build keeps no entries per route."""
+    key = grpc_sort_key if route.kind == "GRPCRoute" else sort_key
+    extra = () if route.kind == "GRPCRoute" else (route_age(route), route.key)
+    return [key(route, index, mi, m, regex_first, *extra)
+            for rule, index in zip(route.rules, route.rule_indexes or range(len(route.rules)))
+            for mi, m in enumerate(rule.matches)]
+
+
+def _take_keys(group: List[Entry], keys: List[tuple]) -> Optional[List[Entry]]:
+    """Take the entries of sort_key ``keys`` out of ``group`` (sorted by sort_key); those
+    entries. None (``group`` then unchanged) when a key is missing or held twice (a Config
+    added up from several may hold a route key twice): the caller builds whole."""
+    out = []
+    for k in keys:
+        at = bisect_left(group, k, key=entry_key)
+        if at >= len(group) or entry_key(group[at]) != k \
+                or (at + 1 < len(group) and entry_key(group[at + 1]) == k):
+            for e in reversed(out):
+                insort(group, e, key=entry_key)
+            return None
+        out.append(group.pop(at))
+    return out
 
 
 def _remove_sorted(group: List[Entry], entries: List[Entry]) -> None:
@@ -46,10 +73,9 @@ def bucket_key(entry: Entry) -> tuple:
 class _ListenerBuild:
     listener: object
     scheme: str
-    # id(route) -> its record, one flat tuple: (route, its effective hostnames here, *its
-    # entries): the routes the listener routes (one tuple per route, not a record and an
-    # entries tuple: ~50 B per route less, issue 15 item 5); ``record[2:]`` are the entries
-    routes: Dict[int, tuple]
+    # (no record per route: the routes the listener routes and their hosts are the builder's
+    # attachment records', and an update finds a removed route's entries by their sort keys,
+    # route_sort_keys: ~140 B per rule less at 100,000 routes, issue 15 item 5)
     # host -> entries sorted by sort_key: a tuple after a full build, a list once an update
     # touched the host (never changed in place after a spec was made from it)
     groups: Dict[Optional[str], Sequence[Entry]]
@@ -71,8 +97,8 @@ class _ListenerBuild:
 class GatewayBuild:
     """What a Gateway port's TableSpec is made of, kept so that an update of some routes rebuilds
     only their entries: the Builder (choices and outcomes only grow: the outcomes of a removed
-    route stay, unreferenced, until the next full build) and, per listener, each route's entries
-    and the sorted host groups."""
+    route stay, unreferenced, until the next full build; its attachment records say which
+    routes each listener routes) and, per listener, the sorted host groups."""
 
     gateway: object
     builder: Builder
@@ -106,14 +132,12 @@ class GatewayBuild:
         out = []
         for lis in listeners:  # (a TLS, TCP or UDP listener takes no HTTP route: 404 there)
             scheme = "https" if lis.protocol == "HTTPS" else "http"
-            routes: Dict[int, tuple] = {}
             groups: Dict[Optional[str], List[Entry]] = {}
             key, port = lis.key, lis.port
             taken, hosts_of = attachments.listener_hosts(gw, lis)
             for route in taken:
                 hosts = hosts_of[route.hostnames]
                 entries = b.entries(route, key, port, scheme)
-                routes[id(route)] = (route, hosts) + entries
                 for h in hosts:
                     group = groups.get(h)
                     if group is None:
@@ -127,7 +151,7 @@ class GatewayBuild:
                 # into a list before it changes them (touch, in ``updated``)
                 groups[h] = tuple(entries)
             no_match = b.static(Choice(matched=False, status=404, listener=lis.key))
-            out.append(_ListenerBuild(lis, scheme, routes, groups, no_match))
+            out.append(_ListenerBuild(lis, scheme, groups, no_match))
         statics = (b.static(Choice(matched=False, status=404)),
                    b.static(Choice(matched=False, status=421)),
                    b.static(Choice(matched=False, status=400)))
@@ -150,16 +174,17 @@ class GatewayBuild:
         if gw is not self.gateway or self.streams \
                 or len(self.builder.outcomes) > 2 * self.base_outcomes + 64:
             return None
+        before = self.builder.attachments  # (what this build was made from)
         b = self.builder.carry(attachments, cache)
+        regex_first = b.options.regex_first
         out = []
         patch = []
         for li, lb in enumerate(self.listeners):
             lis = lb.listener
-            routes = dict(lb.routes)
-            removed, added = _route_changes(attachments, gw, lis, routes, dirty)
+            removed, added = _route_changes(before, attachments, gw, lis, dirty)
             groups = dict(lb.groups)  # (a host's entries are copied when the host is touched)
             buckets = dict(lb.buckets)
-            nb = _ListenerBuild(lis, lb.scheme, routes, groups, lb.no_match, buckets)
+            nb = _ListenerBuild(lis, lb.scheme, groups, lb.no_match, buckets)
             touched: Dict[Optional[str], Set[tuple]] = {}
             lists: Dict[Optional[str], List[Entry]] = {}  # the touched hosts' (new) groups
 
@@ -169,11 +194,13 @@ class GatewayBuild:
                     groups[h] = lists[h] = list(groups.get(h, ()))
                     buckets[h] = dict(lb.host_buckets(h))
                 return touched[h]
-            for rid in removed:
-                route, hosts, *entries = routes.pop(rid)
+            for route, hosts in removed:
+                sort_keys = route_sort_keys(route, regex_first)
                 for h in hosts:
                     keys = touch(h)
-                    _remove_sorted(lists[h], entries)
+                    entries = _take_keys(lists[h], sort_keys)
+                    if entries is None:  # (a route key held twice: which entry is whose?)
+                        return None
                     hb = buckets[h]
                     for e in entries:
                         k = bucket_key(e)
@@ -181,9 +208,8 @@ class GatewayBuild:
                             keys.add(k)
                             hb[k] = list(hb[k])
                         _remove_sorted(hb[k], [e])
-            for rid, (route, hosts) in added:
+            for route, hosts in added:
                 entries = b.entries(route, lis.key, lis.port, lb.scheme)
-                routes[rid] = (route, hosts) + entries
                 for h in hosts:
                     keys = touch(h)
                     group = lists[h]
@@ -201,26 +227,33 @@ class GatewayBuild:
         return GatewayBuild(gw, b, out, self.statics, self.base_outcomes, self.streams, patch)
 
 
-def _route_changes(attachments: Attachments, gw, lis, routes: Dict[int, tuple],
+def _route_changes(before: Attachments, attachments: Attachments, gw, lis,
                    dirty: Set[int]) -> Tuple[list, list]:
-    """(ids of the routes whose entries go, [(id, (route, hosts))] of those entered anew) on a
-    listener whose routes were ``routes`` (id -> (route, hosts, *entries)); ``dirty``: ids of
-    routes whose backend resolution may differ (entered again, same hosts). From the records'
-    own delta when they were patched (few routes: no pass over the 10,000s), else by comparing
-    the ids of all."""
+    """([(route, hosts)] whose entries go, [(route, hosts)] entered anew) on a listener whose
+    routes were ``before``'s (the records a build was made from; ``attachments``: the new
+    ones); ``dirty``: ids of routes whose backend resolution may differ (entered again, same
+    hosts). From the records' own delta when they were patched (few routes: no dict over the
+    10,000s), else by comparing the ids of all."""
+    routes, hosts = before.listener_hosts(gw, lis)
     delta = attachments.listener_delta(gw, lis)
-    again = dirty & routes.keys()
     if delta is not None:  # (a route not gone keeps its record: the dirty ones stay, same hosts)
         gone, appended = delta
-        removed = [rid for rid in gone if rid in routes] + list(again)
-        added = [(id(r), (r, hosts)) for r, hosts in appended] + [
-            (rid, routes[rid][:2]) for rid in again]
-        return removed, added
+        wanted = gone | dirty
+        if len(wanted) > 32:
+            picked = [r for r in routes if id(r) in wanted]
+        else:  # (C speed: a few routes among 10,000s, see attach.without_ids)
+            ids = list(map(id, routes))
+            picked = [routes[ids.index(rid)] for rid in wanted if rid in ids]
+        removed = [(r, hosts[r.hostnames]) for r in picked]
+        again = [rh for rh in removed if id(rh[0]) in dirty]
+        return removed, list(appended) + again
     now = attachments.listener_routes(gw, lis)
     now_by_id = dict(zip(map(id, map(itemgetter(0), now)), now))  # (C speed: 10,000s)
-    left = routes.keys() - now_by_id.keys()
-    return list(left | again), [(rid, now_by_id[rid])
-                                for rid in (now_by_id.keys() - routes.keys()) | (again - left)]
+    old_by_id = dict(zip(map(id, routes), routes))
+    left = old_by_id.keys() - now_by_id.keys()
+    again = dirty & old_by_id.keys()
+    removed = [(r, hosts[r.hostnames]) for r in map(old_by_id.__getitem__, left | again)]
+    return removed, [now_by_id[rid] for rid in (now_by_id.keys() - old_by_id.keys()) | (again - left)]
 
 
 def service_spec(attachments: Attachments, options: RouterOptions, cache: CompileCache,

@@ -110,7 +110,7 @@ def _regex_set(patterns):
 
 cdef object _build(Table self, spec):
     cdef Py_ssize_t i, n_entries = 0, n_conds = 0, n_groups = 0, n_cum = 0, n_out, n_choices, plen
-    cdef int ei = 0, ci = 0, gi
+    cdef int ei = 0, ci = 0, gi, pt
     cdef _Pending* pend_e
     cdef _Pending* pend_p
     cdef Py_ssize_t ne = 0, np = 0
@@ -196,7 +196,7 @@ cdef object _build(Table self, spec):
                 exact_b, prefix_b = {}, {}
                 regex_list = []
                 for e in group.entries:
-                    pt = <object>PyTuple_GET_ITEM(e, _E_PATH_TYPE)
+                    pt = _path_type(e)
                     if pt == 2:
                         regex_list.append(e)
                         continue
@@ -429,21 +429,28 @@ cdef PyObject* _fixed(Table self, object choice):
 # the items of a routecore._compile.table.Entry that _fill reads (an Entry is a tuple: read by
 # position, once _entry_conds has checked its shape)
 cdef enum:
-    _E_PATH_TYPE = 5
-    _E_PATH = 6
-    _E_REGEX = 7
-    _E_METHOD = 8
-    _E_HEADERS = 9
-    _E_QUERIES = 10
-    _E_OUTCOME = 11
-    _E_LEN = 12
+    _E_RANK = 0
+    _E_PATH = 5
+    _E_REGEX = 6
+    _E_METHOD = 7
+    _E_CONDS = 8      # (headers, queries)
+    _E_OUTCOME = 9
+    _E_LEN = 10
+
+
+cdef inline int _path_type(object e):
+    """Entry.path_type (0 Exact, 1 PathPrefix, 2 regex) read as it does: rank class 0 is
+    Exact's alone, a regex entry alone has a program (_entry_conds checked e's shape)."""
+    if <object>PyTuple_GET_ITEM(<object>PyTuple_GET_ITEM(e, _E_RANK), 0) == 0:
+        return 0
+    return 1 if <object>PyTuple_GET_ITEM(e, _E_REGEX) is None else 2
 
 
 def _entry_layout(entry_type):
     """Check the positions above against Entry's fields (at import: a moved field is an
     ImportError, never a table read from the wrong items)."""
-    for name, at in (("path_type", _E_PATH_TYPE), ("path", _E_PATH), ("regex", _E_REGEX),
-                     ("method", _E_METHOD), ("headers", _E_HEADERS), ("queries", _E_QUERIES),
+    for name, at in (("rank", _E_RANK), ("path", _E_PATH), ("regex", _E_REGEX),
+                     ("method", _E_METHOD), ("conds", _E_CONDS),
                      ("outcome", _E_OUTCOME)):
         if entry_type._fields.index(name) != at or len(entry_type._fields) != _E_LEN:
             raise ImportError(f"routecore._compile.table.Entry.{name} moved: update _match_c_build.pxi")
@@ -465,11 +472,16 @@ cdef Py_ssize_t _entry_conds(object e) except -1:
     """The conditions of entry ``e`` (headers and query parameters), its shape checked: every
     entry a table lays out passes here first."""
     if not isinstance(e, _Entry) or PyTuple_GET_SIZE(e) != _E_LEN \
-            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(e, _E_HEADERS)) \
-            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(e, _E_QUERIES)):
+            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(e, _E_RANK)) \
+            or PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(e, _E_RANK)) == 0:
         raise TypeError(f"a table entry must be a routecore._compile.table.Entry, got {e!r}")
-    return PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(e, _E_HEADERS)) \
-        + PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(e, _E_QUERIES))
+    conds = <object>PyTuple_GET_ITEM(e, _E_CONDS)
+    if not PyTuple_CheckExact(conds) or PyTuple_GET_SIZE(conds) != 2 \
+            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(conds, 0)) \
+            or not PyTuple_CheckExact(<object>PyTuple_GET_ITEM(conds, 1)):
+        raise TypeError(f"a table entry must be a routecore._compile.table.Entry, got {e!r}")
+    return PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(conds, 0)) \
+        + PyTuple_GET_SIZE(<object>PyTuple_GET_ITEM(conds, 1))
 
 
 cdef int _fill(Table self, int ei, int ci, object e) except -1:
@@ -482,7 +494,8 @@ cdef int _fill(Table self, int ei, int ci, object e) except -1:
     ce.regex = _regex_index(self, rx) if rx is not None else -1
     ce.out = self.outs[<Py_ssize_t><object>PyTuple_GET_ITEM(e, _E_OUTCOME)]
     ce.h_start = ci
-    for c in <tuple>PyTuple_GET_ITEM(e, _E_HEADERS):
+    conds = <tuple>PyTuple_GET_ITEM(e, _E_CONDS)
+    for c in <tuple>PyTuple_GET_ITEM(conds, 0):
         cc = &self.conds[ci]
         cc.slot = self.slots_str[c.name]
         cc.value = _intern(self, c.value)
@@ -490,7 +503,7 @@ cdef int _fill(Table self, int ei, int ci, object e) except -1:
         ci += 1
     ce.h_end = ci
     ce.q_start = ci
-    for c in <tuple>PyTuple_GET_ITEM(e, _E_QUERIES):
+    for c in <tuple>PyTuple_GET_ITEM(conds, 1):
         cc = &self.conds[ci]
         cc.slot = _intern(self, c.name)
         cc.value = _intern(self, c.value)
