@@ -584,26 +584,6 @@ cdef inline bint _maybe_headers(PyObject* headers) noexcept:
     return headers != <PyObject*>None
 
 
-cdef object _given_headers(object headers):
-    """route(..., host=...)'s headers when rc_all_pairs cannot vouch for them (_given;
-    rc_route sends such calls to _route): routecore._match_py reads every item, while this twin
-    reads the headers only when a header condition, the gRPC check or CORS needs them. So that
-    an argument the pure twin cannot read raises the same error here whatever the rules read,
-    each item of a list or tuple that is not a 2-tuple is unpacked (the error, if any, is the
-    unpacking's, as in _match_py), and any other form (a one-shot iterable, another mapping)
-    is read into a list of its items first (``headers.items()`` when it has them)."""
-    cdef object it, name, value
-    cdef Py_ssize_t j = 0
-    if not (type(headers) is list or type(headers) is tuple):
-        headers = list(headers.items() if hasattr(headers, "items") else headers)
-    while j < _ob_size(<PyObject*>headers):  # (an item's __iter__ may change the list)
-        it = <object>PySequence_Fast_ITEMS(headers)[j]
-        j += 1
-        if not (PyTuple_CheckExact(it) and PyTuple_GET_SIZE(it) == 2):
-            name, value = it
-    return headers
-
-
 cdef inline int _slot(Table self, PyObject* name) noexcept:
     """The slot of header name ``name`` (any case), -1 when the table does not reference it,
     -2 when only _slot_general can say (rc_name_of; slot names that are not lower-case
