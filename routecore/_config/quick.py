@@ -473,15 +473,22 @@ def _headers(items, memo: dict) -> tuple:
         lower = name.lower()
         if lower not in seen:
             seen.add(lower)
-            key = ("HeaderMatch", _EXACT, lower, value)
-            o = memo.get(key)
-            if o is None:
-                o = _F_HEADER()
-                o.type, o.name, o.value = _EXACT, lower, value
-                o.__class__ = _HeaderMatch
-                memo[key] = o
-            out.append(o)
+            out.append(_shared_match(memo, "HeaderMatch", _F_HEADER, _HeaderMatch, lower, value))
     return tuple(out)
+
+
+@cython.cfunc
+def _shared_match(memo: dict, kind: str, filler, cls, name, value):
+    """The Exact header or query match ``kind`` of name and value: one object per load for
+    equal ones (memo)."""
+    key = (kind, _EXACT, name, value)
+    o = memo.get(key)
+    if o is None:
+        o = filler()
+        o.type, o.name, o.value = _EXACT, name, value
+        o.__class__ = cls
+        memo[key] = o
+    return o
 
 
 @cython.cfunc
@@ -495,14 +502,7 @@ def _query(items, memo: dict) -> tuple:
         if name in written:
             raise Bail
         written.add(name)
-        key = ("QueryParamMatch", _EXACT, name, value)
-        o = memo.get(key)
-        if o is None:
-            o = _F_QUERY()
-            o.type, o.name, o.value = _EXACT, name, value
-            o.__class__ = _QueryParamMatch
-            memo[key] = o
-        out.append(o)
+        out.append(_shared_match(memo, "QueryParamMatch", _F_QUERY, _QueryParamMatch, name, value))
     return tuple(out)
 
 
