@@ -19,6 +19,14 @@ def text(value) -> str:
     return str(value)
 
 
+def header_pair(item) -> tuple:
+    """One header item as (name, value), unpacked by Python itself: the native twin reads an
+    item that is not a 2-tuple through this, so that both twins raise the same error, worded
+    alike (Cython words its own unpacking errors otherwise)."""
+    name, value = item
+    return name, value
+
+
 def header_map(headers) -> dict:
     """Every request header, lower-cased name -> values joined with "," in request order."""
     out: dict = {}

@@ -101,7 +101,7 @@ def _outcome(view, make, target, kw):
     try:
         return "ok", view.route("POST", target, make(), **kw).to_dict()
     except Exception as e:  # the pure twin's error must be the native one's
-        return "error", type(e)
+        return "error", type(e), str(e)
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,7 @@ from routecore._adapters import (route_asgi as _route_asgi, route_wsgi as _route
                                  wsgi_headers as _wsgi_headers)
 from routecore._paths import (checked_host_key as _py_checked_host_key, host_key as _py_host_key,
                               request_path, split_target)
+from routecore._request import header_pair as _header_pair
 from routecore._compile.table import view_repr
 
 cdef extern from *:

@@ -152,10 +152,10 @@ cdef object _given_headers(object headers):
     rc_route sends such calls to _route): routecore._match_py reads every item, while this twin
     reads the headers only when a header condition, the gRPC check or CORS needs them. So that
     an argument the pure twin cannot read raises the same error here whatever the rules read,
-    each item of a list or tuple that is not a 2-tuple is unpacked (the error, if any, is the
-    unpacking's, as in _match_py), and any other form (a one-shot iterable, another mapping)
+    each item of a list or tuple that is not a 2-tuple is unpacked (_header_pair: the error,
+    if any, is Python's, as in _match_py), and any other form (a one-shot iterable, another mapping)
     is read into a list of its items first (``headers.items()`` when it has them)."""
-    cdef object it, name, value
+    cdef object it
     cdef Py_ssize_t j = 0
     if not (type(headers) is list or type(headers) is tuple):
         headers = list(headers.items() if hasattr(headers, "items") else headers)
@@ -163,7 +163,7 @@ cdef object _given_headers(object headers):
         it = <object>PySequence_Fast_ITEMS(headers)[j]
         j += 1
         if not (PyTuple_CheckExact(it) and PyTuple_GET_SIZE(it) == 2):
-            name, value = it
+            _header_pair(it)
     return headers
 
 

@@ -657,13 +657,14 @@ cdef int _collect(Table self, object headers, PyObject** vals, int upto, bint ws
                 if 0 <= k < upto:
                     _put(self, vals, k, PyTuple_GET_ITEM(it, 1))
                 continue
-            name, value = it
+            name, value = _header_pair(it)
             k = _slot_general(self, name)
             if 0 <= k < upto:
                 _put(self, vals, k, <PyObject*>value)
         return 0
     items = headers.items() if hasattr(headers, "items") else headers
-    for name, value in items:
+    for it in items:
+        name, value = _header_pair(it)
         k = _slot(self, <PyObject*>name)
         if k == -2:
             k = _slot_general(self, name)
