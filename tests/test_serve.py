@@ -152,6 +152,11 @@ class Proxy:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def output_so_far(self):
+        """What the proxy wrote so far (read with pread: the file's offset is the writer's too)."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
@@ -273,13 +278,24 @@ spec:
         threads = [threading.Thread(target=load) for _ in range(2)]
         for t in threads:
             t.start()
+        def reloads():
+            out = proxy.output_so_far()
+            return out.count("configuration reloaded") + out.count("configuration refused")
+
         for i in range(20):
+            done = reloads()
             if i % 2:
                 write(route.replace("BACKEND", "v2" if i % 4 == 1 else "v1")
                       .replace("port: 80}]}]", "port: 80}]}]\n  bogus: 1"))
             else:
                 write(route.replace("BACKEND", "v2" if i % 4 == 0 else "v1"))
-            time.sleep(0.6)
+            # each write is taken (reloaded or refused) before the next: on a loaded machine a
+            # fixed pause let the watcher see only the refused ones
+            deadline = time.monotonic() + 20
+            while reloads() == done and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert reloads() > done, proxy.output_so_far()[-3000:]
+            time.sleep(0.3)  # requests on this configuration
         stop.set()
         for t in threads:
             t.join(60)
