@@ -70,22 +70,27 @@ for v in list(VALUES.values()) + ["1", "Z", "abc", "abc\u00fc", "abd", "\u00fc\u
     RAW.append(v.encode("utf-8"))
 RAW += [b"", b"\xff", b"\xfc\xe9", b"t\x00", b"\x00t", b"a\xfcc"]
 NAMES = [b"x-val", b"X-Val", b"X-VAL", "x-val", b"x-a", b"X-A", b"x-b", b"X-B", b"x-other"]
+HOSTS = [b"shop.example.com", b"Shop.Example.COM:80", b"sh\xf6p.example.com", b"other.example",
+         b"", b"a b", "shop.example.com"]
 
 
-def _decide(view, target, headers):
+def _decide(view, target, headers, kw):
     try:
-        d = view.route("GET", target, headers, host="shop.example.com")
-        return "ok", d.to_dict()
+        d = view.route("GET", target, headers, **kw)
+        return "ok", d.to_dict(), d.upstream_host, d.location
     except Exception as e:
         return "error", type(e)
 
 
 def _agree(views, headers):
+    """Both twins, with host= given and with the Host read from the headers (a mesh view reads
+    it after the header conditions read the headers: _host_only's bytes Host as it came)."""
     for i in range(2):
         for target in TARGETS:
-            got = _decide(views[True][i], target, list(headers))
-            want = _decide(views[False][i], target, list(headers))
-            assert got == want, (i, target, headers)
+            for kw in ({"host": "shop.example.com"}, {}):
+                got = _decide(views[True][i], target, list(headers), kw)
+                want = _decide(views[False][i], target, list(headers), kw)
+                assert got == want, (i, target, kw, headers)
 
 
 @pytest.mark.parametrize("raw", RAW, ids=repr)
@@ -125,7 +130,26 @@ def test_repeated_and_two_condition_headers(views):
     _agree(views, [(b"x-val", b"abc"), ("x-val", "defg")])
 
 
-HEADERS = st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(RAW)), max_size=4)
+HEADERS = st.lists(st.one_of(st.tuples(st.sampled_from(NAMES), st.sampled_from(RAW)),
+                             st.tuples(st.sampled_from([b"host", b"Host", b":authority"]),
+                                       st.sampled_from(HOSTS))), max_size=5)
+
+
+@pytest.mark.parametrize("host", HOSTS, ids=repr)
+@pytest.mark.parametrize("name", [b"host", b":authority"])
+def test_a_bytes_host_read_with_the_header_conditions(views, host, name):
+    """A mesh view reads the Host after its header conditions read the headers whole: the
+    Host (or :authority) as bytes, decided and kept as the pure twin's; repeated, joined."""
+    for cond in ([(b"x-val", b"t")], [(b"x-a", b"1"), (b"X-B", b"Z")], []):
+        _agree(views, cond + [(name, host)])
+        _agree(views, [(name, host)] + cond + [(name, host)])
+        _agree(views, [(b":authority", b"x.example"), (name, host)] + cond)
+    d = views[True][1].route("GET", "/one", [(b"x-val", b"t"), (name, host)])
+    want = views[False][1].route("GET", "/one", [(b"x-val", b"t"), (name, host)])
+    assert d.matched == want.matched and d.upstream_host == want.upstream_host
+    assert d.to_dict() == want.to_dict()
+    if host in (b"shop.example.com", b"Shop.Example.COM:80"):
+        assert d.matched and d.upstream_host == host.decode()
 
 
 @settings(max_examples=300, deadline=None)
