@@ -113,6 +113,16 @@ cdef inline bint _same(str s, Py_ssize_t start, Py_ssize_t end, const unsigned c
     return True
 
 
+cdef inline bint _bytes_is(PyObject* b, PyObject* s) noexcept:
+    """The exact bytes b, decoded as latin-1, equals the str s, compared in place: a 1-byte-kind
+    str holds its characters (all < 256) as latin-1 bytes; a wider one holds one above 255,
+    which no bytes decodes to."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(<object>b)
+    return (PyUnicode_KIND(<object>s) == PyUnicode_1BYTE_KIND
+            and PyUnicode_GET_LENGTH(<object>s) == n
+            and memcmp(PyUnicode_DATA(<object>s), PyBytes_AS_STRING(<object>b), n) == 0)
+
+
 cdef class _Group:
     pass
 
@@ -246,6 +256,7 @@ cdef class Table:
         cdef int k
         cdef PyObject** hv
         cdef PyObject* want
+        cdef PyObject* v
         if e.method >= 0:
             want = _list_item(<PyObject*>self.pool, e.method)
             if want != req.method and <str>want != <str>req.method:
@@ -253,8 +264,14 @@ cdef class Table:
         if e.h_start < e.h_end:
             hv = _hvals(self, req)
             for k in range(e.h_start, e.h_end):
-                if hv[self.conds[k].slot] == NULL or not self._cond(&self.conds[k],
-                                                                    _hv(hv, self.conds[k].slot)):
+                v = hv[self.conds[k].slot]
+                if v == NULL:
+                    return 0
+                if self.conds[k].regex < 0 and PyBytes_CheckExact(<object>v):
+                    # an exact value against raw bytes: compared in place, not decoded
+                    if not _bytes_is(v, _list_item(<PyObject*>self.pool, self.conds[k].value)):
+                        return 0
+                elif not self._cond(&self.conds[k], _hv(hv, self.conds[k].slot)):
                     return 0
         if e.q_start < e.q_end:
             for k in range(e.q_start, e.q_end):

@@ -765,12 +765,13 @@ cdef inline object _read_host(Table self, Req* req):
 cdef object _host_only(Table self, Req* req):
     """The request's Host header, else :authority, else None (routecore._match_py's
     reading), when nothing else may need the headers: slots 0 and 1 only, not kept. Headers
-    already read, or a one-shot iterable, go through _hvals (read once)."""
+    already read, or a one-shot iterable, go through _hvals (read once; a bytes Host as it came,
+    as _read_host's walk gives it: not decoded)."""
     cdef object headers = <object>req.headers, host
     cdef PyObject* two[2]
     if req.hv != NULL or req.wsgi or not (type(headers) is list or type(headers) is tuple
                                           or type(headers) is dict):
-        return _header_host(_hvals(self, req))
+        return _header_host_raw(_hvals(self, req))
     two[0] = two[1] = NULL
     try:
         if self.names == NULL or _walk_all_host(<const rc_names*>self.names, req.headers, two) != 1:
