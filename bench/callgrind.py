@@ -24,7 +24,8 @@ HERE = Path(__file__).resolve().parent
 ROUNDS = 2
 CASES = ("gateway-10000-plain", "gateway-10000-pairs", "gateway-10000-asgi",
          "gateway-10000-mapping", "gateway-10000-wsgi", "gateway-10000-scope",
-         "mesh-10000-plain", "mesh-10000-pairs", "mesh-10000-asgi", "mesh-10000-scope",
+         "mesh-10000-plain", "mesh-10000-pairs", "mesh-10000-asgi", "mesh-10000-mapping",
+         "mesh-10000-wsgi", "mesh-10000-scope",
          "gateway-10-plain", "mesh-10-plain", "floor-plain", "floor-pairs")
 GUARD = ("gateway-10-plain", "mesh-10-plain", "gateway-10000-pairs", "mesh-10000-asgi",
          "gateway-10000-wsgi", "gateway-10000-scope")
