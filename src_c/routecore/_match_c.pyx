@@ -127,39 +127,55 @@ cdef class _Group:
     pass
 
 
-cdef object _query_get(object query, Py_ssize_t start, str name):
-    """Native twin of routecore._match_py.query_map(query[start:]).get(name): the first value,
-    raw. The characters are read with the query's kind and data taken once (q[i] would take
-    them again for every character)."""
-    cdef str q
-    cdef Py_ssize_t n, i, eq = -1, ln = len(name)
-    cdef int kind
-    cdef const void* data
+cdef Py_ssize_t _query_value(int kind, const void* data, Py_ssize_t start, Py_ssize_t n,
+                             str name, Py_ssize_t* end) noexcept:
+    """Where routecore._match_py.query_map's first value of ``name`` starts in the query whose
+    characters (kind, data) are [start:n] (after its "=", or at its end when it has none): the
+    value is [returned:*end]; -1 when ``name`` is not there. The query's kind and data are taken
+    once (q[i] would take them again for every character); a str query's and a bytes one's
+    (route_asgi's query_string, its latin-1 text: kind 1) alike."""
+    cdef Py_ssize_t i, j, eq = -1, ln = PyUnicode_GET_LENGTH(name)
+    cdef int nkind = PyUnicode_KIND(name)
+    cdef const void* ndata = PyUnicode_DATA(name)
+    cdef bint same
     cdef Py_UCS4 c
-    if query is None:
-        return None
-    if type(query) is bytes:  # route_asgi's query_string, read where it lies (_match_c_adapt.pxi)
-        return _query_get_raw(<bytes>query, start, name)
-    q = <str>query
-    n = len(q)
-    kind = PyUnicode_KIND(q)
-    data = PyUnicode_DATA(q)
     for i in range(start, n + 1):
         c = _uread(kind, data, i) if i < n else u'&'
         if c == u'&':
             if i > start:
                 if eq < 0:
                     eq = i
-                if eq - start == ln and (
-                        _same(q, start, eq, <const unsigned char*>PyUnicode_DATA(name))
-                        if PyUnicode_KIND(name) == PyUnicode_1BYTE_KIND  # (no call: the common name)
-                        else PyUnicode_Tailmatch(q, name, start, eq, -1)):
-                    return q[eq + 1:i] if eq < i else ""
+                if eq - start == ln:
+                    if kind == 1 and nkind == 1:  # (no loop: the common query and name)
+                        same = memcmp(<const char*>data + start, ndata, ln) == 0
+                    else:
+                        same = True
+                        for j in range(ln):
+                            if _uread(kind, data, start + j) != _uread(nkind, ndata, j):
+                                same = False
+                                break
+                    if same:
+                        end[0] = i
+                        return eq + 1 if eq < i else i
             start = i + 1
             eq = -1
         elif eq < 0 and c == u'=':
             eq = i
-    return None
+    return -1
+
+
+cdef object _query_get(object query, Py_ssize_t start, str name):
+    """Native twin of routecore._match_py.query_map(query[start:]).get(name): the first value,
+    raw (made text alone when the query is route_asgi's bytes)."""
+    cdef Py_ssize_t v, end = 0
+    if query is None:
+        return None
+    if type(query) is bytes:  # route_asgi's query_string, read where it lies (_match_c_adapt.pxi)
+        v = _query_value(1, PyBytes_AS_STRING(query), start, PyBytes_GET_SIZE(query), name, &end)
+        return None if v < 0 else _latin1(PyBytes_AS_STRING(query) + v, end - v)
+    v = _query_value(PyUnicode_KIND(query), PyUnicode_DATA(query), start,
+                     PyUnicode_GET_LENGTH(query), name, &end)
+    return None if v < 0 else (<str>query)[v:end]
 
 
 include "_match_c_decision.pxi"

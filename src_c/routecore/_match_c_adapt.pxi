@@ -15,7 +15,7 @@
 # - values read are referenced by locals while _decide runs (it may run Python code);
 # - an ASGI target's path and query are raw_path's and query_string's bytes themselves (no str
 #   is made, the scope's "path" is not read: _scan_apart reads raw_path as Req.path, the query
-#   matches (_query_get_raw) read the query as latin-1 where it lies, the Decision keeps both
+#   matches (_query_get) read the query as latin-1 where it lies, the Decision keeps both
 #   and decodes them when asked, as _regexes does the path); the two are joined into a target
 #   (raw_path cut at its first "?", both decoded) only when _decide_split declines them (a "?"
 #   in the path, a "#" in the query, a path _scan_apart does not read whole).
@@ -264,27 +264,6 @@ cdef object _decide_split(Table self, str method, bytes raw, PyObject* query, ob
     d = _decide_c(self, <PyObject*>method, <PyObject*>raw, <PyObject*>headers, <PyObject*>None,
                   &more)
     return None if d is _DECLINED else d
-
-
-cdef object _query_get_raw(bytes query, Py_ssize_t start, str name):
-    """_query_get(query.decode("latin-1"), start, name) without decoding the query: the first
-    value of ``name`` (a name wider than latin-1 is in no latin-1 text), made text alone."""
-    cdef const unsigned char* q = <const unsigned char*>PyBytes_AS_STRING(query)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(query), i, eq = -1, ln = PyUnicode_GET_LENGTH(name)
-    if PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND:
-        return None
-    for i in range(start, n + 1):
-        if i == n or q[i] == 38:  # "&"
-            if i > start:
-                if eq < 0:
-                    eq = i
-                if eq - start == ln and memcmp(q + start, PyUnicode_DATA(name), ln) == 0:
-                    return _latin1(<const char*>q + eq + 1, i - eq - 1) if eq < i else ""
-            start = i + 1
-            eq = -1
-        elif eq < 0 and q[i] == 61:  # "="
-            eq = i
-    return None
 
 
 cdef object _route_environ(Table self, dict environ):
